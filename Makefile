@@ -1,0 +1,59 @@
+# pykv — the map of how the project is built, run, tested, benchmarked and packaged.
+# `make help` lists the targets.
+
+GO          ?= go
+BIN         := bin
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 10s
+CMDS        := $(notdir $(wildcard cmd/*))
+
+.PHONY: help build run test unit race lint vet staticcheck fmt fuzz bench torture package clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build every binary into ./bin
+	@mkdir -p $(BIN)
+	@for c in $(CMDS); do $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/$$c ./cmd/$$c || exit 1; done
+
+run: build ## start pykvd on the built-in defaults, data under ./data
+	./$(BIN)/pykvd
+
+test: lint race fuzz ## everything CI runs: lint, unit+e2e tests with -race, a short fuzz run
+
+unit: ## unit and end-to-end tests without the race detector
+	$(GO) test -count=1 ./...
+
+race: ## unit and end-to-end tests with the race detector
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+lint: fmt vet staticcheck ## gofmt, go vet, staticcheck
+
+fmt: ## fail when a file is not gofmt-formatted
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet: ## go vet
+	$(GO) vet ./...
+
+staticcheck: ## staticcheck, pinned
+	$(GO) run $(STATICCHECK) ./...
+
+fuzz: ## run every fuzz target for FUZZTIME (default 10s)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench: ## Go benchmarks (figures, not assertions)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+torture: ## long crash-loop and soak runs
+	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 60m -run 'Torture' ./...
+
+clean: ## remove build output
+	rm -rf $(BIN) dist

@@ -1,0 +1,36 @@
+package command
+
+import (
+	"time"
+
+	"github.com/pykv/pykv/storage"
+)
+
+// Store is what the command table needs of the engine. *storage.DB
+// implements it; tests may use a smaller twin.
+type Store interface {
+	// Now is the engine's clock; relative expiries (EX, PX, EXPIRE) are
+	// turned into absolute unix milliseconds with it.
+	Now() time.Time
+	Get(key []byte) ([]byte, error)
+	Set(key, value []byte, opt storage.SetOptions) (storage.SetResult, error)
+	Del(keys ...[]byte) (int, error)
+	Exists(keys ...[]byte) (int, error)
+	IncrBy(key []byte, delta int64) (int64, error)
+	// Expire sets an absolute expiry in unix ms; a time not in the future
+	// deletes the key. It reports whether the key existed.
+	Expire(key []byte, atMs int64) (bool, error)
+	Persist(key []byte) (bool, error)
+	// PTTL returns the remaining time to live in ms, -1 for a key without
+	// expiry, -2 for a missing key.
+	PTTL(key []byte) (int64, error)
+	// MGet returns one value per key, nil for a missing key.
+	MGet(keys ...[]byte) ([][]byte, error)
+	// MSet writes key, value, key, value... pairs as one atomic batch.
+	MSet(pairs ...[]byte) error
+	// Scan returns keys matching the glob pattern (empty matches all) from
+	// cursor on, about count of them, and the next cursor (0 when done).
+	Scan(cursor uint64, match []byte, count int) (next uint64, keys [][]byte, err error)
+	DBSize() int64
+	Stats() storage.Stats
+}

@@ -1,0 +1,337 @@
+package vfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+)
+
+// Mem is an in-memory FS that models what survives a power loss: a file's
+// bytes survive only up to its last Sync, and a creation, rename or removal
+// survives only once the parent directory was synced with SyncDir. Crash
+// throws away everything else, as a power cut would.
+type Mem struct {
+	mu      sync.Mutex
+	live    map[string]*memNode // the namespace as processes see it
+	durable map[string]*memNode // the namespace as the disk holds it
+	dirs    map[string]bool
+	locks   map[string]bool
+}
+
+type memNode struct {
+	data   []byte
+	synced []byte
+}
+
+// NewMem returns an empty in-memory file system.
+func NewMem() *Mem {
+	return &Mem{
+		live:    map[string]*memNode{},
+		durable: map[string]*memNode{},
+		dirs:    map[string]bool{"/": true, ".": true},
+		locks:   map[string]bool{},
+	}
+}
+
+// Crash simulates a power loss: unsynced bytes and unsynced directory
+// changes are lost, and every lock is released. Files opened before the
+// crash must not be used afterwards.
+func (m *Mem) Crash() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.live = map[string]*memNode{}
+	for name, n := range m.durable {
+		n.data = append([]byte(nil), n.synced...)
+		m.live[name] = n
+	}
+	m.locks = map[string]bool{}
+}
+
+// ReadFile returns a copy of the named file's current contents.
+func (m *Mem) ReadFile(name string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.live[filepath.Clean(name)]
+	if !ok {
+		return nil, notExist("read", name)
+	}
+	return append([]byte(nil), n.data...), nil
+}
+
+// WriteFile replaces the named file's contents, durably, creating it when
+// absent; tests use it to plant damaged files.
+func (m *Mem) WriteFile(name string, data []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	name = filepath.Clean(name)
+	n := &memNode{data: append([]byte(nil), data...), synced: append([]byte(nil), data...)}
+	m.live[name] = n
+	m.durable[name] = n
+}
+
+func notExist(op, name string) error {
+	return &fs.PathError{Op: op, Path: name, Err: os.ErrNotExist}
+}
+
+func (m *Mem) checkDir(op, name string) error {
+	if !m.dirs[filepath.Dir(name)] {
+		return notExist(op, filepath.Dir(name))
+	}
+	return nil
+}
+
+// Create implements FS.
+func (m *Mem) Create(name string) (File, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	name = filepath.Clean(name)
+	if err := m.checkDir("create", name); err != nil {
+		return nil, err
+	}
+	n := &memNode{}
+	m.live[name] = n
+	return &memFile{fs: m, node: n, name: name, writable: true}, nil
+}
+
+// Open implements FS.
+func (m *Mem) Open(name string) (File, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.live[filepath.Clean(name)]
+	if !ok {
+		return nil, notExist("open", name)
+	}
+	return &memFile{fs: m, node: n, name: name}, nil
+}
+
+// OpenReadWrite implements FS.
+func (m *Mem) OpenReadWrite(name string) (File, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.live[filepath.Clean(name)]
+	if !ok {
+		return nil, notExist("open", name)
+	}
+	return &memFile{fs: m, node: n, name: name, writable: true, pos: int64(len(n.data))}, nil
+}
+
+// Remove implements FS.
+func (m *Mem) Remove(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	name = filepath.Clean(name)
+	if _, ok := m.live[name]; !ok {
+		return notExist("remove", name)
+	}
+	delete(m.live, name)
+	return nil
+}
+
+// Rename implements FS.
+func (m *Mem) Rename(oldname, newname string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	oldname, newname = filepath.Clean(oldname), filepath.Clean(newname)
+	n, ok := m.live[oldname]
+	if !ok {
+		return notExist("rename", oldname)
+	}
+	if err := m.checkDir("rename", newname); err != nil {
+		return err
+	}
+	delete(m.live, oldname)
+	m.live[newname] = n
+	return nil
+}
+
+// MkdirAll implements FS. Directories are durable at once.
+func (m *Mem) MkdirAll(dir string, _ os.FileMode) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for d := filepath.Clean(dir); !m.dirs[d]; d = filepath.Dir(d) {
+		m.dirs[d] = true
+	}
+	return nil
+}
+
+// List implements FS.
+func (m *Mem) List(dir string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	dir = filepath.Clean(dir)
+	if !m.dirs[dir] {
+		return nil, notExist("list", dir)
+	}
+	var names []string
+	for name := range m.live {
+		if filepath.Dir(name) == dir {
+			names = append(names, filepath.Base(name))
+		}
+	}
+	for d := range m.dirs {
+		if d != dir && filepath.Dir(d) == dir {
+			names = append(names, filepath.Base(d))
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// Stat implements FS.
+func (m *Mem) Stat(name string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.live[filepath.Clean(name)]
+	if !ok {
+		return 0, notExist("stat", name)
+	}
+	return int64(len(n.data)), nil
+}
+
+// SyncDir implements FS: the directory's entries become durable.
+func (m *Mem) SyncDir(dir string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	dir = filepath.Clean(dir)
+	for name := range m.durable {
+		if filepath.Dir(name) == dir {
+			if _, ok := m.live[name]; !ok {
+				delete(m.durable, name)
+			}
+		}
+	}
+	for name, n := range m.live {
+		if filepath.Dir(name) == dir {
+			m.durable[name] = n
+		}
+	}
+	return nil
+}
+
+// Lock implements FS.
+func (m *Mem) Lock(name string) (io.Closer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	name = filepath.Clean(name)
+	if m.locks[name] {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, name)
+	}
+	m.locks[name] = true
+	if _, ok := m.live[name]; !ok {
+		m.live[name] = &memNode{}
+	}
+	return memLock{m, name}, nil
+}
+
+type memLock struct {
+	m    *Mem
+	name string
+}
+
+func (l memLock) Close() error {
+	l.m.mu.Lock()
+	defer l.m.mu.Unlock()
+	delete(l.m.locks, l.name)
+	return nil
+}
+
+type memFile struct {
+	fs       *Mem
+	node     *memNode
+	name     string
+	pos      int64
+	writable bool
+	closed   bool
+}
+
+var errClosed = errors.New("pykv/vfs: file already closed")
+
+func (f *memFile) Name() string { return f.name }
+
+func (f *memFile) Read(p []byte) (int, error) {
+	n, err := f.ReadAt(p, f.pos)
+	f.pos += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if f.closed {
+		return 0, errClosed
+	}
+	if off >= int64(len(f.node.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, f.node.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (f *memFile) Write(p []byte) (int, error) {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if f.closed {
+		return 0, errClosed
+	}
+	if !f.writable {
+		return 0, &fs.PathError{Op: "write", Path: f.name, Err: os.ErrPermission}
+	}
+	end := f.pos + int64(len(p))
+	if end > int64(len(f.node.data)) {
+		f.node.data = append(f.node.data, make([]byte, end-int64(len(f.node.data)))...)
+	}
+	copy(f.node.data[f.pos:], p)
+	f.pos = end
+	return len(p), nil
+}
+
+func (f *memFile) Sync() error {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if f.closed {
+		return errClosed
+	}
+	f.node.synced = append(f.node.synced[:0], f.node.data...)
+	return nil
+}
+
+func (f *memFile) Truncate(size int64) error {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if f.closed {
+		return errClosed
+	}
+	if size < int64(len(f.node.data)) {
+		f.node.data = f.node.data[:size]
+	} else {
+		f.node.data = append(f.node.data, make([]byte, size-int64(len(f.node.data)))...)
+	}
+	return nil
+}
+
+func (f *memFile) Size() (int64, error) {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	return int64(len(f.node.data)), nil
+}
+
+func (f *memFile) Close() error {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if f.closed {
+		return errClosed
+	}
+	f.closed = true
+	return nil
+}

@@ -1,0 +1,68 @@
+package storage
+
+import "errors"
+
+// Errors returned by DB methods. Callers compare with errors.Is.
+var (
+	// ErrNotFound is returned by Get for a key that does not exist.
+	ErrNotFound = errors.New("pykv/storage: key not found")
+	// ErrNotInteger is returned by IncrBy when the value is not a base-10
+	// signed 64-bit integer.
+	ErrNotInteger = errors.New("pykv/storage: value is not an integer or out of range")
+	// ErrOverflow is returned by IncrBy when the result would overflow int64.
+	ErrOverflow = errors.New("pykv/storage: increment or decrement would overflow")
+	// ErrClosed is returned by every method after Close.
+	ErrClosed = errors.New("pykv/storage: database closed")
+	// ErrKeyTooLarge and ErrValueTooLarge are returned when a key or value
+	// exceeds the configured limit.
+	ErrKeyTooLarge   = errors.New("pykv/storage: key too large")
+	ErrValueTooLarge = errors.New("pykv/storage: value too large")
+	// ErrEmptyKey is returned for a zero-length key.
+	ErrEmptyKey = errors.New("pykv/storage: empty key")
+	// ErrReadOnly is returned for writes on a follower.
+	ErrReadOnly = errors.New("pykv/storage: read-only replica")
+)
+
+// SetOptions are the options of Set, as in Redis's SET command.
+type SetOptions struct {
+	// ExpireAt is the absolute expiry time in unix milliseconds; 0 means
+	// no expiry (and, unless KeepTTL, clears an existing one).
+	ExpireAt int64
+	// KeepTTL keeps the key's existing expiry (ExpireAt must be 0).
+	KeepTTL bool
+	// NX writes only when the key does not exist; XX only when it does.
+	NX, XX bool
+	// Get asks for the previous value in SetResult.Old.
+	Get bool
+}
+
+// SetResult is what Set did.
+type SetResult struct {
+	// Written is false when NX or XX prevented the write.
+	Written bool
+	// Old is the previous value when SetOptions.Get was set and the key
+	// existed (Existed is true).
+	Old     []byte
+	Existed bool
+}
+
+// Stats are counters and gauges of a DB, for INFO and metrics.
+type Stats struct {
+	Keys          int64  // live keys in the keydir (expired but not yet removed included)
+	KeysWithTTL   int64  // of which have an expiry
+	LastSeq       uint64 // seq of the newest record
+	Segments      int    // log segment files
+	DiskBytes     int64  // bytes of every data file
+	CacheBytes    int64  // bytes held by the value cache
+	CacheBudget   int64  // the cache's byte budget
+	CacheHits     uint64 // Get served from the cache
+	CacheMisses   uint64 // Get that read the value from disk
+	KeyspaceHits  uint64 // lookups that found a key
+	KeyspaceMiss  uint64 // lookups that found none
+	ExpiredKeys   uint64 // keys removed because their TTL passed
+	Writes        uint64 // records appended since Open
+	Fsyncs        uint64 // fsync calls on the log since Open
+	RecoveryMs    int64  // how long Open's recovery took
+	RecoveredRecs int64  // records replayed by Open
+	DatasetID     string // the dataset's id, made at init
+}
