@@ -335,3 +335,15 @@ func (f *memFile) Close() error {
 	f.closed = true
 	return nil
 }
+
+// SyncedSize returns how many bytes of the named file would survive a
+// crash now (its size at its last Sync).
+func (m *Mem) SyncedSize(name string) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.live[filepath.Clean(name)]
+	if !ok {
+		return 0
+	}
+	return int64(len(n.synced))
+}

@@ -1,0 +1,413 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pykv/pykv/internal/vfs"
+)
+
+// SyncPolicy says when appended records are fsynced.
+type SyncPolicy int
+
+const (
+	// SyncAlways acknowledges a record only after an fsync that covers it.
+	// Concurrent writers share fsyncs (group commit).
+	SyncAlways SyncPolicy = iota
+	// SyncEverySec writes every record to the OS before acknowledging it
+	// (nothing is lost when the process dies) and fsyncs once a second in
+	// the background (about a second can be lost on power loss).
+	SyncEverySec
+	// SyncNo writes every record to the OS before acknowledging it and
+	// leaves fsync to the OS. THIS CAN LOSE ACKNOWLEDGED WRITES ON POWER
+	// LOSS.
+	SyncNo
+)
+
+// ParseSyncPolicy parses "always", "everysec" or "no".
+func ParseSyncPolicy(s string) (SyncPolicy, error) {
+	switch s {
+	case "always":
+		return SyncAlways, nil
+	case "everysec":
+		return SyncEverySec, nil
+	case "no":
+		return SyncNo, nil
+	}
+	return 0, fmt.Errorf("pykv/segment: unknown fsync policy %q (want always, everysec or no)", s)
+}
+
+func (p SyncPolicy) String() string {
+	switch p {
+	case SyncAlways:
+		return "always"
+	case SyncEverySec:
+		return "everysec"
+	case SyncNo:
+		return "no"
+	}
+	return "unknown"
+}
+
+// DefaultSegmentSize is the size at which a segment is sealed.
+const DefaultSegmentSize = 64 << 20
+
+// slowSync is the fsync duration above which a warning is logged.
+const slowSync = time.Second
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	FS          vfs.FS
+	Dir         string
+	Sync        SyncPolicy
+	SegmentSize int64 // seal a segment once it would pass this size
+	Logger      *slog.Logger
+	// OnRotate, when set, is called (under the writer's lock) after a new
+	// segment has been created, with the sealed and the new file id.
+	OnRotate func(sealed, created uint32)
+}
+
+// Pos is where a record lies.
+type Pos struct {
+	FileID uint32
+	Offset int64
+	Size   uint32
+}
+
+// LSN is a position in the log's byte stream across segments; Commit waits
+// for one.
+type LSN uint64
+
+// ErrClosed is returned by a closed Writer.
+var ErrClosed = errors.New("pykv/segment: writer closed")
+
+// Writer appends records to the newest segment, rotating and syncing
+// according to its options. It is safe for concurrent use.
+//
+// Append only buffers; Commit makes a record as durable as the policy
+// promises: the first waiting writer becomes the leader, writes every
+// buffered record in one write and, under SyncAlways, fsyncs once for all
+// of them, while later writers buffer behind it and are covered by the
+// next round (group commit).
+type Writer struct {
+	opts WriterOptions
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	f        vfs.File
+	id       uint32
+	size     int64  // logical size of the active file, buffered bytes included
+	fileDone int64  // bytes of the active file handed to the OS
+	buf      []byte // appended, not yet taken by a leader
+	inflight []byte // taken by a leader, being written
+	spare    []byte
+	appended LSN // end of the last appended record
+	written  LSN // everything before has been written to the OS
+	synced   LSN // everything before has been fsynced
+	flushing bool
+	err      error // sticky: no append succeeds after a failed write or fsync
+	closed   bool
+
+	syncs    atomic.Uint64
+	stop     chan struct{}
+	bgDone   chan struct{}
+	lastSync atomic.Int64
+}
+
+// Create starts a new segment id whose first record will have seq
+// firstSeq, and returns a Writer appending to it. The directory is synced so
+// the new file survives a crash.
+func Create(opts WriterOptions, id uint32, firstSeq uint64) (*Writer, error) {
+	if opts.SegmentSize <= 0 {
+		opts.SegmentSize = DefaultSegmentSize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	w := &Writer{opts: opts, stop: make(chan struct{}), bgDone: make(chan struct{})}
+	w.cond = sync.NewCond(&w.mu)
+	if err := w.openSegment(id, firstSeq); err != nil {
+		return nil, err
+	}
+	if opts.Sync == SyncEverySec {
+		go w.syncEverySecond()
+	} else {
+		close(w.bgDone)
+	}
+	return w, nil
+}
+
+// openSegment creates segment id with its header, durably.
+func (w *Writer) openSegment(id uint32, firstSeq uint64) error {
+	path := Path(w.opts.Dir, id)
+	f, err := w.opts.FS.Create(path)
+	if err != nil {
+		return fmt.Errorf("pykv/segment: create %s: %w", path, err)
+	}
+	hdr := AppendHeader(nil, Header{Version: Version, ID: id, FirstSeq: firstSeq})
+	if _, err := f.Write(hdr); err != nil {
+		f.Close()
+		return fmt.Errorf("pykv/segment: write header of %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("pykv/segment: fsync %s: %w", path, err)
+	}
+	if err := w.opts.FS.SyncDir(w.opts.Dir); err != nil {
+		f.Close()
+		return fmt.Errorf("pykv/segment: fsync directory %s: %w", w.opts.Dir, err)
+	}
+	w.f, w.id, w.size, w.fileDone = f, id, HeaderSize, HeaderSize
+	return nil
+}
+
+// ActiveID returns the id of the segment being appended to.
+func (w *Writer) ActiveID() uint32 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.id
+}
+
+// Syncs returns how many fsyncs of segment data the writer has issued.
+func (w *Writer) Syncs() uint64 { return w.syncs.Load() }
+
+// Append buffers the records as one batch (all but the last are marked as
+// continued) and returns where each lies and the LSN to Commit. pos must
+// have room for len(recs) entries. Nothing is durable before Commit.
+func (w *Writer) Append(pos []Pos, recs ...Record) (LSN, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if len(recs) == 0 {
+		return w.appended, nil
+	}
+	total := int64(0)
+	for i := range recs {
+		total += int64(recs[i].EncodedSize())
+	}
+	if w.size > HeaderSize && w.size+total > w.opts.SegmentSize {
+		if err := w.rotateLocked(recs[0].Seq); err != nil {
+			return 0, err
+		}
+	}
+	for i := range recs {
+		r := recs[i]
+		r.More = i < len(recs)-1
+		n := r.EncodedSize()
+		pos[i] = Pos{FileID: w.id, Offset: w.size, Size: uint32(n)}
+		w.buf = AppendRecord(w.buf, &r)
+		w.size += int64(n)
+		w.appended += LSN(n)
+	}
+	return w.appended, nil
+}
+
+// Commit waits until everything up to lsn is as durable as the policy
+// promises: fsynced under SyncAlways, written to the OS otherwise.
+func (w *Writer) Commit(lsn LSN) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for {
+		if w.err != nil {
+			return w.err
+		}
+		if w.done(lsn) {
+			return nil
+		}
+		if w.flushing {
+			w.cond.Wait()
+			continue
+		}
+		w.flushLocked(w.opts.Sync == SyncAlways)
+	}
+}
+
+func (w *Writer) done(lsn LSN) bool {
+	if w.opts.Sync == SyncAlways {
+		return w.synced >= lsn
+	}
+	return w.written >= lsn
+}
+
+// flushLocked makes the caller the leader: it writes the buffered records
+// (and fsyncs when sync) with the lock released, so others keep appending.
+func (w *Writer) flushLocked(sync bool) {
+	w.flushing = true
+	data := w.buf
+	w.buf, w.inflight = w.spare[:0], data
+	f, target := w.f, w.appended
+	w.mu.Unlock()
+
+	var err error
+	if len(data) > 0 {
+		_, err = f.Write(data)
+		if err != nil {
+			err = fmt.Errorf("pykv/segment: write %s: %w", f.Name(), err)
+		}
+	}
+	if err == nil && sync {
+		err = w.fsync(f)
+	}
+
+	w.mu.Lock()
+	w.flushing = false
+	w.inflight = nil
+	w.spare = data
+	if err != nil {
+		w.fail(err)
+	} else {
+		w.fileDone += int64(len(data))
+		w.written = target
+		if sync {
+			w.synced = target
+		}
+	}
+	w.cond.Broadcast()
+}
+
+func (w *Writer) fsync(f vfs.File) error {
+	start := time.Now()
+	err := f.Sync()
+	w.syncs.Add(1)
+	if d := time.Since(start); d > slowSync {
+		w.opts.Logger.Warn("slow fsync", "file", f.Name(), "duration", d)
+	}
+	if err != nil {
+		return fmt.Errorf("pykv/segment: fsync %s: %w", f.Name(), err)
+	}
+	w.lastSync.Store(time.Now().UnixMilli())
+	return nil
+}
+
+// fail makes err sticky: the log refuses every later write.
+func (w *Writer) fail(err error) {
+	if w.err == nil {
+		w.err = fmt.Errorf("%w (the log refuses writes until restart)", err)
+		w.opts.Logger.Error("log write failed; refusing writes until restart", "err", err)
+	}
+}
+
+// Err returns the error that stopped the writer, or nil.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// rotateLocked seals the active segment (everything written and fsynced
+// whatever the policy) and starts segment id+1.
+func (w *Writer) rotateLocked(firstSeq uint64) error {
+	if err := w.drainLocked(); err != nil {
+		return err
+	}
+	if err := w.f.Close(); err != nil {
+		w.fail(fmt.Errorf("pykv/segment: close %s: %w", w.f.Name(), err))
+		return w.err
+	}
+	sealed := w.id
+	if err := w.openSegment(sealed+1, firstSeq); err != nil {
+		w.fail(err)
+		return w.err
+	}
+	if w.opts.OnRotate != nil {
+		w.opts.OnRotate(sealed, w.id)
+	}
+	return nil
+}
+
+// drainLocked waits for a running leader, then writes and fsyncs all that
+// is buffered, holding the lock.
+func (w *Writer) drainLocked() error {
+	for w.flushing {
+		w.cond.Wait()
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if w.synced == w.appended {
+		return nil
+	}
+	w.flushLocked(true)
+	return w.err
+}
+
+// ReadPending copies into p the bytes at off of file id when they are still
+// buffered in memory (not yet handed to the OS) and reports whether it did.
+// When it returns false, the bytes are in the file.
+func (w *Writer) ReadPending(id uint32, p []byte, off int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if id != w.id || off < w.fileDone {
+		return false
+	}
+	rel := off - w.fileDone
+	if rel < int64(len(w.inflight)) {
+		copy(p, w.inflight[rel:])
+		return true
+	}
+	rel -= int64(len(w.inflight))
+	copy(p, w.buf[rel:])
+	return true
+}
+
+// Sync writes and fsyncs everything appended so far, whatever the policy.
+func (w *Writer) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	return w.drainLocked()
+}
+
+// LastSync returns the unix ms time of the last successful fsync (0 when
+// none).
+func (w *Writer) LastSync() int64 { return w.lastSync.Load() }
+
+func (w *Writer) syncEverySecond() {
+	defer close(w.bgDone)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			w.mu.Lock()
+			for w.flushing {
+				w.cond.Wait()
+			}
+			if w.err == nil && !w.closed && w.synced < w.appended {
+				w.flushLocked(true)
+			}
+			w.mu.Unlock()
+		}
+	}
+}
+
+// Close writes and fsyncs what is buffered and closes the active file.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return ErrClosed
+	}
+	err := w.drainLocked()
+	w.closed = true
+	if cerr := w.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("pykv/segment: close %s: %w", w.f.Name(), cerr)
+	}
+	w.mu.Unlock()
+	close(w.stop)
+	<-w.bgDone
+	return err
+}

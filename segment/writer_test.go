@@ -1,0 +1,297 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"github.com/pykv/pykv/internal/vfs"
+)
+
+func newWriter(t *testing.T, fs vfs.FS, policy SyncPolicy, segSize int64) *Writer {
+	t.Helper()
+	w, err := Create(WriterOptions{FS: fs, Dir: "/db", Sync: policy, SegmentSize: segSize, Logger: slog.New(slog.DiscardHandler)}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+func memFS(t *testing.T) *vfs.Mem {
+	m := vfs.NewMem()
+	if err := m.MkdirAll("/db", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func set(seq uint64, k, v string) Record {
+	return Record{Type: TypeSet, Seq: seq, Key: []byte(k), Value: []byte(v)}
+}
+
+// TestAlwaysAcksOnlyAfterCoveringFsync: under SyncAlways, when Commit
+// returns, the record's bytes are within what an fsync made durable. Many
+// concurrent writers check it for their own records.
+func TestAlwaysAcksOnlyAfterCoveringFsync(t *testing.T) {
+	m := memFS(t)
+	w := newWriter(t, m, SyncAlways, 1<<20)
+	var seq atomic.Uint64
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				var pos [1]Pos
+				lsn, err := w.Append(pos[:], set(seq.Add(1), "k", "value"))
+				if err == nil {
+					err = w.Commit(lsn)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				durable := m.SyncedSize(Path("/db", pos[0].FileID))
+				if end := pos[0].Offset + int64(pos[0].Size); durable < end {
+					errs <- fmt.Errorf("acknowledged record ends at %d, only %d bytes fsynced", end, durable)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// TestGroupCommitSharesFsync: while one fsync is in progress, every writer
+// that appends waits for the next one, and that one fsync covers them all.
+func TestGroupCommitSharesFsync(t *testing.T) {
+	const writers = 64
+	var appended sync.WaitGroup
+	appended.Add(writers)
+	var first sync.Once
+	var syncs atomic.Int64
+	var armed atomic.Bool
+	fs := vfs.Inject(memFS(t), func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && armed.Load() {
+			syncs.Add(1)
+			// The first data fsync waits until every other writer has
+			// appended: they must all be covered by one more fsync.
+			first.Do(appended.Wait)
+		}
+		return nil
+	})
+	w := newWriter(t, fs, SyncAlways, 1<<20)
+	armed.Store(true)
+	var wg sync.WaitGroup
+	for g := 0; g < writers; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			var pos [1]Pos
+			lsn, err := w.Append(pos[:], set(uint64(g+1), "k", "v"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			appended.Done()
+			if err := w.Commit(lsn); err != nil {
+				t.Error(err)
+			}
+		}(g)
+	}
+	wg.Wait()
+	if n := syncs.Load(); n > 2 || n < 1 {
+		t.Fatalf("%d writers used %d fsyncs, want 1 or 2", writers, n)
+	}
+}
+
+func TestEverySecAndNoWriteBeforeAck(t *testing.T) {
+	for _, p := range []SyncPolicy{SyncEverySec, SyncNo} {
+		t.Run(p.String(), func(t *testing.T) {
+			m := memFS(t)
+			w := newWriter(t, m, p, 1<<20)
+			var pos [1]Pos
+			lsn, err := w.Append(pos[:], set(1, "k", "v"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Commit(lsn); err != nil {
+				t.Fatal(err)
+			}
+			size, _ := m.Stat(Path("/db", 1))
+			if end := pos[0].Offset + int64(pos[0].Size); size < end {
+				t.Fatalf("acknowledged record not handed to the OS: file %d bytes, record ends at %d", size, end)
+			}
+		})
+	}
+}
+
+func TestRotationAndIteration(t *testing.T) {
+	m := memFS(t)
+	var rotations [][2]uint32
+	w, err := Create(WriterOptions{FS: m, Dir: "/db", Sync: SyncNo, SegmentSize: 200,
+		OnRotate: func(s, c uint32) { rotations = append(rotations, [2]uint32{s, c}) }}, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	for i := 1; i <= n; i++ {
+		var pos [1]Pos
+		lsn, err := w.Append(pos[:], set(uint64(i), fmt.Sprintf("key%02d", i), "value"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(lsn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rotations) < 3 {
+		t.Fatalf("only %d rotations for %d records in 200-byte segments", len(rotations), n)
+	}
+	names, _ := m.List("/db")
+	next := uint64(1)
+	for _, name := range names {
+		it, err := ReadFile(m, "/db/"+name, DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.Header().FirstSeq != next {
+			t.Fatalf("%s: first seq %d, want %d", name, it.Header().FirstSeq, next)
+		}
+		for it.Next() {
+			if got := it.Record().Seq; got != next {
+				t.Fatalf("%s: seq %d, want %d", name, got, next)
+			}
+			next++
+		}
+		if it.Err() != nil {
+			t.Fatal(it.Err())
+		}
+		if size, _ := m.Stat("/db/" + name); size > 200 {
+			t.Fatalf("%s is %d bytes, over the segment size", name, size)
+		}
+	}
+	if next != n+1 {
+		t.Fatalf("read %d records, want %d", next-1, n)
+	}
+}
+
+// TestFailedFsyncIsSticky: after an fsync error, the writer refuses every
+// later write; it never retries the fsync and carries on.
+func TestFailedFsyncIsSticky(t *testing.T) {
+	var fail atomic.Bool
+	var syncsAfterFailure atomic.Int64
+	fs := vfs.Inject(memFS(t), func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && fail.Load() {
+			syncsAfterFailure.Add(1)
+			return syscall.EIO
+		}
+		return nil
+	})
+	w := newWriter(t, fs, SyncAlways, 1<<20)
+	var pos [1]Pos
+	lsn, _ := w.Append(pos[:], set(1, "a", "1"))
+	if err := w.Commit(lsn); err != nil {
+		t.Fatal(err)
+	}
+	fail.Store(true)
+	lsn, _ = w.Append(pos[:], set(2, "b", "2"))
+	if err := w.Commit(lsn); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("commit after failed fsync: %v", err)
+	}
+	fail.Store(false)
+	if _, err := w.Append(pos[:], set(3, "c", "3")); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("append after failed fsync: %v, want the sticky EIO", err)
+	}
+	if n := syncsAfterFailure.Load(); n != 1 {
+		t.Fatalf("fsync attempted %d times after the failure, want exactly 1", n)
+	}
+}
+
+func TestFailedWriteIsSticky(t *testing.T) {
+	var fail atomic.Bool
+	fs := vfs.Inject(memFS(t), func(op vfs.Op, path string) error {
+		if op == vfs.OpWrite && fail.Load() {
+			return syscall.ENOSPC
+		}
+		return nil
+	})
+	w := newWriter(t, fs, SyncNo, 1<<20)
+	fail.Store(true)
+	var pos [1]Pos
+	lsn, _ := w.Append(pos[:], set(1, "a", "1"))
+	if err := w.Commit(lsn); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("commit: %v", err)
+	}
+	fail.Store(false)
+	if _, err := w.Append(pos[:], set(2, "b", "2")); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("append after failed write: %v", err)
+	}
+}
+
+func TestReadPendingServesBufferedRecords(t *testing.T) {
+	m := memFS(t)
+	w := newWriter(t, m, SyncNo, 1<<20)
+	var pos [1]Pos
+	if _, err := w.Append(pos[:], set(1, "key", "buffered")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, pos[0].Size)
+	if !w.ReadPending(pos[0].FileID, buf, pos[0].Offset) {
+		t.Fatal("buffered record not served from memory")
+	}
+	if v, err := ReadValue(buf, DefaultLimits()); err != nil || string(v) != "buffered" {
+		t.Fatalf("value %q, %v", v, err)
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if w.ReadPending(pos[0].FileID, buf, pos[0].Offset) {
+		t.Fatal("a written record is still served from memory")
+	}
+}
+
+func BenchmarkAppendCommit(b *testing.B) {
+	for _, p := range []SyncPolicy{SyncNo, SyncEverySec, SyncAlways} {
+		for _, writers := range []int{1, 8, 64} {
+			b.Run(fmt.Sprintf("%s/writers=%d", p, writers), func(b *testing.B) {
+				w, err := Create(WriterOptions{FS: vfs.Default, Dir: b.TempDir(), Sync: p}, 1, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer w.Close()
+				var seq atomic.Uint64
+				val := make([]byte, 100)
+				b.SetParallelism((writers + 1) / 2)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					var pos [1]Pos
+					for pb.Next() {
+						lsn, err := w.Append(pos[:], Record{Type: TypeSet, Seq: seq.Add(1), Key: []byte("key:000001"), Value: val})
+						if err == nil {
+							err = w.Commit(lsn)
+						}
+						if err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(w.Syncs())/float64(b.N), "fsyncs/op")
+			})
+		}
+	}
+}
