@@ -1,0 +1,184 @@
+package index
+
+import (
+	"math/bits"
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Entry is where the current version of a key lives on disk.
+type Entry struct {
+	FileID   uint32 // data file holding the record
+	Offset   uint64 // byte offset of the record in that file; at most MaxOffset
+	Size     uint32 // size of the whole record in bytes
+	ExpireAt int64  // absolute unix ms, 0 = no expiry
+	Seq      uint64 // seq of the record that wrote this version
+}
+
+const (
+	// DefaultShards is the shard count NewKeydir uses when asked for 0.
+	DefaultShards = 256
+	// MaxShards bounds the shard count: Scan keeps the shard number in the
+	// high 32 bits of its cursor, and the hash bits that pick a shard must
+	// not overlap those kept in the table (see h2Shift).
+	MaxShards = 1 << 16
+)
+
+// Keydir maps every live key to the Entry of its current version. It is
+// safe for concurrent use; keys are spread over shards by xxhash, each shard
+// behind its own sync.RWMutex. See the package documentation for its memory
+// layout.
+type Keydir struct {
+	shards []shard
+	shift  uint // 64 - log2(len(shards)): the top hash bits pick the shard
+	hash   func([]byte) uint64
+}
+
+// NewKeydir returns an empty Keydir with shards shards, rounded up to a power
+// of two (at most MaxShards); 0 or less means DefaultShards.
+func NewKeydir(shards int) *Keydir {
+	return newKeydir(shards, xxhash.Sum64)
+}
+
+// newKeydir lets tests inject a hash function, for example one that
+// collides on purpose.
+func newKeydir(shards int, hash func([]byte) uint64) *Keydir {
+	n := roundShards(shards, DefaultShards)
+	k := &Keydir{
+		shards: make([]shard, n),
+		shift:  uint(64 - bits.TrailingZeros(uint(n))),
+		hash:   hash,
+	}
+	for i := range k.shards {
+		k.shards[i].init(hash)
+	}
+	return k
+}
+
+// roundShards rounds n up to a power of two in [1, MaxShards], with def for n <= 0.
+func roundShards(n, def int) int {
+	if n <= 0 {
+		n = def
+	}
+	n = min(n, MaxShards)
+	return 1 << bits.Len(uint(n-1))
+}
+
+func (k *Keydir) shardFor(h uint64) *shard {
+	return &k.shards[h>>k.shift] // a shift of 64 yields 0: one shard
+}
+
+// Get returns the entry of key.
+func (k *Keydir) Get(key []byte) (Entry, bool) {
+	h := k.hash(key)
+	s := k.shardFor(h)
+	s.mu.RLock()
+	e, ok := s.get(key, h)
+	s.mu.RUnlock()
+	return e, ok
+}
+
+// Put sets key's entry, inserting the key or replacing its entry, and
+// returns the entry it replaced. The key is copied. It panics if e.Offset
+// exceeds MaxOffset.
+func (k *Keydir) Put(key []byte, e Entry) (old Entry, existed bool) {
+	checkOffset(e.Offset)
+	h := k.hash(key)
+	s := k.shardFor(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.put(key, h, e)
+}
+
+// Delete removes key and returns the entry it had.
+func (k *Keydir) Delete(key []byte) (old Entry, existed bool) {
+	h := k.hash(key)
+	s := k.shardFor(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, j, ok := s.find(key, h)
+	if !ok {
+		return Entry{}, false
+	}
+	return s.remove(g, j), true
+}
+
+// CompareAndSwap replaces key's entry with e only if the key exists and its
+// current Seq is oldSeq. Merges use it to repoint a key at the merged file: a
+// write that landed meanwhile has a newer seq and wins.
+func (k *Keydir) CompareAndSwap(key []byte, oldSeq uint64, e Entry) bool {
+	checkOffset(e.Offset)
+	h := k.hash(key)
+	s := k.shardFor(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ensureChunkRoom()
+	g, j, ok := s.find(key, h)
+	if !ok || s.seqAt(g, j) != oldSeq {
+		return false
+	}
+	s.replace(g, j, key, e)
+	return true
+}
+
+// DeleteIf removes key only if its current Seq is seq. Active expiry uses it
+// so that a key rewritten since it was sampled survives.
+func (k *Keydir) DeleteIf(key []byte, seq uint64) bool {
+	h := k.hash(key)
+	s := k.shardFor(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, j, ok := s.find(key, h)
+	if !ok || s.seqAt(g, j) != seq {
+		return false
+	}
+	s.remove(g, j)
+	return true
+}
+
+func (s *shard) seqAt(g *group, j int) uint64 {
+	_, f, ttl := parse(s.rec(g.refs[j]))
+	return decode(f, ttl).Seq
+}
+
+// Len returns the number of keys. Under concurrent writes it is a sum of
+// per-shard counts taken one after another, not a snapshot.
+func (k *Keydir) Len() int64 {
+	var n int64
+	for i := range k.shards {
+		n += k.shards[i].count.Load()
+	}
+	return n
+}
+
+// LenWithTTL returns the number of keys that have an expiry.
+func (k *Keydir) LenWithTTL() int64 {
+	var n int64
+	for i := range k.shards {
+		n += k.shards[i].ttlCount.Load()
+	}
+	return n
+}
+
+// Bytes returns an estimate of the memory held by the keydir: the arena
+// chunks, the tables, the ttl lists and the shard headers.
+func (k *Keydir) Bytes() int64 {
+	n := int64(unsafe.Sizeof(*k)) + int64(len(k.shards))*int64(unsafe.Sizeof(shard{}))
+	for i := range k.shards {
+		s := &k.shards[i]
+		s.mu.RLock()
+		n += s.arenaCap +
+			int64(len(s.groups))*int64(unsafe.Sizeof(group{})) +
+			int64(cap(s.ttl))*4 +
+			int64(cap(s.chunks))*int64(unsafe.Sizeof([]byte(nil)))
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+func checkOffset(off uint64) {
+	if off > MaxOffset {
+		panic("index: entry offset exceeds MaxOffset (48 bits)")
+	}
+}

@@ -1,0 +1,192 @@
+package index
+
+import (
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+)
+
+// shard is one lock's worth of the keydir: a table of arena references and
+// the arena of records they point at. Every method expects s.mu held (read
+// lock for lookups, write lock for the rest).
+type shard struct {
+	mu   sync.RWMutex
+	hash func([]byte) uint64
+
+	groups     []group
+	mask       uint64 // len(groups) - 1
+	live       int    // keys in the table
+	growthLeft int    // empty slots that may still be filled before a rehash
+
+	chunks    [][]byte
+	cur       int   // chunk taking small records, -1 before the first
+	nextChunk int   // capacity of the next small-record chunk
+	arenaCap  int64 // bytes allocated for chunks
+	liveBytes int64 // bytes of records the table points at
+	garbage   int64 // bytes of records nothing points at
+
+	ttl []uint32 // references of the records that carry an expiry
+
+	count    atomic.Int64 // live, readable without the lock
+	ttlCount atomic.Int64 // len(ttl), readable without the lock
+
+	_ [64]byte // keep neighbouring shards' locks off this cache line
+}
+
+func (s *shard) init(hash func([]byte) uint64) {
+	s.hash = hash
+	s.groups = newGroups(1)
+	s.growthLeft = maxLoadPerGroup
+	s.cur = -1
+	s.nextChunk = minChunkSize
+}
+
+// publish makes the counters visible to Len and LenWithTTL.
+func (s *shard) publish() {
+	s.count.Store(int64(s.live))
+	s.ttlCount.Store(int64(len(s.ttl)))
+}
+
+// find returns the group and slot holding key, whose hash is h.
+func (s *shard) find(key []byte, h uint64) (*group, int, bool) {
+	c := h2(h)
+	gi := h & s.mask
+	for step := uint64(1); ; step++ {
+		g := &s.groups[gi]
+		w := g.word()
+		for m := matchH2(w, c); m != 0; m &= m - 1 {
+			j := slotOf(m)
+			if g.ctrl[j] == c && s.keyIs(g.refs[j], key) {
+				return g, j, true
+			}
+		}
+		if matchEmpty(w) != 0 {
+			return nil, 0, false
+		}
+		gi = (gi + step) & s.mask // triangular probing visits every group
+	}
+}
+
+// keyIs reports whether the record at ref is for key. The full key is
+// always compared: equal hashes prove nothing.
+func (s *shard) keyIs(ref uint32, key []byte) bool {
+	k, _, _ := parse(s.rec(ref))
+	return string(k) == string(key)
+}
+
+// freeSlot returns the first empty or deleted slot on h's probe sequence.
+func (s *shard) freeSlot(h uint64) (*group, int) {
+	gi := h & s.mask
+	for step := uint64(1); ; step++ {
+		g := &s.groups[gi]
+		if m := matchFree(g.word()); m != 0 {
+			return g, slotOf(m)
+		}
+		gi = (gi + step) & s.mask
+	}
+}
+
+// get returns the entry of key.
+func (s *shard) get(key []byte, h uint64) (Entry, bool) {
+	g, j, ok := s.find(key, h)
+	if !ok {
+		return Entry{}, false
+	}
+	_, f, ttl := parse(s.rec(g.refs[j]))
+	return decode(f, ttl), true
+}
+
+// put inserts or replaces key's entry.
+func (s *shard) put(key []byte, h uint64, e Entry) (Entry, bool) {
+	s.ensureChunkRoom()
+	if g, j, ok := s.find(key, h); ok {
+		return s.replace(g, j, key, e), true
+	}
+	s.insert(key, h, e)
+	return Entry{}, false
+}
+
+// insert adds key, known to be absent.
+func (s *shard) insert(key []byte, h uint64, e Entry) {
+	g, j := s.freeSlot(h)
+	if g.ctrl[j] == ctrlEmpty && s.growthLeft == 0 {
+		n := len(s.groups)
+		if s.live+1 > n*maxLoadPerGroup/2 {
+			n *= 2 // mostly keys: grow
+		} // else mostly tombstones: rehash in place to clear them
+		s.resize(n)
+		g, j = s.freeSlot(h)
+	}
+	if g.ctrl[j] == ctrlEmpty {
+		s.growthLeft--
+	}
+	g.refs[j] = s.appendRecord(key, e)
+	g.ctrl[j] = h2(h)
+	s.live++
+	s.publish()
+}
+
+// replace overwrites the entry in slot j of g and returns the old one. The
+// record is rewritten in place unless the key gains or loses its expiry,
+// which changes the record's length.
+func (s *shard) replace(g *group, j int, key []byte, e Entry) Entry {
+	ref := g.refs[j]
+	_, f, hadTTL := parse(s.rec(ref))
+	old := decode(f, hadTTL)
+	if hasTTL := e.ExpireAt != 0; hasTTL == hadTTL {
+		encode(f, e, hasTTL)
+		return old
+	}
+	if hadTTL {
+		s.dropTTL(binary.LittleEndian.Uint32(f[ttlIdxAt:]))
+	}
+	g.refs[j] = s.appendRecord(key, e)
+	s.kill(recordLen(len(key), hadTTL))
+	s.publish()
+	return old
+}
+
+// remove deletes the key in slot j of g and returns its entry.
+func (s *shard) remove(g *group, j int) Entry {
+	key, f, ttl := parse(s.rec(g.refs[j]))
+	old := decode(f, ttl)
+	size := recordLen(len(key), ttl)
+	if ttl {
+		s.dropTTL(binary.LittleEndian.Uint32(f[ttlIdxAt:]))
+	}
+	// A probe that reaches a group with an empty slot stops there, so no
+	// chain runs through this slot and it can be empty rather than a tombstone.
+	if matchEmpty(g.word()) != 0 {
+		g.ctrl[j] = ctrlEmpty
+		s.growthLeft++
+	} else {
+		g.ctrl[j] = ctrlDeleted
+	}
+	s.live--
+	s.kill(size)
+	if n := len(s.groups); n > 1 && s.live < n { // under 1/8 full: shrink
+		s.resize(groupsFor(2 * s.live))
+	}
+	s.publish()
+	return old
+}
+
+// resize rebuilds the table with n groups, dropping tombstones. Hashes are
+// recomputed from the key bytes: the table keeps only 7 bits of each.
+func (s *shard) resize(n int) {
+	old := s.groups
+	s.groups = newGroups(n)
+	s.mask = uint64(n - 1)
+	for gi := range old {
+		g := &old[gi]
+		for m := matchFull(g.word()); m != 0; m &= m - 1 {
+			j := slotOf(m)
+			key, _, _ := parse(s.rec(g.refs[j]))
+			h := s.hash(key)
+			ng, nj := s.freeSlot(h)
+			ng.ctrl[nj] = g.ctrl[j]
+			ng.refs[nj] = g.refs[j]
+		}
+	}
+	s.growthLeft = n*maxLoadPerGroup - s.live
+}
