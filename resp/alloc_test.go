@@ -1,0 +1,154 @@
+package resp
+
+import (
+	"bufio"
+	"io"
+	"math"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/pykv/pykv/command"
+)
+
+// repeatReader returns its pattern over and over, without end or allocation.
+type repeatReader struct {
+	pattern []byte
+	off     int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k := copy(p[n:], r.pattern[r.off:])
+		n += k
+		r.off = (r.off + k) % len(r.pattern)
+	}
+	return n, nil
+}
+
+func TestReadCommandSteadyStateDoesNotAllocate(t *testing.T) {
+	for name, in := range map[string]string{
+		"resp":   "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n",
+		"inline": "SET key \"a value\"\r\n",
+	} {
+		r := NewReader(bufio.NewReader(&repeatReader{pattern: []byte(in)}), Limits{})
+		args, _ := r.ReadCommand(nil) // warm up: the Reader's and caller's buffers
+		allocs := testing.AllocsPerRun(1000, func() {
+			var err error
+			if args, err = r.ReadCommand(args); err != nil || len(args) != 3 {
+				t.Fatalf("%q, %v", args, err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %.1f allocations per command, want 0", name, allocs)
+		}
+	}
+}
+
+func TestWriteReplyDoesNotAllocate(t *testing.T) {
+	w := NewWriter(bufio.NewWriter(io.Discard))
+	replies := []command.Reply{
+		command.OK, command.Nil, command.Int(-123456789), command.Bytes([]byte("value")),
+		command.Status("a status longer than thirty-two bytes, with\r\na line break"),
+		command.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value"),
+		command.Array([]command.Reply{command.Bytes([]byte("a")), command.Nil, command.Int(1)}),
+		{Kind: command.KindMap, Array: []command.Reply{command.Bytes([]byte("k")), command.Int(1)}},
+	}
+	for _, proto := range []int{2, 3} {
+		w.SetProto(proto)
+		for _, rep := range replies {
+			allocs := testing.AllocsPerRun(1000, func() {
+				if err := w.WriteReply(rep); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("RESP%d %s: %.1f allocations, want 0", proto, render(rep), allocs)
+			}
+		}
+	}
+}
+
+// allocated returns the bytes f allocates on the heap.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestHostileLengthsDoNotAllocate sends lengths that claim gigabytes and
+// then nothing: what is allocated must stay near what arrived, whether the
+// length is refused by a limit or accepted and then never sent.
+func TestHostileLengthsDoNotAllocate(t *testing.T) {
+	const budget = 64 << 10 // the first chunk of a bulk string, and small change
+	huge := Limits{MaxBulk: math.MaxInt, MaxArgs: math.MaxInt}
+	for _, tc := range []struct {
+		name  string
+		lim   Limits
+		in    string
+		reply bool // read with ReadReply instead of ReadCommand
+		err   string
+	}{
+		{"array count, default limits", Limits{}, "*2147483647\r\n", false, textInvalidMultibulkLength},
+		{"bulk length, default limits", Limits{}, "*1\r\n$4294967296\r\n", false, textInvalidBulkLength},
+		{"array count, no limits", huge, "*2147483647\r\n$1\r\na\r\n", false, "unexpected EOF"},
+		{"bulk length, no limits", huge, "*1\r\n$4294967296\r\nabc", false, "unexpected EOF"},
+		{"bulk at the default limit", Limits{}, "*1\r\n$536870912\r\nabc", false, "unexpected EOF"},
+		{"reply array count, default limits", Limits{}, "*2147483647\r\n", true, textInvalidMultibulkLength},
+		{"reply bulk length, default limits", Limits{}, "$4294967296\r\n", true, textInvalidBulkLength},
+		{"reply array count, no limits", huge, "*2147483647\r\n:1\r\n", true, "unexpected EOF"},
+		{"reply map count, no limits", huge, "%1073741823\r\n:1\r\n", true, "unexpected EOF"},
+		{"reply bulk length, no limits", huge, "$4294967296\r\nabc", true, "unexpected EOF"},
+	} {
+		br := bufio.NewReader(strings.NewReader(tc.in))
+		r := NewReader(br, tc.lim)
+		var err error
+		n := allocated(func() {
+			if tc.reply {
+				_, err = r.ReadReply()
+			} else {
+				_, err = r.ReadCommand(nil)
+			}
+		})
+		if err == nil || err.Error() != tc.err {
+			t.Errorf("%s: got error %v, want %q", tc.name, err, tc.err)
+		}
+		t.Logf("%s: %d bytes allocated", tc.name, n)
+		if n > budget {
+			t.Errorf("%s: %d bytes allocated for %d bytes of input", tc.name, n, len(tc.in))
+		}
+		allocs := testing.AllocsPerRun(10, func() {
+			r := NewReader(bufio.NewReader(strings.NewReader(tc.in)), tc.lim)
+			if tc.reply {
+				_, _ = r.ReadReply()
+			} else {
+				_, _ = r.ReadCommand(nil)
+			}
+		})
+		if allocs > 12 {
+			t.Errorf("%s: %.0f allocations", tc.name, allocs)
+		}
+	}
+}
+
+// TestSlowBulkGrowsWithArrival feeds a large accepted bulk string and checks
+// that memory follows the bytes sent, not the length declared.
+func TestSlowBulkGrowsWithArrival(t *testing.T) {
+	const sent = 1 << 20
+	in := "*1\r\n$536870912\r\n" + strings.Repeat("x", sent)
+	r := NewReader(bufio.NewReader(strings.NewReader(in)), Limits{})
+	var err error
+	n := allocated(func() { _, err = r.ReadCommand(nil) })
+	if err != io.ErrUnexpectedEOF {
+		t.Fatalf("got %v", err)
+	}
+	// A buffer that doubles as bytes arrive allocates, over all its steps,
+	// less than four times what it ends up holding.
+	if n > 5*sent {
+		t.Fatalf("%d bytes allocated for %d sent of 512 MiB declared", n, sent)
+	}
+}

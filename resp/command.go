@@ -1,0 +1,108 @@
+package resp
+
+// ReadCommand reads the next command and returns its arguments, appended to
+// args[:0] so that a server reuses one slice for every command. It accepts
+// both forms Redis accepts:
+//
+//   - a RESP array of bulk strings, as client libraries send it:
+//     "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
+//   - an inline command, one line as typed in telnet or sent by redis-cli:
+//     "SET k v\r\n", split at spaces with Redis's quoting rules (see
+//     splitInline).
+//
+// Empty lines, and the empty arrays "*0\r\n" and "*-1\r\n", are skipped, as
+// Redis skips them; so the result always has at least one argument.
+//
+// The returned slices point into the Reader's own buffer: they are valid
+// only until the next call of a Read method. A caller copies what it keeps.
+// Each argument has its capacity clipped to its length, so appending to one
+// never overwrites the next.
+//
+// io.EOF means the stream ended cleanly between two commands;
+// io.ErrUnexpectedEOF, that it ended inside one. A *ProtocolError means the
+// input broke the grammar or the Limits: the stream cannot be trusted after
+// it, so the server sends ProtocolError.Reply and closes the connection.
+func (r *Reader) ReadCommand(args [][]byte) ([][]byte, error) {
+	args = args[:0]
+	if cap(r.buf) > maxRetain {
+		r.buf = nil
+	}
+	if cap(r.line) > maxRetain {
+		r.line = nil
+	}
+	if cap(r.offs) > maxRetain/8 {
+		r.offs = nil
+	}
+	for {
+		r.buf, r.offs = r.buf[:0], r.offs[:0]
+		first, err := r.br.Peek(1)
+		if err != nil {
+			return args, err // io.EOF here is the clean end
+		}
+		if first[0] == '*' {
+			_, _ = r.br.Discard(1) // cannot fail: the byte is buffered
+			err = r.readMultibulk()
+		} else {
+			err = r.readInline()
+		}
+		if err != nil {
+			return args, err
+		}
+		if len(r.offs) > 0 {
+			break
+		}
+	}
+	for i := 0; i < len(r.offs); i += 2 {
+		end := r.offs[i+1]
+		args = append(args, r.buf[r.offs[i]:end:end])
+	}
+	return args, nil
+}
+
+// readMultibulk reads an array of bulk strings (its '*' already read) into
+// r.buf and r.offs.
+func (r *Reader) readMultibulk() error {
+	n, err := r.readInt(textInvalidMultibulkLength)
+	if err != nil {
+		return err
+	}
+	// Redis ignores any count <= 0; only 0 and -1 (the null array) mean
+	// something, so other negatives are refused here.
+	if n < -1 || n > int64(r.lim.MaxArgs) {
+		return protoErr(textInvalidMultibulkLength)
+	}
+	for range n {
+		c, err := r.br.ReadByte()
+		if err != nil {
+			return noEOF(err)
+		}
+		if c != '$' {
+			return protoErrByte(textExpectedDollar, c)
+		}
+		size, err := r.readInt(textInvalidBulkLength)
+		if err != nil {
+			return err
+		}
+		if size < 0 || size > int64(r.lim.MaxBulk) {
+			return protoErr(textInvalidBulkLength)
+		}
+		start := len(r.buf)
+		if r.buf, err = r.readBulk(r.buf, int(size)); err != nil {
+			return err
+		}
+		r.offs = append(r.offs, start, len(r.buf))
+	}
+	return nil
+}
+
+// readInline reads one line and splits it into r.buf and r.offs.
+func (r *Reader) readInline() error {
+	line, err := r.readLine(r.lim.MaxInline, false)
+	if err == errLineTooLong {
+		return protoErr(textTooBigInline)
+	}
+	if err != nil {
+		return err
+	}
+	return r.splitInline(line)
+}

@@ -1,0 +1,230 @@
+package resp
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var commandGoldens = []string{"testdata/commands.txt", "testdata/inline.txt"}
+
+func TestReadCommandGolden(t *testing.T) {
+	for _, file := range commandGoldens {
+		for _, c := range loadGolden(t, file) {
+			t.Run(filepath.Base(file)+"/"+c.name, func(t *testing.T) {
+				for how, r := range readers(c.in, c.limits) {
+					checkCommands(t, how, r, c)
+				}
+			})
+		}
+	}
+}
+
+func checkCommands(t *testing.T, how string, r *Reader, c golden) {
+	t.Helper()
+	var args [][]byte
+	for i, want := range c.cmds {
+		var err error
+		args, err = r.ReadCommand(args)
+		if err != nil {
+			t.Fatalf("%s:%d (%s): command %d: %v", c.file, c.line, how, i+1, err)
+		}
+		if got := toStrings(args); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:%d (%s): command %d:\n got %q\nwant %q", c.file, c.line, how, i+1, got, want)
+		}
+	}
+	_, err := r.ReadCommand(args)
+	checkEnd(t, how, c, err)
+}
+
+// checkEnd checks the error that ends a golden input.
+func checkEnd(t *testing.T, how string, c golden, err error) {
+	t.Helper()
+	switch {
+	case c.err == "" && err != io.EOF:
+		t.Fatalf("%s:%d (%s): after the last case got %v, want io.EOF", c.file, c.line, how, err)
+	case c.err == "":
+	case err == nil:
+		t.Fatalf("%s:%d (%s): got no error, want %q", c.file, c.line, how, c.err)
+	case err.Error() != c.err:
+		t.Fatalf("%s:%d (%s): got error %q, want %q", c.file, c.line, how, err, c.err)
+	case strings.HasPrefix(c.err, "Protocol error: "):
+		var pe *ProtocolError
+		if !errors.As(err, &pe) {
+			t.Fatalf("%s:%d (%s): %v is a %T, not a *ProtocolError", c.file, c.line, how, err, err)
+		}
+	}
+}
+
+func toStrings(args [][]byte) []string {
+	s := make([]string, len(args))
+	for i, a := range args {
+		s[i] = string(a)
+	}
+	return s
+}
+
+// TestEveryErrorTextIsCovered proves that every ProtocolError text is
+// produced by at least one golden case, so none is dead or untested.
+func TestEveryErrorTextIsCovered(t *testing.T) {
+	var seen []string
+	for _, file := range append(commandGoldens, replyGoldens...) {
+		for _, c := range loadGolden(t, file) {
+			seen = append(seen, c.err)
+		}
+	}
+	for _, text := range errorTexts {
+		found := false
+		for _, s := range seen {
+			found = found || strings.HasPrefix(s, text)
+		}
+		if !found {
+			t.Errorf("no golden case ends in %q", text)
+		}
+	}
+}
+
+func TestProtocolErrorReply(t *testing.T) {
+	r := NewReader(bufio.NewReader(strings.NewReader("*1\r\n$x\r\n")), Limits{})
+	_, err := r.ReadCommand(nil)
+	var pe *ProtocolError
+	if !errors.As(err, &pe) {
+		t.Fatalf("got %v, want a *ProtocolError", err)
+	}
+	var out bytes.Buffer
+	bw := bufio.NewWriter(&out)
+	if err := NewWriter(bw).WriteReply(pe.Reply()); err != nil {
+		t.Fatal(err)
+	}
+	_ = bw.Flush()
+	if want := "-ERR Protocol error: invalid bulk length\r\n"; out.String() != want {
+		t.Fatalf("got %q, want %q", out.String(), want)
+	}
+}
+
+// TestPipelined decodes many commands from one buffer, as a client that
+// pipelines sends them, mixing both forms, and checks Buffered on the way.
+func TestPipelined(t *testing.T) {
+	var in bytes.Buffer
+	const n = 1000
+	for i := range n {
+		v := strconv.Itoa(i)
+		if i%3 == 0 {
+			in.WriteString("SET key:" + v + " \"v " + v + "\"\r\n")
+		} else {
+			in.WriteString("*3\r\n$3\r\nSET\r\n$" + strconv.Itoa(len("key:"+v)) + "\r\nkey:" + v +
+				"\r\n$" + strconv.Itoa(len("v "+v)) + "\r\nv " + v + "\r\n")
+		}
+	}
+	total := in.Len()
+	r := NewReader(bufio.NewReaderSize(&in, 1<<20), Limits{})
+	var args [][]byte
+	for i := range n {
+		var err error
+		if args, err = r.ReadCommand(args); err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+		v := strconv.Itoa(i)
+		if want := []string{"SET", "key:" + v, "v " + v}; !reflect.DeepEqual(toStrings(args), want) {
+			t.Fatalf("command %d: got %q, want %q", i, args, want)
+		}
+		if i == 0 && r.Buffered() == 0 || r.Buffered() >= total {
+			t.Fatalf("command %d: Buffered() = %d of %d", i, r.Buffered(), total)
+		}
+	}
+	if r.Buffered() != 0 {
+		t.Fatalf("Buffered() = %d after the last command, want 0", r.Buffered())
+	}
+	if _, err := r.ReadCommand(args); err != io.EOF {
+		t.Fatalf("got %v, want io.EOF", err)
+	}
+}
+
+// TestArgsDoNotOverlap checks that appending to one argument cannot
+// overwrite the next: each has its capacity clipped.
+func TestArgsDoNotOverlap(t *testing.T) {
+	r := NewReader(bufio.NewReader(strings.NewReader("*2\r\n$1\r\na\r\n$1\r\nb\r\n")), Limits{})
+	args, err := r.ReadCommand(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = append(args[0], 'X')
+	if string(args[1]) != "b" {
+		t.Fatalf("second argument became %q", args[1])
+	}
+}
+
+// TestLargeBulk reads values larger than the bufio buffer and the first
+// chunk of room, and checks the buffer is not kept afterwards.
+func TestLargeBulk(t *testing.T) {
+	for _, size := range []int{bulkChunk - 1, bulkChunk, bulkChunk + 1, 3*bulkChunk + 7, 1 << 20} {
+		val := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
+		in := "*2\r\n$4\r\nECHO\r\n$" + strconv.Itoa(size) + "\r\n" + string(val) + "\r\n*1\r\n$4\r\nPING\r\n"
+		r := NewReader(bufio.NewReader(strings.NewReader(in)), Limits{})
+		args, err := r.ReadCommand(nil)
+		if err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		if len(args) != 2 || !bytes.Equal(args[1], val) {
+			t.Fatalf("size %d: value differs", size)
+		}
+		if args, err = r.ReadCommand(args); err != nil || string(args[0]) != "PING" {
+			t.Fatalf("size %d: next command %q, %v", size, args, err)
+		}
+		if cap(r.buf) > maxRetain {
+			t.Fatalf("size %d: %d bytes of buffer kept", size, cap(r.buf))
+		}
+	}
+}
+
+// TestInlineAtDefaultLimit checks the 64 KiB inline limit itself.
+func TestInlineAtDefaultLimit(t *testing.T) {
+	ok := "ECHO " + strings.Repeat("a", DefaultMaxInline-5)
+	r := NewReader(bufio.NewReader(strings.NewReader(ok+"\r\n"+ok+"a\r\n")), Limits{})
+	args, err := r.ReadCommand(nil)
+	if err != nil || len(args) != 2 || len(args[1]) != DefaultMaxInline-5 {
+		t.Fatalf("a line of exactly MaxInline: %d args, %v", len(args), err)
+	}
+	_, err = r.ReadCommand(args)
+	if err == nil || err.Error() != textTooBigInline {
+		t.Fatalf("a line over MaxInline: got %v", err)
+	}
+}
+
+// TestEOFBetweenCommandsIsClean tells a clean close from a cut command.
+func TestEOFBetweenCommandsIsClean(t *testing.T) {
+	for in, want := range map[string]error{
+		"":                   io.EOF,
+		"\r\n\r\n":           io.EOF,
+		"*0\r\n":             io.EOF,
+		"*1\r\n":             io.ErrUnexpectedEOF,
+		"PING":               io.ErrUnexpectedEOF,
+		"*1\r\n$4\r\nPING\r": io.ErrUnexpectedEOF,
+	} {
+		r := NewReader(bufio.NewReader(strings.NewReader(in)), Limits{})
+		if _, err := r.ReadCommand(nil); err != want {
+			t.Errorf("%q: got %v, want %v", in, err, want)
+		}
+	}
+}
+
+// TestReadErrorIsPassedOn checks that a connection's own error (a timeout,
+// a reset) reaches the caller unchanged, not disguised as a protocol error.
+func TestReadErrorIsPassedOn(t *testing.T) {
+	boom := errors.New("connection reset")
+	src := io.MultiReader(strings.NewReader("*2\r\n$3\r\nGET\r\n$1"), &failReader{boom})
+	r := NewReader(bufio.NewReader(src), Limits{})
+	if _, err := r.ReadCommand(nil); err != boom {
+		t.Fatalf("got %v, want %v", err, boom)
+	}
+}
+
+type failReader struct{ err error }
+
+func (f *failReader) Read([]byte) (int, error) { return 0, f.err }

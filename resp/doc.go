@@ -1,0 +1,64 @@
+// Package resp is the RESP2/RESP3 codec of pykv, the wire format of Redis,
+// so that redis-cli, redis-benchmark, go-redis and twemproxy can talk to
+// pykvd. It turns bytes into commands (Reader.ReadCommand) and replies into
+// bytes (Writer.WriteReply) for the server, and the other way round for
+// clients and tools (Writer.WriteCommand, Reader.ReadReply). Replies are
+// command.Reply values, the same ones every front end of pykv translates.
+//
+// It never touches the network, storage or the meaning of a command: it does
+// not know that SET takes a key, nor answer HELLO, AUTH or an unknown
+// command. The server reads a command, asks the command table, writes the
+// reply, and flushes when Reader.Buffered is zero.
+//
+// # Requests
+//
+// A request is either a RESP array of bulk strings,
+//
+//	*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n
+//
+// or an inline command, one line as typed in telnet, split as redis-cli and
+// Redis split it (quotes, \xHH escapes; see Reader.ReadCommand). Empty lines
+// are skipped. The arguments returned point into the Reader's buffer and are
+// valid until the next read: a caller copies what it keeps. In the steady
+// state reading a command allocates nothing.
+//
+// # Limits
+//
+// A client must not be able to make the server allocate what it has not
+// sent. Limits bounds a bulk string (MaxBulk, 512 MiB by default, Redis's
+// proto-max-bulk-len), the arguments of one command (MaxArgs, 1<<20) and an
+// inline line (MaxInline, 64 KiB). A declared length over a limit, negative
+// where not allowed, or not a number is a *ProtocolError before any of it is
+// read. A length within the limits is still not trusted: memory grows with
+// the bytes that actually arrive, so "$536870912\r\n" followed by silence
+// costs a few KiB, not 512 MiB. Aggregate replies nest at most 64 deep.
+// Between commands a Reader keeps at most 64 KiB of buffer, so one huge
+// value does not pin memory for the life of a connection.
+//
+// # Errors
+//
+// A *ProtocolError carries Redis's own text ("Protocol error: invalid bulk
+// length", "Protocol error: expected '$', got 'x'", "Protocol error: too big
+// inline request", "Protocol error: unbalanced quotes in request", ...).
+// After one the stream cannot be trusted, since where the next request
+// begins is unknown: the server writes ProtocolError.Reply and closes the
+// connection, as Redis does. io.EOF means the peer closed between two
+// commands; io.ErrUnexpectedEOF, in the middle of one. After any error but
+// io.EOF a Reader is not to be used again.
+//
+// # Where pykv differs from Redis
+//
+// Both are stricter, and no real client notices:
+//   - a bulk string must end in CRLF (Redis skips two bytes unchecked);
+//   - an array count below -1 is an error (Redis ignores any count <= 0),
+//     and a count or length line longer than 20 characters is rejected at
+//     once instead of after 64 KiB.
+//
+// # Replies
+//
+// Writer.WriteReply encodes in RESP2 until SetProto(3): Nil is $-1 or _,
+// a Map is a flat array of 2n items or %n. Status and error texts cannot
+// break the framing: CR and LF in them are written as spaces. Encoding a
+// reply allocates nothing. Reader.ReadReply reads either version, mapping
+// RESP3's extra types onto command.Reply as its doc comment lists.
+package resp

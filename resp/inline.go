@@ -1,0 +1,144 @@
+package resp
+
+import "bytes"
+
+// splitInline splits an inline request into arguments, appending their bytes
+// to r.buf and their bounds to r.offs, by the rules of Redis's sdssplitargs,
+// so that what works in redis-cli works here:
+//
+//   - arguments are separated by white space (space, \t, \r, \n, \v, \f);
+//   - "double quotes" keep spaces and understand \n \r \t \b \a, \xHH (two
+//     hex digits) and a backslash before any other byte for that byte;
+//   - 'single quotes' keep everything literally except \' for a quote;
+//   - a quote may open in the middle of an argument (a"b c" is "ab c"), but a
+//     closing quote must be followed by white space or the end of the line;
+//   - a NUL byte ends the line, as it ends Redis's C string.
+//
+// An unterminated quote, or a closing quote followed by anything else, is
+// the ProtocolError "unbalanced quotes in request".
+func (r *Reader) splitInline(line []byte) error {
+	if i := bytes.IndexByte(line, 0); i >= 0 {
+		line = line[:i]
+	}
+	for p := 0; ; {
+		for p < len(line) && isSpace(line[p]) {
+			p++
+		}
+		if p == len(line) {
+			return nil
+		}
+		if len(r.offs)/2 >= r.lim.MaxArgs {
+			return protoErr(textTooManyInlineArgs)
+		}
+		start := len(r.buf)
+		var err error
+		if p, err = r.inlineArg(line, p); err != nil {
+			return err
+		}
+		r.offs = append(r.offs, start, len(r.buf))
+	}
+}
+
+// inlineArg appends the argument that starts at line[p] to r.buf and returns
+// where the search for the next one starts.
+func (r *Reader) inlineArg(line []byte, p int) (int, error) {
+	for p < len(line) {
+		switch c := line[p]; c {
+		case ' ', '\n', '\r', '\t':
+			return p + 1, nil
+		case '"':
+			return r.doubleQuoted(line, p+1)
+		case '\'':
+			return r.singleQuoted(line, p+1)
+		default:
+			r.buf = append(r.buf, c)
+			p++
+		}
+	}
+	return p, nil
+}
+
+// doubleQuoted appends the rest of a "quoted" part, from line[p] just after
+// the opening quote, and returns the index after the closing quote.
+func (r *Reader) doubleQuoted(line []byte, p int) (int, error) {
+	for n := len(line); p < n; {
+		c := line[p]
+		switch {
+		case c == '\\' && p+3 < n && line[p+1] == 'x' && isHex(line[p+2]) && isHex(line[p+3]):
+			r.buf = append(r.buf, unhex(line[p+2])<<4|unhex(line[p+3]))
+			p += 4
+		case c == '\\' && p+1 < n:
+			r.buf = append(r.buf, unescape(line[p+1]))
+			p += 2
+		case c == '"':
+			return closeQuote(line, p)
+		default:
+			r.buf = append(r.buf, c)
+			p++
+		}
+	}
+	return 0, protoErr(textUnbalancedQuotes)
+}
+
+// singleQuoted is doubleQuoted for a 'quoted' part, where only \' is special.
+func (r *Reader) singleQuoted(line []byte, p int) (int, error) {
+	for n := len(line); p < n; {
+		c := line[p]
+		switch {
+		case c == '\\' && p+1 < n && line[p+1] == '\'':
+			r.buf = append(r.buf, '\'')
+			p += 2
+		case c == '\'':
+			return closeQuote(line, p)
+		default:
+			r.buf = append(r.buf, c)
+			p++
+		}
+	}
+	return 0, protoErr(textUnbalancedQuotes)
+}
+
+// closeQuote checks that the closing quote at line[p] ends the argument.
+func closeQuote(line []byte, p int) (int, error) {
+	if p+1 < len(line) && !isSpace(line[p+1]) {
+		return 0, protoErr(textUnbalancedQuotes)
+	}
+	return p + 1, nil
+}
+
+// isSpace is C's isspace in the C locale. Note that an unquoted argument
+// ends only at space, \t, \r or \n: "a\vb" is one argument, as in Redis.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// unescape maps the byte after a backslash inside double quotes.
+func unescape(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	case 'b':
+		return '\b'
+	case 'a':
+		return '\a'
+	}
+	return c
+}

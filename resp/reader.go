@@ -1,0 +1,244 @@
+package resp
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"slices"
+)
+
+// Defaults of Limits, Redis's values.
+const (
+	// DefaultMaxBulk is the longest bulk string accepted: 512 MiB, Redis's
+	// proto-max-bulk-len.
+	DefaultMaxBulk = 512 << 20
+	// DefaultMaxArgs is the most arguments in one command (elements in one
+	// aggregate reply): 1<<20.
+	DefaultMaxArgs = 1 << 20
+	// DefaultMaxInline is the longest inline request (simple string in a
+	// reply), line ending excluded: 64 KiB, Redis's PROTO_INLINE_MAX_SIZE.
+	DefaultMaxInline = 64 << 10
+)
+
+// Limits bound what a Reader accepts, so that a client cannot make the server
+// allocate more than it actually sends. A field that is zero or negative
+// takes its default.
+type Limits struct {
+	// MaxBulk is the longest bulk string in bytes. A longer declared length
+	// is a ProtocolError, before any byte of it is read.
+	MaxBulk int
+	// MaxArgs is the most arguments in one command, and the most elements
+	// in one aggregate reply (a map counts its keys and values).
+	MaxArgs int
+	// MaxInline is the longest line of an inline request, or of a simple
+	// string, error or number in a reply, without its line ending.
+	MaxInline int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBulk <= 0 {
+		l.MaxBulk = DefaultMaxBulk
+	}
+	if l.MaxArgs <= 0 {
+		l.MaxArgs = DefaultMaxArgs
+	}
+	if l.MaxInline <= 0 {
+		l.MaxInline = DefaultMaxInline
+	}
+	return l
+}
+
+const (
+	// maxHeaderLen is the longest content of a length line ("$123", "*4")
+	// after its type byte: a sign and 19 digits fit. Anything longer is
+	// rejected at once instead of buffered, since no valid length follows.
+	maxHeaderLen = 20
+
+	// bulkChunk is how much room a bulk string gets before its bytes have
+	// arrived. A longer bulk grows with what has actually been read, so a
+	// declared length costs nothing until it is sent.
+	bulkChunk = 16 << 10
+
+	// maxRetain is the most capacity a Reader keeps in its buffers between
+	// commands: a connection that once sent a 100 MB value does not hold
+	// 100 MB for the rest of its life.
+	maxRetain = 64 << 10
+)
+
+// Reader decodes RESP from a buffered stream: commands on the server side
+// (ReadCommand), replies on the client side (ReadReply). It is not safe for
+// concurrent use. After any error other than io.EOF, its state is undefined:
+// close the connection.
+type Reader struct {
+	br  *bufio.Reader
+	lim Limits
+
+	buf  []byte                 // the bytes of the current command's arguments
+	offs []int                  // start and end in buf of each argument
+	line []byte                 // a line longer than br's buffer, gathered piece by piece
+	hdr  [maxHeaderLen + 1]byte // a length line: its digits and CR
+}
+
+// NewReader returns a Reader that reads from br within lim.
+func NewReader(br *bufio.Reader, lim Limits) *Reader {
+	return &Reader{br: br, lim: lim.withDefaults()}
+}
+
+// Buffered returns the number of bytes already read from the connection and
+// not yet decoded. A server flushes its replies when this is zero, before it
+// blocks for more input: that is what makes pipelining cheap.
+func (r *Reader) Buffered() int { return r.br.Buffered() }
+
+// errLineTooLong is internal: readLine's callers turn it into the
+// ProtocolError of their context.
+var errLineTooLong = protoErr("line too long")
+
+// readLine returns the next line without its "\n", or "\r\n" when
+// requireCR. The slice is valid until the next read. A line whose content is
+// longer than limit is errLineTooLong, found without buffering more than limit
+// bytes plus one buffer of br. EOF in a line is io.ErrUnexpectedEOF.
+func (r *Reader) readLine(limit int, requireCR bool) ([]byte, error) {
+	line, err := r.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		r.line = append(r.line[:0], line...)
+		for err == bufio.ErrBufferFull {
+			if len(r.line) > limit+1 {
+				return nil, errLineTooLong
+			}
+			line, err = r.br.ReadSlice('\n')
+			r.line = append(r.line, line...)
+		}
+		line = r.line
+	}
+	if err != nil {
+		// No line ending: even a final CR would leave too much content.
+		if len(line) > limit+1 {
+			return nil, errLineTooLong
+		}
+		return nil, noEOF(err)
+	}
+	line = line[:len(line)-1]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	} else if requireCR {
+		return nil, protoErr(textLineNotTerminated)
+	}
+	if len(line) > limit {
+		return nil, errLineTooLong
+	}
+	return line, nil
+}
+
+// readInt reads the rest of a length or integer line (its type byte already
+// read) and parses it; a malformed or overlong line is the ProtocolError
+// text.
+func (r *Reader) readInt(text string) (int64, error) {
+	line, err := r.headerLine()
+	if err == errLineTooLong {
+		return 0, protoErr(text)
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, ok := parseInt(line)
+	if !ok {
+		return 0, protoErr(text)
+	}
+	return n, nil
+}
+
+// headerLine returns the rest of a length line without its CRLF, copied
+// into r.hdr. No valid length is longer than maxHeaderLen, so a longer line
+// is errLineTooLong as soon as its bytes arrive, whatever follows.
+func (r *Reader) headerLine() ([]byte, error) {
+	n := 0
+	// Fast path: the whole line is already buffered.
+	b, _ := r.br.Peek(min(r.br.Buffered(), len(r.hdr)+1))
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		n = copy(r.hdr[:], b[:i])
+		_, _ = r.br.Discard(i + 1) // cannot fail: the bytes are buffered
+	} else if len(b) > len(r.hdr) {
+		return nil, errLineTooLong
+	} else {
+		for {
+			c, err := r.br.ReadByte()
+			if err != nil {
+				return nil, noEOF(err)
+			}
+			if c == '\n' {
+				break
+			}
+			if n == len(r.hdr) {
+				return nil, errLineTooLong
+			}
+			r.hdr[n] = c
+			n++
+		}
+	}
+	if n == 0 || r.hdr[n-1] != '\r' {
+		return nil, errLineTooLong // not a length line either way
+	}
+	return r.hdr[:n-1], nil
+}
+
+// parseInt parses a decimal int64 as Redis's string2ll does: an optional
+// '-', then no leading zero, no '+', no space, no overflow.
+func parseInt(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg = true
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 || b[0] < '0' || b[0] > '9' || (b[0] == '0' && (len(b) > 1 || neg)) {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0') // 19 digits cannot overflow a uint64
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return int64(-u), true
+	}
+	if u > 1<<63-1 {
+		return 0, false
+	}
+	return int64(u), true
+}
+
+// readBulk appends the n bytes of a bulk string to dst, then consumes the
+// CRLF that ends it. Room grows with the bytes that have arrived, never with
+// the declared n alone.
+func (r *Reader) readBulk(dst []byte, n int) ([]byte, error) {
+	need := n + 2
+	for need > 0 {
+		if cap(dst) == len(dst) {
+			dst = slices.Grow(dst, min(need, max(bulkChunk, r.br.Buffered(), len(dst))))
+		}
+		m := min(need, cap(dst)-len(dst))
+		k, err := io.ReadFull(r.br, dst[len(dst):len(dst)+m])
+		dst = dst[:len(dst)+k]
+		need -= k
+		if err != nil {
+			return dst, noEOF(err)
+		}
+	}
+	if dst[len(dst)-2] != '\r' || dst[len(dst)-1] != '\n' {
+		return dst, protoErr(textBulkNotTerminated)
+	}
+	return dst[:len(dst)-2], nil
+}
+
+// noEOF turns io.EOF, met inside a command or reply, into
+// io.ErrUnexpectedEOF: only EOF between two of them is clean.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}

@@ -1,0 +1,160 @@
+package resp
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/pykv/pykv/command"
+)
+
+func TestWriteReply(t *testing.T) {
+	kv := func(items ...command.Reply) command.Reply {
+		return command.Reply{Kind: command.KindMap, Array: items}
+	}
+	str := func(s string) command.Reply { return command.Bytes([]byte(s)) }
+	for _, tc := range []struct {
+		name         string
+		reply        command.Reply
+		resp2, resp3 string
+	}{
+		{"ok", command.OK, "+OK\r\n", "+OK\r\n"},
+		{"status", command.Status("PONG"), "+PONG\r\n", "+PONG\r\n"},
+		{"status with CR and LF", command.Status("a\r\nb\nc"), "+a  b c\r\n", "+a  b c\r\n"},
+		{"nil", command.Nil, "$-1\r\n", "_\r\n"},
+		{"int", command.Int(42), ":42\r\n", ":42\r\n"},
+		{"negative int", command.Int(-9223372036854775808), ":-9223372036854775808\r\n", ":-9223372036854775808\r\n"},
+		{"bytes", str("hello"), "$5\r\nhello\r\n", "$5\r\nhello\r\n"},
+		{"binary bytes", str("a\r\n\x00"), "$4\r\na\r\n\x00\r\n", "$4\r\na\r\n\x00\r\n"},
+		{"empty bytes", command.Bytes(nil), "$0\r\n\r\n", "$0\r\n\r\n"},
+		{"error", command.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value"),
+			"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+			"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"},
+		{"error without code", command.Errorf("", "boom"), "-ERR boom\r\n", "-ERR boom\r\n"},
+		{"error without message", command.Errorf("NOAUTH", ""), "-NOAUTH\r\n", "-NOAUTH\r\n"},
+		{"error with LF", command.Err("bad\r\nnews"), "-ERR bad  news\r\n", "-ERR bad  news\r\n"},
+		{"empty array", command.Array(nil), "*0\r\n", "*0\r\n"},
+		{"array with nil", command.Array([]command.Reply{str("a"), command.Nil, command.Int(1)}),
+			"*3\r\n$1\r\na\r\n$-1\r\n:1\r\n", "*3\r\n$1\r\na\r\n_\r\n:1\r\n"},
+		{"map", kv(str("proto"), command.Int(3), str("mode"), str("standalone")),
+			"*4\r\n$5\r\nproto\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n",
+			"%2\r\n$5\r\nproto\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"},
+		{"empty map", kv(), "*0\r\n", "%0\r\n"},
+		{"map in an array", command.Array([]command.Reply{kv(str("k"), command.Nil)}),
+			"*1\r\n*2\r\n$1\r\nk\r\n$-1\r\n", "*1\r\n%1\r\n$1\r\nk\r\n_\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := encode(t, 2, tc.reply); got != tc.resp2 {
+				t.Errorf("RESP2: got %q, want %q", got, tc.resp2)
+			}
+			if got := encode(t, 3, tc.reply); got != tc.resp3 {
+				t.Errorf("RESP3: got %q, want %q", got, tc.resp3)
+			}
+		})
+	}
+}
+
+// TestWriteReplyRefusesWhole checks that a reply that cannot be encoded is
+// refused before any byte of it is written, however deep the fault.
+func TestWriteReplyRefusesWhole(t *testing.T) {
+	odd := command.Reply{Kind: command.KindMap, Array: []command.Reply{command.Int(1)}}
+	for name, r := range map[string]command.Reply{
+		"odd map":            odd,
+		"odd map in array":   command.Array([]command.Reply{command.Int(1), odd}),
+		"unknown kind":       {Kind: 99},
+		"zero reply":         {},
+		"unknown kind later": command.Array([]command.Reply{command.OK, {Kind: 42}}),
+	} {
+		var out bytes.Buffer
+		bw := bufio.NewWriter(&out)
+		err := NewWriter(bw).WriteReply(r)
+		if !errors.Is(err, ErrInvalidReply) {
+			t.Errorf("%s: got %v, want ErrInvalidReply", name, err)
+		}
+		if bw.Buffered() != 0 {
+			t.Errorf("%s: %d bytes written", name, bw.Buffered())
+		}
+	}
+}
+
+// TestWriteReplyReportsConnectionError checks that a failed flush is
+// reported by the next WriteReply, not lost.
+func TestWriteReplyReportsConnectionError(t *testing.T) {
+	boom := errors.New("broken pipe")
+	w := NewWriter(bufio.NewWriterSize(&failWriter{boom}, 16))
+	var err error
+	for i := 0; i < 10 && err == nil; i++ {
+		err = w.WriteReply(command.Bytes([]byte("a value longer than the buffer")))
+	}
+	if err != boom {
+		t.Fatalf("got %v, want %v", err, boom)
+	}
+	if err := w.WriteCommand([][]byte{[]byte("PING")}); err != boom {
+		t.Fatalf("WriteCommand: got %v, want %v", err, boom)
+	}
+}
+
+type failWriter struct{ err error }
+
+func (f *failWriter) Write([]byte) (int, error) { return 0, f.err }
+
+func TestSetProto(t *testing.T) {
+	w := NewWriter(bufio.NewWriter(&bytes.Buffer{}))
+	if w.Proto() != 2 {
+		t.Fatalf("a new Writer speaks RESP%d, want RESP2", w.Proto())
+	}
+	w.SetProto(3)
+	if w.Proto() != 3 {
+		t.Fatalf("after SetProto(3): RESP%d", w.Proto())
+	}
+	for _, v := range []int{0, 1, 4} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("SetProto(%d) did not panic", v)
+				}
+			}()
+			w.SetProto(v)
+		}()
+	}
+}
+
+// TestWriteCommandRoundTrip encodes commands as a client does and reads them
+// back as the server does.
+func TestWriteCommandRoundTrip(t *testing.T) {
+	cmds := [][]string{
+		{"SET", "k", "v"},
+		{"ECHO", ""},
+		{"ECHO", "a\r\nb\x00", strings.Repeat("x", 100_000)},
+		{"PING"},
+	}
+	var out bytes.Buffer
+	bw := bufio.NewWriter(&out)
+	w := NewWriter(bw)
+	for _, c := range cmds {
+		args := make([][]byte, len(c))
+		for i, a := range c {
+			args[i] = []byte(a)
+		}
+		if err := w.WriteCommand(args); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = w.Flush()
+	if !strings.HasPrefix(out.String(), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n") {
+		t.Fatalf("encoding: %q", out.String()[:40])
+	}
+	r := NewReader(bufio.NewReader(&out), Limits{})
+	var args [][]byte
+	for _, want := range cmds {
+		var err error
+		if args, err = r.ReadCommand(args); err != nil {
+			t.Fatal(err)
+		}
+		if got := toStrings(args); strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("got %.40q, want %.40q", got, want)
+		}
+	}
+}
