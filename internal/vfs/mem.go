@@ -21,6 +21,7 @@ type Mem struct {
 	durable map[string]*memNode // the namespace as the disk holds it
 	dirs    map[string]bool
 	locks   map[string]bool
+	gen     int // bumped by Crash; files and locks of older generations are dead
 }
 
 type memNode struct {
@@ -50,6 +51,7 @@ func (m *Mem) Crash() {
 		m.live[name] = n
 	}
 	m.locks = map[string]bool{}
+	m.gen++
 }
 
 // ReadFile returns a copy of the named file's current contents.
@@ -95,7 +97,7 @@ func (m *Mem) Create(name string) (File, error) {
 	}
 	n := &memNode{}
 	m.live[name] = n
-	return &memFile{fs: m, node: n, name: name, writable: true}, nil
+	return &memFile{fs: m, gen: m.gen, node: n, name: name, writable: true}, nil
 }
 
 // Open implements FS.
@@ -106,7 +108,7 @@ func (m *Mem) Open(name string) (File, error) {
 	if !ok {
 		return nil, notExist("open", name)
 	}
-	return &memFile{fs: m, node: n, name: name}, nil
+	return &memFile{fs: m, gen: m.gen, node: n, name: name}, nil
 }
 
 // OpenReadWrite implements FS.
@@ -117,7 +119,7 @@ func (m *Mem) OpenReadWrite(name string) (File, error) {
 	if !ok {
 		return nil, notExist("open", name)
 	}
-	return &memFile{fs: m, node: n, name: name, writable: true, pos: int64(len(n.data))}, nil
+	return &memFile{fs: m, gen: m.gen, node: n, name: name, writable: true, pos: int64(len(n.data))}, nil
 }
 
 // Remove implements FS.
@@ -225,23 +227,27 @@ func (m *Mem) Lock(name string) (io.Closer, error) {
 	if _, ok := m.live[name]; !ok {
 		m.live[name] = &memNode{}
 	}
-	return memLock{m, name}, nil
+	return memLock{m, name, m.gen}, nil
 }
 
 type memLock struct {
 	m    *Mem
 	name string
+	gen  int
 }
 
 func (l memLock) Close() error {
 	l.m.mu.Lock()
 	defer l.m.mu.Unlock()
-	delete(l.m.locks, l.name)
+	if l.gen == l.m.gen {
+		delete(l.m.locks, l.name)
+	}
 	return nil
 }
 
 type memFile struct {
 	fs       *Mem
+	gen      int
 	node     *memNode
 	name     string
 	pos      int64
@@ -249,7 +255,21 @@ type memFile struct {
 	closed   bool
 }
 
-var errClosed = errors.New("pykv/vfs: file already closed")
+var (
+	errClosed  = errors.New("pykv/vfs: file already closed")
+	errCrashed = errors.New("pykv/vfs: file opened before a simulated crash")
+)
+
+// check returns why f cannot be used, if it cannot; the caller holds f.fs.mu.
+func (f *memFile) check() error {
+	if f.closed {
+		return errClosed
+	}
+	if f.gen != f.fs.gen {
+		return errCrashed
+	}
+	return nil
+}
 
 func (f *memFile) Name() string { return f.name }
 
@@ -265,8 +285,8 @@ func (f *memFile) Read(p []byte) (int, error) {
 func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
-	if f.closed {
-		return 0, errClosed
+	if err := f.check(); err != nil {
+		return 0, err
 	}
 	if off >= int64(len(f.node.data)) {
 		return 0, io.EOF
@@ -281,8 +301,8 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 func (f *memFile) Write(p []byte) (int, error) {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
-	if f.closed {
-		return 0, errClosed
+	if err := f.check(); err != nil {
+		return 0, err
 	}
 	if !f.writable {
 		return 0, &fs.PathError{Op: "write", Path: f.name, Err: os.ErrPermission}
@@ -299,8 +319,8 @@ func (f *memFile) Write(p []byte) (int, error) {
 func (f *memFile) Sync() error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
-	if f.closed {
-		return errClosed
+	if err := f.check(); err != nil {
+		return err
 	}
 	f.node.synced = append(f.node.synced[:0], f.node.data...)
 	return nil
@@ -309,8 +329,8 @@ func (f *memFile) Sync() error {
 func (f *memFile) Truncate(size int64) error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
-	if f.closed {
-		return errClosed
+	if err := f.check(); err != nil {
+		return err
 	}
 	if size < int64(len(f.node.data)) {
 		f.node.data = f.node.data[:size]

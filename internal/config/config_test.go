@@ -1,0 +1,73 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestShippedFileMatchesDefaults: the documented pykv.toml holds exactly the
+// built-in defaults, so the comments there are true of a daemon run without it.
+func TestShippedFileMatchesDefaults(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", "pykv.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != Default() {
+		t.Fatalf("pykv.toml differs from Default():\n file    %+v\n default %+v", c, Default())
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"unknown key", "data_dirr = \"x\"\n", "unknown key data_dirr"},
+		{"unknown nested key", "[storage]\nfsynk = \"no\"\n", "unknown key storage.fsynk"},
+		{"bad type", "max_clients = \"many\"\n", "max_clients"},
+		{"bad duration", "idle_timeout = \"soon\"\n", "idle_timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "pykv.toml")
+			os.WriteFile(path, []byte(tt.body), 0o644)
+			_, err := Load(path)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want mention of %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateNamesTheKey(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"fsync", func(c *Config) { c.Storage.Fsync = "sometimes" }, "storage.fsync = sometimes"},
+		{"addr", func(c *Config) { c.RESP.Addr = "nocolon" }, "resp.addr = nocolon"},
+		{"clients", func(c *Config) { c.MaxClients = 0 }, "max_clients = 0"},
+		{"tls pair", func(c *Config) { c.TLS.CertFile = "c.pem" }, "tls.cert_file"},
+		{"frame vs value", func(c *Config) { c.MaxFrame = 2048 }, "max_frame_bytes = 2048"},
+		{"both off", func(c *Config) { c.Native.Addr, c.RESP.Addr = "", "" }, "both off"},
+		{"log level", func(c *Config) { c.Log.Level = "loud" }, "log.level = loud"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.mutate(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want mention of %q", err, tt.want)
+			}
+		})
+	}
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+}
