@@ -1,0 +1,130 @@
+// Command pykvd is the pykv daemon: a durable key-value store speaking a
+// compact binary protocol and Redis's RESP. It reads pykv.toml (optional),
+// applies flags on top, and serves until SIGTERM or SIGINT.
+//
+// Exit codes: 0 after a clean shutdown, 1 on a runtime failure (the data
+// directory is damaged or locked, a port is taken), 2 on a usage or
+// configuration error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"github.com/pykv/pykv/internal/config"
+	"github.com/pykv/pykv/internal/daemon"
+	"github.com/pykv/pykv/netproto"
+	"github.com/pykv/pykv/segment"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	fl := flag.NewFlagSet("pykvd", flag.ContinueOnError)
+	def := config.Default()
+	configPath := fl.String("config", "", "path of pykv.toml (default: ./pykv.toml when present, else built-in defaults)")
+	showVersion := fl.Bool("version", false, "print the version and the formats this pykvd reads and writes, then exit")
+	dataDir := fl.String("data-dir", def.DataDir, "data directory")
+	nativeAddr := fl.String("native-addr", def.Native.Addr, "native protocol listen address (empty: off)")
+	respAddr := fl.String("resp-addr", def.RESP.Addr, "RESP (Redis protocol) listen address (empty: off)")
+	fsync := fl.String("fsync", def.Storage.Fsync, "fsync policy: always, everysec or no")
+	cacheBytes := fl.Int64("cache-bytes", def.Storage.CacheBytes, "value cache budget in bytes")
+	segmentSize := fl.Int64("segment-size", def.Storage.SegmentSize, "log segment size in bytes")
+	maxClients := fl.Int("max-clients", def.MaxClients, "maximum connections")
+	idle := fl.Duration("idle-timeout", def.IdleTimeout.Duration, "close connections idle this long (0: never)")
+	password := fl.String("password", def.Password, "require AUTH with this password (prefer the config file: flags show in ps)")
+	logLevel := fl.String("log-level", def.Log.Level, "log level: debug, info, warn, error")
+	logFormat := fl.String("log-format", def.Log.Format, "log format: text or json")
+	fl.Usage = func() {
+		fmt.Fprintf(fl.Output(), "Usage: pykvd [flags]\n\nThe pykv daemon. Flags override pykv.toml; without a file the built-in defaults apply.\n\nFlags:\n")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "pykvd: unexpected argument %q\n", fl.Arg(0))
+		return 2
+	}
+	if *showVersion {
+		fmt.Printf("pykvd %s\nsegment format version %d (reads 1 to %d)\nnative protocol version %d\n",
+			version, segment.Version, segment.Version, netproto.Version)
+		return 0
+	}
+
+	cfg := def
+	path := *configPath
+	if path == "" {
+		if _, err := os.Stat("pykv.toml"); err == nil {
+			path = "pykv.toml"
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(os.Stderr, "pykvd: %v\n", err)
+			return 2
+		}
+	}
+	if path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			fmt.Fprintf(os.Stderr, "pykvd: %v\n", err)
+			return 2
+		}
+	}
+	fl.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "data-dir":
+			cfg.DataDir = *dataDir
+		case "native-addr":
+			cfg.Native.Addr = *nativeAddr
+		case "resp-addr":
+			cfg.RESP.Addr = *respAddr
+		case "fsync":
+			cfg.Storage.Fsync = *fsync
+		case "cache-bytes":
+			cfg.Storage.CacheBytes = *cacheBytes
+		case "segment-size":
+			cfg.Storage.SegmentSize = *segmentSize
+		case "max-clients":
+			cfg.MaxClients = *maxClients
+		case "idle-timeout":
+			cfg.IdleTimeout.Duration = *idle
+		case "password":
+			cfg.Password = *password
+		case "log-level":
+			cfg.Log.Level = *logLevel
+		case "log-format":
+			cfg.Log.Format = *logFormat
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "pykvd: bad configuration:\n%v\n", err)
+		return 2
+	}
+	log := newLogger(cfg.Log)
+	slog.SetDefault(log)
+	if err := daemon.Run(context.Background(), cfg, daemon.Info{Version: version, ConfigFile: path}, log); err != nil {
+		log.Error("pykvd failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level)) // validated already
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

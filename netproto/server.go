@@ -1,0 +1,290 @@
+package netproto
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pykv/pykv/command"
+)
+
+// Codec frames one connection's commands and replies. The Server owns the
+// loop; a Codec only translates bytes.
+type Codec interface {
+	// Handshake runs once, before the first command.
+	Handshake() error
+	// ReadCommand reads the next command's argv, reusing argv's storage.
+	ReadCommand(argv [][]byte) ([][]byte, error)
+	// WriteReply encodes one reply for the session (whose protocol version
+	// may have changed, as HELLO 3 does in RESP).
+	WriteReply(s *command.Session, r command.Reply) error
+	// Buffered returns how many input bytes are already read: the server
+	// flushes replies when it is zero.
+	Buffered() int
+	// Flush writes buffered replies out.
+	Flush() error
+	// ErrorReply turns a read error into the reply sent before the
+	// connection closes; ok false means close without a reply (EOF).
+	// recoverable reports whether the stream is still in step after the
+	// reply, so that the connection can go on.
+	ErrorReply(err error) (reply command.Reply, ok, recoverable bool)
+}
+
+// Protocol makes a Codec for each connection of a listener.
+type Protocol interface {
+	// Name names the protocol in logs ("native", "resp").
+	Name() string
+	// NewCodec wraps a connection's buffered reader and writer.
+	NewCodec(r *bufio.Reader, w *bufio.Writer) Codec
+}
+
+// ServerConfig configures a Server. Zero values mean the documented
+// defaults.
+type ServerConfig struct {
+	// Addr is the TCP address to listen on, e.g. "127.0.0.1:7379".
+	Addr string
+	// TLS, when set, makes the listener speak TLS.
+	TLS *tls.Config
+	// MaxClients bounds connections; one more gets an error reply and is
+	// closed. Shared across listeners when Clients is shared. 0 = 10000.
+	MaxClients int
+	// Clients counts open connections; share one counter between the
+	// listeners of a daemon so MaxClients bounds them together. nil = own.
+	Clients *atomic.Int64
+	// IdleTimeout closes a connection that sends nothing for this long.
+	// 0 = never.
+	IdleTimeout time.Duration
+	// Logger receives connection events; default slog.Default.
+	Logger *slog.Logger
+}
+
+// bufSize is the per-connection read and write buffer.
+const bufSize = 16 << 10
+
+// Server serves a command table over TCP with one goroutine per
+// connection, buffered I/O, and a flush only when the input runs dry, so
+// that pipelined replies come back in request order with few syscalls.
+type Server struct {
+	cfg   ServerConfig
+	table *command.Table
+	proto Protocol
+	log   *slog.Logger
+
+	ln       net.Listener
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	wg       sync.WaitGroup
+	closing  atomic.Bool
+	accepted atomic.Uint64
+	rejected atomic.Uint64
+}
+
+// NewServer returns a server of table speaking proto.
+func NewServer(cfg ServerConfig, table *command.Table, proto Protocol) *Server {
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = 10000
+	}
+	if cfg.Clients == nil {
+		cfg.Clients = new(atomic.Int64)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Server{cfg: cfg, table: table, proto: proto, conns: map[net.Conn]struct{}{},
+		log: cfg.Logger.With("listener", proto.Name())}
+}
+
+// Listen binds the address; Serve then accepts on it.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("pykv/netproto: listen %s (%s): %w", s.cfg.Addr, s.proto.Name(), err)
+	}
+	s.UseListener(ln)
+	return nil
+}
+
+// UseListener serves on an existing listener (socket activation).
+func (s *Server) UseListener(ln net.Listener) {
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
+	s.ln = ln
+}
+
+// Addr returns the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Accepted and Rejected count connections served and refused.
+func (s *Server) Accepted() uint64 { return s.accepted.Load() }
+
+// Rejected counts connections refused because of MaxClients.
+func (s *Server) Rejected() uint64 { return s.rejected.Load() }
+
+// Serve accepts connections until Shutdown; it returns nil after Shutdown.
+func (s *Server) Serve() error {
+	s.log.Info("listening", "addr", s.ln.Addr().String(), "tls", s.cfg.TLS != nil)
+	var delay time.Duration
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
+			// Out of file descriptors and the like: back off, as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Error("accept failed", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.wg.Add(1)
+		go s.serveConn(c)
+	}
+}
+
+func (s *Server) track(c net.Conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing.Load() {
+			return false
+		}
+		s.conns[c] = struct{}{}
+	} else {
+		delete(s.conns, c)
+	}
+	return true
+}
+
+func (s *Server) serveConn(c net.Conn) {
+	defer s.wg.Done()
+	defer c.Close()
+	if !s.track(c, true) {
+		return
+	}
+	defer s.track(c, false)
+	n := s.cfg.Clients.Add(1)
+	defer s.cfg.Clients.Add(-1)
+
+	br := bufio.NewReaderSize(c, bufSize)
+	bw := bufio.NewWriterSize(c, bufSize)
+	codec := s.proto.NewCodec(br, bw)
+	sess := s.table.NewSession()
+	log := s.log.With("client", c.RemoteAddr().String(), "id", sess.ID)
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("panic in connection handler; closing the connection", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := codec.Handshake(); err != nil {
+		codec.Flush()
+		log.Debug("handshake failed", "err", err)
+		return
+	}
+	c.SetDeadline(time.Time{})
+	if n > int64(s.cfg.MaxClients) {
+		s.rejected.Add(1)
+		codec.WriteReply(sess, command.Err("max number of clients reached"))
+		codec.Flush()
+		log.Warn("refused connection: max clients reached", "max_clients", s.cfg.MaxClients)
+		return
+	}
+	s.accepted.Add(1)
+	s.loop(c, codec, sess, log)
+}
+
+// loop serves commands until the peer leaves, QUIT, a protocol error, or
+// shutdown.
+func (s *Server) loop(c net.Conn, codec Codec, sess *command.Session, log *slog.Logger) {
+	argv := make([][]byte, 0, 8)
+	for {
+		if codec.Buffered() == 0 {
+			if err := codec.Flush(); err != nil {
+				return
+			}
+			if s.closing.Load() {
+				return
+			}
+			if s.cfg.IdleTimeout > 0 {
+				c.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+			}
+		}
+		var err error
+		argv, err = codec.ReadCommand(argv[:0])
+		if err != nil {
+			if s.closing.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+				return
+			}
+			reply, send, recoverable := codec.ErrorReply(err)
+			if send {
+				codec.WriteReply(sess, reply)
+				codec.Flush()
+			}
+			if !send || !recoverable {
+				if !errors.Is(err, io.EOF) {
+					log.Info("closing connection", "err", err)
+				}
+				return
+			}
+			continue
+		}
+		if len(argv) == 0 {
+			continue
+		}
+		reply := s.table.Exec(sess, argv)
+		if err := codec.WriteReply(sess, reply); err != nil {
+			return
+		}
+		if sess.Quit {
+			codec.Flush()
+			return
+		}
+	}
+}
+
+// Shutdown stops accepting, lets every connection finish the requests it
+// has read and flush their replies, and waits for them, or for ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	// Wake readers blocked on an idle connection; a connection in the
+	// middle of a pipeline finishes what it has buffered first.
+	for c := range s.conns {
+		c.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}

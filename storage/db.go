@@ -1,0 +1,244 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pykv/pykv/index"
+	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/segment"
+)
+
+// DB is an open data directory. It is safe for concurrent use.
+type DB struct {
+	opts      Options
+	dir       string
+	lock      io.Closer
+	datasetID string
+
+	keydir *index.Keydir
+	cache  *index.Cache
+
+	// wmu serializes mutations: seq assignment, condition checks, the log
+	// append and the keydir update happen under it; the wait for the fsync
+	// does not.
+	wmu sync.Mutex
+	seq uint64 // seq of the newest record; guarded by wmu
+	log *segment.Writer
+
+	files *fileTable
+
+	closed   atomic.Bool
+	stop     chan struct{}
+	bgDone   sync.WaitGroup
+	recovery recoveryStats
+
+	hits, misses, cacheHits, cacheMisses atomic.Uint64
+	expired, writes                      atomic.Uint64
+}
+
+// Open opens (creating if needed) the data directory dir.
+func Open(dir string, opts Options) (*DB, error) {
+	opts = opts.withDefaults()
+	fsys := opts.FS
+	if err := fsys.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("pykv/storage: create data directory %s: %w", dir, err)
+	}
+	lock, err := fsys.Lock(filepath.Join(dir, lockFile))
+	if err != nil {
+		if errors.Is(err, vfs.ErrLocked) {
+			return nil, fmt.Errorf("pykv/storage: data directory %s is in use by another process (its LOCK file is held): %w", dir, err)
+		}
+		return nil, fmt.Errorf("pykv/storage: lock data directory %s: %w", dir, err)
+	}
+	db := &DB{
+		opts:   opts,
+		dir:    dir,
+		lock:   lock,
+		keydir: index.NewKeydir(0),
+		cache:  index.NewCache(opts.CacheBytes, 0),
+		files:  newFileTable(fsys),
+		stop:   make(chan struct{}),
+	}
+	if err := db.open(); err != nil {
+		db.files.closeAll()
+		lock.Close()
+		return nil, err
+	}
+	if opts.ExpiryInterval > 0 {
+		db.bgDone.Add(1)
+		go db.expireLoop()
+	}
+	return db, nil
+}
+
+func (db *DB) open() error {
+	id, err := loadOrInitDataset(db.opts.FS, db.dir)
+	if err != nil {
+		return fmt.Errorf("pykv/storage: dataset id in %s: %w", db.dir, err)
+	}
+	db.datasetID = id
+	start := time.Now()
+	next, err := db.recover()
+	if err != nil {
+		return err
+	}
+	db.recovery.duration = time.Since(start)
+	w, err := segment.Create(segment.WriterOptions{
+		FS:          db.opts.FS,
+		Dir:         db.dir,
+		Sync:        db.opts.Sync,
+		SegmentSize: db.opts.SegmentSize,
+		Logger:      db.opts.Logger,
+		OnRotate:    func(_, created uint32) { db.files.openLater(created, db.segPath(created)) },
+	}, next, db.seq+1)
+	if err != nil {
+		return err
+	}
+	db.log = w
+	db.files.openLater(next, db.segPath(next))
+	db.opts.Logger.Info("recovered data directory", "dir", db.dir, "dataset", db.datasetID,
+		"segments", db.recovery.segments, "records", db.recovery.records, "keys", db.keydir.Len(),
+		"last_seq", db.seq, "duration", db.recovery.duration, "fsync", db.opts.Sync.String())
+	return nil
+}
+
+func (db *DB) segPath(id uint32) string { return segment.Path(db.dir, id) }
+
+// DatasetID returns the id of the history this directory holds.
+func (db *DB) DatasetID() string { return db.datasetID }
+
+// Dir returns the data directory.
+func (db *DB) Dir() string { return db.dir }
+
+// Now returns the engine's clock.
+func (db *DB) Now() time.Time { return db.opts.Clock() }
+
+func (db *DB) nowMs() int64 { return db.opts.Clock().UnixMilli() }
+
+// Sync makes everything written so far durable, whatever the policy.
+func (db *DB) Sync() error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return db.log.Sync()
+}
+
+// Close flushes and fsyncs the log, stops background work, closes the files
+// and releases the directory's lock.
+func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return ErrClosed
+	}
+	close(db.stop)
+	db.bgDone.Wait()
+	db.wmu.Lock()
+	err := db.log.Close()
+	db.wmu.Unlock()
+	db.files.closeAll()
+	if lerr := db.lock.Close(); err == nil {
+		err = lerr
+	}
+	db.opts.Logger.Info("closed data directory", "dir", db.dir, "last_seq", db.seq)
+	return err
+}
+
+// Stats returns the engine's counters.
+func (db *DB) Stats() Stats {
+	cs := db.cache.Stats()
+	db.wmu.Lock()
+	seq := db.seq
+	db.wmu.Unlock()
+	segs, bytes := db.files.usage()
+	return Stats{
+		Keys:          db.keydir.Len(),
+		KeysWithTTL:   db.keydir.LenWithTTL(),
+		LastSeq:       seq,
+		Segments:      segs,
+		DiskBytes:     bytes,
+		CacheBytes:    cs.Bytes,
+		CacheBudget:   cs.Budget,
+		CacheHits:     db.cacheHits.Load(),
+		CacheMisses:   db.cacheMisses.Load(),
+		KeyspaceHits:  db.hits.Load(),
+		KeyspaceMiss:  db.misses.Load(),
+		ExpiredKeys:   db.expired.Load(),
+		Writes:        db.writes.Load(),
+		Fsyncs:        db.log.Syncs(),
+		RecoveryMs:    db.recovery.duration.Milliseconds(),
+		RecoveredRecs: db.recovery.records,
+		DatasetID:     db.datasetID,
+	}
+}
+
+// fileTable holds read handles of the data files, opened on first use.
+type fileTable struct {
+	fs    vfs.FS
+	mu    sync.RWMutex
+	paths map[uint32]string
+	open  map[uint32]vfs.File
+}
+
+func newFileTable(fs vfs.FS) *fileTable {
+	return &fileTable{fs: fs, paths: map[uint32]string{}, open: map[uint32]vfs.File{}}
+}
+
+// openLater registers file id at path; it is opened on its first read.
+func (t *fileTable) openLater(id uint32, path string) {
+	t.mu.Lock()
+	t.paths[id] = path
+	t.mu.Unlock()
+}
+
+func (t *fileTable) get(id uint32) (vfs.File, error) {
+	t.mu.RLock()
+	f, ok := t.open[id]
+	t.mu.RUnlock()
+	if ok {
+		return f, nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f, ok := t.open[id]; ok {
+		return f, nil
+	}
+	path, ok := t.paths[id]
+	if !ok {
+		return nil, fmt.Errorf("pykv/storage: no data file with id %d", id)
+	}
+	f, err := t.fs.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	t.open[id] = f
+	return f, nil
+}
+
+func (t *fileTable) usage() (files int, bytes int64) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, p := range t.paths {
+		if n, err := t.fs.Stat(p); err == nil {
+			bytes += n
+		}
+	}
+	return len(t.paths), bytes
+}
+
+func (t *fileTable) closeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, f := range t.open {
+		f.Close()
+		delete(t.open, id)
+	}
+}
+
+// logger returns the engine's logger.
+func (db *DB) logger() *slog.Logger { return db.opts.Logger }

@@ -1,0 +1,81 @@
+package storage
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/pykv/pykv/index"
+	"github.com/pykv/pykv/segment"
+)
+
+// Active expiry follows Redis's cycle: sample keys with a TTL, delete the
+// expired ones, and go on while more than a quarter of a sample had expired
+// and the cycle's time budget lasts.
+const (
+	expirySample       = 20
+	expiryRepeatPct    = 25
+	expiryCycleBudget  = 25 * time.Millisecond
+	expiryMaxLoopsTick = 64
+)
+
+// expireKey deletes key if it is still the version seq and has expired,
+// logging a delete record. The delete is not waited for: it acknowledges no
+// one, and a replay without it still finds the key expired.
+func (db *DB) expireKey(key []byte, seq uint64) {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	e, ok := db.keydir.Get(key)
+	if !ok || e.Seq != seq || !expired(e, db.nowMs()) {
+		return
+	}
+	if _, err := db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}}); err != nil {
+		return // the log has failed; every write reports it
+	}
+	db.expired.Add(1)
+}
+
+func (db *DB) expireLoop() {
+	defer db.bgDone.Done()
+	t := time.NewTicker(db.opts.ExpiryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+			db.ExpireCycle()
+		}
+	}
+}
+
+// ExpireCycle runs one active expiry cycle and returns how many keys it
+// removed. The background loop calls it every ExpiryInterval; tests call
+// it directly.
+func (db *DB) ExpireCycle() int {
+	start := time.Now()
+	removed := 0
+	type victim struct {
+		key []byte
+		seq uint64
+	}
+	var victims []victim
+	for loop := 0; loop < expiryMaxLoopsTick && !db.closed.Load(); loop++ {
+		now := db.nowMs()
+		sampled := 0
+		victims = victims[:0]
+		db.keydir.SampleExpiring(expirySample, func(key []byte, e index.Entry) {
+			sampled++
+			if expired(e, now) {
+				victims = append(victims, victim{bytes.Clone(key), e.Seq})
+			}
+		})
+		for _, v := range victims {
+			db.expireKey(v.key, v.seq)
+		}
+		removed += len(victims)
+		if sampled == 0 || len(victims)*100 <= sampled*expiryRepeatPct || time.Since(start) > expiryCycleBudget {
+			break
+		}
+	}
+	return removed
+}

@@ -1,0 +1,82 @@
+package storage
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/segment"
+)
+
+// Options configure a DB. The zero value of every field means its default.
+type Options struct {
+	// FS is the file system; default vfs.Default. Tests pass a vfs.Mem or
+	// an injecting wrapper.
+	FS vfs.FS
+	// Sync is the fsync policy of the log. Default SyncAlways: a write is
+	// answered only after an fsync covers it.
+	Sync segment.SyncPolicy
+	// SegmentSize is the size at which a log segment is sealed; default
+	// 64 MiB.
+	SegmentSize int64
+	// CacheBytes is the value cache's byte budget; default 256 MiB.
+	// Negative disables the cache (every Get reads from disk).
+	CacheBytes int64
+	// MaxKeySize and MaxValueSize bound keys and values; defaults 64 KiB
+	// and 64 MiB.
+	MaxKeySize   int
+	MaxValueSize int
+	// ExpiryInterval is the period of the active expiry cycle; default
+	// 100 ms (Redis's hz 10). Negative disables active expiry (lazy expiry
+	// still applies).
+	ExpiryInterval time.Duration
+	// Repair lets Open cut damaged data that is not a torn tail of the
+	// newest segment, keeping the cut bytes in a .broken file. Without it,
+	// such damage stops Open.
+	Repair bool
+	// Clock is the time source for expiry; default time.Now.
+	Clock func() time.Time
+	// Logger receives the engine's structured events; default slog.Default.
+	Logger *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultCacheBytes     = 256 << 20
+	DefaultExpiryInterval = 100 * time.Millisecond
+)
+
+func (o Options) withDefaults() Options {
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.SegmentSize <= 0 {
+		o.SegmentSize = segment.DefaultSegmentSize
+	}
+	if o.CacheBytes == 0 {
+		o.CacheBytes = DefaultCacheBytes
+	}
+	if o.CacheBytes < 0 {
+		o.CacheBytes = 0
+	}
+	if o.MaxKeySize <= 0 {
+		o.MaxKeySize = segment.DefaultMaxKey
+	}
+	if o.MaxValueSize <= 0 {
+		o.MaxValueSize = segment.DefaultMaxValue
+	}
+	if o.ExpiryInterval == 0 {
+		o.ExpiryInterval = DefaultExpiryInterval
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+func (o Options) limits() segment.Limits {
+	return segment.Limits{MaxKey: o.MaxKeySize, MaxValue: o.MaxValueSize}
+}
