@@ -54,7 +54,8 @@ func (w *Writer) Flush() error { return w.bw.Flush() }
 //	Map       *2n, keys and values       %n, keys and values
 //
 // A status or error text can only be one line: a CR or LF in it is written
-// as a space, as Redis does. An error with an empty Code is sent as "ERR".
+// as a space, as Redis does. An error's Code is one word: space, CR and LF
+// in it are dropped, and an empty Code is sent as "ERR".
 // A reply that cannot be encoded (an unknown Kind, a Map with an odd number
 // of items, at any depth) is ErrInvalidReply, and then nothing is written.
 // Any other error is the connection's, from an earlier flush.
@@ -79,11 +80,7 @@ func (w *Writer) reply(r command.Reply) {
 		_, _ = w.bw.WriteString("\r\n")
 	case command.KindError:
 		_ = w.bw.WriteByte('-')
-		if r.Code == "" {
-			_, _ = w.bw.WriteString("ERR")
-		} else {
-			w.line(r.Code)
-		}
+		w.code(r.Code)
 		if r.Msg != "" {
 			_ = w.bw.WriteByte(' ')
 			w.line(r.Msg)
@@ -149,6 +146,27 @@ func (w *Writer) line(s string) {
 		s = s[i+1:]
 	}
 }
+
+// code writes an error code as one word, the word a reader splits off:
+// space, CR and LF in it are dropped, and an empty code is sent as "ERR".
+func (w *Writer) code(s string) {
+	if s != "" && !strings.ContainsAny(s, " \r\n") {
+		_, _ = w.bw.WriteString(s)
+		return
+	}
+	n := 0
+	for i := range len(s) {
+		if !isCodeSpace(s[i]) {
+			_ = w.bw.WriteByte(s[i])
+			n++
+		}
+	}
+	if n == 0 {
+		_, _ = w.bw.WriteString("ERR")
+	}
+}
+
+func isCodeSpace(c byte) bool { return c == ' ' || c == '\r' || c == '\n' }
 
 // lineBytes is line for a []byte.
 func (w *Writer) lineBytes(b []byte) {

@@ -35,6 +35,8 @@ func TestWriteReply(t *testing.T) {
 		{"error without code", command.Errorf("", "boom"), "-ERR boom\r\n", "-ERR boom\r\n"},
 		{"error without message", command.Errorf("NOAUTH", ""), "-NOAUTH\r\n", "-NOAUTH\r\n"},
 		{"error with LF", command.Err("bad\r\nnews"), "-ERR bad  news\r\n", "-ERR bad  news\r\n"},
+		{"error code with spaces", command.Errorf("WRONG TYPE\r\n", "x"), "-WRONGTYPE x\r\n", "-WRONGTYPE x\r\n"},
+		{"error code of spaces alone", command.Errorf(" \n", "x"), "-ERR x\r\n", "-ERR x\r\n"},
 		{"empty array", command.Array(nil), "*0\r\n", "*0\r\n"},
 		{"array with nil", command.Array([]command.Reply{str("a"), command.Nil, command.Int(1)}),
 			"*3\r\n$1\r\na\r\n$-1\r\n:1\r\n", "*3\r\n$1\r\na\r\n_\r\n:1\r\n"},
