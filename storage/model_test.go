@@ -20,7 +20,7 @@ import (
 // fakeClock is a settable clock shared by a DB and its model.
 type fakeClock struct{ ms atomic.Int64 }
 
-func (c *fakeClock) Now() time.Time  { return time.UnixMilli(c.ms.Load()) }
+func (c *fakeClock) Now() time.Time   { return time.UnixMilli(c.ms.Load()) }
 func (c *fakeClock) Advance(ms int64) { c.ms.Add(ms) }
 
 type modelEntry struct {
@@ -336,6 +336,7 @@ func (mt *modelTest) scan(t *rapid.T) {
 			want = append(want, k)
 		}
 	}
+	sort.Strings(want)
 	var have []string
 	for k := range got {
 		have = append(have, k)

@@ -9,6 +9,10 @@ import (
 	"github.com/pykv/pykv/segment"
 )
 
+// emptyValue is returned for an empty value, which must not look like the
+// nil of a missing key in MGet.
+var emptyValue = []byte{}
+
 func expired(e index.Entry, nowMs int64) bool { return e.ExpireAt != 0 && e.ExpireAt <= nowMs }
 
 // lookup returns the live entry of key, deleting it first when it has
@@ -45,6 +49,9 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 func (db *DB) value(key []byte, e index.Entry) ([]byte, error) {
 	if v, ok := db.cache.Get(key, e.Seq); ok {
 		db.cacheHits.Add(1)
+		if v == nil {
+			v = emptyValue
+		}
 		return v, nil
 	}
 	db.cacheMisses.Add(1)

@@ -97,7 +97,7 @@ func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 		cut = iterErr.(*segment.Error).Offset
 		db.logger().Warn("repair: cutting damaged segment", "file", path, "offset", cut, "err", iterErr)
 	case iterErr != nil:
-		return false, fmt.Errorf("%w: %v", ErrDamaged, iterErr)
+		return false, fmt.Errorf("%w: %w", ErrDamaged, iterErr)
 	}
 	if batchStart >= 0 { // a batch without its last record: never acknowledged
 		if !newest && !db.opts.Repair {
