@@ -1,0 +1,67 @@
+// Package command is pykv's command table: what each command means — its
+// arity, its options (SET's NX, XX, EX...), its errors and its reply — is
+// written here once, and every front end (the native protocol, RESP for
+// redis-cli, go-redis and redis-benchmark, HTTP) calls it. A front end only
+// turns bytes into an argv and a Reply back into bytes; this package knows
+// nothing of codecs, and must never grow one.
+//
+// # Use
+//
+// A daemon makes one Table over its Store (a *storage.DB) and shares it
+// between connections. Each connection gets a Session from
+// Table.NewSession and calls Table.Exec once per command:
+//
+//	t := command.New(db, command.Config{Password: pass, Info: serverInfo})
+//	s := t.NewSession()
+//	r := t.Exec(s, [][]byte{[]byte("SET"), []byte("k"), []byte("v"), []byte("EX"), []byte("10")})
+//	// encode r in s.Proto's RESP (or the native format); close when s.Quit.
+//
+// Exec keeps nothing of argv, so a front end may parse each command into
+// reused buffers. The Store, in turn, must not keep the key and value
+// slices it is given past the call. A Reply may hold bytes the Store
+// returned (a GET's value), and is encoded before the next Exec.
+//
+// Semantics, replies and error texts are Redis 7's, so that Redis clients
+// and tools work unchanged: "ERR wrong number of arguments for 'get'
+// command", "ERR syntax error", "NOAUTH Authentication required." and the
+// rest are matched by libraries and by people's habits. Integers are parsed
+// as strictly as Redis parses them ("+1", " 1" and "01" are not integers).
+// With a password configured, only AUTH, HELLO and QUIT run before the
+// client authenticates.
+//
+// GET and SET allocate nothing here beyond what the Store does: the name is
+// looked up through an upper-cased stack copy, numbers are parsed from the
+// bytes, and the commands-processed counter is striped by session so that
+// cores do not contend for one cache line.
+//
+// # Adding a command
+//
+//  1. One entry in commandSpecs (commands.go): name, arity in Redis's
+//     convention (negative means at least), flags, key positions, group,
+//     a one-line summary, an argument hint, and the handler.
+//  2. The handler, in the file of its group (strings.go, keys.go, conn.go,
+//     server.go, info.go), with table tests of every reply and error text.
+//  3. One test vector per codec (netproto, resp) and one line in
+//     docs/protocol.md.
+//
+// # What differs from Redis
+//
+// FLUSHALL and FLUSHDB reply "ERR FLUSHALL is not supported by pykv" (and
+// FLUSHDB's like it). Emptying a durable store is not a loop of deletes: it
+// must be one logged record that recovery, merges and followers all honour,
+// or a crash half-way leaves half a dataset, and writes racing the loop
+// survive it. The engine has no such operation yet; when it has, these
+// commands become one call. A clear error is better than a slow,
+// non-atomic imitation on a command whose whole point is finality.
+//
+// The NX, XX, GT and LT options of EXPIRE and its kin are refused with an
+// error for the same reason: they compare and replace a TTL in one step,
+// which the Store does not offer. GETDEL works when the Store implements
+// GetDeleter, and otherwise replies with an error.
+//
+// There is one database: SELECT 0 succeeds and any other index is "ERR DB
+// index is out of range". Every value is a string, so SCAN's TYPE string
+// matches everything and any other type nothing. AUTH knows one user,
+// "default". HELLO names the server "pykv" but reports RedisVersion as its
+// version, which clients use to choose features; INFO reports both.
+package command

@@ -1,0 +1,158 @@
+package command
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// parseInfo splits INFO's text into its section titles, in order, and its
+// fields, checking the layout on the way.
+func parseInfo(t *testing.T, text string) (titles []string, fields map[string]string) {
+	t.Helper()
+	fields = map[string]string{}
+	if text == "" {
+		return nil, fields
+	}
+	if !strings.HasSuffix(text, "\r\n") {
+		t.Fatalf("INFO does not end with CRLF: %q", text)
+	}
+	for i, sec := range strings.Split(strings.TrimSuffix(text, "\r\n"), "\r\n\r\n") {
+		lines := strings.Split(sec, "\r\n")
+		if !strings.HasPrefix(lines[0], "# ") {
+			t.Fatalf("section %d starts with %q", i, lines[0])
+		}
+		titles = append(titles, strings.TrimPrefix(lines[0], "# "))
+		for _, l := range lines[1:] {
+			name, value, ok := strings.Cut(l, ":")
+			if !ok || name == "" || strings.ContainsAny(l, "\r\n") {
+				t.Fatalf("bad INFO line %q", l)
+			}
+			fields[name] = value
+		}
+	}
+	return titles, fields
+}
+
+func (f *fixture) info(sections ...string) (titles []string, fields map[string]string) {
+	f.t.Helper()
+	r := f.exec(append([]string{"INFO"}, sections...)...)
+	if r.Kind != KindBytes {
+		f.t.Fatalf("INFO reply %s", r)
+	}
+	return parseInfo(f.t, string(r.Bytes))
+}
+
+func TestInfo(t *testing.T) {
+	si := ServerInfo{
+		Version: "0.3.1", RunID: "r1", Started: testEpoch, TCPPort: 7379, NativePort: 7380,
+		ConnectedClients: 3, MaxClients: 100, TotalConnections: 9,
+		Extra: []InfoField{
+			{Section: "persistence", Name: "pykv_fsync", Value: "always"},
+			{Section: "replication", Name: "pykv_note", Value: "a\r\nb"},
+		},
+	}
+	f := newFixture(t, Config{Info: func() ServerInfo { return si }})
+	f.run([]step{
+		{cmd: "SET a 1", want: "OK"},
+		{cmd: "SET b 2 EX 100", want: "OK"},
+		{cmd: "GET a", want: `"1"`},
+		{cmd: "GET nope", want: "(nil)"},
+	})
+	f.store.advance(90 * time.Second)
+
+	titles, fields := f.info()
+	if got := strings.Join(titles, ","); got != "Server,Clients,Memory,Persistence,Stats,Replication,Keyspace" {
+		t.Errorf("sections %s", got)
+	}
+	want := map[string]string{
+		"redis_version":              "7.0.0",
+		"redis_mode":                 "standalone",
+		"run_id":                     "r1",
+		"tcp_port":                   "7379",
+		"uptime_in_seconds":          "90",
+		"uptime_in_days":             "0",
+		"pykv_version":               "0.3.1",
+		"pykv_native_port":           "7380",
+		"connected_clients":          "3",
+		"maxclients":                 "100",
+		"maxmemory_policy":           "noeviction",
+		"aof_enabled":                "1",
+		"pykv_fsync":                 "always",
+		"total_connections_received": "9",
+		"total_commands_processed":   "4",
+		"keyspace_hits":              "1",
+		"keyspace_misses":            "1",
+		"expired_keys":               "0",
+		"role":                       "master",
+		"connected_slaves":           "0",
+		"pykv_note":                  "a  b",
+		"db0":                        "keys=2,expires=1,avg_ttl=0",
+	}
+	for name, v := range want {
+		if fields[name] != v {
+			t.Errorf("%s = %q, want %q", name, fields[name], v)
+		}
+	}
+	for _, name := range []string{"used_memory", "used_memory_human", "process_id", "server_time_usec", "pykv_go_version"} {
+		if fields[name] == "" {
+			t.Errorf("%s missing", name)
+		}
+	}
+
+	// One section, exactly; several; the aliases; an unknown one.
+	if r := f.exec("INFO", "keyspace"); string(r.Bytes) != "# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\n" {
+		t.Errorf("INFO keyspace = %q", r.Bytes)
+	}
+	if titles, _ := f.info("CLIENTS", "server"); strings.Join(titles, ",") != "Server,Clients" {
+		t.Errorf("INFO clients server: %v", titles)
+	}
+	for _, alias := range []string{"all", "everything", "default"} {
+		if titles, _ := f.info(alias); len(titles) != 7 {
+			t.Errorf("INFO %s: %v", alias, titles)
+		}
+	}
+	if r := f.exec("INFO", "cpu"); r.Kind != KindBytes || len(r.Bytes) != 0 {
+		t.Errorf("INFO cpu = %s", r)
+	}
+	// INFO itself was counted: four commands, then seven INFOs.
+	if _, fields := f.info("stats"); fields["total_commands_processed"] != "11" {
+		t.Errorf("total_commands_processed = %s", fields["total_commands_processed"])
+	}
+}
+
+func TestInfoFollowerAndDefaults(t *testing.T) {
+	f := newFixture(t, Config{Info: func() ServerInfo {
+		return ServerInfo{Follower: true, MasterHost: "10.0.0.1", MasterPort: 7379, MasterLinkUp: true}
+	}})
+	_, fields := f.info("replication")
+	for name, v := range map[string]string{
+		"role": "slave", "master_host": "10.0.0.1", "master_port": "7379", "master_link_status": "up",
+	} {
+		if fields[name] != v {
+			t.Errorf("%s = %q, want %q", name, fields[name], v)
+		}
+	}
+
+	// Without a provider, and with an empty keyspace.
+	f = newFixture(t, Config{})
+	f.store.advance(2 * time.Second)
+	r := f.exec("INFO", "keyspace")
+	if string(r.Bytes) != "# Keyspace\r\n" {
+		t.Errorf("empty keyspace: %q", r.Bytes)
+	}
+	_, fields = f.info("server")
+	if len(fields["run_id"]) != 40 || fields["uptime_in_seconds"] != "2" {
+		t.Errorf("defaults: run_id %q uptime %q", fields["run_id"], fields["uptime_in_seconds"])
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[uint64]string{
+		0: "0B", 1023: "1023B", 1024: "1.00K", 1536: "1.50K", 1 << 20: "1.00M", 3 << 30: "3.00G",
+	} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %s, want %s", n, got, want)
+		}
+	}
+}

@@ -1,0 +1,218 @@
+package command
+
+import (
+	"bytes"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// COMMAND: the COMMAND INFO of every command.
+func (t *Table) command(_ *Session, _ [][]byte) Reply {
+	items := make([]Reply, len(registry))
+	for i, sp := range registry {
+		items[i] = specInfo(sp)
+	}
+	return Array(items)
+}
+
+// COMMAND COUNT
+func (t *Table) commandCount(_ *Session, _ [][]byte) Reply {
+	return Int(int64(len(registry)))
+}
+
+// COMMAND LIST
+func (t *Table) commandList(_ *Session, argv [][]byte) Reply {
+	if len(argv) > 2 {
+		return errSyntax // FILTERBY is not supported
+	}
+	items := make([]Reply, len(registry))
+	for i, sp := range registry {
+		items[i] = Bytes([]byte(sp.Name))
+	}
+	return Array(items)
+}
+
+// COMMAND INFO [name ...]: one entry per name, nil for an unknown one;
+// every command without names.
+func (t *Table) commandInfo(s *Session, argv [][]byte) Reply {
+	if len(argv) == 2 {
+		return t.command(s, argv)
+	}
+	items := make([]Reply, len(argv)-2)
+	for i, name := range argv[2:] {
+		if sp, ok := findSpec(name); ok {
+			items[i] = specInfo(sp)
+		} else {
+			items[i] = Nil
+		}
+	}
+	return Array(items)
+}
+
+// COMMAND DOCS [name ...]: a map of name to docs; unknown names are left
+// out, and no names means every command.
+func (t *Table) commandDocs(_ *Session, argv [][]byte) Reply {
+	var kv []Reply
+	add := func(sp *Spec) { kv = append(kv, Bytes([]byte(sp.Name)), specDocs(sp)) }
+	if len(argv) == 2 {
+		for _, sp := range registry {
+			add(sp)
+		}
+	}
+	for _, name := range argv[min(2, len(argv)):] {
+		if sp, ok := findSpec(name); ok {
+			add(sp)
+		}
+	}
+	return Reply{Kind: KindMap, Array: kv}
+}
+
+// findSpec finds a command or, as "container|sub", a subcommand.
+func findSpec(name []byte) (*Spec, bool) {
+	container, sub, isSub := bytes.Cut(name, []byte("|"))
+	sp, ok := Lookup(container)
+	if !ok || !isSub {
+		return sp, ok
+	}
+	return lookup(sp.subs, sub)
+}
+
+// specInfo is one command's entry in COMMAND INFO, in Redis 7's shape:
+// name, arity, flags, first key, last key, key step, ACL categories, tips,
+// key specifications, subcommands.
+func specInfo(sp *Spec) Reply {
+	subs := make([]Reply, len(sp.Subcommands))
+	for i, sub := range sp.Subcommands {
+		subs[i] = specInfo(sub)
+	}
+	return Array([]Reply{
+		Bytes([]byte(sp.Name)),
+		Int(int64(sp.Arity)),
+		statuses(sp.Flags.Names()),
+		Int(int64(sp.FirstKey)),
+		Int(int64(sp.LastKey)),
+		Int(int64(sp.KeyStep)),
+		statuses(aclCategories(sp)),
+		Array([]Reply{}),
+		Array([]Reply{}),
+		Array(subs),
+	})
+}
+
+// aclCategories derives Redis's ACL categories from a spec's flags and group.
+func aclCategories(sp *Spec) []string {
+	var cats []string
+	switch {
+	case sp.Flags&FlagWrite != 0:
+		cats = append(cats, "@write")
+	case sp.Flags&FlagReadOnly != 0:
+		cats = append(cats, "@read")
+	}
+	switch sp.Group {
+	case "string":
+		cats = append(cats, "@string")
+	case "generic":
+		cats = append(cats, "@keyspace")
+	case "connection":
+		cats = append(cats, "@connection")
+	}
+	if sp.Flags&FlagAdmin != 0 {
+		cats = append(cats, "@admin", "@dangerous")
+	}
+	if sp.Flags&FlagFast != 0 {
+		return append(cats, "@fast")
+	}
+	return append(cats, "@slow")
+}
+
+// specDocs is one command's entry in COMMAND DOCS: summary, group, the
+// argument hint (as "pykv-args", since Redis's structured "arguments" is
+// not produced) and the subcommands'.
+func specDocs(sp *Spec) Reply {
+	kv := []Reply{
+		Bytes([]byte("summary")), Bytes([]byte(sp.Summary)),
+		Bytes([]byte("group")), Bytes([]byte(sp.Group)),
+	}
+	if sp.Args != "" {
+		kv = append(kv, Bytes([]byte("pykv-args")), Bytes([]byte(sp.Args)))
+	}
+	if len(sp.Subcommands) > 0 {
+		var subs []Reply
+		for _, sub := range sp.Subcommands {
+			subs = append(subs, Bytes([]byte(sub.Name)), specDocs(sub))
+		}
+		kv = append(kv, Bytes([]byte("subcommands")), Reply{Kind: KindMap, Array: subs})
+	}
+	return Reply{Kind: KindMap, Array: kv}
+}
+
+func statuses(names []string) Reply {
+	items := make([]Reply, len(names))
+	for i, n := range names {
+		items[i] = Status(n)
+	}
+	return Array(items)
+}
+
+// helpFor returns the handler of a container's HELP subcommand: Redis's
+// layout, an introduction and then each subcommand with its arguments
+// and, indented, its summary.
+func helpFor(container string) handler {
+	return func(_ *Table, _ *Session, _ [][]byte) Reply {
+		sp, _ := Lookup([]byte(container))
+		upper := strings.ToUpper(sp.Name)
+		lines := []Reply{Status(upper + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")}
+		for _, sub := range sp.Subcommands {
+			_, short, _ := strings.Cut(sub.Name, "|")
+			lines = append(lines,
+				Status(strings.TrimSpace(strings.ToUpper(short)+" "+sub.Args)),
+				Status("    "+sub.Summary))
+		}
+		return Array(lines)
+	}
+}
+
+// configParam is one parameter CONFIG GET answers.
+type configParam struct{ name, value string }
+
+// configParams are the parameters CONFIG GET knows, sorted by name. They
+// are the ones tools ask about: redis-benchmark prints "save" and
+// "appendonly". pykv's log is always on, so appendonly is "yes"; there are
+// no RDB snapshots on a schedule, so save is empty; keys are never evicted.
+func (t *Table) configParams() []configParam {
+	return []configParam{
+		{"appendonly", "yes"},
+		{"databases", "1"},
+		{"maxmemory", "0"},
+		{"maxmemory-policy", "noeviction"},
+		{"port", strconv.Itoa(t.info().TCPPort)},
+		{"save", ""},
+	}
+}
+
+// CONFIG GET parameter [parameter ...]: each a glob, matched without regard
+// to case; a parameter matched by several globs is reported once, and an
+// unknown one is left out, as in Redis 7.
+func (t *Table) configGet(_ *Session, argv [][]byte) Reply {
+	params := t.configParams()
+	var kv []Reply
+	for _, p := range params {
+		for _, pattern := range argv[2:] {
+			if ok, _ := path.Match(strings.ToLower(string(pattern)), p.name); ok {
+				kv = append(kv, Bytes([]byte(p.name)), Bytes([]byte(p.value)))
+				break
+			}
+		}
+	}
+	return Reply{Kind: KindMap, Array: kv}
+}
+
+// FLUSHALL and FLUSHDB are refused; the package documentation says why.
+func (t *Table) flushall(_ *Session, _ [][]byte) Reply {
+	return Err("FLUSHALL is not supported by pykv")
+}
+
+func (t *Table) flushdb(_ *Session, _ [][]byte) Reply {
+	return Err("FLUSHDB is not supported by pykv")
+}

@@ -1,0 +1,121 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pykv/pykv/storage"
+)
+
+func TestCommand(t *testing.T) {
+	n := strconv.Itoa(len(Specs()))
+	f := runSteps(t, []step{
+		{cmd: "COMMAND COUNT", want: "(integer) " + n},
+		{cmd: "COMMAND INFO get", want: `[["get" (integer) 2 [readonly fast] (integer) 1 (integer) 1 (integer) 1 [@read @string @fast] [] [] []]]`},
+		{cmd: "COMMAND INFO MSET nosuch", want: `[["mset" (integer) -3 [write] (integer) 1 (integer) -1 (integer) 2 [@write @string @slow] [] [] []] (nil)]`},
+		{cmd: "COMMAND INFO client|id", want: `[["client|id" (integer) 2 [fast] (integer) 0 (integer) 0 (integer) 0 [@connection @fast] [] [] []]]`},
+		{cmd: "COMMAND INFO config", want: `[["config" (integer) -2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] [` +
+			`["config|get" (integer) -3 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
+			`["config|help" (integer) 2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []]]]]`},
+		{cmd: "COMMAND DOCS get", want: `["get" ["summary" "Return the value of a key, or nil when the key does not exist." "group" "string" "pykv-args" "key"]]`},
+		{cmd: "COMMAND DOCS nosuch", want: `[]`},
+		{cmd: "COMMAND FOO", want: "(error) ERR unknown subcommand 'FOO'. Try COMMAND HELP."},
+		{cmd: "COMMAND COUNT x", want: "(error) ERR wrong number of arguments for 'command|count' command"},
+		{cmd: "COMMAND LIST FILTERBY PATTERN x", want: errSyntaxText},
+	})
+
+	all := f.exec("COMMAND")
+	if all.Kind != KindArray || len(all.Array) != len(Specs()) {
+		t.Fatalf("COMMAND returned %d entries, want %d", len(all.Array), len(Specs()))
+	}
+	if got := f.exec("COMMAND", "INFO"); len(got.Array) != len(all.Array) {
+		t.Errorf("COMMAND INFO returned %d entries", len(got.Array))
+	}
+	docs := f.exec("COMMAND", "DOCS")
+	if docs.Kind != KindMap || len(docs.Array) != 2*len(Specs()) {
+		t.Errorf("COMMAND DOCS: kind %d, %d items", docs.Kind, len(docs.Array))
+	}
+	list := f.exec("COMMAND", "LIST").String()
+	for _, name := range []string{`"get"`, `"set"`, `"client"`, `"info"`} {
+		if !strings.Contains(list, name) {
+			t.Errorf("COMMAND LIST lacks %s", name)
+		}
+	}
+	if help := f.exec("COMMAND", "HELP").String(); !strings.Contains(help, "COUNT") || !strings.Contains(help, "DOCS [command-name") {
+		t.Errorf("COMMAND HELP: %s", help)
+	}
+}
+
+func TestConfigGet(t *testing.T) {
+	f := newFixture(t, Config{Info: func() ServerInfo { return ServerInfo{TCPPort: 7379} }})
+	f.run([]step{
+		{cmd: "CONFIG GET save", want: `["save" ""]`},
+		{cmd: "CONFIG GET appendonly", want: `["appendonly" "yes"]`},
+		{cmd: "config get SAVE APPENDONLY", want: `["appendonly" "yes" "save" ""]`},
+		{cmd: "CONFIG GET save sav?", want: `["save" ""]`},
+		{cmd: "CONFIG GET port", want: `["port" "7379"]`},
+		{cmd: "CONFIG GET max*", want: `["maxmemory" "0" "maxmemory-policy" "noeviction"]`},
+		{cmd: "CONFIG GET nosuch", want: `[]`},
+		{cmd: "CONFIG GET [", want: `[]`},
+		{cmd: "CONFIG", want: "(error) ERR wrong number of arguments for 'config' command"},
+		{cmd: "CONFIG GET", want: "(error) ERR wrong number of arguments for 'config|get' command"},
+		{cmd: "CONFIG SET save x", want: "(error) ERR unknown subcommand 'SET'. Try CONFIG HELP."},
+	})
+	if r := f.exec("CONFIG", "GET", "save"); r.Kind != KindMap {
+		t.Errorf("CONFIG GET kind %d, want a map", r.Kind)
+	}
+	if r := f.exec("CONFIG", "GET", "*"); len(r.Array) != 12 {
+		t.Errorf("CONFIG GET * = %s", r)
+	}
+	if help := f.exec("CONFIG", "HELP").String(); !strings.Contains(help, "GET parameter [parameter ...]") {
+		t.Errorf("CONFIG HELP: %s", help)
+	}
+}
+
+func TestFlushRefused(t *testing.T) {
+	runSteps(t, []step{
+		{cmd: "SET k v", want: "OK"},
+		{cmd: "FLUSHALL", want: "(error) ERR FLUSHALL is not supported by pykv"},
+		{cmd: "flushall async", want: "(error) ERR FLUSHALL is not supported by pykv"},
+		{cmd: "FLUSHDB", want: "(error) ERR FLUSHDB is not supported by pykv"},
+		{cmd: "DBSIZE", want: "(integer) 1"},
+	})
+}
+
+func TestStoreErrors(t *testing.T) {
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{storage.ErrNotInteger, "(error) ERR value is not an integer or out of range"},
+		{storage.ErrOverflow, "(error) ERR increment or decrement would overflow"},
+		{storage.ErrReadOnly, "(error) READONLY You can't write against a read only replica."},
+		{fmt.Errorf("%w (leader 10.0.0.1:7379)", storage.ErrReadOnly), "(error) READONLY You can't write against a read only replica."},
+		{storage.ErrKeyTooLarge, "(error) ERR key exceeds maximum allowed size"},
+		{storage.ErrValueTooLarge, "(error) ERR string exceeds maximum allowed size"},
+		{storage.ErrEmptyKey, "(error) ERR empty keys are not supported"},
+		{storage.ErrClosed, "(error) ERR pykv/storage: database closed"},
+		{errors.New("disk on fire\r\nagain"), "(error) ERR disk on fire  again"},
+	}
+	for _, c := range cases {
+		if got := storeError(c.err).String(); got != c.want {
+			t.Errorf("storeError(%v) = %s, want %s", c.err, got, c.want)
+		}
+	}
+
+	// Every command that reaches the Store passes its error through storeError.
+	f := newFixture(t, Config{})
+	f.store.err = storage.ErrReadOnly
+	const readOnly = "(error) READONLY You can't write against a read only replica."
+	for _, cmd := range []string{
+		"GET k", "SET k v", "SET k v GET", "SETNX k v", "SETEX k 10 v", "PSETEX k 10 v", "GETDEL k",
+		"INCR k", "INCRBY k 2", "DECR k", "DECRBY k 2", "MGET a b", "MSET a 1",
+		"DEL k", "UNLINK k", "EXISTS k", "EXPIRE k 10", "PEXPIRE k 10", "EXPIREAT k 10",
+		"PEXPIREAT k 10", "PERSIST k", "TTL k", "PTTL k", "SCAN 0",
+	} {
+		f.run([]step{{cmd: cmd, want: readOnly}})
+	}
+}

@@ -1,0 +1,34 @@
+package command
+
+// Session is the state of one client connection. A front end makes one with
+// Table.NewSession when a client connects, passes it to every Exec of that
+// connection, and reads it after each Exec: Proto to choose the reply
+// encoding, Quit to close the connection.
+//
+// A Session is not safe for concurrent use; one connection is served by one
+// goroutine.
+type Session struct {
+	// ID is unique among the sessions of a Table (CLIENT ID, HELLO's id).
+	ID uint64
+
+	// Authed is true once AUTH or HELLO ... AUTH succeeded, or from the
+	// start when no password is configured.
+	Authed bool
+
+	// Proto is the RESP version the client asked for with HELLO: 2 (the
+	// default) or 3. HELLO sets it before returning its reply, so the reply
+	// to HELLO 3 is already encoded in RESP3, as Redis does. Zero means 2.
+	Proto int
+
+	// Name is the connection's name (CLIENT SETNAME, HELLO ... SETNAME);
+	// empty means none.
+	Name string
+
+	// LibName and LibVer are what the client library said of itself with
+	// CLIENT SETINFO, for operators' eyes.
+	LibName, LibVer string
+
+	// Quit is set by QUIT: the front end sends the reply, then closes the
+	// connection.
+	Quit bool
+}

@@ -1,0 +1,150 @@
+package command
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync/atomic"
+	"time"
+)
+
+// Config is what a Table needs beyond its Store.
+type Config struct {
+	// Password, when not empty, must be given with AUTH (or HELLO ... AUTH)
+	// before any command but AUTH, HELLO and QUIT. It is the password of
+	// the single user "default", as with Redis's requirepass.
+	Password string
+
+	// Info reports what the daemon knows and the table does not (its
+	// version, ports, clients, role), for INFO, HELLO and CONFIG GET. It is
+	// called once per such command, from any goroutine. Nil reports zero
+	// values: a leader with no listeners and no clients.
+	Info func() ServerInfo
+}
+
+// Table is the command table: it parses a command's arguments, calls the
+// Store and builds the Reply. One Table serves every connection of every
+// front end; it is safe for concurrent use. Per-connection state lives in
+// Session.
+type Table struct {
+	store Store
+	cfg   Config
+
+	needAuth bool
+	passHash [sha256.Size]byte
+
+	started time.Time
+	runID   string
+
+	lastID    atomic.Uint64
+	processed stripedCounter
+}
+
+// New returns a Table that runs commands against store.
+func New(store Store, cfg Config) *Table {
+	if store == nil {
+		panic("command: New with a nil Store")
+	}
+	t := &Table{store: store, cfg: cfg, started: store.Now(), runID: newRunID()}
+	if cfg.Password != "" {
+		t.needAuth = true
+		t.passHash = sha256.Sum256([]byte(cfg.Password))
+	}
+	return t
+}
+
+// newRunID returns 40 random hex characters, the shape of Redis's run_id,
+// used in INFO when ServerInfo does not name one.
+func newRunID() string {
+	var b [20]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// NewSession returns the state of a new connection: a fresh ID, RESP2,
+// and authenticated only when no password is configured. Front ends call it
+// once per connection.
+func (t *Table) NewSession() *Session {
+	return &Session{
+		ID:     t.lastID.Add(1),
+		Proto:  2,
+		Authed: !t.needAuth,
+	}
+}
+
+// Exec runs one command. argv[0] is the command name, in any case; the
+// other elements are its arguments. s must not be nil and must not be used
+// by two goroutines at once.
+//
+// Exec keeps no reference to argv: the caller may reuse its buffers once
+// Exec returns. The Reply may reference bytes returned by the Store (a GET's
+// value), which stay valid as the Store documents; it never references argv.
+//
+// The checks come in Redis's order: an unknown command or subcommand, then
+// the arity, then authentication.
+func (t *Table) Exec(s *Session, argv [][]byte) Reply {
+	if len(argv) == 0 {
+		return errEmptyCommand
+	}
+	sp, ok := lookup(byName, argv[0])
+	if !ok {
+		return unknownCommand(argv)
+	}
+	if len(sp.subs) > 0 && len(argv) >= 2 {
+		sub, ok := lookup(sp.subs, argv[1])
+		if !ok {
+			return unknownSubcommand(sp, argv[1])
+		}
+		sp = sub
+	}
+	if !sp.arityOK(len(argv)) {
+		return sp.arityErr
+	}
+	if t.needAuth && !s.Authed && sp.Flags&FlagNoAuth == 0 {
+		return errNoAuth
+	}
+	r := sp.run(t, s, argv)
+	t.processed.add(s.ID) // after, as in Redis: INFO does not count itself
+	return r
+}
+
+// Lookup returns the Spec of the command named name, in any case, without
+// allocating. It is the package-level Lookup, offered on the Table for
+// front ends that hold only a *Table.
+func (t *Table) Lookup(name []byte) (*Spec, bool) { return Lookup(name) }
+
+// nowMs is the Store's clock in unix milliseconds: the base of every
+// relative expiry.
+func (t *Table) nowMs() int64 { return t.store.Now().UnixMilli() }
+
+// info returns the daemon's ServerInfo, or zero values without a provider.
+func (t *Table) info() ServerInfo {
+	if t.cfg.Info == nil {
+		return ServerInfo{}
+	}
+	return t.cfg.Info()
+}
+
+// counterStripes is the number of cache-line-separated counters a
+// stripedCounter spreads its additions over, chosen by session ID.
+const counterStripes = 16
+
+// stripedCounter counts commands without making every core fight over one
+// cache line: each session adds to the stripe of its ID, and a reader (INFO)
+// sums the stripes.
+type stripedCounter struct {
+	stripes [counterStripes]struct {
+		n atomic.Uint64
+		_ [56]byte // pad to a 64-byte cache line
+	}
+}
+
+func (c *stripedCounter) add(id uint64) { c.stripes[id%counterStripes].n.Add(1) }
+
+func (c *stripedCounter) load() uint64 {
+	var sum uint64
+	for i := range c.stripes {
+		sum += c.stripes[i].n.Load()
+	}
+	return sum
+}

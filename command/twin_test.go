@@ -1,0 +1,300 @@
+package command
+
+import (
+	"math"
+	"path"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pykv/pykv/storage"
+)
+
+// memStore is the in-memory twin of the engine that drives this package's
+// tests: a plain map with expiry against a clock the test moves. It follows
+// the Store contract, not the engine's internals.
+type memStore struct {
+	mu    sync.Mutex
+	now   time.Time
+	m     map[string]memEntry
+	err   error // when set, every method fails with it
+	stats storage.Stats
+}
+
+type memEntry struct {
+	v  []byte
+	at int64 // absolute expiry in unix ms; 0 for none
+}
+
+// testEpoch is the twin's initial clock: a fixed instant, so that expiry
+// arithmetic in the tests is exact.
+var testEpoch = time.UnixMilli(1_700_000_000_000)
+
+func newMemStore() *memStore {
+	return &memStore{now: testEpoch, m: map[string]memEntry{}}
+}
+
+func (m *memStore) advance(d time.Duration) {
+	m.mu.Lock()
+	m.now = m.now.Add(d)
+	m.mu.Unlock()
+}
+
+func (m *memStore) nowMs() int64 { return m.now.UnixMilli() }
+
+// live returns the entry of k, removing it first if it has expired.
+func (m *memStore) live(k string) (memEntry, bool) {
+	e, ok := m.m[k]
+	if ok && e.at != 0 && e.at <= m.nowMs() {
+		delete(m.m, k)
+		m.stats.ExpiredKeys++
+		return memEntry{}, false
+	}
+	return e, ok
+}
+
+func (m *memStore) Now() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.now
+}
+
+func (m *memStore) Get(key []byte) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, m.err
+	}
+	e, ok := m.live(string(key))
+	if !ok {
+		m.stats.KeyspaceMiss++
+		return nil, storage.ErrNotFound
+	}
+	m.stats.KeyspaceHits++
+	return e.v, nil
+}
+
+func (m *memStore) Set(key, value []byte, opt storage.SetOptions) (storage.SetResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return storage.SetResult{}, m.err
+	}
+	k := string(key)
+	old, existed := m.live(k)
+	res := storage.SetResult{Existed: existed}
+	if opt.Get && existed {
+		res.Old = old.v
+	}
+	if (opt.NX && existed) || (opt.XX && !existed) {
+		return res, nil
+	}
+	e := memEntry{v: clone(value), at: opt.ExpireAt}
+	if opt.KeepTTL {
+		e.at = old.at
+	}
+	m.m[k] = e
+	res.Written = true
+	return res, nil
+}
+
+func (m *memStore) GetDel(key []byte) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, m.err
+	}
+	e, ok := m.live(string(key))
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	delete(m.m, string(key))
+	return e.v, nil
+}
+
+func (m *memStore) Del(keys ...[]byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return 0, m.err
+	}
+	n := 0
+	for _, k := range keys {
+		if _, ok := m.live(string(k)); ok {
+			delete(m.m, string(k))
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *memStore) Exists(keys ...[]byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return 0, m.err
+	}
+	n := 0
+	for _, k := range keys {
+		if _, ok := m.live(string(k)); ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *memStore) IncrBy(key []byte, delta int64) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return 0, m.err
+	}
+	e, _ := m.live(string(key))
+	var n int64
+	if e.v != nil {
+		var err error
+		if n, err = strconv.ParseInt(string(e.v), 10, 64); err != nil {
+			return 0, storage.ErrNotInteger
+		}
+	}
+	if (delta > 0 && n > math.MaxInt64-delta) || (delta < 0 && n < math.MinInt64-delta) {
+		return 0, storage.ErrOverflow
+	}
+	n += delta
+	e.v = strconv.AppendInt(nil, n, 10)
+	m.m[string(key)] = e
+	return n, nil
+}
+
+func (m *memStore) Expire(key []byte, atMs int64) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return false, m.err
+	}
+	e, ok := m.live(string(key))
+	if !ok {
+		return false, nil
+	}
+	if atMs <= m.nowMs() {
+		delete(m.m, string(key))
+		return true, nil
+	}
+	e.at = atMs
+	m.m[string(key)] = e
+	return true, nil
+}
+
+func (m *memStore) Persist(key []byte) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return false, m.err
+	}
+	e, ok := m.live(string(key))
+	if !ok || e.at == 0 {
+		return false, nil
+	}
+	e.at = 0
+	m.m[string(key)] = e
+	return true, nil
+}
+
+func (m *memStore) PTTL(key []byte) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return 0, m.err
+	}
+	e, ok := m.live(string(key))
+	switch {
+	case !ok:
+		return -2, nil
+	case e.at == 0:
+		return -1, nil
+	}
+	return e.at - m.nowMs(), nil
+}
+
+func (m *memStore) MGet(keys ...[]byte) ([][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, m.err
+	}
+	vals := make([][]byte, len(keys))
+	for i, k := range keys {
+		if e, ok := m.live(string(k)); ok {
+			vals[i] = e.v
+		}
+	}
+	return vals, nil
+}
+
+func (m *memStore) MSet(pairs ...[]byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		m.m[string(pairs[i])] = memEntry{v: clone(pairs[i+1])}
+	}
+	return nil
+}
+
+// Scan walks the sorted live keys; the cursor is a position in that order.
+// Like Redis, it takes count keys and then filters them by the pattern.
+func (m *memStore) Scan(cursor uint64, match []byte, count int) (uint64, [][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return 0, nil, m.err
+	}
+	var all []string
+	for k := range m.m {
+		if _, ok := m.live(k); ok {
+			all = append(all, k)
+		}
+	}
+	sort.Strings(all)
+	if cursor >= uint64(len(all)) {
+		return 0, [][]byte{}, nil
+	}
+	end := min(int(cursor)+count, len(all))
+	keys := [][]byte{}
+	for _, k := range all[cursor:end] {
+		if ok, _ := path.Match(string(match), k); len(match) == 0 || ok {
+			keys = append(keys, []byte(k))
+		}
+	}
+	next := uint64(end)
+	if end == len(all) {
+		next = 0
+	}
+	return next, keys, nil
+}
+
+func (m *memStore) DBSize() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return int64(len(m.m))
+}
+
+func (m *memStore) Stats() storage.Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.stats
+	st.Keys = int64(len(m.m))
+	for _, e := range m.m {
+		if e.at != 0 {
+			st.KeysWithTTL++
+		}
+	}
+	return st
+}
+
+// plainStore hides memStore's GetDel: a Store with only the contract's
+// methods.
+type plainStore struct{ Store }
