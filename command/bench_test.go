@@ -1,0 +1,102 @@
+package command
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pykv/pykv/storage"
+)
+
+// fixedStore answers GET and SET without allocating, so that what
+// allocation tests and benchmarks measure is the table alone.
+type fixedStore struct {
+	Store // the other methods are never called
+	value []byte
+	now   time.Time
+}
+
+func (f *fixedStore) Now() time.Time { return f.now }
+
+func (f *fixedStore) Get([]byte) ([]byte, error) { return f.value, nil }
+
+func (f *fixedStore) Set(_, _ []byte, _ storage.SetOptions) (storage.SetResult, error) {
+	return storage.SetResult{Written: true}, nil
+}
+
+func hotPathArgv() (get, set, setEX [][]byte) {
+	get = [][]byte{[]byte("get"), []byte("user:1000")}
+	set = [][]byte{[]byte("SET"), []byte("user:1000"), []byte("some value of a few bytes")}
+	setEX = append(append([][]byte{}, set...), []byte("ex"), []byte("3600"), []byte("nx"))
+	return get, set, setEX
+}
+
+func TestHotPathDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	tab := New(&fixedStore{value: []byte("v"), now: testEpoch}, Config{Password: "pw"})
+	s := tab.NewSession()
+	s.Authed = true
+	get, set, setEX := hotPathArgv()
+	for name, argv := range map[string][][]byte{"GET": get, "SET": set, "SET EX NX": setEX} {
+		if n := testing.AllocsPerRun(1000, func() { tab.Exec(s, argv) }); n != 0 {
+			t.Errorf("%s allocates %.1f times per call", name, n)
+		}
+	}
+}
+
+func BenchmarkExecGet(b *testing.B) {
+	tab := New(&fixedStore{value: []byte("v"), now: testEpoch}, Config{})
+	s := tab.NewSession()
+	get, _, _ := hotPathArgv()
+	b.ReportAllocs()
+	for b.Loop() {
+		tab.Exec(s, get)
+	}
+}
+
+func BenchmarkExecSet(b *testing.B) {
+	tab := New(&fixedStore{now: testEpoch}, Config{})
+	s := tab.NewSession()
+	_, set, setEX := hotPathArgv()
+	b.Run("plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			tab.Exec(s, set)
+		}
+	})
+	b.Run("EX-NX", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			tab.Exec(s, setEX)
+		}
+	})
+}
+
+// BenchmarkExecParallel runs GET from many sessions at once: it shows
+// whether anything shared (the command counter) becomes a point of
+// contention.
+func BenchmarkExecParallel(b *testing.B) {
+	tab := New(&fixedStore{value: []byte("v"), now: testEpoch}, Config{})
+	get, _, _ := hotPathArgv()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		s := tab.NewSession()
+		for pb.Next() {
+			tab.Exec(s, get)
+		}
+	})
+}
+
+// BenchmarkExecTwin is GET and SET through the in-memory twin, closer to a
+// real Store's costs.
+func BenchmarkExecTwin(b *testing.B) {
+	tab := New(newMemStore(), Config{})
+	s := tab.NewSession()
+	get, set, _ := hotPathArgv()
+	b.ReportAllocs()
+	for b.Loop() {
+		tab.Exec(s, set)
+		tab.Exec(s, get)
+	}
+}
