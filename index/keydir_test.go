@@ -9,7 +9,10 @@ import (
 
 // checkInvariants verifies a Keydir's internal bookkeeping against a full
 // walk of its tables and arenas.
-func checkInvariants(t testing.TB, k *Keydir) {
+func checkInvariants(t interface {
+	Helper()
+	Fatalf(string, ...any)
+}, k *Keydir) {
 	t.Helper()
 	for si := range k.shards {
 		s := &k.shards[si]
