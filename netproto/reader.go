@@ -64,7 +64,7 @@ func (r *Reader) readFrame(dst []byte) ([]byte, error) {
 	// Compare as uint64 so that a claim above MaxInt on a 32-bit machine
 	// cannot wrap.
 	if uint64(n) > uint64(r.lim.MaxFrame) {
-		return dst, fmt.Errorf("%w: frame claims %d bytes, limit is %d", ErrFrameTooLarge, n, r.lim.MaxFrame)
+		return dst, fmt.Errorf("%w: %d bytes claimed, limit is %d", ErrFrameTooLarge, n, r.lim.MaxFrame)
 	}
 	if _, err := r.br.Discard(FrameHeaderSize); err != nil {
 		return dst, err

@@ -149,10 +149,11 @@ func (d *decoder) u32(what string) (uint32, error) {
 
 // blob consumes a length-prefixed byte string, without copying it.
 func (d *decoder) blob(what string) ([]byte, error) {
-	n, err := d.u32(what + " length")
-	if err != nil {
-		return nil, err
+	if len(d.p) < lenSize {
+		return nil, d.errorf("truncated %s length", what)
 	}
+	n := binary.BigEndian.Uint32(d.p)
+	d.p = d.p[lenSize:]
 	if uint64(n) > uint64(len(d.p)) {
 		return nil, d.errorf("%s claims %d bytes, %d left in frame", what, n, len(d.p))
 	}

@@ -211,3 +211,27 @@ func FuzzReadReply(f *testing.F) {
 		}
 	})
 }
+
+// TestReadReplyAllocations pins the client's cost: one buffer for the
+// frame, one slice per Array or Map, and the two strings of an Error.
+func TestReadReplyAllocations(t *testing.T) {
+	tests := []struct {
+		r    command.Reply
+		want float64
+	}{
+		{replyBytes(strings.Repeat("v", 100)), 1},
+		{command.Array([]command.Reply{replyBytes("a"), command.Array([]command.Reply{command.Nil})}), 3},
+		{command.Errorf("ERR", "no such key"), 3},
+	}
+	for _, tt := range tests {
+		r := NewReader(bufio.NewReader(&cycle{data: encodeReply(t, tt.r)}), Limits{})
+		n := testing.AllocsPerRun(200, func() {
+			if _, err := r.ReadReply(); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n != tt.want {
+			t.Errorf("ReadReply(%s) allocates %v times, want %v", tt.r, n, tt.want)
+		}
+	}
+}

@@ -72,7 +72,7 @@ func TestReadRequest(t *testing.T) {
 
 func TestFrameTooLargeSaysBothSizes(t *testing.T) {
 	_, err := readerOf(frame([]byte{OpGet}, arg("kkk")), Limits{MaxFrame: 7}).ReadRequest(nil)
-	if err == nil || !strings.Contains(err.Error(), "claims 8 bytes") || !strings.Contains(err.Error(), "limit is 7") {
+	if err == nil || !strings.Contains(err.Error(), "8 bytes claimed") || !strings.Contains(err.Error(), "limit is 7") {
 		t.Fatalf("error %q should name the claimed (8) and the allowed (7) size", err)
 	}
 	if Recoverable(err) {
