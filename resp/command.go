@@ -7,8 +7,18 @@ package resp
 //   - a RESP array of bulk strings, as client libraries send it:
 //     "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
 //   - an inline command, one line as typed in telnet or sent by redis-cli:
-//     "SET k v\r\n", split at spaces with Redis's quoting rules (see
-//     splitInline).
+//     "SET k v\r\n", ended by LF or CRLF and split as Redis splits it.
+//
+// The rules of an inline command are those of Redis's sdssplitargs:
+//
+//   - arguments are separated by white space (space, \t, \r, \n, \v, \f);
+//   - "double quotes" keep spaces and understand \n \r \t \b \a, \xHH (two
+//     hex digits) and a backslash before any other byte for that byte;
+//   - 'single quotes' keep everything literally except \' for a quote;
+//   - a quote may open in the middle of an argument (a"b c" is "ab c"), but a
+//     closing quote must be followed by white space or the end of the line,
+//     or the line is the ProtocolError "unbalanced quotes in request";
+//   - a NUL byte ends the line, as it ends Redis's C string.
 //
 // Empty lines, and the empty arrays "*0\r\n" and "*-1\r\n", are skipped, as
 // Redis skips them; so the result always has at least one argument.
@@ -24,15 +34,7 @@ package resp
 // it, so the server sends ProtocolError.Reply and closes the connection.
 func (r *Reader) ReadCommand(args [][]byte) ([][]byte, error) {
 	args = args[:0]
-	if cap(r.buf) > maxRetain {
-		r.buf = nil
-	}
-	if cap(r.line) > maxRetain {
-		r.line = nil
-	}
-	if cap(r.offs) > maxRetain/8 {
-		r.offs = nil
-	}
+	r.shrink()
 	for {
 		r.buf, r.offs = r.buf[:0], r.offs[:0]
 		first, err := r.br.Peek(1)

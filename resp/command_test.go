@@ -228,3 +228,22 @@ func TestReadErrorIsPassedOn(t *testing.T) {
 type failReader struct{ err error }
 
 func (f *failReader) Read([]byte) (int, error) { return 0, f.err }
+
+// TestSetLimits tightens the limits as a server does before AUTH, then
+// relaxes them.
+func TestSetLimits(t *testing.T) {
+	in := "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n"
+	r := NewReader(bufio.NewReader(strings.NewReader(in)), Limits{MaxArgs: 2, MaxBulk: 4})
+	args, err := r.ReadCommand(nil)
+	if err != nil || string(args[0]) != "AUTH" {
+		t.Fatalf("%q, %v", args, err)
+	}
+	r.SetLimits(Limits{})
+	if args, err = r.ReadCommand(args); err != nil || len(args) != 3 {
+		t.Fatalf("after SetLimits: %q, %v", args, err)
+	}
+	r = NewReader(bufio.NewReader(strings.NewReader(in[len("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n"):])), Limits{MaxArgs: 2})
+	if _, err = r.ReadCommand(nil); err == nil || err.Error() != textInvalidMultibulkLength {
+		t.Fatalf("under tight limits: %v", err)
+	}
+}

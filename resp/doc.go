@@ -48,11 +48,18 @@
 //
 // # Where pykv differs from Redis
 //
-// Both are stricter, and no real client notices:
+// Each is stricter, and no real client notices:
 //   - a bulk string must end in CRLF (Redis skips two bytes unchecked);
 //   - an array count below -1 is an error (Redis ignores any count <= 0),
 //     and a count or length line longer than 20 characters is rejected at
-//     once instead of after 64 KiB.
+//     once instead of after 64 KiB;
+//   - an inline command is held to MaxArgs too.
+//
+// Redis holds a client that has not authenticated to an array of at most 10
+// and a bulk of at most 16 KiB. This package knows nothing of AUTH: a server
+// that wants the same calls Reader.SetLimits before and after it (the error
+// text is then "invalid multibulk length", not Redis's "unauthenticated
+// multibulk length").
 //
 // # Replies
 //

@@ -3,19 +3,8 @@ package resp
 import "bytes"
 
 // splitInline splits an inline request into arguments, appending their bytes
-// to r.buf and their bounds to r.offs, by the rules of Redis's sdssplitargs,
-// so that what works in redis-cli works here:
-//
-//   - arguments are separated by white space (space, \t, \r, \n, \v, \f);
-//   - "double quotes" keep spaces and understand \n \r \t \b \a, \xHH (two
-//     hex digits) and a backslash before any other byte for that byte;
-//   - 'single quotes' keep everything literally except \' for a quote;
-//   - a quote may open in the middle of an argument (a"b c" is "ab c"), but a
-//     closing quote must be followed by white space or the end of the line;
-//   - a NUL byte ends the line, as it ends Redis's C string.
-//
-// An unterminated quote, or a closing quote followed by anything else, is
-// the ProtocolError "unbalanced quotes in request".
+// to r.buf and their bounds to r.offs, by the rules of Redis's sdssplitargs
+// that ReadCommand lists, so that what works in redis-cli works here.
 func (r *Reader) splitInline(line []byte) error {
 	if i := bytes.IndexByte(line, 0); i >= 0 {
 		line = line[:i]

@@ -84,10 +84,29 @@ func NewReader(br *bufio.Reader, lim Limits) *Reader {
 	return &Reader{br: br, lim: lim.withDefaults()}
 }
 
+// SetLimits replaces the Reader's Limits from the next read on. A server can
+// hold a client that has not authenticated to tight limits and relax them
+// after AUTH, as Redis does.
+func (r *Reader) SetLimits(lim Limits) { r.lim = lim.withDefaults() }
+
 // Buffered returns the number of bytes already read from the connection and
 // not yet decoded. A server flushes its replies when this is zero, before it
 // blocks for more input: that is what makes pipelining cheap.
 func (r *Reader) Buffered() int { return r.br.Buffered() }
+
+// shrink drops buffers that one large command or reply grew past
+// maxRetain, between two of them.
+func (r *Reader) shrink() {
+	if cap(r.buf) > maxRetain {
+		r.buf = nil
+	}
+	if cap(r.line) > maxRetain {
+		r.line = nil
+	}
+	if cap(r.offs) > maxRetain/8 {
+		r.offs = nil
+	}
+}
 
 // errLineTooLong is internal: readLine's callers turn it into the
 // ProtocolError of their context.
@@ -216,6 +235,15 @@ func parseInt(b []byte) (int64, bool) {
 // the declared n alone.
 func (r *Reader) readBulk(dst []byte, n int) ([]byte, error) {
 	need := n + 2
+	if need <= r.br.Buffered() { // fast path: it has all arrived
+		b, _ := r.br.Peek(need)
+		if b[n] != '\r' || b[n+1] != '\n' {
+			return dst, protoErr(textBulkNotTerminated)
+		}
+		dst = append(dst, b[:n]...)
+		_, _ = r.br.Discard(need)
+		return dst, nil
+	}
 	for need > 0 {
 		if cap(dst) == len(dst) {
 			dst = slices.Grow(dst, min(need, max(bulkChunk, r.br.Buffered(), len(dst))))

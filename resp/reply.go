@@ -33,6 +33,7 @@ const maxNesting = 64
 // The reply and everything in it are the caller's own: nothing points into
 // the Reader. The errors are those of ReadCommand.
 func (r *Reader) ReadReply() (command.Reply, error) {
+	r.shrink()
 	c, err := r.br.ReadByte()
 	if err != nil {
 		return command.Reply{}, err // io.EOF here is the clean end
