@@ -1,0 +1,46 @@
+// Package snapshot reads and writes pykv's snapshot files: the live records
+// of a data directory as of a seq, followed by an index section (key,
+// offset, size, expiry, seq of every record) so that start-up rebuilds the
+// keydir without reading a value, and a footer with the index's checksum,
+// the counts and the covered seq.
+//
+// A snapshot is immutable once written. It is written under a temporary
+// name, fsynced, renamed and the directory fsynced, so a crash leaves either
+// the whole file or none. It is read through a read-only memory mapping
+// (github.com/edsrzf/mmap-go); byte slices returned by a Snapshot point into
+// the mapping and are valid only until Close: callers copy what they keep
+// (the engine copies a value once, into its cache), and never Close a
+// snapshot while a reader may still hold a slice.
+//
+// The package never decides which records are live: the engine's merge
+// does, and this package only stores what it is given.
+//
+// # File layout
+//
+// A snapshot is named NNNNNNNNNN.snap after the newest log segment it
+// covers: it holds the result of every segment with an id up to its own.
+//
+//	header (24 bytes)
+//	+----------+---------+--------+----------------+---------+
+//	| "PYKVSN" | ver u16 | id u32 | covered seq u64| crc u32 |
+//	+----------+---------+--------+----------------+---------+
+//	records: the segment record encoding (see package segment), set
+//	records only, back to back
+//	index: one entry per record, in record order
+//	+------------+-----+------------+----------+---------------+---------+
+//	| keylen u32 | key | offset u64 | size u32 | expire_at i64 | seq u64 |
+//	+------------+-----+------------+----------+---------------+---------+
+//	footer (48 bytes)
+//	+---------------+---------------+-----------+-----------------+
+//	| index off u64 | index len u64 | count u64 | covered seq u64 |
+//	+---------------+---------------+-----------+-----------------+
+//	| index crc u32 | footer crc u32| "PYKVSNFT"                  |
+//	+---------------+---------------+-----------------------------+
+//
+// Integers are little-endian. The header crc covers its first 20 bytes; the
+// footer crc its first 36; the index crc the whole index section. Every
+// record carries its own CRC. covered seq is the seq of the last record of
+// the newest segment merged, deletes included, so that seqs never go back
+// even when every key was deleted. These constants are part of the on-disk
+// format: they never change within a version.
+package snapshot

@@ -1,0 +1,189 @@
+package snapshot
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Format constants: part of the on-disk format.
+const (
+	// Magic opens every snapshot file.
+	Magic = "PYKVSN"
+	// FooterMagic closes every snapshot file.
+	FooterMagic = "PYKVSNFT"
+	// Version is the snapshot format version this package writes.
+	Version uint16 = 1
+	// HeaderSize is the size of the header.
+	HeaderSize = 24
+	// FooterSize is the size of the footer.
+	FooterSize = 48
+	// indexFixed is an index entry's size beyond its key.
+	indexFixed = 4 + 8 + 4 + 8 + 8
+	// Ext is the file name extension of snapshots.
+	Ext = ".snap"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Errors of decoding. Returned errors wrap them with the file and offset.
+var (
+	ErrCorrupt      = errors.New("pykv/snapshot: corrupt snapshot")
+	ErrNewerVersion = errors.New("pykv/snapshot: file format is newer than this pykv supports")
+)
+
+// Header is the start of a snapshot file.
+type Header struct {
+	Version    uint16
+	ID         uint32
+	CoveredSeq uint64
+}
+
+// Footer is the end of a snapshot file.
+type Footer struct {
+	IndexOffset uint64
+	IndexLen    uint64
+	Count       uint64
+	CoveredSeq  uint64
+	IndexCRC    uint32
+}
+
+// IndexEntry locates one record of the snapshot.
+type IndexEntry struct {
+	Key      []byte
+	Offset   uint64
+	Size     uint32
+	ExpireAt int64
+	Seq      uint64
+}
+
+func appendHeader(dst []byte, h Header) []byte {
+	var b [HeaderSize]byte
+	copy(b[:], Magic)
+	binary.LittleEndian.PutUint16(b[6:], h.Version)
+	binary.LittleEndian.PutUint32(b[8:], h.ID)
+	binary.LittleEndian.PutUint64(b[12:], h.CoveredSeq)
+	binary.LittleEndian.PutUint32(b[20:], crc32.Checksum(b[:20], castagnoli))
+	return append(dst, b[:]...)
+}
+
+// DecodeHeader decodes a snapshot header.
+func DecodeHeader(b []byte) (Header, error) {
+	if len(b) < HeaderSize {
+		return Header{}, fmt.Errorf("%w: %d bytes, too short for a header", ErrCorrupt, len(b))
+	}
+	if string(b[:6]) != Magic {
+		return Header{}, fmt.Errorf("%w: bad magic %q at offset 0", ErrCorrupt, b[:6])
+	}
+	if got, want := crc32.Checksum(b[:20], castagnoli), binary.LittleEndian.Uint32(b[20:]); got != want {
+		return Header{}, fmt.Errorf("%w: header checksum at offset 20: stored %08x, computed %08x", ErrCorrupt, want, got)
+	}
+	h := Header{
+		Version:    binary.LittleEndian.Uint16(b[6:]),
+		ID:         binary.LittleEndian.Uint32(b[8:]),
+		CoveredSeq: binary.LittleEndian.Uint64(b[12:]),
+	}
+	if h.Version > Version {
+		return h, fmt.Errorf("%w: file has version %d, this pykv reads up to version %d", ErrNewerVersion, h.Version, Version)
+	}
+	if h.Version == 0 {
+		return h, fmt.Errorf("%w: version 0 at offset 6", ErrCorrupt)
+	}
+	return h, nil
+}
+
+func appendFooter(dst []byte, f Footer) []byte {
+	var b [FooterSize]byte
+	binary.LittleEndian.PutUint64(b[0:], f.IndexOffset)
+	binary.LittleEndian.PutUint64(b[8:], f.IndexLen)
+	binary.LittleEndian.PutUint64(b[16:], f.Count)
+	binary.LittleEndian.PutUint64(b[24:], f.CoveredSeq)
+	binary.LittleEndian.PutUint32(b[32:], f.IndexCRC)
+	binary.LittleEndian.PutUint32(b[36:], crc32.Checksum(b[:36], castagnoli))
+	copy(b[40:], FooterMagic)
+	return append(dst, b[:]...)
+}
+
+// DecodeFooter decodes the footer at the end of a snapshot of fileSize
+// bytes, checking that the index lies between the header and the footer.
+func DecodeFooter(b []byte, fileSize int64) (Footer, error) {
+	if len(b) != FooterSize {
+		return Footer{}, fmt.Errorf("%w: footer is %d bytes, want %d", ErrCorrupt, len(b), FooterSize)
+	}
+	at := fileSize - FooterSize
+	if string(b[40:]) != FooterMagic {
+		return Footer{}, fmt.Errorf("%w: bad footer magic %q at offset %d (file cut short?)", ErrCorrupt, b[40:], at+40)
+	}
+	if got, want := crc32.Checksum(b[:36], castagnoli), binary.LittleEndian.Uint32(b[36:]); got != want {
+		return Footer{}, fmt.Errorf("%w: footer checksum at offset %d: stored %08x, computed %08x", ErrCorrupt, at+36, want, got)
+	}
+	f := Footer{
+		IndexOffset: binary.LittleEndian.Uint64(b[0:]),
+		IndexLen:    binary.LittleEndian.Uint64(b[8:]),
+		Count:       binary.LittleEndian.Uint64(b[16:]),
+		CoveredSeq:  binary.LittleEndian.Uint64(b[24:]),
+		IndexCRC:    binary.LittleEndian.Uint32(b[32:]),
+	}
+	if f.IndexOffset < HeaderSize || f.IndexOffset > uint64(at) || f.IndexLen != uint64(at)-f.IndexOffset {
+		return f, fmt.Errorf("%w: footer at offset %d places the index at [%d, +%d) in a %d-byte file",
+			ErrCorrupt, at, f.IndexOffset, f.IndexLen, fileSize)
+	}
+	if f.Count > f.IndexLen/indexFixed {
+		return f, fmt.Errorf("%w: footer at offset %d claims %d keys, the index holds at most %d",
+			ErrCorrupt, at, f.Count, f.IndexLen/indexFixed)
+	}
+	return f, nil
+}
+
+func appendIndexEntry(dst []byte, e *IndexEntry) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(e.Key)))
+	dst = append(dst, e.Key...)
+	dst = binary.LittleEndian.AppendUint64(dst, e.Offset)
+	dst = binary.LittleEndian.AppendUint32(dst, e.Size)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(e.ExpireAt))
+	return binary.LittleEndian.AppendUint64(dst, e.Seq)
+}
+
+// DecodeIndexEntry decodes the index entry at the start of b, whose key
+// aliases b, and returns its encoded size. maxKey bounds the key length.
+func DecodeIndexEntry(b []byte, maxKey int) (IndexEntry, int, error) {
+	if len(b) < indexFixed {
+		return IndexEntry{}, 0, fmt.Errorf("%w: index entry cut short (%d bytes)", ErrCorrupt, len(b))
+	}
+	klen := binary.LittleEndian.Uint32(b)
+	if uint64(klen) > uint64(maxKey) || uint64(klen) > uint64(len(b)-indexFixed) {
+		return IndexEntry{}, 0, fmt.Errorf("%w: index entry key length %d (limit %d, %d bytes left)", ErrCorrupt, klen, maxKey, len(b)-indexFixed)
+	}
+	p := 4 + int(klen)
+	e := IndexEntry{
+		Key:      b[4:p:p],
+		Offset:   binary.LittleEndian.Uint64(b[p:]),
+		Size:     binary.LittleEndian.Uint32(b[p+8:]),
+		ExpireAt: int64(binary.LittleEndian.Uint64(b[p+12:])),
+		Seq:      binary.LittleEndian.Uint64(b[p+20:]),
+	}
+	return e, p + 28, nil
+}
+
+// FileName returns the name of snapshot id.
+func FileName(id uint32) string { return fmt.Sprintf("%010d%s", id, Ext) }
+
+// Path returns the path of snapshot id in dir.
+func Path(dir string, id uint32) string { return filepath.Join(dir, FileName(id)) }
+
+// ParseFileName returns the id of a snapshot file name.
+func ParseFileName(name string) (uint32, bool) {
+	base, ok := strings.CutSuffix(name, Ext)
+	if !ok || len(base) != 10 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(base, 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return uint32(n), true
+}

@@ -1,0 +1,213 @@
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+
+	"github.com/edsrzf/mmap-go"
+
+	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/segment"
+)
+
+// Snapshot is an open, verified snapshot file.
+type Snapshot struct {
+	Path   string
+	Header Header
+	Footer Footer
+	data   []byte
+	unmap  func() error
+}
+
+// Open maps the snapshot at path read-only and verifies its header, its
+// footer and the checksum of its index. Records are verified when read.
+func Open(fs vfs.FS, path string) (*Snapshot, error) {
+	data, unmap, err := mapFile(fs, path)
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshot{Path: path, data: data, unmap: unmap}
+	if err := s.verify(); err != nil {
+		unmap()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Snapshot) verify() error {
+	h, err := DecodeHeader(s.data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Path, err)
+	}
+	size := int64(len(s.data))
+	if size < HeaderSize+FooterSize {
+		return fmt.Errorf("%s: %w: %d bytes, too short for header and footer", s.Path, ErrCorrupt, size)
+	}
+	f, err := DecodeFooter(s.data[size-FooterSize:], size)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Path, err)
+	}
+	if f.CoveredSeq != h.CoveredSeq {
+		return fmt.Errorf("%s: %w: header covers seq %d, footer at offset %d seq %d", s.Path, ErrCorrupt, h.CoveredSeq, size-FooterSize, f.CoveredSeq)
+	}
+	idx := s.data[f.IndexOffset : f.IndexOffset+f.IndexLen]
+	if got := crc32.Checksum(idx, castagnoli); got != f.IndexCRC {
+		return fmt.Errorf("%s: %w: index at offset %d: checksum stored %08x, computed %08x", s.Path, ErrCorrupt, f.IndexOffset, f.IndexCRC, got)
+	}
+	s.Header, s.Footer = h, f
+	return nil
+}
+
+// ID returns the snapshot's id: the newest segment it covers.
+func (s *Snapshot) ID() uint32 { return s.Header.ID }
+
+// Size returns the file's size.
+func (s *Snapshot) Size() int64 { return int64(len(s.data)) }
+
+// RecordsEnd returns the offset where the records end and the index begins.
+func (s *Snapshot) RecordsEnd() int64 { return int64(s.Footer.IndexOffset) }
+
+// Index calls fn for each index entry in order, stopping at fn's first
+// error. It checks each entry's bounds against the records section, so an
+// entry can be trusted to point inside the file; entry keys alias the
+// mapping.
+func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
+	idx := s.data[s.Footer.IndexOffset : s.Footer.IndexOffset+s.Footer.IndexLen]
+	end := s.Footer.IndexOffset
+	var n uint64
+	for p := 0; p < len(idx); n++ {
+		e, size, err := DecodeIndexEntry(idx[p:], maxKey)
+		if err != nil {
+			return fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+p, err)
+		}
+		if e.Offset < HeaderSize || e.Offset+uint64(e.Size) > end || e.Size < segment.RecordHeaderSize {
+			return fmt.Errorf("%s: %w: index entry at offset %d points at [%d, +%d), outside the records",
+				s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+p, e.Offset, e.Size)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+		p += size
+	}
+	if n != s.Footer.Count {
+		return fmt.Errorf("%s: %w: index holds %d entries, footer says %d", s.Path, ErrCorrupt, n, s.Footer.Count)
+	}
+	return nil
+}
+
+// Record returns the encoded record at off, size bytes, aliasing the
+// mapping (valid until Close).
+func (s *Snapshot) Record(off uint64, size uint32) ([]byte, error) {
+	if off < HeaderSize || off+uint64(size) > s.Footer.IndexOffset {
+		return nil, fmt.Errorf("%s: %w: record [%d, +%d) outside the records", s.Path, ErrCorrupt, off, size)
+	}
+	return s.data[off : off+uint64(size)], nil
+}
+
+// ReadAt implements io.ReaderAt over the mapping.
+func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off >= int64(len(s.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, s.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Records iterates the records section in order: fn gets each record (its
+// key and value alias the mapping) and its offset.
+func (s *Snapshot) Records(lim segment.Limits, fn func(off int64, r segment.Record) error) error {
+	end := int(s.Footer.IndexOffset)
+	for p := HeaderSize; p < end; {
+		r, n, err := segment.DecodeRecord(s.data[p:end], lim)
+		if err != nil {
+			return fmt.Errorf("%s: %w: record at offset %d: %w", s.Path, ErrCorrupt, p, err)
+		}
+		if err := fn(int64(p), r); err != nil {
+			return err
+		}
+		p += n
+	}
+	return nil
+}
+
+// Verify checks every record's checksum and that the index and the records
+// agree one to one (key, size, expiry, seq). It returns every problem
+// found, each naming the file and the offset.
+func (s *Snapshot) Verify(lim segment.Limits) []error {
+	var errs []error
+	type loc struct {
+		size uint32
+		r    segment.Record
+	}
+	recs := map[uint64]loc{}
+	if err := s.Records(lim, func(off int64, r segment.Record) error {
+		recs[uint64(off)] = loc{uint32(r.EncodedSize()), r}
+		return nil
+	}); err != nil {
+		errs = append(errs, err)
+	}
+	seen := 0
+	err := s.Index(lim.MaxKey, func(e IndexEntry) error {
+		l, ok := recs[e.Offset]
+		switch {
+		case !ok:
+			if len(errs) == 0 {
+				errs = append(errs, fmt.Errorf("%s: %w: index entry for key %q points at offset %d, where no record starts", s.Path, ErrCorrupt, e.Key, e.Offset))
+			}
+		case l.size != e.Size || !bytes.Equal(l.r.Key, e.Key) || l.r.Seq != e.Seq || l.r.ExpireAt != e.ExpireAt:
+			errs = append(errs, fmt.Errorf("%s: %w: index entry for key %q disagrees with the record at offset %d (key %q seq %d)", s.Path, ErrCorrupt, e.Key, e.Offset, l.r.Key, l.r.Seq))
+		default:
+			seen++
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err == nil && len(errs) == 0 && seen != len(recs) {
+		errs = append(errs, fmt.Errorf("%s: %w: %d records but %d index entries", s.Path, ErrCorrupt, len(recs), seen))
+	}
+	return errs
+}
+
+// Close unmaps the file. No slice obtained from the snapshot may be used
+// afterwards.
+func (s *Snapshot) Close() error { return s.unmap() }
+
+// mapFile maps path read-only: through mmap for the OS file system, by
+// reading it whole for others (tests' in-memory file systems).
+func mapFile(fs vfs.FS, path string) ([]byte, func() error, error) {
+	f, err := fs.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pykv/snapshot: open %s: %w", path, err)
+	}
+	size, err := f.Size()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("pykv/snapshot: size of %s: %w", path, err)
+	}
+	if size == 0 {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w: empty file", path, ErrCorrupt)
+	}
+	if osf, ok := vfs.OSFile(f); ok {
+		m, err := mmap.Map(osf, mmap.RDONLY, 0)
+		f.Close() // the mapping outlives the descriptor
+		if err != nil {
+			return nil, nil, fmt.Errorf("pykv/snapshot: mmap %s: %w", path, err)
+		}
+		return m, m.Unmap, nil
+	}
+	defer f.Close()
+	buf := make([]byte, size)
+	if _, err := f.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, nil, fmt.Errorf("pykv/snapshot: read %s: %w", path, err)
+	}
+	return buf, func() error { return nil }, nil
+}

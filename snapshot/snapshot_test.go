@@ -1,0 +1,274 @@
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/segment"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+func testRecords(n int) []segment.Record {
+	var recs []segment.Record
+	for i := 0; i < n; i++ {
+		recs = append(recs, segment.Record{Type: segment.TypeSet, Seq: uint64(10 + i), ExpireAt: int64(i % 3 * 1000),
+			Key: []byte(fmt.Sprintf("key-%03d", i)), Value: []byte(strings.Repeat("v", i))})
+	}
+	return recs
+}
+
+func write(t *testing.T, fs vfs.FS, recs []segment.Record) string {
+	t.Helper()
+	w, err := Create(fs, "/d", 7, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if _, _, err := w.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func memFS() *vfs.Mem {
+	m := vfs.NewMem()
+	m.MkdirAll("/d", 0o755)
+	return m
+}
+
+func TestRoundTrip(t *testing.T) {
+	fs := memFS()
+	recs := testRecords(50)
+	path := write(t, fs, recs)
+	if path != "/d/0000000007.snap" {
+		t.Fatalf("path %s", path)
+	}
+	if names, _ := fs.List("/d"); len(names) != 1 {
+		t.Fatalf("files left: %v", names)
+	}
+	s, err := Open(fs, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.ID() != 7 || s.Header.CoveredSeq != 99 || s.Footer.Count != 50 {
+		t.Fatalf("header %+v footer %+v", s.Header, s.Footer)
+	}
+	i := 0
+	err = s.Index(segment.DefaultMaxKey, func(e IndexEntry) error {
+		r := recs[i]
+		if !bytes.Equal(e.Key, r.Key) || e.Seq != r.Seq || e.ExpireAt != r.ExpireAt {
+			t.Fatalf("entry %d: %+v", i, e)
+		}
+		raw, err := s.Record(e.Offset, e.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := segment.ReadValue(raw, segment.DefaultLimits())
+		if err != nil || !bytes.Equal(v, r.Value) {
+			t.Fatalf("entry %d value %q, %v", i, v, err)
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != 50 {
+		t.Fatalf("%d entries, %v", i, err)
+	}
+	if errs := s.Verify(segment.DefaultLimits()); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+}
+
+// TestCorruptionIsNamed flips a byte at random offsets of the records, the
+// index and the footer: Open or Verify reports it, naming the file and an
+// offset.
+func TestCorruptionIsNamed(t *testing.T) {
+	fs := memFS()
+	path := write(t, fs, testRecords(40))
+	good, _ := fs.ReadFile(path)
+	s, _ := Open(fs, path)
+	idxOff, size := int(s.Footer.IndexOffset), len(good)
+	s.Close()
+	rng := rand.New(rand.NewSource(1))
+	regions := []struct {
+		name     string
+		from, to int
+	}{
+		{"header", 0, HeaderSize},
+		{"records", HeaderSize, idxOff},
+		{"index", idxOff, size - FooterSize},
+		{"footer", size - FooterSize, size},
+	}
+	for _, reg := range regions {
+		for i := 0; i < 40; i++ {
+			at := reg.from + rng.Intn(reg.to-reg.from)
+			bad := append([]byte(nil), good...)
+			bad[at] ^= byte(1 << rng.Intn(8))
+			fs.WriteFile(path, bad)
+			var errs []error
+			s, err := Open(fs, path)
+			if err != nil {
+				errs = []error{err}
+			} else {
+				errs = s.Verify(segment.DefaultLimits())
+				s.Close()
+			}
+			if len(errs) == 0 {
+				t.Fatalf("%s: flip at offset %d not detected", reg.name, at)
+			}
+			msg := errs[0].Error()
+			if !strings.Contains(msg, path) || !strings.Contains(msg, "offset") {
+				t.Fatalf("%s: flip at %d: %q does not name the file and an offset", reg.name, at, msg)
+			}
+		}
+	}
+}
+
+func TestTruncatedFileRefused(t *testing.T) {
+	fs := memFS()
+	path := write(t, fs, testRecords(5))
+	good, _ := fs.ReadFile(path)
+	for _, cut := range []int{0, 10, HeaderSize, len(good) / 2, len(good) - 1} {
+		fs.WriteFile(path, good[:cut])
+		if s, err := Open(fs, path); err == nil {
+			s.Close()
+			t.Fatalf("file cut to %d bytes opened", cut)
+		}
+	}
+}
+
+func TestOpenThroughMmap(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(vfs.Default, dir, 3, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := segment.Record{Type: segment.TypeSet, Seq: 5, Key: []byte("k"), Value: []byte("mapped")}
+	off, size, _ := w.Add(&r)
+	path, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(vfs.Default, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := s.Record(uint64(off), size)
+	if v, err := segment.ReadValue(raw, segment.DefaultLimits()); err != nil || string(v) != "mapped" {
+		t.Fatalf("%q %v", v, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewerVersionRefused(t *testing.T) {
+	b := appendHeader(nil, Header{Version: Version + 1, ID: 1})
+	_, err := DecodeHeader(b)
+	if !errors.Is(err, ErrNewerVersion) || !strings.Contains(err.Error(), fmt.Sprintf("version %d, this pykv reads up to version %d", Version+1, Version)) {
+		t.Fatalf("%v", err)
+	}
+}
+
+// TestGoldenV1: version 1 as shipped still opens, byte for byte.
+func TestGoldenV1(t *testing.T) {
+	golden := filepath.Join("testdata", "v1.snap")
+	fs := memFS()
+	path := write(t, fs, testRecords(4))
+	b, _ := fs.ReadFile(path)
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(golden, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored, b) {
+		t.Fatal("the writer no longer writes version 1 byte for byte (a format change needs a new version and golden file)")
+	}
+	s, err := Open(vfs.Default, golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Header.Version != 1 || s.Footer.Count != 4 || len(s.Verify(segment.DefaultLimits())) != 0 {
+		t.Fatalf("golden: %+v %+v", s.Header, s.Footer)
+	}
+}
+
+func FuzzDecodeFooter(f *testing.F) {
+	f.Add(appendFooter(nil, Footer{IndexOffset: 24, IndexLen: 100, Count: 2, CoveredSeq: 9}), int64(172))
+	f.Fuzz(func(t *testing.T, b []byte, size int64) {
+		ft, err := DecodeFooter(b, size)
+		if err != nil {
+			return
+		}
+		if ft.IndexOffset+ft.IndexLen != uint64(size-FooterSize) {
+			t.Fatalf("accepted a footer whose index does not end at the footer: %+v size %d", ft, size)
+		}
+	})
+}
+
+func FuzzDecodeIndexEntry(f *testing.F) {
+	f.Add(appendIndexEntry(nil, &IndexEntry{Key: []byte("k"), Offset: 24, Size: 40, Seq: 3}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, n, err := DecodeIndexEntry(b, 1024)
+		if err != nil {
+			return
+		}
+		if n > len(b) || len(e.Key) > 1024 {
+			t.Fatal("entry beyond input or limit")
+		}
+		if again := appendIndexEntry(nil, &e); !bytes.Equal(again, b[:n]) {
+			t.Fatal("re-encoding differs")
+		}
+	})
+}
+
+// FuzzOpen: arbitrary bytes as a snapshot file never panic, and what opens
+// has an index whose entries stay inside the file.
+func FuzzOpen(f *testing.F) {
+	fs := memFS()
+	path := func() string {
+		w, _ := Create(fs, "/d", 1, 1)
+		r := segment.Record{Type: segment.TypeSet, Seq: 1, Key: []byte("k"), Value: []byte("v")}
+		w.Add(&r)
+		p, _ := w.Finish()
+		return p
+	}()
+	seed, _ := fs.ReadFile(path)
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fs := memFS()
+		fs.WriteFile("/d/x.snap", b)
+		s, err := Open(fs, "/d/x.snap")
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		s.Index(1024, func(e IndexEntry) error {
+			if _, err := s.Record(e.Offset, e.Size); err != nil {
+				t.Fatalf("index entry accepted outside the records: %v", err)
+			}
+			return nil
+		})
+		s.Verify(segment.Limits{MaxKey: 1024, MaxValue: 1 << 16})
+	})
+}

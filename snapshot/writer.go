@@ -1,0 +1,111 @@
+package snapshot
+
+import (
+	"bufio"
+	"fmt"
+	"hash/crc32"
+	"path/filepath"
+
+	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/segment"
+)
+
+// Writer writes a new snapshot under a temporary name; Finish makes it
+// durable and visible, Abort removes it.
+type Writer struct {
+	fs    vfs.FS
+	dir   string
+	id    uint32
+	tmp   string
+	f     vfs.File
+	bw    *bufio.Writer
+	off   int64
+	index []byte // the index section, built in memory (about 48 bytes + key per record)
+	count uint64
+	seq   uint64
+	rec   []byte
+}
+
+// Create starts snapshot id in dir covering every record up to seq.
+func Create(fs vfs.FS, dir string, id uint32, coveredSeq uint64) (*Writer, error) {
+	tmp := Path(dir, id) + ".tmp"
+	f, err := fs.Create(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("pykv/snapshot: create %s: %w", tmp, err)
+	}
+	w := &Writer{fs: fs, dir: dir, id: id, tmp: tmp, f: f, bw: bufio.NewWriterSize(f, 1<<20), seq: coveredSeq}
+	if _, err := w.bw.Write(appendHeader(nil, Header{Version: Version, ID: id, CoveredSeq: coveredSeq})); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	w.off = HeaderSize
+	return w, nil
+}
+
+// Add appends a set record and returns where it lies in the snapshot.
+func (w *Writer) Add(r *segment.Record) (offset int64, size uint32, err error) {
+	if r.Type != segment.TypeSet {
+		return 0, 0, fmt.Errorf("pykv/snapshot: only set records are stored, got type %d", r.Type)
+	}
+	rec := *r
+	rec.More = false
+	w.rec = segment.AppendRecord(w.rec[:0], &rec)
+	if _, err := w.bw.Write(w.rec); err != nil {
+		return 0, 0, fmt.Errorf("pykv/snapshot: write %s: %w", w.tmp, err)
+	}
+	offset, size = w.off, uint32(len(w.rec))
+	w.index = appendIndexEntry(w.index, &IndexEntry{Key: r.Key, Offset: uint64(offset), Size: size,
+		ExpireAt: r.ExpireAt, Seq: r.Seq})
+	w.off += int64(size)
+	w.count++
+	return offset, size, nil
+}
+
+// Count returns how many records were added.
+func (w *Writer) Count() uint64 { return w.count }
+
+// Finish writes the index and footer, fsyncs the file, renames it to its
+// final name and fsyncs the directory. It returns the final path.
+func (w *Writer) Finish() (string, error) {
+	foot := Footer{IndexOffset: uint64(w.off), IndexLen: uint64(len(w.index)), Count: w.count,
+		CoveredSeq: w.seq, IndexCRC: crc32.Checksum(w.index, castagnoli)}
+	fail := func(what string, err error) (string, error) {
+		w.Abort()
+		return "", fmt.Errorf("pykv/snapshot: %s %s: %w", what, w.tmp, err)
+	}
+	if _, err := w.bw.Write(w.index); err != nil {
+		return fail("write index of", err)
+	}
+	if _, err := w.bw.Write(appendFooter(nil, foot)); err != nil {
+		return fail("write footer of", err)
+	}
+	if err := w.bw.Flush(); err != nil {
+		return fail("write", err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fail("fsync", err)
+	}
+	if err := w.f.Close(); err != nil {
+		w.f = nil
+		return fail("close", err)
+	}
+	w.f = nil
+	final := Path(w.dir, w.id)
+	if err := w.fs.Rename(w.tmp, final); err != nil {
+		return fail("rename", err)
+	}
+	if err := w.fs.SyncDir(w.dir); err != nil {
+		// The rename may or may not survive a crash; both are consistent.
+		return "", fmt.Errorf("pykv/snapshot: fsync directory %s: %w", filepath.Clean(w.dir), err)
+	}
+	return final, nil
+}
+
+// Abort closes and removes the temporary file.
+func (w *Writer) Abort() {
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+	w.fs.Remove(w.tmp)
+}
