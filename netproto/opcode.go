@@ -13,7 +13,7 @@ const (
 	OpPing   byte = 0x01 // PING [message]
 	OpAuth   byte = 0x02 // AUTH [username] password
 	OpQuit   byte = 0x03 // QUIT
-	OpInfo   byte = 0x04 // INFO [section]
+	OpInfo   byte = 0x04 // INFO [section ...]
 	OpDBSize byte = 0x05 // DBSIZE
 
 	// Keys and strings.
@@ -23,7 +23,7 @@ const (
 	OpExists byte = 0x13 // EXISTS key [key ...]
 	OpMGet   byte = 0x14 // MGET key [key ...]
 	OpMSet   byte = 0x15 // MSET key value [key value ...]
-	OpScan   byte = 0x16 // SCAN cursor [MATCH pattern] [COUNT count]
+	OpScan   byte = 0x16 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 
 	// Counters.
 	OpIncr   byte = 0x20 // INCR key
