@@ -46,11 +46,11 @@ func TestKeydirScanDuringChurn(t *testing.T) {
 		}
 	})
 
-	for scan := range 3 {
+	for scan := range 2 {
 		seen := make([]bool, stable)
 		cursor, calls := uint64(0), 0
 		for {
-			cursor = k.Scan(cursor, 50, func(key []byte, _ Entry) {
+			cursor = k.Scan(cursor, 100, func(key []byte, _ Entry) {
 				var i int
 				if _, err := fmt.Sscanf(string(key), "stable:%d", &i); err == nil {
 					seen[i] = true
