@@ -33,8 +33,12 @@ package resp
 // input broke the grammar or the Limits: the stream cannot be trusted after
 // it, so the server sends ProtocolError.Reply and closes the connection.
 func (r *Reader) ReadCommand(args [][]byte) ([][]byte, error) {
+	if r.shrink() {
+		// The caller's slice still points into the dropped buffer past the
+		// length the next command will overwrite; let it go.
+		clear(args[:cap(args)])
+	}
 	args = args[:0]
-	r.shrink()
 	for {
 		r.buf, r.offs = r.buf[:0], r.offs[:0]
 		first, err := r.br.Peek(1)

@@ -180,6 +180,9 @@ func TestLargeBulk(t *testing.T) {
 		if cap(r.buf) > maxRetain {
 			t.Fatalf("size %d: %d bytes of buffer kept", size, cap(r.buf))
 		}
+		if size > maxRetain && cap(args) > 1 && args[:2][1] != nil {
+			t.Fatalf("size %d: the caller's slice still holds the large value", size)
+		}
 	}
 }
 

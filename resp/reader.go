@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"math"
 	"slices"
 )
 
@@ -22,7 +23,7 @@ const (
 
 // Limits bound what a Reader accepts, so that a client cannot make the server
 // allocate more than it actually sends. A field that is zero or negative
-// takes its default.
+// takes its default; math.MaxInt means no limit.
 type Limits struct {
 	// MaxBulk is the longest bulk string in bytes. A longer declared length
 	// is a ProtocolError, before any byte of it is read.
@@ -39,6 +40,10 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBulk <= 0 {
 		l.MaxBulk = DefaultMaxBulk
 	}
+	// A bulk string or a line is read with its CRLF: its length plus 2 must
+	// fit an int.
+	l.MaxBulk = min(l.MaxBulk, math.MaxInt-2)
+	l.MaxInline = min(l.MaxInline, math.MaxInt-2)
 	if l.MaxArgs <= 0 {
 		l.MaxArgs = DefaultMaxArgs
 	}
@@ -95,9 +100,11 @@ func (r *Reader) SetLimits(lim Limits) { r.lim = lim.withDefaults() }
 func (r *Reader) Buffered() int { return r.br.Buffered() }
 
 // shrink drops buffers that one large command or reply grew past
-// maxRetain, between two of them.
-func (r *Reader) shrink() {
-	if cap(r.buf) > maxRetain {
+// maxRetain, between two of them. It reports whether it dropped the
+// arguments' buffer.
+func (r *Reader) shrink() bool {
+	dropped := cap(r.buf) > maxRetain
+	if dropped {
 		r.buf = nil
 	}
 	if cap(r.line) > maxRetain {
@@ -106,6 +113,7 @@ func (r *Reader) shrink() {
 	if cap(r.offs) > maxRetain/8 {
 		r.offs = nil
 	}
+	return dropped
 }
 
 // errLineTooLong is internal: readLine's callers turn it into the

@@ -33,7 +33,7 @@ const maxNesting = 64
 // The reply and everything in it are the caller's own: nothing points into
 // the Reader. The errors are those of ReadCommand.
 func (r *Reader) ReadReply() (command.Reply, error) {
-	r.shrink()
+	_ = r.shrink()
 	c, err := r.br.ReadByte()
 	if err != nil {
 		return command.Reply{}, err // io.EOF here is the clean end
@@ -151,7 +151,12 @@ func (r *Reader) readAggregate(c byte, depth int) (command.Reply, error) {
 	}
 	kind := command.KindArray
 	if c == '%' {
-		kind, n = command.KindMap, 2*n // no overflow: n has at most 20 characters
+		// A map counts its keys and values; doubling only a checked count
+		// cannot overflow.
+		if n < 0 || n > int64(r.lim.MaxArgs)/2 {
+			return command.Reply{}, protoErr(textInvalidMultibulkLength)
+		}
+		kind, n = command.KindMap, 2*n
 	}
 	if n < 0 || n > int64(r.lim.MaxArgs) {
 		return command.Reply{}, protoErr(textInvalidMultibulkLength)
@@ -190,7 +195,7 @@ func (r *Reader) skipAttribute(depth int) error {
 	if err != nil {
 		return err
 	}
-	if n < 0 || 2*n > int64(r.lim.MaxArgs) {
+	if n < 0 || n > int64(r.lim.MaxArgs)/2 { // checked before doubling: no overflow
 		return protoErr(textInvalidMultibulkLength)
 	}
 	_, err = r.readItems(int(2*n), depth)
