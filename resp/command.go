@@ -21,7 +21,9 @@ package resp
 //   - a NUL byte ends the line, as it ends Redis's C string.
 //
 // Empty lines, and the empty arrays "*0\r\n" and "*-1\r\n", are skipped, as
-// Redis skips them; so the result always has at least one argument.
+// Redis skips them; so the result always has at least one argument. Blank
+// lines already buffered after a command are consumed with it, so that
+// Buffered is zero when nothing but them followed.
 //
 // The returned slices point into the Reader's own buffer: they are valid
 // only until the next call of a Read method. A caller copies what it keeps.
@@ -62,7 +64,27 @@ func (r *Reader) ReadCommand(args [][]byte) ([][]byte, error) {
 		end := r.offs[i+1]
 		args = append(args, r.buf[r.offs[i]:end:end])
 	}
+	r.skipBlankLines()
 	return args, nil
+}
+
+// skipBlankLines consumes the blank lines already buffered after a command,
+// without waiting for more input. A client that ends its request with an
+// extra newline ("PING\r\n\n", as echo piped into nc sends it) and then
+// waits for the reply would otherwise leave Buffered above zero: the server
+// would not flush, and block reading a line that never comes.
+func (r *Reader) skipBlankLines() {
+	for {
+		b, _ := r.br.Peek(r.br.Buffered()) // never blocks
+		i := 0
+		for i < len(b) && b[i] != '\n' && isSpace(b[i]) {
+			i++
+		}
+		if i == len(b) || b[i] != '\n' {
+			return
+		}
+		_, _ = r.br.Discard(i + 1)
+	}
 }
 
 // readMultibulk reads an array of bulk strings (its '*' already read) into

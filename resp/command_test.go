@@ -250,3 +250,25 @@ func TestSetLimits(t *testing.T) {
 		t.Fatalf("under tight limits: %v", err)
 	}
 }
+
+// TestTrailingBlankLinesLetTheServerFlush checks that blank lines already
+// buffered after a command are consumed with it, so Buffered reaches zero
+// and the server flushes the reply the client waits for.
+func TestTrailingBlankLinesLetTheServerFlush(t *testing.T) {
+	for in, left := range map[string]int{
+		"PING\r\n":                 0,
+		"PING\n\n":                 0,
+		"PING\r\n\r\n \t\r\n":      0,
+		"*1\r\n$4\r\nPING\r\n\r\n": 0,
+		"PING\r\n\r\nGET":          3, // a command begun: the client sends the rest
+		"PING\r\n  ":               2, // a line not ended yet is not skipped
+	} {
+		r := NewReader(bufio.NewReader(strings.NewReader(in)), Limits{})
+		if _, err := r.ReadCommand(nil); err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if r.Buffered() != left {
+			t.Errorf("%q: Buffered() = %d after the command, want %d", in, r.Buffered(), left)
+		}
+	}
+}
