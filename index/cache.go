@@ -1,0 +1,257 @@
+package index
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+const (
+	// DefaultCacheShards is the shard count NewCache uses when asked for 0.
+	DefaultCacheShards = 64
+
+	// minCacheShardBudget: NewCache uses fewer shards rather than give each
+	// less than this, since a value larger than its shard's budget is never
+	// cached (a 1 MiB cache in 256 shards could not hold a 5 KiB value).
+	minCacheShardBudget = 64 << 10
+
+	// cacheEntryOverhead is what a cached entry costs beyond its key and
+	// value bytes, counted against the budget: the list node (key and value
+	// headers, seq, links: 56 bytes), its map slot (string header and index,
+	// with the map's spare capacity) and allocator rounding of the two copies.
+	cacheEntryOverhead = 96
+)
+
+// CacheStats is a snapshot of a Cache's counters.
+type CacheStats struct {
+	Hits      uint64 // Get calls that returned a value
+	Misses    uint64 // Get calls that did not
+	Evictions uint64 // entries dropped to stay within the budget
+	Bytes     int64  // bytes counted against the budget now
+	Budget    int64  // the budget given to NewCache
+	Entries   int64  // entries cached now
+}
+
+// Cache is a value cache in front of the data files: an LRU per shard,
+// keys spread over shards by xxhash, with a byte budget split evenly among
+// the shards. Each entry is tagged with the seq of the version it holds, and
+// Get hits only on the seq the caller asks for, so a stale copy is never
+// served. It is safe for concurrent use. Hits and evictions are O(1).
+type Cache struct {
+	shards []cacheShard // nil when caching is disabled
+	shift  uint
+	budget int64
+	misses atomic.Uint64 // misses of a disabled cache
+}
+
+type cacheShard struct {
+	mu         sync.Mutex
+	index      map[string]int32 // key -> node
+	nodes      []cacheNode
+	free       int32 // first free node, linked through next; -1 when none
+	head, tail int32 // most and least recently used node; -1 when empty
+	bytes      int64
+	budget     int64
+
+	hits, misses, evictions uint64
+
+	_ [64]byte // keep neighbouring shards' locks off this cache line
+}
+
+// cacheNode is an entry of the LRU list, linked by index into nodes.
+type cacheNode struct {
+	key        string
+	value      []byte
+	seq        uint64
+	prev, next int32
+}
+
+// NewCache returns a cache holding at most budgetBytes of keys, values and
+// per-entry overhead, in shards shards (rounded up to a power of two; 0
+// means DefaultCacheShards). The shard count is lowered so that each shard
+// gets at least 64 KiB of budget, since a value that does not fit in its
+// shard's share is not cached. A budget of 0 or less disables caching: Get
+// always misses and Put does nothing.
+func NewCache(budgetBytes int64, shards int) *Cache {
+	c := &Cache{budget: max(budgetBytes, 0), shift: 64}
+	if budgetBytes <= 0 {
+		return c
+	}
+	n := roundShards(shards, DefaultCacheShards)
+	for n > 1 && budgetBytes/int64(n) < minCacheShardBudget {
+		n /= 2
+	}
+	c.shards = make([]cacheShard, n)
+	for n > 1 {
+		c.shift--
+		n /= 2
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.index = make(map[string]int32)
+		s.free, s.head, s.tail = -1, -1, -1
+		s.budget = budgetBytes / int64(len(c.shards))
+	}
+	return c
+}
+
+func (c *Cache) shardFor(key []byte) *cacheShard {
+	return &c.shards[xxhash.Sum64(key)>>c.shift]
+}
+
+func entryCost(key, value int) int64 {
+	return int64(key + value + cacheEntryOverhead)
+}
+
+// Get returns the cached value of key if the cached copy is the version
+// written by seq, and marks it most recently used. The returned slice is
+// shared: callers must not modify it. The cache never writes to it either,
+// so it stays valid after the entry is evicted or replaced.
+func (c *Cache) Get(key []byte, seq uint64) ([]byte, bool) {
+	if c.shards == nil {
+		c.misses.Add(1)
+		return nil, false
+	}
+	s := c.shardFor(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.index[string(key)]; ok {
+		n := &s.nodes[i]
+		if n.seq == seq {
+			s.hits++
+			s.unlink(i)
+			s.pushFront(i)
+			return n.value, true
+		}
+		if n.seq < seq {
+			s.remove(i) // the key has moved on: this copy can never hit again
+		}
+	}
+	s.misses++
+	return nil, false
+}
+
+// Put caches a copy of value as key's version seq, evicting the shard's
+// least recently used entries to stay within budget. It keeps a newer
+// version already cached, and does not cache a value larger than the
+// shard's share of the budget (dropping any older copy of the key instead).
+// key and value are copied.
+func (c *Cache) Put(key []byte, seq uint64, value []byte) {
+	if c.shards == nil {
+		return
+	}
+	cost := entryCost(len(key), len(value))
+	s := c.shardFor(key)
+	var v []byte
+	if cost <= s.budget { // copy before locking: the shard waits for no memmove
+		v = append(make([]byte, 0, len(value)), value...)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.index[string(key)]
+	if ok && s.nodes[i].seq > seq {
+		return
+	}
+	if cost > s.budget {
+		if ok {
+			s.remove(i)
+		}
+		return
+	}
+	if ok {
+		n := &s.nodes[i]
+		s.bytes += cost - entryCost(len(n.key), len(n.value))
+		n.value, n.seq = v, seq
+		s.unlink(i)
+	} else {
+		i = s.newNode()
+		n := &s.nodes[i]
+		n.key, n.value, n.seq = string(key), v, seq
+		s.index[n.key] = i
+		s.bytes += cost
+	}
+	s.pushFront(i)
+	for s.bytes > s.budget { // never reaches i: it is first, and fits alone
+		s.remove(s.tail)
+		s.evictions++
+	}
+}
+
+// Remove drops key's cached value, if any.
+func (c *Cache) Remove(key []byte) {
+	if c.shards == nil {
+		return
+	}
+	s := c.shardFor(key)
+	s.mu.Lock()
+	if i, ok := s.index[string(key)]; ok {
+		s.remove(i)
+	}
+	s.mu.Unlock()
+}
+
+// Stats returns the cache's counters, summed over shards one after another.
+func (c *Cache) Stats() CacheStats {
+	st := CacheStats{Budget: c.budget, Misses: c.misses.Load()}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		st.Hits += s.hits
+		st.Misses += s.misses
+		st.Evictions += s.evictions
+		st.Bytes += s.bytes
+		st.Entries += int64(len(s.index))
+		s.mu.Unlock()
+	}
+	return st
+}
+
+func (s *cacheShard) newNode() int32 {
+	if i := s.free; i >= 0 {
+		s.free = s.nodes[i].next
+		return i
+	}
+	s.nodes = append(s.nodes, cacheNode{})
+	return int32(len(s.nodes) - 1)
+}
+
+// remove drops node i from the list and the index and frees it.
+func (s *cacheShard) remove(i int32) {
+	s.unlink(i)
+	n := &s.nodes[i]
+	delete(s.index, n.key)
+	s.bytes -= entryCost(len(n.key), len(n.value))
+	*n = cacheNode{next: s.free} // let the key and value go
+	s.free = i
+}
+
+func (s *cacheShard) unlink(i int32) {
+	n := &s.nodes[i]
+	if n.prev >= 0 {
+		s.nodes[n.prev].next = n.next
+	} else {
+		s.head = n.next
+	}
+	if n.next >= 0 {
+		s.nodes[n.next].prev = n.prev
+	} else {
+		s.tail = n.prev
+	}
+}
+
+func (s *cacheShard) pushFront(i int32) {
+	n := &s.nodes[i]
+	n.prev, n.next = -1, s.head
+	if s.head >= 0 {
+		s.nodes[s.head].prev = i
+	} else {
+		s.tail = i
+	}
+	s.head = i
+}
+
+// cacheNodeSize documents the node's share of cacheEntryOverhead; a test
+// keeps the two in step.
+const cacheNodeSize = unsafe.Sizeof(cacheNode{})

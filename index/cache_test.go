@@ -1,0 +1,297 @@
+package index
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// checkCache verifies a cache's lists, index and byte counts.
+func checkCache(t interface {
+	Helper()
+	Fatalf(string, ...any)
+}, c *Cache) {
+	t.Helper()
+	for si := range c.shards {
+		s := &c.shards[si]
+		s.mu.Lock()
+		var bytes int64
+		n, prev := 0, int32(-1)
+		for i := s.head; i >= 0; i = s.nodes[i].next {
+			nd := &s.nodes[i]
+			if nd.prev != prev {
+				t.Fatalf("shard %d: node %d has prev %d, want %d", si, i, nd.prev, prev)
+			}
+			if j, ok := s.index[nd.key]; !ok || j != i {
+				t.Fatalf("shard %d: node %d (%q) not indexed", si, i, nd.key)
+			}
+			bytes += entryCost(len(nd.key), len(nd.value))
+			prev = i
+			n++
+		}
+		if prev != s.tail || n != len(s.index) {
+			t.Fatalf("shard %d: list of %d ends at %d, tail %d, index has %d", si, n, prev, s.tail, len(s.index))
+		}
+		if bytes != s.bytes || s.bytes > s.budget {
+			t.Fatalf("shard %d: entries cost %d, counted %d, budget %d", si, bytes, s.bytes, s.budget)
+		}
+		s.mu.Unlock()
+	}
+}
+
+func TestCacheEntryOverheadCoversNode(t *testing.T) {
+	// The node is only part of the per-entry cost; the map slot and the
+	// allocations need the rest.
+	if cacheNodeSize+24 > cacheEntryOverhead {
+		t.Fatalf("cacheEntryOverhead %d leaves too little beyond the %d-byte node", cacheEntryOverhead, cacheNodeSize)
+	}
+}
+
+func TestNewCacheShards(t *testing.T) {
+	for _, tc := range []struct {
+		budget     int64
+		shards     int
+		wantShards int
+	}{
+		{0, 8, 0},
+		{-1, 8, 0},
+		{1000, 8, 1},
+		{1 << 30, 0, DefaultCacheShards},
+		{1 << 30, 5, 8},
+		{1 << 20, 256, 16}, // 64 KiB each at least
+	} {
+		c := NewCache(tc.budget, tc.shards)
+		if len(c.shards) != tc.wantShards {
+			t.Errorf("NewCache(%d, %d): %d shards, want %d", tc.budget, tc.shards, len(c.shards), tc.wantShards)
+		}
+		if st := c.Stats(); st.Budget != max(tc.budget, 0) {
+			t.Errorf("NewCache(%d, %d): budget %d", tc.budget, tc.shards, st.Budget)
+		}
+	}
+}
+
+func TestCacheDisabled(t *testing.T) {
+	c := NewCache(0, 4)
+	c.Put([]byte("k"), 1, []byte("v"))
+	if _, ok := c.Get([]byte("k"), 1); ok {
+		t.Fatal("a disabled cache hit")
+	}
+	c.Remove([]byte("k"))
+	if st := c.Stats(); st != (CacheStats{Misses: 1}) {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestCacheSeq(t *testing.T) {
+	k := []byte("key")
+	for _, tc := range []struct {
+		name  string
+		run   func(c *Cache)
+		get   uint64
+		want  string // "" = miss
+		stats CacheStats
+	}{
+		{"hit", func(c *Cache) { c.Put(k, 5, []byte("v5")) }, 5, "v5", CacheStats{Hits: 1, Entries: 1}},
+		{"newer version asked: miss, copy dropped", func(c *Cache) { c.Put(k, 5, []byte("v5")) }, 6, "", CacheStats{Misses: 1}},
+		{"older version asked: miss, copy kept", func(c *Cache) { c.Put(k, 5, []byte("v5")) }, 4, "", CacheStats{Misses: 1, Entries: 1}},
+		{"put replaces", func(c *Cache) { c.Put(k, 5, []byte("v5")); c.Put(k, 6, []byte("v6")) }, 6, "v6", CacheStats{Hits: 1, Entries: 1}},
+		{"older put ignored", func(c *Cache) { c.Put(k, 6, []byte("v6")); c.Put(k, 5, []byte("v5")) }, 6, "v6", CacheStats{Hits: 1, Entries: 1}},
+		{"removed", func(c *Cache) { c.Put(k, 5, []byte("v5")); c.Remove(k) }, 5, "", CacheStats{Misses: 1}},
+		{"empty value", func(c *Cache) { c.Put(k, 5, nil) }, 5, "", CacheStats{Hits: 1, Entries: 1}},
+		{"too big for the shard", func(c *Cache) { c.Put(k, 5, make([]byte, 1<<20)) }, 5, "", CacheStats{Misses: 1}},
+		{"too big drops the old copy", func(c *Cache) { c.Put(k, 5, []byte("v5")); c.Put(k, 6, make([]byte, 1<<20)) }, 5, "", CacheStats{Misses: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewCache(1<<16, 1)
+			tc.run(c)
+			v, ok := c.Get(k, tc.get)
+			wantHit := tc.want != "" || tc.stats.Hits == 1
+			if ok != wantHit || string(v) != tc.want {
+				t.Fatalf("Get(seq %d) = %q %v, want %q %v", tc.get, v, ok, tc.want, wantHit)
+			}
+			st := c.Stats()
+			tc.stats.Budget = 1 << 16
+			tc.stats.Bytes = st.Bytes
+			if st != tc.stats {
+				t.Fatalf("stats %+v, want %+v", st, tc.stats)
+			}
+			checkCache(t, c)
+		})
+	}
+}
+
+func TestCacheCopies(t *testing.T) {
+	c := NewCache(1<<16, 1)
+	key, val := []byte("key"), []byte("value")
+	c.Put(key, 1, val)
+	copy(key, "xxx")
+	copy(val, "xxxxx")
+	if v, ok := c.Get([]byte("key"), 1); !ok || string(v) != "value" {
+		t.Fatalf("Get = %q %v after the caller reused its buffers", v, ok)
+	}
+}
+
+// lruOrder lists a one-shard cache's keys, most recently used first,
+// without touching the order.
+func lruOrder(c *Cache) string {
+	s := &c.shards[0]
+	var out []byte
+	for i := s.head; i >= 0; i = s.nodes[i].next {
+		out = append(out, s.nodes[i].key...)
+	}
+	return string(out)
+}
+
+func TestCacheLRUOrder(t *testing.T) {
+	val := make([]byte, 100)
+	c := NewCache(3*entryCost(1, len(val)), 1) // room for exactly three entries
+	put := func(k string, seq uint64, v []byte) func() { return func() { c.Put([]byte(k), seq, v) } }
+	get := func(k string, seq uint64) func() { return func() { c.Get([]byte(k), seq) } }
+	for i, st := range []struct {
+		do    func()
+		order string
+	}{
+		{put("a", 1, val), "a"},
+		{put("b", 1, val), "ba"},
+		{put("c", 1, val), "cba"},
+		{get("a", 1), "acb"},      // a hit refreshes
+		{put("d", 1, val), "dac"}, // the least recently used, b, goes
+		{get("c", 0), "dac"},      // asking for an older version changes nothing
+		{get("c", 1), "cda"},      // a hit on the right seq refreshes
+		{put("a", 2, val), "acd"}, // so does a new version
+		{put("e", 1, val[:50]), "eac"},
+		{put("f", 1, val[:50]), "fea"},
+		{put("g", 1, val), "gfe"},
+		{get("f", 2), "ge"},                           // a newer version exists: the copy is dead and goes
+		{put("h", 1, make([]byte, 6*len(val))), "ge"}, // too big to cache at all
+	} {
+		st.do()
+		if got := lruOrder(c); got != st.order {
+			t.Fatalf("step %d: LRU order %q, want %q", i, got, st.order)
+		}
+		checkCache(t, c)
+	}
+	if st := c.Stats(); st.Evictions != 4 || st.Bytes > st.Budget {
+		t.Fatalf("stats %+v, want 4 evictions within budget", st)
+	}
+}
+
+// TestCacheModel compares one shard with a list-based LRU model under random
+// operations; the budget must hold after every one.
+func TestCacheModel(t *testing.T) {
+	type ent struct {
+		key string
+		seq uint64
+		val []byte
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		budget := rapid.Int64Range(cacheEntryOverhead, 4000).Draw(t, "budget")
+		c := NewCache(budget, 1)
+		var model []ent // most recently used first
+		find := func(key string) int {
+			for i, e := range model {
+				if e.key == key {
+					return i
+				}
+			}
+			return -1
+		}
+		cost := func() (n int64) {
+			for _, e := range model {
+				n += entryCost(len(e.key), len(e.val))
+			}
+			return n
+		}
+		for range rapid.IntRange(1, 300).Draw(t, "steps") {
+			key := fmt.Sprint(rapid.IntRange(0, 20).Draw(t, "key"))
+			seq := rapid.Uint64Range(1, 5).Draw(t, "seq")
+			i := find(key)
+			switch rapid.IntRange(0, 2).Draw(t, "op") {
+			case 0:
+				val := bytes.Repeat([]byte{byte(seq)}, rapid.IntRange(0, 600).Draw(t, "len"))
+				c.Put([]byte(key), seq, val)
+				if i >= 0 && model[i].seq > seq {
+					break
+				}
+				if i >= 0 {
+					model = append(model[:i], model[i+1:]...)
+				}
+				if entryCost(len(key), len(val)) > budget {
+					break
+				}
+				model = append([]ent{{key, seq, val}}, model...)
+				for cost() > budget {
+					model = model[:len(model)-1]
+				}
+			case 1:
+				v, ok := c.Get([]byte(key), seq)
+				want := i >= 0 && model[i].seq == seq
+				if ok != want || (ok && !bytes.Equal(v, model[i].val)) {
+					t.Fatalf("Get(%s, %d) = %v, want %v", key, seq, ok, want)
+				}
+				if want {
+					e := model[i]
+					model = append([]ent{e}, append(model[:i], model[i+1:]...)...)
+				} else if i >= 0 && model[i].seq < seq {
+					model = append(model[:i], model[i+1:]...)
+				}
+			case 2:
+				c.Remove([]byte(key))
+				if i >= 0 {
+					model = append(model[:i], model[i+1:]...)
+				}
+			}
+			checkCache(t, c)
+			s := &c.shards[0]
+			j := 0
+			for n := s.head; n >= 0; n = s.nodes[n].next {
+				if j >= len(model) || s.nodes[n].key != model[j].key || s.nodes[n].seq != model[j].seq {
+					t.Fatalf("LRU position %d holds %q, model %v", j, s.nodes[n].key, model)
+				}
+				j++
+			}
+			if j != len(model) {
+				t.Fatalf("cache holds %d entries, model %d", j, len(model))
+			}
+		}
+	})
+}
+
+func TestCacheConcurrent(t *testing.T) {
+	c := NewCache(1<<20, 4)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 2))
+			for range 20000 {
+				key := fmt.Appendf(nil, "k%d", r.IntN(2000))
+				seq := uint64(r.IntN(4))
+				switch r.IntN(4) {
+				case 0, 1:
+					if v, ok := c.Get(key, seq); ok && (len(v) != int(seq)*100 || (len(v) > 0 && v[0] != byte(seq))) {
+						t.Errorf("Get(%s, %d) returned a value of another version", key, seq)
+						return
+					}
+				case 2:
+					c.Put(key, seq, bytes.Repeat([]byte{byte(seq)}, int(seq)*100))
+				case 3:
+					c.Remove(key)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 1000 {
+			if st := c.Stats(); st.Bytes > st.Budget {
+				t.Errorf("cache holds %d bytes over a budget of %d", st.Bytes, st.Budget)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	checkCache(t, c)
+}
