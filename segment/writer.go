@@ -324,6 +324,24 @@ func (w *Writer) rotateLocked(firstSeq uint64) error {
 	return nil
 }
 
+// Rotate seals the active segment and starts the next one, whose first
+// record will have seq firstSeq. It does nothing when the active segment
+// holds no record.
+func (w *Writer) Rotate(firstSeq uint64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if w.size == HeaderSize {
+		return nil
+	}
+	return w.rotateLocked(firstSeq)
+}
+
 // drainLocked waits for a running leader, then writes and fsyncs all that
 // is buffered, holding the lock.
 func (w *Writer) drainLocked() error {

@@ -36,11 +36,17 @@ type DB struct {
 
 	closed   atomic.Bool
 	stop     chan struct{}
+	rotated  chan struct{} // a segment was sealed: the housekeeper looks
 	bgDone   sync.WaitGroup
 	recovery recoveryStats
 
 	hits, misses, cacheHits, cacheMisses atomic.Uint64
 	expired, writes                      atomic.Uint64
+
+	// liveBytes is the size of the records the keydir points at; the rest
+	// of the data files is dead and a merge reclaims it.
+	liveBytes atomic.Int64
+	merges    mergeState
 }
 
 // Open opens (creating if needed) the data directory dir.
@@ -58,13 +64,14 @@ func Open(dir string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("pykv/storage: lock data directory %s: %w", dir, err)
 	}
 	db := &DB{
-		opts:   opts,
-		dir:    dir,
-		lock:   lock,
-		keydir: index.NewKeydir(0),
-		cache:  index.NewCache(opts.CacheBytes, 0),
-		files:  newFileTable(fsys),
-		stop:   make(chan struct{}),
+		opts:    opts,
+		dir:     dir,
+		lock:    lock,
+		keydir:  index.NewKeydir(0),
+		cache:   index.NewCache(opts.CacheBytes, 0),
+		files:   newFileTable(fsys),
+		stop:    make(chan struct{}),
+		rotated: make(chan struct{}, 1),
 	}
 	if err := db.open(); err != nil {
 		db.files.closeAll()
@@ -74,6 +81,10 @@ func Open(dir string, opts Options) (*DB, error) {
 	if opts.ExpiryInterval > 0 {
 		db.bgDone.Add(1)
 		go db.expireLoop()
+	}
+	if !opts.NoHousekeeper {
+		db.bgDone.Add(1)
+		go db.housekeeper()
 	}
 	return db, nil
 }
@@ -96,13 +107,13 @@ func (db *DB) open() error {
 		Sync:        db.opts.Sync,
 		SegmentSize: db.opts.SegmentSize,
 		Logger:      db.opts.Logger,
-		OnRotate:    func(_, created uint32) { db.files.openLater(created, db.segPath(created)) },
+		OnRotate:    db.onRotate,
 	}, next, db.seq+1)
 	if err != nil {
 		return err
 	}
 	db.log = w
-	db.files.openLater(next, db.segPath(next))
+	db.files.addSegment(next, db.segPath(next))
 	db.opts.Logger.Info("recovered data directory", "dir", db.dir, "dataset", db.datasetID,
 		"segments", db.recovery.segments, "records", db.recovery.records, "keys", db.keydir.Len(),
 		"last_seq", db.seq, "duration", db.recovery.duration, "fsync", db.opts.Sync.String())
@@ -155,88 +166,33 @@ func (db *DB) Stats() Stats {
 	db.wmu.Lock()
 	seq := db.seq
 	db.wmu.Unlock()
-	segs, bytes := db.files.usage()
+	segs, snaps, bytes := db.files.usage()
+	ms := db.merges.stats()
 	return Stats{
-		Keys:          db.keydir.Len(),
-		KeysWithTTL:   db.keydir.LenWithTTL(),
-		LastSeq:       seq,
-		Segments:      segs,
-		DiskBytes:     bytes,
-		CacheBytes:    cs.Bytes,
-		CacheBudget:   cs.Budget,
-		CacheHits:     db.cacheHits.Load(),
-		CacheMisses:   db.cacheMisses.Load(),
-		KeyspaceHits:  db.hits.Load(),
-		KeyspaceMiss:  db.misses.Load(),
-		ExpiredKeys:   db.expired.Load(),
-		Writes:        db.writes.Load(),
-		Fsyncs:        db.log.Syncs(),
-		RecoveryMs:    db.recovery.duration.Milliseconds(),
-		RecoveredRecs: db.recovery.records,
-		DatasetID:     db.datasetID,
-	}
-}
-
-// fileTable holds read handles of the data files, opened on first use.
-type fileTable struct {
-	fs    vfs.FS
-	mu    sync.RWMutex
-	paths map[uint32]string
-	open  map[uint32]vfs.File
-}
-
-func newFileTable(fs vfs.FS) *fileTable {
-	return &fileTable{fs: fs, paths: map[uint32]string{}, open: map[uint32]vfs.File{}}
-}
-
-// openLater registers file id at path; it is opened on its first read.
-func (t *fileTable) openLater(id uint32, path string) {
-	t.mu.Lock()
-	t.paths[id] = path
-	t.mu.Unlock()
-}
-
-func (t *fileTable) get(id uint32) (vfs.File, error) {
-	t.mu.RLock()
-	f, ok := t.open[id]
-	t.mu.RUnlock()
-	if ok {
-		return f, nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if f, ok := t.open[id]; ok {
-		return f, nil
-	}
-	path, ok := t.paths[id]
-	if !ok {
-		return nil, fmt.Errorf("pykv/storage: no data file with id %d", id)
-	}
-	f, err := t.fs.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	t.open[id] = f
-	return f, nil
-}
-
-func (t *fileTable) usage() (files int, bytes int64) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	for _, p := range t.paths {
-		if n, err := t.fs.Stat(p); err == nil {
-			bytes += n
-		}
-	}
-	return len(t.paths), bytes
-}
-
-func (t *fileTable) closeAll() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for id, f := range t.open {
-		f.Close()
-		delete(t.open, id)
+		Snapshots:      snaps,
+		Merges:         ms.runs,
+		MergeReclaimed: ms.reclaimed,
+		LastMergeMs:    ms.last.Milliseconds(),
+		MergeRunning:   ms.running,
+		LiveBytes:      db.liveBytes.Load(),
+		DeadBytes:      max(bytes-db.liveBytes.Load(), 0),
+		Keys:           db.keydir.Len(),
+		KeysWithTTL:    db.keydir.LenWithTTL(),
+		LastSeq:        seq,
+		Segments:       segs,
+		DiskBytes:      bytes,
+		CacheBytes:     cs.Bytes,
+		CacheBudget:    cs.Budget,
+		CacheHits:      db.cacheHits.Load(),
+		CacheMisses:    db.cacheMisses.Load(),
+		KeyspaceHits:   db.hits.Load(),
+		KeyspaceMiss:   db.misses.Load(),
+		ExpiredKeys:    db.expired.Load(),
+		Writes:         db.writes.Load(),
+		Fsyncs:         db.log.Syncs(),
+		RecoveryMs:     db.recovery.duration.Milliseconds(),
+		RecoveredRecs:  db.recovery.records,
+		DatasetID:      db.datasetID,
 	}
 }
 

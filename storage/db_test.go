@@ -103,6 +103,7 @@ func TestSeqNeverGoesBack(t *testing.T) {
 		if round%2 == 0 {
 			db.Close()
 		} else {
+			db.abandon()
 			fs.Crash()
 		}
 	}

@@ -78,6 +78,8 @@ func TestModel(t *testing.T) {
 			SegmentSize:    int64(rapid.IntRange(200, 4096).Draw(t, "segmentSize")),
 			CacheBytes:     int64(rapid.IntRange(-1, 2048).Draw(t, "cacheBytes")),
 			ExpiryInterval: -1, // cycles are steps of their own
+			// Background merges run too, racing the steps.
+			MergeSealedSegments: rapid.IntRange(2, 6).Draw(t, "mergeSealed"),
 			Clock:          clock.Now,
 			Logger:         slog.New(slog.DiscardHandler),
 		}
@@ -99,6 +101,11 @@ func TestModel(t *testing.T) {
 				mt.clock.Advance(rapid.Int64Range(1, 3000).Draw(t, "ms"))
 			},
 			"expireCycle": func(t *rapid.T) { mt.db.ExpireCycle() },
+			"merge": func(t *rapid.T) {
+				if _, err := mt.db.Merge(); err != nil && !errors.Is(err, ErrMergeRunning) {
+					t.Fatalf("merge: %v", err)
+				}
+			},
 			"reopen": func(t *rapid.T) {
 				if err := mt.db.Close(); err != nil {
 					t.Fatalf("close: %v", err)
@@ -108,6 +115,7 @@ func TestModel(t *testing.T) {
 			"crash": func(t *rapid.T) {
 				// Power loss: every acknowledged write was fsynced under
 				// SyncAlways, so nothing the model holds may be lost.
+				mt.db.abandon()
 				mt.fs.Crash()
 				mt.open(t)
 			},

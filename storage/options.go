@@ -30,6 +30,18 @@ type Options struct {
 	// 100 ms (Redis's hz 10). Negative disables active expiry (lazy expiry
 	// still applies).
 	ExpiryInterval time.Duration
+	// MergeSealedSegments starts a background merge once this many sealed
+	// segments wait; default 8. Negative disables this trigger.
+	MergeSealedSegments int
+	// MergeDeadBytes and MergeDeadRatio start a background merge once the
+	// data files hold at least MergeDeadBytes of overwritten, deleted or
+	// expired records and these are at least MergeDeadRatio of the files;
+	// defaults 64 MiB and 0.5. Negative MergeDeadBytes disables this
+	// trigger.
+	MergeDeadBytes int64
+	MergeDeadRatio float64
+	// NoHousekeeper disables background merges; Merge still works.
+	NoHousekeeper bool
 	// Repair lets Open cut damaged data that is not a torn tail of the
 	// newest segment, keeping the cut bytes in a .broken file. Without it,
 	// such damage stops Open.
@@ -44,6 +56,10 @@ type Options struct {
 const (
 	DefaultCacheBytes     = 256 << 20
 	DefaultExpiryInterval = 100 * time.Millisecond
+
+	DefaultMergeSealedSegments = 8
+	DefaultMergeDeadBytes      = 64 << 20
+	DefaultMergeDeadRatio      = 0.5
 )
 
 func (o Options) withDefaults() Options {
@@ -67,6 +83,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ExpiryInterval == 0 {
 		o.ExpiryInterval = DefaultExpiryInterval
+	}
+	if o.MergeSealedSegments == 0 {
+		o.MergeSealedSegments = DefaultMergeSealedSegments
+	}
+	if o.MergeDeadBytes == 0 {
+		o.MergeDeadBytes = DefaultMergeDeadBytes
+	}
+	if o.MergeDeadRatio <= 0 {
+		o.MergeDeadRatio = DefaultMergeDeadRatio
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now

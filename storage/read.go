@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/pykv/pykv/index"
@@ -37,15 +38,27 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
-	e, ok := db.lookup(key)
-	if !ok {
-		return nil, ErrNotFound
+	for attempt := 0; ; attempt++ {
+		e, ok := db.lookup(key)
+		if !ok {
+			return nil, ErrNotFound
+		}
+		v, err := db.value(key, e)
+		if errors.Is(err, errGone) && attempt < maxGoneRetries {
+			continue // overwritten while a merge retired the file: look again
+		}
+		return v, err
 	}
-	return db.value(key, e)
 }
 
+// maxGoneRetries bounds how often a read chases a key whose file a merge
+// retired; each retry means the key was rewritten meanwhile.
+const maxGoneRetries = 16
+
 // value returns the value that entry e of key points at: from the cache
-// when it holds that version, else from disk, promoting it.
+// when it holds that version, else from disk, promoting it. When a merge
+// moved the version to another file, value follows it; errGone means the
+// key now holds another version.
 func (db *DB) value(key []byte, e index.Entry) ([]byte, error) {
 	if v, ok := db.cache.Get(key, e.Seq); ok {
 		db.cacheHits.Add(1)
@@ -55,34 +68,64 @@ func (db *DB) value(key []byte, e index.Entry) ([]byte, error) {
 		return v, nil
 	}
 	db.cacheMisses.Add(1)
-	v, err := db.readValue(key, e)
+	for {
+		v, err := db.readValue(key, e)
+		if errors.Is(err, errGone) {
+			now, ok := db.keydir.Get(key)
+			if !ok || now.Seq != e.Seq {
+				return nil, errGone
+			}
+			e = now
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		db.cache.Put(key, e.Seq, v)
+		return v, nil
+	}
+}
+
+// readValue reads the record at e's location, checks that it is whole and
+// is key's version e.Seq, and returns a copy of its value.
+func (db *DB) readValue(key []byte, e index.Entry) ([]byte, error) {
+	var raw []byte
+	if e.FileID&snapFlag == 0 {
+		raw = make([]byte, e.Size)
+		if db.log.ReadPending(e.FileID, raw, int64(e.Offset)) {
+			return db.decodeValue(key, e, raw, false)
+		}
+	}
+	df, err := db.files.acquire(e.FileID)
 	if err != nil {
 		return nil, err
 	}
-	db.cache.Put(key, e.Seq, v)
-	return v, nil
+	defer db.files.release(df)
+	if df.snap != nil {
+		if raw, err = df.snap.Record(e.Offset, e.Size); err != nil {
+			return nil, fmt.Errorf("pykv/storage: key %q: %w", key, err)
+		}
+		return db.decodeValue(key, e, raw, true)
+	}
+	if _, err := df.f.ReadAt(raw, int64(e.Offset)); err != nil {
+		return nil, fmt.Errorf("pykv/storage: read %s at offset %d (key %q): %w", df.path, e.Offset, key, err)
+	}
+	return db.decodeValue(key, e, raw, false)
 }
 
-// readValue reads the record at e's location and checks that it is whole
-// and is key's.
-func (db *DB) readValue(key []byte, e index.Entry) ([]byte, error) {
-	buf := make([]byte, e.Size)
-	if !db.log.ReadPending(e.FileID, buf, int64(e.Offset)) {
-		f, err := db.files.get(e.FileID)
-		if err != nil {
-			return nil, fmt.Errorf("pykv/storage: read key %q: %w", key, err)
-		}
-		if _, err := f.ReadAt(buf, int64(e.Offset)); err != nil {
-			return nil, fmt.Errorf("pykv/storage: read %s at offset %d (key %q): %w", f.Name(), e.Offset, key, err)
-		}
-	}
-	r, _, err := segment.DecodeRecord(buf, db.opts.limits())
+// decodeValue checks raw, the record at e, and returns its value; mapped
+// says raw aliases a snapshot's mapping, so the value is copied out.
+func (db *DB) decodeValue(key []byte, e index.Entry, raw []byte, mapped bool) ([]byte, error) {
+	r, _, err := segment.DecodeRecord(raw, db.opts.limits())
 	if err != nil {
-		return nil, fmt.Errorf("pykv/storage: %s at offset %d (key %q): %w", db.segPath(e.FileID), e.Offset, key, err)
+		return nil, fmt.Errorf("pykv/storage: file %d at offset %d (key %q): %w", e.FileID&^snapFlag, e.Offset, key, err)
 	}
 	if !bytes.Equal(r.Key, key) || r.Seq != e.Seq {
-		return nil, fmt.Errorf("pykv/storage: %s at offset %d holds key %q seq %d, the index expected key %q seq %d",
-			db.segPath(e.FileID), e.Offset, r.Key, r.Seq, key, e.Seq)
+		return nil, fmt.Errorf("pykv/storage: file %d at offset %d holds key %q seq %d, the index expected key %q seq %d",
+			e.FileID&^snapFlag, e.Offset, r.Key, r.Seq, key, e.Seq)
+	}
+	if mapped {
+		return bytes.Clone(r.Value), nil
 	}
 	return r.Value, nil
 }
@@ -94,15 +137,14 @@ func (db *DB) MGet(keys ...[]byte) ([][]byte, error) {
 	}
 	vals := make([][]byte, len(keys))
 	for i, k := range keys {
-		e, ok := db.lookup(k)
-		if !ok {
-			continue
-		}
-		v, err := db.value(k, e)
-		if err != nil {
+		v, err := db.Get(k)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
 			return nil, err
+		default:
+			vals[i] = v
 		}
-		vals[i] = v
 	}
 	return vals, nil
 }

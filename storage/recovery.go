@@ -4,50 +4,121 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pykv/pykv/index"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/snapshot"
 )
 
 type recoveryStats struct {
-	segments int
-	records  int64
-	cutBytes int64
-	duration time.Duration
+	snapshotKeys int64
+	segments     int
+	records      int64
+	cutBytes     int64
+	duration     time.Duration
 }
 
 // ErrDamaged is wrapped by Open's error when a data file is damaged
 // somewhere other than the torn tail of the newest segment.
 var ErrDamaged = errors.New("pykv/storage: data file damaged (start with repair to cut it, keeping the cut bytes in a .broken file)")
 
-// recover replays every segment of the directory into the keydir and
-// returns the id the next segment must have.
+// recover loads the newest snapshot into the keydir, replays every newer
+// segment, removes what a finished merge left behind (older snapshots and
+// segments the snapshot covers, temporary files), and returns the id the
+// next segment must have.
 func (db *DB) recover() (nextID uint32, err error) {
-	names, err := db.opts.FS.List(db.dir)
+	fsys := db.opts.FS
+	names, err := fsys.List(db.dir)
 	if err != nil {
 		return 0, fmt.Errorf("pykv/storage: list %s: %w", db.dir, err)
 	}
-	var ids []uint32
+	var segs, snaps []uint32
 	for _, name := range names {
 		if id, ok := segment.ParseFileName(name); ok {
-			ids = append(ids, id)
+			segs = append(segs, id)
+		} else if id, ok := snapshot.ParseFileName(name); ok {
+			snaps = append(snaps, id)
+		} else if strings.HasSuffix(name, ".tmp") {
+			// A file a crash interrupted before its rename: never live.
+			if err := fsys.Remove(filepath.Join(db.dir, name)); err != nil {
+				return 0, fmt.Errorf("pykv/storage: remove %s: %w", name, err)
+			}
+			db.logger().Info("removed unfinished file", "file", filepath.Join(db.dir, name))
 		}
 	}
 	nextID = 1
-	for i, id := range ids {
-		newest := i == len(ids)-1
-		keep, err := db.replaySegment(id, newest)
+	var obsolete []string
+	var base uint32 // segments up to base are covered by the snapshot
+	if len(snaps) > 0 {
+		newest := snaps[len(snaps)-1]
+		if err := db.loadSnapshot(newest); err != nil {
+			return 0, err
+		}
+		base, nextID = newest, newest+1
+		for _, id := range snaps[:len(snaps)-1] {
+			obsolete = append(obsolete, snapshot.Path(db.dir, id))
+		}
+	}
+	var replay []uint32
+	for _, id := range segs {
+		if len(snaps) > 0 && id <= base {
+			obsolete = append(obsolete, db.segPath(id))
+		} else {
+			replay = append(replay, id)
+		}
+	}
+	for i, id := range replay {
+		keep, err := db.replaySegment(id, i == len(replay)-1)
 		if err != nil {
 			return 0, err
 		}
 		if keep {
-			db.files.openLater(id, db.segPath(id))
+			db.files.addSegment(id, db.segPath(id))
 			db.recovery.segments++
 		}
-		nextID = id + 1
+		nextID = max(nextID, id+1)
+	}
+	for _, path := range obsolete {
+		// A merge finished (its snapshot is durable) but a crash came
+		// before it removed the files it covers.
+		if err := fsys.Remove(path); err != nil {
+			return 0, fmt.Errorf("pykv/storage: remove merged file %s: %w", path, err)
+		}
+		db.logger().Info("removed file covered by the snapshot", "file", path)
+	}
+	if len(obsolete) > 0 {
+		if err := fsys.SyncDir(db.dir); err != nil {
+			return 0, err
+		}
 	}
 	return nextID, nil
+}
+
+// loadSnapshot maps snapshot id and loads its index into the keydir.
+func (db *DB) loadSnapshot(id uint32) error {
+	path := snapshot.Path(db.dir, id)
+	s, err := snapshot.Open(db.opts.FS, path)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrDamaged, err)
+	}
+	fileID := id | snapFlag
+	var live int64
+	err = s.Index(db.opts.MaxKeySize, func(e snapshot.IndexEntry) error {
+		db.keydir.Put(e.Key, index.Entry{FileID: fileID, Offset: e.Offset, Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq})
+		live += int64(e.Size)
+		return nil
+	})
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("%w: %w", ErrDamaged, err)
+	}
+	db.liveBytes.Add(live)
+	db.seq = s.Header.CoveredSeq
+	db.files.addSnapshot(s)
+	db.recovery.snapshotKeys = int64(s.Footer.Count)
+	return nil
 }
 
 // replaySegment applies one segment's records to the keydir. It cuts a torn
@@ -128,9 +199,17 @@ func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 func (db *DB) apply(r *segment.Record, e index.Entry) {
 	switch r.Type {
 	case segment.TypeSet:
-		db.keydir.Put(r.Key, e)
+		db.track(db.keydir.Put(r.Key, e))
+		db.liveBytes.Add(int64(e.Size))
 	case segment.TypeDel:
-		db.keydir.Delete(r.Key)
+		db.track(db.keydir.Delete(r.Key))
+	}
+}
+
+// track accounts for a record that stops being live.
+func (db *DB) track(old index.Entry, existed bool) {
+	if existed {
+		db.liveBytes.Add(-int64(old.Size))
 	}
 }
 

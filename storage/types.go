@@ -65,4 +65,12 @@ type Stats struct {
 	RecoveryMs    int64  // how long Open's recovery took
 	RecoveredRecs int64  // records replayed by Open
 	DatasetID     string // the dataset's id, made at init
+
+	Snapshots      int    // snapshot files (0 or 1, 2 briefly during a merge)
+	LiveBytes      int64  // bytes of records the keydir points at
+	DeadBytes      int64  // bytes of data files that are overwritten, deleted or expired
+	Merges         uint64 // merges completed since Open
+	MergeReclaimed int64  // bytes of files removed by merges since Open
+	LastMergeMs    int64  // duration of the last merge
+	MergeRunning   bool   // a merge is in progress
 }

@@ -62,11 +62,12 @@ func (db *DB) appendLocked(recs []segment.Record) (segment.LSN, error) {
 		r := &recs[i]
 		switch r.Type {
 		case segment.TypeSet:
-			db.keydir.Put(r.Key, index.Entry{FileID: pos[i].FileID, Offset: uint64(pos[i].Offset),
-				Size: pos[i].Size, ExpireAt: r.ExpireAt, Seq: r.Seq})
+			db.track(db.keydir.Put(r.Key, index.Entry{FileID: pos[i].FileID, Offset: uint64(pos[i].Offset),
+				Size: pos[i].Size, ExpireAt: r.ExpireAt, Seq: r.Seq}))
+			db.liveBytes.Add(int64(pos[i].Size))
 			db.cache.Put(r.Key, r.Seq, r.Value)
 		case segment.TypeDel:
-			db.keydir.Delete(r.Key)
+			db.track(db.keydir.Delete(r.Key))
 			db.cache.Remove(r.Key)
 		}
 	}

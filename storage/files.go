@@ -1,0 +1,176 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/snapshot"
+)
+
+// snapFlag marks a keydir FileID as a snapshot's: snapshots are named after
+// the newest segment they cover, so their numbers overlap segment ids.
+const snapFlag = 1 << 31
+
+// errGone is returned for a file retired by a merge: the caller looks the
+// key up again, since the keydir has moved on.
+var errGone = errors.New("pykv/storage: data file retired by a merge")
+
+// dataFile is one segment or snapshot that readers may use.
+type dataFile struct {
+	id       uint32 // keydir FileID
+	path     string
+	size     int64
+	f        vfs.File           // segments: a read handle, opened on first use
+	snap     *snapshot.Snapshot // snapshots: the mapping
+	refs     int
+	obsolete bool
+}
+
+// fileTable holds the data files readers may use, with reference counts, so
+// that a merge removes a file only once no reader holds it.
+type fileTable struct {
+	fs    vfs.FS
+	mu    sync.Mutex
+	files map[uint32]*dataFile
+}
+
+func newFileTable(fs vfs.FS) *fileTable {
+	return &fileTable{fs: fs, files: map[uint32]*dataFile{}}
+}
+
+// addSegment registers segment id at path; it is opened on its first read.
+func (t *fileTable) addSegment(id uint32, path string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	size, _ := t.fs.Stat(path)
+	t.files[id] = &dataFile{id: id, path: path, size: size}
+}
+
+// addSnapshot registers an open snapshot.
+func (t *fileTable) addSnapshot(s *snapshot.Snapshot) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	id := s.ID() | snapFlag
+	t.files[id] = &dataFile{id: id, path: s.Path, size: s.Size(), snap: s}
+}
+
+// acquire returns file id for reading; the caller must release it.
+func (t *fileTable) acquire(id uint32) (*dataFile, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	df, ok := t.files[id]
+	if !ok || df.obsolete {
+		return nil, errGone
+	}
+	if df.snap == nil && df.f == nil {
+		f, err := t.fs.Open(df.path)
+		if err != nil {
+			return nil, fmt.Errorf("pykv/storage: open %s: %w", df.path, err)
+		}
+		df.f = f
+	}
+	df.refs++
+	return df, nil
+}
+
+func (t *fileTable) release(df *dataFile) {
+	t.mu.Lock()
+	df.refs--
+	drop := df.obsolete && df.refs == 0
+	t.mu.Unlock()
+	if drop {
+		t.drop(df)
+	}
+}
+
+// retire removes files from the table; each is closed and deleted once no
+// reader holds it. It returns the bytes retired.
+func (t *fileTable) retire(ids []uint32) int64 {
+	var now []*dataFile
+	var bytes int64
+	t.mu.Lock()
+	for _, id := range ids {
+		df, ok := t.files[id]
+		if !ok {
+			continue
+		}
+		delete(t.files, id)
+		df.obsolete = true
+		bytes += df.size
+		if df.refs == 0 {
+			now = append(now, df)
+		}
+	}
+	t.mu.Unlock()
+	for _, df := range now {
+		t.drop(df)
+	}
+	return bytes
+}
+
+func (t *fileTable) drop(df *dataFile) {
+	if df.f != nil {
+		df.f.Close()
+	}
+	if df.snap != nil {
+		df.snap.Close()
+	}
+	t.fs.Remove(df.path)
+}
+
+// setSize records a segment's size as it grows (for usage figures).
+func (t *fileTable) setSize(id uint32, size int64) {
+	t.mu.Lock()
+	if df, ok := t.files[id]; ok {
+		df.size = size
+	}
+	t.mu.Unlock()
+}
+
+// usage returns the number of segments and snapshots and their bytes.
+func (t *fileTable) usage() (segments, snapshots int, bytes int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, df := range t.files {
+		if id&snapFlag != 0 {
+			snapshots++
+		} else {
+			segments++
+		}
+		bytes += df.size
+	}
+	return segments, snapshots, bytes
+}
+
+// mergeable returns the registered segment ids below limit, ascending,
+// and the snapshot in the table, if any.
+func (t *fileTable) mergeable(limit uint32) (segs []uint32, snap *dataFile) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, df := range t.files {
+		if id&snapFlag != 0 {
+			snap = df
+		} else if id < limit {
+			segs = append(segs, id)
+		}
+	}
+	slices.Sort(segs)
+	return segs, snap
+}
+
+func (t *fileTable) closeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, df := range t.files {
+		if df.f != nil {
+			df.f.Close()
+		}
+		if df.snap != nil {
+			df.snap.Close()
+		}
+		delete(t.files, id)
+	}
+}

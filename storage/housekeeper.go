@@ -1,0 +1,48 @@
+package storage
+
+import (
+	"time"
+)
+
+// housekeeperCheck is how often the housekeeper looks at the thresholds
+// when no segment was sealed meanwhile.
+const housekeeperCheck = 5 * time.Second
+
+// housekeeper merges in the background when the thresholds of Options are
+// passed: enough sealed segments, or enough dead bytes. It looks after each
+// rotation and every housekeeperCheck.
+func (db *DB) housekeeper() {
+	defer db.bgDone.Done()
+	t := time.NewTicker(housekeeperCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-db.rotated:
+		case <-t.C:
+		}
+		if !db.mergeDue() || !db.merges.mu.TryLock() {
+			continue
+		}
+		if _, err := db.mergeSealed(); err != nil {
+			db.logger().Error("background merge failed", "err", err)
+		}
+		db.merges.mu.Unlock()
+	}
+}
+
+// mergeDue reports whether a threshold is passed.
+func (db *DB) mergeDue() bool {
+	segs, _ := db.files.mergeable(db.log.ActiveID())
+	if len(segs) == 0 {
+		return false
+	}
+	if db.opts.MergeSealedSegments > 0 && len(segs) >= db.opts.MergeSealedSegments {
+		return true
+	}
+	_, _, total := db.files.usage()
+	dead := total - db.liveBytes.Load()
+	return db.opts.MergeDeadBytes > 0 && dead >= db.opts.MergeDeadBytes &&
+		float64(dead) >= db.opts.MergeDeadRatio*float64(total)
+}

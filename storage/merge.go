@@ -1,0 +1,275 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/pykv/pykv/index"
+	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/snapshot"
+)
+
+// A merge folds the current snapshot and every sealed segment into a new
+// snapshot, without stopping reads or writes:
+//
+//  1. It reads the merged files in order; a set record is live when the
+//     keydir still points at its seq. Live records are copied into the new
+//     snapshot; expired ones are deleted (logged) instead. Deletes and
+//     overwritten records are dropped: the snapshot replaces every older
+//     file, so no tombstone is needed.
+//  2. The snapshot is written as .tmp, fsynced, renamed, the directory
+//     fsynced. From here a restart uses it.
+//  3. For each key of the snapshot, the keydir entry is repointed to the
+//     snapshot only if its seq is unchanged (compare-and-swap): a write
+//     that landed during the merge wins. The swap is per key, never a
+//     stop-the-world rebuild.
+//  4. The merged files are retired: each is removed once no reader holds
+//     it.
+//
+// Writes during a merge go to the active segment, which is newer than
+// everything merged, so a restart at any point replays them over the
+// snapshot.
+
+// ErrMergeRunning is returned when a merge is asked for while one runs.
+var ErrMergeRunning = errors.New("pykv/storage: a merge is already running")
+
+// MergeStats describes one merge.
+type MergeStats struct {
+	Snapshot     string        // path of the snapshot written ("" when there was nothing to merge)
+	Files        int           // files merged
+	Keys         uint64        // live keys written
+	Expired      int           // expired keys dropped (and logged as deletes)
+	BytesRead    int64         // bytes of the merged files
+	BytesWritten int64         // bytes of the new snapshot
+	Reclaimed    int64         // BytesRead - BytesWritten
+	Duration     time.Duration // wall time
+}
+
+type mergeState struct {
+	mu        sync.Mutex // held for the length of a merge
+	statMu    sync.Mutex
+	runs      uint64
+	reclaimed int64
+	last      time.Duration
+	running   bool
+}
+
+type mergeSnapshot struct {
+	runs      uint64
+	reclaimed int64
+	last      time.Duration
+	running   bool
+}
+
+func (m *mergeState) stats() mergeSnapshot {
+	m.statMu.Lock()
+	defer m.statMu.Unlock()
+	return mergeSnapshot{m.runs, m.reclaimed, m.last, m.running}
+}
+
+// Merge seals the active segment when it holds records, then merges the
+// snapshot and every sealed segment into a new snapshot. It returns
+// ErrMergeRunning when a merge is in progress.
+func (db *DB) Merge() (MergeStats, error) {
+	if db.closed.Load() {
+		return MergeStats{}, ErrClosed
+	}
+	if !db.merges.mu.TryLock() {
+		return MergeStats{}, ErrMergeRunning
+	}
+	defer db.merges.mu.Unlock()
+	db.wmu.Lock()
+	err := db.log.Rotate(db.seq + 1)
+	db.wmu.Unlock()
+	if err != nil {
+		return MergeStats{}, err
+	}
+	return db.mergeSealed()
+}
+
+// StartMerge starts Merge in the background, as BGREWRITEAOF does, and
+// reports whether it started.
+func (db *DB) StartMerge() bool {
+	if db.closed.Load() || db.merges.stats().running {
+		return false
+	}
+	db.bgDone.Add(1)
+	go func() {
+		defer db.bgDone.Done()
+		if _, err := db.Merge(); err != nil && !errors.Is(err, ErrMergeRunning) && !errors.Is(err, ErrClosed) {
+			db.logger().Error("merge failed", "err", err)
+		}
+	}()
+	return true
+}
+
+// mergeSealed merges the snapshot and the sealed segments. The caller holds
+// db.merges.mu.
+func (db *DB) mergeSealed() (MergeStats, error) {
+	start := time.Now()
+	active := db.log.ActiveID()
+	segs, prev := db.files.mergeable(active)
+	var st MergeStats
+	if len(segs) == 0 {
+		return st, nil // nothing sealed since the last merge
+	}
+	db.setMergeRunning(true)
+	defer db.setMergeRunning(false)
+
+	newest := segs[len(segs)-1]
+	// Every segment between the newest merged and the active one was merged
+	// or removed as empty, so the active segment's first seq bounds what
+	// the snapshot covers, deletes included.
+	covered, err := db.firstSeqOf(active)
+	if err != nil {
+		return st, err
+	}
+	covered--
+	w, err := snapshot.Create(db.opts.FS, db.dir, newest, covered)
+	if err != nil {
+		return st, err
+	}
+	var retired []uint32
+	if prev != nil {
+		if err := db.mergeSnapshotFile(w, prev, &st); err != nil {
+			w.Abort()
+			return st, err
+		}
+		retired = append(retired, prev.id)
+	}
+	for _, id := range segs {
+		if err := db.mergeSegmentFile(w, id, &st); err != nil {
+			w.Abort()
+			return st, err
+		}
+		retired = append(retired, id)
+	}
+	st.Keys = w.Count()
+	path, err := w.Finish()
+	if err != nil {
+		return st, err
+	}
+	snap, err := snapshot.Open(db.opts.FS, path)
+	if err != nil {
+		return st, fmt.Errorf("pykv/storage: reopen the snapshot just written: %w", err)
+	}
+	db.files.addSnapshot(snap)
+	db.swapToSnapshot(snap)
+	db.files.retire(retired)
+
+	st.Snapshot, st.Files = path, len(retired)
+	st.BytesWritten = snap.Size()
+	st.Reclaimed = st.BytesRead - st.BytesWritten
+	st.Duration = time.Since(start)
+	db.merges.statMu.Lock()
+	db.merges.runs++
+	db.merges.reclaimed += st.Reclaimed
+	db.merges.last = st.Duration
+	db.merges.statMu.Unlock()
+	db.logger().Info("merge done", "snapshot", path, "files", st.Files, "keys", st.Keys, "expired", st.Expired,
+		"read_bytes", st.BytesRead, "written_bytes", st.BytesWritten, "duration", st.Duration.Round(time.Millisecond))
+	return st, nil
+}
+
+func (db *DB) setMergeRunning(v bool) {
+	db.merges.statMu.Lock()
+	db.merges.running = v
+	db.merges.statMu.Unlock()
+}
+
+// firstSeqOf reads the first seq from segment id's header.
+func (db *DB) firstSeqOf(id uint32) (uint64, error) {
+	path := db.segPath(id)
+	f, err := db.opts.FS.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("pykv/storage: open %s: %w", path, err)
+	}
+	defer f.Close()
+	b := make([]byte, segment.HeaderSize)
+	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("pykv/storage: read header of %s: %w", path, err)
+	}
+	h, err := segment.DecodeHeader(b)
+	if err != nil {
+		return 0, fmt.Errorf("pykv/storage: %s: %w", path, err)
+	}
+	return h.FirstSeq, nil
+}
+
+// keep copies r into the snapshot when the keydir still points at it, and
+// deletes it when it has expired.
+func (db *DB) keep(w *snapshot.Writer, r *segment.Record, now int64, st *MergeStats) error {
+	if r.Type != segment.TypeSet {
+		return nil
+	}
+	e, ok := db.keydir.Get(r.Key)
+	if !ok || e.Seq != r.Seq {
+		return nil // overwritten or deleted since
+	}
+	if expired(e, now) {
+		db.expireKey(r.Key, e.Seq)
+		st.Expired++
+		return nil
+	}
+	_, _, err := w.Add(r)
+	return err
+}
+
+func (db *DB) mergeSnapshotFile(w *snapshot.Writer, df *dataFile, st *MergeStats) error {
+	now := db.nowMs()
+	st.BytesRead += df.size
+	return df.snap.Records(db.opts.limits(), func(_ int64, r segment.Record) error {
+		return db.keep(w, &r, now, st)
+	})
+}
+
+func (db *DB) mergeSegmentFile(w *snapshot.Writer, id uint32, st *MergeStats) error {
+	it, err := segment.ReadFile(db.opts.FS, db.segPath(id), db.opts.limits())
+	if err != nil {
+		return err
+	}
+	st.BytesRead += it.Size()
+	now := db.nowMs()
+	for it.Next() {
+		r := it.Record()
+		if err := db.keep(w, &r, now, st); err != nil {
+			return err
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrDamaged, err)
+	}
+	return nil
+}
+
+// swapToSnapshot repoints every key of snap whose keydir entry still has
+// the snapshot's seq. A key written meanwhile keeps its newer location.
+func (db *DB) swapToSnapshot(snap *snapshot.Snapshot) {
+	fileID := snap.ID() | snapFlag
+	snap.Index(db.opts.MaxKeySize, func(e snapshot.IndexEntry) error {
+		old, ok := db.keydir.Get(e.Key)
+		if !ok || old.Seq != e.Seq {
+			return nil
+		}
+		if db.keydir.CompareAndSwap(e.Key, e.Seq, index.Entry{FileID: fileID, Offset: e.Offset,
+			Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq}) {
+			db.liveBytes.Add(int64(e.Size) - int64(old.Size))
+		}
+		return nil
+	})
+}
+
+// onRotate registers a segment the log just created.
+func (db *DB) onRotate(sealed, created uint32) {
+	if n, err := db.opts.FS.Stat(db.segPath(sealed)); err == nil {
+		db.files.setSize(sealed, n)
+	}
+	db.files.addSegment(created, db.segPath(created))
+	select {
+	case db.rotated <- struct{}{}:
+	default:
+	}
+}
