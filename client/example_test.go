@@ -1,0 +1,212 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/pykv/pykv/client"
+	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/netproto"
+	"github.com/pykv/pykv/storage"
+)
+
+// The examples run against a real server in their own process: the engine
+// in a temporary directory behind the native protocol on a free loopback
+// port. An application connects to a running pykvd instead.
+func Example() {
+	dir, err := os.MkdirTemp("", "pykv-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	quiet := slog.New(slog.DiscardHandler)
+	db, err := storage.Open(dir, storage.Options{Logger: quiet})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	srv := netproto.NewServer(netproto.ServerConfig{Addr: "127.0.0.1:0", Logger: quiet},
+		command.New(db, command.Config{}), netproto.Native{})
+	if err := srv.Listen(); err != nil {
+		log.Fatal(err)
+	}
+	go srv.Serve()
+	defer srv.Shutdown(context.Background())
+
+	// The client side: one Client per server, shared by the application.
+	c, err := client.New(client.Options{Addr: srv.Addr().String()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	if _, err := c.Set(ctx, "greeting", "hello", client.SetArgs{}); err != nil {
+		log.Fatal(err)
+	}
+	v, err := c.Get(ctx, "greeting")
+	fmt.Printf("%s %v\n", v, err)
+
+	_, err = c.Get(ctx, "nobody")
+	fmt.Println(errors.Is(err, client.ErrNil))
+
+	n, _ := c.Incr(ctx, "visits")
+	n, _ = c.IncrBy(ctx, "visits", 10)
+	fmt.Println(n)
+	// Output:
+	// hello <nil>
+	// true
+	// 11
+}
+
+// exampleServer starts an in-process server as Example does, and returns
+// its address and a function that stops it.
+func exampleServer() (addr string, stop func()) {
+	dir, err := os.MkdirTemp("", "pykv-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	db, err := storage.Open(dir, storage.Options{Logger: quiet})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := netproto.NewServer(netproto.ServerConfig{Addr: "127.0.0.1:0", Logger: quiet},
+		command.New(db, command.Config{Password: "example-password"}), netproto.Native{})
+	if err := srv.Listen(); err != nil {
+		log.Fatal(err)
+	}
+	go srv.Serve()
+	return srv.Addr().String(), func() {
+		srv.Shutdown(context.Background())
+		db.Close()
+		os.RemoveAll(dir)
+	}
+}
+
+// A pipeline sends many commands in one round trip; each has its own
+// typed result.
+func ExampleClient_Pipeline() {
+	addr, stop := exampleServer()
+	defer stop()
+	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
+	defer c.Close()
+	ctx := context.Background()
+
+	p := c.Pipeline()
+	p.Set("fruit:1", "apple", client.SetArgs{})
+	p.Set("fruit:2", "pear", client.SetArgs{TTL: time.Hour})
+	hits := p.IncrBy("hits", 3)
+	first := p.Get("fruit:1")
+	missing := p.Get("fruit:3")
+	ttl := p.TTL("fruit:2")
+	if err := p.Exec(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(hits.Val())
+	fmt.Printf("%s\n", first.Val())
+	fmt.Println(errors.Is(missing.Err(), client.ErrNil))
+	fmt.Println(ttl.Val())
+	// Output:
+	// 3
+	// apple
+	// true
+	// 1h0m0s
+}
+
+// Error replies are *client.Error values, with Redis's codes and texts.
+func ExampleError() {
+	addr, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+
+	anon, _ := client.New(client.Options{Addr: addr})
+	defer anon.Close()
+	_, err := anon.Get(ctx, "k")
+	var e *client.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Code)
+	}
+
+	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
+	defer c.Close()
+	c.Set(ctx, "name", "pykv", client.SetArgs{})
+	_, err = c.Incr(ctx, "name")
+	fmt.Println(err)
+	// Output:
+	// NOAUTH
+	// ERR value is not an integer or out of range
+}
+
+// SET's options: only if absent, with a time to live, returning the old
+// value.
+func ExampleClient_Set() {
+	addr, stop := exampleServer()
+	defer stop()
+	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
+	defer c.Close()
+	ctx := context.Background()
+
+	_, err := c.Set(ctx, "lock", "owner-1", client.SetArgs{NX: true, TTL: 30 * time.Second})
+	fmt.Println("first:", err)
+	_, err = c.Set(ctx, "lock", "owner-2", client.SetArgs{NX: true, TTL: 30 * time.Second})
+	fmt.Println("second:", err)
+	old, _ := c.Set(ctx, "lock", "owner-3", client.SetArgs{Get: true, KeepTTL: true})
+	fmt.Printf("replaced %s\n", old)
+	ttl, _ := c.TTL(ctx, "lock")
+	fmt.Println(ttl)
+	// Output:
+	// first: <nil>
+	// second: pykv/client: nil
+	// replaced owner-1
+	// 30s
+}
+
+// Iterating over keys with SCAN, one batch per round trip.
+func ExampleClient_All() {
+	addr, stop := exampleServer()
+	defer stop()
+	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
+	defer c.Close()
+	ctx := context.Background()
+
+	c.MSet(ctx, "user:1", "ada", "user:2", "alan", "user:3", "grace", "team:1", "core")
+	var users []string
+	for key, err := range c.All(ctx, "user:*", 100) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		users = append(users, key)
+	}
+	slices.Sort(users) // SCAN returns keys in no particular order
+	fmt.Println(users)
+	// Output:
+	// [user:1 user:2 user:3]
+}
+
+// Do runs commands the Client has no method for, and returns the reply as
+// the server sent it.
+func ExampleClient_Do() {
+	addr, stop := exampleServer()
+	defer stop()
+	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
+	defer c.Close()
+	ctx := context.Background()
+
+	r, err := c.Do(ctx, "SETNX", "k", "v")
+	fmt.Println(r, err)
+	r, err = c.Do(ctx, "SETNX", "k", "v")
+	fmt.Println(r, err)
+	r, err = c.Do(ctx, "ECHO", "hi")
+	fmt.Println(r, err)
+	// Output:
+	// (integer) 1 <nil>
+	// (integer) 0 <nil>
+	// "hi" <nil>
+}

@@ -1,0 +1,288 @@
+package client_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pykv/pykv/client"
+	"github.com/pykv/pykv/netproto"
+)
+
+func TestPoolReusesConnections(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	c := newClient(t, s.addr, client.Options{PoolSize: 3})
+	ctx := bg()
+	for range 100 {
+		if err := c.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := c.PoolStats(); st.Misses != 1 || st.Hits != 99 || st.TotalConns != 1 || st.IdleConns != 1 {
+		t.Errorf("after 100 sequential calls: %+v, want 1 dial and 99 reuses", st)
+	}
+
+	// Many goroutines share at most PoolSize connections.
+	var wg sync.WaitGroup
+	for g := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				if _, err := c.Incr(ctx, "counter"); err != nil {
+					t.Errorf("goroutine %d, call %d: %v", g, i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n, _ := c.Get(ctx, "counter"); string(n) != "1000" {
+		t.Errorf("counter = %s, want 1000", n)
+	}
+	if st := c.PoolStats(); st.TotalConns > 3 || st.Misses > 3 {
+		t.Errorf("after concurrent calls: %+v, want at most 3 connections", st)
+	}
+}
+
+func TestPoolDiscardsAfterIOError(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	ctx := bg()
+	// A reply larger than MaxFrame leaves the stream out of step: the
+	// connection must be closed, not reused.
+	c := newClient(t, s.addr, client.Options{MaxFrame: 1024, PoolSize: 1})
+	if _, err := c.Set(ctx, "big", strings.Repeat("x", 4096), client.SetArgs{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Get(ctx, "big")
+	if !errors.Is(err, netproto.ErrFrameTooLarge) || errors.As(err, new(*client.Error)) {
+		t.Fatalf("Get of a reply over MaxFrame: %v, want ErrFrameTooLarge and not a server error", err)
+	}
+	st := c.PoolStats()
+	if st.Discarded != 1 || st.TotalConns != 0 {
+		t.Fatalf("after the error: %+v, want the connection discarded", st)
+	}
+	if _, err := c.Set(ctx, "small", "v", client.SetArgs{}); err != nil {
+		t.Fatalf("the next call on a new connection: %v", err)
+	}
+	if st := c.PoolStats(); st.Misses != 2 {
+		t.Errorf("after recovery: %+v, want a second dial", st)
+	}
+}
+
+func TestPoolReplacesConnectionsTheServerClosed(t *testing.T) {
+	s := startServer(t, serverOptions{idle: 50 * time.Millisecond})
+	c := newClient(t, s.addr, client.Options{})
+	ctx := bg()
+	if _, err := c.Set(ctx, "k", "v", client.SetArgs{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the server's idle timeout closes the connection
+	// A non-idempotent command must not be sent on the dead connection and
+	// fail: the pool sees it is closed and dials.
+	if n, err := c.Incr(ctx, "n"); err != nil || n != 1 {
+		t.Fatalf("Incr after the server closed the idle connection: %d, %v", n, err)
+	}
+	if st := c.PoolStats(); st.StaleConns != 1 || st.Misses != 2 {
+		t.Errorf("%+v: want the stale connection replaced", st)
+	}
+}
+
+func TestPoolIdleTimeout(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	c := newClient(t, s.addr, client.Options{ConnMaxIdleTime: 10 * time.Millisecond})
+	c.Ping(bg())
+	time.Sleep(30 * time.Millisecond)
+	c.Ping(bg())
+	if st := c.PoolStats(); st.StaleConns != 1 || st.Misses != 2 {
+		t.Errorf("%+v: want the connection idle past ConnMaxIdleTime replaced", st)
+	}
+}
+
+func TestPoolTimeout(t *testing.T) {
+	addr := startSilentServer(t)
+	c := newClient(t, addr, client.Options{PoolSize: 1, PoolTimeout: 50 * time.Millisecond, ReadTimeout: 500 * time.Millisecond})
+	started := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		close(started)
+		done <- c.Ping(bg()) // holds the only connection until its read times out
+	}()
+	<-started
+	time.Sleep(100 * time.Millisecond)
+	if err := c.Ping(bg()); !errors.Is(err, client.ErrPoolTimeout) {
+		t.Errorf("Ping with the pool exhausted: %v, want ErrPoolTimeout", err)
+	}
+	<-done
+}
+
+func TestContextCancellation(t *testing.T) {
+	addr := startSilentServer(t)
+	c := newClient(t, addr, client.Options{ReadTimeout: -1})
+
+	t.Run("deadline", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(bg(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := c.Get(ctx, "k")
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Get past the deadline: %v, want context.DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("Get returned %v after a 100ms deadline", d)
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(bg())
+		time.AfterFunc(50*time.Millisecond, cancel)
+		p := c.Pipeline()
+		g := p.Get("a")
+		n := p.Incr("b")
+		err := p.Exec(ctx)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Exec cancelled: %v, want context.Canceled", err)
+		}
+		if !errors.Is(g.Err(), context.Canceled) || !errors.Is(n.Err(), context.Canceled) {
+			t.Errorf("results: %v, %v, want both cancelled", g.Err(), n.Err())
+		}
+	})
+	t.Run("already cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(bg())
+		cancel()
+		before := c.PoolStats()
+		if err := c.Ping(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Ping with a cancelled context: %v", err)
+		}
+		if after := c.PoolStats(); after.Misses != before.Misses || after.Hits != before.Hits {
+			t.Errorf("a cancelled call took a connection: %+v -> %+v", before, after)
+		}
+	})
+	// Whether a call was cut off while dialling or while waiting for its
+	// reply depends on the machine's speed; either way no connection it
+	// touched may go back to the pool.
+	if st := c.PoolStats(); st.TotalConns != 0 || st.Hits != 0 {
+		t.Errorf("%+v: want the interrupted connections discarded, none reused", st)
+	}
+}
+
+func TestReadTimeout(t *testing.T) {
+	addr := startSilentServer(t)
+	c := newClient(t, addr, client.Options{ReadTimeout: 100 * time.Millisecond})
+	start := time.Now()
+	err := c.Ping(bg())
+	if !errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Ping to a silent server: %v, want a read timeout", err)
+	}
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("%v is not a net.Error timeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("timed out after %v", d)
+	}
+}
+
+func TestDialErrors(t *testing.T) {
+	// A port nobody listens on: take a free one and close it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := newClient(t, addr, client.Options{})
+	err = c.Ping(bg())
+	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("Ping of a closed port: %v, want connection refused naming %s", err, addr)
+	}
+	if errors.As(err, new(*client.Error)) {
+		t.Errorf("a dial error is a *client.Error: %v", err)
+	}
+
+	// A server that speaks something else (here HTTP) is recognised at
+	// its first bytes.
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+		time.Sleep(time.Second)
+	}()
+	c = newClient(t, ln.Addr().String(), client.Options{})
+	if err := c.Ping(bg()); !errors.Is(err, netproto.ErrBadMagic) {
+		t.Errorf("Ping of an HTTP server: %v, want ErrBadMagic", err)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	s := startServer(t, serverOptions{tls: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	c := newClient(t, s.addr, client.Options{TLSConfig: &tls.Config{RootCAs: pool}})
+	if _, err := c.Set(bg(), "k", "over tls", client.SetArgs{}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.Get(bg(), "k"); err != nil || string(v) != "over tls" {
+		t.Fatalf("Get over TLS: %q, %v", v, err)
+	}
+	// The idle-connection check looks under the TLS layer.
+	c.Ping(bg())
+	if st := c.PoolStats(); st.Misses != 1 || st.StaleConns != 0 {
+		t.Errorf("%+v: want one TLS connection reused", st)
+	}
+	// Without the CA, the certificate is refused.
+	c = newClient(t, s.addr, client.Options{TLSConfig: &tls.Config{}})
+	if err := c.Ping(bg()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("Ping with an unknown CA: %v, want a certificate error", err)
+	}
+}
+
+// selfSigned returns a certificate for 127.0.0.1 and a pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "pykv test"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true,
+
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
