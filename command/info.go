@@ -172,7 +172,7 @@ func (t *Table) infoMemory(w *infoWriter, c *infoCtx) {
 func (t *Table) infoPersistence(w *infoWriter, c *infoCtx) {
 	w.int("loading", 0)
 	w.int("aof_enabled", 1) // the log is pykv's append-only file, always on
-	w.int("aof_rewrite_in_progress", 0)
+	w.int("aof_rewrite_in_progress", boolInt(c.st.MergeRunning).Int) // a merge is pykv's rewrite
 	w.int("rdb_bgsave_in_progress", 0)
 	w.str("pykv_dataset_id", c.st.DatasetID)
 	w.uint("pykv_last_seq", c.st.LastSeq)
@@ -182,6 +182,12 @@ func (t *Table) infoPersistence(w *infoWriter, c *infoCtx) {
 	w.uint("pykv_fsyncs", c.st.Fsyncs)
 	w.int("pykv_recovery_ms", c.st.RecoveryMs)
 	w.int("pykv_recovered_records", c.st.RecoveredRecs)
+	w.int("pykv_snapshots", int64(c.st.Snapshots))
+	w.int("pykv_live_bytes", c.st.LiveBytes)
+	w.int("pykv_dead_bytes", c.st.DeadBytes)
+	w.uint("pykv_merges", c.st.Merges)
+	w.int("pykv_merge_reclaimed_bytes", c.st.MergeReclaimed)
+	w.int("pykv_last_merge_ms", c.st.LastMergeMs)
 }
 
 func (t *Table) infoStats(w *infoWriter, c *infoCtx) {

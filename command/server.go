@@ -5,6 +5,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/pykv/pykv/storage"
 )
 
 // COMMAND: the COMMAND INFO of every command.
@@ -215,4 +217,44 @@ func (t *Table) flushall(_ *Session, _ [][]byte) Reply {
 
 func (t *Table) flushdb(_ *Session, _ [][]byte) Reply {
 	return Err("FLUSHDB is not supported by pykv")
+}
+
+// Merger is a Store that can compact its log into a snapshot. *storage.DB
+// implements it; with a Store that does not, BGREWRITEAOF and COMPACT reply
+// with an error.
+type Merger interface {
+	// StartMerge starts a merge in the background and reports whether it
+	// started (false: one is already running).
+	StartMerge() bool
+	// Merge merges now and returns what it did.
+	Merge() (storage.MergeStats, error)
+}
+
+// BGREWRITEAOF: Redis's name for rewriting the log, which redis-cli users
+// and tools know; in pykv it starts a merge.
+func (t *Table) bgrewriteaof(_ *Session, _ [][]byte) Reply {
+	m, ok := t.store.(Merger)
+	if !ok {
+		return Err("BGREWRITEAOF is not supported by this storage engine")
+	}
+	if !m.StartMerge() {
+		return Err("Background append only file rewriting already in progress")
+	}
+	return Status("Background append only file rewriting started")
+}
+
+// COMPACT merges and replies with what the merge did, as a map.
+func (t *Table) compact(_ *Session, _ [][]byte) Reply {
+	m, ok := t.store.(Merger)
+	if !ok {
+		return Err("COMPACT is not supported by this storage engine")
+	}
+	st, err := m.Merge()
+	if err != nil {
+		return storeError(err)
+	}
+	return mapReply("snapshot", Bytes([]byte(st.Snapshot)), "files", Int(int64(st.Files)),
+		"keys", Int(int64(st.Keys)), "expired", Int(int64(st.Expired)),
+		"bytes_read", Int(st.BytesRead), "bytes_written", Int(st.BytesWritten),
+		"reclaimed", Int(st.Reclaimed), "duration_ms", Int(st.Duration.Milliseconds()))
 }

@@ -313,3 +313,25 @@ func ParseInt(b []byte) (int64, bool) {
 	}
 	return int64(u), true
 }
+
+// GetDel returns the value of key and deletes the key in one step, or
+// ErrNotFound.
+func (db *DB) GetDel(key []byte) ([]byte, error) {
+	db.wmu.Lock()
+	e, ok := db.liveLocked(key, db.nowMs())
+	if !ok {
+		db.wmu.Unlock()
+		return nil, ErrNotFound
+	}
+	v, err := db.value(key, e)
+	if err != nil {
+		db.wmu.Unlock()
+		return nil, err
+	}
+	lsn, err := db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}})
+	db.wmu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return v, db.log.Commit(lsn)
+}
