@@ -80,8 +80,8 @@ func TestModel(t *testing.T) {
 			ExpiryInterval: -1, // cycles are steps of their own
 			// Background merges run too, racing the steps.
 			MergeSealedSegments: rapid.IntRange(2, 6).Draw(t, "mergeSealed"),
-			Clock:          clock.Now,
-			Logger:         slog.New(slog.DiscardHandler),
+			Clock:               clock.Now,
+			Logger:              slog.New(slog.DiscardHandler),
 		}
 		mt.open(t)
 		defer func() { mt.db.Close() }()
