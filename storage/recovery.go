@@ -3,8 +3,6 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/pykv/pykv/index"
@@ -30,47 +28,19 @@ var ErrDamaged = errors.New("pykv/storage: data file damaged (start with repair 
 // next segment must have.
 func (db *DB) recover() (nextID uint32, err error) {
 	fsys := db.opts.FS
-	names, err := fsys.List(db.dir)
+	plan, err := planDir(fsys, db.dir)
 	if err != nil {
-		return 0, fmt.Errorf("pykv/storage: list %s: %w", db.dir, err)
-	}
-	var segs, snaps []uint32
-	for _, name := range names {
-		if id, ok := segment.ParseFileName(name); ok {
-			segs = append(segs, id)
-		} else if id, ok := snapshot.ParseFileName(name); ok {
-			snaps = append(snaps, id)
-		} else if strings.HasSuffix(name, ".tmp") {
-			// A file a crash interrupted before its rename: never live.
-			if err := fsys.Remove(filepath.Join(db.dir, name)); err != nil {
-				return 0, fmt.Errorf("pykv/storage: remove %s: %w", name, err)
-			}
-			db.logger().Info("removed unfinished file", "file", filepath.Join(db.dir, name))
-		}
+		return 0, err
 	}
 	nextID = 1
-	var obsolete []string
-	var base uint32 // segments up to base are covered by the snapshot
-	if len(snaps) > 0 {
-		newest := snaps[len(snaps)-1]
-		if err := db.loadSnapshot(newest); err != nil {
+	if plan.snapshot != 0 {
+		if err := db.loadSnapshot(plan.snapshot); err != nil {
 			return 0, err
 		}
-		base, nextID = newest, newest+1
-		for _, id := range snaps[:len(snaps)-1] {
-			obsolete = append(obsolete, snapshot.Path(db.dir, id))
-		}
+		nextID = plan.snapshot + 1
 	}
-	var replay []uint32
-	for _, id := range segs {
-		if len(snaps) > 0 && id <= base {
-			obsolete = append(obsolete, db.segPath(id))
-		} else {
-			replay = append(replay, id)
-		}
-	}
-	for i, id := range replay {
-		keep, err := db.replaySegment(id, i == len(replay)-1)
+	for i, id := range plan.segments {
+		keep, err := db.replaySegment(id, i == len(plan.segments)-1)
 		if err != nil {
 			return 0, err
 		}
@@ -80,15 +50,16 @@ func (db *DB) recover() (nextID uint32, err error) {
 		}
 		nextID = max(nextID, id+1)
 	}
-	for _, path := range obsolete {
+	for _, path := range plan.obsolete {
 		// A merge finished (its snapshot is durable) but a crash came
-		// before it removed the files it covers.
+		// before it removed the files it covers, or a crash interrupted a
+		// file before its rename.
 		if err := fsys.Remove(path); err != nil {
-			return 0, fmt.Errorf("pykv/storage: remove merged file %s: %w", path, err)
+			return 0, fmt.Errorf("pykv/storage: remove obsolete file %s: %w", path, err)
 		}
-		db.logger().Info("removed file covered by the snapshot", "file", path)
+		db.logger().Info("removed obsolete file", "file", path)
 	}
-	if len(obsolete) > 0 {
+	if len(plan.obsolete) > 0 {
 		if err := fsys.SyncDir(db.dir); err != nil {
 			return 0, err
 		}
@@ -180,9 +151,13 @@ func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 		}
 	}
 	if cut >= 0 {
-		if err := db.cutTail(path, it.Size(), cut, iterErr); err != nil {
+		n, err := cutTail(db.opts.FS, path, it.Size(), cut)
+		if err != nil {
 			return false, err
 		}
+		db.recovery.cutBytes += n
+		db.logger().Warn("cut torn tail of segment", "file", path, "offset", max(cut, 0), "bytes", n,
+			"saved_to", path+".broken", "reason", fmt.Sprint(iterErr))
 	}
 	if records == 0 && (cut >= 0 || it.Size() <= segment.HeaderSize) {
 		// Nothing in it: a segment created just before a crash, or one
@@ -211,36 +186,4 @@ func (db *DB) track(old index.Entry, existed bool) {
 	if existed {
 		db.liveBytes.Add(-int64(old.Size))
 	}
-}
-
-// cutTail truncates path at off, first saving the bytes it removes in
-// path.broken so that nothing is thrown away without a trace.
-func (db *DB) cutTail(path string, size, off int64, why error) error {
-	fsys := db.opts.FS
-	if off < segment.HeaderSize {
-		off = 0
-	}
-	f, err := fsys.OpenReadWrite(path)
-	if err != nil {
-		return fmt.Errorf("pykv/storage: open %s to cut its tail: %w", path, err)
-	}
-	defer f.Close()
-	tail := make([]byte, size-off)
-	if _, err := f.ReadAt(tail, off); err != nil && len(tail) > 0 {
-		return fmt.Errorf("pykv/storage: read tail of %s at offset %d: %w", path, off, err)
-	}
-	broken := path + ".broken"
-	if err := writeFileAtomic(fsys, filepath.Dir(path), filepath.Base(broken), tail); err != nil {
-		return fmt.Errorf("pykv/storage: save cut bytes of %s: %w", path, err)
-	}
-	if err := f.Truncate(off); err != nil {
-		return fmt.Errorf("pykv/storage: truncate %s at offset %d: %w", path, off, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("pykv/storage: fsync %s: %w", path, err)
-	}
-	db.recovery.cutBytes += size - off
-	db.logger().Warn("cut torn tail of segment", "file", path, "offset", off, "bytes", size-off,
-		"saved_to", broken, "reason", fmt.Sprint(why))
-	return nil
 }

@@ -1,0 +1,268 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/snapshot"
+)
+
+// CheckReport is what Check found in a data directory.
+type CheckReport struct {
+	// Problems is the damage found, each naming the file and the offset.
+	// Open would refuse the directory (without repair) when it is not
+	// empty.
+	Problems []error
+	// Torn is a torn tail of the newest segment: not damage (Open cuts it,
+	// as a crash leaves it), but reported.
+	Torn error
+	// Obsolete lists files a finished merge left behind; Open removes them.
+	Obsolete []string
+	Snapshot string // the live snapshot, if any
+	Keys     uint64 // keys in the snapshot
+	Segments int    // live segments
+	Records  int64  // records in the live segments
+	LastSeq  uint64
+	Bytes    int64 // bytes checked
+}
+
+// Progress is told how many bytes of how many have been checked.
+type Progress func(done, total int64)
+
+// Check verifies a data directory offline: every checksum of every live
+// file, the snapshot's index against its records, the seq order across
+// files, and the DATASET file. It takes the directory's lock, so it fails
+// with an error wrapping vfs.ErrLocked while a daemon holds it. Only
+// opts.FS, MaxKeySize and MaxValueSize are used.
+func Check(dir string, opts Options, progress Progress) CheckReport {
+	opts = opts.withDefaults()
+	var rep CheckReport
+	lock, err := opts.FS.Lock(filepath.Join(dir, lockFile))
+	if err != nil {
+		rep.Problems = append(rep.Problems, lockError(dir, err))
+		return rep
+	}
+	defer lock.Close()
+	plan, err := planDir(opts.FS, dir)
+	if err != nil {
+		rep.Problems = append(rep.Problems, err)
+		return rep
+	}
+	rep.Obsolete = plan.obsolete
+	if progress == nil {
+		progress = func(int64, int64) {}
+	}
+	total := plan.bytes(opts.FS)
+	if _, err := readDataset(opts.FS, filepath.Join(dir, datasetFile)); err != nil {
+		rep.Problems = append(rep.Problems, err)
+	}
+	if plan.snapshot != 0 {
+		path := snapshot.Path(dir, plan.snapshot)
+		rep.Snapshot = path
+		s, err := snapshot.Open(opts.FS, path)
+		if err != nil {
+			rep.Problems = append(rep.Problems, err)
+		} else {
+			rep.Problems = append(rep.Problems, s.Verify(opts.limits())...)
+			rep.Keys, rep.LastSeq = s.Footer.Count, s.Header.CoveredSeq
+			rep.Bytes += s.Size()
+			s.Close()
+		}
+		progress(rep.Bytes, total)
+	}
+	for i, id := range plan.segments {
+		checkSegment(opts, dir, id, i == len(plan.segments)-1, &rep)
+		progress(rep.Bytes, total)
+	}
+	return rep
+}
+
+func checkSegment(opts Options, dir string, id uint32, newest bool, rep *CheckReport) {
+	path := segment.Path(dir, id)
+	it, err := segment.ReadFile(opts.FS, path, opts.limits())
+	if err != nil {
+		rep.Problems = append(rep.Problems, err)
+		return
+	}
+	rep.Segments++
+	rep.Bytes += it.Size()
+	if h := it.Header(); h.Version != 0 && h.ID != id {
+		rep.Problems = append(rep.Problems, fmt.Errorf("%s at offset 8: header names segment %d", path, h.ID))
+	}
+	batchStart := int64(-1)
+	for it.Next() {
+		r := it.Record()
+		if r.Seq <= rep.LastSeq {
+			rep.Problems = append(rep.Problems, fmt.Errorf("%s at offset %d: seq %d does not follow seq %d", path, it.Offset(), r.Seq, rep.LastSeq))
+		}
+		rep.LastSeq = max(rep.LastSeq, r.Seq)
+		rep.Records++
+		if batchStart < 0 && r.More {
+			batchStart = it.Offset()
+		} else if !r.More {
+			batchStart = -1
+		}
+	}
+	switch err := it.Err(); {
+	case err != nil && newest && errors.Is(err, segment.ErrTorn):
+		rep.Torn = err
+	case err != nil:
+		rep.Problems = append(rep.Problems, err)
+	case batchStart >= 0 && newest:
+		rep.Torn = fmt.Errorf("%s at offset %d: batch without its last record (torn)", path, batchStart)
+	case batchStart >= 0:
+		rep.Problems = append(rep.Problems, fmt.Errorf("%s at offset %d: batch without its last record in a sealed segment", path, batchStart))
+	}
+}
+
+// dirPlan is what a directory's names say: the live snapshot, the live
+// segments and the files a finished merge left behind.
+type dirPlan struct {
+	dir      string
+	snapshot uint32 // 0: none
+	segments []uint32
+	obsolete []string
+}
+
+func planDir(fs vfs.FS, dir string) (dirPlan, error) {
+	names, err := fs.List(dir)
+	if err != nil {
+		return dirPlan{}, fmt.Errorf("pykv/storage: list %s: %w", dir, err)
+	}
+	p := dirPlan{dir: dir}
+	var segs, snaps []uint32
+	for _, name := range names {
+		if id, ok := segment.ParseFileName(name); ok {
+			segs = append(segs, id)
+		} else if id, ok := snapshot.ParseFileName(name); ok {
+			snaps = append(snaps, id)
+		} else if strings.HasSuffix(name, ".tmp") {
+			p.obsolete = append(p.obsolete, filepath.Join(dir, name))
+		}
+	}
+	if len(snaps) > 0 {
+		p.snapshot = snaps[len(snaps)-1]
+		for _, id := range snaps[:len(snaps)-1] {
+			p.obsolete = append(p.obsolete, snapshot.Path(dir, id))
+		}
+	}
+	for _, id := range segs {
+		if len(snaps) > 0 && id <= p.snapshot {
+			p.obsolete = append(p.obsolete, segment.Path(dir, id))
+		} else {
+			p.segments = append(p.segments, id)
+		}
+	}
+	return p, nil
+}
+
+func (p dirPlan) bytes(fs vfs.FS) int64 {
+	var n int64
+	if p.snapshot != 0 {
+		s, _ := fs.Stat(snapshot.Path(p.dir, p.snapshot))
+		n += s
+	}
+	for _, id := range p.segments {
+		s, _ := fs.Stat(segment.Path(p.dir, id))
+		n += s
+	}
+	return n
+}
+
+func lockError(dir string, err error) error {
+	if errors.Is(err, vfs.ErrLocked) {
+		return fmt.Errorf("pykv/storage: data directory %s is in use by a running pykvd (its LOCK file is held): %w", dir, err)
+	}
+	return fmt.Errorf("pykv/storage: lock data directory %s: %w", dir, err)
+}
+
+// Repair cuts what Check reports so that Open accepts the directory: the
+// torn tail of the newest segment, and, with force, damage in any segment
+// (everything from the damage to the end of that file). The cut bytes are
+// kept beside each file in a .broken file. It returns what it did. A
+// damaged snapshot cannot be repaired: Repair reports it and stops.
+func Repair(dir string, opts Options, force bool) ([]string, error) {
+	opts = opts.withDefaults()
+	lock, err := opts.FS.Lock(filepath.Join(dir, lockFile))
+	if err != nil {
+		return nil, lockError(dir, err)
+	}
+	defer lock.Close()
+	plan, err := planDir(opts.FS, dir)
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	for i, id := range plan.segments {
+		path := segment.Path(dir, id)
+		it, err := segment.ReadFile(opts.FS, path, opts.limits())
+		if err != nil {
+			return done, err
+		}
+		batchStart := int64(-1)
+		for it.Next() {
+			if r := it.Record(); r.More && batchStart < 0 {
+				batchStart = it.Offset()
+			} else if !r.More {
+				batchStart = -1
+			}
+		}
+		newest := i == len(plan.segments)-1
+		cut := int64(-1)
+		var serr *segment.Error
+		if errors.As(it.Err(), &serr) {
+			if !serr.Torn && !force {
+				return done, fmt.Errorf("%w (use force to cut it and everything after it in this file)", serr)
+			}
+			if serr.Torn && !newest && !force {
+				return done, fmt.Errorf("%w: in a sealed segment (use force to cut it)", serr)
+			}
+			cut = serr.Offset
+		}
+		if batchStart >= 0 && (newest || force) && (cut < 0 || batchStart < cut) {
+			cut = batchStart
+		}
+		if cut < 0 {
+			continue
+		}
+		n, err := cutTail(opts.FS, path, it.Size(), cut)
+		if err != nil {
+			return done, err
+		}
+		done = append(done, fmt.Sprintf("cut %s at offset %d: %d bytes saved to %s.broken", path, max(cut, 0), n, path))
+	}
+	return done, nil
+}
+
+// cutTail truncates path at off (a cut inside the header empties the
+// file), first saving the bytes it removes in path.broken, and returns how
+// many it removed.
+func cutTail(fsys vfs.FS, path string, size, off int64) (int64, error) {
+	if off < segment.HeaderSize {
+		off = 0
+	}
+	f, err := fsys.OpenReadWrite(path)
+	if err != nil {
+		return 0, fmt.Errorf("pykv/storage: open %s to cut its tail: %w", path, err)
+	}
+	defer f.Close()
+	tail := make([]byte, size-off)
+	if _, err := f.ReadAt(tail, off); err != nil && !(errors.Is(err, io.EOF) && len(tail) == 0) {
+		return 0, fmt.Errorf("pykv/storage: read tail of %s at offset %d: %w", path, off, err)
+	}
+	if err := writeFileAtomic(fsys, filepath.Dir(path), filepath.Base(path)+".broken", tail); err != nil {
+		return 0, fmt.Errorf("pykv/storage: save cut bytes of %s: %w", path, err)
+	}
+	if err := f.Truncate(off); err != nil {
+		return 0, fmt.Errorf("pykv/storage: truncate %s at offset %d: %w", path, off, err)
+	}
+	if err := f.Sync(); err != nil {
+		return 0, fmt.Errorf("pykv/storage: fsync %s: %w", path, err)
+	}
+	return size - off, nil
+}
