@@ -85,7 +85,7 @@ func TestKeydirScanDuringChurn(t *testing.T) {
 // keydir meanwhile.
 func TestKeydirConcurrent(t *testing.T) {
 	k := NewKeydir(8)
-	const writers, keysEach, ops, shared = 4, 500, 20000, 16
+	const writers, keysEach, ops, shared = 4, 500, 10000, 16
 	var seq atomic.Uint64
 	var stop atomic.Bool
 	var readers sync.WaitGroup
