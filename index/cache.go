@@ -38,7 +38,8 @@ type CacheStats struct {
 // keys spread over shards by xxhash, with a byte budget split evenly among
 // the shards. Each entry is tagged with the seq of the version it holds, and
 // Get hits only on the seq the caller asks for, so a stale copy is never
-// served. It is safe for concurrent use. Hits and evictions are O(1).
+// served. It is safe for concurrent use. Hits and evictions are O(1). The
+// zero Cache is a disabled one; make a working one with NewCache.
 type Cache struct {
 	shards []cacheShard // nil when caching is disabled
 	shift  uint

@@ -28,7 +28,7 @@ const (
 // Keydir maps every live key to the Entry of its current version. It is
 // safe for concurrent use; keys are spread over shards by xxhash, each shard
 // behind its own sync.RWMutex. See the package documentation for its memory
-// layout.
+// layout. The zero Keydir is not usable: make one with NewKeydir.
 type Keydir struct {
 	shards []shard
 	shift  uint // 64 - log2(len(shards)): the top hash bits pick the shard
