@@ -30,16 +30,18 @@
 //	+------------+-----+------------+----------+---------------+---------+
 //	| keylen u32 | key | offset u64 | size u32 | expire_at i64 | seq u64 |
 //	+------------+-----+------------+----------+---------------+---------+
-//	footer (48 bytes)
-//	+---------------+---------------+-----------+-----------------+
-//	| index off u64 | index len u64 | count u64 | covered seq u64 |
-//	+---------------+---------------+-----------+-----------------+
-//	| index crc u32 | footer crc u32| "PYKVSNFT"                  |
-//	+---------------+---------------+-----------------------------+
+//	footer (56 bytes)
+//	+---------------+---------------+-----------------+-----------------+
+//	| index off u64 | index len u64 | count u64       | covered seq u64 |
+//	+---------------+---------------+-----------------+-----------------+
+//	| index crc u32 | records crc u32 | reserved u32 | footer crc u32 | "PYKVSNFT" |
+//	+---------------+-----------------+--------------+----------------+------------+
 //
 // Integers are little-endian. The header crc covers its first 20 bytes; the
-// footer crc its first 36; the index crc the whole index section. Every
-// record carries its own CRC. covered seq is the seq of the last record of
+// footer crc its first 44; the index crc the whole index section; the
+// records crc the whole records section, so that opening a snapshot checks
+// every byte of it in one pass (CRC-32C runs at several GB/s), and every
+// record also carries its own CRC, so that damage can be pinpointed. covered seq is the seq of the last record of
 // the newest segment merged, deletes included, so that seqs never go back
 // even when every key was deleted. These constants are part of the on-disk
 // format: they never change within a version.

@@ -21,7 +21,7 @@ const (
 	// HeaderSize is the size of the header.
 	HeaderSize = 24
 	// FooterSize is the size of the footer.
-	FooterSize = 48
+	FooterSize = 56
 	// indexFixed is an index entry's size beyond its key.
 	indexFixed = 4 + 8 + 4 + 8 + 8
 	// Ext is the file name extension of snapshots.
@@ -50,6 +50,7 @@ type Footer struct {
 	Count       uint64
 	CoveredSeq  uint64
 	IndexCRC    uint32
+	RecordsCRC  uint32 // CRC-32C of the records section
 }
 
 // IndexEntry locates one record of the snapshot.
@@ -103,8 +104,10 @@ func appendFooter(dst []byte, f Footer) []byte {
 	binary.LittleEndian.PutUint64(b[16:], f.Count)
 	binary.LittleEndian.PutUint64(b[24:], f.CoveredSeq)
 	binary.LittleEndian.PutUint32(b[32:], f.IndexCRC)
-	binary.LittleEndian.PutUint32(b[36:], crc32.Checksum(b[:36], castagnoli))
-	copy(b[40:], FooterMagic)
+	binary.LittleEndian.PutUint32(b[36:], f.RecordsCRC)
+	// b[40:44] is reserved (zero) and covered by the footer crc.
+	binary.LittleEndian.PutUint32(b[44:], crc32.Checksum(b[:44], castagnoli))
+	copy(b[48:], FooterMagic)
 	return append(dst, b[:]...)
 }
 
@@ -115,11 +118,11 @@ func DecodeFooter(b []byte, fileSize int64) (Footer, error) {
 		return Footer{}, fmt.Errorf("%w: footer is %d bytes, want %d", ErrCorrupt, len(b), FooterSize)
 	}
 	at := fileSize - FooterSize
-	if string(b[40:]) != FooterMagic {
-		return Footer{}, fmt.Errorf("%w: bad footer magic %q at offset %d (file cut short?)", ErrCorrupt, b[40:], at+40)
+	if string(b[48:]) != FooterMagic {
+		return Footer{}, fmt.Errorf("%w: bad footer magic %q at offset %d (file cut short?)", ErrCorrupt, b[48:], at+48)
 	}
-	if got, want := crc32.Checksum(b[:36], castagnoli), binary.LittleEndian.Uint32(b[36:]); got != want {
-		return Footer{}, fmt.Errorf("%w: footer checksum at offset %d: stored %08x, computed %08x", ErrCorrupt, at+36, want, got)
+	if got, want := crc32.Checksum(b[:44], castagnoli), binary.LittleEndian.Uint32(b[44:]); got != want {
+		return Footer{}, fmt.Errorf("%w: footer checksum at offset %d: stored %08x, computed %08x", ErrCorrupt, at+44, want, got)
 	}
 	f := Footer{
 		IndexOffset: binary.LittleEndian.Uint64(b[0:]),
@@ -127,6 +130,7 @@ func DecodeFooter(b []byte, fileSize int64) (Footer, error) {
 		Count:       binary.LittleEndian.Uint64(b[16:]),
 		CoveredSeq:  binary.LittleEndian.Uint64(b[24:]),
 		IndexCRC:    binary.LittleEndian.Uint32(b[32:]),
+		RecordsCRC:  binary.LittleEndian.Uint32(b[36:]),
 	}
 	if f.IndexOffset < HeaderSize || f.IndexOffset > uint64(at) || f.IndexLen != uint64(at)-f.IndexOffset {
 		return f, fmt.Errorf("%w: footer at offset %d places the index at [%d, +%d) in a %d-byte file",

@@ -57,8 +57,27 @@ func (s *Snapshot) verify() error {
 	if got := crc32.Checksum(idx, castagnoli); got != f.IndexCRC {
 		return fmt.Errorf("%s: %w: index at offset %d: checksum stored %08x, computed %08x", s.Path, ErrCorrupt, f.IndexOffset, f.IndexCRC, got)
 	}
+	recs := s.data[HeaderSize:f.IndexOffset]
+	if got := crc32.Checksum(recs, castagnoli); got != f.RecordsCRC {
+		return fmt.Errorf("%s: %w: records at offset %d: checksum stored %08x, computed %08x%s",
+			s.Path, ErrCorrupt, HeaderSize, f.RecordsCRC, got, firstBadRecord(recs))
+	}
 	s.Header, s.Footer = h, f
 	return nil
+}
+
+// firstBadRecord names the first record of recs (the records section) that
+// does not decode, for an error message.
+func firstBadRecord(recs []byte) string {
+	lim := segment.Limits{MaxKey: 1 << 30, MaxValue: 1 << 30}
+	for p := 0; p < len(recs); {
+		_, n, err := segment.DecodeRecord(recs[p:], lim)
+		if err != nil {
+			return fmt.Sprintf(" (first bad record at offset %d: %v)", HeaderSize+p, err)
+		}
+		p += n
+	}
+	return ""
 }
 
 // ID returns the snapshot's id: the newest segment it covers.

@@ -24,6 +24,7 @@ type Writer struct {
 	count uint64
 	seq   uint64
 	rec   []byte
+	crc   uint32 // running CRC-32C of the records section
 }
 
 // Create starts snapshot id in dir covering every record up to seq.
@@ -53,6 +54,7 @@ func (w *Writer) Add(r *segment.Record) (offset int64, size uint32, err error) {
 	if _, err := w.bw.Write(w.rec); err != nil {
 		return 0, 0, fmt.Errorf("pykv/snapshot: write %s: %w", w.tmp, err)
 	}
+	w.crc = crc32.Update(w.crc, castagnoli, w.rec)
 	offset, size = w.off, uint32(len(w.rec))
 	w.index = appendIndexEntry(w.index, &IndexEntry{Key: r.Key, Offset: uint64(offset), Size: size,
 		ExpireAt: r.ExpireAt, Seq: r.Seq})
@@ -68,7 +70,7 @@ func (w *Writer) Count() uint64 { return w.count }
 // final name and fsyncs the directory. It returns the final path.
 func (w *Writer) Finish() (string, error) {
 	foot := Footer{IndexOffset: uint64(w.off), IndexLen: uint64(len(w.index)), Count: w.count,
-		CoveredSeq: w.seq, IndexCRC: crc32.Checksum(w.index, castagnoli)}
+		CoveredSeq: w.seq, IndexCRC: crc32.Checksum(w.index, castagnoli), RecordsCRC: w.crc}
 	fail := func(what string, err error) (string, error) {
 		w.Abort()
 		return "", fmt.Errorf("pykv/snapshot: %s %s: %w", what, w.tmp, err)

@@ -355,6 +355,9 @@ func TestGoldenDataDirV1(t *testing.T) {
 		mustSet(t, db, "greeting", "hello")
 		db.Set([]byte("session"), []byte("abc"), SetOptions{ExpireAt: 4_000_000_000_000})
 		db.MSet([]byte("a"), []byte("1"), []byte("b"), []byte("2"))
+		if _, err := db.Merge(); err != nil { // a snapshot, then more log
+			t.Fatal(err)
+		}
 		db.IncrBy([]byte("a"), 41)
 		db.Del([]byte("b"))
 		db.Close()
@@ -386,6 +389,9 @@ func TestGoldenDataDirV1(t *testing.T) {
 	}
 	if db.DBSize() != 3 {
 		t.Fatalf("dbsize %d, want 3", db.DBSize())
+	}
+	if st := db.Stats(); st.Snapshots != 1 || db.recovery.snapshotKeys != 4 {
+		t.Fatalf("golden directory: %d snapshots, %d keys from the snapshot; want 1 and 4", st.Snapshots, db.recovery.snapshotKeys)
 	}
 }
 

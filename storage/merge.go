@@ -133,12 +133,26 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 		return st, err
 	}
 	var retired []uint32
+	total := int64(0)
+	if prev != nil {
+		total += prev.size
+	}
+	for _, id := range segs {
+		n, _ := db.opts.FS.Stat(db.segPath(id))
+		total += n
+	}
+	report := func() {
+		if db.opts.MergeProgress != nil {
+			db.opts.MergeProgress(st.BytesRead, total)
+		}
+	}
 	if prev != nil {
 		if err := db.mergeSnapshotFile(w, prev, &st); err != nil {
 			w.Abort()
 			return st, err
 		}
 		retired = append(retired, prev.id)
+		report()
 	}
 	for _, id := range segs {
 		if err := db.mergeSegmentFile(w, id, &st); err != nil {
@@ -146,6 +160,7 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 			return st, err
 		}
 		retired = append(retired, id)
+		report()
 	}
 	st.Keys = w.Count()
 	path, err := w.Finish()

@@ -40,6 +40,9 @@ type Options struct {
 	// trigger.
 	MergeDeadBytes int64
 	MergeDeadRatio float64
+	// MergeProgress, when set, is told how many bytes of the merged files
+	// a merge has read (offline tools draw a progress bar with it).
+	MergeProgress Progress
 	// NoHousekeeper disables background merges; Merge still works.
 	NoHousekeeper bool
 	// Repair lets Open cut damaged data that is not a torn tail of the
