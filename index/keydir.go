@@ -182,3 +182,20 @@ func checkOffset(off uint64) {
 		panic("index: entry offset exceeds MaxOffset (48 bits)")
 	}
 }
+
+// Reserve sizes every shard's table for about n keys in all, so that a bulk
+// load (start-up from a snapshot) does not rehash as it grows. It never
+// shrinks a table.
+func (k *Keydir) Reserve(n int64) {
+	per := int(n/int64(len(k.shards))) + 1
+	per += per / 8 // keys do not spread over shards exactly evenly
+	want := groupsFor(per)
+	for i := range k.shards {
+		s := &k.shards[i]
+		s.mu.Lock()
+		if want > len(s.groups) {
+			s.resize(want)
+		}
+		s.mu.Unlock()
+	}
+}

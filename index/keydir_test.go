@@ -335,3 +335,22 @@ func TestKeydirBytes(t *testing.T) {
 		t.Fatalf("Bytes grew by %d per 16-byte key", per)
 	}
 }
+
+func TestReserveKeepsEntries(t *testing.T) {
+	k := NewKeydir(4)
+	for i := 0; i < 100; i++ {
+		k.Put([]byte(fmt.Sprint("k", i)), Entry{FileID: 1, Seq: uint64(i + 1)})
+	}
+	k.Reserve(100_000)
+	for i := 0; i < 100; i++ {
+		if e, ok := k.Get([]byte(fmt.Sprint("k", i))); !ok || e.Seq != uint64(i+1) {
+			t.Fatalf("k%d after Reserve: %+v %v", i, e, ok)
+		}
+	}
+	for i := 100; i < 20_000; i++ {
+		k.Put([]byte(fmt.Sprint("k", i)), Entry{FileID: 1, Seq: uint64(i + 1)})
+	}
+	if k.Len() != 20_000 {
+		t.Fatalf("len %d", k.Len())
+	}
+}

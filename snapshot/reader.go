@@ -2,10 +2,12 @@ package snapshot
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync"
 
 	"github.com/edsrzf/mmap-go"
 
@@ -23,7 +25,8 @@ type Snapshot struct {
 }
 
 // Open maps the snapshot at path read-only and verifies its header, its
-// footer and the checksum of its index. Records are verified when read.
+// footer and the checksum of its index. VerifyRecords checks the records
+// section; each record is also checked when read.
 func Open(fs vfs.FS, path string) (*Snapshot, error) {
 	data, unmap, err := mapFile(fs, path)
 	if err != nil {
@@ -57,12 +60,19 @@ func (s *Snapshot) verify() error {
 	if got := crc32.Checksum(idx, castagnoli); got != f.IndexCRC {
 		return fmt.Errorf("%s: %w: index at offset %d: checksum stored %08x, computed %08x", s.Path, ErrCorrupt, f.IndexOffset, f.IndexCRC, got)
 	}
-	recs := s.data[HeaderSize:f.IndexOffset]
-	if got := crc32.Checksum(recs, castagnoli); got != f.RecordsCRC {
-		return fmt.Errorf("%s: %w: records at offset %d: checksum stored %08x, computed %08x%s",
-			s.Path, ErrCorrupt, HeaderSize, f.RecordsCRC, got, firstBadRecord(recs))
-	}
 	s.Header, s.Footer = h, f
+	return nil
+}
+
+// VerifyRecords checks the records section against the footer's CRC: one
+// pass over the mapping. Open does not, so that a caller can run it
+// alongside loading the index.
+func (s *Snapshot) VerifyRecords() error {
+	recs := s.data[HeaderSize:s.Footer.IndexOffset]
+	if got := crc32.Checksum(recs, castagnoli); got != s.Footer.RecordsCRC {
+		return fmt.Errorf("%s: %w: records at offset %d: checksum stored %08x, computed %08x%s",
+			s.Path, ErrCorrupt, HeaderSize, s.Footer.RecordsCRC, got, firstBadRecord(recs))
+	}
 	return nil
 }
 
@@ -94,27 +104,91 @@ func (s *Snapshot) RecordsEnd() int64 { return int64(s.Footer.IndexOffset) }
 // entry can be trusted to point inside the file; entry keys alias the
 // mapping.
 func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
-	idx := s.data[s.Footer.IndexOffset : s.Footer.IndexOffset+s.Footer.IndexLen]
-	end := s.Footer.IndexOffset
+	n, err := s.walkIndex(0, int(s.Footer.IndexLen), maxKey, fn)
+	if err == nil && n != s.Footer.Count {
+		err = fmt.Errorf("%s: %w: index holds %d entries, footer says %d", s.Path, ErrCorrupt, n, s.Footer.Count)
+	}
+	return err
+}
+
+// IndexParallel is Index with the index split between workers goroutines:
+// fn is called concurrently and in no particular order.
+func (s *Snapshot) IndexParallel(maxKey, workers int, fn func(e IndexEntry) error) error {
+	bounds, err := s.splitIndex(maxKey, workers)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	counts := make([]uint64, len(bounds)-1)
+	errs := make([]error, len(bounds)-1)
+	for i := 0; i+1 < len(bounds); i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			counts[i], errs[i] = s.walkIndex(bounds[i], bounds[i+1], maxKey, fn)
+		}(i)
+	}
+	wg.Wait()
 	var n uint64
-	for p := 0; p < len(idx); n++ {
-		e, size, err := DecodeIndexEntry(idx[p:], maxKey)
-		if err != nil {
-			return fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+p, err)
+	for i := range counts {
+		if errs[i] != nil {
+			return errs[i]
 		}
-		if e.Offset < HeaderSize || e.Offset+uint64(e.Size) > end || e.Size < segment.RecordHeaderSize {
-			return fmt.Errorf("%s: %w: index entry at offset %d points at [%d, +%d), outside the records",
-				s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+p, e.Offset, e.Size)
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-		p += size
+		n += counts[i]
 	}
 	if n != s.Footer.Count {
 		return fmt.Errorf("%s: %w: index holds %d entries, footer says %d", s.Path, ErrCorrupt, n, s.Footer.Count)
 	}
 	return nil
+}
+
+// splitIndex returns entry boundaries (relative to the index section) that
+// cut it into about parts equal pieces.
+func (s *Snapshot) splitIndex(maxKey, parts int) ([]int, error) {
+	idx := s.index()
+	bounds := []int{0}
+	step := len(idx)/max(parts, 1) + 1
+	for p := 0; p < len(idx); {
+		if p >= bounds[len(bounds)-1]+step {
+			bounds = append(bounds, p)
+		}
+		if len(idx)-p < indexFixed {
+			return nil, fmt.Errorf("%s: %w: index entry at offset %d cut short", s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+p)
+		}
+		klen := binary.LittleEndian.Uint32(idx[p:])
+		if uint64(klen) > uint64(maxKey) || uint64(klen) > uint64(len(idx)-p-indexFixed) {
+			return nil, fmt.Errorf("%s: %w: index entry at offset %d: key length %d (limit %d)", s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+p, klen, maxKey)
+		}
+		p += indexFixed + int(klen)
+	}
+	return append(bounds, len(idx)), nil
+}
+
+func (s *Snapshot) index() []byte {
+	return s.data[s.Footer.IndexOffset : s.Footer.IndexOffset+s.Footer.IndexLen]
+}
+
+// walkIndex calls fn for the entries in [from, to) of the index section
+// and returns how many it saw.
+func (s *Snapshot) walkIndex(from, to, maxKey int, fn func(e IndexEntry) error) (uint64, error) {
+	idx := s.index()[:to]
+	end := s.Footer.IndexOffset
+	var n uint64
+	for p := from; p < len(idx); n++ {
+		e, size, err := DecodeIndexEntry(idx[p:], maxKey)
+		if err != nil {
+			return n, fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+p, err)
+		}
+		if e.Offset < HeaderSize || e.Offset+uint64(e.Size) > end || e.Size < segment.RecordHeaderSize {
+			return n, fmt.Errorf("%s: %w: index entry at offset %d points at [%d, +%d), outside the records",
+				s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+p, e.Offset, e.Size)
+		}
+		if err := fn(e); err != nil {
+			return n, err
+		}
+		p += size
+	}
+	return n, nil
 }
 
 // Record returns the encoded record at off, size bytes, aliasing the
@@ -160,6 +234,9 @@ func (s *Snapshot) Records(lim segment.Limits, fn func(off int64, r segment.Reco
 // found, each naming the file and the offset.
 func (s *Snapshot) Verify(lim segment.Limits) []error {
 	var errs []error
+	if err := s.VerifyRecords(); err != nil {
+		errs = append(errs, err)
+	}
 	type loc struct {
 		size uint32
 		r    segment.Record

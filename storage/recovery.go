@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/pykv/pykv/index"
@@ -67,29 +68,59 @@ func (db *DB) recover() (nextID uint32, err error) {
 	return nextID, nil
 }
 
-// loadSnapshot maps snapshot id and loads its index into the keydir.
+// loadSnapshot maps snapshot id and loads its index into the keydir, the
+// index split between the cores while one more goroutine checks the records
+// section's CRC. A damaged records section stops start-up unless
+// Options.Repair is set; then the entries whose record fails its own CRC
+// are dropped, each logged with its key and offset.
 func (db *DB) loadSnapshot(id uint32) error {
 	path := snapshot.Path(db.dir, id)
 	s, err := snapshot.Open(db.opts.FS, path)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrDamaged, err)
 	}
+	db.keydir.Reserve(int64(s.Footer.Count))
+	verified := make(chan error, 1)
+	go func() { verified <- s.VerifyRecords() }()
 	fileID := id | snapFlag
-	var live int64
-	err = s.Index(db.opts.MaxKeySize, func(e snapshot.IndexEntry) error {
+	load := func(e snapshot.IndexEntry) error {
 		db.keydir.Put(e.Key, index.Entry{FileID: fileID, Offset: e.Offset, Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq})
-		live += int64(e.Size)
 		return nil
-	})
+	}
+	err = s.IndexParallel(db.opts.MaxKeySize, runtime.GOMAXPROCS(0), load)
+	if verr := <-verified; err == nil && verr != nil {
+		if !db.opts.Repair {
+			err = verr
+		} else if err = db.dropDamaged(s, fileID); err == nil {
+			db.logger().Warn("repair: snapshot records damaged; dropped the keys whose record fails its checksum", "file", path, "err", verr)
+		}
+	}
 	if err != nil {
 		s.Close()
 		return fmt.Errorf("%w: %w", ErrDamaged, err)
 	}
+	live := int64(s.RecordsEnd() - snapshot.HeaderSize)
 	db.liveBytes.Add(live)
 	db.seq = s.Header.CoveredSeq
 	db.files.addSnapshot(s)
 	db.recovery.snapshotKeys = int64(s.Footer.Count)
 	return nil
+}
+
+// dropDamaged removes from the keydir every key of snapshot s whose record
+// does not decode.
+func (db *DB) dropDamaged(s *snapshot.Snapshot, fileID uint32) error {
+	return s.Index(db.opts.MaxKeySize, func(e snapshot.IndexEntry) error {
+		raw, err := s.Record(e.Offset, e.Size)
+		if err == nil {
+			_, _, err = segment.DecodeRecord(raw, db.opts.limits())
+		}
+		if err != nil {
+			db.keydir.DeleteIf(e.Key, e.Seq)
+			db.logger().Warn("repair: dropped key with a damaged record", "file", s.Path, "offset", e.Offset, "key", string(e.Key), "err", err)
+		}
+		return nil
+	})
 }
 
 // replaySegment applies one segment's records to the keydir. It cuts a torn
