@@ -85,7 +85,9 @@ func (c *Client) process(ctx context.Context, cmds []pending) error {
 		return err
 	}
 	err = cn.roundTrip(ctx, c.opts.Addr, send, argvs, size)
-	if err != nil || cn.broken {
+	// Bytes left over after the last reply were never asked for: the
+	// stream is out of step, whatever the replies looked like.
+	if err != nil || cn.broken || cn.r.Buffered() > 0 {
 		c.pool.remove(cn)
 	} else {
 		c.pool.put(cn)
