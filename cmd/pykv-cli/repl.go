@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/chzyer/readline"
 	"github.com/chzyer/readline/runes"
@@ -93,11 +94,13 @@ func (s *cli) prompt() string {
 // hinter paints the hint for the command being typed, in grey after the
 // cursor, as redis-cli does: "SET k" shows " value [NX|XX] ...".
 type hinter struct {
-	promptWidth int
+	// promptWidth is written by the REPL's goroutine and read by the line
+	// editor's, which paints on its own (on a terminal resize).
+	promptWidth atomic.Int64
 	width       func() int // the terminal's width; readline.GetScreenWidth
 }
 
-func (h *hinter) setPrompt(p string) { h.promptWidth = runes.WidthAll([]rune(p)) }
+func (h *hinter) setPrompt(p string) { h.promptWidth.Store(int64(runes.WidthAll([]rune(p)))) }
 
 // Paint implements readline.Painter. The hint is only drawn with the
 // cursor at the end of the line, and only where it fits on the screen
@@ -116,7 +119,7 @@ func (h *hinter) Paint(line []rune, pos int) []rune {
 	if width <= 0 {
 		return line
 	}
-	used := (h.promptWidth + runes.WidthAll(line)) % width
+	used := (int(h.promptWidth.Load()) + runes.WidthAll(line)) % width
 	room := width - used - 1
 	if room <= 0 {
 		return line
