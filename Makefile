@@ -9,7 +9,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 10s
 CMDS        := $(notdir $(wildcard cmd/*))
 
-.PHONY: help build run test unit race lint vet staticcheck fmt fuzz bench torture package clean
+.PHONY: help build run test deps unit race lint vet staticcheck fmt fuzz bench gobench torture package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -21,13 +21,25 @@ build: ## build every binary into ./bin
 run: build ## start pykvd on the built-in defaults, data under ./data
 	./$(BIN)/pykvd
 
-test: lint race fuzz ## everything CI runs: lint, unit+e2e tests with -race, a short fuzz run
+test: deps lint race fuzz ## everything CI runs: lint, unit+e2e tests with -race, a short fuzz run
+
+# The end-to-end tests drive pykvd with redis-cli, redis-benchmark and a real
+# redis-server; install them from Debian's packages when missing and root.
+deps: ## install what the tests need (redis-server, redis-tools) when missing
+	@if ! command -v redis-cli >/dev/null || ! command -v redis-server >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing redis-server and redis-tools"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null; \
+	  else \
+	    echo "redis-cli/redis-server missing and not root: the tests that need them will be skipped"; \
+	  fi; \
+	fi
 
 unit: ## unit and end-to-end tests without the race detector
 	$(GO) test -count=1 ./...
 
 race: ## unit and end-to-end tests with the race detector
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 lint: fmt vet staticcheck ## gofmt, go vet, staticcheck
 
@@ -49,11 +61,17 @@ fuzz: ## run every fuzz target for FUZZTIME (default 10s)
 	  done; \
 	done
 
-bench: ## Go benchmarks (figures, not assertions)
+bench: gobench ## Go benchmarks, then pykv against Redis 7 (docs/performance.md)
+	bench/compare.sh
+
+gobench: ## Go benchmarks only (figures, not assertions)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 torture: ## long crash-loop and soak runs
 	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 60m -run 'Torture' ./...
+
+package: build ## build the .deb under dist/
+	packaging/build-deb.sh $(VERSION)
 
 clean: ## remove build output
 	rm -rf $(BIN) dist
