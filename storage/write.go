@@ -47,7 +47,7 @@ func (db *DB) appendLocked(recs []segment.Record) (segment.LSN, error) {
 		recs[i].Seq = db.seq + uint64(i) + 1
 	}
 	var small [4]segment.Pos
-	pos := small[:0]
+	var pos []segment.Pos
 	if len(recs) > len(small) {
 		pos = make([]segment.Pos, len(recs))
 	} else {
