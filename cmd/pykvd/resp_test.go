@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -638,4 +640,53 @@ func TestRESPMaxClients(t *testing.T) {
 	r.write("PING\r\n")
 	r.expect("+PONG\r\n")
 	converse(t, n, []step{{[]string{"PING"}, "PONG"}})
+}
+
+// TestRESPLimits checks the limits docs/protocol.md lists for RESP, with
+// small values set in pykv.toml: a key or value over its limit is an error
+// reply and the connection goes on; a bulk string over max_frame_bytes or
+// an overlong inline line is a protocol error that closes it.
+func TestRESPLimits(t *testing.T) {
+	t.Parallel()
+	conf := filepath.Join(t.TempDir(), "pykv.toml")
+	text := "max_frame_bytes = 4096\n\n[storage]\nmax_key_size = 16\nmax_value_size = 1024\n"
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := testdaemon.Start(t, testdaemon.Options{Args: []string{"--config", conf}})
+	bulk := func(args ...string) string {
+		s := "*" + strconv.Itoa(len(args)) + "\r\n"
+		for _, a := range args {
+			s += "$" + strconv.Itoa(len(a)) + "\r\n" + a + "\r\n"
+		}
+		return s
+	}
+	c := dialRESPRaw(t, d.RESPAddr())
+	c.write(bulk("SET", strings.Repeat("k", 16), strings.Repeat("v", 1024)) +
+		bulk("SET", strings.Repeat("k", 17), "v") +
+		bulk("SET", "k", strings.Repeat("v", 1025)) +
+		bulk("SET", "", "v") +
+		bulk("GET", strings.Repeat("k", 16)))
+	c.expect("+OK\r\n" +
+		"-ERR key exceeds maximum allowed size\r\n" +
+		"-ERR string exceeds maximum allowed size\r\n" +
+		"-ERR empty keys are not supported\r\n" +
+		"$1024\r\n" + strings.Repeat("v", 1024) + "\r\n")
+
+	c.write(bulk("SET", "k", strings.Repeat("v", 4097)))
+	c.expect("-ERR Protocol error: invalid bulk length\r\n")
+	c.expectClosed()
+
+	c = dialRESPRaw(t, d.RESPAddr())
+	c.write("GET " + strings.Repeat("k", 70<<10) + "\r\n")
+	c.expect("-ERR Protocol error: too big inline request\r\n")
+	c.expectClosed()
+
+	n := dialNative(t, d.Addr())
+	n.raw([]byte{0, 0, 0x10, 0x01}) // 4097 bytes claimed
+	n.flush()
+	if got, want := n.read().String(), "(error) PROTO frame too large: 4097 bytes claimed, limit is 4096"; got != want {
+		t.Errorf("native frame over max_frame_bytes: %s, want %s", got, want)
+	}
+	n.expectClosed()
 }
