@@ -7,8 +7,8 @@ import (
 
 // DEL key [key ...] and UNLINK key [key ...]: pykv frees nothing in the
 // foreground, so the two are the same.
-func (t *Table) del(_ *Session, argv [][]byte) Reply {
-	n, err := t.store.Del(argv[1:]...)
+func (t *Table) del(s *Session, argv [][]byte) Reply {
+	n, err := t.writer(s).Del(argv[1:]...)
 	if err != nil {
 		return storeError(err)
 	}
@@ -25,23 +25,23 @@ func (t *Table) exists(_ *Session, argv [][]byte) Reply {
 }
 
 // EXPIRE key seconds
-func (t *Table) expire(_ *Session, argv [][]byte) Reply {
-	return t.expireGeneric(argv, 1000, true, "expire")
+func (t *Table) expire(s *Session, argv [][]byte) Reply {
+	return t.expireGeneric(s, argv, 1000, true, "expire")
 }
 
 // PEXPIRE key milliseconds
-func (t *Table) pexpire(_ *Session, argv [][]byte) Reply {
-	return t.expireGeneric(argv, 1, true, "pexpire")
+func (t *Table) pexpire(s *Session, argv [][]byte) Reply {
+	return t.expireGeneric(s, argv, 1, true, "pexpire")
 }
 
 // EXPIREAT key unix-time-seconds
-func (t *Table) expireat(_ *Session, argv [][]byte) Reply {
-	return t.expireGeneric(argv, 1000, false, "expireat")
+func (t *Table) expireat(s *Session, argv [][]byte) Reply {
+	return t.expireGeneric(s, argv, 1000, false, "expireat")
 }
 
 // PEXPIREAT key unix-time-milliseconds
-func (t *Table) pexpireat(_ *Session, argv [][]byte) Reply {
-	return t.expireGeneric(argv, 1, false, "pexpireat")
+func (t *Table) pexpireat(s *Session, argv [][]byte) Reply {
+	return t.expireGeneric(s, argv, 1, false, "pexpireat")
 }
 
 // errExpireOptions refuses Redis 7's NX, XX, GT and LT options of the
@@ -55,7 +55,7 @@ var errExpireOptions = Err("the NX, XX, GT and LT options of EXPIRE are not supp
 // absolute milliseconds must not overflow. unitMs is 1000 for seconds, 1
 // for milliseconds; relative adds the Store's clock. name is the command's
 // name for the error text.
-func (t *Table) expireGeneric(argv [][]byte, unitMs int64, relative bool, name string) Reply {
+func (t *Table) expireGeneric(s *Session, argv [][]byte, unitMs int64, relative bool, name string) Reply {
 	if len(argv) > 3 {
 		for _, opt := range argv[3:] {
 			if !is(opt, "NX") && !is(opt, "XX") && !is(opt, "GT") && !is(opt, "LT") {
@@ -81,7 +81,7 @@ func (t *Table) expireGeneric(argv [][]byte, unitMs int64, relative bool, name s
 		}
 		when += now
 	}
-	existed, err := t.store.Expire(argv[1], when)
+	existed, err := t.writer(s).Expire(argv[1], when)
 	if err != nil {
 		return storeError(err)
 	}
@@ -89,8 +89,8 @@ func (t *Table) expireGeneric(argv [][]byte, unitMs int64, relative bool, name s
 }
 
 // PERSIST key
-func (t *Table) persist(_ *Session, argv [][]byte) Reply {
-	ok, err := t.store.Persist(argv[1])
+func (t *Table) persist(s *Session, argv [][]byte) Reply {
+	ok, err := t.writer(s).Persist(argv[1])
 	if err != nil {
 		return storeError(err)
 	}

@@ -31,4 +31,10 @@ type Session struct {
 	// Quit is set by QUIT: the front end sends the reply, then closes the
 	// connection.
 	Quit bool
+
+	// Store, when set, takes this connection's writes instead of the
+	// Table's Store. A server sets a storage.Deferred here, so that the
+	// writes of a pipeline share one wait for durability, which it makes
+	// before any reply leaves.
+	Store Store
 }

@@ -101,7 +101,7 @@ func (t *Table) expireAt(arg []byte, unit int, name string) (int64, Reply, bool)
 }
 
 // SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
-func (t *Table) set(_ *Session, argv [][]byte) Reply {
+func (t *Table) set(s *Session, argv [][]byte) Reply {
 	flags, expiry, ok := parseSetOptions(argv[3:])
 	if !ok {
 		return errSyntax
@@ -119,7 +119,7 @@ func (t *Table) set(_ *Session, argv [][]byte) Reply {
 		}
 		opt.ExpireAt = at
 	}
-	res, err := t.store.Set(argv[1], argv[2], opt)
+	res, err := t.writer(s).Set(argv[1], argv[2], opt)
 	if err != nil {
 		return storeError(err)
 	}
@@ -133,8 +133,8 @@ func (t *Table) set(_ *Session, argv [][]byte) Reply {
 }
 
 // SETNX key value
-func (t *Table) setnx(_ *Session, argv [][]byte) Reply {
-	res, err := t.store.Set(argv[1], argv[2], storage.SetOptions{NX: true})
+func (t *Table) setnx(s *Session, argv [][]byte) Reply {
+	res, err := t.writer(s).Set(argv[1], argv[2], storage.SetOptions{NX: true})
 	if err != nil {
 		return storeError(err)
 	}
@@ -142,21 +142,21 @@ func (t *Table) setnx(_ *Session, argv [][]byte) Reply {
 }
 
 // SETEX key seconds value
-func (t *Table) setex(_ *Session, argv [][]byte) Reply {
-	return t.setWithExpiry(argv, setEX, "setex")
+func (t *Table) setex(s *Session, argv [][]byte) Reply {
+	return t.setWithExpiry(s, argv, setEX, "setex")
 }
 
 // PSETEX key milliseconds value
-func (t *Table) psetex(_ *Session, argv [][]byte) Reply {
-	return t.setWithExpiry(argv, setPX, "psetex")
+func (t *Table) psetex(s *Session, argv [][]byte) Reply {
+	return t.setWithExpiry(s, argv, setPX, "psetex")
 }
 
-func (t *Table) setWithExpiry(argv [][]byte, unit int, name string) Reply {
+func (t *Table) setWithExpiry(s *Session, argv [][]byte, unit int, name string) Reply {
 	at, rep, ok := t.expireAt(argv[2], unit, name)
 	if !ok {
 		return rep
 	}
-	if _, err := t.store.Set(argv[1], argv[3], storage.SetOptions{ExpireAt: at}); err != nil {
+	if _, err := t.writer(s).Set(argv[1], argv[3], storage.SetOptions{ExpireAt: at}); err != nil {
 		return storeError(err)
 	}
 	return OK
@@ -173,8 +173,8 @@ type GetDeleter interface {
 }
 
 // GETDEL key
-func (t *Table) getdel(_ *Session, argv [][]byte) Reply {
-	gd, ok := t.store.(GetDeleter)
+func (t *Table) getdel(s *Session, argv [][]byte) Reply {
+	gd, ok := t.writer(s).(GetDeleter)
 	if !ok {
 		return Err("GETDEL is not supported by this storage engine")
 	}
@@ -189,22 +189,22 @@ func (t *Table) getdel(_ *Session, argv [][]byte) Reply {
 }
 
 // INCR key
-func (t *Table) incr(_ *Session, argv [][]byte) Reply { return t.incrBy(argv[1], 1) }
+func (t *Table) incr(s *Session, argv [][]byte) Reply { return t.incrBy(s, argv[1], 1) }
 
 // DECR key
-func (t *Table) decr(_ *Session, argv [][]byte) Reply { return t.incrBy(argv[1], -1) }
+func (t *Table) decr(s *Session, argv [][]byte) Reply { return t.incrBy(s, argv[1], -1) }
 
 // INCRBY key increment
-func (t *Table) incrby(_ *Session, argv [][]byte) Reply {
+func (t *Table) incrby(s *Session, argv [][]byte) Reply {
 	n, ok := parseInt(argv[2])
 	if !ok {
 		return errNotInteger
 	}
-	return t.incrBy(argv[1], n)
+	return t.incrBy(s, argv[1], n)
 }
 
 // DECRBY key decrement
-func (t *Table) decrby(_ *Session, argv [][]byte) Reply {
+func (t *Table) decrby(s *Session, argv [][]byte) Reply {
 	n, ok := parseInt(argv[2])
 	if !ok {
 		return errNotInteger
@@ -212,11 +212,11 @@ func (t *Table) decrby(_ *Session, argv [][]byte) Reply {
 	if n == math.MinInt64 { // its negation does not fit
 		return Err("decrement would overflow")
 	}
-	return t.incrBy(argv[1], -n)
+	return t.incrBy(s, argv[1], -n)
 }
 
-func (t *Table) incrBy(key []byte, delta int64) Reply {
-	n, err := t.store.IncrBy(key, delta)
+func (t *Table) incrBy(s *Session, key []byte, delta int64) Reply {
+	n, err := t.writer(s).IncrBy(key, delta)
 	if err != nil {
 		return storeError(err)
 	}
@@ -245,11 +245,11 @@ func (t *Table) mget(_ *Session, argv [][]byte) Reply {
 var errMSetArity = Err("wrong number of arguments for 'mset' command")
 
 // MSET key value [key value ...]
-func (t *Table) mset(_ *Session, argv [][]byte) Reply {
+func (t *Table) mset(s *Session, argv [][]byte) Reply {
 	if len(argv)%2 == 0 {
 		return errMSetArity
 	}
-	if err := t.store.MSet(argv[1:]...); err != nil {
+	if err := t.writer(s).MSet(argv[1:]...); err != nil {
 		return storeError(err)
 	}
 	return OK

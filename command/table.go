@@ -148,3 +148,11 @@ func (c *stripedCounter) load() uint64 {
 	}
 	return sum
 }
+
+// writer returns the Store that takes s's writes.
+func (t *Table) writer(s *Session) Store {
+	if s.Store != nil {
+		return s.Store
+	}
+	return t.store
+}

@@ -66,6 +66,38 @@ type ServerConfig struct {
 	IdleTimeout time.Duration
 	// Logger receives connection events; default slog.Default.
 	Logger *slog.Logger
+	// Deferred, when set, makes each connection's store: the connection's
+	// writes return once logged, and the server waits for their
+	// durability (DeferredStore.Wait) before any bytes of its replies
+	// leave. A pipeline of writes then shares one wait, one write and
+	// under fsync always one fsync.
+	Deferred func() DeferredStore
+}
+
+// DeferredStore takes one connection's writes without waiting for their
+// durability; Wait makes them durable. storage.Deferred implements it.
+type DeferredStore interface {
+	command.Store
+	// Wait makes every write taken so far durable under the fsync policy.
+	Wait() error
+}
+
+// durableWriter is what a connection's buffered writer writes into: before
+// any reply bytes reach the socket, the writes they acknowledge are made
+// durable. A failed wait fails the write, and the connection closes with
+// those replies unsent.
+type durableWriter struct {
+	conn net.Conn
+	d    DeferredStore
+}
+
+func (w *durableWriter) Write(p []byte) (int, error) {
+	if w.d != nil {
+		if err := w.d.Wait(); err != nil {
+			return 0, fmt.Errorf("pykv/netproto: replies withheld, their writes are not durable: %w", err)
+		}
+	}
+	return w.conn.Write(p)
 }
 
 // bufSize is the per-connection read and write buffer.
@@ -181,10 +213,18 @@ func (s *Server) serveConn(c net.Conn) {
 	n := s.cfg.Clients.Add(1)
 	defer s.cfg.Clients.Add(-1)
 
-	br := bufio.NewReaderSize(c, bufSize)
-	bw := bufio.NewWriterSize(c, bufSize)
-	codec := s.proto.NewCodec(br, bw)
 	sess := s.table.NewSession()
+	dw := &durableWriter{conn: c}
+	if s.cfg.Deferred != nil {
+		dw.d = s.cfg.Deferred()
+		sess.Store = dw.d
+		// Writes whose replies were never read still become durable, so
+		// that what other clients saw of them is not lost.
+		defer dw.d.Wait()
+	}
+	br := bufio.NewReaderSize(c, bufSize)
+	bw := bufio.NewWriterSize(dw, bufSize)
+	codec := s.proto.NewCodec(br, bw)
 	log := s.log.With("client", c.RemoteAddr().String(), "id", sess.ID)
 	defer func() {
 		if p := recover(); p != nil {

@@ -75,19 +75,33 @@ func (db *DB) appendLocked(recs []segment.Record) (segment.LSN, error) {
 	return lsn, nil
 }
 
-// write logs recs under wmu and waits for their durability.
-func (db *DB) write(recs ...segment.Record) error {
+// write logs recs under wmu and commits them (see commit).
+func (db *DB) write(d *Deferred, recs ...segment.Record) error {
 	db.wmu.Lock()
 	lsn, err := db.appendLocked(recs)
 	db.wmu.Unlock()
 	if err != nil {
 		return err
 	}
+	return db.commit(lsn, d)
+}
+
+// commit waits until lsn is durable under the fsync policy, or, for a
+// deferred write, leaves the wait to the Deferred's owner.
+func (db *DB) commit(lsn segment.LSN, d *Deferred) error {
+	if d != nil {
+		d.note(lsn)
+		return nil
+	}
 	return db.log.Commit(lsn)
 }
 
 // Set writes key = value with the options of Redis's SET.
 func (db *DB) Set(key, value []byte, opt SetOptions) (SetResult, error) {
+	return db.set(nil, key, value, opt)
+}
+
+func (db *DB) set(d *Deferred, key, value []byte, opt SetOptions) (SetResult, error) {
 	if err := db.checkKey(key); err != nil {
 		return SetResult{}, err
 	}
@@ -133,12 +147,14 @@ func (db *DB) Set(key, value []byte, opt SetOptions) (SetResult, error) {
 	if err != nil {
 		return SetResult{}, err
 	}
-	return res, db.log.Commit(lsn)
+	return res, db.commit(lsn, d)
 }
 
 // MSet writes key, value, key, value... pairs as one batch: after a crash
 // either all of them are there or none.
-func (db *DB) MSet(pairs ...[]byte) error {
+func (db *DB) MSet(pairs ...[]byte) error { return db.mset(nil, pairs...) }
+
+func (db *DB) mset(d *Deferred, pairs ...[]byte) error {
 	if len(pairs)%2 != 0 {
 		return fmt.Errorf("pykv/storage: MSet needs key/value pairs, got %d arguments", len(pairs))
 	}
@@ -152,11 +168,13 @@ func (db *DB) MSet(pairs ...[]byte) error {
 		}
 		recs = append(recs, segment.Record{Type: segment.TypeSet, Key: pairs[i], Value: pairs[i+1]})
 	}
-	return db.write(recs...)
+	return db.write(d, recs...)
 }
 
 // Del deletes keys as one batch and returns how many existed.
-func (db *DB) Del(keys ...[]byte) (int, error) {
+func (db *DB) Del(keys ...[]byte) (int, error) { return db.del(nil, keys...) }
+
+func (db *DB) del(d *Deferred, keys ...[]byte) (int, error) {
 	db.wmu.Lock()
 	now := db.nowMs()
 	recs := make([]segment.Record, 0, len(keys))
@@ -190,13 +208,15 @@ func (db *DB) Del(keys ...[]byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return n, db.log.Commit(lsn)
+	return n, db.commit(lsn, d)
 }
 
 // IncrBy adds delta to the integer value of key (0 when missing), keeping
 // the key's expiry, and returns the new value. The log holds the result,
 // not the increment.
-func (db *DB) IncrBy(key []byte, delta int64) (int64, error) {
+func (db *DB) IncrBy(key []byte, delta int64) (int64, error) { return db.incrBy(nil, key, delta) }
+
+func (db *DB) incrBy(d *Deferred, key []byte, delta int64) (int64, error) {
 	if err := db.checkKey(key); err != nil {
 		return 0, err
 	}
@@ -229,24 +249,28 @@ func (db *DB) IncrBy(key []byte, delta int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return cur, db.log.Commit(lsn)
+	return cur, db.commit(lsn, d)
 }
 
 // Expire sets key's expiry to atMs (unix ms) and reports whether the key
 // exists. A time not in the future deletes the key.
-func (db *DB) Expire(key []byte, atMs int64) (bool, error) {
-	return db.rewriteExpiry(key, func(e index.Entry) (int64, bool) { return atMs, true })
+func (db *DB) Expire(key []byte, atMs int64) (bool, error) { return db.expire(nil, key, atMs) }
+
+func (db *DB) expire(d *Deferred, key []byte, atMs int64) (bool, error) {
+	return db.rewriteExpiry(d, key, func(e index.Entry) (int64, bool) { return atMs, true })
 }
 
 // Persist removes key's expiry and reports whether it had one.
-func (db *DB) Persist(key []byte) (bool, error) {
-	return db.rewriteExpiry(key, func(e index.Entry) (int64, bool) { return 0, e.ExpireAt != 0 })
+func (db *DB) Persist(key []byte) (bool, error) { return db.persist(nil, key) }
+
+func (db *DB) persist(d *Deferred, key []byte) (bool, error) {
+	return db.rewriteExpiry(d, key, func(e index.Entry) (int64, bool) { return 0, e.ExpireAt != 0 })
 }
 
 // rewriteExpiry logs key's value again with the expiry chosen by f (whose
 // second result says whether to write at all). A past expiry is logged as
 // a delete.
-func (db *DB) rewriteExpiry(key []byte, f func(index.Entry) (int64, bool)) (bool, error) {
+func (db *DB) rewriteExpiry(d *Deferred, key []byte, f func(index.Entry) (int64, bool)) (bool, error) {
 	db.wmu.Lock()
 	now := db.nowMs()
 	e, exists := db.liveLocked(key, now)
@@ -273,7 +297,7 @@ func (db *DB) rewriteExpiry(key []byte, f func(index.Entry) (int64, bool)) (bool
 	if err != nil {
 		return false, err
 	}
-	return true, db.log.Commit(lsn)
+	return true, db.commit(lsn, d)
 }
 
 // ParseInt parses b as Redis does for INCR: an optional '-', then decimal
@@ -316,7 +340,9 @@ func ParseInt(b []byte) (int64, bool) {
 
 // GetDel returns the value of key and deletes the key in one step, or
 // ErrNotFound.
-func (db *DB) GetDel(key []byte) ([]byte, error) {
+func (db *DB) GetDel(key []byte) ([]byte, error) { return db.getDel(nil, key) }
+
+func (db *DB) getDel(d *Deferred, key []byte) ([]byte, error) {
 	db.wmu.Lock()
 	e, ok := db.liveLocked(key, db.nowMs())
 	if !ok {
@@ -333,5 +359,5 @@ func (db *DB) GetDel(key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v, db.log.Commit(lsn)
+	return v, db.commit(lsn, d)
 }
