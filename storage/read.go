@@ -20,7 +20,7 @@ func expired(e index.Entry, nowMs int64) bool { return e.ExpireAt != 0 && e.Expi
 // expired (lazy expiry).
 func (db *DB) lookup(key []byte) (index.Entry, bool) {
 	e, ok := db.keydir.Get(key)
-	if ok && expired(e, db.nowMs()) {
+	if ok && e.ExpireAt != 0 && expired(e, db.nowMs()) { // the clock only for keys with a TTL
 		db.expireKey(key, e.Seq)
 		ok = false
 	}

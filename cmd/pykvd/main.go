@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with --pprof-addr
 	"os"
 
 	"github.com/pykv/pykv/internal/config"
@@ -43,6 +45,7 @@ func run(args []string) int {
 	password := fl.String("password", def.Password, "require AUTH with this password (prefer the config file: flags show in ps)")
 	logLevel := fl.String("log-level", def.Log.Level, "log level: debug, info, warn, error")
 	logFormat := fl.String("log-format", def.Log.Format, "log format: text or json")
+	pprofAddr := fl.String("pprof-addr", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (empty: off)")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), "Usage: pykvd [flags]\n\nThe pykv daemon. Flags override pykv.toml; without a file the built-in defaults apply.\n\nFlags:\n")
 		fl.PrintDefaults()
@@ -112,6 +115,14 @@ func run(args []string) int {
 	}
 	log := newLogger(cfg.Log)
 	slog.SetDefault(log)
+	if *pprofAddr != "" {
+		go func() {
+			log.Info("pprof listening", "addr", *pprofAddr)
+			if err := http.ListenAndServe(*pprofAddr, nil); err != nil {
+				log.Error("pprof listener failed", "err", err)
+			}
+		}()
+	}
 	if err := daemon.Run(context.Background(), cfg, daemon.Info{Version: version, ConfigFile: path}, log); err != nil {
 		log.Error("pykvd failed", "err", err)
 		return 1
