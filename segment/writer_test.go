@@ -128,9 +128,13 @@ func TestEverySecAndNoWriteBeforeAck(t *testing.T) {
 			if err := w.Commit(lsn); err != nil {
 				t.Fatal(err)
 			}
-			size, _ := m.Stat(Path("/db", 1))
-			if end := pos[0].Offset + int64(pos[0].Size); size < end {
-				t.Fatalf("acknowledged record not handed to the OS: file %d bytes, record ends at %d", size, end)
+			b, _ := m.ReadFile(Path("/db", 1))
+			end := pos[0].Offset + int64(pos[0].Size)
+			if int64(len(b)) < end {
+				t.Fatalf("file is %d bytes, record ends at %d", len(b), end)
+			}
+			if v, err := ReadValue(b[pos[0].Offset:end], DefaultLimits()); err != nil || string(v) != "v" {
+				t.Fatalf("acknowledged record not handed to the OS: %q, %v", v, err)
 			}
 		})
 	}

@@ -108,7 +108,10 @@ func checkSegment(opts Options, dir string, id uint32, newest bool, rep *CheckRe
 			batchStart = -1
 		}
 	}
+	var serr *segment.Error
 	switch err := it.Err(); {
+	case errors.As(err, &serr) && serr.Zeros && newest && batchStart < 0:
+		// Preallocated space after the last record: pykvd trims it.
 	case err != nil && newest && errors.Is(err, segment.ErrTorn):
 		rep.Torn = err
 	case err != nil:
@@ -230,6 +233,13 @@ func Repair(dir string, opts Options, force bool) ([]string, error) {
 		if cut < 0 {
 			continue
 		}
+		if serr != nil && serr.Zeros && batchStart < 0 {
+			if err := trimTail(opts.FS, path, cut); err != nil {
+				return done, err
+			}
+			done = append(done, fmt.Sprintf("trimmed %s at offset %d: only zeros followed", path, cut))
+			continue
+		}
 		n, err := cutTail(opts.FS, path, it.Size(), cut)
 		if err != nil {
 			return done, err
@@ -265,4 +275,20 @@ func cutTail(fsys vfs.FS, path string, size, off int64) (int64, error) {
 		return 0, fmt.Errorf("pykv/storage: fsync %s: %w", path, err)
 	}
 	return size - off, nil
+}
+
+// trimTail truncates path at off where only zeros follow, durably.
+func trimTail(fsys vfs.FS, path string, off int64) error {
+	f, err := fsys.OpenReadWrite(path)
+	if err != nil {
+		return fmt.Errorf("pykv/storage: open %s to trim it: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Truncate(off); err != nil {
+		return fmt.Errorf("pykv/storage: truncate %s at offset %d: %w", path, off, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("pykv/storage: fsync %s: %w", path, err)
+	}
+	return nil
 }

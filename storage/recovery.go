@@ -181,7 +181,16 @@ func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 			cut = batchStart
 		}
 	}
-	if cut >= 0 {
+	var serr *segment.Error
+	zeros := errors.As(iterErr, &serr) && serr.Zeros && batchStart < 0
+	switch {
+	case cut >= 0 && zeros:
+		// The writer's preallocated space: nothing to keep.
+		if err := trimTail(db.opts.FS, path, cut); err != nil {
+			return false, err
+		}
+		db.logger().Info("trimmed unused space after the last record", "file", path, "offset", cut)
+	case cut >= 0:
 		n, err := cutTail(db.opts.FS, path, it.Size(), cut)
 		if err != nil {
 			return false, err

@@ -51,6 +51,20 @@ func (f *injectFile) Sync() error {
 	return f.File.Sync()
 }
 
+func (f *injectFile) SyncData() error {
+	if err := f.hook(OpSync, f.Name()); err != nil {
+		return err
+	}
+	return f.File.SyncData()
+}
+
+func (f *injectFile) Preallocate(size int64) error {
+	if err := f.hook(OpTruncate, f.Name()); err != nil {
+		return err
+	}
+	return f.File.Preallocate(size)
+}
+
 func (f *injectFile) Truncate(size int64) error {
 	if err := f.hook(OpTruncate, f.Name()); err != nil {
 		return err

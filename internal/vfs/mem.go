@@ -326,6 +326,22 @@ func (f *memFile) Sync() error {
 	return nil
 }
 
+// SyncData is Sync: the in-memory model keeps no metadata apart.
+func (f *memFile) SyncData() error { return f.Sync() }
+
+// Preallocate extends the file with zeros up to size, as fallocate does.
+func (f *memFile) Preallocate(size int64) error {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if err := f.check(); err != nil {
+		return err
+	}
+	if size > int64(len(f.node.data)) {
+		f.node.data = append(f.node.data, make([]byte, size-int64(len(f.node.data)))...)
+	}
+	return nil
+}
+
 func (f *memFile) Truncate(size int64) error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()

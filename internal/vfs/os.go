@@ -17,6 +17,16 @@ type osFS struct{}
 
 type osFile struct{ *os.File }
 
+func (f osFile) SyncData() error { return unix.Fdatasync(int(f.Fd())) }
+
+func (f osFile) Preallocate(size int64) error {
+	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		return nil // a file system without fallocate: writes allocate as they go
+	}
+	return err
+}
+
 func (f osFile) Size() (int64, error) {
 	st, err := f.File.Stat()
 	if err != nil {

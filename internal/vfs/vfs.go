@@ -25,8 +25,15 @@ type File interface {
 	io.ReaderAt
 	io.Writer
 	io.Closer
-	// Sync makes the file's contents durable (fsync).
+	// Sync makes the file's contents and metadata durable (fsync).
 	Sync() error
+	// SyncData makes the file's contents durable, and of its metadata only
+	// what reading them back needs, such as a grown size (fdatasync). On a
+	// preallocated file it skips the journal commit an fsync pays.
+	SyncData() error
+	// Preallocate reserves size bytes for the file, extending it with
+	// zeros, so that later writes need not allocate (fallocate).
+	Preallocate(size int64) error
 	// Truncate changes the file's size.
 	Truncate(size int64) error
 	// Size returns the file's current size in bytes.
