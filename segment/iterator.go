@@ -31,7 +31,7 @@ type Error struct {
 	// preallocated space after its last record, or a power loss that left
 	// nothing of the record being written. No data is lost by cutting it.
 	Zeros bool
-	Err       error // the decoder's reason
+	Err   error // the decoder's reason
 }
 
 func (e *Error) Error() string {
