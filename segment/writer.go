@@ -186,6 +186,14 @@ func (w *Writer) ActiveID() uint32 {
 	return w.id
 }
 
+// Active returns the id of the segment being appended to and its size,
+// buffered records included.
+func (w *Writer) Active() (id uint32, size int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.id, w.size
+}
+
 // Syncs returns how many fsyncs of segment data the writer has issued.
 func (w *Writer) Syncs() uint64 { return w.syncs.Load() }
 

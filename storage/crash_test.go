@@ -4,7 +4,10 @@ package storage
 // as a power loss would stop the process: a test calls it before
 // vfs.Mem.Crash so that the old engine cannot touch the recovered state.
 func (db *DB) abandon() {
-	if db.closed.Swap(true) {
+	db.bgMu.Lock()
+	already := db.closed.Swap(true)
+	db.bgMu.Unlock()
+	if already {
 		return
 	}
 	close(db.stop)

@@ -35,6 +35,7 @@ type DB struct {
 	files *fileTable
 
 	closed   atomic.Bool
+	bgMu     sync.Mutex // orders background starts (bgDone.Add) before Close's Wait
 	stop     chan struct{}
 	rotated  chan struct{} // a segment was sealed: the housekeeper looks
 	bgDone   sync.WaitGroup
@@ -144,7 +145,10 @@ func (db *DB) Sync() error {
 // Close flushes and fsyncs the log, stops background work, closes the files
 // and releases the directory's lock.
 func (db *DB) Close() error {
-	if db.closed.Swap(true) {
+	db.bgMu.Lock()
+	already := db.closed.Swap(true)
+	db.bgMu.Unlock()
+	if already {
 		return ErrClosed
 	}
 	close(db.stop)
@@ -166,7 +170,7 @@ func (db *DB) Stats() Stats {
 	db.wmu.Lock()
 	seq := db.seq
 	db.wmu.Unlock()
-	segs, snaps, bytes := db.files.usage()
+	segs, snaps, bytes := db.diskUsage()
 	ms := db.merges.stats()
 	return Stats{
 		Snapshots:      snaps,
@@ -194,6 +198,14 @@ func (db *DB) Stats() Stats {
 		RecoveredRecs:  db.recovery.records,
 		DatasetID:      db.datasetID,
 	}
+}
+
+// diskUsage returns the segment and snapshot counts and their bytes, the
+// active segment counted at its current size.
+func (db *DB) diskUsage() (segments, snapshots int, bytes int64) {
+	id, size := db.log.Active()
+	db.files.setSize(id, size)
+	return db.files.usage()
 }
 
 // logger returns the engine's logger.

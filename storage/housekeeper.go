@@ -41,7 +41,7 @@ func (db *DB) mergeDue() bool {
 	if db.opts.MergeSealedSegments > 0 && len(segs) >= db.opts.MergeSealedSegments {
 		return true
 	}
-	_, _, total := db.files.usage()
+	_, _, total := db.diskUsage()
 	dead := total - db.liveBytes.Load()
 	return db.opts.MergeDeadBytes > 0 && dead >= db.opts.MergeDeadBytes &&
 		float64(dead) >= db.opts.MergeDeadRatio*float64(total)

@@ -93,6 +93,8 @@ func (db *DB) Merge() (MergeStats, error) {
 // StartMerge starts Merge in the background, as BGREWRITEAOF does, and
 // reports whether it started.
 func (db *DB) StartMerge() bool {
+	db.bgMu.Lock()
+	defer db.bgMu.Unlock()
 	if db.closed.Load() || db.merges.stats().running {
 		return false
 	}

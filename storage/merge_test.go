@@ -77,6 +77,10 @@ func TestMergeThenRestartFromSnapshot(t *testing.T) {
 	if after.Snapshots != 1 || after.Segments != 1 || after.DiskBytes >= before.DiskBytes {
 		t.Fatalf("after merge: %d snapshots, %d segments, %d bytes (before %d)", after.Snapshots, after.Segments, after.DiskBytes, before.DiskBytes)
 	}
+	// Overwrites and deletes made dead bytes; the merge reclaimed them.
+	if before.DeadBytes <= 0 || after.DeadBytes >= before.DeadBytes || after.LiveBytes <= 0 {
+		t.Fatalf("dead bytes %d before the merge, %d after (live %d)", before.DeadBytes, after.DeadBytes, after.LiveBytes)
+	}
 	checkData(t, db, want)
 	db.Close()
 
