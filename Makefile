@@ -67,8 +67,11 @@ bench: gobench ## Go benchmarks, then pykv against Redis 7 (docs/performance.md)
 gobench: ## Go benchmarks only (figures, not assertions)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-torture: ## long crash-loop and soak runs
-	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 60m -run 'Torture' ./...
+torture: ## long crash-loop and model runs: 100 kill -9 rounds, 20000 model sequences, long fuzzing
+	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 60m -run 'TestKillDuringMerge' ./cmd/pykvd/
+	$(GO) test -count=1 -timeout 60m -run 'TestModel' ./storage/ -rapid.checks=20000
+	$(GO) test -count=1 -timeout 60m -race -run 'TestMergeUnderLoad|TestCrashAtEveryMergeStep' -count=20 ./storage/
+	$(MAKE) fuzz FUZZTIME=2m
 
 package: build ## build the .deb under dist/
 	packaging/build-deb.sh $(VERSION)

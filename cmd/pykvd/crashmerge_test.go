@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -52,7 +53,10 @@ func TestKillDuringMerge(t *testing.T) {
 	}
 	c.Close()
 
-	const rounds = 5
+	rounds := 5
+	if os.Getenv("PYKV_TORTURE") != "" {
+		rounds = 100 // make torture
+	}
 	for round := 0; round < rounds; round++ {
 		c, err := client.New(client.Options{Addr: d.Addr(), PoolSize: 2})
 		if err != nil {
