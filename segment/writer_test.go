@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pykv/pykv/internal/vfs"
 )
@@ -297,5 +298,25 @@ func BenchmarkAppendCommit(b *testing.B) {
 				b.ReportMetric(float64(w.Syncs())/float64(b.N), "fsyncs/op")
 			})
 		}
+	}
+}
+
+// TestEverySecSyncsInTheBackground: under SyncEverySec a record is on disk
+// within about a second without anyone asking (bounded wait, polled).
+func TestEverySecSyncsInTheBackground(t *testing.T) {
+	m := memFS(t)
+	w := newWriter(t, m, SyncEverySec, 1<<20)
+	var pos [1]Pos
+	lsn, _ := w.Append(pos[:], set(1, "k", "v"))
+	if err := w.Commit(lsn); err != nil {
+		t.Fatal(err)
+	}
+	end := pos[0].Offset + int64(pos[0].Size)
+	deadline := time.Now().Add(5 * time.Second)
+	for m.SyncedSize(Path("/db", 1)) < end {
+		if time.Now().After(deadline) {
+			t.Fatalf("record not fsynced 5 s after an everysec commit")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

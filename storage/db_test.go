@@ -87,7 +87,7 @@ func openMemAt(t *testing.T, fs vfs.FS) *DB { return openMem(t, fs, Options{}) }
 func TestSeqNeverGoesBack(t *testing.T) {
 	fs := vfs.NewMem()
 	var last uint64
-	for round := 0; round < 4; round++ {
+	for round := 0; round < 6; round++ {
 		db := openMem(t, fs, Options{SegmentSize: 300})
 		if s := db.Stats().LastSeq; s < last {
 			t.Fatalf("round %d: last seq %d after reopen, was %d", round, s, last)
@@ -100,11 +100,17 @@ func TestSeqNeverGoesBack(t *testing.T) {
 			}
 			last = s
 		}
-		if round%2 == 0 {
+		switch round % 3 {
+		case 0:
 			db.Close()
-		} else {
+		case 1:
 			db.abandon()
 			fs.Crash()
+		case 2: // a merge folds every seq into a snapshot
+			if _, err := db.Merge(); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
 		}
 	}
 }

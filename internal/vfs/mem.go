@@ -372,8 +372,10 @@ func (f *memFile) Close() error {
 	return nil
 }
 
-// SyncedSize returns how many bytes of the named file would survive a
-// crash now (its size at its last Sync).
+// SyncedSize returns how many bytes of the named file's current contents
+// would survive a crash now: the length of the prefix its last Sync saved
+// unchanged. Preallocated zeros overwritten since the last Sync do not
+// count, so this measures data, not file size.
 func (m *Mem) SyncedSize(name string) int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -381,5 +383,9 @@ func (m *Mem) SyncedSize(name string) int64 {
 	if !ok {
 		return 0
 	}
-	return int64(len(n.synced))
+	i := 0
+	for i < len(n.data) && i < len(n.synced) && n.data[i] == n.synced[i] {
+		i++
+	}
+	return int64(i)
 }
