@@ -36,8 +36,9 @@ func TestRestartKeepsData(t *testing.T) {
 	n.send("INCR", "ctr")
 	n.send("SET", "gone", "v")
 	n.send("DEL", "gone")
+	n.send("SET", "expires", "v", "PX", "200") // expires while the daemon is down
 	n.flush()
-	for range keys + 5 {
+	for range keys + 6 {
 		if r := n.read(); r.IsError() {
 			t.Fatalf("write before restart: %v", r)
 		}
@@ -46,10 +47,12 @@ func TestRestartKeepsData(t *testing.T) {
 	if code := d.Stop(); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
+	time.Sleep(300 * time.Millisecond)
 	d.Restart()
 
 	n = dialNative(t, d.Addr())
 	converse(t, n, []step{
+		{[]string{"GET", "expires"}, "(nil)"},
 		{[]string{"DBSIZE"}, fmt.Sprintf("(integer) %d", keys+2)},
 		{[]string{"GET", "ctr"}, `"42"`},
 		{[]string{"GET", "gone"}, "(nil)"},
@@ -437,4 +440,23 @@ func TestSIGTERMFlushesRepliesOfExecutedRequests(t *testing.T) {
 	if got != executed {
 		t.Errorf("%d INCRs executed (the counter says so), %d replies sent before the close", executed, got)
 	}
+}
+
+// TestSIGINTShutsDownCleanly: Ctrl-C in a terminal is a clean shutdown too.
+func TestSIGINTShutsDownCleanly(t *testing.T) {
+	t.Parallel()
+	d := testdaemon.Start(t, testdaemon.Options{})
+	converse(t, dialNative(t, d.Addr()), []step{{[]string{"SET", "k", "v"}, "OK"}})
+	if err := syscall.Kill(d.PID(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, testdaemon.StopTimeout, "pykvd to exit after SIGINT", func() bool { return !d.Running() })
+	if code := d.Stop(); code != 0 {
+		t.Fatalf("exit code %d after SIGINT, want 0", code)
+	}
+	if !strings.Contains(d.Stderr(), "msg=\"shutting down\" signal=interrupt") {
+		t.Errorf("log does not name SIGINT:\n%s", d.Stderr())
+	}
+	d.Restart()
+	converse(t, dialNative(t, d.Addr()), []step{{[]string{"GET", "k"}, `"v"`}})
 }

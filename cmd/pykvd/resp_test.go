@@ -610,6 +610,53 @@ func TestRESPInlineAndRaw(t *testing.T) {
 	}
 	c.expect("$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n")
 	c.expect("_\r\n" + "*2\r\n$7\r\nline\r\nA\r\n_\r\n" + "+PONG\r\n" + "%1\r\n$4\r\nsave\r\n$0\r\n\r\n")
+	// HELLO 2 goes back to RESP2; SETNAME in HELLO names the connection;
+	// QUIT answers and closes.
+	c.write("HELLO 2 SETNAME raw\r\nCLIENT GETNAME\r\nGET nosuch\r\nQUIT\r\nPING\r\n")
+	c.expect("*14\r\n$6\r\nserver\r\n$4\r\npykv\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n$5\r\nproto\r\n:2\r\n")
+	for range 5 { // "id", its value, and the length of "mode"
+		if _, err := c.r.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.expect("$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n")
+	c.expect("$3\r\nraw\r\n" + "$-1\r\n" + "+OK\r\n")
+	c.expectClosed()
+}
+
+// TestRESPConcurrentClients runs go-redis from many goroutines over one
+// pool: every INCR is counted once, whatever the interleaving.
+func TestRESPConcurrentClients(t *testing.T) {
+	t.Parallel()
+	d := testdaemon.Start(t, testdaemon.Options{})
+	rdb := newRedis(t, d.RESPAddr(), 3, func(o *redis.Options) { o.PoolSize = 8 })
+	ctx := testCtx(t)
+	const workers, each = 16, 250
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				if err := rdb.Incr(ctx, "ctr").Err(); err != nil {
+					errs <- err
+					return
+				}
+				if err := rdb.Set(ctx, fmt.Sprintf("w%d:%d", w, i), i, 0).Err(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := rdb.Get(ctx, "ctr").Int()
+	check(t, "counter after concurrent INCRs", n, err, workers*each)
+	size, err := rdb.DBSize(ctx).Result()
+	check(t, "DBSIZE", size, err, int64(workers*each+1))
 }
 
 // TestRESPMaxClients: over the client limit a RESP client gets Redis's
