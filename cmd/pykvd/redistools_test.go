@@ -190,6 +190,12 @@ func TestRedisCLIScriptMatchesRedis(t *testing.T) {
 	t.Parallel()
 	cli := needTool(t, "redis-cli")
 	server := needTool(t, "redis-server")
+	// pykv follows Redis 7's replies and error texts; another major
+	// version words some of them differently.
+	version := runTool(t, server, "", "--version")
+	if !strings.Contains(version, " v=7.") {
+		t.Skipf("the comparison is with Redis 7 and this redis-server is %s", strings.TrimSpace(version))
+	}
 	lines := strings.SplitAfter(strings.TrimSuffix(cliScript, "\n"), "\n")
 	common := strings.Join(lines[:len(lines)-pykvOnly], "")
 	d := testdaemon.Start(t, testdaemon.Options{})
