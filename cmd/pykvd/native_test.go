@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/internal/testdaemon"
+	"github.com/pykv/pykv/netproto"
 )
 
 // between accepts an Int reply in [lo, hi]: for TTLs, which the clock
@@ -383,16 +385,22 @@ func dialAdmitted(t *testing.T, addr string) *nativeConn {
 	t.Helper()
 	var n *nativeConn
 	waitFor(t, 5*time.Second, "a connection under the client limit", func() bool {
-		n = dialNative(t, addr)
-		r := n.do("PING")
-		if r.String() == "PONG" {
-			return true
+		n = dialNativeRaw(t, addr)
+		if err := n.w.WriteHandshake(); err != nil {
+			t.Fatal(err)
 		}
-		if !strings.Contains(r.Msg, "max number of clients reached") {
+		n.flush()
+		if _, err := n.r.ReadHandshakeReply(); err != nil {
+			if !errors.Is(err, netproto.ErrRefused) || !strings.Contains(err.Error(), "max number of clients reached") {
+				t.Fatalf("handshake on a new connection: %v", err)
+			}
+			n.c.Close()
+			return false
+		}
+		if r := n.do("PING"); r.String() != "PONG" {
 			t.Fatalf("PING on a new connection: %v", r)
 		}
-		n.c.Close()
-		return false
+		return true
 	})
 	return n
 }
@@ -417,9 +425,6 @@ func refusalOf(t *testing.T, n *nativeConn) string {
 // docs/protocol.md: a connection over the limit is refused in the
 // handshake, status 3, not accepted and then sent an error frame.
 func TestNativeMaxClientsRefusesInHandshake(t *testing.T) {
-	knownBug(t, "netproto/server.go serveConn accepts the handshake (status 0) before checking "+
-		"MaxClients and then sends an error frame; docs/protocol.md and netproto's handshake doc say the "+
-		"server refuses with status 3 \"max number of clients reached\"")
 	t.Parallel()
 	d := testdaemon.Start(t, testdaemon.Options{Args: []string{"--max-clients", "1"}})
 	c1 := dialAdmitted(t, d.Addr())
@@ -541,8 +546,6 @@ func TestNativeIdleTimeout(t *testing.T) {
 // ("CONFIG GET maxclients, through the generic opcode, answered with a
 // Map"), byte for byte.
 func TestNativeConfigGetMaxclients(t *testing.T) {
-	knownBug(t, "command/server.go:185 configParams has no maxclients, so CONFIG GET maxclients "+
-		"answers an empty Map, not the one docs/protocol.md:347 shows")
 	t.Parallel()
 	d := testdaemon.Start(t, testdaemon.Options{})
 	n := dialNative(t, d.Addr())
@@ -560,4 +563,20 @@ func TestNativeConfigGetMaxclients(t *testing.T) {
 	if got := string(hdr) + string(body); got != want {
 		t.Fatalf("CONFIG GET maxclients: %q, want %q", got, want)
 	}
+}
+
+// TestNativeSelectNotAnInteger: Redis 7 parses SELECT's index with
+// getIntFromObjectOrReply, so a non-number or one beyond a C int is "value
+// is not an integer or out of range" (redis-server 7.0.15 says so).
+func TestNativeSelectNotAnInteger(t *testing.T) {
+	knownBug(t, `command/conn.go:194 answers SELECT x and SELECT 2147483648 with "ERR invalid DB index", `+
+		`a text Redis 7 does not use (command/conn_test.go:37-38 assert it too)`)
+	t.Parallel()
+	d := testdaemon.Start(t, testdaemon.Options{})
+	const notInt = "(error) ERR value is not an integer or out of range"
+	converse(t, dialNative(t, d.Addr()), []step{
+		{[]string{"SELECT", "x"}, notInt},
+		{[]string{"SELECT", "2147483648"}, notInt},
+		{[]string{"SELECT", "-1"}, "(error) ERR DB index is out of range"},
+	})
 }
