@@ -80,7 +80,7 @@ type Daemon struct {
 	respPort   int
 
 	stderr *syncBuffer
-	proc   *process // nil when not running
+	proc   *process // the latest run; nil before the first
 }
 
 // process is one run of the binary; the daemon's data directory outlives
