@@ -190,8 +190,11 @@ func mapReply(kv ...any) Reply {
 // db 0 work and others learn early that they will not.
 func (t *Table) selectDB(_ *Session, argv [][]byte) Reply {
 	n, ok := parseInt(argv[1])
-	if !ok || n < minCInt || n > maxCInt {
-		return Err("invalid DB index")
+	if !ok {
+		return errNotInteger
+	}
+	if n < minCInt || n > maxCInt { // Redis 7 parses the index as a C int, and says so
+		return Err("value is out of range, value must between -2147483648 and 2147483647")
 	}
 	if n != 0 {
 		return Err("DB index is out of range")

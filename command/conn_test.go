@@ -34,8 +34,8 @@ func TestSelect(t *testing.T) {
 		{cmd: "SELECT 0", want: "OK"},
 		{cmd: "SELECT 1", want: "(error) ERR DB index is out of range"},
 		{cmd: "SELECT -1", want: "(error) ERR DB index is out of range"},
-		{cmd: "SELECT x", want: "(error) ERR invalid DB index"},
-		{cmd: "SELECT 2147483648", want: "(error) ERR invalid DB index"},
+		{cmd: "SELECT x", want: "(error) ERR value is not an integer or out of range"},
+		{cmd: "SELECT 2147483648", want: "(error) ERR value is out of range, value must between -2147483648 and 2147483647"},
 		{cmd: "SELECT", want: "(error) ERR wrong number of arguments for 'select' command"},
 	})
 }

@@ -186,6 +186,7 @@ func (t *Table) configParams() []configParam {
 	return []configParam{
 		{"appendonly", "yes"},
 		{"databases", "1"},
+		{"maxclients", strconv.Itoa(t.info().MaxClients)},
 		{"maxmemory", "0"},
 		{"maxmemory-policy", "noeviction"},
 		{"port", strconv.Itoa(t.info().TCPPort)},

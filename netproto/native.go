@@ -27,10 +27,13 @@ type nativeCodec struct {
 	w *Writer
 }
 
-func (c *nativeCodec) Handshake() error {
+func (c *nativeCodec) Handshake(refuse error) error {
 	_, err := c.r.ReadHandshake()
 	if errors.Is(err, io.EOF) {
 		return err
+	}
+	if err == nil && refuse != nil {
+		err = refuse // status 3, with refuse's text
 	}
 	if werr := c.w.WriteHandshakeReply(err); werr != nil && err == nil {
 		err = werr

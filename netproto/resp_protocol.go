@@ -29,8 +29,15 @@ type respCodec struct {
 	w *resp.Writer
 }
 
-// Handshake: RESP has none; HELLO is an ordinary command.
-func (c *respCodec) Handshake() error { return nil }
+// Handshake: RESP has none (HELLO is an ordinary command), so a refusal
+// is an error reply, as Redis sends it, before the close.
+func (c *respCodec) Handshake(refuse error) error {
+	if refuse != nil {
+		c.w.WriteReply(command.Err(refuse.Error()))
+		c.w.Flush()
+	}
+	return refuse
+}
 
 func (c *respCodec) ReadCommand(argv [][]byte) ([][]byte, error) { return c.r.ReadCommand(argv) }
 

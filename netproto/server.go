@@ -21,8 +21,10 @@ import (
 // Codec frames one connection's commands and replies. The Server owns the
 // loop; a Codec only translates bytes.
 type Codec interface {
-	// Handshake runs once, before the first command.
-	Handshake() error
+	// Handshake runs once, before the first command. A non-nil refuse
+	// (too many clients) is answered in the protocol's own way, flushed,
+	// and returned: the server then closes the connection.
+	Handshake(refuse error) error
 	// ReadCommand reads the next command's argv, reusing argv's storage.
 	ReadCommand(argv [][]byte) ([][]byte, error)
 	// WriteReply encodes one reply for the session (whose protocol version
@@ -102,6 +104,14 @@ func (w *durableWriter) Write(p []byte) (int, error) {
 
 // bufSize is the per-connection read and write buffer.
 const bufSize = 16 << 10
+
+// handshakeTimeout bounds how long a new connection may take to say which
+// protocol it speaks.
+const handshakeTimeout = 10 * time.Second
+
+// errTooManyClients refuses a connection over ServerConfig.MaxClients; its
+// text is Redis's.
+var errTooManyClients = errors.New("max number of clients reached")
 
 // Server serves a command table over TCP with one goroutine per
 // connection, buffered I/O, and a flush only when the input runs dry, so
@@ -232,20 +242,21 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 	}()
 
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if err := codec.Handshake(); err != nil {
-		codec.Flush()
-		log.Debug("handshake failed", "err", err)
+	var refuse error
+	if n > int64(s.cfg.MaxClients) {
+		refuse = errTooManyClients
+	}
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	if err := codec.Handshake(refuse); err != nil {
+		if refuse != nil {
+			s.rejected.Add(1)
+			log.Warn("refused connection: max clients reached", "max_clients", s.cfg.MaxClients)
+		} else {
+			log.Debug("handshake failed", "err", err)
+		}
 		return
 	}
 	c.SetDeadline(time.Time{})
-	if n > int64(s.cfg.MaxClients) {
-		s.rejected.Add(1)
-		codec.WriteReply(sess, command.Err("max number of clients reached"))
-		codec.Flush()
-		log.Warn("refused connection: max clients reached", "max_clients", s.cfg.MaxClients)
-		return
-	}
 	s.accepted.Add(1)
 	s.loop(c, codec, sess, log)
 }
@@ -269,14 +280,17 @@ func (s *Server) loop(c net.Conn, codec Codec, sess *command.Session, log *slog.
 		var err error
 		argv, err = codec.ReadCommand(argv[:0])
 		if err != nil {
+			// Whatever ends the reading, the replies of the requests
+			// already executed go out: their writes are applied.
 			if s.closing.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+				codec.Flush()
 				return
 			}
 			reply, send, recoverable := codec.ErrorReply(err)
 			if send {
 				codec.WriteReply(sess, reply)
-				codec.Flush()
 			}
+			codec.Flush()
 			if !send || !recoverable {
 				if !errors.Is(err, io.EOF) {
 					log.Info("closing connection", "err", err)

@@ -408,8 +408,6 @@ func TestRuntimeFailuresExit1(t *testing.T) {
 // shutdown must send the replies of what it executed: the writes are
 // applied and durable, and a client that is never told so retries them.
 func TestSIGTERMFlushesRepliesOfExecutedRequests(t *testing.T) {
-	knownBug(t, "netproto/server.go:272 returns on the shutdown deadline without codec.Flush(), "+
-		"so replies buffered for requests already executed are dropped when a partial frame follows them")
 	t.Parallel()
 	d := testdaemon.Start(t, testdaemon.Options{})
 	const executed = 10

@@ -566,17 +566,16 @@ func TestNativeConfigGetMaxclients(t *testing.T) {
 }
 
 // TestNativeSelectNotAnInteger: Redis 7 parses SELECT's index with
-// getIntFromObjectOrReply, so a non-number or one beyond a C int is "value
-// is not an integer or out of range" (redis-server 7.0.15 says so).
+// getIntFromObjectOrReply: a non-number is "value is not an integer or out
+// of range", one beyond a C int "value is out of range, value must
+// between ..." (redis-server 7.0.15's texts).
 func TestNativeSelectNotAnInteger(t *testing.T) {
-	knownBug(t, `command/conn.go:194 answers SELECT x and SELECT 2147483648 with "ERR invalid DB index", `+
-		`a text Redis 7 does not use (command/conn_test.go:37-38 assert it too)`)
 	t.Parallel()
 	d := testdaemon.Start(t, testdaemon.Options{})
 	const notInt = "(error) ERR value is not an integer or out of range"
 	converse(t, dialNative(t, d.Addr()), []step{
 		{[]string{"SELECT", "x"}, notInt},
-		{[]string{"SELECT", "2147483648"}, notInt},
+		{[]string{"SELECT", "2147483648"}, "(error) ERR value is out of range, value must between -2147483648 and 2147483647"},
 		{[]string{"SELECT", "-1"}, "(error) ERR DB index is out of range"},
 	})
 }
