@@ -50,14 +50,14 @@ func TestCommand(t *testing.T) {
 }
 
 func TestConfigGet(t *testing.T) {
-	f := newFixture(t, Config{Info: func() ServerInfo { return ServerInfo{TCPPort: 7379} }})
+	f := newFixture(t, Config{Info: func() ServerInfo { return ServerInfo{TCPPort: 7379, MaxClients: 100} }})
 	f.run([]step{
 		{cmd: "CONFIG GET save", want: `["save" ""]`},
 		{cmd: "CONFIG GET appendonly", want: `["appendonly" "yes"]`},
 		{cmd: "config get SAVE APPENDONLY", want: `["appendonly" "yes" "save" ""]`},
 		{cmd: "CONFIG GET save sav?", want: `["save" ""]`},
 		{cmd: "CONFIG GET port", want: `["port" "7379"]`},
-		{cmd: "CONFIG GET max*", want: `["maxmemory" "0" "maxmemory-policy" "noeviction"]`},
+		{cmd: "CONFIG GET max*", want: `["maxclients" "100" "maxmemory" "0" "maxmemory-policy" "noeviction"]`},
 		{cmd: "CONFIG GET nosuch", want: `[]`},
 		{cmd: "CONFIG GET [", want: `[]`},
 		{cmd: "CONFIG", want: "(error) ERR wrong number of arguments for 'config' command"},
@@ -67,7 +67,7 @@ func TestConfigGet(t *testing.T) {
 	if r := f.exec("CONFIG", "GET", "save"); r.Kind != KindMap {
 		t.Errorf("CONFIG GET kind %d, want a map", r.Kind)
 	}
-	if r := f.exec("CONFIG", "GET", "*"); len(r.Array) != 12 {
+	if r := f.exec("CONFIG", "GET", "*"); len(r.Array) != 14 {
 		t.Errorf("CONFIG GET * = %s", r)
 	}
 	if help := f.exec("CONFIG", "HELP").String(); !strings.Contains(help, "GET parameter [parameter ...]") {
