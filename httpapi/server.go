@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/storage"
+)
+
+// Timeouts of the http.Server. A value of the default 64 MiB limit at
+// 1 MB/s takes about a minute to send, so the body timeouts leave room for
+// twice that; headers have no such excuse and get a slowloris bound.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 2 * time.Minute
+	writeTimeout      = 2 * time.Minute
+	idleTimeout       = 2 * time.Minute
+)
+
+// Defaults of the limits, the engine's own (storage.Options).
+const (
+	defaultMaxKeySize   = 64 << 10
+	defaultMaxValueSize = 64 << 20
+)
+
+// minHeaderBytes is net/http's default header limit; it is raised when a
+// percent-encoded key of the largest size (three bytes per byte) would not
+// fit in the request line.
+const minHeaderBytes = http.DefaultMaxHeaderBytes
+
+// formOverhead is room in a /put body for the field names, the key and
+// the other fields besides the (possibly escaped) value.
+const formOverhead = 64 << 10
+
+// Config configures a Server. Table and DB are required; zero values of
+// the other fields mean the documented defaults.
+type Config struct {
+	// Addr is the TCP address to listen on, e.g. "127.0.0.1:7381".
+	Addr string
+	// TLS, when set, makes the listener speak HTTPS.
+	TLS *tls.Config
+	// Table runs every command. Whether a password is needed is the
+	// Table's to say: a fresh Session that is not authenticated means one
+	// is.
+	Table *command.Table
+	// DB is the engine: /metrics reads its Stats at scrape time and
+	// /healthz checks that it is open.
+	DB *storage.DB
+	// MaxKeySize and MaxValueSize are the engine's limits (config
+	// storage.max_key_size and storage.max_value_size), which bound request
+	// bodies and headers. 0 = 64 KiB and 64 MiB, the engine's defaults.
+	MaxKeySize, MaxValueSize int
+	// ClientCount reports the daemon's connected clients for the
+	// pykv_connected_clients gauge; nil omits the gauge.
+	ClientCount func() int64
+	// Health, when set, is asked by /healthz after the engine is found
+	// open; an error makes the check fail with its text. The daemon passes
+	// the log's state here, so that a log that refuses writes is unhealthy.
+	Health func() error
+	// Logger receives listener events and server errors; default
+	// slog.Default.
+	Logger *slog.Logger
+}
+
+// Server is the HTTP listener. Listen, Serve, Addr and Shutdown follow
+// netproto.Server, so the daemon starts and stops every listener alike.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	mux  *http.ServeMux
+	reg  *prometheus.Registry
+	http *http.Server
+	ln   net.Listener
+
+	requests *prometheus.CounterVec
+}
+
+// New returns a Server of cfg.Table over cfg.DB. It panics when either is
+// nil, a mistake of the caller rather than of the configuration.
+func New(cfg Config) *Server {
+	if cfg.Table == nil || cfg.DB == nil {
+		panic("httpapi: New without a Table or a DB")
+	}
+	if cfg.MaxKeySize <= 0 {
+		cfg.MaxKeySize = defaultMaxKeySize
+	}
+	if cfg.MaxValueSize <= 0 {
+		cfg.MaxValueSize = defaultMaxValueSize
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("listener", "http"), mux: http.NewServeMux()}
+	s.reg = s.newRegistry()
+	for _, rt := range s.routes() {
+		h := rt.handler
+		if !rt.public {
+			h = s.authed(h)
+		}
+		s.mux.Handle(rt.pattern(), s.count(rt.path, h))
+	}
+	s.http = &http.Server{
+		Handler:           s.mux,
+		TLSConfig:         cfg.TLS,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    max(minHeaderBytes, 3*cfg.MaxKeySize+formOverhead),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// Handler returns the server's handler, for tests and for embedding the
+// endpoints in another http.Server.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Listen binds the address; Serve then accepts on it.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("pykv/httpapi: listen %s (http): %w", s.cfg.Addr, err)
+	}
+	s.UseListener(ln)
+	return nil
+}
+
+// UseListener serves on an existing listener (socket activation).
+func (s *Server) UseListener(ln net.Listener) {
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
+	s.ln = ln
+}
+
+// Addr returns the bound address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts connections until Shutdown; it returns nil after Shutdown.
+func (s *Server) Serve() error {
+	s.log.Info("listening", "addr", s.ln.Addr().String(), "tls", s.cfg.TLS != nil)
+	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("pykv/httpapi: serve: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting, lets requests in flight finish, and waits for
+// them, or for ctx, after which it closes the connections that remain and
+// returns ctx's error. A listener that never served is closed too.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		s.http.Close()
+	}
+	if s.ln != nil {
+		s.ln.Close() // already closed by the http.Server when it served
+	}
+	return err
+}
+
+// route is one endpoint: the mux pattern it is registered under and
+// whether it is open without authentication.
+type route struct {
+	method, path string
+	handler      http.HandlerFunc
+	public       bool
+}
+
+func (rt route) pattern() string { return rt.method + " " + rt.path }
+
+// routes is every endpoint the server serves; openapi.json describes
+// exactly these (a test holds them together).
+func (s *Server) routes() []route {
+	return []route{
+		{method: "POST", path: "/put", handler: s.put},
+		{method: "GET", path: "/get/{key...}", handler: s.get},
+		{method: "DELETE", path: "/delete/{key...}", handler: s.del},
+		{method: "GET", path: "/v1/keys/{key...}", handler: s.get},
+		{method: "PUT", path: "/v1/keys/{key...}", handler: s.putRaw},
+		{method: "DELETE", path: "/v1/keys/{key...}", handler: s.del},
+		{method: "HEAD", path: "/v1/keys/{key...}", handler: s.exists},
+		{method: "GET", path: "/healthz", handler: s.healthz, public: true},
+		{method: "GET", path: "/metrics", handler: s.metrics().ServeHTTP, public: true},
+		{method: "GET", path: "/openapi.json", handler: serveOpenAPI},
+		{method: "GET", path: "/docs", handler: serveDocs},
+	}
+}
