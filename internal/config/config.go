@@ -22,6 +22,7 @@ import (
 const (
 	DefaultNativeAddr = "127.0.0.1:7380"
 	DefaultRESPAddr   = "127.0.0.1:7379"
+	DefaultHTTPAddr   = "127.0.0.1:7381"
 )
 
 // Duration is a time.Duration written as a string ("10s", "5m") in TOML.
@@ -47,6 +48,7 @@ type Config struct {
 
 	Native Listener `toml:"native"`
 	RESP   Listener `toml:"resp"`
+	HTTP   Listener `toml:"http"`
 
 	Password    string   `toml:"password"`
 	MaxClients  int      `toml:"max_clients"`
@@ -92,6 +94,7 @@ func Default() Config {
 		DataDir:     "./data",
 		Native:      Listener{Addr: DefaultNativeAddr},
 		RESP:        Listener{Addr: DefaultRESPAddr},
+		HTTP:        Listener{Addr: DefaultHTTPAddr},
 		MaxClients:  10000,
 		IdleTimeout: Duration{0},
 		MaxFrame:    64<<20 + 128<<10,
@@ -137,7 +140,7 @@ func (c Config) Validate() error {
 	for _, l := range []struct {
 		key  string
 		addr string
-	}{{"native.addr", c.Native.Addr}, {"resp.addr", c.RESP.Addr}} {
+	}{{"native.addr", c.Native.Addr}, {"resp.addr", c.RESP.Addr}, {"http.addr", c.HTTP.Addr}} {
 		if l.addr == "" {
 			continue
 		}

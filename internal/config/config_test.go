@@ -51,6 +51,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 	}{
 		{"fsync", func(c *Config) { c.Storage.Fsync = "sometimes" }, "storage.fsync = sometimes"},
 		{"addr", func(c *Config) { c.RESP.Addr = "nocolon" }, "resp.addr = nocolon"},
+		{"http addr", func(c *Config) { c.HTTP.Addr = "7381" }, "http.addr = 7381"},
 		{"clients", func(c *Config) { c.MaxClients = 0 }, "max_clients = 0"},
 		{"tls pair", func(c *Config) { c.TLS.CertFile = "c.pem" }, "tls.cert_file"},
 		{"frame vs value", func(c *Config) { c.MaxFrame = 2048 }, "max_frame_bytes = 2048"},
