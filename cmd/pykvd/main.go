@@ -37,6 +37,7 @@ func run(args []string) int {
 	dataDir := fl.String("data-dir", def.DataDir, "data directory")
 	nativeAddr := fl.String("native-addr", def.Native.Addr, "native protocol listen address (empty: off)")
 	respAddr := fl.String("resp-addr", def.RESP.Addr, "RESP (Redis protocol) listen address (empty: off)")
+	httpAddr := fl.String("http-addr", def.HTTP.Addr, "HTTP listen address: REST, /healthz, /metrics (empty: off)")
 	fsync := fl.String("fsync", def.Storage.Fsync, "fsync policy: always, everysec or no")
 	cacheBytes := fl.Int64("cache-bytes", def.Storage.CacheBytes, "value cache budget in bytes")
 	segmentSize := fl.Int64("segment-size", def.Storage.SegmentSize, "log segment size in bytes")
@@ -91,6 +92,8 @@ func run(args []string) int {
 			cfg.Native.Addr = *nativeAddr
 		case "resp-addr":
 			cfg.RESP.Addr = *respAddr
+		case "http-addr":
+			cfg.HTTP.Addr = *httpAddr
 		case "fsync":
 			cfg.Storage.Fsync = *fsync
 		case "cache-bytes":

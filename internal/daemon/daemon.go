@@ -1,6 +1,6 @@
 // Package daemon wires pykvd together: it opens the engine, builds the
-// command table, starts the native and RESP listeners, tells systemd when
-// it is ready, and shuts everything down in order on SIGTERM or SIGINT
+// command table, starts the native, RESP and HTTP listeners, tells systemd
+// when it is ready, and shuts everything down in order on SIGTERM or SIGINT
 // (stop accepting, finish requests in flight, fsync, close the engine).
 // cmd/pykvd only parses flags and calls Run.
 package daemon
@@ -22,6 +22,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/httpapi"
 	"github.com/pykv/pykv/internal/config"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/resp"
@@ -115,9 +116,18 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 			return err
 		}
 	}
+	var httpSrv *httpapi.Server
+	if cfg.HTTP.Addr != "" {
+		httpSrv = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: db,
+			MaxKeySize: cfg.Storage.MaxKeySize, MaxValueSize: cfg.Storage.MaxValueSize,
+			ClientCount: clients.Load, Logger: log})
+		if err := httpSrv.Listen(); err != nil {
+			return err
+		}
+	}
 
 	var wg sync.WaitGroup
-	serveErr := make(chan error, len(servers))
+	serveErr := make(chan error, len(servers)+1)
 	for _, s := range servers {
 		wg.Add(1)
 		go func(s *netproto.Server) {
@@ -126,6 +136,13 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 				serveErr <- err
 			}
 		}(s)
+	}
+	if httpSrv != nil {
+		wg.Go(func() {
+			if err := httpSrv.Serve(); err != nil {
+				serveErr <- err
+			}
+		})
 	}
 	log.Info("ready", "version", info.Version, "pid", os.Getpid(), "data_dir", cfg.DataDir,
 		"keys", db.DBSize(), "startup", time.Since(started).Round(time.Millisecond))
@@ -152,6 +169,11 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil {
 			log.Warn("connections cut at shutdown deadline", "err", err)
+		}
+	}
+	if httpSrv != nil {
+		if err := httpSrv.Shutdown(sctx); err != nil {
+			log.Warn("HTTP requests cut at shutdown deadline", "err", err)
 		}
 	}
 	wg.Wait()
