@@ -35,6 +35,9 @@ func storeError(err error) Reply {
 		return Err("string exceeds maximum allowed size")
 	case errors.Is(err, storage.ErrEmptyKey):
 		return Err("empty keys are not supported")
+	case errors.Is(err, storage.ErrLogFailed):
+		// Redis's class for "persistence is broken, writes are refused".
+		return Errorf("MISCONF", oneLine(err.Error()))
 	}
 	return Err(oneLine(err.Error()))
 }

@@ -98,6 +98,7 @@ func TestStoreErrors(t *testing.T) {
 		{storage.ErrValueTooLarge, "(error) ERR string exceeds maximum allowed size"},
 		{storage.ErrEmptyKey, "(error) ERR empty keys are not supported"},
 		{storage.ErrClosed, "(error) ERR pykv/storage: database closed"},
+		{fmt.Errorf("%w: fsync: EIO", storage.ErrLogFailed), "(error) MISCONF pykv/storage: log failed: fsync: EIO"},
 		{errors.New("disk on fire\r\nagain"), "(error) ERR disk on fire  again"},
 	}
 	for _, c := range cases {

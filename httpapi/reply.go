@@ -66,6 +66,8 @@ func statusOf(rep command.Reply) int {
 		return http.StatusUnauthorized
 	case "READONLY":
 		return http.StatusForbidden
+	case "MISCONF": // the log failed and refuses writes until restart
+		return http.StatusServiceUnavailable
 	}
 	msg := rep.Msg
 	switch {

@@ -142,6 +142,15 @@ func (db *DB) Sync() error {
 	return db.log.Sync()
 }
 
+// Healthy returns nil while the engine is open and its log takes writes,
+// else why not (ErrClosed, or an error wrapping ErrLogFailed).
+func (db *DB) Healthy() error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return logFailed(db.log.Err())
+}
+
 // Close flushes and fsyncs the log, stops background work, closes the files
 // and releases the directory's lock.
 func (db *DB) Close() error {

@@ -489,8 +489,11 @@ func TestFsyncFailureRefusesWrites(t *testing.T) {
 	}
 	fail.Store(false)
 	_, err := db.Set([]byte("c"), []byte("3"), SetOptions{})
-	if err == nil || !strings.Contains(err.Error(), "refuses writes until restart") {
+	if !errors.Is(err, ErrLogFailed) || !strings.Contains(err.Error(), "refuses writes until restart") {
 		t.Fatalf("write after failed fsync: %v", err)
+	}
+	if err := db.Healthy(); !errors.Is(err, ErrLogFailed) {
+		t.Fatalf("Healthy after a failed fsync: %v", err)
 	}
 	mustGet(t, db, "a", "1")
 }

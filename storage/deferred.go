@@ -36,7 +36,7 @@ func (d *Deferred) Wait() error {
 	}
 	lsn := d.pending
 	d.pending = 0
-	return d.db.log.Commit(lsn)
+	return logFailed(d.db.log.Commit(lsn))
 }
 
 // Set is DB.Set without the wait.

@@ -19,6 +19,9 @@ var (
 	ErrValueTooLarge = errors.New("pykv/storage: value too large")
 	// ErrEmptyKey is returned for a zero-length key.
 	ErrEmptyKey = errors.New("pykv/storage: empty key")
+	// ErrLogFailed wraps the error of a log that failed a write or an
+	// fsync: it refuses every write until the daemon restarts.
+	ErrLogFailed = errors.New("pykv/storage: log failed")
 	// ErrReadOnly is returned for writes on a follower.
 	ErrReadOnly = errors.New("pykv/storage: read-only replica")
 )

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -55,7 +56,7 @@ func (db *DB) appendLocked(recs []segment.Record) (segment.LSN, error) {
 	}
 	lsn, err := db.log.Append(pos, recs...)
 	if err != nil {
-		return 0, err
+		return 0, logFailed(err)
 	}
 	db.seq += uint64(len(recs))
 	for i := range recs {
@@ -93,7 +94,16 @@ func (db *DB) commit(lsn segment.LSN, d *Deferred) error {
 		d.note(lsn)
 		return nil
 	}
-	return db.log.Commit(lsn)
+	return logFailed(db.log.Commit(lsn))
+}
+
+// logFailed marks an error of the log as ErrLogFailed (closing is not a
+// failure).
+func logFailed(err error) error {
+	if err == nil || errors.Is(err, segment.ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrLogFailed, err)
 }
 
 // Set writes key = value with the options of Redis's SET.

@@ -55,6 +55,7 @@ func startDaemon(t *testing.T, pykvd string, args ...string) int {
 	args = append([]string{
 		"--native-addr", "127.0.0.1:" + strconv.Itoa(native),
 		"--resp-addr", "127.0.0.1:" + strconv.Itoa(resp),
+		"--http-addr", "",
 		"--data-dir", filepath.Join(t.TempDir(), "data"),
 	}, args...)
 	var logs bytes.Buffer

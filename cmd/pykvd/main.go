@@ -116,7 +116,9 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "pykvd: bad configuration:\n%v\n", err)
 		return 2
 	}
-	log := newLogger(cfg.Log)
+	level := new(slog.LevelVar)
+	_ = level.UnmarshalText([]byte(cfg.Log.Level)) // validated already
+	log := newLogger(cfg.Log.Format, level)
 	slog.SetDefault(log)
 	if *pprofAddr != "" {
 		go func() {
@@ -126,18 +128,16 @@ func run(args []string) int {
 			}
 		}()
 	}
-	if err := daemon.Run(context.Background(), cfg, daemon.Info{Version: version, ConfigFile: path}, log); err != nil {
+	if err := daemon.Run(context.Background(), cfg, daemon.Info{Version: version, ConfigFile: path, LogLevel: level}, log); err != nil {
 		log.Error("pykvd failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func newLogger(c config.Log) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.Level)) // validated already
+func newLogger(format string, level *slog.LevelVar) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
+	if format == "json" {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))

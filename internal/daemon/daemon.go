@@ -38,6 +38,39 @@ const shutdownGrace = 10 * time.Second
 type Info struct {
 	Version    string
 	ConfigFile string
+	// LogLevel, when set, is the level of the daemon's logger, changed by a
+	// reload (SIGHUP).
+	LogLevel *slog.LevelVar
+}
+
+// reload applies what SIGHUP can change without a restart: it reads the
+// configuration file again and sets the log level. Other keys are read at
+// start only; a reload names those that differ.
+func reload(cfg config.Config, info Info, log *slog.Logger) {
+	if info.ConfigFile == "" {
+		log.Info("SIGHUP: no configuration file to reload")
+		return
+	}
+	next, err := config.Load(info.ConfigFile)
+	if err == nil {
+		err = next.Validate()
+	}
+	if err != nil {
+		log.Error("SIGHUP: configuration not reloaded", "file", info.ConfigFile, "err", err)
+		return
+	}
+	if info.LogLevel != nil {
+		var lvl slog.Level
+		if lvl.UnmarshalText([]byte(next.Log.Level)) == nil {
+			info.LogLevel.Set(lvl)
+		}
+	}
+	next.Log.Level = cfg.Log.Level
+	restart := ""
+	if next != cfg {
+		restart = "keys other than log.level changed; they apply at the next start"
+	}
+	log.Info("SIGHUP: configuration reloaded", "file", info.ConfigFile, "log_level", info.LogLevel, "note", restart)
 }
 
 // Run serves until ctx is cancelled or SIGTERM/SIGINT arrives, then shuts
@@ -120,7 +153,7 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	if cfg.HTTP.Addr != "" {
 		httpSrv = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: db,
 			MaxKeySize: cfg.Storage.MaxKeySize, MaxValueSize: cfg.Storage.MaxValueSize,
-			ClientCount: clients.Load, Logger: log})
+			ClientCount: clients.Load, Health: db.Healthy, Logger: log})
 		if err := httpSrv.Listen(); err != nil {
 			return err
 		}
@@ -151,16 +184,26 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	defer stopWatchdog()
 
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "reason", "context cancelled")
-	case sig := <-sigs:
-		log.Info("shutting down", "signal", sig.String())
-	case runErr = <-serveErr:
-		log.Error("listener failed; shutting down", "err", runErr)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down", "reason", "context cancelled")
+			break wait
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				reload(cfg, info, log)
+				continue
+			}
+			log.Info("shutting down", "signal", sig.String())
+			break wait
+		case runErr = <-serveErr:
+			log.Error("listener failed; shutting down", "err", runErr)
+			break wait
+		}
 	}
 	daemon.SdNotify(false, daemon.SdNotifyStopping)
 

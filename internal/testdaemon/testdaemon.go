@@ -301,6 +301,7 @@ func (d *Daemon) args() []string {
 		"--data-dir", d.dataDir,
 		"--native-addr", d.Addr(),
 		"--resp-addr", d.RESPAddr(),
+		"--http-addr", "", // tests that need HTTP pass their own
 		"--fsync", fsync,
 	}
 	if d.opts.Password != "" {
