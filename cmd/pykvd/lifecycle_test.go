@@ -324,6 +324,7 @@ func TestConfigFileAndFlags(t *testing.T) {
 	if !strings.Contains(string(n.do("INFO", "clients").Bytes), "maxclients:7\r\n") {
 		t.Errorf("INFO clients does not report max_clients from the file")
 	}
+	converse(t, n, []step{{[]string{"CONFIG", "GET", "maxclients"}, `["maxclients" "7"]`}})
 	if code := d.Stop(); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
