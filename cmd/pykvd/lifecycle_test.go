@@ -476,8 +476,6 @@ func TestSIGINTShutsDownCleanly(t *testing.T) {
 // must shut down cleanly (exit 0), never die of the signal's default
 // action. The window is small, so the test tries several times.
 func TestSIGTERMAsSoonAsItAccepts(t *testing.T) {
-	knownBug(t, "internal/daemon/daemon.go:187 installs the SIGTERM/SIGINT handler only after the listeners "+
-		"accept and READY=1 is sent (lines 148-182): a SIGTERM in between kills pykvd without a clean shutdown")
 	t.Parallel()
 	bin := testdaemon.Binary(t)
 	for attempt := range 20 {

@@ -76,6 +76,13 @@ func reload(cfg config.Config, info Info, log *slog.Logger) {
 // Run serves until ctx is cancelled or SIGTERM/SIGINT arrives, then shuts
 // down gracefully. It returns nil after a clean shutdown.
 func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) error {
+	// Signals are caught from the first instant: a SIGTERM during start-up
+	// (systemd stopping a unit it just started) waits in the channel and
+	// becomes a clean shutdown once serving starts, instead of killing the
+	// process by the default action.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	policy, err := segment.ParseSyncPolicy(cfg.Storage.Fsync)
 	if err != nil {
 		return err
@@ -183,9 +190,6 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	stopWatchdog := startWatchdog(log)
 	defer stopWatchdog()
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	var runErr error
 wait:
 	for {
