@@ -17,8 +17,9 @@ import (
 	"github.com/pykv/pykv/storage"
 )
 
-// testServer is pykvd in-process: an engine in a temp dir, the command
-// table, and a native and a RESP listener on free loopback ports.
+// testServer is pykvd in-process, wired as internal/daemon wires it: an
+// engine in a temp dir, the command table, and a native and a RESP
+// listener on free loopback ports.
 type testServer struct {
 	db     *storage.DB
 	native string
@@ -36,7 +37,10 @@ func startServer(tb testing.TB, password string, sync segment.SyncPolicy) *testS
 	table := command.New(db, command.Config{Password: password})
 	ts := &testServer{db: db}
 	for _, p := range []netproto.Protocol{netproto.Native{}, netproto.RESP{}} {
-		s := netproto.NewServer(netproto.ServerConfig{Addr: "127.0.0.1:0", Logger: quiet}, table, p)
+		// As pykvd wires it: a connection's writes share one wait for
+		// durability before its replies leave.
+		s := netproto.NewServer(netproto.ServerConfig{Addr: "127.0.0.1:0", Logger: quiet,
+			Deferred: func() netproto.DeferredStore { return db.Deferred() }}, table, p)
 		if err := s.Listen(); err != nil {
 			tb.Fatal(err)
 		}
