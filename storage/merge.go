@@ -165,6 +165,15 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 		report()
 	}
 	st.Keys = w.Count()
+	// keep() chose records by what the keydir points at, and the keydir
+	// shows a write as soon as it is appended, before it is durable. A
+	// version the merge skipped because a newer one replaced it must not
+	// vanish with the merged files while that newer one could still be
+	// lost: make everything appended so far durable before publishing.
+	if err := db.log.Sync(); err != nil {
+		w.Abort()
+		return st, logFailed(err)
+	}
 	path, err := w.Finish()
 	if err != nil {
 		return st, err
