@@ -424,21 +424,36 @@ func (w *Writer) drainLocked() error {
 
 // ReadPending copies into p the bytes at off of file id when they are still
 // buffered in memory (not yet handed to the OS) and reports whether it did.
-// When it returns false, the bytes are in the file.
-func (w *Writer) ReadPending(id uint32, p []byte, off int64) bool {
+// When it returns false and no error, the bytes are in the file. After a
+// failed write the bytes it dropped are gone, and ReadPending returns the
+// writer's error for them.
+func (w *Writer) ReadPending(id uint32, p []byte, off int64) (bool, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if id != w.id || off < w.fileDone {
-		return false
+		return false, nil
 	}
-	rel := off - w.fileDone
-	if rel < int64(len(w.inflight)) {
+	if w.err != nil {
+		return false, w.err // never written: the write that carried it failed
+	}
+	rel, n := off-w.fileDone, int64(len(p))
+	if rel+n <= int64(len(w.inflight)) {
 		copy(p, w.inflight[rel:])
-		return true
+		return true, nil
 	}
 	rel -= int64(len(w.inflight))
+	if rel < 0 || rel+n > int64(len(w.buf)) {
+		return false, fmt.Errorf("pykv/segment: %s: no record at offset %d (+%d) in the buffer", Path(w.opts.Dir, id), off, n)
+	}
 	copy(p, w.buf[rel:])
-	return true
+	return true, nil
+}
+
+// Appended returns the LSN just past the last record appended.
+func (w *Writer) Appended() LSN {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.appended
 }
 
 // Sync writes and fsyncs everything appended so far, whatever the policy.

@@ -255,8 +255,8 @@ func TestReadPendingServesBufferedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, pos[0].Size)
-	if !w.ReadPending(pos[0].FileID, buf, pos[0].Offset) {
-		t.Fatal("buffered record not served from memory")
+	if ok, err := w.ReadPending(pos[0].FileID, buf, pos[0].Offset); !ok || err != nil {
+		t.Fatalf("buffered record not served from memory: %v", err)
 	}
 	if v, err := ReadValue(buf, DefaultLimits()); err != nil || string(v) != "buffered" {
 		t.Fatalf("value %q, %v", v, err)
@@ -264,7 +264,7 @@ func TestReadPendingServesBufferedRecords(t *testing.T) {
 	if err := w.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	if w.ReadPending(pos[0].FileID, buf, pos[0].Offset) {
+	if ok, _ := w.ReadPending(pos[0].FileID, buf, pos[0].Offset); ok {
 		t.Fatal("a written record is still served from memory")
 	}
 }

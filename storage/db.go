@@ -48,6 +48,10 @@ type DB struct {
 	// of the data files is dead and a merge reclaims it.
 	liveBytes atomic.Int64
 	merges    mergeState
+	// durableSeq: every record up to it is durable under the fsync policy
+	// (reads of newer versions wait for durability, or fail once the log
+	// has failed).
+	durableSeq atomic.Uint64
 }
 
 // Open opens (creating if needed) the data directory dir.
@@ -102,6 +106,7 @@ func (db *DB) open() error {
 		return err
 	}
 	db.recovery.duration = time.Since(start)
+	db.durableSeq.Store(db.seq) // what recovery read is on disk
 	w, err := segment.Create(segment.WriterOptions{
 		FS:          db.opts.FS,
 		Dir:         db.dir,

@@ -577,3 +577,60 @@ func TestParseInt(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAfterFailedFsync: a value whose write failed is never shown, from
+// the cache or from the buffer the failed write dropped, and reads of
+// durable values go on.
+func TestReadAfterFailedFsync(t *testing.T) {
+	for _, cache := range []int64{0, -1} {
+		var fail atomic.Bool
+		fs := vfs.Inject(vfs.NewMem(), func(op vfs.Op, path string) error {
+			if op == vfs.OpSync && fail.Load() {
+				return errors.New("injected EIO")
+			}
+			return nil
+		})
+		db := openMem(t, fs, Options{CacheBytes: cache})
+		mustSet(t, db, "durable", "1")
+		fail.Store(true)
+		if _, err := db.Set([]byte("lost"), []byte("2"), SetOptions{}); err == nil {
+			t.Fatal("write acknowledged after a failed fsync")
+		}
+		if v, err := db.Get([]byte("lost")); !errors.Is(err, ErrLogFailed) {
+			t.Fatalf("cache %d: get of a failed write: %q, %v; want ErrLogFailed", cache, v, err)
+		}
+		mustGet(t, db, "durable", "1")
+		db.Close()
+	}
+}
+
+// TestDeferredReadWaitsForDurability: a connection that reads another
+// connection's write before it is durable must wait for it before
+// replying, as a write would.
+func TestDeferredReadWaitsForDurability(t *testing.T) {
+	mem := vfs.NewMem()
+	db := openMem(t, mem, Options{Sync: segment.SyncAlways})
+	defer db.Close()
+	writer, reader := db.Deferred(), db.Deferred()
+	if _, err := writer.Set([]byte("k"), []byte("v"), SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := reader.Get([]byte("k")); err != nil || string(v) != "v" {
+		t.Fatalf("get %q %v", v, err)
+	}
+	if !reader.Pending() {
+		t.Fatal("a read of a version not yet durable does not make the reader wait")
+	}
+	if err := reader.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := db.keydir.Get([]byte("k"))
+	if synced := mem.SyncedSize(db.segPath(e.FileID)); synced < int64(e.Offset)+int64(e.Size) {
+		t.Fatal("the reader's wait returned before the version it read was durable")
+	}
+	// Once durable, reading it again costs no wait.
+	reader.Get([]byte("k"))
+	if reader.Pending() {
+		t.Fatal("a read of a durable version made the reader wait")
+	}
+}

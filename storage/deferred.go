@@ -16,14 +16,28 @@ import (
 // Reads through a Deferred are the DB's. A Deferred is not safe for
 // concurrent use: one connection, one goroutine.
 type Deferred struct {
-	db      *DB
-	pending segment.LSN // the highest LSN written and not yet waited for
+	db         *DB
+	pending    segment.LSN // the highest LSN written or read and not yet waited for
+	pendingSeq uint64      // the seq that LSN ends
 }
 
 // Deferred returns a new deferred view of db.
 func (db *DB) Deferred() *Deferred { return &Deferred{db: db} }
 
-func (d *Deferred) note(lsn segment.LSN) { d.pending = max(d.pending, lsn) }
+func (d *Deferred) note(lsn segment.LSN, seq uint64) {
+	d.pending = max(d.pending, lsn)
+	d.pendingSeq = max(d.pendingSeq, seq)
+}
+
+// observe makes a read of the version seq wait, like a write, when that
+// version is not yet known durable: a reply must not show another client's
+// write that a power cut could still take back (Redis with appendfsync
+// always never does either).
+func (d *Deferred) observe(seq uint64) {
+	if seq > d.db.durableSeq.Load() {
+		d.note(d.db.log.Appended(), seq)
+	}
+}
 
 // Pending reports whether writes wait for Wait.
 func (d *Deferred) Pending() bool { return d.pending != 0 }
@@ -34,9 +48,13 @@ func (d *Deferred) Wait() error {
 	if d.pending == 0 {
 		return nil
 	}
-	lsn := d.pending
-	d.pending = 0
-	return logFailed(d.db.log.Commit(lsn))
+	lsn, seq := d.pending, d.pendingSeq
+	d.pending, d.pendingSeq = 0, 0
+	if err := d.db.log.Commit(lsn); err != nil {
+		return logFailed(err)
+	}
+	d.db.markDurable(seq)
+	return nil
 }
 
 // Set is DB.Set without the wait.
@@ -65,17 +83,29 @@ func (d *Deferred) GetDel(key []byte) ([]byte, error) { return d.db.getDel(d, ke
 // Now is DB.Now.
 func (d *Deferred) Now() time.Time { return d.db.Now() }
 
-// Get is DB.Get.
-func (d *Deferred) Get(key []byte) ([]byte, error) { return d.db.Get(key) }
+// Get is DB.Get; a version not yet durable makes the reply wait.
+func (d *Deferred) Get(key []byte) ([]byte, error) {
+	v, seq, err := d.db.get(key)
+	d.observe(seq)
+	return v, err
+}
 
-// Exists is DB.Exists.
-func (d *Deferred) Exists(keys ...[]byte) (int, error) { return d.db.Exists(keys...) }
+// Exists is DB.Exists; a version not yet durable makes the reply wait.
+func (d *Deferred) Exists(keys ...[]byte) (int, error) {
+	n, seq, err := d.db.exists(keys)
+	d.observe(seq)
+	return n, err
+}
 
 // PTTL is DB.PTTL.
 func (d *Deferred) PTTL(key []byte) (int64, error) { return d.db.PTTL(key) }
 
-// MGet is DB.MGet.
-func (d *Deferred) MGet(keys ...[]byte) ([][]byte, error) { return d.db.MGet(keys...) }
+// MGet is DB.MGet; a version not yet durable makes the reply wait.
+func (d *Deferred) MGet(keys ...[]byte) ([][]byte, error) {
+	vals, seq, err := d.db.mget(keys)
+	d.observe(seq)
+	return vals, err
+}
 
 // Scan is DB.Scan.
 func (d *Deferred) Scan(cursor uint64, match []byte, count int) (uint64, [][]byte, error) {

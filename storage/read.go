@@ -35,19 +35,25 @@ func (db *DB) lookup(key []byte) (index.Entry, bool) {
 // Get returns the value of key, or ErrNotFound. The returned slice must
 // not be modified.
 func (db *DB) Get(key []byte) ([]byte, error) {
+	v, _, err := db.get(key)
+	return v, err
+}
+
+// get is Get that also returns the seq of the version read (0 when none).
+func (db *DB) get(key []byte) ([]byte, uint64, error) {
 	if db.closed.Load() {
-		return nil, ErrClosed
+		return nil, 0, ErrClosed
 	}
 	for attempt := 0; ; attempt++ {
 		e, ok := db.lookup(key)
 		if !ok {
-			return nil, ErrNotFound
+			return nil, 0, ErrNotFound
 		}
 		v, err := db.value(key, e)
 		if errors.Is(err, errGone) && attempt < maxGoneRetries {
 			continue // overwritten while a merge retired the file: look again
 		}
-		return v, err
+		return v, e.Seq, err
 	}
 }
 
@@ -60,6 +66,13 @@ const maxGoneRetries = 16
 // moved the version to another file, value follows it; errGone means the
 // key now holds another version.
 func (db *DB) value(key []byte, e index.Entry) ([]byte, error) {
+	if e.Seq > db.durableSeq.Load() {
+		// A version not yet known durable: if the log failed, the write
+		// that carried it may never reach the disk; do not show it.
+		if err := db.log.Err(); err != nil {
+			return nil, logFailed(err)
+		}
+	}
 	if v, ok := db.cache.Get(key, e.Seq); ok {
 		db.cacheHits.Add(1)
 		if v == nil {
@@ -68,11 +81,11 @@ func (db *DB) value(key []byte, e index.Entry) ([]byte, error) {
 		return v, nil
 	}
 	db.cacheMisses.Add(1)
-	for {
+	for attempt := 0; ; attempt++ {
 		v, err := db.readValue(key, e)
 		if errors.Is(err, errGone) {
 			now, ok := db.keydir.Get(key)
-			if !ok || now.Seq != e.Seq {
+			if !ok || now.Seq != e.Seq || attempt >= maxGoneRetries {
 				return nil, errGone
 			}
 			e = now
@@ -92,7 +105,11 @@ func (db *DB) readValue(key []byte, e index.Entry) ([]byte, error) {
 	var raw []byte
 	if e.FileID&snapFlag == 0 {
 		raw = make([]byte, e.Size)
-		if db.log.ReadPending(e.FileID, raw, int64(e.Offset)) {
+		pending, err := db.log.ReadPending(e.FileID, raw, int64(e.Offset))
+		if err != nil {
+			return nil, logFailed(err)
+		}
+		if pending {
 			return db.decodeValue(key, e, raw, false)
 		}
 	}
@@ -132,35 +149,48 @@ func (db *DB) decodeValue(key []byte, e index.Entry, raw []byte, mapped bool) ([
 
 // MGet returns one value per key, nil for a missing key.
 func (db *DB) MGet(keys ...[]byte) ([][]byte, error) {
-	if db.closed.Load() {
-		return nil, ErrClosed
-	}
+	vals, _, err := db.mget(keys)
+	return vals, err
+}
+
+// mget is MGet that also returns the highest seq among the versions read.
+func (db *DB) mget(keys [][]byte) ([][]byte, uint64, error) {
 	vals := make([][]byte, len(keys))
+	var top uint64
 	for i, k := range keys {
-		v, err := db.Get(k)
+		v, seq, err := db.get(k)
 		switch {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
-			return nil, err
+			return nil, 0, err
 		default:
-			vals[i] = v
+			vals[i], top = v, max(top, seq)
 		}
 	}
-	return vals, nil
+	return vals, top, nil
 }
 
 // Exists returns how many of keys exist (a key named twice counts twice).
 func (db *DB) Exists(keys ...[]byte) (int, error) {
+	n, _, err := db.exists(keys)
+	return n, err
+}
+
+// exists is Exists that also returns the highest seq among the versions
+// found.
+func (db *DB) exists(keys [][]byte) (int, uint64, error) {
 	if db.closed.Load() {
-		return 0, ErrClosed
+		return 0, 0, ErrClosed
 	}
 	n := 0
+	var top uint64
 	for _, k := range keys {
-		if _, ok := db.lookup(k); ok {
+		if e, ok := db.lookup(k); ok {
 			n++
+			top = max(top, e.Seq)
 		}
 	}
-	return n, nil
+	return n, top, nil
 }
 
 // PTTL returns key's remaining time to live in milliseconds, -1 when it has

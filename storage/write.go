@@ -76,25 +76,29 @@ func (db *DB) appendLocked(recs []segment.Record) (segment.LSN, error) {
 	return lsn, nil
 }
 
-// write logs recs under wmu and commits them (see commit).
-func (db *DB) write(d *Deferred, recs ...segment.Record) error {
-	db.wmu.Lock()
-	lsn, err := db.appendLocked(recs)
-	db.wmu.Unlock()
-	if err != nil {
-		return err
-	}
-	return db.commit(lsn, d)
-}
-
-// commit waits until lsn is durable under the fsync policy, or, for a
-// deferred write, leaves the wait to the Deferred's owner.
-func (db *DB) commit(lsn segment.LSN, d *Deferred) error {
+// commit waits until lsn, which ends the record of seq, is durable under
+// the fsync policy, or, for a deferred write, leaves the wait to the
+// Deferred's owner.
+func (db *DB) commit(lsn segment.LSN, seq uint64, d *Deferred) error {
 	if d != nil {
-		d.note(lsn)
+		d.note(lsn, seq)
 		return nil
 	}
-	return logFailed(db.log.Commit(lsn))
+	if err := db.log.Commit(lsn); err != nil {
+		return logFailed(err)
+	}
+	db.markDurable(seq)
+	return nil
+}
+
+// markDurable records that every record up to seq is durable.
+func (db *DB) markDurable(seq uint64) {
+	for {
+		cur := db.durableSeq.Load()
+		if seq <= cur || db.durableSeq.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
 }
 
 // logFailed marks an error of the log as ErrLogFailed (closing is not a
@@ -111,6 +115,21 @@ func (db *DB) Set(key, value []byte, opt SetOptions) (SetResult, error) {
 	return db.set(nil, key, value, opt)
 }
 
+// mutate runs fn under the write lock, released even if fn panics, then
+// commits what fn appended (nothing when it returns a zero LSN).
+func (db *DB) mutate(d *Deferred, fn func() (segment.LSN, error)) error {
+	lsn, seq, err := func() (segment.LSN, uint64, error) {
+		db.wmu.Lock()
+		defer db.wmu.Unlock()
+		lsn, err := fn()
+		return lsn, db.seq, err
+	}()
+	if err != nil || lsn == 0 {
+		return err
+	}
+	return db.commit(lsn, seq, d)
+}
+
 func (db *DB) set(d *Deferred, key, value []byte, opt SetOptions) (SetResult, error) {
 	if err := db.checkKey(key); err != nil {
 		return SetResult{}, err
@@ -118,46 +137,39 @@ func (db *DB) set(d *Deferred, key, value []byte, opt SetOptions) (SetResult, er
 	if err := db.checkValue(value); err != nil {
 		return SetResult{}, err
 	}
-	db.wmu.Lock()
-	now := db.nowMs()
-	e, exists := db.liveLocked(key, now)
 	var res SetResult
-	if opt.Get && exists {
-		old, err := db.value(key, e)
-		if err != nil {
-			db.wmu.Unlock()
-			return res, err
+	err := db.mutate(d, func() (segment.LSN, error) {
+		now := db.nowMs()
+		e, exists := db.liveLocked(key, now)
+		if opt.Get && exists {
+			old, err := db.value(key, e)
+			if err != nil {
+				return 0, err
+			}
+			res.Old, res.Existed = old, true
 		}
-		res.Old, res.Existed = old, true
-	}
-	if (opt.NX && exists) || (opt.XX && !exists) {
-		db.wmu.Unlock()
-		return res, nil
-	}
-	res.Written = true
-	expireAt := opt.ExpireAt
-	if opt.KeepTTL && exists {
-		expireAt = e.ExpireAt
-	}
-	var rec segment.Record
-	switch {
-	case expireAt != 0 && expireAt <= now:
-		// Set and expired at once, as Redis does with a past EXAT: what
-		// remains is that the key does not exist.
-		if _, inKeydir := db.keydir.Get(key); !inKeydir {
-			db.wmu.Unlock()
-			return res, nil
+		if (opt.NX && exists) || (opt.XX && !exists) {
+			return 0, nil
 		}
-		rec = segment.Record{Type: segment.TypeDel, Key: key}
-	default:
-		rec = segment.Record{Type: segment.TypeSet, Key: key, Value: value, ExpireAt: expireAt}
-	}
-	lsn, err := db.appendLocked([]segment.Record{rec})
-	db.wmu.Unlock()
+		res.Written = true
+		expireAt := opt.ExpireAt
+		if opt.KeepTTL && exists {
+			expireAt = e.ExpireAt
+		}
+		if expireAt != 0 && expireAt <= now {
+			// Set and expired at once, as Redis does with a past EXAT:
+			// what remains is that the key does not exist.
+			if _, inKeydir := db.keydir.Get(key); !inKeydir {
+				return 0, nil
+			}
+			return db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}})
+		}
+		return db.appendLocked([]segment.Record{{Type: segment.TypeSet, Key: key, Value: value, ExpireAt: expireAt}})
+	})
 	if err != nil {
 		return SetResult{}, err
 	}
-	return res, db.commit(lsn, d)
+	return res, nil
 }
 
 // MSet writes key, value, key, value... pairs as one batch: after a crash
@@ -178,47 +190,46 @@ func (db *DB) mset(d *Deferred, pairs ...[]byte) error {
 		}
 		recs = append(recs, segment.Record{Type: segment.TypeSet, Key: pairs[i], Value: pairs[i+1]})
 	}
-	return db.write(d, recs...)
+	return db.mutate(d, func() (segment.LSN, error) { return db.appendLocked(recs) })
 }
 
 // Del deletes keys as one batch and returns how many existed.
 func (db *DB) Del(keys ...[]byte) (int, error) { return db.del(nil, keys...) }
 
 func (db *DB) del(d *Deferred, keys ...[]byte) (int, error) {
-	db.wmu.Lock()
-	now := db.nowMs()
-	recs := make([]segment.Record, 0, len(keys))
 	n := 0
-	var seen map[string]bool
-	if len(keys) > 1 {
-		seen = make(map[string]bool, len(keys))
-	}
-	for _, k := range keys {
-		if seen != nil {
-			if seen[string(k)] {
+	err := db.mutate(d, func() (segment.LSN, error) {
+		now := db.nowMs()
+		recs := make([]segment.Record, 0, len(keys))
+		var seen map[string]bool
+		if len(keys) > 1 {
+			seen = make(map[string]bool, len(keys))
+		}
+		for _, k := range keys {
+			if seen != nil {
+				if seen[string(k)] {
+					continue
+				}
+				seen[string(k)] = true
+			}
+			e, ok := db.keydir.Get(k)
+			if !ok {
 				continue
 			}
-			seen[string(k)] = true
+			if !expired(e, now) {
+				n++
+			}
+			recs = append(recs, segment.Record{Type: segment.TypeDel, Key: k})
 		}
-		e, ok := db.keydir.Get(k)
-		if !ok {
-			continue
+		if len(recs) == 0 {
+			return 0, nil
 		}
-		if !expired(e, now) {
-			n++
-		}
-		recs = append(recs, segment.Record{Type: segment.TypeDel, Key: k})
-	}
-	if len(recs) == 0 {
-		db.wmu.Unlock()
-		return 0, nil
-	}
-	lsn, err := db.appendLocked(recs)
-	db.wmu.Unlock()
+		return db.appendLocked(recs)
+	})
 	if err != nil {
 		return 0, err
 	}
-	return n, db.commit(lsn, d)
+	return n, nil
 }
 
 // IncrBy adds delta to the integer value of key (0 when missing), keeping
@@ -230,36 +241,32 @@ func (db *DB) incrBy(d *Deferred, key []byte, delta int64) (int64, error) {
 	if err := db.checkKey(key); err != nil {
 		return 0, err
 	}
-	db.wmu.Lock()
-	now := db.nowMs()
-	e, exists := db.liveLocked(key, now)
 	var cur int64
-	expireAt := int64(0)
-	if exists {
-		v, err := db.value(key, e)
-		if err != nil {
-			db.wmu.Unlock()
-			return 0, err
+	err := db.mutate(d, func() (segment.LSN, error) {
+		e, exists := db.liveLocked(key, db.nowMs())
+		expireAt := int64(0)
+		if exists {
+			v, err := db.value(key, e)
+			if err != nil {
+				return 0, err
+			}
+			n, ok := ParseInt(v)
+			if !ok {
+				return 0, ErrNotInteger
+			}
+			cur, expireAt = n, e.ExpireAt
 		}
-		n, ok := ParseInt(v)
-		if !ok {
-			db.wmu.Unlock()
-			return 0, ErrNotInteger
+		if (delta > 0 && cur > math.MaxInt64-delta) || (delta < 0 && cur < math.MinInt64-delta) {
+			return 0, ErrOverflow
 		}
-		cur, expireAt = n, e.ExpireAt
-	}
-	if (delta > 0 && cur > math.MaxInt64-delta) || (delta < 0 && cur < math.MinInt64-delta) {
-		db.wmu.Unlock()
-		return 0, ErrOverflow
-	}
-	cur += delta
-	rec := segment.Record{Type: segment.TypeSet, Key: key, Value: strconv.AppendInt(nil, cur, 10), ExpireAt: expireAt}
-	lsn, err := db.appendLocked([]segment.Record{rec})
-	db.wmu.Unlock()
+		cur += delta
+		return db.appendLocked([]segment.Record{{Type: segment.TypeSet, Key: key,
+			Value: strconv.AppendInt(nil, cur, 10), ExpireAt: expireAt}})
+	})
 	if err != nil {
 		return 0, err
 	}
-	return cur, db.commit(lsn, d)
+	return cur, nil
 }
 
 // Expire sets key's expiry to atMs (unix ms) and reports whether the key
@@ -281,33 +288,32 @@ func (db *DB) persist(d *Deferred, key []byte) (bool, error) {
 // second result says whether to write at all). A past expiry is logged as
 // a delete.
 func (db *DB) rewriteExpiry(d *Deferred, key []byte, f func(index.Entry) (int64, bool)) (bool, error) {
-	db.wmu.Lock()
-	now := db.nowMs()
-	e, exists := db.liveLocked(key, now)
-	if !exists {
-		db.wmu.Unlock()
-		return false, nil
-	}
-	at, write := f(e)
-	if !write {
-		db.wmu.Unlock()
-		return false, nil
-	}
-	rec := segment.Record{Type: segment.TypeDel, Key: key}
-	if at == 0 || at > now {
-		v, err := db.value(key, e)
-		if err != nil {
-			db.wmu.Unlock()
-			return false, err
+	wrote := false
+	err := db.mutate(d, func() (segment.LSN, error) {
+		now := db.nowMs()
+		e, exists := db.liveLocked(key, now)
+		if !exists {
+			return 0, nil
 		}
-		rec = segment.Record{Type: segment.TypeSet, Key: key, Value: v, ExpireAt: at}
-	}
-	lsn, err := db.appendLocked([]segment.Record{rec})
-	db.wmu.Unlock()
+		at, write := f(e)
+		if !write {
+			return 0, nil
+		}
+		rec := segment.Record{Type: segment.TypeDel, Key: key}
+		if at == 0 || at > now {
+			v, err := db.value(key, e)
+			if err != nil {
+				return 0, err
+			}
+			rec = segment.Record{Type: segment.TypeSet, Key: key, Value: v, ExpireAt: at}
+		}
+		wrote = true
+		return db.appendLocked([]segment.Record{rec})
+	})
 	if err != nil {
 		return false, err
 	}
-	return true, db.commit(lsn, d)
+	return wrote, nil
 }
 
 // ParseInt parses b as Redis does for INCR: an optional '-', then decimal
@@ -353,21 +359,20 @@ func ParseInt(b []byte) (int64, bool) {
 func (db *DB) GetDel(key []byte) ([]byte, error) { return db.getDel(nil, key) }
 
 func (db *DB) getDel(d *Deferred, key []byte) ([]byte, error) {
-	db.wmu.Lock()
-	e, ok := db.liveLocked(key, db.nowMs())
-	if !ok {
-		db.wmu.Unlock()
-		return nil, ErrNotFound
-	}
-	v, err := db.value(key, e)
+	var v []byte
+	err := db.mutate(d, func() (segment.LSN, error) {
+		e, ok := db.liveLocked(key, db.nowMs())
+		if !ok {
+			return 0, ErrNotFound
+		}
+		var err error
+		if v, err = db.value(key, e); err != nil {
+			return 0, err
+		}
+		return db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}})
+	})
 	if err != nil {
-		db.wmu.Unlock()
 		return nil, err
 	}
-	lsn, err := db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}})
-	db.wmu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	return v, db.commit(lsn, d)
+	return v, nil
 }
