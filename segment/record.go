@@ -42,6 +42,12 @@ type Limits struct {
 	MaxValue int
 }
 
+// FormatLimits are the largest key and value the format admits (lengths
+// are 32-bit, and pykv's configuration allows at most 1 GiB each). Readers
+// of files decode with these: the configured limits bound what clients may
+// write now, and lowering them must not make older records unreadable.
+var FormatLimits = Limits{MaxKey: 1 << 30, MaxValue: 1 << 30}
+
 // DefaultLimits returns the default key and value limits.
 func DefaultLimits() Limits { return Limits{MaxKey: DefaultMaxKey, MaxValue: DefaultMaxValue} }
 

@@ -118,6 +118,7 @@ type Writer struct {
 	written  LSN // everything before has been written to the OS
 	synced   LSN // everything before has been fsynced
 	flushing bool
+	rotating bool  // a rotation is sealing the active file: appends wait
 	err      error // sticky: no append succeeds after a failed write or fsync
 	closed   bool
 
@@ -203,6 +204,9 @@ func (w *Writer) Syncs() uint64 { return w.syncs.Load() }
 func (w *Writer) Append(pos []Pos, recs ...Record) (LSN, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	for w.rotating { // its drain releases mu; nothing may land in the file it seals
+		w.cond.Wait()
+	}
 	if w.closed {
 		return 0, ErrClosed
 	}
@@ -349,6 +353,11 @@ func (w *Writer) Err() error {
 // rotateLocked seals the active segment (everything written and fsynced
 // whatever the policy) and starts segment id+1.
 func (w *Writer) rotateLocked(firstSeq uint64) error {
+	w.rotating = true
+	defer func() {
+		w.rotating = false
+		w.cond.Broadcast()
+	}()
 	if err := w.sealLocked(); err != nil {
 		return err
 	}
@@ -373,6 +382,9 @@ func (w *Writer) rotateLocked(firstSeq uint64) error {
 func (w *Writer) Rotate(firstSeq uint64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	for w.rotating {
+		w.cond.Wait()
+	}
 	if w.closed {
 		return ErrClosed
 	}
@@ -460,6 +472,9 @@ func (w *Writer) Appended() LSN {
 func (w *Writer) Sync() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	for w.rotating {
+		w.cond.Wait()
+	}
 	if w.closed {
 		return ErrClosed
 	}
@@ -494,6 +509,9 @@ func (w *Writer) syncEverySecond() {
 // Close writes and fsyncs what is buffered and closes the active file.
 func (w *Writer) Close() error {
 	w.mu.Lock()
+	for w.rotating {
+		w.cond.Wait()
+	}
 	if w.closed {
 		w.mu.Unlock()
 		return ErrClosed

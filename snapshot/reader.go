@@ -179,7 +179,7 @@ func (s *Snapshot) walkIndex(from, to, maxKey int, fn func(e IndexEntry) error) 
 		if err != nil {
 			return n, fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+p, err)
 		}
-		if e.Offset < HeaderSize || e.Offset+uint64(e.Size) > end || e.Size < segment.RecordHeaderSize {
+		if !within(e.Offset, e.Size, end) || e.Size < segment.RecordHeaderSize {
 			return n, fmt.Errorf("%s: %w: index entry at offset %d points at [%d, +%d), outside the records",
 				s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+p, e.Offset, e.Size)
 		}
@@ -194,7 +194,7 @@ func (s *Snapshot) walkIndex(from, to, maxKey int, fn func(e IndexEntry) error) 
 // Record returns the encoded record at off, size bytes, aliasing the
 // mapping (valid until Close).
 func (s *Snapshot) Record(off uint64, size uint32) ([]byte, error) {
-	if off < HeaderSize || off+uint64(size) > s.Footer.IndexOffset {
+	if !within(off, size, s.Footer.IndexOffset) {
 		return nil, fmt.Errorf("%s: %w: record [%d, +%d) outside the records", s.Path, ErrCorrupt, off, size)
 	}
 	return s.data[off : off+uint64(size)], nil
@@ -306,4 +306,10 @@ func mapFile(fs vfs.FS, path string) ([]byte, func() error, error) {
 		return nil, nil, fmt.Errorf("pykv/snapshot: read %s: %w", path, err)
 	}
 	return buf, func() error { return nil }, nil
+}
+
+// within reports whether [off, off+size) lies in the records section, which
+// ends at end, without overflowing on a hostile offset.
+func within(off uint64, size uint32, end uint64) bool {
+	return off >= HeaderSize && off <= end && uint64(size) <= end-off
 }

@@ -272,3 +272,21 @@ func FuzzOpen(f *testing.F) {
 		s.Verify(segment.Limits{MaxKey: 1024, MaxValue: 1 << 16})
 	})
 }
+
+// TestIndexOffsetOverflowRefused: an index entry whose offset plus size
+// wraps around 64 bits is refused, not followed.
+func TestIndexOffsetOverflowRefused(t *testing.T) {
+	fs := memFS()
+	path := write(t, fs, testRecords(3))
+	s, err := Open(fs, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Record(1<<64-10, 100); err == nil {
+		t.Fatal("a wrapping record location was accepted")
+	}
+	if within(1<<64-10, 100, s.Footer.IndexOffset) {
+		t.Fatal("within accepts a wrapping range")
+	}
+}

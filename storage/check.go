@@ -38,7 +38,7 @@ type Progress func(done, total int64)
 // file, the snapshot's index against its records, the seq order across
 // files, and the DATASET file. It takes the directory's lock, so it fails
 // with an error wrapping vfs.ErrLocked while a daemon holds it. Only
-// opts.FS, MaxKeySize and MaxValueSize are used.
+// opts.FS is used.
 func Check(dir string, opts Options, progress Progress) CheckReport {
 	opts = opts.withDefaults()
 	var rep CheckReport

@@ -634,3 +634,23 @@ func TestDeferredReadWaitsForDurability(t *testing.T) {
 		t.Fatal("a read of a durable version made the reader wait")
 	}
 }
+
+// TestLoweredLimitKeepsOlderRecords: lowering the value limit refuses new
+// large values but reads, replays and merges older ones whole.
+func TestLoweredLimitKeepsOlderRecords(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, Options{})
+	big := strings.Repeat("x", 4096)
+	mustSet(t, db, "big", big)
+	db.Close()
+	db = openMem(t, fs, Options{MaxValueSize: 1024, NoHousekeeper: true})
+	defer db.Close()
+	mustGet(t, db, "big", big)
+	if _, err := db.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	mustGet(t, db, "big", big)
+	if err := setErr(db, "big2", big); !errors.Is(err, ErrValueTooLarge) {
+		t.Fatalf("new value over the lowered limit: %v", err)
+	}
+}

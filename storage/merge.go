@@ -275,7 +275,7 @@ func (db *DB) mergeSegmentFile(w *snapshot.Writer, id uint32, st *MergeStats) er
 // the snapshot's seq. A key written meanwhile keeps its newer location.
 func (db *DB) swapToSnapshot(snap *snapshot.Snapshot) {
 	fileID := snap.ID() | snapFlag
-	snap.Index(db.opts.MaxKeySize, func(e snapshot.IndexEntry) error {
+	snap.Index(db.opts.limits().MaxKey, func(e snapshot.IndexEntry) error {
 		old, ok := db.keydir.Get(e.Key)
 		if !ok || old.Seq != e.Seq {
 			return nil

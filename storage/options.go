@@ -105,6 +105,6 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-func (o Options) limits() segment.Limits {
-	return segment.Limits{MaxKey: o.MaxKeySize, MaxValue: o.MaxValueSize}
-}
+// limits are the limits files are decoded with: the format's, never the
+// configured ones (see segment.FormatLimits).
+func (o Options) limits() segment.Limits { return segment.FormatLimits }

@@ -87,7 +87,7 @@ func (db *DB) loadSnapshot(id uint32) error {
 		db.keydir.Put(e.Key, index.Entry{FileID: fileID, Offset: e.Offset, Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq})
 		return nil
 	}
-	err = s.IndexParallel(db.opts.MaxKeySize, runtime.GOMAXPROCS(0), load)
+	err = s.IndexParallel(db.opts.limits().MaxKey, runtime.GOMAXPROCS(0), load)
 	if verr := <-verified; err == nil && verr != nil {
 		if !db.opts.Repair {
 			err = verr
@@ -110,7 +110,7 @@ func (db *DB) loadSnapshot(id uint32) error {
 // dropDamaged removes from the keydir every key of snapshot s whose record
 // does not decode.
 func (db *DB) dropDamaged(s *snapshot.Snapshot, fileID uint32) error {
-	return s.Index(db.opts.MaxKeySize, func(e snapshot.IndexEntry) error {
+	return s.Index(db.opts.limits().MaxKey, func(e snapshot.IndexEntry) error {
 		raw, err := s.Record(e.Offset, e.Size)
 		if err == nil {
 			_, _, err = segment.DecodeRecord(raw, db.opts.limits())

@@ -32,8 +32,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	repair := fl.Bool("repair", false, "cut a torn tail of the newest segment, keeping the cut bytes in a .broken file")
 	force := fl.Bool("force", false, "with --repair: also cut damage in any segment (everything from the damage to the end of that file)")
 	quiet := fl.Bool("q", false, "no progress bar")
-	maxKey := fl.Int("max-key-size", 0, "largest key the daemon accepts, if configured above the default")
-	maxValue := fl.Int("max-value-size", 0, "largest value the daemon accepts, if configured above the default")
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: pykv-check [flags] DIR\n\nVerify a stopped pykv data directory.\n\nFlags:\n")
 		fl.PrintDefaults()
@@ -49,7 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	dir := fl.Arg(0)
-	opts := storage.Options{MaxKeySize: *maxKey, MaxValueSize: *maxValue}
+	opts := storage.Options{}
 	if *repair {
 		done, err := storage.Repair(dir, opts, *force)
 		for _, d := range done {

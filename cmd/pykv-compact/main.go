@@ -26,8 +26,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("pykv-compact", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	quiet := fl.Bool("q", false, "no progress bar")
-	maxKey := fl.Int("max-key-size", 0, "largest key the daemon accepts, if configured above the default")
-	maxValue := fl.Int("max-value-size", 0, "largest value the daemon accepts, if configured above the default")
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: pykv-compact [flags] DIR\n\nMerge a stopped pykv data directory into one snapshot.\n\nFlags:\n")
 		fl.PrintDefaults()
@@ -49,7 +47,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	bar := progress.New("merging "+dir, *quiet)
 	db, err := storage.Open(dir, storage.Options{
-		MaxKeySize: *maxKey, MaxValueSize: *maxValue,
 		ExpiryInterval: -1, NoHousekeeper: true, MergeProgress: bar.Set,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
