@@ -85,7 +85,7 @@ func allocated(f func()) uint64 {
 // length is refused by a limit or accepted and then never sent.
 func TestHostileLengthsDoNotAllocate(t *testing.T) {
 	const budget = 64 << 10 // the first chunk of a bulk string, and small change
-	huge := Limits{MaxBulk: math.MaxInt, MaxArgs: math.MaxInt}
+	huge := Limits{MaxBulk: math.MaxInt, MaxArgs: math.MaxInt, MaxCommand: math.MaxInt}
 	for _, tc := range []struct {
 		name  string
 		lim   Limits
@@ -154,4 +154,41 @@ func TestSlowBulkGrowsWithArrival(t *testing.T) {
 	if n > 5*sent {
 		t.Fatalf("%d bytes allocated for %d sent of 512 MiB declared", n, sent)
 	}
+}
+
+// TestMaxCommandStopsAnEndlessCommand sends a command of the most arguments
+// allowed, each a bulk string within MaxBulk, without end. MaxArgs times
+// MaxBulk would be terabytes; MaxCommand stops it once its arguments reach
+// the limit, having read and held about that much and no more.
+func TestMaxCommandStopsAnEndlessCommand(t *testing.T) {
+	const limit = 1 << 20
+	bulk := "$65536\r\n" + strings.Repeat("x", 65536) + "\r\n"
+	src := &countReader{r: io.MultiReader(strings.NewReader("*1048576\r\n"), &repeatReader{pattern: []byte(bulk)})}
+	r := NewReader(bufio.NewReader(src), Limits{MaxCommand: limit})
+	var err error
+	n := allocated(func() { _, err = r.ReadCommand(nil) })
+	if err == nil || err.Error() != textCommandTooLarge {
+		t.Fatalf("got %v, want %q", err, textCommandTooLarge)
+	}
+	// The arguments up to the limit, their framing and one bufio buffer.
+	if src.n > limit+limit/64+4096 {
+		t.Errorf("%d bytes read for a MaxCommand of %d", src.n, limit)
+	}
+	// A buffer that doubles allocates, over all its steps, a few times what
+	// it ends up holding.
+	if n > 6*limit {
+		t.Errorf("%d bytes allocated for a MaxCommand of %d", n, limit)
+	}
+	t.Logf("read %d bytes, allocated %d", src.n, n)
+}
+
+type countReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }

@@ -114,6 +114,11 @@ func (r *Reader) readMultibulk() error {
 		if size < 0 || size > int64(r.lim.MaxBulk) {
 			return protoErr(textInvalidBulkLength)
 		}
+		// len(r.buf) never passes MaxCommand, so the difference cannot
+		// overflow.
+		if size > int64(r.lim.MaxCommand-len(r.buf)) {
+			return protoErr(textCommandTooLarge)
+		}
 		start := len(r.buf)
 		if r.buf, err = r.readBulk(r.buf, int(size)); err != nil {
 			return err
@@ -132,5 +137,14 @@ func (r *Reader) readInline() error {
 	if err != nil {
 		return err
 	}
-	return r.splitInline(line)
+	if err := r.splitInline(line); err != nil {
+		return err
+	}
+	// Only a MaxCommand below MaxInline can be passed here, and what was
+	// split is at most the line, already bounded: checking afterwards
+	// costs nothing.
+	if len(r.buf) > r.lim.MaxCommand {
+		return protoErr(textCommandTooLarge)
+	}
+	return nil
 }

@@ -26,14 +26,19 @@
 //
 // A client must not be able to make the server allocate what it has not
 // sent. Limits bounds a bulk string (MaxBulk, 512 MiB by default, Redis's
-// proto-max-bulk-len), the arguments of one command (MaxArgs, 1<<20) and an
-// inline line (MaxInline, 64 KiB). A declared length over a limit, negative
-// where not allowed, or not a number is a *ProtocolError before any of it is
-// read. A length within the limits is still not trusted: memory grows with
-// the bytes that actually arrive, so "$536870912\r\n" followed by silence
-// costs a few KiB, not 512 MiB. Aggregate replies nest at most 64 deep.
-// Between commands a Reader keeps at most 64 KiB of buffer, so one huge
-// value does not pin memory for the life of a connection.
+// proto-max-bulk-len), the arguments of one command (MaxArgs, 1<<20), the
+// bytes of all of one command's arguments together (MaxCommand, 512 MiB by
+// default) and an inline line (MaxInline, 64 KiB). Without MaxCommand,
+// MaxArgs bulks of MaxBulk each would let one command claim 512 TiB, held
+// until the command is complete; Redis bounds a client's query buffer
+// (client-query-buffer-limit, 1 GiB) for the same reason. A declared
+// length over a limit, negative where not allowed, or not a number is a
+// *ProtocolError before any of it is read. A length within the limits is
+// still not trusted: memory grows with the bytes that actually arrive, so
+// "$536870912\r\n" followed by silence costs a few KiB, not 512 MiB.
+// Aggregate replies nest at most 64 deep. Between commands a Reader keeps
+// at most 64 KiB of buffer, so one huge value does not pin memory for the
+// life of a connection.
 //
 // # Errors
 //

@@ -37,6 +37,9 @@ const (
 	// and has no argument limit for inline requests.
 	textBulkNotTerminated = "Protocol error: bulk string not terminated by CRLF"
 	textTooManyInlineArgs = "Protocol error: too many arguments in inline request"
+	// Redis's nearest is closing the client, without a reply, when its
+	// query buffer passes client-query-buffer-limit.
+	textCommandTooLarge = "Protocol error: command too large"
 
 	// Reply parsing (the client side); Redis has no texts of its own here.
 	textLineNotTerminated = "Protocol error: line not terminated by CRLF"
@@ -55,7 +58,7 @@ const (
 var errorTexts = []string{
 	textInvalidMultibulkLength, textInvalidBulkLength, textExpectedDollar,
 	textTooBigInline, textUnbalancedQuotes, textBulkNotTerminated,
-	textTooManyInlineArgs, textLineNotTerminated, textTooBigLine,
+	textTooManyInlineArgs, textCommandTooLarge, textLineNotTerminated, textTooBigLine,
 	textInvalidInteger, textInvalidDouble, textInvalidBoolean,
 	textInvalidBigNumber, textInvalidNull, textInvalidVerbatim, textTooDeep, textUnexpectedType,
 }

@@ -19,6 +19,12 @@ const (
 	// DefaultMaxInline is the longest inline request (simple string in a
 	// reply), line ending excluded: 64 KiB, Redis's PROTO_INLINE_MAX_SIZE.
 	DefaultMaxInline = 64 << 10
+	// DefaultMaxCommand is the most bytes of arguments in one command:
+	// 512 MiB, room for one bulk string of DefaultMaxBulk. Redis bounds a
+	// client's whole query buffer (client-query-buffer-limit, 1 GiB) for
+	// the same reason: without it, DefaultMaxArgs bulks of DefaultMaxBulk
+	// each would let one command claim 512 TiB.
+	DefaultMaxCommand = 512 << 20
 )
 
 // Limits bound what a Reader accepts, so that a client cannot make the server
@@ -34,6 +40,13 @@ type Limits struct {
 	// MaxInline is the longest line of an inline request, or of a simple
 	// string, error or number in a reply, without its line ending.
 	MaxInline int
+	// MaxCommand is the most bytes of arguments in one command: the sum of
+	// the lengths of its bulk strings (of its split arguments, inline). It
+	// is checked as each bulk string's length is read, before any byte of
+	// it, so a command that would pass it is a ProtocolError as soon as
+	// the length that crosses it arrives. It bounds commands only, not
+	// replies (ReadReply).
+	MaxCommand int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -49,6 +62,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxInline <= 0 {
 		l.MaxInline = DefaultMaxInline
+	}
+	if l.MaxCommand <= 0 {
+		l.MaxCommand = DefaultMaxCommand
 	}
 	return l
 }

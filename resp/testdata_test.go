@@ -16,7 +16,8 @@ import (
 // separated by blank lines and '#' starts a comment line. Keys:
 //
 //	name:   what the case shows
-//	limits: bulk=N args=N inline=N (any of them; the rest take defaults)
+//	limits: bulk=N args=N inline=N command=N (any of them; the rest take
+//	        defaults)
 //	in:     input bytes, with Go's escapes (\r\n, \x00, \\) but bare quotes;
 //	        several in: lines are concatenated
 //	cmd:    the arguments of the next command, as Go-quoted strings
@@ -143,6 +144,8 @@ func parseLimits(t testing.TB, where, s string) Limits {
 			l.MaxArgs = n
 		case "inline":
 			l.MaxInline = n
+		case "command":
+			l.MaxCommand = n
 		default:
 			t.Fatalf("%s: unknown limit %q", where, k)
 		}

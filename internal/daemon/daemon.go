@@ -148,7 +148,7 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	if cfg.RESP.Addr != "" {
 		c := srvCfg
 		c.Addr = cfg.RESP.Addr
-		respSrv = netproto.NewServer(c, table, netproto.RESP{Limits: resp.Limits{MaxBulk: cfg.MaxFrame}})
+		respSrv = netproto.NewServer(c, table, netproto.RESP{Limits: resp.Limits{MaxBulk: cfg.MaxFrame, MaxCommand: cfg.MaxFrame}})
 		servers = append(servers, respSrv)
 	}
 	for _, s := range servers {
