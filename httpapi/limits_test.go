@@ -3,12 +3,15 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -153,5 +156,223 @@ func TestLogRefusesWrites(t *testing.T) {
 	}
 	if status, _, got := e.do("GET", "/get/k", "", nil); status != 200 || string(got) != "v" {
 		t.Fatalf("read after the failure: %d %q", status, got)
+	}
+}
+
+// TestStalledBodyDoesNotAllocateItsLength: requests that each declare a
+// body of the largest value allowed (64 MiB), send 10 bytes of it and
+// stall must not make the server hold what they declared: memory grows
+// with what arrives. The check samples the live heap for a bounded time
+// after the handlers have started, then ends each body early to show the
+// handlers were reading it all along.
+func TestStalledBodyDoesNotAllocateItsLength(t *testing.T) {
+	const (
+		conns    = 4
+		declared = defaultMaxValueSize
+		slack    = 8 << 20 // far below one declared body
+	)
+	e := newEnv(t)
+	arrived := make(chan struct{}, conns)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		e.srv.Handler().ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+
+	before := liveHeap()
+	var cs []*net.TCPConn
+	for range conns {
+		c, err := net.Dial("tcp", ts.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "PUT /v1/keys/stalled HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n0123456789", declared)
+		cs = append(cs, c.(*net.TCPConn))
+	}
+	for range conns {
+		select {
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the requests did not reach the handler")
+		}
+	}
+	var peak uint64
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		peak = max(peak, liveHeap())
+	}
+	grown := int64(peak) - int64(before)
+	t.Logf("live heap grew by %d bytes for %d requests declaring %d bytes each", grown, conns, declared)
+	if grown > slack {
+		t.Fatalf("live heap grew by %d bytes for %d stalled requests of 10 bytes", grown, conns)
+	}
+
+	// A body that ends before its declared length is a 400.
+	for _, c := range cs {
+		c.CloseWrite()
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("body cut short: %d %s", resp.StatusCode, body)
+		}
+	}
+	if status, _, _ := e.do("HEAD", "/v1/keys/stalled", "", nil); status != http.StatusNotFound {
+		t.Fatalf("a body cut short was stored: HEAD says %d", status)
+	}
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestBodyGrowsToItsLength: a value of a declared length larger than the
+// first chunk, sent in pieces, is read whole as the buffer grows.
+func TestBodyGrowsToItsLength(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []int{0, 1, bodyChunk - 1, bodyChunk, bodyChunk + 1, 5*bodyChunk + 7, 1 << 20} {
+		v := make([]byte, n)
+		for i := range v {
+			v[i] = byte(i * 7)
+		}
+		req, _ := http.NewRequest("PUT", e.ts.URL+"/v1/keys/grow", &slowReader{data: v, step: 1000})
+		req.ContentLength = int64(n)
+		resp, err := e.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("PUT of %d bytes: %d", n, resp.StatusCode)
+		}
+		if status, _, got := e.do("GET", "/v1/keys/grow", "", nil); status != 200 || !bytes.Equal(got, v) {
+			t.Fatalf("GET after a PUT of %d bytes: %d, %d bytes back", n, status, len(got))
+		}
+	}
+}
+
+// slowReader hands out its data at most step bytes per Read.
+type slowReader struct {
+	data []byte
+	step int
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), s.step)], s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+// TestConnectionCap: past MaxConns open connections the listener accepts
+// no more until one closes; the waiting client is then served, and
+// Shutdown is not held up by a client still waiting.
+func TestConnectionCap(t *testing.T) {
+	e := newEnv(t)
+	s := New(Config{Addr: "127.0.0.1:0", Table: e.table, DB: e.db, Logger: e.srv.log, MaxConns: 2})
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+
+	type client struct {
+		c net.Conn
+		r *bufio.Reader
+	}
+	dial := func() client {
+		t.Helper()
+		c, err := net.Dial("tcp", s.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		fmt.Fprint(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		return client{c, bufio.NewReader(c)}
+	}
+	// healthy reads the reply to the request dial sent, within wait.
+	healthy := func(cl client, wait time.Duration) error {
+		cl.c.SetReadDeadline(time.Now().Add(wait))
+		resp, err := http.ReadResponse(cl.r, nil)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(body) != "ok\n" {
+			return fmt.Errorf("healthz: %d %q", resp.StatusCode, body)
+		}
+		return nil
+	}
+
+	a, b := dial(), dial()
+	for _, cl := range []client{a, b} {
+		if err := healthy(cl, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both slots are held by open (idle, kept-alive) connections.
+	third := dial()
+	var ne net.Error
+	if err := healthy(third, 300*time.Millisecond); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("a third connection over MaxConns 2 was served: %v", err)
+	}
+	a.c.Close()
+	if err := healthy(third, 10*time.Second); err != nil {
+		t.Fatalf("the waiting connection after a slot freed: %v", err)
+	}
+
+	fourth := dial() // waits for a slot through Shutdown
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve after Shutdown: %v", err)
+	}
+	if err := healthy(fourth, 10*time.Second); err == nil {
+		t.Fatal("a connection waiting for a slot was served after Shutdown")
+	}
+}
+
+// TestLimitListenerReleasesOnce: closing a connection twice frees one slot,
+// not two.
+func TestLimitListenerReleasesOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLimitListener(ln, 2)
+	defer l.Close()
+	var accepted []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ac, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted = append(accepted, ac)
+	}
+	accepted[0].Close()
+	accepted[0].Close()
+	if n := len(l.sem); n != 1 {
+		t.Fatalf("%d slots held after one of two connections closed twice, want 1", n)
+	}
+	accepted[1].Close()
+	if n := len(l.sem); n != 0 {
+		t.Fatalf("%d slots held after every connection closed", n)
 	}
 }

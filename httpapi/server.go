@@ -59,6 +59,13 @@ type Config struct {
 	// storage.max_key_size and storage.max_value_size), which bound request
 	// bodies and headers. 0 = 64 KiB and 64 MiB, the engine's defaults.
 	MaxKeySize, MaxValueSize int
+	// MaxConns is the most HTTP connections open at a time (config
+	// max_clients, the same figure as the native and RESP listeners', but
+	// counted apart from them). Past it the listener stops accepting until
+	// a connection closes: further clients wait in the kernel's accept
+	// queue, each costing the server nothing, instead of each holding a
+	// goroutine and its buffers. 0 means no limit.
+	MaxConns int
 	// ClientCount reports the daemon's connected clients for the
 	// pykv_connected_clients gauge; nil omits the gauge.
 	ClientCount func() int64
@@ -135,8 +142,12 @@ func (s *Server) Listen() error {
 	return nil
 }
 
-// UseListener serves on an existing listener (socket activation).
+// UseListener serves on an existing listener (socket activation), at most
+// MaxConns connections at a time.
 func (s *Server) UseListener(ln net.Listener) {
+	if s.cfg.MaxConns > 0 {
+		ln = newLimitListener(ln, s.cfg.MaxConns)
+	}
 	if s.cfg.TLS != nil {
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}

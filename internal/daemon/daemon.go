@@ -160,7 +160,7 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	if cfg.HTTP.Addr != "" {
 		httpSrv = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: db,
 			MaxKeySize: cfg.Storage.MaxKeySize, MaxValueSize: cfg.Storage.MaxValueSize,
-			ClientCount: clients.Load, Health: db.Healthy, Logger: log})
+			MaxConns: cfg.MaxClients, ClientCount: clients.Load, Health: db.Healthy, Logger: log})
 		if err := httpSrv.Listen(); err != nil {
 			return err
 		}
