@@ -84,10 +84,12 @@ REDIS_VERSION=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')
 log "building pykvd and pykv-bench into $BIN"
 mkdir -p "$BIN"
 (cd "$ROOT" && go build -o "$BIN/pykvd" ./cmd/pykvd && go build -o "$BIN/pykv-bench" ./cmd/pykv-bench)
-BENCH=$BIN/pykv-bench
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pykv-compare.XXXXXX")
+mkfifo "$TMP/nap"
+exec 9<>"$TMP/nap"
 ROWS=$TMP/rows.tsv
+OUT_JSON=$TMP/out.json
 NOTES=$TMP/notes.txt
 : >"$ROWS"
 : >"$NOTES"
@@ -120,6 +122,7 @@ stop_pykv() { stop_pid "$PYKV_PID"; PYKV_PID=""; }
 cleanup() {
 	local code=$?
 	trap - EXIT INT TERM
+	[[ -z ${WAITER_PID:-} ]] || stop_pid "$WAITER_PID"
 	stop_redis
 	stop_pykv
 	if [[ ${BENCH_KEEP:-0} == 1 ]]; then
@@ -150,6 +153,9 @@ PYKV_NATIVE_PORT=$(next_port $((PYKV_RESP_PORT + 1)))
 
 now_ns() { date +%s%N; }
 
+# Servers run in a session of their own (setsid), so that a Ctrl-C meant
+# for the script does not reach them: the script stops them itself, by PID.
+
 # start_redis DIR FSYNC [redis-server options...]: starts Redis in DIR,
 # leaving its start time in STARTED_NS.
 start_redis() {
@@ -157,7 +163,7 @@ start_redis() {
 	shift 2
 	mkdir -p "$dir"
 	STARTED_NS=$(now_ns)
-	(cd "$dir" && exec redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --protected-mode no \
+	(cd "$dir" && exec setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --protected-mode no \
 		--daemonize no --dir "$dir" --logfile "$dir/redis.log" --save '' \
 		--appendonly yes --appendfsync "$fsync" "$@") &
 	REDIS_PID=$!
@@ -170,19 +176,44 @@ start_pykv() {
 	shift 3
 	mkdir -p "$dir"
 	STARTED_NS=$(now_ns)
-	(cd "$dir" && exec "$BIN/pykvd" --data-dir "$dir/data" --native-addr "127.0.0.1:$PYKV_NATIVE_PORT" \
+	(cd "$dir" && exec setsid "$BIN/pykvd" --data-dir "$dir/data" --native-addr "127.0.0.1:$PYKV_NATIVE_PORT" \
 		--resp-addr "127.0.0.1:$PYKV_RESP_PORT" --fsync "$fsync" --cache-bytes "$cache" \
 		--log-level warn "$@" 2>>"$dir/pykvd.log") &
 	PYKV_PID=$!
 }
 
-# wait_ready PORT: PINGs every 10 ms until PONG; prints the ms since
-# STARTED_NS, the process start.
+# nap waits 50 ms without starting a process (starting one costs tens of
+# milliseconds of CPU here, taken from the server being timed): a read
+# with a timeout on a FIFO nobody writes to.
+nap() { read -r -t 0.05 -u 9 _ || true; }
+
+# pykv-bench always runs in the script's own shell, never inside $(...):
+# bash lets a Ctrl-C that killed a command substitution's child go by, but
+# not one that killed its own foreground child. Its JSON goes to $OUT_JSON
+# and the results to globals.
+
+# wait_ready PORT PID: PINGs every 10 ms until PONG and sets READY_MS to
+# the ms since STARTED_NS, the process start. Gives up at once if the
+# server exits.
+WAITER_PID=""
+READY_MS=""
 wait_ready() {
-	local line
-	line=$("$BENCH" -p "$1" --protocol resp --wait-ready "$READY_TIMEOUT" --since "$STARTED_NS" --json) ||
-		die "server on port $1 did not become ready"
-	jfield ready_ms <<<"$line"
+	local port=$1 pid=$2 rc=0
+	"$BIN/pykv-bench" -p "$port" --protocol resp --wait-ready "$READY_TIMEOUT" --since "$STARTED_NS" \
+		--json >"$OUT_JSON" &
+	WAITER_PID=$!
+	while kill -0 "$WAITER_PID" 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			stop_pid "$WAITER_PID"
+			WAITER_PID=""
+			die "server pid $pid on port $port exited before it was ready (see its log under $TMP)"
+		fi
+		nap
+	done
+	wait "$WAITER_PID" || rc=$?
+	WAITER_PID=""
+	((rc == 0)) || die "server on port $port did not become ready"
+	READY_MS=$(jfield ready_ms <"$OUT_JSON")
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -207,26 +238,29 @@ note() {
 	printf '%s\n' "$*" >>"$NOTES"
 }
 
-# bench PORT PROTOCOL TEST PIPELINE KEYSPACE: one timed run; prints
-# "ops p50 p99", or nothing when the run failed (noted, and the script
-# then exits 1 after printing the table).
+# bench PORT PROTOCOL TEST PIPELINE KEYSPACE: one timed run; sets
+# BENCH_RESULT to "ops p50 p99", or to nothing when the run failed (noted,
+# and the script then exits 1 after printing the table).
+BENCH_RESULT=""
 bench() {
-	local port=$1 proto=$2 test=$3 pipe=$4 keyspace=$5 out
-	if ! out=$("$BENCH" -p "$port" --protocol "$proto" -t "$test" -c "$CLIENTS" -P "$pipe" -d "$VALUE_SIZE" \
-		-r "$keyspace" --duration "$DURATION" --json 2>"$TMP/bench.err"); then
+	local port=$1 proto=$2 test=$3 pipe=$4 keyspace=$5
+	BENCH_RESULT=""
+	if ! "$BIN/pykv-bench" -p "$port" --protocol "$proto" -t "$test" -c "$CLIENTS" -P "$pipe" -d "$VALUE_SIZE" \
+		-r "$keyspace" --duration "$DURATION" --json >"$OUT_JSON" 2>"$TMP/bench.err"; then
 		note "$test -P $pipe on port $port ($proto) failed: $(head -c 300 "$TMP/bench.err")"
 		: >"$TMP/failed"
 		return 0
 	fi
-	printf '%s %s %s\n' "$(jfield ops_per_sec <<<"$out")" "$(jfield p50_ms <<<"$out")" "$(jfield p99_ms <<<"$out")"
+	BENCH_RESULT="$(jfield ops_per_sec <"$OUT_JSON") $(jfield p50_ms <"$OUT_JSON") $(jfield p99_ms <"$OUT_JSON")"
 }
 
-# preload PORT PROTOCOL N: writes keys 0..N-1; prints the keys per second.
+# preload PORT PROTOCOL N: writes keys 0..N-1; sets PRELOAD_OPS to the
+# keys per second.
+PRELOAD_OPS=""
 preload() {
-	local out
-	out=$("$BENCH" -p "$1" --protocol "$2" --preload "$3" -t none -c 8 -d "$VALUE_SIZE" --json) ||
+	"$BIN/pykv-bench" -p "$1" --protocol "$2" --preload "$3" -t none -c 8 -d "$VALUE_SIZE" --json >"$OUT_JSON" ||
 		die "preload of $3 keys on port $1 failed"
-	jfield ops_per_sec <<<"$out"
+	PRELOAD_OPS=$(jfield ops_per_sec <"$OUT_JSON")
 }
 
 # measure GROUP TEST LABEL SETTING PIPE KEYSPACE TARGET...: RUNS runs of
@@ -246,9 +280,9 @@ measure() {
 			pykv-native) port=$PYKV_NATIVE_PORT proto=native ;;
 			esac
 			log "$label ($setting), $target, run $run of $RUNS"
-			r=$(bench "$port" "$proto" "$test" "$pipe" "$keyspace")
-			[[ -n $r ]] || continue
-			read -r o a b <<<"$r"
+			bench "$port" "$proto" "$test" "$pipe" "$keyspace"
+			[[ -n $BENCH_RESULT ]] || continue
+			read -r o a b <<<"$BENCH_RESULT"
 			ops[$target]+="$o " p50[$target]+="$a " p99[$target]+="$b "
 		done
 	done
@@ -273,10 +307,10 @@ throughput() {
 		log "== throughput, fsync $fsync"
 		start_redis "$TMP/tp-redis-$fsync" "$fsync"
 		start_pykv "$TMP/tp-pykv-$fsync" "$fsync" 268435456
-		wait_ready "$REDIS_PORT" >/dev/null
-		wait_ready "$PYKV_RESP_PORT" >/dev/null
-		preload "$REDIS_PORT" resp "$KEYSPACE" >/dev/null
-		preload "$PYKV_NATIVE_PORT" native "$KEYSPACE" >/dev/null
+		wait_ready "$REDIS_PORT" "$REDIS_PID"
+		wait_ready "$PYKV_RESP_PORT" "$PYKV_PID"
+		preload "$REDIS_PORT" resp "$KEYSPACE"
+		preload "$PYKV_NATIVE_PORT" native "$KEYSPACE"
 		for test in set get; do
 			for pipe in 1 "$PIPELINE"; do
 				measure "tp-$test-$pipe-$fsync" "$test" "${test^^} -P $pipe" "fsync $fsync" "$pipe" "$KEYSPACE" \
@@ -307,15 +341,15 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 # started empty and adds the memory row: its RSS after the load, and the
 # RSS it gained per key. BASE_KIB keeps the empty server's RSS.
 loaded() {
-	local group=$1 server=$2 pid=$3 port=$4 proto=$5 after ops
+	local group=$1 server=$2 pid=$3 port=$4 proto=$5 after
 	sleep 1
 	BASE_KIB=$(rss_kib "$pid")
 	log "loading $KEYS keys into $server"
-	ops=$(preload "$port" "$proto" "$KEYS")
+	preload "$port" "$proto" "$KEYS"
 	sleep 1
 	after=$(rss_kib "$pid")
 	rss_detail "$pid"
-	row "$group" mem "$(human_keys "$KEYS") keys loaded" "fsync $DATASET_FSYNC" "$server" "$ops" - - \
+	row "$group" mem "$(human_keys "$KEYS") keys loaded" "fsync $DATASET_FSYNC" "$server" "$PRELOAD_OPS" - - \
 		"$(mib "$after")" "$(bytes_per_key "$after" "$BASE_KIB")" -
 }
 
@@ -323,12 +357,12 @@ loaded() {
 # started: its time to ready and its RSS then, and with BASE_KIB the RSS
 # per key above that of the empty server.
 restarted() {
-	local group=$1 test=$2 server=$3 pid=$4 port=$5 base=${6:-} ms rss bpk=-
-	ms=$(wait_ready "$port")
+	local group=$1 test=$2 server=$3 pid=$4 port=$5 base=${6:-} rss bpk=-
+	wait_ready "$port" "$pid"
 	rss=$(rss_kib "$pid")
 	rss_detail "$pid"
 	[[ -z $base ]] || bpk=$(bytes_per_key "$rss" "$base")
-	row "$group" ready "$test" "fsync $DATASET_FSYNC" "$server" - - - "$(mib "$rss")" "$bpk" "$(printf '%.0f' "$ms")"
+	row "$group" ready "$test" "fsync $DATASET_FSYNC" "$server" - - - "$(mib "$rss")" "$bpk" "$(printf '%.0f' "$READY_MS")"
 }
 
 # merged DIR: waits for pykv's merge (started by BGREWRITEAOF) to leave a
@@ -396,7 +430,7 @@ dataset() {
 
 	# pykv, every value in the cache.
 	start_pykv "$pdir" "$DATASET_FSYNC" "$LARGE_CACHE"
-	wait_ready "$PYKV_RESP_PORT" >/dev/null
+	wait_ready "$PYKV_RESP_PORT" "$PYKV_PID"
 	loaded mem "pykvd cache 4 GiB" "$PYKV_PID" "$PYKV_NATIVE_PORT" native
 	stop_pykv
 	rm -rf "$pdir"
