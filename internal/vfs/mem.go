@@ -24,9 +24,51 @@ type Mem struct {
 	gen     int // bumped by Crash; files and locks of older generations are dead
 }
 
+// memNode is one file. Its contents are data followed by zeros up to size:
+// preallocated space costs nothing until something is written into it. The
+// synced image, what a crash leaves, is held the same way.
+//
+// While dirty, the current contents and the synced image agree on every
+// byte before dirtyFrom (the lowest offset written, truncated or extended
+// since the last Sync), so a Sync copies only data from there on. While
+// clean, they are equal and data and syncedData hold the same bytes.
+// data and syncedData never share a backing array.
 type memNode struct {
-	data   []byte
-	synced []byte
+	data []byte // written bytes; len(data) <= size
+	size int64  // logical size
+
+	syncedData []byte
+	syncedSize int64 // len(syncedData) <= syncedSize
+
+	dirty     bool
+	dirtyFrom int64 // meaningful only while dirty
+}
+
+// touch records that the contents from off on may differ from the synced
+// image.
+func (n *memNode) touch(off int64) {
+	if !n.dirty || off < n.dirtyFrom {
+		n.dirty, n.dirtyFrom = true, off
+	}
+}
+
+// sync makes the current contents the synced image, copying only what may
+// have changed since the last sync.
+func (n *memNode) sync() {
+	if !n.dirty {
+		return
+	}
+	from := min(n.dirtyFrom, int64(len(n.data)), int64(len(n.syncedData)))
+	n.syncedData = append(n.syncedData[:from], n.data[from:]...)
+	n.syncedSize = n.size
+	n.dirty = false
+}
+
+// contents returns a copy of the current contents, zeros included.
+func (n *memNode) contents() []byte {
+	b := make([]byte, n.size)
+	copy(b, n.data)
+	return b
 }
 
 // NewMem returns an empty in-memory file system.
@@ -47,7 +89,11 @@ func (m *Mem) Crash() {
 	defer m.mu.Unlock()
 	m.live = map[string]*memNode{}
 	for name, n := range m.durable {
-		n.data = append([]byte(nil), n.synced...)
+		if n.dirty {
+			n.data = append(n.data[:0], n.syncedData...)
+			n.size = n.syncedSize
+			n.dirty = false
+		}
 		m.live[name] = n
 	}
 	m.locks = map[string]bool{}
@@ -62,7 +108,7 @@ func (m *Mem) ReadFile(name string) ([]byte, error) {
 	if !ok {
 		return nil, notExist("read", name)
 	}
-	return append([]byte(nil), n.data...), nil
+	return n.contents(), nil
 }
 
 // WriteFile replaces the named file's contents, durably, creating it when
@@ -71,7 +117,12 @@ func (m *Mem) WriteFile(name string, data []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	name = filepath.Clean(name)
-	n := &memNode{data: append([]byte(nil), data...), synced: append([]byte(nil), data...)}
+	n := &memNode{
+		data:       append([]byte(nil), data...),
+		size:       int64(len(data)),
+		syncedData: append([]byte(nil), data...),
+		syncedSize: int64(len(data)),
+	}
 	m.live[name] = n
 	m.durable[name] = n
 }
@@ -119,7 +170,7 @@ func (m *Mem) OpenReadWrite(name string) (File, error) {
 	if !ok {
 		return nil, notExist("open", name)
 	}
-	return &memFile{fs: m, gen: m.gen, node: n, name: name, writable: true, pos: int64(len(n.data))}, nil
+	return &memFile{fs: m, gen: m.gen, node: n, name: name, writable: true, pos: n.size}, nil
 }
 
 // Remove implements FS.
@@ -192,7 +243,7 @@ func (m *Mem) Stat(name string) (int64, error) {
 	if !ok {
 		return 0, notExist("stat", name)
 	}
-	return int64(len(n.data)), nil
+	return n.size, nil
 }
 
 // SyncDir implements FS: the directory's entries become durable.
@@ -288,10 +339,19 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 	if err := f.check(); err != nil {
 		return 0, err
 	}
-	if off >= int64(len(f.node.data)) {
+	nd := f.node
+	if off < 0 {
+		return 0, &fs.PathError{Op: "read", Path: f.name, Err: fs.ErrInvalid}
+	}
+	if off >= nd.size {
 		return 0, io.EOF
 	}
-	n := copy(p, f.node.data[off:])
+	n := int(min(int64(len(p)), nd.size-off))
+	c := 0
+	if off < int64(len(nd.data)) {
+		c = copy(p[:n], nd.data[off:])
+	}
+	clear(p[c:n]) // the reserved region reads as zeros
 	if n < len(p) {
 		return n, io.EOF
 	}
@@ -307,11 +367,23 @@ func (f *memFile) Write(p []byte) (int, error) {
 	if !f.writable {
 		return 0, &fs.PathError{Op: "write", Path: f.name, Err: os.ErrPermission}
 	}
-	end := f.pos + int64(len(p))
-	if end > int64(len(f.node.data)) {
-		f.node.data = append(f.node.data, make([]byte, end-int64(len(f.node.data)))...)
+	n := f.node
+	if len(p) == 0 {
+		return 0, nil
 	}
-	copy(f.node.data[f.pos:], p)
+	end := f.pos + int64(len(p))
+	if gap := f.pos - int64(len(n.data)); gap > 0 {
+		// Writing into the reserved region (or past the end): materialize
+		// the zeros before the write, and only those.
+		n.data = append(n.data, make([]byte, gap)...)
+	}
+	if end > int64(len(n.data)) {
+		n.data = append(n.data[:f.pos], p...)
+	} else {
+		copy(n.data[f.pos:], p)
+	}
+	n.touch(min(f.pos, n.size)) // past the end, the gap is new too
+	n.size = max(n.size, end)
 	f.pos = end
 	return len(p), nil
 }
@@ -322,7 +394,7 @@ func (f *memFile) Sync() error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	f.node.synced = append(f.node.synced[:0], f.node.data...)
+	f.node.sync()
 	return nil
 }
 
@@ -336,8 +408,9 @@ func (f *memFile) Preallocate(size int64) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	if size > int64(len(f.node.data)) {
-		f.node.data = append(f.node.data, make([]byte, size-int64(len(f.node.data)))...)
+	if n := f.node; size > n.size {
+		n.touch(n.size)
+		n.size = size
 	}
 	return nil
 }
@@ -348,18 +421,25 @@ func (f *memFile) Truncate(size int64) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	if size < int64(len(f.node.data)) {
-		f.node.data = f.node.data[:size]
-	} else {
-		f.node.data = append(f.node.data, make([]byte, size-int64(len(f.node.data)))...)
+	n := f.node
+	if size < 0 {
+		return &fs.PathError{Op: "truncate", Path: f.name, Err: fs.ErrInvalid}
 	}
+	if size == n.size {
+		return nil
+	}
+	n.touch(min(size, n.size))
+	if size < int64(len(n.data)) {
+		n.data = n.data[:size]
+	}
+	n.size = size
 	return nil
 }
 
 func (f *memFile) Size() (int64, error) {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
-	return int64(len(f.node.data)), nil
+	return f.node.size, nil
 }
 
 func (f *memFile) Close() error {
@@ -374,8 +454,12 @@ func (f *memFile) Close() error {
 
 // SyncedSize returns how many bytes of the named file's current contents
 // would survive a crash now: the length of the prefix its last Sync saved
-// unchanged. Preallocated zeros overwritten since the last Sync do not
-// count, so this measures data, not file size.
+// unchanged, preallocated zeros included. After a Sync that is the whole
+// file. Otherwise it ends at the lowest offset written, truncated or
+// extended since: bytes written there count as unsynced even when they
+// happen to equal what the last Sync saved (zeros over reserved zeros, or a
+// record rewritten identically), so this never overstates durability and
+// measures data, not file size. It costs O(1), whatever the file's size.
 func (m *Mem) SyncedSize(name string) int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -383,9 +467,8 @@ func (m *Mem) SyncedSize(name string) int64 {
 	if !ok {
 		return 0
 	}
-	i := 0
-	for i < len(n.data) && i < len(n.synced) && n.data[i] == n.synced[i] {
-		i++
+	if !n.dirty {
+		return n.size
 	}
-	return int64(i)
+	return min(n.dirtyFrom, n.size, n.syncedSize)
 }
