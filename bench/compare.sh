@@ -271,7 +271,7 @@ measure() {
 	local group=$1 test=$2 label=$3 setting=$4 pipe=$5 keyspace=$6
 	shift 6
 	local -A ops p50 p99
-	local run target port proto r o a b
+	local run target port proto o a b
 	for ((run = 1; run <= RUNS; run++)); do
 		for target in "$@"; do
 			case $target in
