@@ -15,6 +15,7 @@ func (db *DB) housekeeper() {
 	defer db.bgDone.Done()
 	t := time.NewTicker(housekeeperCheck)
 	defer t.Stop()
+	var lastEnd time.Time // of the last background merge
 	for {
 		select {
 		case <-db.stop:
@@ -22,13 +23,14 @@ func (db *DB) housekeeper() {
 		case <-db.rotated:
 		case <-t.C:
 		}
-		if !db.mergeDue() || !db.merges.mu.TryLock() {
+		if time.Since(lastEnd) < db.opts.MergeMinInterval || !db.mergeDue() || !db.merges.mu.TryLock() {
 			continue
 		}
 		if _, err := db.mergeSealed(); err != nil {
 			db.logger().Error("background merge failed", "err", err)
 		}
 		db.merges.mu.Unlock()
+		lastEnd = time.Now()
 	}
 }
 

@@ -148,7 +148,7 @@ func TestWriteDuringMergeWins(t *testing.T) {
 // TestMergeUnderLoad merges again and again while writers and readers run
 // (with -race), then checks the engine against what the writers did.
 func TestMergeUnderLoad(t *testing.T) {
-	db, err := Open(t.TempDir(), Options{Logger: quiet(), SegmentSize: 4096, Sync: 1, MergeSealedSegments: 2})
+	db, err := Open(t.TempDir(), Options{Logger: quiet(), SegmentSize: 4096, Sync: 1, MergeSealedSegments: 2, MergeMinInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

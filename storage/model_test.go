@@ -80,6 +80,7 @@ func TestModel(t *testing.T) {
 			ExpiryInterval: -1, // cycles are steps of their own
 			// Background merges run too, racing the steps.
 			MergeSealedSegments: rapid.IntRange(2, 6).Draw(t, "mergeSealed"),
+			MergeMinInterval:    -1,
 			Clock:               clock.Now,
 			Logger:              slog.New(slog.DiscardHandler),
 		}

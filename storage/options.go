@@ -40,6 +40,11 @@ type Options struct {
 	// trigger.
 	MergeDeadBytes int64
 	MergeDeadRatio float64
+	// MergeMinInterval is the least time between the end of one
+	// background merge and the start of the next, so that a sustained
+	// write load does not keep a merge running; default 10 s. Negative:
+	// no pause. Merge and BGREWRITEAOF are not held back.
+	MergeMinInterval time.Duration
 	// MergeProgress, when set, is told how many bytes of the merged files
 	// a merge has read (offline tools draw a progress bar with it).
 	MergeProgress Progress
@@ -63,6 +68,7 @@ const (
 	DefaultMergeSealedSegments = 8
 	DefaultMergeDeadBytes      = 64 << 20
 	DefaultMergeDeadRatio      = 0.5
+	DefaultMergeMinInterval    = 10 * time.Second
 )
 
 func (o Options) withDefaults() Options {
@@ -95,6 +101,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MergeDeadRatio <= 0 {
 		o.MergeDeadRatio = DefaultMergeDeadRatio
+	}
+	if o.MergeMinInterval == 0 {
+		o.MergeMinInterval = DefaultMergeMinInterval
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
