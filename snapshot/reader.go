@@ -22,6 +22,11 @@ type Snapshot struct {
 	Footer Footer
 	data   []byte
 	unmap  func() error
+	fs     vfs.FS
+	// idx is a copy of the index section, read with one pread rather than
+	// faulted in page by page through the mapping (a page fault is costly
+	// on a virtual machine); DropIndex frees it once the keydir is loaded.
+	idx []byte
 }
 
 // Open maps the snapshot at path read-only and verifies its header, its
@@ -32,7 +37,7 @@ func Open(fs vfs.FS, path string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshot{Path: path, data: data, unmap: unmap}
+	s := &Snapshot{Path: path, data: data, unmap: unmap, fs: fs}
 	if err := s.verify(); err != nil {
 		unmap()
 		return nil, err
@@ -56,7 +61,11 @@ func (s *Snapshot) verify() error {
 	if f.CoveredSeq != h.CoveredSeq {
 		return fmt.Errorf("%s: %w: header covers seq %d, footer at offset %d seq %d", s.Path, ErrCorrupt, h.CoveredSeq, size-FooterSize, f.CoveredSeq)
 	}
-	idx := s.data[f.IndexOffset : f.IndexOffset+f.IndexLen]
+	s.Footer = f
+	idx, err := s.loadIndex()
+	if err != nil {
+		return err
+	}
 	if got := crc32.Checksum(idx, castagnoli); got != f.IndexCRC {
 		return fmt.Errorf("%s: %w: index at offset %d: checksum stored %08x, computed %08x", s.Path, ErrCorrupt, f.IndexOffset, f.IndexCRC, got)
 	}
@@ -68,13 +77,53 @@ func (s *Snapshot) verify() error {
 // pass over the mapping. Open does not, so that a caller can run it
 // alongside loading the index.
 func (s *Snapshot) VerifyRecords() error {
-	recs := s.data[HeaderSize:s.Footer.IndexOffset]
-	if got := crc32.Checksum(recs, castagnoli); got != s.Footer.RecordsCRC {
+	// Read with pread in large chunks rather than through the mapping:
+	// no page fault per 4 KiB page, and nothing left resident.
+	f, err := s.fs.Open(s.Path)
+	if err != nil {
+		return fmt.Errorf("pykv/snapshot: open %s: %w", s.Path, err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4<<20)
+	var crc uint32
+	for off, end := int64(HeaderSize), int64(s.Footer.IndexOffset); off < end; {
+		n := min(int64(len(buf)), end-off)
+		if _, err := f.ReadAt(buf[:n], off); err != nil {
+			return fmt.Errorf("pykv/snapshot: read %s at offset %d: %w", s.Path, off, err)
+		}
+		crc = crc32.Update(crc, castagnoli, buf[:n])
+		off += n
+	}
+	if crc != s.Footer.RecordsCRC {
+		recs := s.data[HeaderSize:s.Footer.IndexOffset]
 		return fmt.Errorf("%s: %w: records at offset %d: checksum stored %08x, computed %08x%s",
-			s.Path, ErrCorrupt, HeaderSize, s.Footer.RecordsCRC, got, firstBadRecord(recs))
+			s.Path, ErrCorrupt, HeaderSize, s.Footer.RecordsCRC, crc, firstBadRecord(recs))
 	}
 	return nil
 }
+
+// loadIndex returns the index section, reading it with one pread the first
+// time.
+func (s *Snapshot) loadIndex() ([]byte, error) {
+	if s.idx != nil || s.Footer.IndexLen == 0 {
+		return s.idx, nil
+	}
+	f, err := s.fs.Open(s.Path)
+	if err != nil {
+		return nil, fmt.Errorf("pykv/snapshot: open %s: %w", s.Path, err)
+	}
+	defer f.Close()
+	idx := make([]byte, s.Footer.IndexLen)
+	if _, err := f.ReadAt(idx, int64(s.Footer.IndexOffset)); err != nil {
+		return nil, fmt.Errorf("pykv/snapshot: read index of %s at offset %d: %w", s.Path, s.Footer.IndexOffset, err)
+	}
+	s.idx = idx
+	return idx, nil
+}
+
+// DropIndex frees the copy of the index section; Index reads it again if
+// called later.
+func (s *Snapshot) DropIndex() { s.idx = nil }
 
 // firstBadRecord names the first record of recs (the records section) that
 // does not decode, for an error message.
@@ -165,6 +214,9 @@ func (s *Snapshot) splitIndex(maxKey, parts int) ([]int, error) {
 }
 
 func (s *Snapshot) index() []byte {
+	if idx, err := s.loadIndex(); err == nil && idx != nil {
+		return idx
+	}
 	return s.data[s.Footer.IndexOffset : s.Footer.IndexOffset+s.Footer.IndexLen]
 }
 

@@ -88,7 +88,7 @@ func TestSeqNeverGoesBack(t *testing.T) {
 	fs := vfs.NewMem()
 	var last uint64
 	for round := 0; round < 6; round++ {
-		db := openMem(t, fs, Options{SegmentSize: 300})
+		db := openMem(t, fs, Options{SegmentSize: 300, NoHousekeeper: true})
 		if s := db.Stats().LastSeq; s < last {
 			t.Fatalf("round %d: last seq %d after reopen, was %d", round, s, last)
 		}

@@ -184,6 +184,7 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 	}
 	db.files.addSnapshot(snap)
 	db.swapToSnapshot(snap)
+	snap.DropIndex()
 	db.files.retire(retired)
 
 	st.Snapshot, st.Files = path, len(retired)

@@ -99,6 +99,7 @@ func (db *DB) loadSnapshot(id uint32) error {
 		s.Close()
 		return fmt.Errorf("%w: %w", ErrDamaged, err)
 	}
+	s.DropIndex() // the keydir has it now
 	live := int64(s.RecordsEnd() - snapshot.HeaderSize)
 	db.liveBytes.Add(live)
 	db.seq = s.Header.CoveredSeq
