@@ -199,3 +199,10 @@ func (k *Keydir) Reserve(n int64) {
 		s.mu.Unlock()
 	}
 }
+
+// Shards returns the number of shards.
+func (k *Keydir) Shards() int { return len(k.shards) }
+
+// ShardOf returns the shard key belongs to, in [0, Shards()). A bulk load
+// gives each goroutine its own shards, so that they never contend.
+func (k *Keydir) ShardOf(key []byte) int { return int(k.hash(key) >> k.shift) }

@@ -2,12 +2,10 @@ package snapshot
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"sync"
 
 	"github.com/edsrzf/mmap-go"
 
@@ -158,59 +156,6 @@ func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
 		err = fmt.Errorf("%s: %w: index holds %d entries, footer says %d", s.Path, ErrCorrupt, n, s.Footer.Count)
 	}
 	return err
-}
-
-// IndexParallel is Index with the index split between workers goroutines:
-// fn is called concurrently and in no particular order.
-func (s *Snapshot) IndexParallel(maxKey, workers int, fn func(e IndexEntry) error) error {
-	bounds, err := s.splitIndex(maxKey, workers)
-	if err != nil {
-		return err
-	}
-	var wg sync.WaitGroup
-	counts := make([]uint64, len(bounds)-1)
-	errs := make([]error, len(bounds)-1)
-	for i := 0; i+1 < len(bounds); i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			counts[i], errs[i] = s.walkIndex(bounds[i], bounds[i+1], maxKey, fn)
-		}(i)
-	}
-	wg.Wait()
-	var n uint64
-	for i := range counts {
-		if errs[i] != nil {
-			return errs[i]
-		}
-		n += counts[i]
-	}
-	if n != s.Footer.Count {
-		return fmt.Errorf("%s: %w: index holds %d entries, footer says %d", s.Path, ErrCorrupt, n, s.Footer.Count)
-	}
-	return nil
-}
-
-// splitIndex returns entry boundaries (relative to the index section) that
-// cut it into about parts equal pieces.
-func (s *Snapshot) splitIndex(maxKey, parts int) ([]int, error) {
-	idx := s.index()
-	bounds := []int{0}
-	step := len(idx)/max(parts, 1) + 1
-	for p := 0; p < len(idx); {
-		if p >= bounds[len(bounds)-1]+step {
-			bounds = append(bounds, p)
-		}
-		if len(idx)-p < indexFixed {
-			return nil, fmt.Errorf("%s: %w: index entry at offset %d cut short", s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+p)
-		}
-		klen := binary.LittleEndian.Uint32(idx[p:])
-		if uint64(klen) > uint64(maxKey) || uint64(klen) > uint64(len(idx)-p-indexFixed) {
-			return nil, fmt.Errorf("%s: %w: index entry at offset %d: key length %d (limit %d)", s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+p, klen, maxKey)
-		}
-		p += indexFixed + int(klen)
-	}
-	return append(bounds, len(idx)), nil
 }
 
 func (s *Snapshot) index() []byte {

