@@ -5,7 +5,7 @@ import (
 	"errors"
 
 	"github.com/pykv/pykv/command"
-	"github.com/pykv/pykv/resp"
+	"github.com/pykv/pykv/netproto/resp"
 )
 
 // RESP is the Protocol of Redis's wire format (RESP2, and RESP3 after

@@ -11,7 +11,7 @@ import (
 
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/netproto"
-	"github.com/pykv/pykv/resp"
+	"github.com/pykv/pykv/netproto/resp"
 )
 
 // readBufSize is each connection's read buffer: a batch of replies of

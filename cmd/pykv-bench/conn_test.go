@@ -10,7 +10,7 @@ import (
 
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/netproto"
-	"github.com/pykv/pykv/resp"
+	"github.com/pykv/pykv/netproto/resp"
 )
 
 // encodeReplies writes replies with the server's own codec.

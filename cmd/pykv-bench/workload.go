@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/pykv/pykv/netproto"
-	"github.com/pykv/pykv/resp"
+	"github.com/pykv/pykv/netproto/resp"
 )
 
 // Keys are redis-benchmark's: a prefix and a zero-padded decimal number of

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/netproto"
-	"github.com/pykv/pykv/resp"
+	"github.com/pykv/pykv/netproto/resp"
 )
 
 func TestKeys(t *testing.T) {

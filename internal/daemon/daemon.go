@@ -25,7 +25,7 @@ import (
 	"github.com/pykv/pykv/httpapi"
 	"github.com/pykv/pykv/internal/config"
 	"github.com/pykv/pykv/netproto"
-	"github.com/pykv/pykv/resp"
+	"github.com/pykv/pykv/netproto/resp"
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/storage"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/pykv/pykv/command"
-	"github.com/pykv/pykv/resp"
+	"github.com/pykv/pykv/netproto/resp"
 )
 
 // A server's loop: read a command, answer it, flush when no more input is
