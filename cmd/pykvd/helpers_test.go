@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -197,14 +196,4 @@ func needTool(t testing.TB, name string) string {
 		t.Skipf("%s is not installed (apt-get install -y redis-tools redis-server): %v", name, err)
 	}
 	return p
-}
-
-// knownBug skips a test that shows a bug of another package, until it is
-// fixed. With PYKV_KNOWN_BUGS=1 in the environment the test runs, and
-// fails, so that the bug can be seen and its fix checked.
-func knownBug(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("PYKV_KNOWN_BUGS") == "" {
-		t.Skip("known bug: " + why)
-	}
 }
