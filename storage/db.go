@@ -41,8 +41,8 @@ type DB struct {
 	bgDone   sync.WaitGroup
 	recovery recoveryStats
 
-	hits, misses, cacheHits, cacheMisses atomic.Uint64
-	expired, writes                      atomic.Uint64
+	hits, misses    atomic.Uint64 // keyspace hits and misses
+	expired, writes atomic.Uint64
 
 	// liveBytes is the size of the records the keydir points at; the rest
 	// of the data files is dead and a merge reclaims it.
@@ -201,8 +201,8 @@ func (db *DB) Stats() Stats {
 		DiskBytes:      bytes,
 		CacheBytes:     cs.Bytes,
 		CacheBudget:    cs.Budget,
-		CacheHits:      db.cacheHits.Load(),
-		CacheMisses:    db.cacheMisses.Load(),
+		CacheHits:      cs.Hits,
+		CacheMisses:    cs.Misses,
 		KeyspaceHits:   db.hits.Load(),
 		KeyspaceMiss:   db.misses.Load(),
 		ExpiredKeys:    db.expired.Load(),

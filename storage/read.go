@@ -74,13 +74,11 @@ func (db *DB) value(key []byte, e index.Entry) ([]byte, error) {
 		}
 	}
 	if v, ok := db.cache.Get(key, e.Seq); ok {
-		db.cacheHits.Add(1)
 		if v == nil {
 			v = emptyValue
 		}
 		return v, nil
 	}
-	db.cacheMisses.Add(1)
 	for attempt := 0; ; attempt++ {
 		v, err := db.readValue(key, e)
 		if errors.Is(err, errGone) {
