@@ -167,6 +167,10 @@ func (db *DB) Close() error {
 	}
 	close(db.stop)
 	db.bgDone.Wait()
+	// A merge run by Merge (COMPACT) is not background work: wait for it
+	// rather than close the files under it.
+	db.merges.mu.Lock()
+	defer db.merges.mu.Unlock()
 	db.wmu.Lock()
 	err := db.log.Close()
 	db.wmu.Unlock()
