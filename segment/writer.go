@@ -122,10 +122,9 @@ type Writer struct {
 	err      error // sticky: no append succeeds after a failed write or fsync
 	closed   bool
 
-	syncs    atomic.Uint64
-	stop     chan struct{}
-	bgDone   chan struct{}
-	lastSync atomic.Int64
+	syncs  atomic.Uint64
+	stop   chan struct{}
+	bgDone chan struct{}
 }
 
 // Create starts a new segment id whose first record will have seq
@@ -178,13 +177,6 @@ func (w *Writer) openSegment(id uint32, firstSeq uint64) error {
 	}
 	w.f, w.id, w.size, w.fileDone, w.reserved = f, id, HeaderSize, HeaderSize, reserved
 	return nil
-}
-
-// ActiveID returns the id of the segment being appended to.
-func (w *Writer) ActiveID() uint32 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.id
 }
 
 // Active returns the id of the segment being appended to and its size,
@@ -331,7 +323,6 @@ func (w *Writer) fsync(f vfs.File, full bool) error {
 	if err != nil {
 		return fmt.Errorf("pykv/segment: fsync %s: %w", f.Name(), err)
 	}
-	w.lastSync.Store(time.Now().UnixMilli())
 	return nil
 }
 
@@ -480,10 +471,6 @@ func (w *Writer) Sync() error {
 	}
 	return w.drainLocked()
 }
-
-// LastSync returns the unix ms time of the last successful fsync (0 when
-// none).
-func (w *Writer) LastSync() int64 { return w.lastSync.Load() }
 
 func (w *Writer) syncEverySecond() {
 	defer close(w.bgDone)

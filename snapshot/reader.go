@@ -197,18 +197,6 @@ func (s *Snapshot) Record(off uint64, size uint32) ([]byte, error) {
 	return s.data[off : off+uint64(size)], nil
 }
 
-// ReadAt implements io.ReaderAt over the mapping.
-func (s *Snapshot) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 || off >= int64(len(s.data)) {
-		return 0, io.EOF
-	}
-	n := copy(p, s.data[off:])
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
 // Records iterates the records section in order: fn gets each record (its
 // key and value alias the mapping) and its offset.
 func (s *Snapshot) Records(lim segment.Limits, fn func(off int64, r segment.Record) error) error {

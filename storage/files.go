@@ -26,7 +26,8 @@ type dataFile struct {
 	f        vfs.File           // segments: a read handle, opened on first use
 	snap     *snapshot.Snapshot // snapshots: the mapping
 	refs     int
-	obsolete bool
+	obsolete bool // retired by a merge: removed once no reader holds it
+	closing  bool // the engine is closing: closed once no reader holds it
 }
 
 // fileTable holds the data files readers may use, with reference counts, so
@@ -80,9 +81,13 @@ func (t *fileTable) release(df *dataFile) {
 	t.mu.Lock()
 	df.refs--
 	drop := df.obsolete && df.refs == 0
+	shut := df.closing && !df.obsolete && df.refs == 0
 	t.mu.Unlock()
 	if drop {
 		t.drop(df)
+	}
+	if shut {
+		df.close()
 	}
 }
 
@@ -112,13 +117,18 @@ func (t *fileTable) retire(ids []uint32) int64 {
 }
 
 func (t *fileTable) drop(df *dataFile) {
+	df.close()
+	t.fs.Remove(df.path)
+}
+
+// close closes the read handle or unmaps the snapshot.
+func (df *dataFile) close() {
 	if df.f != nil {
 		df.f.Close()
 	}
 	if df.snap != nil {
 		df.snap.Close()
 	}
-	t.fs.Remove(df.path)
 }
 
 // setSize records a segment's size as it grows (for usage figures).
@@ -163,14 +173,19 @@ func (t *fileTable) mergeable(limit uint32) (segs []uint32, snap *dataFile) {
 
 func (t *fileTable) closeAll() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	var now []*dataFile
 	for id, df := range t.files {
-		if df.f != nil {
-			df.f.Close()
-		}
-		if df.snap != nil {
-			df.snap.Close()
-		}
 		delete(t.files, id)
+		df.closing = true
+		if df.refs == 0 {
+			now = append(now, df)
+		}
+		// A reader still inside a file (a request the server's shutdown
+		// deadline cut off) closes it on release: unmapping a snapshot
+		// under it would crash the process.
+	}
+	t.mu.Unlock()
+	for _, df := range now {
+		df.close()
 	}
 }

@@ -36,7 +36,8 @@ func (db *DB) housekeeper() {
 
 // mergeDue reports whether a threshold is passed.
 func (db *DB) mergeDue() bool {
-	segs, _ := db.files.mergeable(db.log.ActiveID())
+	active, _ := db.log.Active()
+	segs, _ := db.files.mergeable(active)
 	if len(segs) == 0 {
 		return false
 	}

@@ -112,7 +112,7 @@ func (db *DB) StartMerge() bool {
 // db.merges.mu.
 func (db *DB) mergeSealed() (MergeStats, error) {
 	start := time.Now()
-	active := db.log.ActiveID()
+	active, _ := db.log.Active()
 	segs, prev := db.files.mergeable(active)
 	var st MergeStats
 	if len(segs) == 0 {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/snapshot"
 )
 
@@ -330,4 +332,35 @@ func TestMergeKeepsDurableVersionUntilNewerIsDurable(t *testing.T) {
 	} else if string(v) != "v2" {
 		t.Logf("key-03 = %q after the power cut", v)
 	}
+}
+
+// TestCloseWaitsForReaderOfASnapshot: Close does not unmap a snapshot a
+// reader still holds (a request cut off by a shutdown deadline); the
+// reader's release does.
+func TestCloseWaitsForReaderOfASnapshot(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{Logger: quiet(), NoHousekeeper: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, db, "k", "mapped value")
+	st, err := db.Merge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := db.keydir.Get([]byte("k"))
+	df, err := db.files.acquire(e.FileID)
+	if err != nil || df.snap == nil {
+		t.Fatalf("acquire the snapshot %s: %v", st.Snapshot, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := df.snap.Record(e.Offset, e.Size) // would fault if unmapped
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := segment.ReadValue(bytes.Clone(raw), segment.DefaultLimits()); err != nil || string(v) != "mapped value" {
+		t.Fatalf("%q %v", v, err)
+	}
+	db.files.release(df)
 }
