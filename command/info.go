@@ -197,7 +197,7 @@ func (t *Table) infoStats(w *infoWriter, c *infoCtx) {
 	w.uint("expired_keys", c.st.ExpiredKeys)
 	w.int("evicted_keys", 0)
 	w.uint("keyspace_hits", c.st.KeyspaceHits)
-	w.uint("keyspace_misses", c.st.KeyspaceMiss)
+	w.uint("keyspace_misses", c.st.KeyspaceMisses)
 	w.uint("pykv_cache_hits", c.st.CacheHits)
 	w.uint("pykv_cache_misses", c.st.CacheMisses)
 }

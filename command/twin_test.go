@@ -68,7 +68,7 @@ func (m *memStore) Get(key []byte) ([]byte, error) {
 	}
 	e, ok := m.live(string(key))
 	if !ok {
-		m.stats.KeyspaceMiss++
+		m.stats.KeyspaceMisses++
 		return nil, storage.ErrNotFound
 	}
 	m.stats.KeyspaceHits++

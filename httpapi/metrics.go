@@ -96,7 +96,7 @@ func newStatsCollector(stats func() storage.Stats, clients func() int64) *statsC
 		counter("pykv_keyspace_hits_total", "Key lookups that found the key.",
 			func(s storage.Stats) float64 { return float64(s.KeyspaceHits) }),
 		counter("pykv_keyspace_misses_total", "Key lookups that found no key.",
-			func(s storage.Stats) float64 { return float64(s.KeyspaceMiss) }),
+			func(s storage.Stats) float64 { return float64(s.KeyspaceMisses) }),
 		counter("pykv_expired_keys_total", "Keys removed because their time to live passed.",
 			func(s storage.Stats) float64 { return float64(s.ExpiredKeys) }),
 		counter("pykv_writes_total", "Records appended to the log.",

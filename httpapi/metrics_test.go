@@ -71,7 +71,7 @@ func TestMetrics(t *testing.T) {
 		{"pykv_last_seq", dto.MetricType_GAUGE, 12},
 		{"pykv_writes_total", dto.MetricType_COUNTER, 12},
 		{"pykv_keyspace_hits_total", dto.MetricType_COUNTER, float64(st.KeyspaceHits)},
-		{"pykv_keyspace_misses_total", dto.MetricType_COUNTER, float64(st.KeyspaceMiss)},
+		{"pykv_keyspace_misses_total", dto.MetricType_COUNTER, float64(st.KeyspaceMisses)},
 		{"pykv_cache_hits_total", dto.MetricType_COUNTER, float64(st.CacheHits)},
 		{"pykv_cache_misses_total", dto.MetricType_COUNTER, float64(st.CacheMisses)},
 		{"pykv_expired_keys_total", dto.MetricType_COUNTER, 0},
@@ -103,7 +103,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s = %v, want %v", w.name, got, w.v)
 		}
 	}
-	if st.KeyspaceHits < 2 || st.KeyspaceMiss < 1 || st.Fsyncs == 0 || st.DiskBytes == 0 || st.LiveBytes == 0 {
+	if st.KeyspaceHits < 2 || st.KeyspaceMisses < 1 || st.Fsyncs == 0 || st.DiskBytes == 0 || st.LiveBytes == 0 {
 		t.Errorf("implausible stats after the writes: %+v", st)
 	}
 	for _, name := range []string{"go_goroutines", "go_memstats_alloc_bytes", "process_cpu_seconds_total", "pykv_http_requests_total"} {

@@ -85,7 +85,7 @@ func TestHealthz(t *testing.T) {
 	}
 	before := e.db.Stats()
 	e.do("GET", "/healthz", "", nil)
-	if after := e.db.Stats(); after.KeyspaceHits != before.KeyspaceHits || after.KeyspaceMiss != before.KeyspaceMiss {
+	if after := e.db.Stats(); after.KeyspaceHits != before.KeyspaceHits || after.KeyspaceMisses != before.KeyspaceMisses {
 		t.Fatalf("healthz moved the keyspace counters: %+v -> %+v", before, after)
 	}
 

@@ -35,6 +35,7 @@ type Error struct {
 	Err   error // the decoder's reason
 }
 
+// Error says what failed, in which file and at which offset.
 func (e *Error) Error() string {
 	if e.Zeros {
 		return fmt.Sprintf("pykv/segment: torn tail in %s at offset %d: only zeros follow (preallocated space or an unwritten record)", e.Path, e.Offset)

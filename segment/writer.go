@@ -41,6 +41,7 @@ func ParseSyncPolicy(s string) (SyncPolicy, error) {
 	return 0, fmt.Errorf("pykv/segment: unknown fsync policy %q (want always, everysec or no)", s)
 }
 
+// String returns the policy's configuration name: always, everysec or no.
 func (p SyncPolicy) String() string {
 	switch p {
 	case SyncAlways:

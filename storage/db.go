@@ -208,7 +208,7 @@ func (db *DB) Stats() Stats {
 		CacheHits:      cs.Hits,
 		CacheMisses:    cs.Misses,
 		KeyspaceHits:   db.hits.Load(),
-		KeyspaceMiss:   db.misses.Load(),
+		KeyspaceMisses: db.misses.Load(),
 		ExpiredKeys:    db.expired.Load(),
 		Writes:         db.writes.Load(),
 		Fsyncs:         db.log.Syncs(),

@@ -51,23 +51,23 @@ type SetResult struct {
 
 // Stats are counters and gauges of a DB, for INFO and metrics.
 type Stats struct {
-	Keys          int64  // live keys in the keydir (expired but not yet removed included)
-	KeysWithTTL   int64  // of which have an expiry
-	LastSeq       uint64 // seq of the newest record
-	Segments      int    // log segment files
-	DiskBytes     int64  // bytes of every data file
-	CacheBytes    int64  // bytes held by the value cache
-	CacheBudget   int64  // the cache's byte budget
-	CacheHits     uint64 // Get served from the cache
-	CacheMisses   uint64 // Get that read the value from disk
-	KeyspaceHits  uint64 // lookups that found a key
-	KeyspaceMiss  uint64 // lookups that found none
-	ExpiredKeys   uint64 // keys removed because their TTL passed
-	Writes        uint64 // records appended since Open
-	Fsyncs        uint64 // fsync calls on the log since Open
-	RecoveryMs    int64  // how long Open's recovery took
-	RecoveredRecs int64  // records replayed by Open
-	DatasetID     string // the dataset's id, made at init
+	Keys           int64  // live keys in the keydir (expired but not yet removed included)
+	KeysWithTTL    int64  // of which have an expiry
+	LastSeq        uint64 // seq of the newest record
+	Segments       int    // log segment files
+	DiskBytes      int64  // bytes of every data file
+	CacheBytes     int64  // bytes held by the value cache
+	CacheBudget    int64  // the cache's byte budget
+	CacheHits      uint64 // Get served from the cache
+	CacheMisses    uint64 // Get that read the value from disk
+	KeyspaceHits   uint64 // lookups that found a key
+	KeyspaceMisses uint64 // lookups that found none
+	ExpiredKeys    uint64 // keys removed because their TTL passed
+	Writes         uint64 // records appended since Open
+	Fsyncs         uint64 // fsync calls on the log since Open
+	RecoveryMs     int64  // how long Open's recovery took
+	RecoveredRecs  int64  // records replayed by Open
+	DatasetID      string // the dataset's id, made at init
 
 	Snapshots      int    // snapshot files (0 or 1, 2 briefly during a merge)
 	LiveBytes      int64  // bytes of records the keydir points at
