@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,6 +105,12 @@ func (db *DB) open() error {
 	next, err := db.recover()
 	if err != nil {
 		return err
+	}
+	if db.recovery.records > 0 {
+		// Replay read whole segments into buffers that are garbage now:
+		// give their memory back rather than carry it in RSS until the
+		// runtime's scavenger gets to it.
+		debug.FreeOSMemory()
 	}
 	db.recovery.duration = time.Since(start)
 	db.durableSeq.Store(db.seq) // what recovery read is on disk
