@@ -106,10 +106,10 @@ func (db *DB) open() error {
 	if err != nil {
 		return err
 	}
-	if db.recovery.records > 0 {
-		// Replay read whole segments into buffers that are garbage now:
-		// give their memory back rather than carry it in RSS until the
-		// runtime's scavenger gets to it.
+	if db.recovery.records > 0 || db.recovery.snapshotKeys > 0 {
+		// Recovery read whole segments and the snapshot's index into
+		// buffers that are garbage now: give their memory back rather
+		// than carry it in RSS until the runtime's scavenger gets to it.
 		debug.FreeOSMemory()
 	}
 	db.recovery.duration = time.Since(start)
