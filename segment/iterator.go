@@ -65,6 +65,7 @@ type Iterator struct {
 	header Header
 	off    int // offset of the next record
 	recOff int
+	batch  int // offset of the first record of the open batch, -1 when none
 	rec    Record
 	err    error
 }
@@ -96,7 +97,7 @@ func NewIterator(path string, buf []byte, lim Limits) (*Iterator, error) {
 }
 
 func newIterator(path string, buf []byte, lim Limits) (*Iterator, error) {
-	it := &Iterator{path: path, buf: buf, lim: lim.orDefault()}
+	it := &Iterator{path: path, buf: buf, lim: lim.orDefault(), batch: -1}
 	h, err := DecodeHeader(buf)
 	switch {
 	case errors.Is(err, ErrNewerVersion):
@@ -124,9 +125,20 @@ func (it *Iterator) Next() bool {
 		return false
 	}
 	it.rec, it.recOff = r, it.off
+	switch {
+	case !r.More:
+		it.batch = -1
+	case it.batch < 0:
+		it.batch = it.off
+	}
 	it.off += n
 	return true
 }
+
+// IncompleteBatch returns the offset of the first record of a batch whose
+// last record never came (the file or the valid records ended first), or
+// -1. Such a batch was never acknowledged and must not be applied.
+func (it *Iterator) IncompleteBatch() int64 { return int64(it.batch) }
 
 // fail records a decoding failure at off, classifying it by searching for
 // a valid record from scanFrom on.

@@ -94,7 +94,6 @@ func checkSegment(opts Options, dir string, id uint32, newest bool, rep *CheckRe
 	if h := it.Header(); h.Version != 0 && h.ID != id {
 		rep.Problems = append(rep.Problems, fmt.Errorf("%s at offset 8: header names segment %d", path, h.ID))
 	}
-	batchStart := int64(-1)
 	for it.Next() {
 		r := it.Record()
 		if r.Seq <= rep.LastSeq {
@@ -102,24 +101,13 @@ func checkSegment(opts Options, dir string, id uint32, newest bool, rep *CheckRe
 		}
 		rep.LastSeq = max(rep.LastSeq, r.Seq)
 		rep.Records++
-		if batchStart < 0 && r.More {
-			batchStart = it.Offset()
-		} else if !r.More {
-			batchStart = -1
-		}
 	}
-	var serr *segment.Error
-	switch err := it.Err(); {
-	case errors.As(err, &serr) && serr.Zeros && newest && batchStart < 0:
-		// Preallocated space after the last record: pykvd trims it.
-	case err != nil && newest && errors.Is(err, segment.ErrTorn):
-		rep.Torn = err
-	case err != nil:
-		rep.Problems = append(rep.Problems, err)
-	case batchStart >= 0 && newest:
-		rep.Torn = fmt.Errorf("%s at offset %d: batch without its last record (torn)", path, batchStart)
-	case batchStart >= 0:
-		rep.Problems = append(rep.Problems, fmt.Errorf("%s at offset %d: batch without its last record in a sealed segment", path, batchStart))
+	t := judgeTail(path, it.Err(), it.IncompleteBatch(), newest, false)
+	if t.damage != nil {
+		rep.Problems = append(rep.Problems, t.damage)
+	}
+	if t.torn != nil {
+		rep.Torn = t.torn // the zeros of preallocated space are not reported
 	}
 }
 
@@ -207,33 +195,17 @@ func Repair(dir string, opts Options, force bool) ([]string, error) {
 		if err != nil {
 			return done, err
 		}
-		batchStart := int64(-1)
 		for it.Next() {
-			if r := it.Record(); r.More && batchStart < 0 {
-				batchStart = it.Offset()
-			} else if !r.More {
-				batchStart = -1
-			}
 		}
-		newest := i == len(plan.segments)-1
-		cut := int64(-1)
-		var serr *segment.Error
-		if errors.As(it.Err(), &serr) {
-			if !serr.Torn && !force {
-				return done, fmt.Errorf("%w (use force to cut it and everything after it in this file)", serr)
-			}
-			if serr.Torn && !newest && !force {
-				return done, fmt.Errorf("%w: in a sealed segment (use force to cut it)", serr)
-			}
-			cut = serr.Offset
+		t := judgeTail(path, it.Err(), it.IncompleteBatch(), i == len(plan.segments)-1, force)
+		if t.damage != nil {
+			return done, fmt.Errorf("%w (with force, repair cuts it and everything after it in this file)", t.damage)
 		}
-		if batchStart >= 0 && (newest || force) && (cut < 0 || batchStart < cut) {
-			cut = batchStart
-		}
+		cut := t.cut
 		if cut < 0 {
 			continue
 		}
-		if serr != nil && serr.Zeros && batchStart < 0 {
+		if t.zeros {
 			if err := trimTail(opts.FS, path, cut); err != nil {
 				return done, err
 			}

@@ -166,16 +166,12 @@ func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 	}
 	var batch []segment.Record
 	var batchPos []index.Entry
-	batchStart := int64(-1)
 	records := 0
 	for it.Next() {
 		r := it.Record()
 		if r.Seq <= db.seq {
 			return false, fmt.Errorf("%w: %s at offset %d: seq %d does not follow seq %d",
 				ErrDamaged, path, it.Offset(), r.Seq, db.seq)
-		}
-		if batchStart < 0 {
-			batchStart = it.Offset()
 		}
 		batch = append(batch, r)
 		batchPos = append(batchPos, index.Entry{FileID: id, Offset: uint64(it.Offset()),
@@ -188,40 +184,27 @@ func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 		}
 		db.seq = batch[len(batch)-1].Seq
 		records += len(batch)
-		batch, batchPos, batchStart = batch[:0], batchPos[:0], -1
+		batch, batchPos = batch[:0], batchPos[:0]
 	}
 	db.recovery.records += int64(records)
 
-	cut := int64(-1)
 	iterErr := it.Err()
-	switch {
-	case iterErr != nil && errors.Is(iterErr, segment.ErrTorn) && newest:
-		cut = iterErr.(*segment.Error).Offset
-	case iterErr != nil && db.opts.Repair:
-		cut = iterErr.(*segment.Error).Offset
-		db.logger().Warn("repair: cutting damaged segment", "file", path, "offset", cut, "err", iterErr)
-	case iterErr != nil:
-		return false, fmt.Errorf("%w: %w", ErrDamaged, iterErr)
+	t := judgeTail(path, iterErr, it.IncompleteBatch(), newest, db.opts.Repair)
+	if t.damage != nil {
+		return false, fmt.Errorf("%w: %w", ErrDamaged, t.damage)
 	}
-	if batchStart >= 0 { // a batch without its last record: never acknowledged
-		if !newest && !db.opts.Repair {
-			return false, fmt.Errorf("%w: %s at offset %d: batch of %d records is incomplete in a sealed segment",
-				ErrDamaged, path, batchStart, len(batch))
-		}
-		if cut < 0 || batchStart < cut {
-			cut = batchStart
-		}
-	}
-	var serr *segment.Error
-	zeros := errors.As(iterErr, &serr) && serr.Zeros && batchStart < 0
+	cut := t.cut
 	switch {
-	case cut >= 0 && zeros:
+	case cut >= 0 && t.zeros:
 		// The writer's preallocated space: nothing to keep.
 		if err := trimTail(db.opts.FS, path, cut); err != nil {
 			return false, err
 		}
 		db.logger().Info("trimmed unused space after the last record", "file", path, "offset", cut)
 	case cut >= 0:
+		if t.torn == nil {
+			db.logger().Warn("repair: cutting damaged segment", "file", path, "offset", cut, "err", iterErr)
+		}
 		n, err := cutTail(db.opts.FS, path, it.Size(), cut)
 		if err != nil {
 			return false, err
