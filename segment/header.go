@@ -72,15 +72,24 @@ func DecodeHeader(buf []byte) (Header, error) {
 }
 
 // FileName returns the name of segment id.
-func FileName(id uint32) string { return fmt.Sprintf("%010d%s", id, Ext) }
+func FileName(id uint32) string { return IDFileName(id, Ext) }
 
 // Path returns the path of segment id in dir.
 func Path(dir string, id uint32) string { return filepath.Join(dir, FileName(id)) }
 
 // ParseFileName returns the id of a segment file name, or ok false when the
 // name is not one.
-func ParseFileName(name string) (id uint32, ok bool) {
-	base, found := strings.CutSuffix(name, Ext)
+func ParseFileName(name string) (id uint32, ok bool) { return ParseIDFileName(name, Ext) }
+
+// IDFileName returns the name of the data file with id and extension ext:
+// the id in decimal, zero-padded to ten digits, so that names sort as ids
+// do. Segments and snapshots share the rule.
+func IDFileName(id uint32, ext string) string { return fmt.Sprintf("%010d%s", id, ext) }
+
+// ParseIDFileName returns the id in a name made by IDFileName with ext, or
+// ok false when the name is not one.
+func ParseIDFileName(name, ext string) (id uint32, ok bool) {
+	base, found := strings.CutSuffix(name, ext)
 	if !found || len(base) != 10 {
 		return 0, false
 	}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"path/filepath"
-	"strconv"
-	"strings"
+
+	"github.com/pykv/pykv/segment"
 )
 
 // Format constants: part of the on-disk format.
@@ -174,20 +174,10 @@ func DecodeIndexEntry(b []byte, maxKey int) (IndexEntry, int, error) {
 }
 
 // FileName returns the name of snapshot id.
-func FileName(id uint32) string { return fmt.Sprintf("%010d%s", id, Ext) }
+func FileName(id uint32) string { return segment.IDFileName(id, Ext) }
 
 // Path returns the path of snapshot id in dir.
 func Path(dir string, id uint32) string { return filepath.Join(dir, FileName(id)) }
 
 // ParseFileName returns the id of a snapshot file name.
-func ParseFileName(name string) (uint32, bool) {
-	base, ok := strings.CutSuffix(name, Ext)
-	if !ok || len(base) != 10 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(base, 10, 32)
-	if err != nil {
-		return 0, false
-	}
-	return uint32(n), true
-}
+func ParseFileName(name string) (uint32, bool) { return segment.ParseIDFileName(name, Ext) }
