@@ -27,11 +27,16 @@
 //
 //	ttl     []uint32                 refs of the records with an expiry
 //
-// A lookup hashes the key once: the low bits pick the home group, 7 middle
-// bits (h2) are compared against a group's eight control bytes in a few word
-// operations, and only for an h2 match is the record read and the full key
-// compared (two keys with the same 64-bit hash are told apart by their
-// bytes). Probing is triangular over groups and stops at a group with an
+// A lookup hashes the key once: the top bits pick the shard, the bits below
+// them the home group, and the lowest 7 bits (h2) are compared against a
+// group's eight control bytes in a few word operations; only for an h2 match
+// is the record read and the full key compared (two keys with the same
+// 64-bit hash are told apart by their bytes). Taking the home group from the
+// high bits keeps each table in hash order: keys put in ascending Hash order
+// fill it front to back (Loader, fed a snapshot index written in that order,
+// loads 5M keys about five times faster than in random order, where every
+// insert misses the CPU cache), and a group splits into two neighbours when
+// the table doubles. Probing is triangular over groups and stops at a group with an
 // empty slot; the table stays at most 7/8 full, counting tombstones, doubles
 // when it fills and shrinks when under 1/8 full.
 //
@@ -86,8 +91,8 @@
 // # Concurrency and iteration
 //
 // All methods are safe for concurrent use. Scan follows Redis SCAN: its
-// cursor counts a shard's home groups in bit-reversed order, so it stays
-// valid while tables grow and shrink, and every key present for a whole scan
+// cursor is a position in a shard's hash order, which maps to a home group
+// at any table size, so it stays valid while tables grow and shrink, and every key present for a whole scan
 // is returned at least once. Range holds each shard's read lock while it
 // calls back; Scan and SampleExpiring copy keys out first and call back
 // without a lock.

@@ -21,7 +21,7 @@ const (
 	DefaultShards = 256
 	// MaxShards bounds the shard count: Scan keeps the shard number in the
 	// high 32 bits of its cursor, and the hash bits that pick a shard must
-	// not overlap those kept in the table (see h2Shift).
+	// not overlap those kept in the table (see h2Mask).
 	MaxShards = 1 << 16
 )
 
@@ -51,7 +51,7 @@ func newKeydir(shards int, hash func([]byte) uint64) *Keydir {
 		hash:   hash,
 	}
 	for i := range k.shards {
-		k.shards[i].init(hash)
+		k.shards[i].init(hash, 64-k.shift)
 	}
 	return k
 }

@@ -1,18 +1,21 @@
 package index
 
-import (
-	"math/bits"
-	"math/rand/v2"
-)
+import "math/rand/v2"
 
 // Scan cursor: the shard number in the high 32 bits, and in the low 32 bits
-// a position among that shard's home groups (the group a key hashes to),
-// counted in bit-reversed order as Redis's dictScan does. Going through the
-// home groups in that order, a cursor taken from a table of one size stays
-// valid for a table twice as large or half as large: the groups still to
-// visit cover every key not yet returned, at the price of some repeats after
-// a shrink. Keys never move between shards, so the shard part is stable.
-const cursorShardShift = 32
+// a position in the shard's hash order: the top 32 of the hash bits that
+// pick a home group (see shard.home). A table of 2^b groups maps the
+// position to home group pos >> (32-b), so home groups are visited in
+// order and a cursor taken from a table of one size stays valid for a
+// table of any other: the groups still to visit cover every key not yet
+// returned, at the price of some repeats after a shrink (as with Redis's
+// dictScan, which gets the same property from bit-reversed counting over
+// low-bit buckets). Keys never move between shards, so the shard part is
+// stable.
+const (
+	cursorShardShift = 32
+	cursorPosBits    = 32
+)
 
 // defaultScanCount is the batch size Scan uses for count <= 0, as in Redis.
 const defaultScanCount = 10
@@ -45,8 +48,8 @@ func (k *Keydir) Scan(cursor uint64, count int, fn func(key []byte, e Entry)) (n
 		s := &k.shards[si]
 		s.mu.RLock()
 		for {
-			buf, items = s.collectHome(v&s.mask, buf, items)
-			v = nextCursor(v, s.mask)
+			buf, items = s.collectHome(v>>s.posShift(), buf, items)
+			v = s.nextPos(v)
 			if v == 0 || len(items) >= count {
 				break
 			}
@@ -65,13 +68,14 @@ func (k *Keydir) Scan(cursor uint64, count int, fn func(key []byte, e Entry)) (n
 	return si<<cursorShardShift | v
 }
 
-// nextCursor increments the bit-reversed cursor v over the groups of mask;
-// 0 means the table is done.
-func nextCursor(v, mask uint64) uint64 {
-	v |= ^mask
-	v = bits.Reverse64(v)
-	v++
-	return bits.Reverse64(v)
+// posShift converts a cursor position to a home group of s's table.
+func (s *shard) posShift() uint { return s.groupShift - (64 - cursorPosBits) }
+
+// nextPos returns the cursor position of the home group after the one pos
+// falls in; 0 means the table is done.
+func (s *shard) nextPos(pos uint64) uint64 {
+	sh := s.posShift()
+	return ((pos>>sh + 1) << sh) & (1<<cursorPosBits - 1)
 }
 
 // collectHome appends every key whose home group is home. Such keys lie on
@@ -84,7 +88,7 @@ func (s *shard) collectHome(home uint64, buf []byte, items []found) ([]byte, []f
 		w := g.word()
 		for m := matchFull(w); m != 0; m &= m - 1 {
 			key, f, ttl := parse(s.rec(g.refs[slotOf(m)]))
-			if s.hash(key)&s.mask != home {
+			if s.home(s.hash(key)) != home {
 				continue
 			}
 			items = append(items, found{off: len(buf), n: len(key), e: decode(f, ttl)})

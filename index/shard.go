@@ -2,6 +2,7 @@ package index
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -15,6 +16,8 @@ type shard struct {
 
 	groups     []group
 	mask       uint64 // len(groups) - 1
+	shardBits  uint   // hash bits above the home group's, which pick the shard
+	groupShift uint   // 64 - log2(len(groups)): see home
 	live       int    // keys in the table
 	growthLeft int    // empty slots that may still be filled before a rehash
 
@@ -33,9 +36,11 @@ type shard struct {
 	_ [64]byte // keep neighbouring shards' locks off this cache line
 }
 
-func (s *shard) init(hash func([]byte) uint64) {
+func (s *shard) init(hash func([]byte) uint64, shardBits uint) {
 	s.hash = hash
+	s.shardBits = shardBits
 	s.groups = newGroups(1)
+	s.groupShift = 64
 	s.growthLeft = maxLoadPerGroup
 	s.cur = -1
 	s.nextChunk = minChunkSize
@@ -47,10 +52,18 @@ func (s *shard) publish() {
 	s.ttlCount.Store(int64(len(s.ttl)))
 }
 
+// home returns the group where h's probe sequence starts: the hash bits
+// just below those that chose the shard. Taking the high bits rather than
+// the low ones keeps the table in hash order, so that keys inserted in
+// hash order (a snapshot's index, a rehash) touch the table front to back
+// instead of at random, and a group splits into two neighbours when the
+// table doubles. A shift of 64 (a one-group table) yields 0.
+func (s *shard) home(h uint64) uint64 { return (h << s.shardBits) >> s.groupShift }
+
 // find returns the group and slot holding key, whose hash is h.
 func (s *shard) find(key []byte, h uint64) (*group, int, bool) {
 	c := h2(h)
-	gi := h & s.mask
+	gi := s.home(h)
 	for step := uint64(1); ; step++ {
 		g := &s.groups[gi]
 		w := g.word()
@@ -76,7 +89,7 @@ func (s *shard) keyIs(ref uint32, key []byte) bool {
 
 // freeSlot returns the first empty or deleted slot on h's probe sequence.
 func (s *shard) freeSlot(h uint64) (*group, int) {
-	gi := h & s.mask
+	gi := s.home(h)
 	for step := uint64(1); ; step++ {
 		g := &s.groups[gi]
 		if m := matchFree(g.word()); m != 0 {
@@ -108,6 +121,12 @@ func (s *shard) put(key []byte, h uint64, e Entry) (Entry, bool) {
 
 // insert adds key, known to be absent.
 func (s *shard) insert(key []byte, h uint64, e Entry) {
+	s.add(key, h, e)
+	s.publish()
+}
+
+// add is insert without publishing the counters.
+func (s *shard) add(key []byte, h uint64, e Entry) {
 	g, j := s.freeSlot(h)
 	if g.ctrl[j] == ctrlEmpty && s.growthLeft == 0 {
 		n := len(s.groups)
@@ -123,7 +142,6 @@ func (s *shard) insert(key []byte, h uint64, e Entry) {
 	g.refs[j] = s.appendRecord(key, e)
 	g.ctrl[j] = h2(h)
 	s.live++
-	s.publish()
 }
 
 // replace overwrites the entry in slot j of g and returns the old one. The
@@ -177,6 +195,7 @@ func (s *shard) resize(n int) {
 	old := s.groups
 	s.groups = newGroups(n)
 	s.mask = uint64(n - 1)
+	s.groupShift = uint(64 - bits.TrailingZeros(uint(n)))
 	for gi := range old {
 		g := &old[gi]
 		for m := matchFull(g.word()); m != 0; m &= m - 1 {

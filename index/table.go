@@ -24,11 +24,11 @@ const (
 	// group, and every probe chain is guaranteed to end at an empty slot.
 	maxLoadPerGroup = 7
 
-	// h2Shift picks the hash bits kept in the control byte. The low bits choose
-	// the home group and the top bits choose the shard, so these come from the
-	// middle, where neither has looked (tables stay below 2^29 groups and
-	// there are at most 2^16 shards).
-	h2Shift = 40
+	// h2Mask picks the hash bits kept in the control byte: the lowest seven.
+	// The top bits choose the shard and the bits just below them the home
+	// group (see shard.home), so the low bits are ones neither has looked at
+	// (there are at most 2^16 shards and tables stay below 2^29 groups).
+	h2Mask = 0x7f
 
 	lsbs = 0x0101010101010101
 	msbs = 0x8080808080808080
@@ -62,7 +62,7 @@ func groupsFor(n int) int {
 
 func (g *group) word() uint64 { return binary.LittleEndian.Uint64(g.ctrl[:]) }
 
-func h2(h uint64) uint8 { return uint8(h>>h2Shift) & 0x7f }
+func h2(h uint64) uint8 { return uint8(h & h2Mask) }
 
 // matchH2 marks (high bit of each byte) the slots whose control byte equals
 // c. It can report a false positive next to a true match, never on an empty

@@ -2,10 +2,13 @@ package snapshot
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
+	"sync"
 
 	"github.com/edsrzf/mmap-go"
 
@@ -21,11 +24,20 @@ type Snapshot struct {
 	data   []byte
 	unmap  func() error
 	fs     vfs.FS
-	// idx is a copy of the index section, read with one pread rather than
-	// faulted in page by page through the mapping (a page fault is costly
-	// on a virtual machine); DropIndex frees it once the keydir is loaded.
-	idx []byte
+	// marks are entry boundaries in the index section (offsets from its
+	// start) about every indexMark bytes, found by Open, where IndexParts
+	// may cut the index.
+	marks []int
 }
+
+// The index section is read with pread into a small buffer that is reused,
+// never whole and never through the mapping: on a virtual machine each
+// first touch of a page of memory costs about 10 µs, which for a 5M-key
+// index (240 MB) would take longer than loading it.
+var (
+	indexChunk = 1 << 20 // variables so that tests can cut entries anywhere
+	indexMark  = 4 << 20
+)
 
 // Open maps the snapshot at path read-only and verifies its header, its
 // footer and the checksum of its index. VerifyRecords checks the records
@@ -60,14 +72,82 @@ func (s *Snapshot) verify() error {
 		return fmt.Errorf("%s: %w: header covers seq %d, footer at offset %d seq %d", s.Path, ErrCorrupt, h.CoveredSeq, size-FooterSize, f.CoveredSeq)
 	}
 	s.Footer = f
-	idx, err := s.loadIndex()
+	if err := s.scanIndex(); err != nil {
+		return err
+	}
+	s.Header, s.Footer = h, f
+	return nil
+}
+
+// scanIndex reads the index section once: it checks its CRC, that it
+// splits into whole entries and that their number is the footer's count,
+// and notes the marks.
+func (s *Snapshot) scanIndex() error {
+	var crc uint32
+	var count uint64
+	next := 0           // where the next entry starts
+	var klenBuf [4]byte // a key length split between chunks
+	err := s.readIndex(0, int(s.Footer.IndexLen), func(at int, chunk []byte) error {
+		crc = crc32.Update(crc, castagnoli, chunk)
+		end := at + len(chunk)
+		for {
+			if next+4 > end { // keep what this chunk holds of the length
+				for i := max(next, at); i < end; i++ {
+					klenBuf[i-next] = chunk[i-at]
+				}
+				return nil
+			}
+			for i := max(next, at); i < next+4; i++ {
+				klenBuf[i-next] = chunk[i-at]
+			}
+			klen := binary.LittleEndian.Uint32(klenBuf[:])
+			if uint64(klen) > s.Footer.IndexLen {
+				return nil // runs past the index: the length check below fails
+			}
+			if len(s.marks) == 0 || next-s.marks[len(s.marks)-1] >= indexMark {
+				s.marks = append(s.marks, next)
+			}
+			next += indexFixed + int(klen)
+			count++
+		}
+	})
 	if err != nil {
 		return err
 	}
-	if got := crc32.Checksum(idx, castagnoli); got != f.IndexCRC {
-		return fmt.Errorf("%s: %w: index at offset %d: checksum stored %08x, computed %08x", s.Path, ErrCorrupt, f.IndexOffset, f.IndexCRC, got)
+	f := s.Footer
+	if crc != f.IndexCRC {
+		return fmt.Errorf("%s: %w: index at offset %d: checksum stored %08x, computed %08x", s.Path, ErrCorrupt, f.IndexOffset, f.IndexCRC, crc)
 	}
-	s.Header, s.Footer = h, f
+	if next != int(f.IndexLen) || count != f.Count {
+		return fmt.Errorf("%s: %w: index at offset %d, %d bytes: its entries end at %d and number %d, footer says %d", s.Path, ErrCorrupt, f.IndexOffset, f.IndexLen, next, count, f.Count)
+	}
+	return nil
+}
+
+// readIndex calls fn with the index bytes [from, to) in order, a chunk at a
+// time; at is each chunk's offset in the index, and the chunk is valid only
+// during the call.
+func (s *Snapshot) readIndex(from, to int, fn func(at int, chunk []byte) error) error {
+	if from >= to {
+		return nil
+	}
+	f, err := s.fs.Open(s.Path)
+	if err != nil {
+		return fmt.Errorf("pykv/snapshot: open %s: %w", s.Path, err)
+	}
+	defer f.Close()
+	buf := make([]byte, min(indexChunk, to-from))
+	for at := from; at < to; {
+		n := min(len(buf), to-at)
+		off := int64(s.Footer.IndexOffset) + int64(at)
+		if _, err := f.ReadAt(buf[:n], off); err != nil {
+			return fmt.Errorf("pykv/snapshot: read index of %s at offset %d: %w", s.Path, off, err)
+		}
+		if err := fn(at, buf[:n]); err != nil {
+			return err
+		}
+		at += n
+	}
 	return nil
 }
 
@@ -100,29 +180,6 @@ func (s *Snapshot) VerifyRecords() error {
 	return nil
 }
 
-// loadIndex returns the index section, reading it with one pread the first
-// time.
-func (s *Snapshot) loadIndex() ([]byte, error) {
-	if s.idx != nil || s.Footer.IndexLen == 0 {
-		return s.idx, nil
-	}
-	f, err := s.fs.Open(s.Path)
-	if err != nil {
-		return nil, fmt.Errorf("pykv/snapshot: open %s: %w", s.Path, err)
-	}
-	defer f.Close()
-	idx := make([]byte, s.Footer.IndexLen)
-	if _, err := f.ReadAt(idx, int64(s.Footer.IndexOffset)); err != nil {
-		return nil, fmt.Errorf("pykv/snapshot: read index of %s at offset %d: %w", s.Path, s.Footer.IndexOffset, err)
-	}
-	s.idx = idx
-	return idx, nil
-}
-
-// DropIndex frees the copy of the index section; Index reads it again if
-// called later.
-func (s *Snapshot) DropIndex() { s.idx = nil }
-
 // firstBadRecord names the first record of recs (the records section) that
 // does not decode, for an error message.
 func firstBadRecord(recs []byte) string {
@@ -148,44 +205,131 @@ func (s *Snapshot) RecordsEnd() int64 { return int64(s.Footer.IndexOffset) }
 
 // Index calls fn for each index entry in order, stopping at fn's first
 // error. It checks each entry's bounds against the records section, so an
-// entry can be trusted to point inside the file; entry keys alias the
-// mapping.
+// entry can be trusted to point inside the file; an entry's key is valid
+// only during the call.
 func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
-	n, err := s.walkIndex(0, int(s.Footer.IndexLen), maxKey, fn)
-	if err == nil && n != s.Footer.Count {
-		err = fmt.Errorf("%s: %w: index holds %d entries, footer says %d", s.Path, ErrCorrupt, n, s.Footer.Count)
-	}
+	_, err := s.walkIndex(0, int(s.Footer.IndexLen), maxKey, fn)
 	return err
 }
 
-func (s *Snapshot) index() []byte {
-	if idx, err := s.loadIndex(); err == nil && idx != nil {
-		return idx
+// IndexParts walks the index from n goroutines at once (n < 1 means 1),
+// each taking one contiguous part of about equal size in order, and calls
+// fn(part, e) for every entry; calls for different parts run concurrently.
+// The first error from any part is returned once all have stopped; a part
+// stops at its own first error only. Bounds are checked as Index does. A
+// loader whose index is in its own hash order (see Writer.OrderIndex) gets
+// parts that touch disjoint stretches of its tables.
+func (s *Snapshot) IndexParts(n, maxKey int, fn func(part int, e IndexEntry) error) error {
+	cuts := s.cuts(max(n, 1))
+	errs := make([]error, len(cuts)-1)
+	var wg sync.WaitGroup
+	for p := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[p] = s.walkIndex(cuts[p], cuts[p+1], maxKey, func(e IndexEntry) error { return fn(p, e) })
+		}()
 	}
-	return s.data[s.Footer.IndexOffset : s.Footer.IndexOffset+s.Footer.IndexLen]
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
-// walkIndex calls fn for the entries in [from, to) of the index section
-// and returns how many it saw.
-func (s *Snapshot) walkIndex(from, to, maxKey int, fn func(e IndexEntry) error) (uint64, error) {
-	idx := s.index()[:to]
-	end := s.Footer.IndexOffset
-	var n uint64
-	for p := from; p < len(idx); n++ {
-		e, size, err := DecodeIndexEntry(idx[p:], maxKey)
-		if err != nil {
-			return n, fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+p, err)
+// cuts returns up to n+1 offsets, from the marks Open noted, that cut the
+// index into at most n parts of about equal size at entry boundaries.
+func (s *Snapshot) cuts(n int) []int {
+	size := int(s.Footer.IndexLen)
+	cuts := []int{0}
+	for i := 1; i < n; i++ {
+		target := size * i / n
+		j, _ := slices.BinarySearch(s.marks, target)
+		if j < len(s.marks) && s.marks[j] > cuts[len(cuts)-1] {
+			cuts = append(cuts, s.marks[j])
 		}
-		if !within(e.Offset, e.Size, end) || e.Size < segment.RecordHeaderSize {
-			return n, fmt.Errorf("%s: %w: index entry at offset %d points at [%d, +%d), outside the records",
-				s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+p, e.Offset, e.Size)
-		}
-		if err := fn(e); err != nil {
-			return n, err
-		}
-		p += size
 	}
-	return n, nil
+	return append(cuts, size)
+}
+
+// walkIndex calls fn for the entries in [from, to) of the index section,
+// which must start at an entry, and returns how many it saw.
+func (s *Snapshot) walkIndex(from, to, maxKey int, fn func(e IndexEntry) error) (uint64, error) {
+	base := int(s.Footer.IndexOffset)
+	var n uint64
+	var carry []byte // an entry cut by the end of a chunk
+	carryAt := 0     // its offset in the index
+	// frame returns the size of the entry at the start of b, or 0 when b
+	// is too short to tell.
+	frame := func(b []byte, at int) (int, error) {
+		if len(b) < 4 {
+			return 0, nil
+		}
+		klen := binary.LittleEndian.Uint32(b)
+		if uint64(klen) > uint64(maxKey) {
+			return 0, fmt.Errorf("%s: %w: index entry at offset %d: key length %d over the limit %d", s.Path, ErrCorrupt, base+at, klen, maxKey)
+		}
+		return indexFixed + int(klen), nil
+	}
+	err := s.readIndex(from, to, func(at int, chunk []byte) error {
+		p := 0
+		for len(carry) > 0 {
+			size, err := frame(carry, carryAt)
+			if err != nil {
+				return err
+			}
+			if size > 0 && len(carry) == size {
+				if err := s.entry(carry, carryAt, maxKey, fn); err != nil {
+					return err
+				}
+				n++
+				carry = carry[:0]
+				break
+			}
+			if p == len(chunk) {
+				return nil
+			}
+			want := 4
+			if size > 0 {
+				want = size
+			}
+			take := min(want-len(carry), len(chunk)-p)
+			carry = append(carry, chunk[p:p+take]...)
+			p += take
+		}
+		for p < len(chunk) {
+			size, err := frame(chunk[p:], at+p)
+			if err != nil {
+				return err
+			}
+			if size == 0 || len(chunk)-p < size {
+				carry, carryAt = append(carry, chunk[p:]...), at+p
+				return nil
+			}
+			if err := s.entry(chunk[p:p+size], at+p, maxKey, fn); err != nil {
+				return err
+			}
+			n++
+			p += size
+		}
+		return nil
+	})
+	if err == nil && len(carry) > 0 {
+		err = fmt.Errorf("%s: %w: index entry at offset %d cut short at offset %d", s.Path, ErrCorrupt, base+carryAt, base+to)
+	}
+	return n, err
+}
+
+// entry decodes the index entry b, found at index offset at, checks it
+// points inside the records section and calls fn.
+func (s *Snapshot) entry(b []byte, at, maxKey int, fn func(e IndexEntry) error) error {
+	end := s.Footer.IndexOffset
+	e, _, err := DecodeIndexEntry(b, maxKey)
+	if err != nil {
+		return fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+at, err)
+	}
+	if !within(e.Offset, e.Size, end) || e.Size < segment.RecordHeaderSize {
+		return fmt.Errorf("%s: %w: index entry at offset %d points at [%d, +%d), outside the records",
+			s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+at, e.Offset, e.Size)
+	}
+	return fn(e)
 }
 
 // Record returns the encoded record at off, size bytes, aliasing the

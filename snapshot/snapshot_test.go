@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pykv/pykv/internal/vfs"
@@ -288,5 +290,115 @@ func TestIndexOffsetOverflowRefused(t *testing.T) {
 	}
 	if within(1<<64-10, 100, s.Footer.IndexOffset) {
 		t.Fatal("within accepts a wrapping range")
+	}
+}
+
+// TestOrderIndex: with OrderIndex the index comes out in ascending order of
+// the given function, ties in the order of Add, every entry still pointing
+// at its record, and the file verifies.
+func TestOrderIndex(t *testing.T) {
+	fs := memFS()
+	recs := testRecords(60)
+	by := func(key []byte) uint64 { return uint64(key[len(key)-1] % 4) } // many ties
+	w, err := Create(fs, "/d", 7, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.OrderIndex(by)
+	for i := range recs {
+		if _, _, err := w.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(fs, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if errs := s.Verify(segment.DefaultLimits()); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var prev IndexEntry
+	n := 0
+	err = s.Index(segment.DefaultMaxKey, func(e IndexEntry) error {
+		if n > 0 && (by(e.Key) < by(prev.Key) || by(e.Key) == by(prev.Key) && e.Seq < prev.Seq) {
+			t.Fatalf("entry %d %q (order %d, seq %d) after %q (order %d, seq %d)", n, e.Key, by(e.Key), e.Seq, prev.Key, by(prev.Key), prev.Seq)
+		}
+		raw, err := s.Record(e.Offset, e.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _, err := segment.DecodeRecord(raw, segment.DefaultLimits())
+		if err != nil || !bytes.Equal(r.Key, e.Key) || r.Seq != e.Seq {
+			t.Fatalf("entry %q points at record %q seq %d, %v", e.Key, r.Key, r.Seq, err)
+		}
+		prev = e
+		prev.Key = bytes.Clone(e.Key)
+		n++
+		return nil
+	})
+	if err != nil || n != len(recs) {
+		t.Fatalf("%d entries, %v", n, err)
+	}
+}
+
+// TestIndexParts: whatever the number of parts and wherever chunks cut
+// entries, every entry is seen once, each part in order, and damage inside
+// a part is still reported with its offset.
+func TestIndexParts(t *testing.T) {
+	defer func(c, m int) { indexChunk, indexMark = c, m }(indexChunk, indexMark)
+	for _, chunk := range []int{1, 3, 5, 47, 1 << 20} {
+		indexChunk, indexMark = chunk, 100
+		fs := memFS()
+		recs := testRecords(50)
+		path := write(t, fs, recs)
+		s, err := Open(fs, path)
+		if err != nil {
+			t.Fatalf("chunk %d: %v", chunk, err)
+		}
+		for _, n := range []int{0, 1, 2, 3, 7, 50, 80} {
+			seen := make([][]uint64, max(n, 1))
+			var mu sync.Mutex
+			err := s.IndexParts(n, segment.DefaultMaxKey, func(part int, e IndexEntry) error {
+				mu.Lock()
+				seen[part] = append(seen[part], e.Seq)
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("chunk %d, %d parts: %v", chunk, n, err)
+			}
+			var all []uint64
+			for _, p := range seen {
+				all = append(all, p...)
+			}
+			if len(all) != len(recs) {
+				t.Fatalf("chunk %d, %d parts: %d entries, want %d", chunk, n, len(all), len(recs))
+			}
+			for i, seq := range all { // parts are contiguous and in order
+				if seq != recs[i].Seq {
+					t.Fatalf("chunk %d, %d parts: entry %d has seq %d, want %d", chunk, n, i, seq, recs[i].Seq)
+				}
+			}
+		}
+		// Damage after Open, in the middle of the index: a key length over
+		// the limit. Some part says so, naming the offset.
+		good, _ := fs.ReadFile(path)
+		p := int(s.Footer.IndexOffset)
+		for range 25 {
+			p += indexFixed + int(binary.LittleEndian.Uint32(good[p:]))
+		}
+		bad := bytes.Clone(good)
+		binary.LittleEndian.PutUint32(bad[p:], 1<<20)
+		fs.WriteFile(path, bad)
+		err = s.IndexParts(3, segment.DefaultMaxKey, func(int, IndexEntry) error { return nil })
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", p)) {
+			t.Fatalf("chunk %d, damaged index: %v, want ErrCorrupt naming offset %d", chunk, err, p)
+		}
+		s.Close()
 	}
 }

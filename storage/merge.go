@@ -134,6 +134,7 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 	if err != nil {
 		return st, err
 	}
+	w.OrderIndex(db.keydir.Hash) // start-up then fills each table front to back
 	var retired []uint32
 	total := int64(0)
 	if prev != nil {
@@ -184,7 +185,6 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 	}
 	db.files.addSnapshot(snap)
 	db.swapToSnapshot(snap)
-	snap.DropIndex()
 	db.files.retire(retired)
 
 	st.Snapshot, st.Files = path, len(retired)

@@ -84,6 +84,7 @@ func TestMergeThenRestartFromSnapshot(t *testing.T) {
 		t.Fatalf("dead bytes %d before the merge, %d after (live %d)", before.DeadBytes, after.DeadBytes, after.LiveBytes)
 	}
 	checkData(t, db, want)
+	checkIndexInHashOrder(t, db, st.Snapshot)
 	db.Close()
 
 	db, err = Open(dir, opts)
@@ -107,6 +108,31 @@ func TestMergeThenRestartFromSnapshot(t *testing.T) {
 	checkData(t, db, want)
 	if st := db.Stats(); st.Snapshots != 1 {
 		t.Fatalf("%d snapshots after the second merge", st.Snapshots)
+	}
+}
+
+// checkIndexInHashOrder checks that the snapshot at path lists its keys in
+// the keydir's hash order, the order start-up loads fastest in.
+func checkIndexInHashOrder(t *testing.T, db *DB, path string) {
+	t.Helper()
+	s, err := snapshot.Open(vfs.Default, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var prev uint64
+	n := 0
+	err = s.Index(segment.DefaultMaxKey, func(e snapshot.IndexEntry) error {
+		h := db.keydir.Hash(e.Key)
+		if n > 0 && h < prev {
+			return fmt.Errorf("index entry %d, key %q, hash %#x after %#x", n, e.Key, h, prev)
+		}
+		prev = h
+		n++
+		return nil
+	})
+	if err != nil || n < 2 {
+		t.Fatalf("%s: %d entries: %v", path, n, err)
 	}
 }
 

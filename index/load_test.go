@@ -1,0 +1,132 @@
+package index
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// TestLoaderMatchesPut loads the same entries through a Loader and through
+// Put, in hash order and in insertion order, with repeats and expiry flips,
+// and checks both keydirs hold the same entries and sound bookkeeping.
+func TestLoaderMatchesPut(t *testing.T) {
+	type kv struct {
+		key string
+		e   Entry
+	}
+	var in []kv
+	for i := range 5000 {
+		e := Entry{FileID: uint32(i % 3), Offset: uint64(i) * 64, Size: 40, Seq: uint64(i + 1)}
+		if i%7 == 0 {
+			e.ExpireAt = int64(1_700_000_000_000 + i)
+		}
+		in = append(in, kv{fmt.Sprintf("key:%d", i%4000), e}) // the last 1000 replace
+	}
+	for _, tc := range []struct {
+		name   string
+		shards int
+		sorted bool
+	}{
+		{"one shard, insertion order", 1, false},
+		{"one shard, hash order", 1, true},
+		{"16 shards, insertion order", 16, false},
+		{"16 shards, hash order", 16, true},
+		{"256 shards, hash order", 256, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := NewKeydir(tc.shards)
+			for _, x := range in {
+				want.Put([]byte(x.key), x.e)
+			}
+			got := NewKeydir(tc.shards)
+			order := slices.Clone(in)
+			if tc.sorted {
+				// Stable, so a key's later versions still come last.
+				slices.SortStableFunc(order, func(a, b kv) int {
+					ha, hb := got.Hash([]byte(a.key)), got.Hash([]byte(b.key))
+					switch {
+					case ha < hb:
+						return -1
+					case ha > hb:
+						return 1
+					}
+					return 0
+				})
+			}
+			l := got.NewLoader()
+			for _, x := range order {
+				l.Put([]byte(x.key), x.e)
+			}
+			l.Close()
+			checkInvariants(t, got)
+			if got.Len() != want.Len() || got.LenWithTTL() != want.LenWithTTL() {
+				t.Fatalf("loader: %d keys (%d with ttl), Put: %d (%d)", got.Len(), got.LenWithTTL(), want.Len(), want.LenWithTTL())
+			}
+			want.Range(func(key []byte, e Entry) bool {
+				if g, ok := got.Get(key); !ok || g != e {
+					t.Fatalf("key %q: loader has %+v %v, Put has %+v", key, g, ok, e)
+				}
+				return true
+			})
+		})
+	}
+}
+
+// TestLoaderReleasesShards: loaders on two goroutines, then readers and
+// writers on every shard, must not block (a shard left locked would hang
+// this test).
+func TestLoaderReleasesShards(t *testing.T) {
+	k := NewKeydir(8)
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := k.NewLoader()
+			defer l.Close()
+			for i := range 2000 {
+				key := []byte(fmt.Sprintf("w%d:%d", w, i))
+				if k.ShardOf(key)%2 == w {
+					l.Put(key, Entry{Seq: uint64(i + 1)})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range 2000 {
+		key := []byte(fmt.Sprintf("w%d:%d", k.ShardOf([]byte("x"))%2, i))
+		k.Put(key, Entry{Seq: 9})
+	}
+	checkInvariants(t, k)
+}
+
+// TestLoaderNewerWins: whatever the order, the version with the higher
+// seq stays.
+func TestLoaderNewerWins(t *testing.T) {
+	k := NewKeydir(4)
+	l := k.NewLoader()
+	l.Put([]byte("a"), Entry{Seq: 5, Offset: 50})
+	l.Put([]byte("a"), Entry{Seq: 3, Offset: 30})
+	l.Put([]byte("b"), Entry{Seq: 3, Offset: 30})
+	l.Put([]byte("b"), Entry{Seq: 5, Offset: 50, ExpireAt: 9})
+	l.Close()
+	for _, key := range []string{"a", "b"} {
+		if e, ok := k.Get([]byte(key)); !ok || e.Seq != 5 || e.Offset != 50 {
+			t.Fatalf("%s: %+v %v, want the seq 5 version", key, e, ok)
+		}
+	}
+	checkInvariants(t, k)
+}
+
+func TestShardOfHash(t *testing.T) {
+	for _, shards := range []int{1, 2, 256, MaxShards} {
+		k := NewKeydir(shards)
+		for i := range 100 {
+			key := []byte(fmt.Sprint(i))
+			if a, b := k.ShardOf(key), k.ShardOfHash(k.Hash(key)); a != b {
+				t.Fatalf("%d shards, key %q: ShardOf %d, ShardOfHash %d", shards, key, a, b)
+			}
+		}
+	}
+}
