@@ -91,6 +91,22 @@ func ReadFile(fs vfs.FS, path string, lim Limits) (*Iterator, error) {
 	return newIterator(path, buf, lim)
 }
 
+// MapFile is ReadFile through vfs.Map: the iterator reads the file's pages
+// in the page cache rather than a copy, which saves faulting in a buffer
+// as large as the file. Records alias the mapping: call release when done
+// with them, and before truncating the file.
+func MapFile(fs vfs.FS, path string, lim Limits) (it *Iterator, release func() error, err error) {
+	buf, release, err := vfs.Map(fs, path, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pykv/segment: %w", err)
+	}
+	if it, err = newIterator(path, buf, lim); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return it, release, nil
+}
+
 // NewIterator iterates the segment held in buf; path is used in errors.
 func NewIterator(path string, buf []byte, lim Limits) (*Iterator, error) {
 	return newIterator(path, buf, lim)

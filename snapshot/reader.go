@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"slices"
 	"sync"
-
-	"github.com/edsrzf/mmap-go"
 
 	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
@@ -405,36 +402,17 @@ func (s *Snapshot) Verify(lim segment.Limits) []error {
 // afterwards.
 func (s *Snapshot) Close() error { return s.unmap() }
 
-// mapFile maps path read-only: through mmap for the OS file system, by
-// reading it whole for others (tests' in-memory file systems).
+// mapFile maps path read-only (see vfs.Map).
 func mapFile(fs vfs.FS, path string) ([]byte, func() error, error) {
-	f, err := fs.Open(path)
+	data, release, err := vfs.Map(fs, path, false)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pykv/snapshot: open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("pykv/snapshot: %w", err)
 	}
-	size, err := f.Size()
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("pykv/snapshot: size of %s: %w", path, err)
-	}
-	if size == 0 {
-		f.Close()
+	if len(data) == 0 {
+		release()
 		return nil, nil, fmt.Errorf("%s: %w: empty file", path, ErrCorrupt)
 	}
-	if osf, ok := vfs.OSFile(f); ok {
-		m, err := mmap.Map(osf, mmap.RDONLY, 0)
-		f.Close() // the mapping outlives the descriptor
-		if err != nil {
-			return nil, nil, fmt.Errorf("pykv/snapshot: mmap %s: %w", path, err)
-		}
-		return m, m.Unmap, nil
-	}
-	defer f.Close()
-	buf := make([]byte, size)
-	if _, err := f.ReadAt(buf, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, nil, fmt.Errorf("pykv/snapshot: read %s: %w", path, err)
-	}
-	return buf, func() error { return nil }, nil
+	return data, release, nil
 }
 
 // within reports whether [off, off+size) lies in the records section, which

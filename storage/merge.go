@@ -254,10 +254,11 @@ func (db *DB) mergeSnapshotFile(w *snapshot.Writer, df *dataFile, st *MergeStats
 }
 
 func (db *DB) mergeSegmentFile(w *snapshot.Writer, id uint32, st *MergeStats) error {
-	it, err := segment.ReadFile(db.opts.FS, db.segPath(id), db.opts.limits())
+	it, release, err := segment.MapFile(db.opts.FS, db.segPath(id), db.opts.limits())
 	if err != nil {
 		return err
 	}
+	defer release() // the snapshot writer copies what it keeps
 	st.BytesRead += it.Size()
 	now := db.nowMs()
 	for it.Next() {

@@ -148,10 +148,16 @@ func (db *DB) dropDamaged(s *snapshot.Snapshot, fileID uint32) error {
 // still exists.
 func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 	path := db.segPath(id)
-	it, err := segment.ReadFile(db.opts.FS, path, db.opts.limits())
+	it, release, err := segment.MapFile(db.opts.FS, path, db.opts.limits())
 	if err != nil {
 		return false, fmt.Errorf("pykv/storage: open segment: %w", err)
 	}
+	mapped := true
+	defer func() {
+		if mapped {
+			release()
+		}
+	}()
 	var batch []segment.Record
 	var batchPos []index.Entry
 	records := 0
@@ -176,8 +182,14 @@ func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 	}
 	db.recovery.records += int64(records)
 
-	iterErr := it.Err()
-	t := judgeTail(path, iterErr, it.IncompleteBatch(), newest, db.opts.Repair)
+	iterErr, size, incomplete := it.Err(), it.Size(), it.IncompleteBatch()
+	// The keydir copied what it keeps; the tail may be cut below, and a
+	// mapping must not outlive its bytes.
+	mapped = false
+	if err := release(); err != nil {
+		return false, fmt.Errorf("pykv/storage: unmap %s: %w", path, err)
+	}
+	t := judgeTail(path, iterErr, incomplete, newest, db.opts.Repair)
 	if t.damage != nil {
 		return false, fmt.Errorf("%w: %w", ErrDamaged, t.damage)
 	}
@@ -193,7 +205,7 @@ func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 		if t.torn == nil {
 			db.logger().Warn("repair: cutting damaged segment", "file", path, "offset", cut, "err", iterErr)
 		}
-		n, err := cutTail(db.opts.FS, path, it.Size(), cut)
+		n, err := cutTail(db.opts.FS, path, size, cut)
 		if err != nil {
 			return false, err
 		}
@@ -201,7 +213,7 @@ func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 		db.logger().Warn("cut torn tail of segment", "file", path, "offset", max(cut, 0), "bytes", n,
 			"saved_to", path+".broken", "reason", fmt.Sprint(iterErr))
 	}
-	if records == 0 && (cut >= 0 || it.Size() <= segment.HeaderSize) {
+	if records == 0 && (cut >= 0 || size <= segment.HeaderSize) {
 		// Nothing in it: a segment created just before a crash, or one
 		// whose only content was cut.
 		if err := db.opts.FS.Remove(path); err != nil {
