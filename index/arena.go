@@ -100,7 +100,15 @@ func (s *shard) alloc(size int) (uint32, []byte) {
 		return uint32(len(s.chunks)-1) << chunkShift, c
 	}
 	if s.cur < 0 || len(s.chunks[s.cur])+size > cap(s.chunks[s.cur]) {
-		c := make([]byte, 0, max(s.nextChunk, size))
+		var c []byte
+		if s.slab != nil {
+			if c = s.slab.chunk(); c == nil {
+				s.slab = nil // used up
+			}
+		}
+		if c == nil {
+			c = make([]byte, 0, max(s.nextChunk, size))
+		}
 		s.chunks = append(s.chunks, c)
 		s.cur = len(s.chunks) - 1
 		s.arenaCap += int64(cap(c))
@@ -175,6 +183,7 @@ func (s *shard) kill(size int) {
 // repoints the table and the ttl list. O(live bytes), amortised over at
 // least as many bytes of garbage.
 func (s *shard) compact() {
+	s.slab = nil // fresh chunks, so that the slab can be freed
 	old := s.chunks
 	s.chunks, s.cur, s.arenaCap = nil, -1, 0
 	s.nextChunk = min(max(1<<bits.Len64(uint64(s.liveBytes)), minChunkSize), maxChunkSize)

@@ -190,14 +190,57 @@ func (k *Keydir) Reserve(n int64) {
 	per := int(n/int64(len(k.shards))) + 1
 	per += per / 8 // keys do not spread over shards exactly evenly
 	want := groupsFor(per)
+	// The tables come from one allocation advised for huge pages, for the
+	// reason ReserveArena gives; it is freed once every shard has resized
+	// away from it.
+	var mem []group
+	if size := want * len(k.shards) * int(unsafe.Sizeof(group{})); size >= 4*hugePageSize {
+		mem = make([]group, want*len(k.shards))
+		adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(mem))), size))
+	}
 	for i := range k.shards {
 		s := &k.shards[i]
 		s.mu.Lock()
 		if want > len(s.groups) {
-			s.resize(want)
+			if mem == nil {
+				s.resize(want)
+			} else {
+				gs := mem[i*want : (i+1)*want : (i+1)*want]
+				for j := range gs {
+					gs[j].ctrl = emptyCtrl
+				}
+				s.rehash(gs)
+			}
 		}
 		s.mu.Unlock()
 	}
+}
+
+// ReserveArena sets aside bytes of memory, in one allocation the kernel is
+// asked to back with huge pages, from which the shards take their record
+// chunks until it is used up, so that a bulk load does not fault in its
+// records 4 KiB at a time. Start-up calls it with an estimate from the
+// snapshot's index; what is never used is never touched (so never
+// resident). It replaces any earlier reservation for chunks not yet taken;
+// a call with 0 ends the reservation, which lets the GC free the slab once
+// its chunks are gone too. Reservations under 8 MiB are not made.
+func (k *Keydir) ReserveArena(bytes int64) {
+	var sl *slab
+	if bytes >= 4*hugePageSize {
+		sl = newSlab(bytes)
+	}
+	for i := range k.shards {
+		s := &k.shards[i]
+		s.mu.Lock()
+		s.slab = sl
+		s.mu.Unlock()
+	}
+}
+
+// RecordBytes returns the arena bytes n keys of keyBytes key bytes in all
+// take, nttl of them with an expiry: what ReserveArena needs for them.
+func RecordBytes(n, keyBytes, nttl int64) int64 {
+	return keyBytes + n*(1+fixedSize) + nttl*ttlSize
 }
 
 // Shards returns the number of shards.

@@ -130,3 +130,74 @@ func TestShardOfHash(t *testing.T) {
 		}
 	}
 }
+
+// TestReserveArena: chunks come from the reserved slab until it is used up,
+// then from the heap; entries stay intact either way, and a compaction
+// leaves the slab.
+func TestReserveArena(t *testing.T) {
+	k := NewKeydir(4)
+	k.ReserveArena(8 * hugePageSize)
+	sl := k.shards[0].slab
+	if sl == nil {
+		t.Fatal("no slab after ReserveArena")
+	}
+	inSlab := func(c []byte) bool {
+		if cap(c) == 0 {
+			return false
+		}
+		p := &c[:1][0]
+		for off := 0; off < len(sl.mem); off += maxChunkSize {
+			if p == &sl.mem[off] {
+				return true
+			}
+		}
+		return false
+	}
+	l := k.NewLoader()
+	n := 0
+	for ; sl.next.Load() <= int64(len(sl.mem)); n++ { // past the end of the slab
+		l.Put([]byte(fmt.Sprintf("key:%012d", n)), Entry{Seq: uint64(n + 1), Offset: uint64(n)})
+	}
+	for range 1000 {
+		l.Put([]byte(fmt.Sprintf("key:%012d", n)), Entry{Seq: uint64(n + 1), Offset: uint64(n)})
+		n++
+	}
+	l.Close()
+	k.ReserveArena(0)
+	checkInvariants(t, k)
+	var fromSlab, fromHeap int
+	for i := range k.shards {
+		s := &k.shards[i]
+		if s.slab != nil {
+			t.Fatalf("shard %d still holds the slab after ReserveArena(0)", i)
+		}
+		for _, c := range s.chunks {
+			if inSlab(c) {
+				fromSlab++
+			} else {
+				fromHeap++
+			}
+		}
+	}
+	if want := len(sl.mem) / maxChunkSize; fromSlab != want || fromHeap == 0 {
+		t.Fatalf("%d chunks from the slab (want all %d of it), %d from the heap (want some)", fromSlab, want, fromHeap)
+	}
+	for i := range n {
+		key := []byte(fmt.Sprintf("key:%012d", i))
+		if e, ok := k.Get(key); !ok || e.Seq != uint64(i+1) {
+			t.Fatalf("%s: %+v %v", key, e, ok)
+		}
+	}
+	// Deleting most keys compacts every shard into heap chunks.
+	for i := range n - n/10 {
+		k.Delete([]byte(fmt.Sprintf("key:%012d", i)))
+	}
+	checkInvariants(t, k)
+	for i := range k.shards {
+		for _, c := range k.shards[i].chunks {
+			if inSlab(c) {
+				t.Fatalf("shard %d still holds a slab chunk after compacting", i)
+			}
+		}
+	}
+}

@@ -30,6 +30,8 @@ type shard struct {
 
 	ttl []uint32 // references of the records that carry an expiry
 
+	slab *slab // where new chunks come from first, or nil (see ReserveArena)
+
 	count    atomic.Int64 // live, readable without the lock
 	ttlCount atomic.Int64 // len(ttl), readable without the lock
 
@@ -191,9 +193,13 @@ func (s *shard) remove(g *group, j int) Entry {
 
 // resize rebuilds the table with n groups, dropping tombstones. Hashes are
 // recomputed from the key bytes: the table keeps only 7 bits of each.
-func (s *shard) resize(n int) {
+func (s *shard) resize(n int) { s.rehash(newGroups(n)) }
+
+// rehash moves every key into gs, a table of empty groups (a power of two).
+func (s *shard) rehash(gs []group) {
+	n := len(gs)
 	old := s.groups
-	s.groups = newGroups(n)
+	s.groups = gs
 	s.mask = uint64(n - 1)
 	s.groupShift = uint(64 - bits.TrailingZeros(uint(n)))
 	for gi := range old {

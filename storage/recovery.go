@@ -79,10 +79,15 @@ func (db *DB) loadSnapshot(id uint32) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrDamaged, err)
 	}
-	db.keydir.Reserve(int64(s.Footer.Count))
+	n := int64(s.Footer.Count)
+	db.keydir.Reserve(n)
+	// Every index entry is 32 bytes and its key. Assume every key has an
+	// expiry: what is reserved but not used is never touched.
+	db.keydir.ReserveArena(index.RecordBytes(n, int64(s.Footer.IndexLen)-32*n, n))
 	verified := make(chan error, 1)
 	go func() { verified <- s.VerifyRecords() }()
 	err = db.loadIndex(s, id|snapFlag)
+	db.keydir.ReserveArena(0)
 	if verr := <-verified; err == nil && verr != nil {
 		if !db.opts.Repair {
 			err = verr

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package index
+
+// adviseHuge does nothing where transparent huge pages are not known.
+func adviseHuge([]byte) {}
