@@ -19,7 +19,7 @@ const (
 
 	// cacheEntryOverhead is what a cached entry costs beyond its key and
 	// value bytes, counted against the budget: the list node (key and value
-	// headers, seq, links: 56 bytes), its map slot (string header and index,
+	// headers, hash, seq, links: 64 bytes), its map slot (hash and index,
 	// with the map's spare capacity) and allocator rounding of the two copies.
 	cacheEntryOverhead = 96
 )
@@ -43,13 +43,19 @@ type CacheStats struct {
 type Cache struct {
 	shards []cacheShard // nil when caching is disabled
 	shift  uint
+	hash   func([]byte) uint64 // xxhash; tests inject colliding ones
 	budget int64
 	misses atomic.Uint64 // misses of a disabled cache
 }
 
 type cacheShard struct {
-	mu         sync.Mutex
-	index      map[string]int32 // key -> node
+	mu sync.Mutex
+	// index maps a key's 64-bit hash to its node, whose key is compared:
+	// a map keyed by integers skips hashing and comparing the key a second
+	// time (a third of Get's time when keyed by string). Two keys with the
+	// same hash share a slot, the later one taking it: a miss for the
+	// other, which is all a cache owes.
+	index      map[uint64]int32
 	nodes      []cacheNode
 	free       int32 // first free node, linked through next; -1 when none
 	head, tail int32 // most and least recently used node; -1 when empty
@@ -64,6 +70,7 @@ type cacheShard struct {
 // cacheNode is an entry of the LRU list, linked by index into nodes.
 type cacheNode struct {
 	key        string
+	hash       uint64 // its key in the index
 	value      []byte
 	seq        uint64
 	prev, next int32
@@ -76,7 +83,7 @@ type cacheNode struct {
 // shard's share is not cached. A budget of 0 or less disables caching: Get
 // always misses and Put does nothing.
 func NewCache(budgetBytes int64, shards int) *Cache {
-	c := &Cache{budget: max(budgetBytes, 0), shift: 64}
+	c := &Cache{budget: max(budgetBytes, 0), shift: 64, hash: xxhash.Sum64}
 	if budgetBytes <= 0 {
 		return c
 	}
@@ -91,15 +98,16 @@ func NewCache(budgetBytes int64, shards int) *Cache {
 	}
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.index = make(map[string]int32)
+		s.index = make(map[uint64]int32)
 		s.free, s.head, s.tail = -1, -1, -1
 		s.budget = budgetBytes / int64(len(c.shards))
 	}
 	return c
 }
 
-func (c *Cache) shardFor(key []byte) *cacheShard {
-	return &c.shards[xxhash.Sum64(key)>>c.shift]
+func (c *Cache) shardFor(key []byte) (*cacheShard, uint64) {
+	h := c.hash(key)
+	return &c.shards[h>>c.shift], h
 }
 
 func entryCost(key, value int) int64 {
@@ -115,10 +123,10 @@ func (c *Cache) Get(key []byte, seq uint64) ([]byte, bool) {
 		c.misses.Add(1)
 		return nil, false
 	}
-	s := c.shardFor(key)
+	s, h := c.shardFor(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.index[string(key)]; ok {
+	if i, ok := s.index[h]; ok && s.nodes[i].key == string(key) {
 		n := &s.nodes[i]
 		if n.seq == seq {
 			s.hits++
@@ -144,14 +152,18 @@ func (c *Cache) Put(key []byte, seq uint64, value []byte) {
 		return
 	}
 	cost := entryCost(len(key), len(value))
-	s := c.shardFor(key)
+	s, h := c.shardFor(key)
 	var v []byte
 	if cost <= s.budget { // copy before locking: the shard waits for no memmove
 		v = append(make([]byte, 0, len(value)), value...)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.index[string(key)]
+	i, ok := s.index[h]
+	if ok && s.nodes[i].key != string(key) {
+		s.remove(i) // another key with the same hash: make way
+		ok = false
+	}
 	if ok && s.nodes[i].seq > seq {
 		return
 	}
@@ -169,8 +181,8 @@ func (c *Cache) Put(key []byte, seq uint64, value []byte) {
 	} else {
 		i = s.newNode()
 		n := &s.nodes[i]
-		n.key, n.value, n.seq = string(key), v, seq
-		s.index[n.key] = i
+		n.key, n.hash, n.value, n.seq = string(key), h, v, seq
+		s.index[h] = i
 		s.bytes += cost
 	}
 	s.pushFront(i)
@@ -185,9 +197,9 @@ func (c *Cache) Remove(key []byte) {
 	if c.shards == nil {
 		return
 	}
-	s := c.shardFor(key)
+	s, h := c.shardFor(key)
 	s.mu.Lock()
-	if i, ok := s.index[string(key)]; ok {
+	if i, ok := s.index[h]; ok && s.nodes[i].key == string(key) {
 		s.remove(i)
 	}
 	s.mu.Unlock()
@@ -222,7 +234,7 @@ func (s *cacheShard) newNode() int32 {
 func (s *cacheShard) remove(i int32) {
 	s.unlink(i)
 	n := &s.nodes[i]
-	delete(s.index, n.key)
+	delete(s.index, n.hash)
 	s.bytes -= entryCost(len(n.key), len(n.value))
 	*n = cacheNode{next: s.free} // let the key and value go
 	s.free = i

@@ -26,8 +26,8 @@ func checkCache(t interface {
 			if nd.prev != prev {
 				t.Fatalf("shard %d: node %d has prev %d, want %d", si, i, nd.prev, prev)
 			}
-			if j, ok := s.index[nd.key]; !ok || j != i {
-				t.Fatalf("shard %d: node %d (%q) not indexed", si, i, nd.key)
+			if j, ok := s.index[nd.hash]; !ok || j != i || nd.hash != c.hash([]byte(nd.key)) {
+				t.Fatalf("shard %d: node %d (%q) not indexed by its hash", si, i, nd.key)
 			}
 			bytes += entryCost(len(nd.key), len(nd.value))
 			prev = i
@@ -41,6 +41,32 @@ func checkCache(t interface {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// TestCacheHashCollisions: keys whose hashes collide never get each other's
+// values; the later one takes the slot and the earlier one misses.
+func TestCacheHashCollisions(t *testing.T) {
+	c := NewCache(1<<16, 1)
+	c.hash = func([]byte) uint64 { return 42 }
+	c.Put([]byte("a"), 1, []byte("value of a"))
+	if v, ok := c.Get([]byte("a"), 1); !ok || string(v) != "value of a" {
+		t.Fatalf("a: %q %v", v, ok)
+	}
+	if v, ok := c.Get([]byte("b"), 1); ok {
+		t.Fatalf("b got a's slot: %q", v)
+	}
+	c.Put([]byte("b"), 1, []byte("value of b"))
+	if v, ok := c.Get([]byte("a"), 1); ok {
+		t.Fatalf("a after b took the slot: %q", v)
+	}
+	if v, ok := c.Get([]byte("b"), 1); !ok || string(v) != "value of b" {
+		t.Fatalf("b: %q %v", v, ok)
+	}
+	c.Remove([]byte("a")) // not cached: must leave b alone
+	if _, ok := c.Get([]byte("b"), 1); !ok {
+		t.Fatal("removing a dropped b")
+	}
+	checkCache(t, c)
 }
 
 func TestCacheEntryOverheadCoversNode(t *testing.T) {

@@ -100,7 +100,7 @@
 // # Cache
 //
 // Cache is an LRU per shard (xxhash-sharded, an index-linked list and a
-// map per shard, O(1) hits and evictions) under a byte budget split evenly
+// map from the key's hash per shard, O(1) hits and evictions) under a byte budget split evenly
 // among the shards. Each entry costs its key, its value and a fixed 96
 // bytes. Entries are tagged with the seq of the version they copy, and Get
 // hits only when asked for that seq, so a value overwritten on disk is never
