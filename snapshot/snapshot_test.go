@@ -304,7 +304,9 @@ func TestOrderIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.OrderIndex(by)
+	if err := w.OrderIndex(by); err != nil {
+		t.Fatal(err)
+	}
 	for i := range recs {
 		if _, _, err := w.Add(&recs[i]); err != nil {
 			t.Fatal(err)
@@ -321,6 +323,9 @@ func TestOrderIndex(t *testing.T) {
 	defer s.Close()
 	if errs := s.Verify(segment.DefaultLimits()); len(errs) > 0 {
 		t.Fatal(errs)
+	}
+	if names, _ := fs.List("/d"); len(names) != 1 {
+		t.Fatalf("files left beside the snapshot: %v", names)
 	}
 	var prev IndexEntry
 	n := 0
@@ -400,5 +405,31 @@ func TestIndexParts(t *testing.T) {
 			t.Fatalf("chunk %d, damaged index: %v, want ErrCorrupt naming offset %d", chunk, err, p)
 		}
 		s.Close()
+	}
+}
+
+// TestOrderedWriterAbortRemovesFiles: an aborted ordered writer leaves
+// neither its temporary snapshot nor its side file.
+func TestOrderedWriterAbortRemovesFiles(t *testing.T) {
+	fs := memFS()
+	w, err := Create(fs, "/d", 7, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.OrderIndex(func(k []byte) uint64 { return uint64(len(k)) }); err != nil {
+		t.Fatal(err)
+	}
+	recs := testRecords(10)
+	for i := range recs {
+		if _, _, err := w.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names, _ := fs.List("/d"); len(names) != 2 {
+		t.Fatalf("while writing: %v, want the snapshot and its side file", names)
+	}
+	w.Abort()
+	if names, _ := fs.List("/d"); len(names) != 0 {
+		t.Fatalf("after Abort: %v", names)
 	}
 }

@@ -23,18 +23,31 @@ type Writer struct {
 	f     vfs.File
 	bw    *bufio.Writer
 	off   int64
-	index []byte // the index section, built in memory (about 48 bytes + key per record)
+	index []byte // the index section, built in memory (32 bytes + key per record), without OrderIndex
 	count uint64
 	seq   uint64
 	rec   []byte
 	crc   uint32 // running CRC-32C of the records section
 
 	order func(key []byte) uint64 // see OrderIndex; nil keeps the order of Add
-	keyed []orderedEntry          // with order: each entry's sort key and place in index
+	keyed []orderedEntry          // with order: each entry's sort key and place in side
+	side  *sideFile               // with order: the entries in the order of Add
+}
+
+// sideFile holds the index entries of an ordered Writer in the order of Add
+// until Finish sorts them, on disk rather than in memory: 32 bytes and the
+// key per entry, which at 5M keys would double a daemon's memory for the
+// length of a merge. Its name ends in .tmp, so start-up removes it if a
+// crash leaves it behind.
+type sideFile struct {
+	path string
+	f    vfs.File
+	bw   *bufio.Writer
+	size uint64
 }
 
 // orderedEntry places one index entry for sorting: its sort key, and its
-// offset in Writer.index.
+// offset in the side file.
 type orderedEntry struct {
 	key uint64
 	off uint64
@@ -44,8 +57,17 @@ type orderedEntry struct {
 // by(key) rather than in the order of Add; equal values keep the order of
 // Add. The order is a hint for loaders (pykv's keydir loads fastest in its
 // own hash order, see index.Keydir.Hash); readers must not rely on it.
-// Call it before the first Add. It costs 16 bytes per entry until Finish.
-func (w *Writer) OrderIndex(by func(key []byte) uint64) { w.order = by }
+// Call it before the first Add. The entries wait in a temporary file next
+// to the snapshot, and 16 bytes per entry stay in memory until Finish.
+func (w *Writer) OrderIndex(by func(key []byte) uint64) error {
+	path := w.tmp + ".index.tmp"
+	f, err := w.fs.Create(path)
+	if err != nil {
+		return fmt.Errorf("pykv/snapshot: create %s: %w", path, err)
+	}
+	w.order, w.side = by, &sideFile{path: path, f: f, bw: bufio.NewWriterSize(f, 1<<20)}
+	return nil
+}
 
 // Create starts snapshot id in dir covering every record up to seq.
 func Create(fs vfs.FS, dir string, id uint32, coveredSeq uint64) (*Writer, error) {
@@ -76,11 +98,17 @@ func (w *Writer) Add(r *segment.Record) (offset int64, size uint32, err error) {
 	}
 	w.crc = crc32.Update(w.crc, castagnoli, w.rec)
 	offset, size = w.off, uint32(len(w.rec))
-	if w.order != nil {
-		w.keyed = append(w.keyed, orderedEntry{key: w.order(r.Key), off: uint64(len(w.index))})
+	e := &IndexEntry{Key: r.Key, Offset: uint64(offset), Size: size, ExpireAt: r.ExpireAt, Seq: r.Seq}
+	if w.order == nil {
+		w.index = appendIndexEntry(w.index, e)
+	} else {
+		w.keyed = append(w.keyed, orderedEntry{key: w.order(r.Key), off: w.side.size})
+		w.rec = appendIndexEntry(w.rec[:0], e)
+		if _, err := w.side.bw.Write(w.rec); err != nil {
+			return 0, 0, fmt.Errorf("pykv/snapshot: write %s: %w", w.side.path, err)
+		}
+		w.side.size += uint64(len(w.rec))
 	}
-	w.index = appendIndexEntry(w.index, &IndexEntry{Key: r.Key, Offset: uint64(offset), Size: size,
-		ExpireAt: r.ExpireAt, Seq: r.Seq})
 	w.off += int64(size)
 	w.count++
 	return offset, size, nil
@@ -96,11 +124,12 @@ func (w *Writer) Finish() (string, error) {
 		w.Abort()
 		return "", fmt.Errorf("pykv/snapshot: %s %s: %w", what, w.tmp, err)
 	}
-	idxCRC, err := w.writeIndex()
+	idxCRC, idxLen, err := w.writeIndex()
+	w.dropSide()
 	if err != nil {
 		return fail("write index of", err)
 	}
-	foot := Footer{IndexOffset: uint64(w.off), IndexLen: uint64(len(w.index)), Count: w.count,
+	foot := Footer{IndexOffset: uint64(w.off), IndexLen: idxLen, Count: w.count,
 		CoveredSeq: w.seq, IndexCRC: idxCRC, RecordsCRC: w.crc}
 	if _, err := w.bw.Write(appendFooter(nil, foot)); err != nil {
 		return fail("write footer of", err)
@@ -129,29 +158,49 @@ func (w *Writer) Finish() (string, error) {
 
 // writeIndex writes the index section, in the order OrderIndex asked for,
 // and returns its CRC-32C.
-func (w *Writer) writeIndex() (uint32, error) {
+func (w *Writer) writeIndex() (crc uint32, size uint64, err error) {
 	if w.order == nil {
 		_, err := w.bw.Write(w.index)
-		return crc32.Checksum(w.index, castagnoli), err
+		return crc32.Checksum(w.index, castagnoli), uint64(len(w.index)), err
+	}
+	if err := w.side.bw.Flush(); err != nil {
+		return 0, 0, fmt.Errorf("write %s: %w", w.side.path, err)
+	}
+	side, release, err := vfs.Map(w.fs, w.side.path, false)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer release()
+	if uint64(len(side)) != w.side.size {
+		return 0, 0, fmt.Errorf("%s holds %d bytes, %d written", w.side.path, len(side), w.side.size)
 	}
 	slices.SortFunc(w.keyed, func(a, b orderedEntry) int { // offsets differ: stable
 		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.off, b.off))
 	})
-	var crc uint32
 	for _, k := range w.keyed {
-		klen := binary.LittleEndian.Uint32(w.index[k.off:])
-		e := w.index[k.off : k.off+uint64(indexFixed)+uint64(klen)]
+		klen := binary.LittleEndian.Uint32(side[k.off:])
+		e := side[k.off : k.off+uint64(indexFixed)+uint64(klen)]
 		crc = crc32.Update(crc, castagnoli, e)
 		if _, err := w.bw.Write(e); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	w.keyed = nil
-	return crc, nil
+	return crc, w.side.size, nil
 }
 
-// Abort closes and removes the temporary file.
+// dropSide closes and removes the side file, if any.
+func (w *Writer) dropSide() {
+	if w.side != nil {
+		w.side.f.Close()
+		w.fs.Remove(w.side.path)
+		w.side = nil
+	}
+}
+
+// Abort closes and removes the temporary files.
 func (w *Writer) Abort() {
+	w.dropSide()
 	if w.f != nil {
 		w.f.Close()
 		w.f = nil

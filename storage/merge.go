@@ -134,7 +134,10 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 	if err != nil {
 		return st, err
 	}
-	w.OrderIndex(db.keydir.Hash) // start-up then fills each table front to back
+	if err := w.OrderIndex(db.keydir.Hash); err != nil { // start-up then fills each table front to back
+		w.Abort()
+		return st, err
+	}
 	var retired []uint32
 	total := int64(0)
 	if prev != nil {
