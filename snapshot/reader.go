@@ -116,7 +116,7 @@ func (s *Snapshot) scanIndex() error {
 		return fmt.Errorf("%s: %w: index at offset %d: checksum stored %08x, computed %08x", s.Path, ErrCorrupt, f.IndexOffset, f.IndexCRC, crc)
 	}
 	if next != int(f.IndexLen) || count != f.Count {
-		return fmt.Errorf("%s: %w: index at offset %d, %d bytes: its entries end at %d and number %d, footer says %d", s.Path, ErrCorrupt, f.IndexOffset, f.IndexLen, next, count, f.Count)
+		return fmt.Errorf("%s: %w: index at offset %d, %d bytes: its entries end at offset %d and number %d, footer says %d", s.Path, ErrCorrupt, f.IndexOffset, f.IndexLen, int(f.IndexOffset)+next, count, f.Count)
 	}
 	return nil
 }
@@ -212,11 +212,14 @@ func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
 // IndexParts walks the index from n goroutines at once (n < 1 means 1),
 // each taking one contiguous part of about equal size in order, and calls
 // fn(part, e) for every entry; calls for different parts run concurrently.
-// The first error from any part is returned once all have stopped; a part
-// stops at its own first error only. Bounds are checked as Index does. A
-// loader whose index is in its own hash order (see Writer.OrderIndex) gets
-// parts that touch disjoint stretches of its tables.
-func (s *Snapshot) IndexParts(n, maxKey int, fn func(part int, e IndexEntry) error) error {
+// When a part ends (at its last entry or its first error) its goroutine
+// calls done(part), if done is not nil, before IndexParts waits for the
+// others: a part that holds resources another part may need (a loader's
+// lock) must give them back there. The errors of all parts are returned
+// once all have stopped. Bounds are checked as Index does. A loader whose
+// index is in its own hash order (see Writer.OrderIndex) gets parts that
+// touch disjoint stretches of its tables.
+func (s *Snapshot) IndexParts(n, maxKey int, fn func(part int, e IndexEntry) error, done func(part int)) error {
 	cuts := s.cuts(max(n, 1))
 	errs := make([]error, len(cuts)-1)
 	var wg sync.WaitGroup
@@ -224,6 +227,9 @@ func (s *Snapshot) IndexParts(n, maxKey int, fn func(part int, e IndexEntry) err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if done != nil {
+				defer done(p)
+			}
 			_, errs[p] = s.walkIndex(cuts[p], cuts[p+1], maxKey, func(e IndexEntry) error { return fn(p, e) })
 		}()
 	}

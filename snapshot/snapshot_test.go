@@ -368,12 +368,22 @@ func TestIndexParts(t *testing.T) {
 		for _, n := range []int{0, 1, 2, 3, 7, 50, 80} {
 			seen := make([][]uint64, max(n, 1))
 			var mu sync.Mutex
+			ended := make([]bool, max(n, 1))
 			err := s.IndexParts(n, segment.DefaultMaxKey, func(part int, e IndexEntry) error {
 				mu.Lock()
 				seen[part] = append(seen[part], e.Seq)
 				mu.Unlock()
 				return nil
+			}, func(part int) {
+				mu.Lock()
+				ended[part] = true
+				mu.Unlock()
 			})
+			for part, p := range seen {
+				if len(p) > 0 && !ended[part] {
+					t.Fatalf("chunk %d, %d parts: part %d walked but done was not called", chunk, n, part)
+				}
+			}
 			if err != nil {
 				t.Fatalf("chunk %d, %d parts: %v", chunk, n, err)
 			}
@@ -400,7 +410,7 @@ func TestIndexParts(t *testing.T) {
 		bad := bytes.Clone(good)
 		binary.LittleEndian.PutUint32(bad[p:], 1<<20)
 		fs.WriteFile(path, bad)
-		err = s.IndexParts(3, segment.DefaultMaxKey, func(int, IndexEntry) error { return nil })
+		err = s.IndexParts(3, segment.DefaultMaxKey, func(int, IndexEntry) error { return nil }, nil)
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", p)) {
 			t.Fatalf("chunk %d, damaged index: %v, want ErrCorrupt naming offset %d", chunk, err, p)
 		}

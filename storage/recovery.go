@@ -121,14 +121,13 @@ func (db *DB) loadIndex(s *snapshot.Snapshot, fileID uint32) error {
 	for i := range loaders {
 		loaders[i] = db.keydir.NewLoader()
 	}
-	err := s.IndexParts(workers, db.opts.limits().MaxKey, func(part int, e snapshot.IndexEntry) error {
+	// Each loader gives back the shard lock it holds as soon as its part
+	// ends: a finished part that kept it would block another part that
+	// reaches the same shard, and with it the whole load.
+	return s.IndexParts(workers, db.opts.limits().MaxKey, func(part int, e snapshot.IndexEntry) error {
 		loaders[part].Put(e.Key, index.Entry{FileID: fileID, Offset: e.Offset, Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq})
 		return nil
-	})
-	for _, l := range loaders {
-		l.Close()
-	}
-	return err
+	}, func(part int) { loaders[part].Close() })
 }
 
 // dropDamaged removes from the keydir every key of snapshot s whose record
