@@ -50,6 +50,7 @@ type MergeStats struct {
 
 type mergeState struct {
 	mu        sync.Mutex // held for the length of a merge
+	stuck     error      // under mu: a merge that published its snapshot but could not finish; see mergeSealed
 	statMu    sync.Mutex
 	runs      uint64
 	reclaimed int64
@@ -81,6 +82,9 @@ func (db *DB) Merge() (MergeStats, error) {
 		return MergeStats{}, ErrMergeRunning
 	}
 	defer db.merges.mu.Unlock()
+	if db.merges.stuck != nil {
+		return MergeStats{}, db.merges.stuck
+	}
 	db.wmu.Lock()
 	err := db.log.Rotate(db.seq + 1)
 	db.wmu.Unlock()
@@ -187,7 +191,16 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 		return st, fmt.Errorf("pykv/storage: reopen the snapshot just written: %w", err)
 	}
 	db.files.addSnapshot(snap)
-	db.swapToSnapshot(snap)
+	if err := db.swapToSnapshot(snap); err != nil {
+		// Some keys point at the new snapshot, the others still at the
+		// merged files, so those must stay. Every key stays readable, and
+		// the snapshot is complete and durable: the next start-up loads
+		// it and removes the files it covers. Until then no merge runs,
+		// since two snapshots are now registered.
+		db.merges.stuck = fmt.Errorf("pykv/storage: a merge could not repoint keys to %s and kept the files it merged; merges resume after a restart: %w", path, err)
+		db.logger().Error("merge could not finish; restart pykvd to complete it", "snapshot", path, "err", err)
+		return st, db.merges.stuck
+	}
 	db.files.retire(retired)
 
 	st.Snapshot, st.Files = path, len(retired)
@@ -277,10 +290,12 @@ func (db *DB) mergeSegmentFile(w *snapshot.Writer, id uint32, st *MergeStats) er
 }
 
 // swapToSnapshot repoints every key of snap whose keydir entry still has
-// the snapshot's seq. A key written meanwhile keeps its newer location.
-func (db *DB) swapToSnapshot(snap *snapshot.Snapshot) {
+// the snapshot's seq. A key written meanwhile keeps its newer location. It
+// reads the index again, so it can fail part-way (an I/O error); keys it
+// repointed by then stay repointed.
+func (db *DB) swapToSnapshot(snap *snapshot.Snapshot) error {
 	fileID := snap.ID() | snapFlag
-	snap.Index(db.opts.limits().MaxKey, func(e snapshot.IndexEntry) error {
+	return snap.Index(db.opts.limits().MaxKey, func(e snapshot.IndexEntry) error {
 		old, ok := db.keydir.Get(e.Key)
 		if !ok || old.Seq != e.Seq {
 			return nil

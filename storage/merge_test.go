@@ -390,3 +390,42 @@ func TestCloseWaitsForReaderOfASnapshot(t *testing.T) {
 	}
 	db.files.release(df)
 }
+
+// TestMergeThatCannotRepointKeepsFiles: when reading the new snapshot's
+// index fails while keys are being repointed to it, the merge reports an
+// error and keeps the files it merged, so every key stays readable; no
+// merge runs until a restart, which completes the merge.
+func TestMergeThatCannotRepointKeepsFiles(t *testing.T) {
+	var armed atomic.Bool
+	var snapReads atomic.Int64
+	fs := vfs.Inject(vfs.NewMem(), func(op vfs.Op, path string) error {
+		// The merge reads the new .snap three times: to map it, to check
+		// its index at Open, and to repoint the keys. Fail the third.
+		if armed.Load() && op == vfs.OpRead && strings.HasSuffix(path, ".snap") && snapReads.Add(1) == 3 {
+			return errors.New("injected read error")
+		}
+		return nil
+	})
+	opts := Options{SegmentSize: 1024, NoHousekeeper: true, CacheBytes: -1}
+	db := openMem(t, fs, opts)
+	want := fill(t, db)
+	armed.Store(true)
+	if _, err := db.Merge(); err == nil || !strings.Contains(err.Error(), "injected read error") {
+		t.Fatalf("merge: %v, want the injected error", err)
+	}
+	armed.Store(false)
+	checkData(t, db, want) // cold reads: some from the snapshot, some from the kept files
+	if _, err := db.Merge(); err == nil || !strings.Contains(err.Error(), "restart") {
+		t.Fatalf("second merge: %v, want an error saying a restart is needed", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openMem(t, fs, opts)
+	defer db.Close()
+	checkData(t, db, want)
+	if _, err := db.Merge(); err != nil {
+		t.Fatalf("merge after restart: %v", err)
+	}
+	checkData(t, db, want)
+}
