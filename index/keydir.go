@@ -2,6 +2,7 @@ package index
 
 import (
 	"math/bits"
+	"sync"
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
@@ -31,8 +32,11 @@ const (
 // layout. The zero Keydir is not usable: make one with NewKeydir.
 type Keydir struct {
 	shards []shard
-	shift  uint // 64 - log2(len(shards)): the top hash bits pick the shard
-	hash   func([]byte) uint64
+
+	advisedMu sync.Mutex
+	advised   [][]byte // memory advised for huge pages until LoadDone
+	shift     uint     // 64 - log2(len(shards)): the top hash bits pick the shard
+	hash      func([]byte) uint64
 }
 
 // NewKeydir returns an empty Keydir with shards shards, rounded up to a power
@@ -194,9 +198,9 @@ func (k *Keydir) Reserve(n int64) {
 	// reason ReserveArena gives; it is freed once every shard has resized
 	// away from it.
 	var mem []group
-	if size := want * len(k.shards) * int(unsafe.Sizeof(group{})); size >= 4*hugePageSize {
+	if size := want * len(k.shards) * int(unsafe.Sizeof(group{})); size >= 4*hugePageSize && len(k.shards[0].groups) < want {
 		mem = make([]group, want*len(k.shards))
-		adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(mem))), size))
+		k.advise(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(mem))), size))
 	}
 	for i := range k.shards {
 		s := &k.shards[i]
@@ -218,17 +222,43 @@ func (k *Keydir) Reserve(n int64) {
 
 // ReserveArena sets aside bytes of memory, in one allocation the kernel is
 // asked to back with huge pages, from which the shards take their record
-// chunks until it is used up, so that a bulk load does not fault in its
-// records 4 KiB at a time. Start-up calls it with an estimate from the
-// snapshot's index; what is never used is never touched (so never
-// resident). It replaces any earlier reservation for chunks not yet taken;
-// a call with 0 ends the reservation, which lets the GC free the slab once
-// its chunks are gone too. Reservations under 8 MiB are not made.
+// chunks until it is used up or LoadDone is called, so that a bulk load
+// does not fault in its records 4 KiB at a time. Start-up calls it with an
+// estimate from the snapshot's index; what is never used is never touched
+// (so never resident). It replaces any earlier reservation for chunks not
+// yet taken. Reservations under 8 MiB are not made.
 func (k *Keydir) ReserveArena(bytes int64) {
-	var sl *slab
-	if bytes >= 4*hugePageSize {
-		sl = newSlab(bytes)
+	if bytes < 4*hugePageSize {
+		return
 	}
+	sl := newSlab(bytes)
+	k.advise(sl.mem)
+	k.setSlab(sl)
+}
+
+// LoadDone ends a bulk load: shards stop taking chunks from the reserved
+// slab (the GC frees it once its chunks are gone too), and the huge-page
+// advice on the memory Reserve and ReserveArena set aside is withdrawn;
+// the huge pages the load got stay.
+func (k *Keydir) LoadDone() {
+	k.setSlab(nil)
+	k.advisedMu.Lock()
+	for _, r := range k.advised {
+		unadviseHuge(r)
+	}
+	k.advised = nil
+	k.advisedMu.Unlock()
+}
+
+func (k *Keydir) advise(b []byte) {
+	if r := adviseHuge(b); r != nil {
+		k.advisedMu.Lock()
+		k.advised = append(k.advised, r)
+		k.advisedMu.Unlock()
+	}
+}
+
+func (k *Keydir) setSlab(sl *slab) {
 	for i := range k.shards {
 		s := &k.shards[i]
 		s.mu.Lock()

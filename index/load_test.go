@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -163,13 +164,19 @@ func TestReserveArena(t *testing.T) {
 		n++
 	}
 	l.Close()
-	k.ReserveArena(0)
+	if runtime.GOOS == "linux" && len(k.advised) == 0 {
+		t.Fatal("the slab was not advised for huge pages")
+	}
+	k.LoadDone()
+	if len(k.advised) != 0 {
+		t.Fatal("LoadDone left huge-page advice in place")
+	}
 	checkInvariants(t, k)
 	var fromSlab, fromHeap int
 	for i := range k.shards {
 		s := &k.shards[i]
 		if s.slab != nil {
-			t.Fatalf("shard %d still holds the slab after ReserveArena(0)", i)
+			t.Fatalf("shard %d still holds the slab after LoadDone", i)
 		}
 		for _, c := range s.chunks {
 			if inSlab(c) {

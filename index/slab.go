@@ -21,9 +21,7 @@ type slab struct {
 
 func newSlab(size int64) *slab {
 	size = (size + maxChunkSize - 1) &^ (maxChunkSize - 1)
-	sl := &slab{mem: make([]byte, size)}
-	adviseHuge(sl.mem)
-	return sl
+	return &slab{mem: make([]byte, size)}
 }
 
 // chunk returns an empty chunk of capacity maxChunkSize, or nil when the

@@ -3,4 +3,6 @@
 package index
 
 // adviseHuge does nothing where transparent huge pages are not known.
-func adviseHuge([]byte) {}
+func adviseHuge([]byte) []byte { return nil }
+
+func unadviseHuge([]byte) {}

@@ -87,7 +87,7 @@ func (db *DB) loadSnapshot(id uint32) error {
 	verified := make(chan error, 1)
 	go func() { verified <- s.VerifyRecords() }()
 	err = db.loadIndex(s, id|snapFlag)
-	db.keydir.ReserveArena(0)
+	db.keydir.LoadDone()
 	if verr := <-verified; err == nil && verr != nil {
 		if !db.opts.Repair {
 			err = verr
