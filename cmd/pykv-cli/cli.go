@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pykv/pykv/netproto/resp"
 	"io"
 	"net"
 	"strconv"
@@ -111,7 +112,7 @@ func capitalize(s string) string {
 // remember is called with lines worth keeping in the history. It reports
 // whether the user asked to quit.
 func (s *cli) line(ctx context.Context, text string, remember func(string)) (quit bool) {
-	args, err := splitArgs(text)
+	args, err := resp.SplitArgs(text)
 	if err != nil {
 		fmt.Fprintln(s.out, "Invalid argument(s)")
 		remember(text)

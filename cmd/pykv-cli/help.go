@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/pykv/pykv/netproto/resp"
 	"sort"
 	"strings"
 
@@ -112,7 +113,7 @@ func displayName(sp *command.Spec) string {
 // optional part ("[...]") is reached, which stays. It returns "" when the
 // line names no known command.
 func hint(line string) string {
-	args, err := splitArgs(line)
+	args, err := resp.SplitArgs(line)
 	if err != nil || len(args) == 0 {
 		return ""
 	}
@@ -135,10 +136,15 @@ func hint(line string) string {
 	if h == "" {
 		return ""
 	}
-	if !isSpace(line[len(line)-1]) {
+	if !endsInSpace(line) {
 		h = " " + h
 	}
 	return h
+}
+
+// endsInSpace reports whether s ends in a byte that separates arguments.
+func endsInSpace(s string) bool {
+	return s != "" && strings.IndexByte(" \t\n\v\f\r", s[len(s)-1]) >= 0
 }
 
 // completer completes command names, and help topics after "help", in the
@@ -150,17 +156,17 @@ type completer struct{}
 func (completer) Do(line []rune, pos int) ([][]rune, int) {
 	before := string(line[:pos])
 	fields := strings.Fields(before)
-	endsInSpace := before != "" && isSpace(before[len(before)-1])
+	spaced := endsInSpace(before)
 	var word string
 	var candidates []string
 	switch {
-	case len(fields) == 0 || len(fields) == 1 && !endsInSpace:
+	case len(fields) == 0 || len(fields) == 1 && !spaced:
 		if len(fields) == 1 {
 			word = fields[0]
 		}
 		candidates = commandNames()
 		candidates = append(candidates, "help", "quit", "exit", "clear")
-	case strings.EqualFold(fields[0], "help") && (len(fields) == 1 || len(fields) == 2 && !endsInSpace):
+	case strings.EqualFold(fields[0], "help") && (len(fields) == 1 || len(fields) == 2 && !spaced):
 		if len(fields) == 2 {
 			word = fields[1]
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/pykv/pykv/netproto/resp"
 	"slices"
 	"strings"
 	"testing"
@@ -38,15 +39,15 @@ func TestSplitArgs(t *testing.T) {
 		{`"ok" "fine"`, []string{"ok", "fine"}, false},
 	}
 	for _, tt := range tests {
-		got, err := splitArgs(tt.line)
+		got, err := resp.SplitArgs(tt.line)
 		if tt.bad {
 			if err == nil {
-				t.Errorf("splitArgs(%q) = %q, want an error", tt.line, got)
+				t.Errorf("SplitArgs(%q) = %q, want an error", tt.line, got)
 			}
 			continue
 		}
 		if err != nil || !slices.Equal(got, tt.want) {
-			t.Errorf("splitArgs(%q) = %q, %v, want %q", tt.line, got, err, tt.want)
+			t.Errorf("SplitArgs(%q) = %q, %v, want %q", tt.line, got, err, tt.want)
 		}
 	}
 }
@@ -59,10 +60,10 @@ func FuzzSplitArgs(f *testing.F) {
 	f.Add(`'a\'b' "c\"d"`)
 	f.Add("\xff\x00 \\ \"")
 	f.Fuzz(func(t *testing.T, s string) {
-		splitArgs(s)
+		resp.SplitArgs(s)
 		var b strings.Builder
 		writeQuoted(&b, []byte(s))
-		args, err := splitArgs("x " + b.String())
+		args, err := resp.SplitArgs("x " + b.String())
 		if err != nil || len(args) != 2 || args[1] != s {
 			t.Fatalf("%q quoted as %s splits to %q, %v", s, b.String(), args, err)
 		}

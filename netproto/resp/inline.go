@@ -1,6 +1,9 @@
 package resp
 
-import "bytes"
+import (
+	"bytes"
+	"math"
+)
 
 // splitInline splits an inline request into arguments, appending their bytes
 // to r.buf and their bounds to r.offs, by the rules of Redis's sdssplitargs
@@ -130,4 +133,21 @@ func unescape(c byte) byte {
 		return '\a'
 	}
 	return c
+}
+
+// SplitArgs splits a command line by the rules inline commands follow
+// (Redis's sdssplitargs, which redis-cli also applies to what people type),
+// with no limit on the number of arguments. An unterminated quote, or a
+// closing quote followed by anything but a space, is an error. A line with
+// no arguments gives an empty slice; a NUL byte ends the line, as in C.
+func SplitArgs(line string) ([]string, error) {
+	r := Reader{lim: Limits{MaxArgs: math.MaxInt}}
+	if err := r.splitInline([]byte(line)); err != nil {
+		return nil, err
+	}
+	args := make([]string, 0, len(r.offs)/2)
+	for i := 0; i < len(r.offs); i += 2 {
+		args = append(args, string(r.buf[r.offs[i]:r.offs[i+1]]))
+	}
+	return args, nil
 }
