@@ -272,10 +272,3 @@ func (k *Keydir) setSlab(sl *slab) {
 func RecordBytes(n, keyBytes, nttl int64) int64 {
 	return keyBytes + n*(1+fixedSize) + nttl*ttlSize
 }
-
-// Shards returns the number of shards.
-func (k *Keydir) Shards() int { return len(k.shards) }
-
-// ShardOf returns the shard key belongs to, in [0, Shards()). A bulk load
-// gives each goroutine its own shards, so that they never contend.
-func (k *Keydir) ShardOf(key []byte) int { return int(k.hash(key) >> k.shift) }

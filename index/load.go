@@ -55,6 +55,3 @@ func (l *Loader) release() {
 // ascending hash order therefore fill each table front to back, which is
 // why merges write a snapshot's index in this order.
 func (k *Keydir) Hash(key []byte) uint64 { return k.hash(key) }
-
-// ShardOfHash returns the shard of a key whose Hash is h.
-func (k *Keydir) ShardOfHash(h uint64) int { return int(h >> k.shift) }

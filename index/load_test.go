@@ -88,7 +88,7 @@ func TestLoaderReleasesShards(t *testing.T) {
 			defer l.Close()
 			for i := range 2000 {
 				key := []byte(fmt.Sprintf("w%d:%d", w, i))
-				if k.ShardOf(key)%2 == w {
+				if k.hash(key)>>k.shift%2 == uint64(w) {
 					l.Put(key, Entry{Seq: uint64(i + 1)})
 				}
 			}
@@ -96,7 +96,7 @@ func TestLoaderReleasesShards(t *testing.T) {
 	}
 	wg.Wait()
 	for i := range 2000 {
-		key := []byte(fmt.Sprintf("w%d:%d", k.ShardOf([]byte("x"))%2, i))
+		key := []byte(fmt.Sprintf("w%d:%d", k.hash([]byte("x"))>>k.shift%2, i))
 		k.Put(key, Entry{Seq: 9})
 	}
 	checkInvariants(t, k)
@@ -118,18 +118,6 @@ func TestLoaderNewerWins(t *testing.T) {
 		}
 	}
 	checkInvariants(t, k)
-}
-
-func TestShardOfHash(t *testing.T) {
-	for _, shards := range []int{1, 2, 256, MaxShards} {
-		k := NewKeydir(shards)
-		for i := range 100 {
-			key := []byte(fmt.Sprint(i))
-			if a, b := k.ShardOf(key), k.ShardOfHash(k.Hash(key)); a != b {
-				t.Fatalf("%d shards, key %q: ShardOf %d, ShardOfHash %d", shards, key, a, b)
-			}
-		}
-	}
 }
 
 // TestReserveArena: chunks come from the reserved slab until it is used up,

@@ -30,9 +30,21 @@ func testRecords(n int) []segment.Record {
 
 func write(t *testing.T, fs vfs.FS, recs []segment.Record) string {
 	t.Helper()
+	return writeOrdered(t, fs, recs, nil)
+}
+
+// writeOrdered is write with the index in the order of by (see
+// Writer.OrderIndex); nil keeps the order of the records.
+func writeOrdered(t *testing.T, fs vfs.FS, recs []segment.Record, by func([]byte) uint64) string {
+	t.Helper()
 	w, err := Create(fs, "/d", 7, 99)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if by != nil {
+		if err := w.OrderIndex(by); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i := range recs {
 		if _, _, err := w.Add(&recs[i]); err != nil {
@@ -300,22 +312,7 @@ func TestOrderIndex(t *testing.T) {
 	fs := memFS()
 	recs := testRecords(60)
 	by := func(key []byte) uint64 { return uint64(key[len(key)-1] % 4) } // many ties
-	w, err := Create(fs, "/d", 7, 99)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.OrderIndex(by); err != nil {
-		t.Fatal(err)
-	}
-	for i := range recs {
-		if _, _, err := w.Add(&recs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path, err := w.Finish()
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := writeOrdered(t, fs, recs, by)
 	s, err := Open(fs, path)
 	if err != nil {
 		t.Fatal(err)
