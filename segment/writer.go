@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pykv/pykv/internal/vfs"
@@ -118,6 +119,14 @@ type Writer struct {
 	appended LSN // end of the last appended record
 	written  LSN // everything before has been written to the OS
 	synced   LSN // everything before has been fsynced
+	// The same three points as seqs: the seq of the last record appended,
+	// written to the OS and fsynced.
+	appendedSeq, writtenSeq, syncedSeq uint64
+	syncedOff int64 // bytes of the active file fsynced
+	// durable mirrors writtenSeq (syncedSeq under SyncAlways) for readers
+	// that must not take mu: every record up to it is as durable as the
+	// policy promises. It never moves again once the writer has failed.
+	durable  atomic.Uint64
 	flushing bool
 	rotating bool  // a rotation is sealing the active file: appends wait
 	err      error // sticky: no append succeeds after a failed write or fsync
@@ -140,6 +149,11 @@ func Create(opts WriterOptions, id uint32, firstSeq uint64) (*Writer, error) {
 	}
 	w := &Writer{opts: opts, stop: make(chan struct{}), bgDone: make(chan struct{})}
 	w.cond = sync.NewCond(&w.mu)
+	if firstSeq > 0 {
+		// Every record before firstSeq is already on disk (recovery read it).
+		w.appendedSeq, w.writtenSeq, w.syncedSeq = firstSeq-1, firstSeq-1, firstSeq-1
+		w.durable.Store(firstSeq - 1)
+	}
 	if err := w.openSegment(id, firstSeq); err != nil {
 		return nil, err
 	}
@@ -165,8 +179,16 @@ func (w *Writer) openSegment(id uint32, firstSeq uint64) error {
 	}
 	reserved := min(w.opts.SegmentSize, preallocChunk)
 	if err := f.Preallocate(reserved); err != nil {
-		f.Close()
-		return fmt.Errorf("pykv/segment: preallocate %s: %w", path, err)
+		if !errors.Is(err, syscall.ENOSPC) {
+			f.Close()
+			return fmt.Errorf("pykv/segment: preallocate %s: %w", path, err)
+		}
+		// A full disk must not make start-up (or a rotation) impossible:
+		// go on without the reservation; appends then grow the file and
+		// each sync commits the new size.
+		w.opts.Logger.Warn("no space to preallocate the new segment; writing without a reservation",
+			"file", path, "bytes", reserved, "err", err)
+		reserved = HeaderSize
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
@@ -177,6 +199,7 @@ func (w *Writer) openSegment(id uint32, firstSeq uint64) error {
 		return fmt.Errorf("pykv/segment: fsync directory %s: %w", w.opts.Dir, err)
 	}
 	w.f, w.id, w.size, w.fileDone, w.reserved = f, id, HeaderSize, HeaderSize, reserved
+	w.syncedOff = HeaderSize
 	return nil
 }
 
@@ -227,20 +250,55 @@ func (w *Writer) Append(pos []Pos, recs ...Record) (LSN, error) {
 		w.size += int64(n)
 		w.appended += LSN(n)
 	}
+	w.appendedSeq = recs[len(recs)-1].Seq
 	return w.appended, nil
 }
 
 // Commit waits until everything up to lsn is as durable as the policy
 // promises: fsynced under SyncAlways, written to the OS otherwise.
+//
+// A record made durable before the writer failed is still acknowledged:
+// Commit checks for it before it looks at the writer's error.
 func (w *Writer) Commit(lsn LSN) error {
+	return w.await(func() bool {
+		if w.opts.Sync == SyncAlways {
+			return w.synced >= lsn
+		}
+		return w.written >= lsn
+	})
+}
+
+// CommitSeq is Commit for the record of seq and every record before it.
+func (w *Writer) CommitSeq(seq uint64) error {
+	if seq <= w.durable.Load() {
+		return nil
+	}
+	return w.await(func() bool { return w.durableSeqLocked() >= seq })
+}
+
+// DurableSeq returns the seq up to which every record is as durable as the
+// policy promises (fsynced under SyncAlways, written to the OS otherwise).
+// It takes no lock.
+func (w *Writer) DurableSeq() uint64 { return w.durable.Load() }
+
+func (w *Writer) durableSeqLocked() uint64 {
+	if w.opts.Sync == SyncAlways {
+		return w.syncedSeq
+	}
+	return w.writtenSeq
+}
+
+// await flushes (as the leader) or waits for the running leader until done
+// holds or the writer has failed.
+func (w *Writer) await(done func() bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for {
+		if done() {
+			return nil
+		}
 		if w.err != nil {
 			return w.err
-		}
-		if w.done(lsn) {
-			return nil
 		}
 		if w.flushing {
 			w.cond.Wait()
@@ -250,20 +308,13 @@ func (w *Writer) Commit(lsn LSN) error {
 	}
 }
 
-func (w *Writer) done(lsn LSN) bool {
-	if w.opts.Sync == SyncAlways {
-		return w.synced >= lsn
-	}
-	return w.written >= lsn
-}
-
 // flushLocked makes the caller the leader: it writes the buffered records
 // (and fsyncs when sync) with the lock released, so others keep appending.
 func (w *Writer) flushLocked(sync bool) {
 	w.flushing = true
 	data := w.buf
 	w.buf, w.inflight = w.spare[:0], data
-	f, target := w.f, w.appended
+	f, target, targetSeq := w.f, w.appended, w.appendedSeq
 	end := w.fileDone + int64(len(data))
 	grow := int64(0)
 	if end > w.reserved {
@@ -272,16 +323,21 @@ func (w *Writer) flushLocked(sync bool) {
 	w.mu.Unlock()
 
 	var err error
+	reservedOK := true
 	if grow > 0 {
 		// Reserve more space; the sync below then commits the new size.
-		if err = f.Preallocate(grow); err != nil {
-			err = fmt.Errorf("pykv/segment: preallocate %s: %w", f.Name(), err)
+		if perr := f.Preallocate(grow); perr != nil {
+			if !errors.Is(perr, syscall.ENOSPC) {
+				err = fmt.Errorf("pykv/segment: preallocate %s to %d bytes: %w", f.Name(), grow, perr)
+			}
+			// No room to reserve ahead: the write may still fit.
+			reservedOK = false
 		}
 	}
 	if err == nil && len(data) > 0 {
 		_, err = f.Write(data)
 		if err != nil {
-			err = fmt.Errorf("pykv/segment: write %s: %w", f.Name(), err)
+			err = fmt.Errorf("pykv/segment: write %s at offset %d (%d bytes): %w", f.Name(), end-int64(len(data)), len(data), err)
 		}
 	}
 	if err == nil && sync {
@@ -291,7 +347,11 @@ func (w *Writer) flushLocked(sync bool) {
 	w.mu.Lock()
 	w.flushing = false
 	if grow > 0 && err == nil {
-		w.reserved = grow
+		if reservedOK {
+			w.reserved = grow
+		} else {
+			w.reserved = max(w.reserved, end)
+		}
 	}
 	w.inflight = nil
 	w.spare = data
@@ -299,10 +359,11 @@ func (w *Writer) flushLocked(sync bool) {
 		w.fail(err)
 	} else {
 		w.fileDone += int64(len(data))
-		w.written = target
+		w.written, w.writtenSeq = target, targetSeq
 		if sync {
-			w.synced = target
+			w.synced, w.syncedSeq, w.syncedOff = target, targetSeq, w.fileDone
 		}
+		w.durable.Store(w.durableSeqLocked())
 	}
 	w.cond.Broadcast()
 }
@@ -327,11 +388,28 @@ func (w *Writer) fsync(f vfs.File, full bool) error {
 	return nil
 }
 
-// fail makes err sticky: the log refuses every later write.
+// fail makes err sticky: the log refuses every later write. It also cuts
+// the active file back to what is durable under the policy, so that no
+// record whose write or fsync failed, never acknowledged, comes back at the
+// next start: a failed fsync leaves its pages in an unknown state, and a
+// failed write may have landed in part.
 func (w *Writer) fail(err error) {
-	if w.err == nil {
-		w.err = fmt.Errorf("%w (the log refuses writes until restart)", err)
-		w.opts.Logger.Error("log write failed; refusing writes until restart", "err", err)
+	if w.err != nil {
+		return
+	}
+	w.err = fmt.Errorf("%w (the log refuses writes until restart)", err)
+	keep := w.fileDone
+	if w.opts.Sync == SyncAlways {
+		keep = w.syncedOff
+	}
+	w.opts.Logger.Error("log write failed; refusing writes until restart", "err", err,
+		"file", w.f.Name(), "durable_offset", keep, "durable_seq", w.durableSeqLocked())
+	// The cut is not fsynced: a file whose fsync failed is not fsynced
+	// again (its pages' state is unknown, and a second fsync can report
+	// success for data the first one lost).
+	if terr := w.f.Truncate(keep); terr != nil {
+		w.opts.Logger.Error("could not cut the failed log back to its durable end",
+			"file", w.f.Name(), "offset", keep, "err", terr)
 	}
 }
 

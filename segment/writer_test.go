@@ -376,3 +376,145 @@ func TestConcurrentAppendsAcrossRotations(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitAcksWhatWasDurableBeforeAFailure: a record fsynced before a
+// later write failed is acknowledged: Commit looks at what is durable
+// before it looks at the writer's sticky error.
+func TestCommitAcksWhatWasDurableBeforeAFailure(t *testing.T) {
+	for _, policy := range []SyncPolicy{SyncAlways, SyncEverySec, SyncNo} {
+		t.Run(policy.String(), func(t *testing.T) {
+			var fail atomic.Bool
+			fs := vfs.Inject(memFS(t), func(op vfs.Op, path string) error {
+				if (op == vfs.OpSync || op == vfs.OpWrite) && fail.Load() {
+					return syscall.EIO
+				}
+				return nil
+			})
+			w := newWriter(t, fs, policy, 1<<20)
+			var pos [1]Pos
+			first, _ := w.Append(pos[:], set(1, "a", "1"))
+			if err := w.Commit(first); err != nil {
+				t.Fatal(err)
+			}
+			fail.Store(true)
+			second, _ := w.Append(pos[:], set(2, "b", "2"))
+			if err := w.Commit(second); !errors.Is(err, syscall.EIO) {
+				t.Fatalf("commit of the failed record: %v, want EIO", err)
+			}
+			if err := w.Commit(first); err != nil {
+				t.Fatalf("commit of a record durable before the failure: %v, want nil", err)
+			}
+			if err := w.CommitSeq(1); err != nil {
+				t.Fatalf("CommitSeq(1): %v, want nil", err)
+			}
+			if err := w.CommitSeq(2); !errors.Is(err, syscall.EIO) {
+				t.Fatalf("CommitSeq(2): %v, want EIO", err)
+			}
+			if got := w.DurableSeq(); got != 1 {
+				t.Fatalf("DurableSeq = %d, want 1", got)
+			}
+		})
+	}
+}
+
+// TestDurableSeqFollowsThePolicy: DurableSeq moves with the fsync under
+// SyncAlways and with the write to the OS under the other policies, and a
+// writer created at firstSeq starts durable at firstSeq-1.
+func TestDurableSeqFollowsThePolicy(t *testing.T) {
+	for _, policy := range []SyncPolicy{SyncAlways, SyncEverySec, SyncNo} {
+		t.Run(policy.String(), func(t *testing.T) {
+			var syncs atomic.Int64
+			fs := vfs.Inject(memFS(t), func(op vfs.Op, path string) error {
+				if op == vfs.OpSync {
+					syncs.Add(1)
+				}
+				return nil
+			})
+			w, err := Create(WriterOptions{FS: fs, Dir: "/db", Sync: policy, Logger: slog.New(slog.DiscardHandler)}, 1, 41)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			if got := w.DurableSeq(); got != 40 {
+				t.Fatalf("DurableSeq of a fresh writer at first seq 41 = %d, want 40", got)
+			}
+			var pos [2]Pos
+			if _, err := w.Append(pos[:], set(41, "a", "1"), set(42, "b", "2")); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.DurableSeq(); got != 40 {
+				t.Fatalf("DurableSeq before the commit = %d, want 40", got)
+			}
+			before := syncs.Load()
+			if err := w.CommitSeq(42); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.DurableSeq(); got != 42 {
+				t.Fatalf("DurableSeq after the commit = %d, want 42", got)
+			}
+			if synced := syncs.Load() > before; synced != (policy == SyncAlways) {
+				t.Fatalf("commit fsynced: %v, want %v under %s", synced, policy == SyncAlways, policy)
+			}
+		})
+	}
+}
+
+// TestFailedFsyncCutsTheFileBack: after a failed fsync under SyncAlways,
+// the active file ends at its last durable record, so the failed record,
+// never acknowledged, cannot come back at the next start.
+func TestFailedFsyncCutsTheFileBack(t *testing.T) {
+	var fail atomic.Bool
+	m := memFS(t)
+	fs := vfs.Inject(m, func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && fail.Load() {
+			return syscall.EIO
+		}
+		return nil
+	})
+	w := newWriter(t, fs, SyncAlways, 1<<20)
+	var pos [1]Pos
+	lsn, _ := w.Append(pos[:], set(1, "a", "1"))
+	if err := w.Commit(lsn); err != nil {
+		t.Fatal(err)
+	}
+	durableEnd := pos[0].Offset + int64(pos[0].Size)
+	fail.Store(true)
+	lsn, _ = w.Append(pos[:], set(2, "b", "2"))
+	if err := w.Commit(lsn); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("commit: %v, want EIO", err)
+	}
+	data, err := m.ReadFile(Path("/db", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(data)) != durableEnd {
+		t.Fatalf("segment is %d bytes after the failed fsync, want %d (the end of the last durable record)", len(data), durableEnd)
+	}
+}
+
+// TestNoSpaceToPreallocate: a full disk refuses the reservation of a new
+// segment and of its growth, yet the writer starts and writes go on while
+// the bytes themselves fit.
+func TestNoSpaceToPreallocate(t *testing.T) {
+	fs := vfs.Inject(memFS(t), func(op vfs.Op, path string) error {
+		if op == vfs.OpTruncate { // Preallocate and Truncate
+			return syscall.ENOSPC
+		}
+		return nil
+	})
+	w := newWriter(t, fs, SyncAlways, 64<<20)
+	var pos [1]Pos
+	big := strings.Repeat("v", 1<<20)
+	for i := 1; i <= 6; i++ { // past the first 4 MiB reservation
+		lsn, err := w.Append(pos[:], set(uint64(i), fmt.Sprint("k", i), big))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(lsn); err != nil {
+			t.Fatalf("commit %d without preallocation: %v", i, err)
+		}
+	}
+	if got := w.DurableSeq(); got != 6 {
+		t.Fatalf("DurableSeq = %d, want 6", got)
+	}
+}
