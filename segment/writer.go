@@ -122,7 +122,7 @@ type Writer struct {
 	// The same three points as seqs: the seq of the last record appended,
 	// written to the OS and fsynced.
 	appendedSeq, writtenSeq, syncedSeq uint64
-	syncedOff int64 // bytes of the active file fsynced
+	syncedOff                          int64 // bytes of the active file fsynced
 	// durable mirrors writtenSeq (syncedSeq under SyncAlways) for readers
 	// that must not take mu: every record up to it is as durable as the
 	// policy promises. It never moves again once the writer has failed.
