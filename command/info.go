@@ -77,7 +77,7 @@ var infoSections = []struct {
 // INFO [section ...]: Redis's text layout, "# Title\r\n" then "name:value\r\n"
 // lines, sections separated by an empty line. Field names are Redis's where
 // Redis has the field, so that tools parse them; pykv's own begin "pykv_".
-func (t *Table) infoCmd(_ *Session, argv [][]byte) Reply {
+func (t *Table) infoCmd(s *Session, argv [][]byte) Reply {
 	want := make(map[string]bool, len(argv))
 	all := len(argv) == 1
 	for _, a := range argv[1:] {
@@ -89,7 +89,7 @@ func (t *Table) infoCmd(_ *Session, argv [][]byte) Reply {
 			want[name] = true
 		}
 	}
-	c := &infoCtx{si: t.info(), st: t.store.Stats(), now: t.store.Now()}
+	c := &infoCtx{si: t.info(), st: t.storeFor(s).Stats(), now: t.store.Now()}
 	w := &infoWriter{}
 	for _, sec := range infoSections {
 		if !all && !want[sec.name] {

@@ -8,7 +8,7 @@ import (
 // DEL key [key ...] and UNLINK key [key ...]: pykv frees nothing in the
 // foreground, so the two are the same.
 func (t *Table) del(s *Session, argv [][]byte) Reply {
-	n, err := t.writer(s).Del(argv[1:]...)
+	n, err := t.storeFor(s).Del(argv[1:]...)
 	if err != nil {
 		return storeError(err)
 	}
@@ -16,8 +16,8 @@ func (t *Table) del(s *Session, argv [][]byte) Reply {
 }
 
 // EXISTS key [key ...]: a key named twice counts twice, as in Redis.
-func (t *Table) exists(_ *Session, argv [][]byte) Reply {
-	n, err := t.store.Exists(argv[1:]...)
+func (t *Table) exists(s *Session, argv [][]byte) Reply {
+	n, err := t.storeFor(s).Exists(argv[1:]...)
 	if err != nil {
 		return storeError(err)
 	}
@@ -81,7 +81,7 @@ func (t *Table) expireGeneric(s *Session, argv [][]byte, unitMs int64, relative 
 		}
 		when += now
 	}
-	existed, err := t.writer(s).Expire(argv[1], when)
+	existed, err := t.storeFor(s).Expire(argv[1], when)
 	if err != nil {
 		return storeError(err)
 	}
@@ -90,7 +90,7 @@ func (t *Table) expireGeneric(s *Session, argv [][]byte, unitMs int64, relative 
 
 // PERSIST key
 func (t *Table) persist(s *Session, argv [][]byte) Reply {
-	ok, err := t.writer(s).Persist(argv[1])
+	ok, err := t.storeFor(s).Persist(argv[1])
 	if err != nil {
 		return storeError(err)
 	}
@@ -98,8 +98,8 @@ func (t *Table) persist(s *Session, argv [][]byte) Reply {
 }
 
 // PTTL key
-func (t *Table) pttl(_ *Session, argv [][]byte) Reply {
-	ms, err := t.store.PTTL(argv[1])
+func (t *Table) pttl(s *Session, argv [][]byte) Reply {
+	ms, err := t.storeFor(s).PTTL(argv[1])
 	if err != nil {
 		return storeError(err)
 	}
@@ -108,8 +108,8 @@ func (t *Table) pttl(_ *Session, argv [][]byte) Reply {
 
 // TTL key: the remaining milliseconds rounded to the nearest second, as
 // Redis does, so a fresh EXPIRE k 10 reads 10, not 9.
-func (t *Table) ttl(_ *Session, argv [][]byte) Reply {
-	ms, err := t.store.PTTL(argv[1])
+func (t *Table) ttl(s *Session, argv [][]byte) Reply {
+	ms, err := t.storeFor(s).PTTL(argv[1])
 	if err != nil {
 		return storeError(err)
 	}
@@ -123,7 +123,7 @@ func (t *Table) ttl(_ *Session, argv [][]byte) Reply {
 const scanDefaultCount = 10
 
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
-func (t *Table) scan(_ *Session, argv [][]byte) Reply {
+func (t *Table) scan(s *Session, argv [][]byte) Reply {
 	cursor, ok := parseUint(argv[1])
 	if !ok {
 		return Err("invalid cursor")
@@ -159,7 +159,7 @@ func (t *Table) scan(_ *Session, argv [][]byte) Reply {
 			return errSyntax
 		}
 	}
-	next, keys, err := t.store.Scan(cursor, match, count)
+	next, keys, err := t.storeFor(s).Scan(cursor, match, count)
 	if err != nil {
 		return storeError(err)
 	}
@@ -177,6 +177,6 @@ func (t *Table) scan(_ *Session, argv [][]byte) Reply {
 }
 
 // DBSIZE
-func (t *Table) dbsize(_ *Session, _ [][]byte) Reply {
-	return Int(t.store.DBSize())
+func (t *Table) dbsize(s *Session, _ [][]byte) Reply {
+	return Int(t.storeFor(s).DBSize())
 }

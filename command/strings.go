@@ -8,8 +8,8 @@ import (
 )
 
 // GET key
-func (t *Table) get(_ *Session, argv [][]byte) Reply {
-	v, err := t.store.Get(argv[1])
+func (t *Table) get(s *Session, argv [][]byte) Reply {
+	v, err := t.storeFor(s).Get(argv[1])
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return Nil
@@ -119,7 +119,7 @@ func (t *Table) set(s *Session, argv [][]byte) Reply {
 		}
 		opt.ExpireAt = at
 	}
-	res, err := t.writer(s).Set(argv[1], argv[2], opt)
+	res, err := t.storeFor(s).Set(argv[1], argv[2], opt)
 	if err != nil {
 		return storeError(err)
 	}
@@ -134,7 +134,7 @@ func (t *Table) set(s *Session, argv [][]byte) Reply {
 
 // SETNX key value
 func (t *Table) setnx(s *Session, argv [][]byte) Reply {
-	res, err := t.writer(s).Set(argv[1], argv[2], storage.SetOptions{NX: true})
+	res, err := t.storeFor(s).Set(argv[1], argv[2], storage.SetOptions{NX: true})
 	if err != nil {
 		return storeError(err)
 	}
@@ -156,7 +156,7 @@ func (t *Table) setWithExpiry(s *Session, argv [][]byte, unit int, name string) 
 	if !ok {
 		return rep
 	}
-	if _, err := t.writer(s).Set(argv[1], argv[3], storage.SetOptions{ExpireAt: at}); err != nil {
+	if _, err := t.storeFor(s).Set(argv[1], argv[3], storage.SetOptions{ExpireAt: at}); err != nil {
 		return storeError(err)
 	}
 	return OK
@@ -174,7 +174,7 @@ type GetDeleter interface {
 
 // GETDEL key
 func (t *Table) getdel(s *Session, argv [][]byte) Reply {
-	gd, ok := t.writer(s).(GetDeleter)
+	gd, ok := t.storeFor(s).(GetDeleter)
 	if !ok {
 		return Err("GETDEL is not supported by this storage engine")
 	}
@@ -216,7 +216,7 @@ func (t *Table) decrby(s *Session, argv [][]byte) Reply {
 }
 
 func (t *Table) incrBy(s *Session, key []byte, delta int64) Reply {
-	n, err := t.writer(s).IncrBy(key, delta)
+	n, err := t.storeFor(s).IncrBy(key, delta)
 	if err != nil {
 		return storeError(err)
 	}
@@ -224,8 +224,8 @@ func (t *Table) incrBy(s *Session, key []byte, delta int64) Reply {
 }
 
 // MGET key [key ...]
-func (t *Table) mget(_ *Session, argv [][]byte) Reply {
-	vals, err := t.store.MGet(argv[1:]...)
+func (t *Table) mget(s *Session, argv [][]byte) Reply {
+	vals, err := t.storeFor(s).MGet(argv[1:]...)
 	if err != nil {
 		return storeError(err)
 	}
@@ -249,7 +249,7 @@ func (t *Table) mset(s *Session, argv [][]byte) Reply {
 	if len(argv)%2 == 0 {
 		return errMSetArity
 	}
-	if err := t.writer(s).MSet(argv[1:]...); err != nil {
+	if err := t.storeFor(s).MSet(argv[1:]...); err != nil {
 		return storeError(err)
 	}
 	return OK

@@ -149,8 +149,10 @@ func (c *stripedCounter) load() uint64 {
 	return sum
 }
 
-// writer returns the Store that takes s's writes.
-func (t *Table) writer(s *Session) Store {
+// storeFor returns the Store that runs s's commands, reads and writes
+// alike: the session's own (a connection's storage.Deferred, whose
+// replies wait for durability) or else the Table's.
+func (t *Table) storeFor(s *Session) Store {
 	if s.Store != nil {
 		return s.Store
 	}

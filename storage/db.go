@@ -49,10 +49,14 @@ type DB struct {
 	// of the data files is dead and a merge reclaims it.
 	liveBytes atomic.Int64
 	merges    mergeState
-	// durableSeq: every record up to it is durable under the fsync policy
-	// (reads of newer versions wait for durability, or fail once the log
-	// has failed).
-	durableSeq atomic.Uint64
+	// applied is the seq of the newest record applied to the keydir, the
+	// horizon a reply waits for (deferred.go). It goes down only when a
+	// failed log's writes are taken back (undo.go).
+	applied atomic.Uint64
+	// undo and rolledBack: what the writes not yet durable replaced, to take
+	// them back if the log fails; guarded by wmu.
+	undo       undoLog
+	rolledBack bool
 }
 
 // Open opens (creating if needed) the data directory dir.
@@ -113,7 +117,7 @@ func (db *DB) open() error {
 		debug.FreeOSMemory()
 	}
 	db.recovery.duration = time.Since(start)
-	db.durableSeq.Store(db.seq) // what recovery read is on disk
+	db.applied.Store(db.seq) // what recovery read is on disk
 	w, err := segment.Create(segment.WriterOptions{
 		FS:          db.opts.FS,
 		Dir:         db.dir,
@@ -191,6 +195,13 @@ func (db *DB) Close() error {
 
 // Stats returns the engine's counters.
 func (db *DB) Stats() Stats {
+	d := Deferred{db: db}
+	st := d.Stats()
+	_ = d.settle(nil) // counters: shown even when the log has failed
+	return st
+}
+
+func (db *DB) stats() Stats {
 	cs := db.cache.Stats()
 	db.wmu.Lock()
 	seq := db.seq

@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -578,29 +581,93 @@ func TestParseInt(t *testing.T) {
 	}
 }
 
-// TestReadAfterFailedFsync: a value whose write failed is never shown, from
-// the cache or from the buffer the failed write dropped, and reads of
-// durable values go on.
-func TestReadAfterFailedFsync(t *testing.T) {
-	for _, cache := range []int64{0, -1} {
-		var fail atomic.Bool
-		fs := vfs.Inject(vfs.NewMem(), func(op vfs.Op, path string) error {
-			if op == vfs.OpSync && fail.Load() {
-				return errors.New("injected EIO")
+// TestFailedWriteIsNeverVisible: writes whose fsync (or write) failed are
+// taken back: no read shows them (Get, Exists, Scan, DBSize, PTTL, the
+// cache), what they replaced or deleted is back, reads of durable values go
+// on, and a restart finds the same state.
+func TestFailedWriteIsNeverVisible(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		op    vfs.Op
+		sync  segment.SyncPolicy
+		cache int64
+	}{
+		{"fsync/always/cache", vfs.OpSync, segment.SyncAlways, 0},
+		{"fsync/always/nocache", vfs.OpSync, segment.SyncAlways, -1},
+		{"write/always", vfs.OpWrite, segment.SyncAlways, 0},
+		{"write/everysec", vfs.OpWrite, segment.SyncEverySec, 0},
+		{"write/no", vfs.OpWrite, segment.SyncNo, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var fail atomic.Bool
+			mem := vfs.NewMem()
+			fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+				if op == tc.op && fail.Load() && strings.HasSuffix(path, segment.Ext) {
+					return syscall.EIO
+				}
+				return nil
+			})
+			opts := Options{CacheBytes: tc.cache, Sync: tc.sync, NoHousekeeper: true}
+			db := openMem(t, fs, opts)
+			mustSet(t, db, "durable", "1")
+			mustSet(t, db, "overwritten", "old")
+			mustSet(t, db, "deleted", "kept")
+			fail.Store(true)
+			if err := db.MSet([]byte("lost"), []byte("2"), []byte("overwritten"), []byte("new")); err == nil {
+				t.Fatal("MSET acknowledged after a failed write")
 			}
-			return nil
+			if _, err := db.Del([]byte("deleted")); err == nil {
+				t.Fatal("DEL acknowledged after a failed write")
+			}
+			fail.Store(false)
+			check := func(when string, db *DB) {
+				t.Helper()
+				if _, err := db.Get([]byte("lost")); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("%s: GET of a failed write: %v, want ErrNotFound", when, err)
+				}
+				if n, err := db.Exists([]byte("lost")); err != nil || n != 0 {
+					t.Fatalf("%s: EXISTS of a failed write = %d, %v; want 0", when, n, err)
+				}
+				if ms, err := db.PTTL([]byte("lost")); err != nil || ms != -2 {
+					t.Fatalf("%s: PTTL of a failed write = %d, %v; want -2", when, ms, err)
+				}
+				mustGet(t, db, "durable", "1")
+				mustGet(t, db, "overwritten", "old")
+				mustGet(t, db, "deleted", "kept")
+				vals, err := db.MGet([]byte("lost"), []byte("overwritten"), []byte("deleted"))
+				if err != nil || vals[0] != nil || string(vals[1]) != "old" || string(vals[2]) != "kept" {
+					t.Fatalf("%s: MGET = %q, %v; want [nil old kept]", when, vals, err)
+				}
+				var all []string
+				for cursor := uint64(0); ; {
+					next, keys, err := db.Scan(cursor, nil, 100)
+					if err != nil {
+						t.Fatalf("%s: SCAN: %v", when, err)
+					}
+					for _, k := range keys {
+						all = append(all, string(k))
+					}
+					if cursor = next; cursor == 0 {
+						break
+					}
+				}
+				sort.Strings(all)
+				if want := []string{"deleted", "durable", "overwritten"}; !slices.Equal(all, want) {
+					t.Fatalf("%s: SCAN = %q, want %q", when, all, want)
+				}
+				if n := db.DBSize(); n != 3 {
+					t.Fatalf("%s: DBSIZE = %d, want 3", when, n)
+				}
+			}
+			check("before restart", db)
+			if _, err := db.Set([]byte("more"), []byte("x"), SetOptions{}); !errors.Is(err, ErrLogFailed) {
+				t.Fatalf("write on a failed log: %v, want ErrLogFailed", err)
+			}
+			db.Close()
+			db = openMem(t, fs, opts)
+			defer db.Close()
+			check("after restart", db)
 		})
-		db := openMem(t, fs, Options{CacheBytes: cache})
-		mustSet(t, db, "durable", "1")
-		fail.Store(true)
-		if _, err := db.Set([]byte("lost"), []byte("2"), SetOptions{}); err == nil {
-			t.Fatal("write acknowledged after a failed fsync")
-		}
-		if v, err := db.Get([]byte("lost")); !errors.Is(err, ErrLogFailed) {
-			t.Fatalf("cache %d: get of a failed write: %q, %v; want ErrLogFailed", cache, v, err)
-		}
-		mustGet(t, db, "durable", "1")
-		db.Close()
 	}
 }
 

@@ -1,125 +1,336 @@
 package storage
 
 import (
+	"errors"
 	"time"
-
-	"github.com/pykv/pykv/segment"
 )
 
-// Deferred is a view of a DB whose writes return as soon as they are
-// logged (appended and applied), leaving the wait for durability to its
-// owner, who calls Wait before acknowledging any of them. A server gives
-// each connection one: the writes of a pipeline then share one wait (one
-// write, and under fsync always one fsync) instead of waiting one by one,
-// and no reply leaves before Wait has returned.
+// Every operation, read or write, goes through a Deferred: the DB's own
+// methods use a fresh one and wait at once, a server gives each connection
+// one and waits once per batch of replies. There is one rule, applied to
+// every operation alike (docs/format.md, "What a reply may show"):
 //
-// Reads through a Deferred are the DB's. A Deferred is not safe for
-// concurrent use: one connection, one goroutine.
+//   - A reply waits until every record applied before its operation ended
+//     is durable under the fsync policy: its horizon. That covers the
+//     operation's own write, the version a read returned, and the state a
+//     read saw without a version (a missing key, a count, a SCAN page),
+//     since any of them may be the work of another client's write still
+//     waiting for its fsync. Redis, whose event loop fsyncs before it sends
+//     any reply, gives the same guarantee.
+//   - When the log fails, the writes it could not make durable are taken
+//     back from the keydir (undo.go), and an operation that ran across
+//     that rollback fails instead of showing what it saw.
+//
+// The horizon is the DB's applied seq, read after the operation: appends
+// publish it before they change the keydir. Reading it once before the
+// operation too tells a rollback (applied went down) from normal progress.
+
+// errRolledBack fails an operation that ran while the engine took back
+// writes the failed log could not make durable.
+var errRolledBack = errors.New("pykv/storage: the log failed while this operation ran; what it saw may have been taken back")
+
+// Deferred is a view of a DB whose operations return as soon as they are
+// done in memory, leaving the wait for durability to its owner, who calls
+// Wait before acknowledging any write or showing any read made through it.
+// A server gives each connection one: the commands of a pipeline then share
+// one wait (one write, and under fsync always one fsync) instead of
+// waiting one by one, and no reply leaves before Wait has returned.
+//
+// A Deferred is not safe for concurrent use: one connection, one goroutine.
 type Deferred struct {
-	db         *DB
-	pending    segment.LSN // the highest LSN written or read and not yet waited for
-	pendingSeq uint64      // the seq that LSN ends
+	db      *DB
+	horizon uint64 // the highest seq a reply made through d waits for
+	err     error  // an operation ran across a rollback: Wait fails
 }
 
 // Deferred returns a new deferred view of db.
 func (db *DB) Deferred() *Deferred { return &Deferred{db: db} }
 
-func (d *Deferred) note(lsn segment.LSN, seq uint64) {
-	d.pending = max(d.pending, lsn)
-	d.pendingSeq = max(d.pendingSeq, seq)
-}
+// begin is called before an operation; end, after it, with begin's result.
+func (d *Deferred) begin() uint64 { return d.db.applied.Load() }
 
-// observe makes a read of the version seq wait, like a write, when that
-// version is not yet known durable: a reply must not show another client's
-// write that a power cut could still take back (Redis with appendfsync
-// always never does either).
-func (d *Deferred) observe(seq uint64) {
-	if seq > d.db.durableSeq.Load() {
-		d.note(d.db.log.Appended(), seq)
+// end records the horizon of an operation that began at start and returns
+// err, the operation's own result.
+func (d *Deferred) end(start uint64, err error) error {
+	now := d.db.applied.Load()
+	if now < start {
+		if d.err == nil {
+			d.err = errRolledBack
+		}
+		return err
 	}
+	d.horizon = max(d.horizon, now)
+	return err
 }
 
-// Pending reports whether writes wait for Wait.
-func (d *Deferred) Pending() bool { return d.pending != 0 }
+// Pending reports whether a reply made through d waits for Wait.
+func (d *Deferred) Pending() bool { return d.err != nil || d.horizon > d.db.log.DurableSeq() }
 
-// Wait makes every write made through d so far durable under the fsync
-// policy. After an error, none of them may be acknowledged.
+// Wait returns once every write made through d so far, and every write a
+// read through d may have shown, is durable under the fsync policy. After
+// an error none of the replies may be sent.
 func (d *Deferred) Wait() error {
-	if d.pending == 0 {
+	h, failed := d.horizon, d.err
+	d.horizon, d.err = 0, nil
+	if failed != nil {
+		return failed
+	}
+	return d.db.awaitDurable(h)
+}
+
+// awaitDurable waits until every record up to seq is durable. When the log
+// failed first, it takes back what the log could not make durable.
+func (db *DB) awaitDurable(seq uint64) error {
+	if seq <= db.log.DurableSeq() {
 		return nil
 	}
-	lsn, seq := d.pending, d.pendingSeq
-	d.pending, d.pendingSeq = 0, 0
-	if err := d.db.log.Commit(lsn); err != nil {
+	if err := db.log.CommitSeq(seq); err != nil {
+		db.rollback()
 		return logFailed(err)
 	}
-	d.db.markDurable(seq)
 	return nil
 }
 
-// Set is DB.Set without the wait.
+// settle ends an operation of a DB method: it waits for d's horizon and
+// returns the operation's own error, or else the wait's. A missing key is
+// not an answer that may skip the wait.
+func (d *Deferred) settle(err error) error {
+	werr := d.Wait()
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if werr != nil {
+		return werr
+	}
+	return err
+}
+
+// Set writes key = value with the options of Redis's SET.
 func (d *Deferred) Set(key, value []byte, opt SetOptions) (SetResult, error) {
-	return d.db.set(d, key, value, opt)
+	t := d.begin()
+	res, err := d.db.set(key, value, opt)
+	return res, d.end(t, err)
 }
 
-// MSet is DB.MSet without the wait.
-func (d *Deferred) MSet(pairs ...[]byte) error { return d.db.mset(d, pairs...) }
+// MSet writes key, value, key, value... pairs as one batch: readers and,
+// after a crash, recovery see all of them or none.
+func (d *Deferred) MSet(pairs ...[]byte) error {
+	t := d.begin()
+	return d.end(t, d.db.mset(pairs...))
+}
 
-// Del is DB.Del without the wait.
-func (d *Deferred) Del(keys ...[]byte) (int, error) { return d.db.del(d, keys...) }
+// Del deletes keys as one batch and returns how many existed.
+func (d *Deferred) Del(keys ...[]byte) (int, error) {
+	t := d.begin()
+	n, err := d.db.del(keys...)
+	return n, d.end(t, err)
+}
 
-// IncrBy is DB.IncrBy without the wait.
-func (d *Deferred) IncrBy(key []byte, delta int64) (int64, error) { return d.db.incrBy(d, key, delta) }
+// IncrBy adds delta to the integer value of key (0 when missing), keeping
+// the key's expiry, and returns the new value. The log holds the result,
+// not the increment.
+func (d *Deferred) IncrBy(key []byte, delta int64) (int64, error) {
+	t := d.begin()
+	n, err := d.db.incrBy(key, delta)
+	return n, d.end(t, err)
+}
 
-// Expire is DB.Expire without the wait.
-func (d *Deferred) Expire(key []byte, atMs int64) (bool, error) { return d.db.expire(d, key, atMs) }
+// Expire sets key's expiry to atMs (unix ms) and reports whether the key
+// exists. A time not in the future (0 and negative times included) deletes
+// the key, as in Redis.
+func (d *Deferred) Expire(key []byte, atMs int64) (bool, error) {
+	t := d.begin()
+	ok, err := d.db.rewriteExpiry(key, false, atMs)
+	return ok, d.end(t, err)
+}
 
-// Persist is DB.Persist without the wait.
-func (d *Deferred) Persist(key []byte) (bool, error) { return d.db.persist(d, key) }
+// Persist removes key's expiry and reports whether it had one.
+func (d *Deferred) Persist(key []byte) (bool, error) {
+	t := d.begin()
+	ok, err := d.db.rewriteExpiry(key, true, 0)
+	return ok, d.end(t, err)
+}
 
-// GetDel is DB.GetDel without the wait.
-func (d *Deferred) GetDel(key []byte) ([]byte, error) { return d.db.getDel(d, key) }
+// GetDel returns the value of key and deletes the key in one step, or
+// ErrNotFound.
+func (d *Deferred) GetDel(key []byte) ([]byte, error) {
+	t := d.begin()
+	v, err := d.db.getDel(key)
+	return v, d.end(t, err)
+}
 
-// Now is DB.Now.
-func (d *Deferred) Now() time.Time { return d.db.Now() }
-
-// Get is DB.Get; a version not yet durable makes the reply wait.
+// Get returns the value of key, or ErrNotFound. The returned slice must
+// not be modified.
 func (d *Deferred) Get(key []byte) ([]byte, error) {
-	v, seq, err := d.db.get(key)
-	d.observe(seq)
-	return v, err
+	t := d.begin()
+	v, err := d.db.get(key)
+	return v, d.end(t, err)
 }
 
-// Exists is DB.Exists; a version not yet durable makes the reply wait.
-func (d *Deferred) Exists(keys ...[]byte) (int, error) {
-	n, seq, err := d.db.exists(keys)
-	d.observe(seq)
-	return n, err
-}
-
-// PTTL is DB.PTTL.
-func (d *Deferred) PTTL(key []byte) (int64, error) { return d.db.PTTL(key) }
-
-// MGet is DB.MGet; a version not yet durable makes the reply wait.
+// MGet returns one value per key, nil for a missing key. It sees a
+// multi-key write whole or not at all.
 func (d *Deferred) MGet(keys ...[]byte) ([][]byte, error) {
-	vals, seq, err := d.db.mget(keys)
-	d.observe(seq)
-	return vals, err
+	t := d.begin()
+	vals, err := d.db.mget(keys)
+	return vals, d.end(t, err)
 }
 
-// Scan is DB.Scan.
+// Exists returns how many of keys exist (a key named twice counts twice).
+func (d *Deferred) Exists(keys ...[]byte) (int, error) {
+	t := d.begin()
+	n, err := d.db.exists(keys)
+	return n, d.end(t, err)
+}
+
+// PTTL returns key's remaining time to live in milliseconds, -1 when it has
+// no expiry, -2 when it does not exist.
+func (d *Deferred) PTTL(key []byte) (int64, error) {
+	t := d.begin()
+	ms, err := d.db.pttl(key)
+	return ms, d.end(t, err)
+}
+
+// Scan returns about count keys matching the glob pattern match (empty
+// matches everything) from cursor on, and the cursor to continue from (0
+// when the scan is complete). Every key that exists for the whole scan is
+// returned at least once; a key may be returned more than once.
 func (d *Deferred) Scan(cursor uint64, match []byte, count int) (uint64, [][]byte, error) {
-	return d.db.Scan(cursor, match, count)
+	t := d.begin()
+	next, keys, err := d.db.scan(cursor, match, count)
+	return next, keys, d.end(t, err)
 }
 
-// DBSize is DB.DBSize.
-func (d *Deferred) DBSize() int64 { return d.db.DBSize() }
+// DBSize returns the number of keys, including expired keys not yet
+// removed (as Redis's DBSIZE does).
+func (d *Deferred) DBSize() int64 {
+	t := d.begin()
+	n := d.db.keydir.Len()
+	d.end(t, nil)
+	return n
+}
 
-// Stats is DB.Stats.
-func (d *Deferred) Stats() Stats { return d.db.Stats() }
+// Stats returns the engine's counters.
+func (d *Deferred) Stats() Stats {
+	t := d.begin()
+	st := d.db.stats()
+	d.end(t, nil)
+	return st
+}
+
+// Now returns the engine's clock.
+func (d *Deferred) Now() time.Time { return d.db.Now() }
 
 // StartMerge is DB.StartMerge.
 func (d *Deferred) StartMerge() bool { return d.db.StartMerge() }
 
 // Merge is DB.Merge.
 func (d *Deferred) Merge() (MergeStats, error) { return d.db.Merge() }
+
+// The DB's own operations: each one is its Deferred counterpart followed by
+// the wait, so they share one path with the servers' connections.
+
+// Set writes key = value with the options of Redis's SET.
+func (db *DB) Set(key, value []byte, opt SetOptions) (SetResult, error) {
+	d := Deferred{db: db}
+	res, err := d.Set(key, value, opt)
+	return res, d.settle(err)
+}
+
+// MSet writes key, value, key, value... pairs as one batch: readers and,
+// after a crash, recovery see all of them or none.
+func (db *DB) MSet(pairs ...[]byte) error {
+	d := Deferred{db: db}
+	return d.settle(d.MSet(pairs...))
+}
+
+// Del deletes keys as one batch and returns how many existed.
+func (db *DB) Del(keys ...[]byte) (int, error) {
+	d := Deferred{db: db}
+	n, err := d.Del(keys...)
+	return n, d.settle(err)
+}
+
+// IncrBy adds delta to the integer value of key (0 when missing), keeping
+// the key's expiry, and returns the new value. The log holds the result,
+// not the increment.
+func (db *DB) IncrBy(key []byte, delta int64) (int64, error) {
+	d := Deferred{db: db}
+	n, err := d.IncrBy(key, delta)
+	return n, d.settle(err)
+}
+
+// Expire sets key's expiry to atMs (unix ms) and reports whether the key
+// exists. A time not in the future deletes the key.
+func (db *DB) Expire(key []byte, atMs int64) (bool, error) {
+	d := Deferred{db: db}
+	ok, err := d.Expire(key, atMs)
+	return ok, d.settle(err)
+}
+
+// Persist removes key's expiry and reports whether it had one.
+func (db *DB) Persist(key []byte) (bool, error) {
+	d := Deferred{db: db}
+	ok, err := d.Persist(key)
+	return ok, d.settle(err)
+}
+
+// GetDel returns the value of key and deletes the key in one step, or
+// ErrNotFound.
+func (db *DB) GetDel(key []byte) ([]byte, error) {
+	d := Deferred{db: db}
+	v, err := d.GetDel(key)
+	return v, d.settle(err)
+}
+
+// Get returns the value of key, or ErrNotFound. The returned slice must
+// not be modified.
+func (db *DB) Get(key []byte) ([]byte, error) {
+	d := Deferred{db: db}
+	v, err := d.Get(key)
+	return v, d.settle(err)
+}
+
+// MGet returns one value per key, nil for a missing key. It sees a
+// multi-key write whole or not at all.
+func (db *DB) MGet(keys ...[]byte) ([][]byte, error) {
+	d := Deferred{db: db}
+	vals, err := d.MGet(keys...)
+	return vals, d.settle(err)
+}
+
+// Exists returns how many of keys exist (a key named twice counts twice).
+func (db *DB) Exists(keys ...[]byte) (int, error) {
+	d := Deferred{db: db}
+	n, err := d.Exists(keys...)
+	return n, d.settle(err)
+}
+
+// PTTL returns key's remaining time to live in milliseconds, -1 when it has
+// no expiry, -2 when it does not exist.
+func (db *DB) PTTL(key []byte) (int64, error) {
+	d := Deferred{db: db}
+	ms, err := d.PTTL(key)
+	return ms, d.settle(err)
+}
+
+// Scan returns about count keys matching the glob pattern match (empty
+// matches everything) from cursor on, and the cursor to continue from (0
+// when the scan is complete). Every key that exists for the whole scan is
+// returned at least once; a key may be returned more than once.
+func (db *DB) Scan(cursor uint64, match []byte, count int) (uint64, [][]byte, error) {
+	d := Deferred{db: db}
+	next, keys, err := d.Scan(cursor, match, count)
+	return next, keys, d.settle(err)
+}
+
+// DBSize returns the number of keys, including expired keys not yet
+// removed (as Redis's DBSIZE does). When the wait for durability fails it
+// returns the count of keys after the failed writes were taken back.
+func (db *DB) DBSize() int64 {
+	d := Deferred{db: db}
+	n := d.DBSize()
+	if d.settle(nil) != nil {
+		return db.keydir.Len()
+	}
+	return n
+}

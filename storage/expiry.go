@@ -18,17 +18,20 @@ const (
 	expiryMaxLoopsTick = 64
 )
 
-// expireKey deletes key if it is still the version seq and has expired,
-// logging a delete record. The delete is not waited for: it acknowledges no
-// one, and a replay without it still finds the key expired.
-func (db *DB) expireKey(key []byte, seq uint64) {
+// expireKey deletes key if it is still the version seq and has expired at
+// now, logging a delete record. now is the instant the caller decided on,
+// not a fresh reading: with a clock that steps back, a second reading
+// could undo the caller's decision (a merge that did not copy an expired
+// key must see it deleted). The delete is not waited for: it acknowledges
+// no one, and a replay without it still finds the key expired.
+func (db *DB) expireKey(key []byte, seq uint64, now int64) {
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	e, ok := db.keydir.Get(key)
-	if !ok || e.Seq != seq || !expired(e, db.nowMs()) {
+	if !ok || e.Seq != seq || !expired(e, now) {
 		return
 	}
-	if _, err := db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}}); err != nil {
+	if err := db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}}); err != nil {
 		return // the log has failed; every write reports it
 	}
 	db.expired.Add(1)
@@ -70,7 +73,7 @@ func (db *DB) ExpireCycle() int {
 			}
 		})
 		for _, v := range victims {
-			db.expireKey(v.key, v.seq)
+			db.expireKey(v.key, v.seq, now)
 		}
 		removed += len(victims)
 		if sampled == 0 || len(victims)*100 <= sampled*expiryRepeatPct || time.Since(start) > expiryCycleBudget {

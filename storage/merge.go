@@ -201,6 +201,15 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 		db.logger().Error("merge could not finish; restart pykvd to complete it", "snapshot", path, "err", err)
 		return st, db.merges.stuck
 	}
+	// Keys written between keep() and the swap kept their entries, and
+	// what they replaced, which the undo log would restore if the log
+	// failed now, lies in the merged files: make those writes durable
+	// before the files go.
+	if err := db.log.Sync(); err != nil {
+		db.merges.stuck = fmt.Errorf("pykv/storage: the log failed after a merge into %s, which kept the files it merged: %w", path, logFailed(err))
+		db.rollback()
+		return st, db.merges.stuck
+	}
 	db.files.retire(retired)
 
 	st.Snapshot, st.Files = path, len(retired)
@@ -253,7 +262,7 @@ func (db *DB) keep(w *snapshot.Writer, r *segment.Record, now int64, st *MergeSt
 		return nil // overwritten or deleted since
 	}
 	if expired(e, now) {
-		db.expireKey(r.Key, e.Seq)
+		db.expireKey(r.Key, e.Seq, now)
 		st.Expired++
 		return nil
 	}

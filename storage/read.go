@@ -20,9 +20,11 @@ func expired(e index.Entry, nowMs int64) bool { return e.ExpireAt != 0 && e.Expi
 // expired (lazy expiry).
 func (db *DB) lookup(key []byte) (index.Entry, bool) {
 	e, ok := db.keydir.Get(key)
-	if ok && e.ExpireAt != 0 && expired(e, db.nowMs()) { // the clock only for keys with a TTL
-		db.expireKey(key, e.Seq)
-		ok = false
+	if ok && e.ExpireAt != 0 { // the clock only for keys with a TTL
+		if now := db.nowMs(); expired(e, now) {
+			db.expireKey(key, e.Seq, now)
+			ok = false
+		}
 	}
 	if ok {
 		db.hits.Add(1)
@@ -32,28 +34,21 @@ func (db *DB) lookup(key []byte) (index.Entry, bool) {
 	return e, ok
 }
 
-// Get returns the value of key, or ErrNotFound. The returned slice must
-// not be modified.
-func (db *DB) Get(key []byte) ([]byte, error) {
-	v, _, err := db.get(key)
-	return v, err
-}
-
-// get is Get that also returns the seq of the version read (0 when none).
-func (db *DB) get(key []byte) ([]byte, uint64, error) {
+// get returns the value of key, or ErrNotFound.
+func (db *DB) get(key []byte) ([]byte, error) {
 	if db.closed.Load() {
-		return nil, 0, ErrClosed
+		return nil, ErrClosed
 	}
 	for attempt := 0; ; attempt++ {
 		e, ok := db.lookup(key)
 		if !ok {
-			return nil, 0, ErrNotFound
+			return nil, ErrNotFound
 		}
 		v, err := db.value(key, e)
 		if errors.Is(err, errGone) && attempt < maxGoneRetries {
 			continue // overwritten while a merge retired the file: look again
 		}
-		return v, e.Seq, err
+		return v, err
 	}
 }
 
@@ -66,7 +61,7 @@ const maxGoneRetries = 16
 // moved the version to another file, value follows it; errGone means the
 // key now holds another version.
 func (db *DB) value(key []byte, e index.Entry) ([]byte, error) {
-	if e.Seq > db.durableSeq.Load() {
+	if e.Seq > db.log.DurableSeq() {
 		// A version not yet known durable: if the log failed, the write
 		// that carried it may never reach the disk; do not show it.
 		if err := db.log.Err(); err != nil {
@@ -145,55 +140,110 @@ func (db *DB) decodeValue(key []byte, e index.Entry, raw []byte, mapped bool) ([
 	return r.Value, nil
 }
 
-// MGet returns one value per key, nil for a missing key.
-func (db *DB) MGet(keys ...[]byte) ([][]byte, error) {
-	vals, _, err := db.mget(keys)
-	return vals, err
-}
-
-// mget is MGet that also returns the highest seq among the versions read.
-func (db *DB) mget(keys [][]byte) ([][]byte, uint64, error) {
+// mget returns one value per key, nil for a missing key. With more than
+// one key it takes the keys' entries under the write lock, so that it sees
+// a multi-key write (MSET, DEL, a transaction) whole or not at all, then
+// reads the values outside it.
+func (db *DB) mget(keys [][]byte) ([][]byte, error) {
+	if len(keys) == 1 {
+		v, err := db.get(keys[0])
+		if errors.Is(err, ErrNotFound) {
+			err = nil
+		}
+		return [][]byte{v}, err
+	}
 	vals := make([][]byte, len(keys))
-	var top uint64
-	for i, k := range keys {
-		v, seq, err := db.get(k)
-		switch {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
-			return nil, 0, err
-		default:
-			vals[i], top = v, max(top, seq)
+	for attempt := 0; ; attempt++ {
+		entries, found, err := db.entries(keys)
+		if err != nil {
+			return nil, err
+		}
+		gone := false
+		for i, k := range keys {
+			vals[i] = nil
+			if !found[i] {
+				continue
+			}
+			v, err := db.value(k, entries[i])
+			if errors.Is(err, errGone) {
+				gone = true // rewritten while a merge retired its file
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			vals[i] = v
+		}
+		if !gone || attempt >= maxGoneRetries {
+			if gone {
+				return nil, fmt.Errorf("pykv/storage: MGET: keys kept moving under a merge after %d attempts", attempt+1)
+			}
+			return vals, nil
 		}
 	}
-	return vals, top, nil
 }
 
-// Exists returns how many of keys exist (a key named twice counts twice).
-func (db *DB) Exists(keys ...[]byte) (int, error) {
-	n, _, err := db.exists(keys)
-	return n, err
-}
-
-// exists is Exists that also returns the highest seq among the versions
-// found.
-func (db *DB) exists(keys [][]byte) (int, uint64, error) {
+// entries returns the live entries of keys as of one instant: it holds the
+// write lock while it looks them up, and removes the expired ones after.
+func (db *DB) entries(keys [][]byte) ([]index.Entry, []bool, error) {
 	if db.closed.Load() {
-		return 0, 0, ErrClosed
+		return nil, nil, ErrClosed
+	}
+	entries := make([]index.Entry, len(keys))
+	found := make([]bool, len(keys))
+	var expiredAt []int
+	db.wmu.Lock()
+	now := db.nowMs()
+	for i, k := range keys {
+		e, ok := db.keydir.Get(k)
+		if ok && expired(e, now) {
+			expiredAt = append(expiredAt, i)
+			ok = false
+		}
+		entries[i], found[i] = e, ok
+		if ok {
+			db.hits.Add(1)
+		} else {
+			db.misses.Add(1)
+		}
+	}
+	db.wmu.Unlock()
+	for _, i := range expiredAt {
+		db.expireKey(keys[i], entries[i].Seq, now)
+	}
+	return entries, found, nil
+}
+
+// exists returns how many of keys exist (a key named twice counts twice).
+func (db *DB) exists(keys [][]byte) (int, error) {
+	if db.closed.Load() {
+		return 0, ErrClosed
+	}
+	if len(keys) == 1 {
+		_, ok := db.lookup(keys[0])
+		return boolCount(ok), nil
+	}
+	_, found, err := db.entries(keys)
+	if err != nil {
+		return 0, err
 	}
 	n := 0
-	var top uint64
-	for _, k := range keys {
-		if e, ok := db.lookup(k); ok {
-			n++
-			top = max(top, e.Seq)
-		}
+	for _, ok := range found {
+		n += boolCount(ok)
 	}
-	return n, top, nil
+	return n, nil
 }
 
-// PTTL returns key's remaining time to live in milliseconds, -1 when it has
+func boolCount(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// pttl returns key's remaining time to live in milliseconds, -1 when it has
 // no expiry, -2 when it does not exist.
-func (db *DB) PTTL(key []byte) (int64, error) {
+func (db *DB) pttl(key []byte) (int64, error) {
 	if db.closed.Load() {
 		return 0, ErrClosed
 	}
@@ -207,11 +257,11 @@ func (db *DB) PTTL(key []byte) (int64, error) {
 	return max(e.ExpireAt-db.nowMs(), 0), nil
 }
 
-// Scan returns about count keys matching the glob pattern match (empty
+// scan returns about count keys matching the glob pattern match (empty
 // matches everything) from cursor on, and the cursor to continue from (0
 // when the scan is complete). Every key that exists for the whole scan is
 // returned at least once; a key may be returned more than once.
-func (db *DB) Scan(cursor uint64, match []byte, count int) (uint64, [][]byte, error) {
+func (db *DB) scan(cursor uint64, match []byte, count int) (uint64, [][]byte, error) {
 	if db.closed.Load() {
 		return 0, nil, ErrClosed
 	}
@@ -228,7 +278,3 @@ func (db *DB) Scan(cursor uint64, match []byte, count int) (uint64, [][]byte, er
 	})
 	return next, keys, nil
 }
-
-// DBSize returns the number of keys, including expired keys not yet
-// removed (as Redis's DBSIZE does).
-func (db *DB) DBSize() int64 { return db.keydir.Len() }

@@ -38,11 +38,12 @@ func (db *DB) liveLocked(key []byte, now int64) (index.Entry, bool) {
 }
 
 // appendLocked logs recs as one batch, giving them the next seqs, and
-// applies them to the keydir and the cache. The caller holds wmu and must
-// Commit the returned LSN, after releasing wmu, before acknowledging.
-func (db *DB) appendLocked(recs []segment.Record) (segment.LSN, error) {
+// applies them to the keydir and the cache. The caller holds wmu. Nothing
+// is durable yet: an operation's caller waits for its horizon (see
+// Deferred) before it acknowledges the write or shows any read.
+func (db *DB) appendLocked(recs []segment.Record) error {
 	if db.closed.Load() {
-		return 0, ErrClosed
+		return ErrClosed
 	}
 	for i := range recs {
 		recs[i].Seq = db.seq + uint64(i) + 1
@@ -54,51 +55,35 @@ func (db *DB) appendLocked(recs []segment.Record) (segment.LSN, error) {
 	} else {
 		pos = small[:len(recs)]
 	}
-	lsn, err := db.log.Append(pos, recs...)
-	if err != nil {
-		return 0, logFailed(err)
+	if _, err := db.log.Append(pos, recs...); err != nil {
+		return logFailed(err)
 	}
 	db.seq += uint64(len(recs))
+	db.undo.trim(db.log.DurableSeq())
+	// Published before the keydir changes: a reader that sees one of these
+	// versions then reads applied at least as high, and waits for it.
+	db.applied.Store(db.seq)
 	for i := range recs {
 		r := &recs[i]
 		switch r.Type {
 		case segment.TypeSet:
-			db.track(db.keydir.Put(r.Key, index.Entry{FileID: pos[i].FileID, Offset: uint64(pos[i].Offset),
-				Size: pos[i].Size, ExpireAt: r.ExpireAt, Seq: r.Seq}))
+			old, existed := db.keydir.Put(r.Key, index.Entry{FileID: pos[i].FileID, Offset: uint64(pos[i].Offset),
+				Size: pos[i].Size, ExpireAt: r.ExpireAt, Seq: r.Seq})
+			db.undo.add(r.Seq, r.Key, old, existed)
+			db.track(old, existed)
 			db.liveBytes.Add(int64(pos[i].Size))
 			db.cache.Put(r.Key, r.Seq, r.Value)
 		case segment.TypeDel:
-			db.track(db.keydir.Delete(r.Key))
+			old, existed := db.keydir.Delete(r.Key)
+			if existed {
+				db.undo.add(r.Seq, r.Key, old, true)
+			}
+			db.track(old, existed)
 			db.cache.Remove(r.Key)
 		}
 	}
 	db.writes.Add(uint64(len(recs)))
-	return lsn, nil
-}
-
-// commit waits until lsn, which ends the record of seq, is durable under
-// the fsync policy, or, for a deferred write, leaves the wait to the
-// Deferred's owner.
-func (db *DB) commit(lsn segment.LSN, seq uint64, d *Deferred) error {
-	if d != nil {
-		d.note(lsn, seq)
-		return nil
-	}
-	if err := db.log.Commit(lsn); err != nil {
-		return logFailed(err)
-	}
-	db.markDurable(seq)
 	return nil
-}
-
-// markDurable records that every record up to seq is durable.
-func (db *DB) markDurable(seq uint64) {
-	for {
-		cur := db.durableSeq.Load()
-		if seq <= cur || db.durableSeq.CompareAndSwap(cur, seq) {
-			return
-		}
-	}
 }
 
 // logFailed marks an error of the log as ErrLogFailed (closing is not a
@@ -110,27 +95,14 @@ func logFailed(err error) error {
 	return fmt.Errorf("%w: %w", ErrLogFailed, err)
 }
 
-// Set writes key = value with the options of Redis's SET.
-func (db *DB) Set(key, value []byte, opt SetOptions) (SetResult, error) {
-	return db.set(nil, key, value, opt)
+// mutate runs fn under the write lock, released even if fn panics.
+func (db *DB) mutate(fn func() error) error {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	return fn()
 }
 
-// mutate runs fn under the write lock, released even if fn panics, then
-// commits what fn appended (nothing when it returns a zero LSN).
-func (db *DB) mutate(d *Deferred, fn func() (segment.LSN, error)) error {
-	lsn, seq, err := func() (segment.LSN, uint64, error) {
-		db.wmu.Lock()
-		defer db.wmu.Unlock()
-		lsn, err := fn()
-		return lsn, db.seq, err
-	}()
-	if err != nil || lsn == 0 {
-		return err
-	}
-	return db.commit(lsn, seq, d)
-}
-
-func (db *DB) set(d *Deferred, key, value []byte, opt SetOptions) (SetResult, error) {
+func (db *DB) set(key, value []byte, opt SetOptions) (SetResult, error) {
 	if err := db.checkKey(key); err != nil {
 		return SetResult{}, err
 	}
@@ -138,7 +110,7 @@ func (db *DB) set(d *Deferred, key, value []byte, opt SetOptions) (SetResult, er
 		return SetResult{}, err
 	}
 	var res SetResult
-	err := db.mutate(d, func() (segment.LSN, error) {
+	err := db.mutate(func() error {
 		now := db.nowMs()
 		var e index.Entry
 		exists := false
@@ -150,12 +122,12 @@ func (db *DB) set(d *Deferred, key, value []byte, opt SetOptions) (SetResult, er
 		if opt.Get && exists {
 			old, err := db.value(key, e)
 			if err != nil {
-				return 0, err
+				return err
 			}
 			res.Old, res.Existed = old, true
 		}
 		if (opt.NX && exists) || (opt.XX && !exists) {
-			return 0, nil
+			return nil
 		}
 		res.Written = true
 		expireAt := opt.ExpireAt
@@ -166,7 +138,7 @@ func (db *DB) set(d *Deferred, key, value []byte, opt SetOptions) (SetResult, er
 			// Set and expired at once, as Redis does with a past EXAT:
 			// what remains is that the key does not exist.
 			if _, inKeydir := db.keydir.Get(key); !inKeydir {
-				return 0, nil
+				return nil
 			}
 			return db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}})
 		}
@@ -178,11 +150,7 @@ func (db *DB) set(d *Deferred, key, value []byte, opt SetOptions) (SetResult, er
 	return res, nil
 }
 
-// MSet writes key, value, key, value... pairs as one batch: after a crash
-// either all of them are there or none.
-func (db *DB) MSet(pairs ...[]byte) error { return db.mset(nil, pairs...) }
-
-func (db *DB) mset(d *Deferred, pairs ...[]byte) error {
+func (db *DB) mset(pairs ...[]byte) error {
 	if len(pairs)%2 != 0 {
 		return fmt.Errorf("pykv/storage: MSet needs key/value pairs, got %d arguments", len(pairs))
 	}
@@ -196,15 +164,12 @@ func (db *DB) mset(d *Deferred, pairs ...[]byte) error {
 		}
 		recs = append(recs, segment.Record{Type: segment.TypeSet, Key: pairs[i], Value: pairs[i+1]})
 	}
-	return db.mutate(d, func() (segment.LSN, error) { return db.appendLocked(recs) })
+	return db.mutate(func() error { return db.appendLocked(recs) })
 }
 
-// Del deletes keys as one batch and returns how many existed.
-func (db *DB) Del(keys ...[]byte) (int, error) { return db.del(nil, keys...) }
-
-func (db *DB) del(d *Deferred, keys ...[]byte) (int, error) {
+func (db *DB) del(keys ...[]byte) (int, error) {
 	n := 0
-	err := db.mutate(d, func() (segment.LSN, error) {
+	err := db.mutate(func() error {
 		now := db.nowMs()
 		recs := make([]segment.Record, 0, len(keys))
 		var seen map[string]bool
@@ -228,7 +193,7 @@ func (db *DB) del(d *Deferred, keys ...[]byte) (int, error) {
 			recs = append(recs, segment.Record{Type: segment.TypeDel, Key: k})
 		}
 		if len(recs) == 0 {
-			return 0, nil
+			return nil
 		}
 		return db.appendLocked(recs)
 	})
@@ -238,32 +203,27 @@ func (db *DB) del(d *Deferred, keys ...[]byte) (int, error) {
 	return n, nil
 }
 
-// IncrBy adds delta to the integer value of key (0 when missing), keeping
-// the key's expiry, and returns the new value. The log holds the result,
-// not the increment.
-func (db *DB) IncrBy(key []byte, delta int64) (int64, error) { return db.incrBy(nil, key, delta) }
-
-func (db *DB) incrBy(d *Deferred, key []byte, delta int64) (int64, error) {
+func (db *DB) incrBy(key []byte, delta int64) (int64, error) {
 	if err := db.checkKey(key); err != nil {
 		return 0, err
 	}
 	var cur int64
-	err := db.mutate(d, func() (segment.LSN, error) {
+	err := db.mutate(func() error {
 		e, exists := db.liveLocked(key, db.nowMs())
 		expireAt := int64(0)
 		if exists {
 			v, err := db.value(key, e)
 			if err != nil {
-				return 0, err
+				return err
 			}
 			n, ok := ParseInt(v)
 			if !ok {
-				return 0, ErrNotInteger
+				return ErrNotInteger
 			}
 			cur, expireAt = n, e.ExpireAt
 		}
 		if (delta > 0 && cur > math.MaxInt64-delta) || (delta < 0 && cur < math.MinInt64-delta) {
-			return 0, ErrOverflow
+			return ErrOverflow
 		}
 		cur += delta
 		return db.appendLocked([]segment.Record{{Type: segment.TypeSet, Key: key,
@@ -275,43 +235,28 @@ func (db *DB) incrBy(d *Deferred, key []byte, delta int64) (int64, error) {
 	return cur, nil
 }
 
-// Expire sets key's expiry to atMs (unix ms) and reports whether the key
-// exists. A time not in the future deletes the key.
-func (db *DB) Expire(key []byte, atMs int64) (bool, error) { return db.expire(nil, key, atMs) }
-
-func (db *DB) expire(d *Deferred, key []byte, atMs int64) (bool, error) {
-	return db.rewriteExpiry(d, key, func(e index.Entry) (int64, bool) { return atMs, true })
-}
-
-// Persist removes key's expiry and reports whether it had one.
-func (db *DB) Persist(key []byte) (bool, error) { return db.persist(nil, key) }
-
-func (db *DB) persist(d *Deferred, key []byte) (bool, error) {
-	return db.rewriteExpiry(d, key, func(e index.Entry) (int64, bool) { return 0, e.ExpireAt != 0 })
-}
-
-// rewriteExpiry logs key's value again with the expiry chosen by f (whose
-// second result says whether to write at all). A past expiry is logged as
-// a delete.
-func (db *DB) rewriteExpiry(d *Deferred, key []byte, f func(index.Entry) (int64, bool)) (bool, error) {
+// rewriteExpiry logs key's value again with a new expiry: none when
+// persist (and only if it had one), else atMs, where a time not in the
+// future deletes the key, as Redis's EXPIRE, EXPIREAT and their P forms do.
+// It reports whether it changed the key.
+func (db *DB) rewriteExpiry(key []byte, persist bool, atMs int64) (bool, error) {
 	wrote := false
-	err := db.mutate(d, func() (segment.LSN, error) {
+	err := db.mutate(func() error {
 		now := db.nowMs()
 		e, exists := db.liveLocked(key, now)
-		if !exists {
-			return 0, nil
-		}
-		at, write := f(e)
-		if !write {
-			return 0, nil
+		if !exists || (persist && e.ExpireAt == 0) {
+			return nil
 		}
 		rec := segment.Record{Type: segment.TypeDel, Key: key}
-		if at == 0 || at > now {
+		if persist || atMs > now {
 			v, err := db.value(key, e)
 			if err != nil {
-				return 0, err
+				return err
 			}
-			rec = segment.Record{Type: segment.TypeSet, Key: key, Value: v, ExpireAt: at}
+			rec = segment.Record{Type: segment.TypeSet, Key: key, Value: v}
+			if !persist {
+				rec.ExpireAt = atMs
+			}
 		}
 		wrote = true
 		return db.appendLocked([]segment.Record{rec})
@@ -360,20 +305,16 @@ func ParseInt(b []byte) (int64, bool) {
 	return int64(u), true
 }
 
-// GetDel returns the value of key and deletes the key in one step, or
-// ErrNotFound.
-func (db *DB) GetDel(key []byte) ([]byte, error) { return db.getDel(nil, key) }
-
-func (db *DB) getDel(d *Deferred, key []byte) ([]byte, error) {
+func (db *DB) getDel(key []byte) ([]byte, error) {
 	var v []byte
-	err := db.mutate(d, func() (segment.LSN, error) {
+	err := db.mutate(func() error {
 		e, ok := db.liveLocked(key, db.nowMs())
 		if !ok {
-			return 0, ErrNotFound
+			return ErrNotFound
 		}
 		var err error
 		if v, err = db.value(key, e); err != nil {
-			return 0, err
+			return err
 		}
 		return db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}})
 	})

@@ -24,6 +24,7 @@ import (
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/httpapi"
 	"github.com/pykv/pykv/internal/config"
+	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/netproto/resp"
 	"github.com/pykv/pykv/segment"
@@ -41,6 +42,9 @@ type Info struct {
 	// LogLevel, when set, is the level of the daemon's logger, changed by a
 	// reload (SIGHUP).
 	LogLevel *slog.LevelVar
+	// FS, when set, is the file system the engine uses instead of the
+	// operating system's: tests inject faults through it.
+	FS vfs.FS
 }
 
 // reload applies what SIGHUP can change without a restart: it reads the
@@ -100,6 +104,7 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 		MaxValueSize:   cfg.Storage.MaxValueSize,
 		ExpiryInterval: expiry,
 		Logger:         log,
+		FS:             info.FS,
 	})
 	if err != nil {
 		return err
