@@ -43,6 +43,7 @@ func run(args []string) int {
 	segmentSize := fl.Int64("segment-size", def.Storage.SegmentSize, "log segment size in bytes")
 	maxClients := fl.Int("max-clients", def.MaxClients, "maximum connections")
 	idle := fl.Duration("idle-timeout", def.IdleTimeout.Duration, "close connections idle this long (0: never)")
+	authTimeout := fl.Duration("auth-timeout", def.AuthTimeout.Duration, "with a password, close connections not authenticated this long after connecting (0: never)")
 	password := fl.String("password", def.Password, "require AUTH with this password (prefer the config file: flags show in ps)")
 	logLevel := fl.String("log-level", def.Log.Level, "log level: debug, info, warn, error")
 	logFormat := fl.String("log-format", def.Log.Format, "log format: text or json")
@@ -104,6 +105,8 @@ func run(args []string) int {
 			cfg.MaxClients = *maxClients
 		case "idle-timeout":
 			cfg.IdleTimeout.Duration = *idle
+		case "auth-timeout":
+			cfg.AuthTimeout.Duration = *authTimeout
 		case "password":
 			cfg.Password = *password
 		case "log-level":

@@ -25,6 +25,12 @@ const (
 	DefaultHTTPAddr   = "127.0.0.1:7381"
 )
 
+// DefaultAuthTimeout is auth_timeout's default: long enough for any client
+// that knows the password to send AUTH (or HELLO ... AUTH) across a slow
+// link, short enough that clients that do not cannot hold the slots of
+// max_clients for long.
+const DefaultAuthTimeout = 10 * time.Second
+
 // Duration is a time.Duration written as a string ("10s", "5m") in TOML.
 type Duration struct{ time.Duration }
 
@@ -53,6 +59,7 @@ type Config struct {
 	Password    string   `toml:"password"`
 	MaxClients  int      `toml:"max_clients"`
 	IdleTimeout Duration `toml:"idle_timeout"`
+	AuthTimeout Duration `toml:"auth_timeout"`
 	MaxFrame    int      `toml:"max_frame_bytes"`
 	TLS         TLS      `toml:"tls"`
 
@@ -97,6 +104,7 @@ func Default() Config {
 		HTTP:        Listener{Addr: DefaultHTTPAddr},
 		MaxClients:  10000,
 		IdleTimeout: Duration{0},
+		AuthTimeout: Duration{DefaultAuthTimeout},
 		MaxFrame:    64<<20 + 128<<10,
 		Storage: Storage{
 			Fsync:          "always",
@@ -156,6 +164,9 @@ func (c Config) Validate() error {
 	}
 	if c.IdleTimeout.Duration < 0 {
 		bad("idle_timeout", c.IdleTimeout, "must not be negative")
+	}
+	if c.AuthTimeout.Duration < 0 {
+		bad("auth_timeout", c.AuthTimeout, "must not be negative")
 	}
 	if c.MaxFrame < 1024 {
 		bad("max_frame_bytes", c.MaxFrame, "must be at least 1024")

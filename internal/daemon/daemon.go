@@ -118,7 +118,7 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	var servers []*netproto.Server
 	var nativeSrv, respSrv *netproto.Server
 	srvCfg := netproto.ServerConfig{TLS: tlsConf, MaxClients: cfg.MaxClients, Clients: &clients,
-		IdleTimeout: cfg.IdleTimeout.Duration, Logger: log,
+		IdleTimeout: cfg.IdleTimeout.Duration, AuthTimeout: cfg.AuthTimeout.Duration, Logger: log,
 		Deferred: func() netproto.DeferredStore { return db.Deferred() }}
 
 	table := command.New(db, command.Config{
