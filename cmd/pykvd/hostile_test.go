@@ -3,6 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -224,4 +228,82 @@ func TestIdleTimeoutCountsFromLastByte(t *testing.T) {
 		c.write("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\nabc")
 		c.expectClosed() // within ioTimeout; the server cuts it after idle
 	})
+}
+
+// httpConn is a kept-alive HTTP/1.1 connection, for tests that count
+// connections.
+type httpConn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+// dialHTTP connects to addr and sends GET path.
+func dialHTTP(t *testing.T, addr, path string) *httpConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, ioTimeout)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(ioTimeout))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: pykv\r\n\r\n", path)
+	return &httpConn{c: c, r: bufio.NewReader(c)}
+}
+
+// response reads the reply to the request dialHTTP sent.
+func (h *httpConn) response(t *testing.T) (int, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(h.r, nil)
+	if err != nil {
+		t.Fatalf("HTTP reply: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("HTTP body: %v", err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// TestHTTPCountsTowardMaxClients runs with --max-clients 2 and the HTTP
+// listener on: an HTTP connection takes one of the two places, so a
+// native client over the limit is refused, and an HTTP client over it is
+// answered 503 and closed; a place freed by either protocol goes to the
+// next client of either.
+func TestHTTPCountsTowardMaxClients(t *testing.T) {
+	t.Parallel()
+	httpAddr := freeAddr(t)
+	d := testdaemon.Start(t, testdaemon.Options{Args: []string{"--max-clients", "2", "--http-addr", httpAddr}})
+	n := dialAdmitted(t, d.Addr())
+	waitClients(t, n, 1)
+	rejected := infoInt(t, n, "stats", "rejected_connections")
+
+	h := dialHTTP(t, httpAddr, "/healthz")
+	if code, body := h.response(t); code != 200 || body != "ok\n" {
+		t.Fatalf("/healthz under the limit: %d %q", code, body)
+	}
+	waitClients(t, n, 2) // the kept-alive HTTP connection holds a place
+
+	over := dialNativeRaw(t, d.Addr())
+	if err := over.w.WriteHandshake(); err != nil {
+		t.Fatal(err)
+	}
+	over.flush()
+	if refusal := refusalOf(t, over); !strings.Contains(refusal, "max number of clients reached") {
+		t.Fatalf("native client over the limit: %s", refusal)
+	}
+	overHTTP := dialHTTP(t, httpAddr, "/healthz")
+	if code, body := overHTTP.response(t); code != http.StatusServiceUnavailable || !strings.Contains(body, "max number of clients reached") {
+		t.Fatalf("HTTP client over the limit: %d %q, want 503", code, body)
+	}
+	if _, err := overHTTP.r.ReadByte(); err == nil {
+		t.Fatal("the refused HTTP connection was left open")
+	}
+	if got := infoInt(t, n, "stats", "rejected_connections"); got != rejected+2 {
+		t.Errorf("rejected_connections went from %d to %d over two refusals", rejected, got)
+	}
+
+	h.c.Close()
+	waitClients(t, n, 1)
+	converse(t, dialAdmitted(t, d.Addr()), []step{{[]string{"PING"}, "PONG"}})
 }
