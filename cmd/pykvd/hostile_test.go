@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -306,4 +308,53 @@ func TestHTTPCountsTowardMaxClients(t *testing.T) {
 	h.c.Close()
 	waitClients(t, n, 1)
 	converse(t, dialAdmitted(t, d.Addr()), []step{{[]string{"PING"}, "PONG"}})
+}
+
+// TestProtectedModeRefusesToStart: without a password, an address beyond
+// loopback stops pykvd at start (exit 2) with a message that says how to
+// set a password or allow it; nothing is bound. --protected-mode=no lets
+// it past the check, shown here without binding anything beyond loopback:
+// the data directory is a file, so start-up then fails at the engine (exit
+// 1), before any listener.
+func TestProtectedModeRefusesToStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "pykv.toml")
+	if err := os.WriteFile(conf, []byte("[resp]\naddr = \"0.0.0.0:7379\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notADir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loop := []string{"--data-dir", notADir, "--native-addr", freeAddr(t), "--resp-addr", freeAddr(t), "--http-addr", ""}
+	refused := []string{"protected mode", "--password", "protected_mode = false", "--protected-mode=no"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"native on every interface", append(loop, "--native-addr", "0.0.0.0:7380"), 2, append(refused, "native.addr = 0.0.0.0:7380")},
+		{"HTTP on every interface", append(loop, "--http-addr", ":7381"), 2, append(refused, "http.addr = :7381")},
+		{"RESP from pykv.toml", []string{"--config", conf, "--data-dir", notADir, "--native-addr", freeAddr(t), "--http-addr", ""}, 2, append(refused, "resp.addr = 0.0.0.0:7379")},
+		{"not yes or no", append(loop, "--protected-mode=maybe"), 2, []string{"want yes or no"}},
+		{"allowed with --protected-mode=no", append(loop, "--native-addr", "0.0.0.0:7380", "--protected-mode=no"), 1, []string{notADir}},
+		{"allowed with a password", append(loop, "--native-addr", "0.0.0.0:7380", "--password", "s3cret"), 1, []string{notADir}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runBinary(t, dir, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not say %q:\n%s", w, stderr)
+				}
+			}
+			if tc.code == 1 && strings.Contains(stderr, "protected mode") {
+				t.Errorf("refused by protected mode:\n%s", stderr)
+			}
+		})
+	}
 }
