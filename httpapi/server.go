@@ -73,7 +73,8 @@ type Config struct {
 	// pykv_connected_clients gauge; nil omits the gauge.
 	ClientCount func() int64
 	// Health, when set, is asked by /healthz after the engine is found
-	// open; an error makes the check fail with its text. The daemon passes
+	// open; an error makes the check fail, and its text is logged (shown
+	// only to a caller with the password). The daemon passes
 	// the log's state here, so that a log that refuses writes is unhealthy.
 	Health func() error
 	// Logger receives listener events and server errors; default
@@ -91,6 +92,8 @@ type Server struct {
 	http  *http.Server
 	ln    net.Listener
 	limit *limitListener // nil without MaxConns
+
+	lastHealth atomic.Pointer[string] // the reason /healthz last logged; "" healthy
 
 	requests *prometheus.CounterVec
 }
