@@ -14,7 +14,7 @@
 //	PUT    /v1/keys/{key}      body = raw value; ?ttl_ms=, ?nx=, ?xx=                 -> SET
 //	DELETE /v1/keys/{key}      {"deleted": n}                                         -> DEL
 //	HEAD   /v1/keys/{key}      200 when the key exists, 404 when not                  -> EXISTS
-//	GET    /healthz            "ok", or 503 and the reason
+//	GET    /healthz            "ok", or 503 "unhealthy" (the reason: log, or a caller with the password)
 //	GET    /metrics            Prometheus text exposition
 //	GET    /openapi.json       the OpenAPI 3.0 document (openapi.json, embedded)
 //	GET    /docs               a page of the endpoints with curl examples (docs.html)

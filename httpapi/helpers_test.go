@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,6 +27,26 @@ type env struct {
 	ts    *httptest.Server
 	now   *atomic.Int64 // the engine's clock, unix ms; tests move it
 	token string        // sent as a bearer token when set
+	logs  *lockedBuffer // the server's log
+}
+
+// lockedBuffer is a bytes.Buffer that the server's goroutines may write
+// while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type envOption func(*storage.Options, *command.Config, *Config)
@@ -40,9 +61,9 @@ func withMaxValue(n int) envOption {
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, now: new(atomic.Int64)}
+	e := &env{t: t, now: new(atomic.Int64), logs: &lockedBuffer{}}
 	e.now.Store(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
 	so := storage.Options{Logger: log, ExpiryInterval: -1, NoHousekeeper: true,
 		Clock: func() time.Time { return time.UnixMilli(e.now.Load()) }}
 	var cc command.Config

@@ -273,12 +273,14 @@ func (s *slowReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// TestConnectionCap: past MaxConns open connections the listener accepts
-// no more until one closes; the waiting client is then served, and
-// Shutdown is not held up by a client still waiting.
+// TestConnectionCap: past MaxConns open connections, counted in a
+// counter shared with other listeners, a new connection is answered 503
+// and closed at once; once a connection closes, or another listener's
+// client leaves, the next one is served.
 func TestConnectionCap(t *testing.T) {
 	e := newEnv(t)
-	s := New(Config{Addr: "127.0.0.1:0", Table: e.table, DB: e.db, Logger: e.srv.log, MaxConns: 2})
+	var clients atomic.Int64
+	s := New(Config{Addr: "127.0.0.1:0", Table: e.table, DB: e.db, Logger: e.srv.log, MaxConns: 3, Clients: &clients})
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -299,38 +301,52 @@ func TestConnectionCap(t *testing.T) {
 		fmt.Fprint(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 		return client{c, bufio.NewReader(c)}
 	}
-	// healthy reads the reply to the request dial sent, within wait.
-	healthy := func(cl client, wait time.Duration) error {
-		cl.c.SetReadDeadline(time.Now().Add(wait))
+	// status reads the reply to the request dial sent.
+	status := func(cl client) (int, string) {
+		t.Helper()
+		cl.c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		resp, err := http.ReadResponse(cl.r, nil)
 		if err != nil {
-			return err
+			t.Fatalf("reading the reply: %v", err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || string(body) != "ok\n" {
-			return fmt.Errorf("healthz: %d %q", resp.StatusCode, body)
+		return resp.StatusCode, string(body)
+	}
+	refused := func(cl client) {
+		t.Helper()
+		code, body := status(cl)
+		if code != http.StatusServiceUnavailable || !strings.Contains(body, "max number of clients reached") {
+			t.Fatalf("over the limit: %d %q, want 503 max number of clients reached", code, body)
 		}
-		return nil
+		if _, err := cl.r.ReadByte(); err == nil {
+			t.Fatal("a refused connection was left open")
+		}
 	}
 
+	clients.Add(1) // a client of another listener
 	a, b := dial(), dial()
 	for _, cl := range []client{a, b} {
-		if err := healthy(cl, 10*time.Second); err != nil {
-			t.Fatal(err)
+		if code, body := status(cl); code != 200 {
+			t.Fatalf("under the limit: %d %q", code, body)
 		}
 	}
-	// Both slots are held by open (idle, kept-alive) connections.
-	third := dial()
-	var ne net.Error
-	if err := healthy(third, 300*time.Millisecond); !errors.As(err, &ne) || !ne.Timeout() {
-		t.Fatalf("a third connection over MaxConns 2 was served: %v", err)
+	// Both HTTP connections are open (kept alive) and the third place is
+	// the other listener's.
+	refused(dial())
+	if got := s.Rejected(); got != 1 {
+		t.Errorf("Rejected() = %d after one refusal", got)
 	}
+	clients.Add(-1) // the other listener's client leaves
+	if code, _ := status(dial()); code != 200 {
+		t.Fatalf("after another listener's client left: %d", code)
+	}
+	refused(dial())
 	a.c.Close()
-	if err := healthy(third, 10*time.Second); err != nil {
-		t.Fatalf("the waiting connection after a slot freed: %v", err)
+	waitCount(t, &clients, 2)
+	if code, _ := status(dial()); code != 200 {
+		t.Fatalf("after an HTTP client left: %d", code)
 	}
 
-	fourth := dial() // waits for a slot through Shutdown
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.Shutdown(ctx); err != nil {
@@ -339,19 +355,31 @@ func TestConnectionCap(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("Serve after Shutdown: %v", err)
 	}
-	if err := healthy(fourth, 10*time.Second); err == nil {
-		t.Fatal("a connection waiting for a slot was served after Shutdown")
+	waitCount(t, &clients, 0)
+}
+
+// waitCount waits, a bounded while, for the server to have seen its
+// connections close.
+func waitCount(t *testing.T, clients *atomic.Int64, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for clients.Load() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections counted, want %d", clients.Load(), want)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
-// TestLimitListenerReleasesOnce: closing a connection twice frees one slot,
-// not two.
+// TestLimitListenerReleasesOnce: closing a connection twice frees one
+// place, not two.
 func TestLimitListenerReleasesOnce(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newLimitListener(ln, 2)
+	var clients atomic.Int64
+	l := newLimitListener(ln, 2, &clients, nil)
 	defer l.Close()
 	var accepted []net.Conn
 	for range 2 {
@@ -368,11 +396,11 @@ func TestLimitListenerReleasesOnce(t *testing.T) {
 	}
 	accepted[0].Close()
 	accepted[0].Close()
-	if n := len(l.sem); n != 1 {
-		t.Fatalf("%d slots held after one of two connections closed twice, want 1", n)
+	if n := clients.Load(); n != 1 {
+		t.Fatalf("%d places held after one of two connections closed twice, want 1", n)
 	}
 	accepted[1].Close()
-	if n := len(l.sem); n != 0 {
-		t.Fatalf("%d slots held after every connection closed", n)
+	if n := clients.Load(); n != 0 {
+		t.Fatalf("%d places held after every connection closed", n)
 	}
 }

@@ -1,51 +1,98 @@
 package httpapi
 
 import (
+	"crypto/tls"
 	"net"
+	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
-// limitListener accepts at most cap(sem) connections at a time: past that,
-// Accept waits until one of them closes, and further clients wait in the
-// kernel's accept queue, costing the server nothing. It is
-// golang.org/x/net/netutil.LimitListener, which the module does not
-// otherwise need.
+// refuseTimeout bounds the refusal of one connection over the limit: its
+// TLS handshake, when there is TLS, and the write of the 503.
+const refuseTimeout = 2 * time.Second
+
+// maxRefusing bounds the refusals in flight. A flood past the limit is
+// refused by closing its connections without a word once this many are
+// being answered, so refusing costs a bounded number of goroutines.
+const maxRefusing = 64
+
+// refusalBody is the body of the 503 sent to a connection over
+// max_clients, in the shape of every error of the API; the daemon's other
+// listeners send Redis's "max number of clients reached" too.
+const refusalBody = `{"error":{"code":"ERR","message":"max number of clients reached"}}` + "\n"
+
+// refusal is the whole answer to a connection over max_clients, after
+// which it is closed.
+var refusal = []byte("HTTP/1.1 503 Service Unavailable\r\n" +
+	"Content-Type: application/json\r\n" +
+	"Connection: close\r\n" +
+	"Content-Length: " + strconv.Itoa(len(refusalBody)) + "\r\n" +
+	"\r\n" + refusalBody)
+
+// limitListener admits at most max connections at a time, counted in
+// clients, which the daemon shares with its native and RESP listeners so
+// that max_clients bounds them all together. A connection over the limit
+// is answered 503 and closed, as the other listeners refuse theirs,
+// instead of waiting: a waiting HTTP client could be held up for as long as
+// other protocols' clients hold their slots.
 type limitListener struct {
 	net.Listener
-	sem       chan struct{}
-	done      chan struct{} // closed by Close: a waiting Accept gives up
-	closeOnce sync.Once
+	max      int64
+	clients  *atomic.Int64
+	tls      *tls.Config // the listener above speaks TLS: so must a refusal
+	refusing chan struct{}
+	refused  atomic.Uint64
 }
 
-// newLimitListener returns ln accepting at most n connections at a time.
-func newLimitListener(ln net.Listener, n int) *limitListener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
+// newLimitListener returns ln admitting at most n connections counted in
+// clients (nil: a counter of its own).
+func newLimitListener(ln net.Listener, n int, clients *atomic.Int64, tlsConf *tls.Config) *limitListener {
+	if clients == nil {
+		clients = new(atomic.Int64)
+	}
+	return &limitListener{Listener: ln, max: int64(n), clients: clients, tls: tlsConf,
+		refusing: make(chan struct{}, maxRefusing)}
 }
 
-// Accept waits for a free slot, then for a connection, which holds the
-// slot until it is closed.
+// Accept returns the next connection under the limit; the connection holds
+// its place in the count until it is closed. Connections over the limit
+// are refused in the background.
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.clients.Add(1) <= l.max {
+			return &limitConn{Conn: c, release: func() { l.clients.Add(-1) }}, nil
+		}
+		l.clients.Add(-1)
+		l.refused.Add(1)
+		select {
+		case l.refusing <- struct{}{}:
+			go l.refuse(c)
+		default:
+			c.Close()
+		}
 	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
-	}
-	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
 }
 
-// Close closes the listener and wakes an Accept waiting for a slot.
-func (l *limitListener) Close() error {
-	err := l.Listener.Close()
-	l.closeOnce.Do(func() { close(l.done) })
-	return err
+// refuse answers c 503 and closes it, within refuseTimeout.
+func (l *limitListener) refuse(c net.Conn) {
+	defer func() { <-l.refusing }()
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(refuseTimeout))
+	if l.tls != nil {
+		tc := tls.Server(c, l.tls)
+		defer tc.Close()
+		c = tc
+	}
+	c.Write(refusal)
 }
 
-// limitConn gives its slot back on its first Close.
+// limitConn gives its place back on its first Close.
 type limitConn struct {
 	net.Conn
 	once    sync.Once

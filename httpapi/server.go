@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,18 +60,21 @@ type Config struct {
 	// storage.max_key_size and storage.max_value_size), which bound request
 	// bodies and headers. 0 = 64 KiB and 64 MiB, the engine's defaults.
 	MaxKeySize, MaxValueSize int
-	// MaxConns is the most HTTP connections open at a time (config
-	// max_clients, the same figure as the native and RESP listeners', but
-	// counted apart from them). Past it the listener stops accepting until
-	// a connection closes: further clients wait in the kernel's accept
-	// queue, each costing the server nothing, instead of each holding a
-	// goroutine and its buffers. 0 means no limit.
+	// MaxConns is the most connections open at a time (config
+	// max_clients), counted in Clients. One more is answered 503 "max
+	// number of clients reached" and closed, as the native and RESP
+	// listeners refuse theirs. 0 means no limit.
 	MaxConns int
+	// Clients counts open connections; the daemon passes the counter of
+	// its native and RESP listeners, so that max_clients bounds every
+	// listener together. nil = a counter of the HTTP listener's own.
+	Clients *atomic.Int64
 	// ClientCount reports the daemon's connected clients for the
 	// pykv_connected_clients gauge; nil omits the gauge.
 	ClientCount func() int64
 	// Health, when set, is asked by /healthz after the engine is found
-	// open; an error makes the check fail with its text. The daemon passes
+	// open; an error makes the check fail, and its text is logged (shown
+	// only to a caller with the password). The daemon passes
 	// the log's state here, so that a log that refuses writes is unhealthy.
 	Health func() error
 	// Logger receives listener events and server errors; default
@@ -81,12 +85,15 @@ type Config struct {
 // Server is the HTTP listener. Listen, Serve, Addr and Shutdown follow
 // netproto.Server, so the daemon starts and stops every listener alike.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	mux  *http.ServeMux
-	reg  *prometheus.Registry
-	http *http.Server
-	ln   net.Listener
+	cfg   Config
+	log   *slog.Logger
+	mux   *http.ServeMux
+	reg   *prometheus.Registry
+	http  *http.Server
+	ln    net.Listener
+	limit *limitListener // nil without MaxConns
+
+	lastHealth atomic.Pointer[string] // the reason /healthz last logged; "" healthy
 
 	requests *prometheus.CounterVec
 }
@@ -146,12 +153,21 @@ func (s *Server) Listen() error {
 // MaxConns connections at a time.
 func (s *Server) UseListener(ln net.Listener) {
 	if s.cfg.MaxConns > 0 {
-		ln = newLimitListener(ln, s.cfg.MaxConns)
+		s.limit = newLimitListener(ln, s.cfg.MaxConns, s.cfg.Clients, s.cfg.TLS)
+		ln = s.limit
 	}
 	if s.cfg.TLS != nil {
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
 	s.ln = ln
+}
+
+// Rejected counts connections refused because of MaxConns.
+func (s *Server) Rejected() uint64 {
+	if s.limit == nil {
+		return 0
+	}
+	return s.limit.refused.Load()
 }
 
 // Addr returns the bound address.

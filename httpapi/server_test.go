@@ -89,22 +89,47 @@ func TestHealthz(t *testing.T) {
 		t.Fatalf("healthz moved the keyspace counters: %+v -> %+v", before, after)
 	}
 
-	failed := errors.New("the log refuses writes")
+	failed := errors.New("the log refuses writes: write /var/lib/pykv/000001.log: input/output error")
 	logErr.Store(&failed)
 	status, _, body := e.do("GET", "/healthz", "", nil)
-	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), "the log refuses writes") {
-		t.Fatalf("failed Health: %d %q", status, body)
+	if status != http.StatusServiceUnavailable || string(body) != "unhealthy\n" {
+		t.Fatalf("failed Health without a password: %d %q, want 503 \"unhealthy\" and no reason", status, body)
+	}
+	if log := e.logs.String(); !strings.Contains(log, "input/output error") {
+		t.Errorf("the reason was not logged:\n%s", log)
 	}
 	logErr.Store(nil)
 
 	e.db.Close()
 	status, _, body = e.do("GET", "/healthz", "", nil)
-	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), "closed") {
+	if status != http.StatusServiceUnavailable || string(body) != "unhealthy\n" {
 		t.Fatalf("closed engine: %d %q", status, body)
 	}
 	status, _, body = e.do("PUT", "/v1/keys/k", "", strings.NewReader("v"))
 	if status != http.StatusServiceUnavailable {
 		t.Fatalf("write to a closed engine: %d %s", status, body)
+	}
+}
+
+// TestHealthzReasonOnlyWithThePassword: with a password, /healthz still
+// answers without one, but only a caller whose bearer token is the
+// password sees why it is unhealthy.
+func TestHealthzReasonOnlyWithThePassword(t *testing.T) {
+	failed := errors.New("fsync /var/lib/pykv/000007.log: no space left on device")
+	e := newEnv(t, withPassword("s3cret"), func(_ *storage.Options, _ *command.Config, c *Config) {
+		c.Health = func() error { return failed }
+	})
+	for _, tc := range []struct{ name, token, want string }{
+		{"no token", "", "unhealthy\n"},
+		{"wrong token", "guess", "unhealthy\n"},
+		{"the password", "s3cret", "unhealthy: " + failed.Error() + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.token = tc.token
+			if status, _, body := e.do("GET", "/healthz", "", nil); status != http.StatusServiceUnavailable || string(body) != tc.want {
+				t.Fatalf("%d %q, want 503 %q", status, body, tc.want)
+			}
+		})
 	}
 }
 

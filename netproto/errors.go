@@ -46,6 +46,12 @@ var (
 	// ErrRefused is returned by ReadHandshakeReply when the server refused
 	// the connection for another reason (too many clients, shutting down).
 	ErrRefused = errors.New(errPrefix + "connection refused by server")
+	// ErrUnauthenticated is returned by a server's codec, wrapping
+	// ErrFrameTooLarge or ErrTooManyArgs, for a request over UnauthMaxFrame
+	// or UnauthMaxArgs from a connection that has not authenticated. It is
+	// never recoverable: the server answers and closes the connection, as
+	// Redis does with "Protocol error: unauthenticated multibulk length".
+	ErrUnauthenticated = errors.New(errPrefix + "unauthenticated")
 	// ErrInvalidRequest is returned by WriteRequest for an argv that cannot
 	// be encoded: empty, or larger than a frame can carry. Nothing is
 	// written.
@@ -59,12 +65,27 @@ var (
 
 // Recoverable reports whether err, returned by a Reader, left the stream at
 // the start of the next frame, so that the connection can go on after an
-// error reply. It is false for nil, io.EOF and every I/O error.
+// error reply. It is false for nil, io.EOF, every I/O error and
+// ErrUnauthenticated.
 func Recoverable(err error) bool {
+	if errors.Is(err, ErrUnauthenticated) {
+		return false
+	}
 	return errors.Is(err, ErrMalformed) ||
 		errors.Is(err, ErrUnknownOpcode) ||
 		errors.Is(err, ErrTooManyArgs)
 }
+
+// unauthError is a limit error met before AUTH: both it and the limit's
+// error are in its chain, and its text says "unauthenticated" first, as
+// in "unauthenticated frame too large: 20000 bytes claimed, limit is 16384".
+type unauthError struct{ err error }
+
+func (e *unauthError) Error() string {
+	return errPrefix + "unauthenticated " + strings.TrimPrefix(e.err.Error(), errPrefix)
+}
+
+func (e *unauthError) Unwrap() []error { return []error{ErrUnauthenticated, e.err} }
 
 // ErrorCode is the error reply code of protocol errors, as sent by
 // ErrorReply.

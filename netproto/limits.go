@@ -13,6 +13,22 @@ const (
 	DefaultMaxArgs = 1 << 20
 )
 
+// Limits of a connection that has not authenticated yet, when the server
+// has a password: Redis's for such clients (processMultibulkBuffer in
+// networking.c refuses, before AUTH, an array of more than 10 elements and
+// a bulk string of more than 16384 bytes, and closes the connection). A
+// native frame holds all of a request's args, so here the 16 KiB bound
+// the whole frame: AUTH and HELLO ... AUTH need far less. So a client that
+// has not shown the password can make the server hold at most one 16 KiB
+// buffer, not one of MaxFrame.
+const (
+	// UnauthMaxArgs is the most args, counting the command name, of a
+	// request before AUTH.
+	UnauthMaxArgs = 10
+	// UnauthMaxFrame is the largest request frame body before AUTH.
+	UnauthMaxFrame = 16 << 10
+)
+
 // MaxDepth is the deepest nesting of Array and Map replies that a frame may
 // carry: a top-level Array is at depth 1. Deeper replies are rejected by the
 // reader (ErrMalformed) and by the writer (ErrInvalidReply), so neither side

@@ -19,12 +19,26 @@ func (Native) Name() string { return "native" }
 
 // NewCodec implements Protocol.
 func (n Native) NewCodec(r *bufio.Reader, w *bufio.Writer) Codec {
-	return &nativeCodec{r: NewReader(r, n.Limits), w: NewWriter(w)}
+	return &nativeCodec{r: NewReader(r, n.Limits), w: NewWriter(w), lim: n.Limits, authed: true}
 }
 
 type nativeCodec struct {
-	r *Reader
-	w *Writer
+	r      *Reader
+	w      *Writer
+	lim    Limits // after AUTH, or without a password
+	authed bool
+}
+
+// SetAuthenticated implements Codec: before AUTH a request is held to
+// UnauthMaxFrame and UnauthMaxArgs, within the configured limits.
+func (c *nativeCodec) SetAuthenticated(authed bool) {
+	c.authed = authed
+	if authed {
+		c.r.SetLimits(c.lim)
+		return
+	}
+	l := c.lim.withDefaults()
+	c.r.SetLimits(Limits{MaxFrame: min(l.MaxFrame, UnauthMaxFrame), MaxArgs: min(l.MaxArgs, UnauthMaxArgs)})
 }
 
 func (c *nativeCodec) Handshake(refuse error) error {
@@ -44,7 +58,13 @@ func (c *nativeCodec) Handshake(refuse error) error {
 	return err
 }
 
-func (c *nativeCodec) ReadCommand(argv [][]byte) ([][]byte, error) { return c.r.ReadRequest(argv) }
+func (c *nativeCodec) ReadCommand(argv [][]byte) ([][]byte, error) {
+	argv, err := c.r.ReadRequest(argv)
+	if err != nil && !c.authed && (errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrTooManyArgs)) {
+		err = &unauthError{err}
+	}
+	return argv, err
+}
 
 func (c *nativeCodec) WriteReply(_ *command.Session, r command.Reply) error {
 	return c.w.WriteReply(r)

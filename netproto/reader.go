@@ -45,6 +45,12 @@ func NewReader(br *bufio.Reader, lim Limits) *Reader {
 	return &Reader{br: br, lim: lim.withDefaults()}
 }
 
+// SetLimits replaces the Reader's limits from the next read on (zero
+// fields mean the defaults). A server holds a connection that has not
+// authenticated to UnauthMaxFrame and UnauthMaxArgs, and relaxes them
+// after AUTH.
+func (r *Reader) SetLimits(lim Limits) { r.lim = lim.withDefaults() }
+
 // Buffered returns the number of bytes already read from the connection
 // but not yet decoded. A server flushes its replies when it reaches zero:
 // the client has no more pipelined requests in flight for now.

@@ -39,6 +39,10 @@ func (c *respCodec) Handshake(refuse error) error {
 	return refuse
 }
 
+// SetAuthenticated implements Codec with Redis's limits for a client
+// that has not authenticated.
+func (c *respCodec) SetAuthenticated(authed bool) { c.r.SetUnauthenticated(!authed) }
+
 func (c *respCodec) ReadCommand(argv [][]byte) ([][]byte, error) { return c.r.ReadCommand(argv) }
 
 func (c *respCodec) WriteReply(s *command.Session, r command.Reply) error {

@@ -25,6 +25,12 @@ type Codec interface {
 	// (too many clients) is answered in the protocol's own way, flushed,
 	// and returned: the server then closes the connection.
 	Handshake(refuse error) error
+	// SetAuthenticated tells the codec whether the connection's session
+	// has authenticated (or needs no password): before, it holds requests
+	// to the small limits of UnauthMaxFrame and UnauthMaxArgs (RESP:
+	// Redis's). The server calls it after the handshake and whenever a
+	// command changed the session's Authed. A new codec is authenticated.
+	SetAuthenticated(authed bool)
 	// ReadCommand reads the next command's argv, reusing argv's storage.
 	ReadCommand(argv [][]byte) ([][]byte, error)
 	// WriteReply encodes one reply for the session (whose protocol version
@@ -63,9 +69,15 @@ type ServerConfig struct {
 	// Clients counts open connections; share one counter between the
 	// listeners of a daemon so MaxClients bounds them together. nil = own.
 	Clients *atomic.Int64
-	// IdleTimeout closes a connection that sends nothing for this long.
-	// 0 = never.
+	// IdleTimeout closes a connection that sends nothing for this long:
+	// it counts from the last byte received, so a long request that keeps
+	// arriving, however slowly, is not cut. 0 = never.
 	IdleTimeout time.Duration
+	// AuthTimeout closes a connection that has not authenticated this long
+	// after it was accepted, when the table wants a password (the daemon's
+	// auth_timeout). It bounds how long a client that does not know the
+	// password can hold a slot of MaxClients. 0 = never.
+	AuthTimeout time.Duration
 	// Logger receives connection events; default slog.Default.
 	Logger *slog.Logger
 	// Deferred, when set, makes each connection's store: the connection's
@@ -108,6 +120,10 @@ const bufSize = 16 << 10
 // handshakeTimeout bounds how long a new connection may take to say which
 // protocol it speaks.
 const handshakeTimeout = 10 * time.Second
+
+// authReplyTimeout bounds the write of the error that tells a client it
+// was closed for not authenticating in time.
+const authReplyTimeout = time.Second
 
 // errTooManyClients refuses a connection over ServerConfig.MaxClients; its
 // text is Redis's.
@@ -224,6 +240,10 @@ func (s *Server) serveConn(c net.Conn) {
 	defer s.cfg.Clients.Add(-1)
 
 	sess := s.table.NewSession()
+	dr := &deadlineReader{conn: c, idle: s.cfg.IdleTimeout, closing: &s.closing}
+	if !sess.Authed && s.cfg.AuthTimeout > 0 {
+		dr.authBy = time.Now().Add(s.cfg.AuthTimeout)
+	}
 	dw := &durableWriter{conn: c}
 	if s.cfg.Deferred != nil {
 		dw.d = s.cfg.Deferred()
@@ -232,7 +252,7 @@ func (s *Server) serveConn(c net.Conn) {
 		// that what other clients saw of them is not lost.
 		defer dw.d.Wait()
 	}
-	br := bufio.NewReaderSize(c, bufSize)
+	br := bufio.NewReaderSize(dr, bufSize)
 	bw := bufio.NewWriterSize(dw, bufSize)
 	codec := s.proto.NewCodec(br, bw)
 	log := s.log.With("client", c.RemoteAddr().String(), "id", sess.ID)
@@ -246,7 +266,8 @@ func (s *Server) serveConn(c net.Conn) {
 	if n > int64(s.cfg.MaxClients) {
 		refuse = errTooManyClients
 	}
-	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	c.SetWriteDeadline(time.Now().Add(handshakeTimeout))
+	dr.handshakeBy = time.Now().Add(handshakeTimeout)
 	if err := codec.Handshake(refuse); err != nil {
 		if refuse != nil {
 			s.rejected.Add(1)
@@ -256,14 +277,60 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 		return
 	}
-	c.SetDeadline(time.Time{})
+	c.SetWriteDeadline(time.Time{})
+	dr.handshakeBy = time.Time{}
 	s.accepted.Add(1)
-	s.loop(c, codec, sess, log)
+	codec.SetAuthenticated(sess.Authed)
+	s.loop(dr, codec, sess, log)
 }
+
+// deadlineReader is what a connection's buffered reader reads from: before
+// each read it sets the connection's read deadline to the nearest of the
+// handshake's, the idle timeout's (counted from now, so from the last byte
+// received, not from the start of a request) and, until the session has
+// authenticated, AuthTimeout's. Shutdown wakes a blocked read with a
+// deadline in the past; the check of closing after each deadline is set
+// keeps a read that began just then from setting a later one over it.
+type deadlineReader struct {
+	conn        net.Conn
+	idle        time.Duration
+	closing     *atomic.Bool
+	handshakeBy time.Time // zero after the handshake
+	authBy      time.Time // zero once authenticated, or when not asked for
+	set         bool      // a deadline is set on conn
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	var by time.Time
+	if d.idle > 0 {
+		by = time.Now().Add(d.idle)
+	}
+	for _, t := range []time.Time{d.handshakeBy, d.authBy} {
+		if !t.IsZero() && (by.IsZero() || t.Before(by)) {
+			by = t
+		}
+	}
+	if !by.IsZero() || d.set {
+		d.conn.SetReadDeadline(by)
+		d.set = !by.IsZero()
+	}
+	if d.closing.Load() {
+		return 0, os.ErrDeadlineExceeded
+	}
+	return d.conn.Read(p)
+}
+
+// authTimedOut reports whether err is the AuthTimeout's deadline passing.
+func (d *deadlineReader) authTimedOut(err error) bool {
+	return !d.authBy.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d.authBy)
+}
+
+// errAuthTimeout is sent to a connection closed by ServerConfig.AuthTimeout.
+var errAuthTimeout = command.Errorf("NOAUTH", "Authentication required; not authenticated in time, closing the connection.")
 
 // loop serves commands until the peer leaves, QUIT, a protocol error, or
 // shutdown.
-func (s *Server) loop(c net.Conn, codec Codec, sess *command.Session, log *slog.Logger) {
+func (s *Server) loop(dr *deadlineReader, codec Codec, sess *command.Session, log *slog.Logger) {
 	argv := make([][]byte, 0, 8)
 	for {
 		if codec.Buffered() == 0 {
@@ -273,9 +340,6 @@ func (s *Server) loop(c net.Conn, codec Codec, sess *command.Session, log *slog.
 			if s.closing.Load() {
 				return
 			}
-			if s.cfg.IdleTimeout > 0 {
-				c.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
-			}
 		}
 		var err error
 		argv, err = codec.ReadCommand(argv[:0])
@@ -284,6 +348,14 @@ func (s *Server) loop(c net.Conn, codec Codec, sess *command.Session, log *slog.
 			// already executed go out: their writes are applied.
 			if s.closing.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
 				codec.Flush()
+				return
+			}
+			if !sess.Authed && dr.authTimedOut(err) {
+				// A client that reads nothing must not hold the close up.
+				dr.conn.SetWriteDeadline(time.Now().Add(authReplyTimeout))
+				codec.WriteReply(sess, errAuthTimeout)
+				codec.Flush()
+				log.Info("closing connection: not authenticated within auth_timeout", "auth_timeout", s.cfg.AuthTimeout)
 				return
 			}
 			reply, send, recoverable := codec.ErrorReply(err)
@@ -302,7 +374,12 @@ func (s *Server) loop(c net.Conn, codec Codec, sess *command.Session, log *slog.
 		if len(argv) == 0 {
 			continue
 		}
+		authed := sess.Authed
 		reply := s.table.Exec(sess, argv)
+		if sess.Authed != authed {
+			codec.SetAuthenticated(sess.Authed)
+			dr.authBy = time.Time{}
+		}
 		if err := codec.WriteReply(sess, reply); err != nil {
 			return
 		}

@@ -244,7 +244,7 @@ func TestHelpFlag(t *testing.T) {
 		t.Errorf("--help does not start with the usage line:\n%s", help)
 	}
 	for _, flag := range []string{"data-dir", "native-addr", "resp-addr", "fsync", "password",
-		"max-clients", "idle-timeout", "config", "log-format", "log-level", "version"} {
+		"max-clients", "idle-timeout", "auth-timeout", "protected-mode", "config", "log-format", "log-level", "version"} {
 		if !strings.Contains(help, "\n  -"+flag+" ") && !strings.Contains(help, "\n  -"+flag+"\n") {
 			t.Errorf("--help does not list -%s:\n%s", flag, help)
 		}

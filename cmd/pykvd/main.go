@@ -17,6 +17,7 @@ import (
 	"net/http"
 	_ "net/http/pprof" // served only with --pprof-addr
 	"os"
+	"strings"
 
 	"github.com/pykv/pykv/internal/config"
 	"github.com/pykv/pykv/internal/daemon"
@@ -43,6 +44,9 @@ func run(args []string) int {
 	segmentSize := fl.Int64("segment-size", def.Storage.SegmentSize, "log segment size in bytes")
 	maxClients := fl.Int("max-clients", def.MaxClients, "maximum connections")
 	idle := fl.Duration("idle-timeout", def.IdleTimeout.Duration, "close connections idle this long (0: never)")
+	authTimeout := fl.Duration("auth-timeout", def.AuthTimeout.Duration, "with a password, close connections not authenticated this long after connecting (0: never)")
+	protected := yesNo(def.ProtectedMode)
+	fl.Var(&protected, "protected-mode", "yes: refuse to listen beyond loopback without a password; no: allow it (trusted networks only)")
 	password := fl.String("password", def.Password, "require AUTH with this password (prefer the config file: flags show in ps)")
 	logLevel := fl.String("log-level", def.Log.Level, "log level: debug, info, warn, error")
 	logFormat := fl.String("log-format", def.Log.Format, "log format: text or json")
@@ -104,6 +108,10 @@ func run(args []string) int {
 			cfg.MaxClients = *maxClients
 		case "idle-timeout":
 			cfg.IdleTimeout.Duration = *idle
+		case "auth-timeout":
+			cfg.AuthTimeout.Duration = *authTimeout
+		case "protected-mode":
+			cfg.ProtectedMode = bool(protected)
 		case "password":
 			cfg.Password = *password
 		case "log-level":
@@ -134,6 +142,32 @@ func run(args []string) int {
 	}
 	return 0
 }
+
+// yesNo is a boolean flag written as Redis writes its own: yes or no
+// (true, false, 1 and 0 too). Alone, --protected-mode means yes.
+type yesNo bool
+
+func (b *yesNo) String() string {
+	if b != nil && *b {
+		return "yes"
+	}
+	return "no"
+}
+
+func (b *yesNo) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "yes", "true", "1":
+		*b = true
+	case "no", "false", "0":
+		*b = false
+	default:
+		return fmt.Errorf("want yes or no, not %q", s)
+	}
+	return nil
+}
+
+// IsBoolFlag lets the flag stand alone, as a yes.
+func (b *yesNo) IsBoolFlag() bool { return true }
 
 func newLogger(format string, level *slog.LevelVar) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}

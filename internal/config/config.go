@@ -25,6 +25,12 @@ const (
 	DefaultHTTPAddr   = "127.0.0.1:7381"
 )
 
+// DefaultAuthTimeout is auth_timeout's default: long enough for any client
+// that knows the password to send AUTH (or HELLO ... AUTH) across a slow
+// link, short enough that clients that do not cannot hold the slots of
+// max_clients for long.
+const DefaultAuthTimeout = 10 * time.Second
+
 // Duration is a time.Duration written as a string ("10s", "5m") in TOML.
 type Duration struct{ time.Duration }
 
@@ -50,11 +56,15 @@ type Config struct {
 	RESP   Listener `toml:"resp"`
 	HTTP   Listener `toml:"http"`
 
-	Password    string   `toml:"password"`
-	MaxClients  int      `toml:"max_clients"`
-	IdleTimeout Duration `toml:"idle_timeout"`
-	MaxFrame    int      `toml:"max_frame_bytes"`
-	TLS         TLS      `toml:"tls"`
+	Password string `toml:"password"`
+	// ProtectedMode refuses to start with a listener beyond loopback and
+	// no password, as Redis's protected-mode refuses such clients.
+	ProtectedMode bool     `toml:"protected_mode"`
+	MaxClients    int      `toml:"max_clients"`
+	IdleTimeout   Duration `toml:"idle_timeout"`
+	AuthTimeout   Duration `toml:"auth_timeout"`
+	MaxFrame      int      `toml:"max_frame_bytes"`
+	TLS           TLS      `toml:"tls"`
 
 	Storage Storage `toml:"storage"`
 	Log     Log     `toml:"log"`
@@ -91,13 +101,15 @@ type Log struct {
 // pykv's own ports, data under ./data, fsync always.
 func Default() Config {
 	return Config{
-		DataDir:     "./data",
-		Native:      Listener{Addr: DefaultNativeAddr},
-		RESP:        Listener{Addr: DefaultRESPAddr},
-		HTTP:        Listener{Addr: DefaultHTTPAddr},
-		MaxClients:  10000,
-		IdleTimeout: Duration{0},
-		MaxFrame:    64<<20 + 128<<10,
+		DataDir:       "./data",
+		Native:        Listener{Addr: DefaultNativeAddr},
+		RESP:          Listener{Addr: DefaultRESPAddr},
+		HTTP:          Listener{Addr: DefaultHTTPAddr},
+		MaxClients:    10000,
+		ProtectedMode: true,
+		IdleTimeout:   Duration{0},
+		AuthTimeout:   Duration{DefaultAuthTimeout},
+		MaxFrame:      64<<20 + 128<<10,
 		Storage: Storage{
 			Fsync:          "always",
 			SegmentSize:    64 << 20,
@@ -128,6 +140,22 @@ func Load(path string) (Config, error) {
 	return c, nil
 }
 
+// Loopback reports whether the listen address addr ("host:port") binds
+// loopback only: "localhost" or a loopback IP. An empty host (every
+// interface), any other IP and any other host name are not: a name may
+// resolve anywhere, and the check never asks DNS.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Validate checks every value, naming the key of the first bad one.
 func (c Config) Validate() error {
 	var errs []error
@@ -137,15 +165,26 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		bad("data_dir", `""`, "must name a directory")
 	}
-	for _, l := range []struct {
+	listeners := []struct {
 		key  string
 		addr string
-	}{{"native.addr", c.Native.Addr}, {"resp.addr", c.RESP.Addr}, {"http.addr", c.HTTP.Addr}} {
+	}{{"native.addr", c.Native.Addr}, {"resp.addr", c.RESP.Addr}, {"http.addr", c.HTTP.Addr}}
+	for _, l := range listeners {
 		if l.addr == "" {
 			continue
 		}
 		if _, _, err := net.SplitHostPort(l.addr); err != nil {
 			bad(l.key, l.addr, "want host:port")
+		}
+	}
+	if c.ProtectedMode && c.Password == "" {
+		for _, l := range listeners {
+			if l.addr != "" && !Loopback(l.addr) {
+				bad(l.key, l.addr, "protected mode: this listens beyond loopback and no password is set, "+
+					"so anyone who can reach it could read and change every key. Set a password "+
+					"(password in pykv.toml, or --password), listen on 127.0.0.1 only, or, if the network "+
+					"is trusted, turn protected mode off (protected_mode = false, or --protected-mode=no)")
+			}
 		}
 	}
 	if c.Native.Addr == "" && c.RESP.Addr == "" {
@@ -156,6 +195,9 @@ func (c Config) Validate() error {
 	}
 	if c.IdleTimeout.Duration < 0 {
 		bad("idle_timeout", c.IdleTimeout, "must not be negative")
+	}
+	if c.AuthTimeout.Duration < 0 {
+		bad("auth_timeout", c.AuthTimeout, "must not be negative")
 	}
 	if c.MaxFrame < 1024 {
 		bad("max_frame_bytes", c.MaxFrame, "must be at least 1024")

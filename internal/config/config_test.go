@@ -72,3 +72,48 @@ func TestValidateNamesTheKey(t *testing.T) {
 		t.Fatalf("defaults do not validate: %v", err)
 	}
 }
+
+// TestProtectedMode: with no password, a listener beyond loopback is
+// refused, naming the key and both ways out; a password or
+// protected_mode = false allows it, and loopback is always allowed.
+func TestProtectedMode(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(*Config)
+		refused string // the key named, or "" when allowed
+	}{
+		{"defaults: loopback", func(*Config) {}, ""},
+		{"every interface", func(c *Config) { c.Native.Addr = "0.0.0.0:7380" }, "native.addr = 0.0.0.0:7380"},
+		{"empty host", func(c *Config) { c.RESP.Addr = ":7379" }, "resp.addr = :7379"},
+		{"IPv6 any", func(c *Config) { c.HTTP.Addr = "[::]:7381" }, "http.addr = [::]:7381"},
+		{"LAN address", func(c *Config) { c.Native.Addr = "192.168.1.5:7380" }, "native.addr = 192.168.1.5:7380"},
+		{"host name", func(c *Config) { c.RESP.Addr = "db.example.com:7379" }, "resp.addr = db.example.com:7379"},
+		{"localhost", func(c *Config) { c.Native.Addr = "localhost:7380" }, ""},
+		{"IPv6 loopback", func(c *Config) { c.Native.Addr = "[::1]:7380" }, ""},
+		{"127.0.0.2", func(c *Config) { c.RESP.Addr = "127.0.0.2:7379" }, ""},
+		{"HTTP off", func(c *Config) { c.HTTP.Addr = "" }, ""},
+		{"with a password", func(c *Config) { c.Native.Addr, c.Password = "0.0.0.0:7380", "s3cret" }, ""},
+		{"turned off", func(c *Config) { c.Native.Addr, c.ProtectedMode = "0.0.0.0:7380", false }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.refused == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("allowed, want refused")
+			}
+			for _, want := range []string{tt.refused, "protected mode", "--password", "protected_mode = false", "--protected-mode=no"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%v\ndoes not say %q", err, want)
+				}
+			}
+		})
+	}
+}

@@ -122,8 +122,9 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	var clients atomic.Int64
 	var servers []*netproto.Server
 	var nativeSrv, respSrv *netproto.Server
+	var httpSrv *httpapi.Server
 	srvCfg := netproto.ServerConfig{TLS: tlsConf, MaxClients: cfg.MaxClients, Clients: &clients,
-		IdleTimeout: cfg.IdleTimeout.Duration, Logger: log,
+		IdleTimeout: cfg.IdleTimeout.Duration, AuthTimeout: cfg.AuthTimeout.Duration, Logger: log,
 		Deferred: func() netproto.DeferredStore { return db.Deferred() }}
 
 	table := command.New(db, command.Config{
@@ -140,6 +141,9 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 			for _, s := range servers {
 				si.TotalConnections += s.Accepted()
 				si.RejectedConnections += s.Rejected()
+			}
+			if httpSrv != nil {
+				si.RejectedConnections += httpSrv.Rejected()
 			}
 			return si
 		},
@@ -161,11 +165,10 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 			return err
 		}
 	}
-	var httpSrv *httpapi.Server
 	if cfg.HTTP.Addr != "" {
 		httpSrv = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: db,
 			MaxKeySize: cfg.Storage.MaxKeySize, MaxValueSize: cfg.Storage.MaxValueSize,
-			MaxConns: cfg.MaxClients, ClientCount: clients.Load, Health: db.Healthy, Logger: log})
+			MaxConns: cfg.MaxClients, Clients: &clients, ClientCount: clients.Load, Health: db.Healthy, Logger: log})
 		if err := httpSrv.Listen(); err != nil {
 			return err
 		}

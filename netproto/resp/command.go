@@ -96,7 +96,13 @@ func (r *Reader) readMultibulk() error {
 	}
 	// Redis ignores any count <= 0; only 0 and -1 (the null array) mean
 	// something, so other negatives are refused here.
-	if n < -1 || n > int64(r.lim.MaxArgs) {
+	if n < -1 {
+		return protoErr(textInvalidMultibulkLength)
+	}
+	if r.unauth && n > UnauthMaxArgs {
+		return protoErr(textUnauthMultibulkLength)
+	}
+	if n > int64(r.lim.MaxArgs) {
 		return protoErr(textInvalidMultibulkLength)
 	}
 	for range n {
@@ -111,7 +117,13 @@ func (r *Reader) readMultibulk() error {
 		if err != nil {
 			return err
 		}
-		if size < 0 || size > int64(r.lim.MaxBulk) {
+		if size < 0 {
+			return protoErr(textInvalidBulkLength)
+		}
+		if r.unauth && size > UnauthMaxBulk {
+			return protoErr(textUnauthBulkLength)
+		}
+		if size > int64(r.lim.MaxBulk) {
 			return protoErr(textInvalidBulkLength)
 		}
 		// len(r.buf) never passes MaxCommand, so the difference cannot

@@ -19,6 +19,7 @@ func TestReadCommandGolden(t *testing.T) {
 		for _, c := range loadGolden(t, file) {
 			t.Run(filepath.Base(file)+"/"+c.name, func(t *testing.T) {
 				for how, r := range readers(c.in, c.limits) {
+					r.SetUnauthenticated(c.unauth)
 					checkCommands(t, how, r, c)
 				}
 			})

@@ -62,9 +62,10 @@
 //
 // Redis holds a client that has not authenticated to an array of at most 10
 // and a bulk of at most 16 KiB. This package knows nothing of AUTH: a server
-// that wants the same calls Reader.SetLimits before and after it (the error
-// text is then "invalid multibulk length", not Redis's "unauthenticated
-// multibulk length").
+// that wants the same calls Reader.SetUnauthenticated before and after it,
+// and gets Redis's texts ("unauthenticated multibulk length",
+// "unauthenticated bulk length"). It holds an inline command of such a
+// client to 10 arguments too, which Redis does not.
 //
 // # Replies
 //

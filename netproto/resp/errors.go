@@ -32,6 +32,8 @@ const (
 	textExpectedDollar         = "Protocol error: expected '$', got '" // + byte + "'"
 	textTooBigInline           = "Protocol error: too big inline request"
 	textUnbalancedQuotes       = "Protocol error: unbalanced quotes in request"
+	textUnauthMultibulkLength  = "Protocol error: unauthenticated multibulk length"
+	textUnauthBulkLength       = "Protocol error: unauthenticated bulk length"
 
 	// Not in Redis, which trusts the two bytes after a bulk string blindly
 	// and has no argument limit for inline requests.
@@ -58,7 +60,7 @@ const (
 var errorTexts = []string{
 	textInvalidMultibulkLength, textInvalidBulkLength, textExpectedDollar,
 	textTooBigInline, textUnbalancedQuotes, textBulkNotTerminated,
-	textTooManyInlineArgs, textCommandTooLarge, textLineNotTerminated, textTooBigLine,
+	textTooManyInlineArgs, textCommandTooLarge, textUnauthMultibulkLength, textUnauthBulkLength, textLineNotTerminated, textTooBigLine,
 	textInvalidInteger, textInvalidDouble, textInvalidBoolean,
 	textInvalidBigNumber, textInvalidNull, textInvalidVerbatim, textTooDeep, textUnexpectedType,
 }

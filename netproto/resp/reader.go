@@ -27,6 +27,19 @@ const (
 	DefaultMaxCommand = 512 << 20
 )
 
+// Limits of a client that has not authenticated, Redis's own
+// (processMultibulkBuffer in networking.c): Reader.SetUnauthenticated
+// applies them on top of the Limits.
+const (
+	// UnauthMaxArgs is the largest array count before AUTH; a larger one
+	// is "Protocol error: unauthenticated multibulk length". It bounds the
+	// arguments of an inline command too (Redis does not).
+	UnauthMaxArgs = 10
+	// UnauthMaxBulk is the longest bulk string before AUTH; a longer one is
+	// "Protocol error: unauthenticated bulk length".
+	UnauthMaxBulk = 16384
+)
+
 // Limits bound what a Reader accepts, so that a client cannot make the server
 // allocate more than it actually sends. A field that is zero or negative
 // takes its default; math.MaxInt means no limit.
@@ -94,6 +107,8 @@ type Reader struct {
 	br  *bufio.Reader
 	lim Limits
 
+	unauth bool // hold commands to UnauthMaxArgs and UnauthMaxBulk
+
 	buf  []byte                 // the bytes of the current command's arguments
 	offs []int                  // start and end in buf of each argument
 	line []byte                 // a line longer than br's buffer, gathered piece by piece
@@ -109,6 +124,12 @@ func NewReader(br *bufio.Reader, lim Limits) *Reader {
 // hold a client that has not authenticated to tight limits and relax them
 // after AUTH, as Redis does.
 func (r *Reader) SetLimits(lim Limits) { r.lim = lim.withDefaults() }
+
+// SetUnauthenticated holds the commands read from now on to UnauthMaxArgs
+// and UnauthMaxBulk, with Redis's error texts, until it is called with
+// false: a server calls it for a client that has not authenticated yet,
+// when a password is set, and again after AUTH.
+func (r *Reader) SetUnauthenticated(on bool) { r.unauth = on }
 
 // Buffered returns the number of bytes already read from the connection and
 // not yet decoded. A server flushes its replies when this is zero, before it

@@ -18,6 +18,8 @@ import (
 //	name:   what the case shows
 //	limits: bulk=N args=N inline=N command=N (any of them; the rest take
 //	        defaults)
+//	unauth: true: the Reader reads as for a client that has not
+//	        authenticated (SetUnauthenticated)
 //	in:     input bytes, with Go's escapes (\r\n, \x00, \\) but bare quotes;
 //	        several in: lines are concatenated
 //	cmd:    the arguments of the next command, as Go-quoted strings
@@ -29,6 +31,7 @@ type golden struct {
 	line    int
 	name    string
 	limits  Limits
+	unauth  bool
 	in      []byte
 	cmds    [][]string
 	replies []string
@@ -68,6 +71,8 @@ func loadGolden(t testing.TB, file string) []golden {
 			cur.name = val
 		case "limits":
 			cur.limits = parseLimits(t, where, val)
+		case "unauth":
+			cur.unauth = val == "true"
 		case "in":
 			cur.in = append(cur.in, unquote(t, where, val)...)
 		case "cmd":
