@@ -49,6 +49,7 @@ type DB struct {
 	// of the data files is dead and a merge reclaims it.
 	liveBytes atomic.Int64
 	merges    mergeState
+	guard     guard // background panics contained (guard.go)
 	// durableSeq: every record up to it is durable under the fsync policy
 	// (reads of newer versions wait for durability, or fail once the log
 	// has failed).
@@ -203,6 +204,9 @@ func (db *DB) Stats() Stats {
 		MergeReclaimed: ms.reclaimed,
 		LastMergeMs:    ms.last.Milliseconds(),
 		MergeRunning:   ms.running,
+		MergeFailures:  ms.failures,
+		MergesDeclined: ms.declined,
+		BgPanics:       db.guard.panics.Load(),
 		LiveBytes:      db.liveBytes.Load(),
 		DeadBytes:      max(bytes-db.liveBytes.Load(), 0),
 		Keys:           db.keydir.Len(),
