@@ -152,8 +152,9 @@ func TestMergePanicIsContained(t *testing.T) {
 				// The merge logs the panic while it still holds the merge
 				// lock; taking the lock waits for the rest of its unwinding.
 				db.merges.mu.Lock()
+				st := db.Stats()
 				db.merges.mu.Unlock()
-				if st := db.Stats(); st.BgPanics != 1 || st.MergeFailures < 1 {
+				if st.BgPanics != 1 || st.MergeFailures < 1 {
 					t.Fatalf("stats: %d panics, %d merge failures; want 1 and at least 1", st.BgPanics, st.MergeFailures)
 				}
 				checkData(t, db, want)

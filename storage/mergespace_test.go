@@ -126,12 +126,13 @@ func TestMergeOutOfSpaceLeavesLogAlone(t *testing.T) {
 			if line := wait(t, failed, "log line of the failed merge"); !strings.Contains(line, tc.err.Error()) {
 				t.Fatalf("log line %s lacks %v", line, tc.err)
 			}
-			db.merges.mu.Lock() // the merge has unwound
+			db.merges.mu.Lock() // held by the merge until it has unwound
+			st := db.Stats()
 			db.merges.mu.Unlock()
 			if tmp := tmpFiles(t, mem); len(tmp) > 0 {
 				t.Fatalf("temporary files left: %v", tmp)
 			}
-			if st := db.Stats(); st.MergeFailures != 1 || st.Merges != 0 {
+			if st.MergeFailures != 1 || st.Merges != 0 {
 				t.Fatalf("stats: %d failures, %d merges", st.MergeFailures, st.Merges)
 			}
 			if err := db.Healthy(); err != nil {
