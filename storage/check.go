@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
@@ -23,6 +22,9 @@ type CheckReport struct {
 	Torn error
 	// Obsolete lists files a finished merge left behind; Open removes them.
 	Obsolete []string
+	// Ignored lists files whose names are not pykv's; Open leaves them
+	// alone (and logs them).
+	Ignored  []string
 	Snapshot string // the live snapshot, if any
 	Keys     uint64 // keys in the snapshot
 	Segments int    // live segments
@@ -54,6 +56,9 @@ func Check(dir string, opts Options, progress Progress) CheckReport {
 		return rep
 	}
 	rep.Obsolete = plan.obsolete
+	for _, name := range plan.foreign {
+		rep.Ignored = append(rep.Ignored, filepath.Join(dir, name))
+	}
 	if progress == nil {
 		progress = func(int64, int64) {}
 	}
@@ -112,14 +117,19 @@ func checkSegment(opts Options, dir string, id uint32, newest bool, rep *CheckRe
 }
 
 // dirPlan is what a directory's names say: the live snapshot, the live
-// segments and the files a finished merge left behind.
+// segments, the files a finished merge left behind, and the names that are
+// not pykv's.
 type dirPlan struct {
 	dir      string
 	snapshot uint32 // 0: none
 	segments []uint32
 	obsolete []string
+	foreign  []string // names judgeName left alone as not pykv's
 }
 
+// planDir reads dir's names. A name that looks like a data file's but is
+// not one pykv writes (see judgeName) is an error naming the file; every
+// such name is reported, joined.
 func planDir(fs vfs.FS, dir string) (dirPlan, error) {
 	names, err := fs.List(dir)
 	if err != nil {
@@ -127,15 +137,28 @@ func planDir(fs vfs.FS, dir string) (dirPlan, error) {
 	}
 	p := dirPlan{dir: dir}
 	var segs, snaps []uint32
+	var bad []error
 	for _, name := range names {
-		if id, ok := segment.ParseFileName(name); ok {
+		kind, id, err := judgeName(dir, name)
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
+		switch kind {
+		case nameSegment:
 			segs = append(segs, id)
-		} else if id, ok := snapshot.ParseFileName(name); ok {
+		case nameSnapshot:
 			snaps = append(snaps, id)
-		} else if strings.HasSuffix(name, ".tmp") {
+		case nameTemp:
 			p.obsolete = append(p.obsolete, filepath.Join(dir, name))
+		case nameForeign:
+			p.foreign = append(p.foreign, name)
 		}
 	}
+	if len(bad) > 0 {
+		return dirPlan{}, errors.Join(bad...)
+	}
+	// List returns sorted names, and ten-digit names sort as their ids.
 	if len(snaps) > 0 {
 		p.snapshot = snaps[len(snaps)-1]
 		for _, id := range snaps[:len(snaps)-1] {

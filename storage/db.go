@@ -49,6 +49,7 @@ type DB struct {
 	// of the data files is dead and a merge reclaims it.
 	liveBytes atomic.Int64
 	merges    mergeState
+	guard     guard // background panics contained (guard.go)
 	// applied is the seq of the newest record applied to the keydir, the
 	// horizon a reply waits for (deferred.go). It goes down only when a
 	// failed log's writes are taken back (undo.go).
@@ -214,6 +215,9 @@ func (db *DB) stats() Stats {
 		MergeReclaimed: ms.reclaimed,
 		LastMergeMs:    ms.last.Milliseconds(),
 		MergeRunning:   ms.running,
+		MergeFailures:  ms.failures,
+		MergesDeclined: ms.declined,
+		BgPanics:       db.guard.panics.Load(),
 		LiveBytes:      db.liveBytes.Load(),
 		DeadBytes:      max(bytes-db.liveBytes.Load(), 0),
 		Keys:           db.keydir.Len(),

@@ -34,11 +34,21 @@ func (db *DB) expireKey(key []byte, seq uint64, now int64) {
 	if err := db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}}); err != nil {
 		return // the log has failed; every write reports it
 	}
+	db.testPoint("expiry: delete appended") // wmu held: a panic here must release it
 	db.expired.Add(1)
 }
 
+// expireLoop runs the active expiry cycle every ExpiryInterval. A panic in
+// a cycle is contained: it is logged and counted, and active expiry stops
+// until a restart while lazy expiry goes on (see guard.go).
 func (db *DB) expireLoop() {
 	defer db.bgDone.Done()
+	defer func() {
+		if err := db.contained("active expiry", recover()); err != nil {
+			db.guard.expiryStopped.Store(true)
+			db.logger().Error("active expiry stopped until a restart; expired keys are still removed when read", "err", err)
+		}
+	}()
 	t := time.NewTicker(db.opts.ExpiryInterval)
 	defer t.Stop()
 	for {

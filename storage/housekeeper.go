@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"time"
 )
 
@@ -10,7 +11,9 @@ const housekeeperCheck = 5 * time.Second
 
 // housekeeper merges in the background when the thresholds of Options are
 // passed: enough sealed segments, or enough dead bytes. It looks after each
-// rotation and every housekeeperCheck.
+// rotation and every housekeeperCheck. A panic in a merge is contained by
+// mergeSealed; one anywhere else in the loop is contained here and stops
+// background merges until a restart (see guard.go).
 func (db *DB) housekeeper() {
 	defer db.bgDone.Done()
 	t := time.NewTicker(housekeeperCheck)
@@ -23,15 +26,34 @@ func (db *DB) housekeeper() {
 		case <-db.rotated:
 		case <-t.C:
 		}
-		if time.Since(lastEnd) < db.opts.MergeMinInterval || !db.mergeDue() || !db.merges.mu.TryLock() {
-			continue
+		if !db.housekeep(&lastEnd) {
+			return
 		}
-		if _, err := db.mergeSealed(); err != nil {
-			db.logger().Error("background merge failed", "err", err)
-		}
-		db.merges.mu.Unlock()
-		lastEnd = time.Now()
 	}
+}
+
+// housekeep runs one look of the housekeeper and reports whether the
+// housekeeper goes on.
+func (db *DB) housekeep(lastEnd *time.Time) (goOn bool) {
+	defer func() {
+		if err := db.contained("housekeeper", recover()); err != nil {
+			db.logger().Error("background merges stopped until a restart", "err", err)
+			goOn = false
+		}
+	}()
+	db.testPoint("housekeeper")
+	if time.Since(*lastEnd) < db.opts.MergeMinInterval || !db.mergeDue() || !db.merges.mu.TryLock() {
+		return true
+	}
+	defer db.merges.mu.Unlock()
+	if db.merges.stuck != nil {
+		return true // logged when it happened; merges wait for a restart
+	}
+	if _, err := db.mergeSealed(); err != nil && !errors.Is(err, ErrMergeNoSpace) {
+		db.logger().Error("background merge failed", "err", err)
+	}
+	*lastEnd = time.Now()
+	return true
 }
 
 // mergeDue reports whether a threshold is passed.

@@ -50,12 +50,14 @@ type MergeStats struct {
 
 type mergeState struct {
 	mu        sync.Mutex // held for the length of a merge
-	stuck     error      // under mu: a merge that published its snapshot but could not finish; see mergeSealed
+	stuck     error      // under mu: a merge that could not finish and must not be retried before a restart; see mergeSealed
 	statMu    sync.Mutex
 	runs      uint64
 	reclaimed int64
 	last      time.Duration
 	running   bool
+	failures  uint64
+	declined  uint64
 }
 
 type mergeSnapshot struct {
@@ -63,12 +65,14 @@ type mergeSnapshot struct {
 	reclaimed int64
 	last      time.Duration
 	running   bool
+	failures  uint64
+	declined  uint64
 }
 
 func (m *mergeState) stats() mergeSnapshot {
 	m.statMu.Lock()
 	defer m.statMu.Unlock()
-	return mergeSnapshot{m.runs, m.reclaimed, m.last, m.running}
+	return mergeSnapshot{m.runs, m.reclaimed, m.last, m.running, m.failures, m.declined}
 }
 
 // Merge seals the active segment when it holds records, then merges the
@@ -85,13 +89,18 @@ func (db *DB) Merge() (MergeStats, error) {
 	if db.merges.stuck != nil {
 		return MergeStats{}, db.merges.stuck
 	}
-	db.wmu.Lock()
-	err := db.log.Rotate(db.seq + 1)
-	db.wmu.Unlock()
-	if err != nil {
+	if err := db.rotateForMerge(); err != nil {
 		return MergeStats{}, err
 	}
 	return db.mergeSealed()
+}
+
+// rotateForMerge seals the active segment, holding wmu (released even on
+// a panic, so that writers are never left waiting for it).
+func (db *DB) rotateForMerge() error {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	return db.log.Rotate(db.seq + 1)
 }
 
 // StartMerge starts Merge in the background, as BGREWRITEAOF does, and
@@ -105,7 +114,13 @@ func (db *DB) StartMerge() bool {
 	db.bgDone.Add(1)
 	go func() {
 		defer db.bgDone.Done()
-		if _, err := db.Merge(); err != nil && !errors.Is(err, ErrMergeRunning) && !errors.Is(err, ErrClosed) {
+		defer func() {
+			// mergeSealed contains its own panics; this is for the rest
+			// of Merge (sealing the active segment).
+			db.contained("BGREWRITEAOF", recover())
+		}()
+		if _, err := db.Merge(); err != nil && !errors.Is(err, ErrMergeRunning) && !errors.Is(err, ErrClosed) &&
+			!errors.Is(err, ErrMergeNoSpace) {
 			db.logger().Error("merge failed", "err", err)
 		}
 	}()
@@ -113,8 +128,28 @@ func (db *DB) StartMerge() bool {
 }
 
 // mergeSealed merges the snapshot and the sealed segments. The caller holds
-// db.merges.mu.
-func (db *DB) mergeSealed() (MergeStats, error) {
+// db.merges.mu. A failed merge leaves the log alone (writes go on) and
+// counts a failure; a merge that panicked is contained (see guard.go) and
+// stops merges until a restart, keeping every file it merged.
+func (db *DB) mergeSealed() (st MergeStats, err error) {
+	if db.merges.stuck != nil {
+		return st, db.merges.stuck
+	}
+	defer func() {
+		if perr := db.contained("merge", recover()); perr != nil {
+			db.merges.stuck = fmt.Errorf("%w; merges are stopped until a restart, and the files it was merging are kept", perr)
+			err = db.merges.stuck
+		}
+		if err != nil && !errors.Is(err, ErrMergeNoSpace) {
+			db.merges.statMu.Lock()
+			db.merges.failures++
+			db.merges.statMu.Unlock()
+		}
+	}()
+	return db.mergeSealedOnce()
+}
+
+func (db *DB) mergeSealedOnce() (MergeStats, error) {
 	start := time.Now()
 	active, _ := db.log.Active()
 	segs, prev := db.files.mergeable(active)
@@ -124,6 +159,18 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 	}
 	db.setMergeRunning(true)
 	defer db.setMergeRunning(false)
+
+	total := int64(0)
+	if prev != nil {
+		total += prev.size
+	}
+	for _, id := range segs {
+		n, _ := db.opts.FS.Stat(db.segPath(id))
+		total += n
+	}
+	if err := db.checkMergeSpace(total); err != nil {
+		return st, err
+	}
 
 	newest := segs[len(segs)-1]
 	// Every segment between the newest merged and the active one was merged
@@ -138,19 +185,19 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 	if err != nil {
 		return st, err
 	}
+	published := false
+	defer func() {
+		// On an error or a panic before the snapshot's rename, remove its
+		// temporary files (Abort is idempotent, and after a failed Finish
+		// there is nothing left to remove).
+		if !published {
+			w.Abort()
+		}
+	}()
 	if err := w.OrderIndex(db.keydir.Hash); err != nil { // start-up then fills each table front to back
-		w.Abort()
 		return st, err
 	}
 	var retired []uint32
-	total := int64(0)
-	if prev != nil {
-		total += prev.size
-	}
-	for _, id := range segs {
-		n, _ := db.opts.FS.Stat(db.segPath(id))
-		total += n
-	}
 	report := func() {
 		if db.opts.MergeProgress != nil {
 			db.opts.MergeProgress(st.BytesRead, total)
@@ -158,7 +205,6 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 	}
 	if prev != nil {
 		if err := db.mergeSnapshotFile(w, prev, &st); err != nil {
-			w.Abort()
 			return st, err
 		}
 		retired = append(retired, prev.id)
@@ -166,11 +212,11 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 	}
 	for _, id := range segs {
 		if err := db.mergeSegmentFile(w, id, &st); err != nil {
-			w.Abort()
 			return st, err
 		}
 		retired = append(retired, id)
 		report()
+		db.testPoint("merge: file merged")
 	}
 	st.Keys = w.Count()
 	// keep() chose records by what the keydir points at, and the keydir
@@ -179,13 +225,14 @@ func (db *DB) mergeSealed() (MergeStats, error) {
 	// vanish with the merged files while that newer one could still be
 	// lost: make everything appended so far durable before publishing.
 	if err := db.log.Sync(); err != nil {
-		w.Abort()
 		return st, logFailed(err)
 	}
 	path, err := w.Finish()
 	if err != nil {
 		return st, err
 	}
+	published = true
+	db.testPoint("merge: snapshot published")
 	snap, err := snapshot.Open(db.opts.FS, path)
 	if err != nil {
 		return st, fmt.Errorf("pykv/storage: reopen the snapshot just written: %w", err)

@@ -58,6 +58,11 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives the engine's structured events; default slog.Default.
 	Logger *slog.Logger
+
+	// testHook, set by tests of this package only, is called at named
+	// points of background work (see DB.testPoint) so that a test can
+	// make it panic or wait there.
+	testHook func(point string)
 }
 
 // Defaults of Options.

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -32,6 +33,9 @@ func (db *DB) recover() (nextID uint32, err error) {
 	plan, err := planDir(fsys, db.dir)
 	if err != nil {
 		return 0, err
+	}
+	for _, name := range plan.foreign {
+		db.logger().Warn("ignoring a file that is not pykv's in the data directory", "file", filepath.Join(db.dir, name))
 	}
 	nextID = 1
 	if plan.snapshot != 0 {

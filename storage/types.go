@@ -76,4 +76,7 @@ type Stats struct {
 	MergeReclaimed int64  // bytes of files removed by merges since Open
 	LastMergeMs    int64  // duration of the last merge
 	MergeRunning   bool   // a merge is in progress
+	MergeFailures  uint64 // merges that failed (an I/O error, a panic) since Open; the log is unaffected
+	MergesDeclined uint64 // merges not started because their output would not fit in the free space
+	BgPanics       uint64 // panics of background work (merges, expiry) contained since Open
 }

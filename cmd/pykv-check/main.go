@@ -73,6 +73,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, f := range rep.Obsolete {
 		fmt.Fprintf(stdout, "obsolete file (pykvd removes it at start): %s\n", f)
 	}
+	for _, f := range rep.Ignored {
+		fmt.Fprintf(stdout, "ignored (not a pykv file; pykvd leaves it alone): %s\n", f)
+	}
 	snap := rep.Snapshot
 	if snap == "" {
 		snap = "none"

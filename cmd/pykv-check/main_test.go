@@ -155,3 +155,26 @@ func TestUsage(t *testing.T) {
 		t.Fatalf("--force without --repair: exit %d", code)
 	}
 }
+
+// TestHostileFileNameNamed: a file under a name pykv cannot have written
+// is reported as damage naming it (exit 1), with and without --repair,
+// and a foreign name is listed as ignored without failing the check.
+func TestHostileFileNameNamed(t *testing.T) {
+	dir := makeDir(t, false)
+	foreign := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(foreign, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := check(t, dir); code != 0 || !strings.Contains(out, "ignored (not a pykv file; pykvd leaves it alone): "+foreign) {
+		t.Fatalf("foreign name: exit %d\n%s", code, out)
+	}
+	hostile := filepath.Join(dir, "2147483648.log")
+	if err := os.WriteFile(hostile, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{dir}, {"--repair", "--force", dir}} {
+		if code, out := check(t, args...); code != 1 || !strings.Contains(out, hostile) || !strings.Contains(out, "out of range") {
+			t.Fatalf("%v: exit %d, want 1 naming %s\n%s", args, code, hostile, out)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,5 +56,25 @@ func TestCompact(t *testing.T) {
 	errOut.Reset()
 	if code := run([]string{"-q", dir}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "in use") {
 		t.Fatalf("in use: exit %d: %s", code, errOut.String())
+	}
+}
+
+// TestHostileFileNameRefused: pykv-compact refuses a directory holding a
+// file under a name pykv cannot have written, naming it, and exits 1.
+func TestHostileFileNameRefused(t *testing.T) {
+	dir := t.TempDir()
+	db, err := storage.Open(dir, storage.Options{Logger: slog.New(slog.DiscardHandler), NoHousekeeper: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Set([]byte("k"), []byte("v"), storage.SetOptions{})
+	db.Close()
+	hostile := filepath.Join(dir, "0000000000.snap")
+	if err := os.WriteFile(hostile, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-q", dir}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), hostile) {
+		t.Fatalf("exit %d, want 1 naming %s: %s%s", code, hostile, out.String(), errOut.String())
 	}
 }

@@ -156,3 +156,10 @@ func (i *injectFS) Lock(name string) (io.Closer, error) {
 	}
 	return i.fs.Lock(name)
 }
+
+func (i *injectFS) FreeSpace(dir string) (int64, error) {
+	if err := i.hook(OpFreeSpace, dir); err != nil {
+		return 0, err
+	}
+	return i.fs.FreeSpace(dir)
+}

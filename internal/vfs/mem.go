@@ -22,6 +22,7 @@ type Mem struct {
 	dirs    map[string]bool
 	locks   map[string]bool
 	gen     int // bumped by Crash; files and locks of older generations are dead
+	free    int64
 }
 
 // memNode is one file. Its contents are data followed by zeros up to size:
@@ -78,7 +79,32 @@ func NewMem() *Mem {
 		durable: map[string]*memNode{},
 		dirs:    map[string]bool{"/": true, ".": true},
 		locks:   map[string]bool{},
+		free:    MemUnlimited,
 	}
+}
+
+// MemUnlimited is what FreeSpace of a new Mem reports: more than anything
+// will write.
+const MemUnlimited = 1 << 62
+
+// SetFreeSpace sets what FreeSpace reports from now on, for tests of code
+// that checks the free space before it writes. It is only a report: writes
+// are not refused when they pass it (inject ENOSPC with Inject for that).
+func (m *Mem) SetFreeSpace(n int64) {
+	m.mu.Lock()
+	m.free = n
+	m.mu.Unlock()
+}
+
+// FreeSpace implements FS: the value set by SetFreeSpace, MemUnlimited
+// until then. dir must exist.
+func (m *Mem) FreeSpace(dir string) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirs[filepath.Clean(dir)] {
+		return 0, notExist("statfs", dir)
+	}
+	return m.free, nil
 }
 
 // Crash simulates a power loss: unsynced bytes and unsynced directory

@@ -65,6 +65,11 @@ type FS interface {
 	// SyncDir makes the directory's entries (creations, renames, removals)
 	// durable.
 	SyncDir(dir string) error
+	// FreeSpace returns the bytes available to an unprivileged writer on
+	// the file system that holds dir (statfs's f_bavail times f_bsize), so
+	// that a job that will write a lot can decline to start rather than
+	// fill the disk.
+	FreeSpace(dir string) (int64, error)
 	// Lock takes an exclusive advisory lock on the named file, creating it
 	// when absent. It fails at once, with an error wrapping ErrLocked, when
 	// another holder has it.
@@ -93,10 +98,11 @@ const (
 	OpStat
 	OpSyncDir
 	OpLock
+	OpFreeSpace
 )
 
 var opNames = [...]string{"create", "open", "write", "read", "sync", "truncate", "close",
-	"remove", "rename", "mkdir", "list", "stat", "syncdir", "lock"}
+	"remove", "rename", "mkdir", "list", "stat", "syncdir", "lock", "freespace"}
 
 // String returns the operation's name.
 func (o Op) String() string {

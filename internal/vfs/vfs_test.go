@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -422,5 +423,50 @@ func TestMemMatchesFullModel(t *testing.T) {
 				t.Fatalf("iter %d step %d: SyncedSize %d, want %d (byte-equal prefix %d)", iter, step, got, want, prefix)
 			}
 		}
+	}
+}
+
+// TestFreeSpace: the OS file system reports statfs's available bytes, Mem
+// the value a test set, and Inject passes the call through its hook.
+func TestFreeSpace(t *testing.T) {
+	dir := t.TempDir()
+	n, err := Default.FreeSpace(dir)
+	if err != nil || n <= 0 {
+		t.Fatalf("Default.FreeSpace(%s) = %d, %v; want a positive size", dir, n, err)
+	}
+	if _, err := Default.FreeSpace(filepath.Join(dir, "absent")); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "absent") {
+		t.Fatalf("FreeSpace of a missing directory: %v", err)
+	}
+
+	m := NewMem()
+	m.MkdirAll("/d", 0o750)
+	if n, err := m.FreeSpace("/d"); err != nil || n != MemUnlimited {
+		t.Fatalf("new Mem: %d, %v", n, err)
+	}
+	m.SetFreeSpace(12345)
+	if n, err := m.FreeSpace("/d"); err != nil || n != 12345 {
+		t.Fatalf("after SetFreeSpace: %d, %v", n, err)
+	}
+	if _, err := m.FreeSpace("/nowhere"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Mem.FreeSpace of a missing directory: %v", err)
+	}
+
+	var seen []string
+	injected := errors.New("injected")
+	fs := Inject(m, func(op Op, path string) error {
+		seen = append(seen, op.String()+" "+path)
+		if path == "/fail" {
+			return injected
+		}
+		return nil
+	})
+	if n, err := fs.FreeSpace("/d"); err != nil || n != 12345 {
+		t.Fatalf("Inject: %d, %v", n, err)
+	}
+	if _, err := fs.FreeSpace("/fail"); !errors.Is(err, injected) {
+		t.Fatalf("Inject with a failing hook: %v", err)
+	}
+	if strings.Join(seen, ",") != "freespace /d,freespace /fail" {
+		t.Fatalf("hook saw %q", seen)
 	}
 }
