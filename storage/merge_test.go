@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
@@ -428,4 +429,45 @@ func TestMergeThatCannotRepointKeepsFiles(t *testing.T) {
 		t.Fatalf("merge after restart: %v", err)
 	}
 	checkData(t, db, want)
+}
+
+// TestMergeAndExpiryShareOneNow: the merge decides with one reading of the
+// clock that a key has expired and so does not copy it; the delete it then
+// logs must be decided with that same reading. With a wall clock that
+// steps back between two readings, a second reading would find the key
+// alive and keep it, pointing at a file the merge removes: neither copied
+// nor deleted.
+func TestMergeAndExpiryShareOneNow(t *testing.T) {
+	base := time.UnixMilli(1_700_000_000_000)
+	expireAt := base.Add(time.Hour)
+	var stepping atomic.Bool
+	var calls atomic.Int64
+	clock := func() time.Time {
+		if !stepping.Load() {
+			return base
+		}
+		// From just past the expiry, an hour further back at every reading.
+		return expireAt.Add(30*time.Minute - time.Duration(calls.Add(1)-1)*time.Hour)
+	}
+	fs := vfs.NewMem()
+	db := openMem(t, fs, Options{Clock: clock, NoHousekeeper: true, ExpiryInterval: -1})
+	if _, err := db.Set([]byte("ttl"), []byte("v"), SetOptions{ExpireAt: expireAt.UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, db, "plain", "p")
+	stepping.Store(true)
+	if _, err := db.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.Get([]byte("ttl")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GET of the key the merge found expired = %q, %v; want ErrNotFound (deleted, not left pointing at a merged file)", v, err)
+	}
+	mustGet(t, db, "plain", "p")
+	db.Close()
+	db = openMem(t, fs, Options{Clock: clock, NoHousekeeper: true, ExpiryInterval: -1})
+	defer db.Close()
+	if v, err := db.Get([]byte("ttl")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after restart: GET = %q, %v; want ErrNotFound", v, err)
+	}
+	mustGet(t, db, "plain", "p")
 }
