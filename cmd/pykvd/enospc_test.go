@@ -89,7 +89,21 @@ func TestDiskFullOnTmpfs(t *testing.T) {
 	i := 0
 	for ; i < maxWrites && refusal == ""; i++ {
 		k := "key-" + strconv.Itoa(i)
-		r := n.do("SET", k, value(i))
+		n.send("SET", k, value(i))
+		n.flush()
+		n.c.SetDeadline(time.Now().Add(ioTimeout))
+		r, err := n.r.ReadReply()
+		if err != nil {
+			// The write whose bytes did not fit was taken back: its reply
+			// is withheld and the connection closed. The next write is
+			// refused with an error.
+			t.Logf("SET %s: connection closed (%v): the write that met the full disk", k, err)
+			n = dialNative(t, d.Addr())
+			r = n.do("SET", k, value(i))
+			if !r.IsError() {
+				t.Fatalf("SET %s after the failed write: %v, want an error", k, r)
+			}
+		}
 		switch {
 		case r.String() == "OK":
 			ledger[k] = value(i)
