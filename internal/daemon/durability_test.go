@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,6 +62,17 @@ type daemonUnderTest struct {
 
 func startDaemon(t *testing.T, fs vfs.FS, mutate func(*config.Config)) *daemonUnderTest {
 	t.Helper()
+	return startDaemonWith(t, fs, mutate, &stopper{})
+}
+
+// stopper stops a daemon once, from the test or from its cleanup.
+type stopper struct {
+	once sync.Once
+	stop func()
+}
+
+func startDaemonWith(t *testing.T, fs vfs.FS, mutate func(*config.Config), s *stopper) *daemonUnderTest {
+	t.Helper()
 	ports := freePorts(t, 3)
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -71,20 +83,23 @@ func startDaemon(t *testing.T, fs vfs.FS, mutate func(*config.Config)) *daemonUn
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	if fs == nil {
+		fs = vfs.Default
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg, Info{Version: "test", FS: fs}, slog.New(slog.DiscardHandler)) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("daemon: %v", err)
+	s.stop = func() {
+		s.once.Do(func() {
+			cancel()
+			select {
+			case <-done: // a daemon whose log failed reports it at close
+			case <-time.After(30 * time.Second):
+				t.Error("daemon did not stop within 30 s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("daemon did not stop within 30 s")
-		}
-	})
+		})
+	}
+	t.Cleanup(s.stop)
 	for _, addr := range ports {
 		waitAccepts(t, addr, done)
 	}
@@ -283,4 +298,78 @@ func TestNoReplyShowsAWriteBeforeItsFsync(t *testing.T) {
 			t.Errorf("%s = %q, want the key k", r.name, r.got)
 		}
 	}
+}
+
+// TestFailedFsyncIsVisibleToNoClient: an fsync that fails (EIO through the
+// seam) takes its writes back. The client that wrote gets no OK (its
+// connection closes with the replies withheld), no other client on any
+// front end sees the keys, durable keys stay readable, writes are refused
+// with an error, and a restart finds the same.
+func TestFailedFsyncIsVisibleToNoClient(t *testing.T) {
+	var failing atomic.Bool
+	fs := vfs.Inject(vfs.Default, func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && strings.HasSuffix(path, segment.Ext) && failing.Load() {
+			return syscall.EIO
+		}
+		return nil
+	})
+	dataDir := t.TempDir()
+	setDir := func(c *config.Config) { c.DataDir = dataDir }
+	check := func(d *daemonUnderTest, when string) {
+		t.Helper()
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"GET", "lost"}, "$-1\r\n"}, {[]string{"EXISTS", "lost", "lost2"}, ":0\r\n"},
+			{[]string{"GET", "durable"}, "$1\r\n1\r\n"}, {[]string{"DBSIZE"}, ":1\r\n"},
+			{[]string{"SCAN", "0", "MATCH", "lost*"}, "*2\r\n$1\r\n0\r\n*0\r\n"},
+		} {
+			got, err := respCall(d.resp, c.args...)
+			if err != nil || got != c.want {
+				t.Errorf("%s: RESP %q = %q, %v; want %q", when, c.args, got, err, c.want)
+			}
+		}
+		resp, err := http.Get("http://" + d.http + "/get/lost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: HTTP GET /get/lost: %s, want 404", when, resp.Status)
+		}
+	}
+
+	stop := startDaemonStoppable(t, fs, setDir)
+	d := stop.d
+	if got, err := respCall(d.resp, "SET", "durable", "1"); err != nil || got != "+OK\r\n" {
+		t.Fatalf("SET durable: %q, %v", got, err)
+	}
+	failing.Store(true)
+	if got, err := respCall(d.resp, "MSET", "lost", "x", "lost2", "y"); err == nil {
+		t.Fatalf("MSET whose fsync failed answered %q", got)
+	}
+	failing.Store(false) // the log stays failed: its error is sticky
+	got, err := respCall(d.resp, "SET", "more", "z")
+	if err != nil || !strings.HasPrefix(got, "-MISCONF ") || !strings.Contains(got, "input/output error") {
+		t.Errorf("SET on a failed log = %q, %v; want a MISCONF error naming the I/O error", got, err)
+	}
+	check(d, "after the failed fsync")
+	stop.stop()
+
+	d = startDaemon(t, nil, setDir)
+	check(d, "after a restart")
+}
+
+// stoppableDaemon is a daemonUnderTest that the test stops before its end.
+type stoppableDaemon struct {
+	d    *daemonUnderTest
+	stop func()
+}
+
+func startDaemonStoppable(t *testing.T, fs vfs.FS, mutate func(*config.Config)) stoppableDaemon {
+	t.Helper()
+	sub := &stopper{}
+	d := startDaemonWith(t, fs, mutate, sub)
+	return stoppableDaemon{d: d, stop: sub.stop}
 }
