@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -322,27 +323,7 @@ func (w *Writer) flushLocked(sync bool) {
 	}
 	w.mu.Unlock()
 
-	var err error
-	reservedOK := true
-	if grow > 0 {
-		// Reserve more space; the sync below then commits the new size.
-		if perr := f.Preallocate(grow); perr != nil {
-			if !errors.Is(perr, syscall.ENOSPC) {
-				err = fmt.Errorf("pykv/segment: preallocate %s to %d bytes: %w", f.Name(), grow, perr)
-			}
-			// No room to reserve ahead: the write may still fit.
-			reservedOK = false
-		}
-	}
-	if err == nil && len(data) > 0 {
-		_, err = f.Write(data)
-		if err != nil {
-			err = fmt.Errorf("pykv/segment: write %s at offset %d (%d bytes): %w", f.Name(), end-int64(len(data)), len(data), err)
-		}
-	}
-	if err == nil && sync {
-		err = w.fsync(f, grow > 0)
-	}
+	reservedOK, err := w.writeOut(f, data, end, grow, sync)
 
 	w.mu.Lock()
 	w.flushing = false
@@ -366,6 +347,42 @@ func (w *Writer) flushLocked(sync bool) {
 		w.durable.Store(w.durableSeqLocked())
 	}
 	w.cond.Broadcast()
+}
+
+// writeOut is the I/O of a flush, run without the lock: it reserves space
+// up to grow (when not zero), writes data, which ends at offset end, and
+// fsyncs when sync. A panic in the file system (a bug, or a fault the
+// platform reports that way) is turned into the flush's error, so that the
+// log fails as on EIO instead of taking the process down, from a writer's
+// goroutine or from the everysec syncer alike.
+func (w *Writer) writeOut(f vfs.File, data []byte, end, grow int64, sync bool) (reservedOK bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pykv/segment: panic while writing %s at offset %d: %v", f.Name(), end-int64(len(data)), r)
+			w.opts.Logger.Error("panic in a log flush; the log fails", "file", f.Name(), "panic", fmt.Sprint(r),
+				"stack", string(debug.Stack()))
+		}
+	}()
+	reservedOK = true
+	if grow > 0 {
+		// Reserve more space; the sync below then commits the new size.
+		if perr := f.Preallocate(grow); perr != nil {
+			if !errors.Is(perr, syscall.ENOSPC) {
+				return false, fmt.Errorf("pykv/segment: preallocate %s to %d bytes: %w", f.Name(), grow, perr)
+			}
+			// No room to reserve ahead: the write may still fit.
+			reservedOK = false
+		}
+	}
+	if len(data) > 0 {
+		if _, err := f.Write(data); err != nil {
+			return reservedOK, fmt.Errorf("pykv/segment: write %s at offset %d (%d bytes): %w", f.Name(), end-int64(len(data)), len(data), err)
+		}
+	}
+	if sync {
+		return reservedOK, w.fsync(f, grow > 0)
+	}
+	return reservedOK, nil
 }
 
 // fsync makes f's data durable: a data sync inside the reserved space, a

@@ -518,3 +518,49 @@ func TestNoSpaceToPreallocate(t *testing.T) {
 		t.Fatalf("DurableSeq = %d, want 6", got)
 	}
 }
+
+// TestPanicInAFlushFailsTheLog: a panic in the file system during a flush,
+// from a committing writer or from the everysec syncer's goroutine, fails
+// the log as an I/O error would: the process goes on, every waiter is
+// answered with the error, and later writes are refused.
+func TestPanicInAFlushFailsTheLog(t *testing.T) {
+	for _, policy := range []SyncPolicy{SyncAlways, SyncEverySec} {
+		t.Run(policy.String(), func(t *testing.T) {
+			var boom atomic.Bool
+			fs := vfs.Inject(memFS(t), func(op vfs.Op, path string) error {
+				if op == vfs.OpSync && boom.Load() {
+					panic("injected panic in fsync")
+				}
+				return nil
+			})
+			w := newWriter(t, fs, policy, 1<<20)
+			var pos [1]Pos
+			lsn, _ := w.Append(pos[:], set(1, "a", "1"))
+			if err := w.Commit(lsn); err != nil {
+				t.Fatal(err)
+			}
+			boom.Store(true)
+			lsn, _ = w.Append(pos[:], set(2, "b", "2"))
+			if policy == SyncAlways {
+				if err := w.Commit(lsn); err == nil || !strings.Contains(err.Error(), "panic") {
+					t.Fatalf("commit through a panicking fsync: %v, want an error naming the panic", err)
+				}
+			} else {
+				if err := w.Commit(lsn); err != nil { // written to the OS: acknowledged
+					t.Fatal(err)
+				}
+				deadline := time.Now().Add(10 * time.Second)
+				for w.Err() == nil && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond) // polls for the syncer's tick, about a second away
+				}
+			}
+			if err := w.Err(); err == nil || !strings.Contains(err.Error(), "panic") {
+				t.Fatalf("writer error after the panic: %v, want one naming the panic", err)
+			}
+			if _, err := w.Append(pos[:], set(3, "c", "3")); err == nil {
+				t.Fatal("append accepted after a panic failed the log")
+			}
+			boom.Store(false)
+		})
+	}
+}
