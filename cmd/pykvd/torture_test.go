@@ -22,6 +22,7 @@ import (
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/internal/testdaemon"
 	"github.com/pykv/pykv/netproto/resp"
+	"github.com/pykv/pykv/segment"
 )
 
 // TestTortureCrashLoop is the crash loop of `make torture`: a real pykvd
@@ -86,6 +87,7 @@ type tortureStats struct {
 	killsTmpFile    int // a snapshot .tmp was in the directory after the kill: killed mid-merge
 	killsObsolete   int // pykv-check saw files a finished merge had not yet removed
 	tornTails       int // pykv-check saw a torn tail
+	killsNewSegment int // the newest segment held no record yet: killed at a rotation
 	segmentsCreated int // highest segment id grew by this much over the loop
 	maxKeys         int
 	cycleTime       time.Duration
@@ -135,10 +137,10 @@ func tortureLoop(t *testing.T, policy string, baseSeed, seed int64, cycles int) 
 	t.Logf("fsync=%s: %d cycles, %d acknowledged writes, %d key reads verified (at most %d live keys); "+
 		"writes in flight at the kill: %d applied, %d not applied, %d either way; "+
 		"%d merges started (%d asked while one ran); kills mid-merge: %d with a snapshot .tmp, %d with a merged file not yet removed; "+
-		"%d torn tails; %d segments created; %v per cycle",
+		"%d kills with the newest segment still empty (at a rotation); %d torn tails; %d segments created; %v per cycle",
 		policy, st.cycles, st.ackedWrites, st.keysVerified, st.maxKeys,
 		st.inFlight[inFlightApplied], st.inFlight[inFlightNotApplied], st.inFlight[inFlightNoChange],
-		st.mergesStarted, st.mergesBusy, st.killsTmpFile, st.killsObsolete, st.tornTails, st.segmentsCreated,
+		st.mergesStarted, st.mergesBusy, st.killsTmpFile, st.killsObsolete, st.killsNewSegment, st.tornTails, st.segmentsCreated,
 		st.cycleTime.Round(time.Millisecond))
 }
 
@@ -314,6 +316,9 @@ func inspectKilled(t *testing.T, dir, check string, st *tortureStats) {
 	if len(names) > 0 {
 		st.killsTmpFile++
 	}
+	if newestSegmentEmpty(t, dir) {
+		st.killsNewSegment++
+	}
 	out, err := exec.Command(check, "-q", dir).CombinedOutput()
 	if err != nil {
 		t.Errorf("pykv-check %s after kill -9: %v\n%s", dir, err, out)
@@ -433,6 +438,31 @@ func readBack(ctx context.Context, c *client.Client, keys []string) (map[string]
 		obs[k] = o
 	}
 	return obs, nil
+}
+
+// newestSegmentEmpty reports whether the newest segment of dir holds no
+// record: its header is unfinished, or zeros (preallocated space) follow
+// it. A kill then fell between a rotation and the first append to the new
+// segment.
+func newestSegmentEmpty(t *testing.T, dir string) bool {
+	t.Helper()
+	id := highestSegment(t, dir)
+	if id == 0 {
+		return false
+	}
+	b, err := os.ReadFile(segment.Path(dir, uint32(id)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < segment.HeaderSize+segment.RecordHeaderSize {
+		return true
+	}
+	for _, c := range b[segment.HeaderSize : segment.HeaderSize+segment.RecordHeaderSize] {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // highestSegment returns the highest segment id in dir, from the file
