@@ -193,11 +193,11 @@ func loadAndKill(t *testing.T, d *testdaemon.Daemon, writers []*ledgerWriter, rn
 				st.mergesStarted++
 			case r.Kind == command.KindError && strings.Contains(r.Msg, "already in progress"):
 				st.mergesBusy++
-			case !killed.Load():
+			case killed.Load():
+				return // the kill broke the connection
+			default:
 				errs <- fmt.Errorf("merger, before the kill: %v", err)
-			}
-			if err != nil && r.Kind != command.KindError {
-				return // the kill
+				return
 			}
 			select {
 			case <-stop:
