@@ -1,8 +1,10 @@
 package testdaemon_test
 
 import (
+	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,4 +97,21 @@ func respPing(t *testing.T, addr string) string {
 		t.Fatal(err)
 	}
 	return string(buf[:n])
+}
+
+// TestToolBuildsAnotherBinary builds pykv-check with Tool: asked twice it
+// is built once, and it is the checkout's (its usage, exit code 2).
+func TestToolBuildsAnotherBinary(t *testing.T) {
+	bin := testdaemon.Tool(t, "pykv-check")
+	if again := testdaemon.Tool(t, "pykv-check"); again != bin {
+		t.Fatalf("Tool built twice: %s, then %s", bin, again)
+	}
+	if filepath.Dir(bin) != filepath.Dir(testdaemon.Binary(t)) {
+		t.Errorf("pykv-check at %s, not beside pykvd at %s (Main removes only that directory)", bin, testdaemon.Binary(t))
+	}
+	out, err := exec.Command(bin).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "Usage: pykv-check") {
+		t.Fatalf("pykv-check without arguments: %v\n%s", err, out)
+	}
 }
