@@ -1,0 +1,149 @@
+package storage
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/segment"
+)
+
+// Reproductions of bugs found by the power-loss tests (powerloss_test.go),
+// left unfixed for the engine's owner. They fail today; they run only with
+// PYKV_KNOWN_BUGS=1 so that go test ./storage/ stays green until the fix,
+// which should delete this guard.
+
+func knownBug(t *testing.T) {
+	t.Helper()
+	if os.Getenv("PYKV_KNOWN_BUGS") != "1" {
+		t.Skip("reproduces an open bug; run with PYKV_KNOWN_BUGS=1")
+	}
+}
+
+// failingSyncDB opens a DB whose segment fsyncs fail once failSync is set.
+func failingSyncDB(t *testing.T) (*DB, *vfs.Mem, *atomic.Bool) {
+	failSync := new(atomic.Bool)
+	mem := vfs.NewMem()
+	fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && failSync.Load() && strings.HasSuffix(path, ".log") {
+			return errors.New("injected fsync error")
+		}
+		return nil
+	})
+	return openMem(t, fs, Options{NoHousekeeper: true}), mem, failSync
+}
+
+// TestReproAckOfRolledBackWrite: when the log fails and rollback (undo.go)
+// takes back the writes that were not durable, an operation that ran
+// across the rollback is acknowledged anyway if the rollback brought
+// applied down to a seq at or above the one the operation began at
+// (Deferred.end only detects applied < start). Its horizon is then the
+// durable seq, below its own write, and Wait returns nil: a SET is
+// acknowledged that was taken back and is not on disk; a GET shows a
+// version that was taken back. Under fsync always. Found as acknowledged
+// writes missing after a power cut in TestPowerLoss (seeds 5000 and 5002 of
+// TestPowerLossMidMerge, counting replies that came after the cut).
+//
+// The test runs Deferred.Set's body (begin, set, end) step by step, with
+// another connection's failed fsync, and its rollback, between the append
+// and end: the window a concurrent failure hits.
+func TestReproAckOfRolledBackWrite(t *testing.T) {
+	knownBug(t)
+	t.Run("write", func(t *testing.T) {
+		db, mem, failSync := failingSyncDB(t)
+		mustSet(t, db, "durable", "1")
+		failSync.Store(true)
+		d := db.Deferred()
+		start := d.begin()
+		_, err := db.set([]byte("k"), []byte("v"), SetOptions{})
+		if _, err := db.Set([]byte("other"), []byte("x"), SetOptions{}); err == nil {
+			t.Fatal("the other write should fail")
+		}
+		err = d.end(start, err)
+		if err != nil || d.Wait() != nil {
+			return // refused: correct
+		}
+		_, now := db.Get([]byte("k"))
+		db.abandon()
+		mem.Crash()
+		db = openMem(t, mem, Options{NoHousekeeper: true})
+		defer db.Close()
+		_, after := db.Get([]byte("k"))
+		t.Errorf("SET k was acknowledged (Wait returned nil), yet GET k now: %v; after a restart: %v", now, after)
+	})
+	t.Run("read", func(t *testing.T) {
+		db, _, failSync := failingSyncDB(t)
+		defer db.abandon()
+		mustSet(t, db, "durable", "1")
+		failSync.Store(true)
+		r, w := db.Deferred(), db.Deferred()
+		start := r.begin()
+		if _, err := w.Set([]byte("p"), []byte("pending"), SetOptions{}); err != nil { // no reply yet
+			t.Fatal(err)
+		}
+		v, err := db.get([]byte("p"))
+		if _, err := db.Set([]byte("other"), []byte("x"), SetOptions{}); err == nil {
+			t.Fatal("the other write should fail")
+		}
+		err = r.end(start, err)
+		if err != nil || r.Wait() != nil {
+			return
+		}
+		_, now := db.Get([]byte("p"))
+		t.Errorf("GET p replied %q (Wait returned nil), a version the failed log took back (GET p now: %v)", v, now)
+	})
+}
+
+// TestReproGetSeesHalfBatch: a GET does not take the write lock, and
+// appendLocked applies a batch's records to the keydir one by one, so
+// GETs can see an MSET half done (GET x shows the new value, a later GET y
+// the old one), and an MSET that names a key twice shows its first value,
+// which no state ever holds. Invariant 10 says multi-key writes are atomic
+// to readers (MGET is: it looks up under the write lock). Found by
+// TestPowerLossMidMerge (seed 5004): a reader was shown the first value of
+// MSET w0:2 A w0:2 B.
+func TestReproGetSeesHalfBatch(t *testing.T) {
+	knownBug(t)
+	db := openMem(t, vfs.NewMem(), Options{NoHousekeeper: true, Sync: segment.SyncEverySec})
+	defer db.Close()
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 1; !stop.Load(); i++ {
+			v := []byte(strconv.Itoa(i))
+			if err := db.MSet([]byte("x"), v, []byte("y"), v, []byte("d"), []byte("first"), []byte("d"), []byte("second")); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(3 * time.Second)
+	half, dup, n := 0, 0, 0
+	for time.Now().Before(deadline) && (half == 0 || dup == 0) {
+		n++
+		x, _ := db.Get([]byte("x"))
+		y, _ := db.Get([]byte("y"))
+		xi, _ := strconv.Atoi(string(x))
+		if yi, _ := strconv.Atoi(string(y)); yi < xi {
+			if half++; half == 1 {
+				t.Logf("GET x = %d, then GET y = %d", xi, yi)
+			}
+		}
+		if v, _ := db.Get([]byte("d")); string(v) == "first" {
+			dup++
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if half > 0 || dup > 0 {
+		t.Fatalf("%d of %d reader rounds saw half an MSET, %d saw the value an MSET overwrote within itself", half, n, dup)
+	}
+}
