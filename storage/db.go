@@ -58,6 +58,13 @@ type DB struct {
 	// them back if the log fails; guarded by wmu.
 	undo       undoLog
 	rolledBack bool
+	// changing is odd while a multi-key change is applied to the keydir (a
+	// batch of records, a rollback): single-key readers that overlap one
+	// look again under wmu, so that no reader sees part of it (read.go).
+	changing atomic.Uint64
+	// rollbacks counts rollbacks: an operation that overlaps one fails
+	// (deferred.go).
+	rollbacks atomic.Uint64
 }
 
 // Open opens (creating if needed) the data directory dir.

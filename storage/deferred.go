@@ -22,8 +22,9 @@ import (
 //     that rollback fails instead of showing what it saw.
 //
 // The horizon is the DB's applied seq, read after the operation: appends
-// publish it before they change the keydir. Reading it once before the
-// operation too tells a rollback (applied went down) from normal progress.
+// publish it before they change the keydir. The count of rollbacks, read
+// before and after, tells whether one overlapped the operation: then
+// neither its write nor what it read may be shown.
 
 // errRolledBack fails an operation that ran while the engine took back
 // writes the failed log could not make durable.
@@ -47,19 +48,19 @@ type Deferred struct {
 func (db *DB) Deferred() *Deferred { return &Deferred{db: db} }
 
 // begin is called before an operation; end, after it, with begin's result.
-func (d *Deferred) begin() uint64 { return d.db.applied.Load() }
+func (d *Deferred) begin() uint64 { return d.db.rollbacks.Load() }
 
 // end records the horizon of an operation that began at start and returns
 // err, the operation's own result.
 func (d *Deferred) end(start uint64, err error) error {
-	now := d.db.applied.Load()
-	if now < start {
+	h := d.db.applied.Load()
+	if d.db.rollbacks.Load() != start {
 		if d.err == nil {
 			d.err = errRolledBack
 		}
 		return err
 	}
-	d.horizon = max(d.horizon, now)
+	d.horizon = max(d.horizon, h)
 	return err
 }
 
@@ -204,7 +205,8 @@ func (d *Deferred) Scan(cursor uint64, match []byte, count int) (uint64, [][]byt
 // removed (as Redis's DBSIZE does).
 func (d *Deferred) DBSize() int64 {
 	t := d.begin()
-	n := d.db.keydir.Len()
+	var n int64
+	d.db.stable(func() { n = d.db.keydir.Len() })
 	d.end(t, nil)
 	return n
 }

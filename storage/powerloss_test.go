@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand"
 	"os"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,7 +22,7 @@ import (
 //
 // Several writers run at once, each owning its keys and doing SET (plain,
 // NX, XX, with a far-future expiry), MSET (of distinct keys: see
-// TestReproGetSeesHalfBatch), multi-key DEL, INCRBY and EXPIRE (far
+// TestGetNeverSeesHalfABatch), multi-key DEL, INCRBY and EXPIRE (far
 // future), some through the DB's methods and some pipelined through a
 // Deferred and one Wait, as a server connection does. A reader GETs every
 // writer's keys through a Deferred. Segments are small, so the log rotates
@@ -87,10 +86,10 @@ import (
 // everysec syncer to make writes durable, so that property 3 is what keeps
 // them.
 //
-// PYKV_TORTURE=1 runs many more rounds. PYKV_KNOWN_BUGS=1 also counts
-// replies that came after the cut (as a failed fsync's would be, without
-// a power loss) and lets an MSET name a key twice; both then find the
-// bugs of knownbugs_test.go.
+// PYKV_TORTURE=1 runs many more rounds. Replies that came after the cut
+// count too: the engine runs on after it as after a failed fsync, so a
+// reply then must not acknowledge what the cut took (knownbugs_test.go
+// holds the two bugs this found, now fixed). An MSET may name a key twice.
 
 // plNow is the engine's clock in these tests: fixed, so that no key
 // expires and PTTL gives the exact expiry back.
@@ -407,9 +406,6 @@ func (w *plWriter) next(deferred bool) *plOp {
 		op.kind = plMSet
 		for i := 1 + w.rng.Intn(3); i > 0; i-- {
 			k := w.key()
-			if slices.Contains(op.keys, k) && !plKnownBugs() {
-				continue // see TestReproGetSeesHalfBatch
-			}
 			op.keys = append(op.keys, k)
 			op.vals = append(op.vals, w.value())
 		}
@@ -520,10 +516,6 @@ func (s *plStats) String() string {
 
 func plTorture() bool { return os.Getenv("PYKV_TORTURE") == "1" }
 
-// plKnownBugs: also count replies that came after the power cut, and let
-// an MSET name a key twice; both find open bugs (knownbugs_test.go).
-func plKnownBugs() bool { return os.Getenv("PYKV_KNOWN_BUGS") == "1" }
-
 // plEpoch is one run of the engine between a start and a power cut.
 type plEpoch struct {
 	cfg     plConfig
@@ -543,12 +535,6 @@ type plEpoch struct {
 	fromHook atomic.Bool // the cut came from a merge point
 	phase    int         // midMerge: which kind of merge point
 }
-
-// late reports whether a reply that just came may have come after the
-// power cut: then no client could have heard it, and the op stays in
-// flight. With PYKV_KNOWN_BUGS=1 such replies count, as replies after a
-// failed fsync do (see TestReproAckOfRolledBackWrite).
-func (e *plEpoch) late() bool { return e.cfs.isOff() && !plKnownBugs() }
 
 func (e *plEpoch) intn(n int) int {
 	e.rngMu.Lock()
@@ -591,9 +577,6 @@ func (e *plEpoch) writer(t *testing.T, w *plWriter, wg *sync.WaitGroup) {
 				fail(op, err)
 				return
 			}
-			if e.late() {
-				return
-			}
 			op.ack, op.got = time.Now(), got
 			w.acked = len(w.ops)
 			e.noteAcks(1)
@@ -611,9 +594,6 @@ func (e *plEpoch) writer(t *testing.T, w *plWriter, wg *sync.WaitGroup) {
 			}
 			if err := d.Wait(); err != nil {
 				fail(w.ops[len(w.ops)-1], err)
-				return
-			}
-			if e.late() {
 				return
 			}
 			now := time.Now()
@@ -657,9 +637,6 @@ func (e *plEpoch) reader(t *testing.T, seed int64, wg *sync.WaitGroup) {
 			if !e.cfs.isOff() {
 				t.Errorf("reader: wait before the power cut: %v", err)
 			}
-			return
-		}
-		if e.late() {
 			return
 		}
 		now := time.Now()

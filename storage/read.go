@@ -19,7 +19,7 @@ func expired(e index.Entry, nowMs int64) bool { return e.ExpireAt != 0 && e.Expi
 // lookup returns the live entry of key, deleting it first when it has
 // expired (lazy expiry).
 func (db *DB) lookup(key []byte) (index.Entry, bool) {
-	e, ok := db.keydir.Get(key)
+	e, ok := db.entry(key)
 	if ok && e.ExpireAt != 0 { // the clock only for keys with a TTL
 		if now := db.nowMs(); expired(e, now) {
 			db.expireKey(key, e.Seq, now)
@@ -32,6 +32,37 @@ func (db *DB) lookup(key []byte) (index.Entry, bool) {
 		db.misses.Add(1)
 	}
 	return e, ok
+}
+
+// entry returns key's keydir entry, never from the middle of a multi-key
+// change: one that overlaps the lookup (changing moved, or is odd) makes it
+// look again under wmu, which the change holds. A client that reads two
+// keys one after the other therefore never sees the first from a batch
+// and the second from before it.
+func (db *DB) entry(key []byte) (index.Entry, bool) {
+	if c := db.changing.Load(); c&1 == 0 {
+		e, ok := db.keydir.Get(key)
+		if db.changing.Load() == c {
+			return e, ok
+		}
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	return db.keydir.Get(key)
+}
+
+// stable runs f, which reads the keydir, again under wmu when a multi-key
+// change overlapped it.
+func (db *DB) stable(f func()) {
+	if c := db.changing.Load(); c&1 == 0 {
+		f()
+		if db.changing.Load() == c {
+			return
+		}
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	f()
 }
 
 // get returns the value of key, or ErrNotFound.
@@ -270,11 +301,15 @@ func (db *DB) scan(cursor uint64, match []byte, count int) (uint64, [][]byte, er
 	}
 	now := db.nowMs()
 	var keys [][]byte
-	next := db.keydir.Scan(cursor, count, func(key []byte, e index.Entry) {
-		if expired(e, now) || (len(match) > 0 && !glob.Match(match, key)) {
-			return
-		}
-		keys = append(keys, bytes.Clone(key))
+	var next uint64
+	db.stable(func() {
+		keys = keys[:0]
+		next = db.keydir.Scan(cursor, count, func(key []byte, e index.Entry) {
+			if expired(e, now) || (len(match) > 0 && !glob.Match(match, key)) {
+				return
+			}
+			keys = append(keys, bytes.Clone(key))
+		})
 	})
 	return next, keys, nil
 }

@@ -63,9 +63,10 @@ func (u *undoLog) trim(durable uint64) {
 
 // rollback takes back every write after durable, newest first, once the
 // log has failed: those writes were never acknowledged and will not be
-// found at the next start, so no read may show them now. Readers that ran
-// across the rollback see applied go down and fail (see horizon). It
-// returns how many records it took back.
+// found at the next start, so no read may show them now. An operation that
+// ran across the rollback fails (it sees rollbacks move); a read that
+// overlaps the change looks again under wmu. It returns how many records
+// it took back.
 func (db *DB) rollback() int {
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
@@ -74,7 +75,9 @@ func (db *DB) rollback() int {
 	}
 	db.rolledBack = true
 	durable := db.log.DurableSeq() // final: a failed log makes nothing durable again
-	db.applied.Store(math.MaxUint64)
+	db.rollbacks.Add(1)
+	db.changing.Add(1)
+	defer db.changing.Add(1)
 	u := &db.undo
 	n := 0
 	for i := len(u.recs) - 1; i >= u.head; i-- {

@@ -63,6 +63,10 @@ func (db *DB) appendLocked(recs []segment.Record) error {
 	// Published before the keydir changes: a reader that sees one of these
 	// versions then reads applied at least as high, and waits for it.
 	db.applied.Store(db.seq)
+	if len(recs) > 1 {
+		db.changing.Add(1)
+		defer db.changing.Add(1)
+	}
 	for i := range recs {
 		r := &recs[i]
 		switch r.Type {

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,17 +13,9 @@ import (
 	"github.com/pykv/pykv/segment"
 )
 
-// Reproductions of bugs found by the power-loss tests (powerloss_test.go),
-// left unfixed for the engine's owner. They fail today; they run only with
-// PYKV_KNOWN_BUGS=1 so that go test ./storage/ stays green until the fix,
-// which should delete this guard.
-
-func knownBug(t *testing.T) {
-	t.Helper()
-	if os.Getenv("PYKV_KNOWN_BUGS") != "1" {
-		t.Skip("reproduces an open bug; run with PYKV_KNOWN_BUGS=1")
-	}
-}
+// Regression tests of two bugs the power-loss tests (powerloss_test.go)
+// found: an operation that overlapped a rollback was acknowledged, and a
+// single-key read could see part of a batch.
 
 // failingSyncDB opens a DB whose segment fsyncs fail once failSync is set.
 func failingSyncDB(t *testing.T) (*DB, *vfs.Mem, *atomic.Bool) {
@@ -39,7 +30,7 @@ func failingSyncDB(t *testing.T) (*DB, *vfs.Mem, *atomic.Bool) {
 	return openMem(t, fs, Options{NoHousekeeper: true}), mem, failSync
 }
 
-// TestReproAckOfRolledBackWrite: when the log fails and rollback (undo.go)
+// TestRollbackNeverAcknowledges: when the log fails and rollback (undo.go)
 // takes back the writes that were not durable, an operation that ran
 // across the rollback is acknowledged anyway if the rollback brought
 // applied down to a seq at or above the one the operation began at
@@ -53,8 +44,7 @@ func failingSyncDB(t *testing.T) (*DB, *vfs.Mem, *atomic.Bool) {
 // The test runs Deferred.Set's body (begin, set, end) step by step, with
 // another connection's failed fsync, and its rollback, between the append
 // and end: the window a concurrent failure hits.
-func TestReproAckOfRolledBackWrite(t *testing.T) {
-	knownBug(t)
+func TestRollbackNeverAcknowledges(t *testing.T) {
 	t.Run("write", func(t *testing.T) {
 		db, mem, failSync := failingSyncDB(t)
 		mustSet(t, db, "durable", "1")
@@ -100,16 +90,15 @@ func TestReproAckOfRolledBackWrite(t *testing.T) {
 	})
 }
 
-// TestReproGetSeesHalfBatch: a GET does not take the write lock, and
+// TestGetNeverSeesHalfABatch: a GET does not take the write lock, and
 // appendLocked applies a batch's records to the keydir one by one, so
-// GETs can see an MSET half done (GET x shows the new value, a later GET y
+// Before the fix, GETs could see an MSET half done (GET x shows the new value, a later GET y
 // the old one), and an MSET that names a key twice shows its first value,
 // which no state ever holds. Invariant 10 says multi-key writes are atomic
 // to readers (MGET is: it looks up under the write lock). Found by
 // TestPowerLossMidMerge (seed 5004): a reader was shown the first value of
 // MSET w0:2 A w0:2 B.
-func TestReproGetSeesHalfBatch(t *testing.T) {
-	knownBug(t)
+func TestGetNeverSeesHalfABatch(t *testing.T) {
 	db := openMem(t, vfs.NewMem(), Options{NoHousekeeper: true, Sync: segment.SyncEverySec})
 	defer db.Close()
 	var stop atomic.Bool
