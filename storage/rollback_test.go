@@ -32,14 +32,12 @@ func failingSyncDB(t *testing.T) (*DB, *vfs.Mem, *atomic.Bool) {
 
 // TestRollbackNeverAcknowledges: when the log fails and rollback (undo.go)
 // takes back the writes that were not durable, an operation that ran
-// across the rollback is acknowledged anyway if the rollback brought
-// applied down to a seq at or above the one the operation began at
-// (Deferred.end only detects applied < start). Its horizon is then the
-// durable seq, below its own write, and Wait returns nil: a SET is
-// acknowledged that was taken back and is not on disk; a GET shows a
-// version that was taken back. Under fsync always. Found as acknowledged
-// writes missing after a power cut in TestPowerLoss (seeds 5000 and 5002 of
-// TestPowerLossMidMerge, counting replies that came after the cut).
+// across the rollback fails: a SET taken back is not acknowledged, a GET
+// does not show a version taken back. Before the fix, Deferred.end looked
+// only for applied going below its start, which a rollback to the durable
+// seq often does not do, and Wait returned nil for such a SET. Found as
+// acknowledged writes missing after a power cut in TestPowerLoss (seeds
+// 5000 and 5002 of TestPowerLossMidMerge, counting replies after the cut).
 //
 // The test runs Deferred.Set's body (begin, set, end) step by step, with
 // another connection's failed fsync, and its rollback, between the append
