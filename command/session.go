@@ -32,9 +32,10 @@ type Session struct {
 	// connection.
 	Quit bool
 
-	// Store, when set, takes this connection's writes instead of the
-	// Table's Store. A server sets a storage.Deferred here, so that the
-	// writes of a pipeline share one wait for durability, which it makes
-	// before any reply leaves.
+	// Store, when set, runs this connection's commands, reads and writes
+	// alike, instead of the Table's Store. A server sets a
+	// storage.Deferred here, so that the replies of a pipeline share one
+	// wait for durability, which it makes before any reply leaves: no reply
+	// shows a write, the client's own or another's, before it is durable.
 	Store Store
 }

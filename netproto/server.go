@@ -81,18 +81,21 @@ type ServerConfig struct {
 	// Logger receives connection events; default slog.Default.
 	Logger *slog.Logger
 	// Deferred, when set, makes each connection's store: the connection's
-	// writes return once logged, and the server waits for their
-	// durability (DeferredStore.Wait) before any bytes of its replies
-	// leave. A pipeline of writes then shares one wait, one write and
-	// under fsync always one fsync.
+	// commands return once done in memory, and the server waits
+	// (DeferredStore.Wait) until every write they made or saw is durable
+	// before any bytes of their replies leave. A pipeline then shares one
+	// wait, one write and under fsync always one fsync.
 	Deferred func() DeferredStore
 }
 
-// DeferredStore takes one connection's writes without waiting for their
-// durability; Wait makes them durable. storage.Deferred implements it.
+// DeferredStore runs one connection's commands without waiting for
+// durability; Wait makes durable every write they made or saw.
+// storage.Deferred implements it.
 type DeferredStore interface {
 	command.Store
-	// Wait makes every write taken so far durable under the fsync policy.
+	// Wait returns once every write the commands so far made or saw is
+	// durable under the fsync policy; after an error, their replies must
+	// not be sent.
 	Wait() error
 }
 
