@@ -4,8 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 // TestShippedFileMatchesDefaults: the documented pykv.toml holds exactly the
