@@ -433,7 +433,6 @@ func (s *Server) loop(dr *deadlineReader, dw *durableWriter, codec Codec, sess *
 		var err error
 		dr.beginRequest(codec.Buffered() > 0)
 		argv, err = codec.ReadCommand(argv[:0])
-		dr.endRequest()
 		if err != nil {
 			// Whatever ends the reading, the replies of the requests
 			// already executed go out: their writes are applied.
@@ -464,6 +463,7 @@ func (s *Server) loop(dr *deadlineReader, dw *durableWriter, codec Codec, sess *
 			}
 			continue
 		}
+		dr.endRequest()
 		if len(argv) == 0 {
 			continue
 		}
