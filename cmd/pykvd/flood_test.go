@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/internal/testdaemon"
 	"github.com/pykv/pykv/netproto"
 )
@@ -567,4 +569,265 @@ func TestFloodSlowloris(t *testing.T) {
 			waitClients(t, p.n, 1)
 		})
 	}
+}
+
+// infoMemory returns INFO memory's used_memory (the Go heap's live
+// objects) asked on n.
+func infoMemory(t *testing.T, n *nativeConn) int64 {
+	t.Helper()
+	return int64(infoInt(t, n, "memory", "used_memory"))
+}
+
+// claimPrefix is the start of the largest request each listener accepts
+// by default, a SET or PUT of a 64 MiB value, followed by 1 KiB of it.
+func claimPrefix(proto string) []byte {
+	const claim = 64 << 20
+	some := strings.Repeat("v", 1<<10)
+	switch proto {
+	case "native":
+		// A frame of netproto.DefaultMaxFrame bytes: the generic opcode's
+		// argc and args would follow; what matters is the claim.
+		b := binary.BigEndian.AppendUint32([]byte("PYKV\x00\x01"), netproto.DefaultMaxFrame)
+		return append(b, some...)
+	case "resp":
+		return []byte(fmt.Sprintf("*3\r\n$3\r\nSET\r\n$5\r\nclaim\r\n$%d\r\n%s", claim, some))
+	}
+	return []byte(fmt.Sprintf("PUT /v1/keys/claim HTTP/1.1\r\nHost: pykv\r\nContent-Length: %d\r\n\r\n%s", claim, some))
+}
+
+// TestFloodOfLargeClaims opens connections on every listener that each
+// claim the largest request allowed (64 MiB), send 1 KiB of it and stall:
+// pykvd's heap (INFO used_memory) and RSS grow with the bytes that came,
+// not with the 64 MiB claimed, so hundreds of claims cost less than one
+// would if it were allocated. The well-behaved client is served, and the
+// connections are released when the clients go. (Claims over the limits,
+// malformed frames and the unauthenticated limits are tested one by one
+// in native_test.go, resp_test.go and hostile_test.go; HTTP's here.)
+func TestFloodOfLargeClaims(t *testing.T) {
+	t.Parallel()
+	perListener := floodSize(100, 1000)
+	// The bound is less than one claim, plus what each connection may
+	// hold as its bytes arrive: its two 16 KiB I/O buffers and the first
+	// 64 KiB step of a request's buffer. Measured: 85 KiB a connection.
+	const claimBound, perClaim = 64 << 20, 128 << 10
+	needFiles(t, uint64(3*perListener+1000))
+	httpAddr := freeAddr(t)
+	d := testdaemon.Start(t, testdaemon.Options{Args: []string{"--http-addr", httpAddr}})
+	addrs := floodAddrs{d.Addr(), d.RESPAddr(), httpAddr}
+	p := newProber(t, d.Addr(), "")
+	waitClients(t, p.n, 1)
+	heap0, rss0 := infoMemory(t, p.n), rss(t, d.PID())
+
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for _, proto := range floodProtos {
+		for range perListener {
+			c, err := net.DialTimeout("tcp", addrs.of(proto), ioTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+			c.SetDeadline(time.Now().Add(ioTimeout))
+			if _, err := c.Write(claimPrefix(proto)); err != nil {
+				t.Fatalf("%s claim: %v", proto, err)
+			}
+		}
+	}
+	waitClients(t, p.n, 1+len(conns))
+	// The claims are read as they are accepted; sample for a while after
+	// (a bounded window, as the httpapi unit test does), timing the
+	// well-behaved client meanwhile.
+	var heapPeak, rssPeak int64
+	for end := time.Now().Add(time.Second); time.Now().Before(end); {
+		p.round()
+		heapPeak, rssPeak = max(heapPeak, infoMemory(t, p.n)), max(rssPeak, rss(t, d.PID()))
+		time.Sleep(5 * time.Millisecond) // pacing of the samples
+	}
+	t.Logf("%d connections claiming 64 MiB each, 1 KiB sent: heap %s -> peak %s, RSS %s -> peak %s",
+		len(conns), mib(heap0), mib(heapPeak), mib(rss0), mib(rssPeak))
+	bound := claimBound + int64(len(conns))*perClaim
+	if grown := heapPeak - heap0; grown > bound {
+		t.Errorf("pykvd's heap grew by %s for %d stalled claims of 1 KiB each, over %s", mib(grown), len(conns), mib(bound))
+	}
+	if grown := rssPeak - rss0; grown > bound {
+		t.Errorf("pykvd's RSS grew by %s for %d stalled claims of 1 KiB each, over %s", mib(grown), len(conns), mib(bound))
+	}
+	p.check("during the claims")
+	for _, c := range conns {
+		c.Close()
+	}
+	waitClients(t, p.n, 1)
+	converse(t, p.n, []step{{[]string{"EXISTS", "claim"}, "(integer) 0"}})
+}
+
+// TestHTTPMalformedAndOversized sends pykvd's HTTP listener what net/http
+// and httpapi refuse: garbage, headers over the limit, a body declared
+// over the value limit. Each gets its status and is closed, unread; the
+// daemon goes on serving.
+func TestHTTPMalformedAndOversized(t *testing.T) {
+	t.Parallel()
+	httpAddr := freeAddr(t)
+	d := testdaemon.Start(t, testdaemon.Options{Args: []string{"--http-addr", httpAddr}})
+	for _, tc := range []struct {
+		name, req string
+		status    int
+		says      string
+	}{
+		{"garbage", "\x00\x01\x02 not http\r\n\r\n", 400, ""},
+		{"no Host", "GET /healthz HTTP/1.1\r\n\r\n", 400, ""},
+		{"a bad Content-Length", "PUT /v1/keys/k HTTP/1.1\r\nHost: pykv\r\nContent-Length: -5\r\n\r\n", 400, ""},
+		{"headers over the limit", "GET /healthz HTTP/1.1\r\nHost: pykv\r\nX-Big: " + strings.Repeat("a", 2<<20) + "\r\n\r\n", 431, ""},
+		{"a body of 1 TiB declared", "PUT /v1/keys/k HTTP/1.1\r\nHost: pykv\r\nContent-Length: 1099511627776\r\n\r\nsome", 413,
+			"request body of 1099511627776 bytes exceeds the limit of 67108864 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", httpAddr, ioTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(ioTimeout))
+			// The headers over the limit are refused before they are all
+			// sent: write in the background, and read.
+			go io.WriteString(c, tc.req)
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no HTTP reply: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.says) {
+				t.Fatalf("%s: %s, want %d %q", resp.Status, body, tc.status, tc.says)
+			}
+			if rest, err := io.ReadAll(br); (err != nil && !isReset(err)) || len(rest) > 0 {
+				t.Fatalf("after %d: read %q, %v; want the connection closed", tc.status, rest, err)
+			}
+		})
+	}
+	h := dialHTTP(t, httpAddr, "/healthz")
+	if code, body := h.response(t); code != 200 || body != "ok\n" {
+		t.Fatalf("/healthz after the refusals: %d %q", code, body)
+	}
+	converse(t, dialNative(t, d.Addr()), []step{{[]string{"PING"}, "PONG"}})
+}
+
+// replyLen is the size of r on the wire of the native protocol.
+func replyLen(t *testing.T, r command.Reply) int {
+	var buf bytes.Buffer
+	bw := bufio.NewWriter(&buf)
+	if err := netproto.NewWriter(bw).WriteReply(r); err != nil {
+		t.Fatal(err)
+	}
+	bw.Flush()
+	return buf.Len()
+}
+
+// TestFloodClientsThatNeverRead runs with --write-timeout 1s: clients
+// that pipeline GETs of a 1 MiB value and never read the replies fill
+// their sockets, and pykvd stops reading them (their requests wait in the
+// kernel), so its memory stays bounded by what is blocked, not by what
+// was asked; each is closed once its replies have made no progress for
+// write_timeout, and logged. A client that reads slowly but steadily is
+// not cut, and the well-behaved client is served throughout.
+func TestFloodClientsThatNeverRead(t *testing.T) {
+	t.Parallel()
+	const writeTimeout = time.Second
+	stuck := floodSize(20, 500)
+	const gets = 1000 // 1 GiB of replies asked by each
+	needFiles(t, uint64(stuck+1000))
+	d := testdaemon.Start(t, testdaemon.Options{Args: []string{"--write-timeout", writeTimeout.String()}})
+	p := newProber(t, d.Addr(), "")
+	value := strings.Repeat("v", 1<<20)
+	converse(t, p.n, []step{{[]string{"SET", "big", value}, "OK"}})
+	waitClients(t, p.n, 1)
+	heap0, rss0 := infoMemory(t, p.n), rss(t, d.PID())
+
+	// The slow reader asks for 8 MiB, more than its sockets hold (its
+	// receive buffer is cut to 64 KiB; pykvd's send buffer grows to
+	// tcp_wmem's 4 MiB), and reads 64 KiB every 20 ms. The kernel lets a
+	// blocked writer go on only once about half its send buffer is free,
+	// so a reader keeps its connection by reading some 2 MiB per
+	// write_timeout: this one reads 3.2 MiB/s.
+	const slowGets = 8
+	slow := dialNative(t, d.Addr())
+	if err := slow.c.(*net.TCPConn).SetReadBuffer(64 << 10); err != nil {
+		t.Fatal(err)
+	}
+	for range slowGets {
+		slow.send("GET", "big")
+	}
+	slow.flush()
+	slowDone := make(chan error, 1)
+	go func() {
+		buf := make([]byte, netproto.WriteChunk)
+		want := slowGets * replyLen(t, command.Bytes([]byte(value)))
+		got := 0
+		for got < want {
+			slow.c.SetReadDeadline(time.Now().Add(ioTimeout))
+			n, err := io.ReadFull(slow.c, buf[:min(len(buf), want-got)])
+			got += n
+			if err != nil {
+				slowDone <- fmt.Errorf("slow reader cut after %d of %d bytes: %w", got, want, err)
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // the slow reading itself
+		}
+		slowDone <- nil
+	}()
+
+	start := time.Now()
+	req := bytes.Repeat(nativeFrame(t, "GET", "big"), gets)
+	for range stuck {
+		n := dialNative(t, d.Addr())
+		// The requests fit in the sockets' buffers, so this write does not
+		// block on a daemon that has stopped reading.
+		n.raw(req)
+		n.flush()
+	}
+	logged := func() int { return strings.Count(d.Stderr(), "replies not read within write_timeout") }
+	var heapPeak, rssPeak int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for deadline := time.Now().Add(writeTimeout + closeSlack + ioTimeout); logged() < stuck && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond) // polling the daemon's log
+		}
+	}()
+	for open := true; open; {
+		select {
+		case <-done:
+			open = false
+		default:
+		}
+		p.round()
+		heapPeak, rssPeak = max(heapPeak, infoMemory(t, p.n)), max(rssPeak, rss(t, d.PID()))
+		time.Sleep(5 * time.Millisecond) // pacing
+	}
+	closedIn := time.Since(start)
+	if got := logged(); got != stuck {
+		t.Fatalf("%d of %d clients that never read were closed and logged within %v", got, stuck, closedIn)
+	}
+	t.Logf("%d clients asking for 1 GiB each and reading nothing: closed within %v; heap %s -> peak %s, RSS %s -> peak %s",
+		stuck, closedIn.Round(time.Millisecond), mib(heap0), mib(heapPeak), mib(rss0), mib(rssPeak))
+	// Each stuck connection holds at most the reply it is blocked on (the
+	// value is shared with the cache, or read once per GET) and its
+	// buffers: bound it by two copies of the value each, plus slack.
+	bound := floodRSSSlack + int64(stuck)*2*int64(len(value))
+	if grown := heapPeak - heap0; grown > bound {
+		t.Errorf("heap grew by %s with %d stuck clients, over %s", mib(grown), stuck, mib(bound))
+	}
+	if grown := rssPeak - rss0; grown > bound {
+		t.Errorf("RSS grew by %s with %d stuck clients, over %s", mib(grown), stuck, mib(bound))
+	}
+	p.check("while clients that never read were stuck")
+	if err := <-slowDone; err != nil {
+		t.Fatal(err)
+	}
+	waitClients(t, p.n, 2) // the prober and the slow reader
+	converse(t, slow, []step{{[]string{"PING"}, "PONG"}})
 }
