@@ -303,9 +303,8 @@ func hello(proto, addr string) (*floodConn, string, error) {
 
 // flood opens n connections over dialers goroutines, spread over the
 // protocols in turn, and returns those the daemon admitted and the
-// refusals' texts. It closes done when it is finished.
-func flood(addrs floodAddrs, n int, done chan<- struct{}) (held []*floodConn, refused []string, err error) {
-	defer close(done)
+// refusals' texts.
+func flood(addrs floodAddrs, n int) (held []*floodConn, refused []string, err error) {
 	var mu sync.Mutex
 	var errs []error
 	next := make(chan int)
@@ -379,7 +378,7 @@ func TestFloodTenThousandConnections(t *testing.T) {
 	var held []*floodConn
 	var refused []string
 	var ferr error
-	go func() { held, refused, ferr = flood(addrs, maxClients-1, done) }()
+	go func() { held, refused, ferr = flood(addrs, maxClients-1); close(done) }()
 	p.until(done)
 	t.Cleanup(func() { closeAll(held) })
 	if ferr != nil {
@@ -403,7 +402,7 @@ func TestFloodTenThousandConnections(t *testing.T) {
 	// Every place is taken: more connections are refused and closed.
 	done = make(chan struct{})
 	var more []*floodConn
-	go func() { more, refused, ferr = flood(addrs, over, done) }()
+	go func() { more, refused, ferr = flood(addrs, over); close(done) }()
 	p.until(done)
 	t.Cleanup(func() { closeAll(more) })
 	if ferr != nil {
