@@ -72,8 +72,9 @@ bench: gobench ## Go benchmarks, then pykv against Redis 7 (docs/performance.md)
 gobench: ## Go benchmarks only (figures, not assertions)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-torture: ## long crash-loop and model runs: 100 kill -9 rounds, 20000 model sequences, long fuzzing
+torture: ## long crash-loop and model runs: 100 kill -9 rounds, 20000 model sequences, larger floods, long fuzzing
 	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 60m -run 'TestKillDuringMerge' ./cmd/pykvd/
+	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 30m -run 'TestFlood' -v ./cmd/pykvd/
 	$(GO) test -count=1 -timeout 60m -run 'TestModel' ./storage/ -rapid.checks=20000
 	$(GO) test -count=1 -timeout 60m -race -run 'TestMergeUnderLoad|TestCrashAtEveryMergeStep' -count=20 ./storage/
 	$(MAKE) fuzz FUZZTIME=3000000x

@@ -736,7 +736,7 @@ func replyLen(t *testing.T, r command.Reply) int {
 func TestFloodClientsThatNeverRead(t *testing.T) {
 	t.Parallel()
 	const writeTimeout = time.Second
-	stuck := floodSize(20, 500)
+	stuck := floodSize(20, 200)
 	const gets = 1000 // 1 GiB of replies asked by each
 	needFiles(t, uint64(stuck+1000))
 	d := testdaemon.Start(t, testdaemon.Options{Args: []string{"--write-timeout", writeTimeout.String()}})
@@ -783,6 +783,11 @@ func TestFloodClientsThatNeverRead(t *testing.T) {
 	req := bytes.Repeat(nativeFrame(t, "GET", "big"), gets)
 	for range stuck {
 		n := dialNative(t, d.Addr())
+		// A small receive buffer, so that the kernel does not hold tens
+		// of MiB of replies for each (tcp_rmem may grow to 32 MiB).
+		if err := n.c.(*net.TCPConn).SetReadBuffer(64 << 10); err != nil {
+			t.Fatal(err)
+		}
 		// The requests fit in the sockets' buffers, so this write does not
 		// block on a daemon that has stopped reading.
 		n.raw(req)
