@@ -57,6 +57,17 @@ const (
 // torture reports whether the long form runs (PYKV_TORTURE=1).
 func torture() bool { return os.Getenv("PYKV_TORTURE") != "" }
 
+// tortureSlack is how much looser the timing bounds of the long form are:
+// its thousands of client goroutines run in the test process, on the same
+// cores as pykvd, so the well-behaved client's timings and the slow
+// clients' pauses include the test's own scheduling.
+func tortureSlack() time.Duration {
+	if torture() {
+		return 5
+	}
+	return 1
+}
+
 // floodSize is short in make test, long under PYKV_TORTURE=1.
 func floodSize(short, long int) int {
 	if torture() {
@@ -194,8 +205,8 @@ func (p *prober) check(what string) {
 	}
 	q := func(f float64) time.Duration { return lat[min(len(lat)-1, int(f*float64(len(lat))))] }
 	p.t.Logf("%s: well-behaved client, %d round trips: p50 %v, p99 %v, max %v", what, len(lat), q(0.5), q(0.99), lat[len(lat)-1])
-	if q(0.99) > probeP99 {
-		p.t.Errorf("%s: p99 of the well-behaved client's round trips is %v, over %v", what, q(0.99), probeP99)
+	if bound := probeP99 * tortureSlack(); q(0.99) > bound {
+		p.t.Errorf("%s: p99 of the well-behaved client's round trips is %v, over %v", what, q(0.99), bound)
 	}
 	p.lat = p.lat[:0]
 }
@@ -521,8 +532,8 @@ func TestFloodSlowloris(t *testing.T) {
 			map[string]time.Duration{"native": time.Second, "resp": time.Second, "http": 3 * time.Second},
 			map[string]string{"native": "not authenticated in time", "resp": "-NOAUTH Authentication required; not authenticated in time, closing the connection.\r\n"}},
 		{"without a password", "",
-			[]string{"--request-timeout", "2s", "--idle-timeout", "1s"},
-			map[string]time.Duration{"native": 2 * time.Second, "resp": 2 * time.Second, "http": 2 * time.Second},
+			[]string{"--request-timeout", "3s", "--idle-timeout", "1500ms"},
+			map[string]time.Duration{"native": 3 * time.Second, "resp": 3 * time.Second, "http": 3 * time.Second},
 			map[string]string{"native": "request not received whole within request_timeout", "resp": "-ERR request not received whole within request_timeout, closing the connection\r\n"}},
 	}
 	for _, tc := range cases {
@@ -538,7 +549,7 @@ func TestFloodSlowloris(t *testing.T) {
 			for _, proto := range floodProtos {
 				for range perListener {
 					wg.Go(func() {
-						results <- slowloris(proto, addrs.of(proto), slowPrefix(proto), pace, tc.timeout[proto]+closeSlack+ioTimeout)
+						results <- slowloris(proto, addrs.of(proto), slowPrefix(proto), pace, tc.timeout[proto]+closeSlack*tortureSlack()+ioTimeout)
 					})
 				}
 			}
@@ -551,11 +562,11 @@ func TestFloodSlowloris(t *testing.T) {
 				case r.err != nil:
 					t.Fatalf("%s slowloris: %v", r.proto, r.err)
 				case !r.closed:
-					t.Fatalf("%s slowloris still open after %v", r.proto, tc.timeout[r.proto]+closeSlack+ioTimeout)
+					t.Fatalf("%s slowloris still open after %v", r.proto, tc.timeout[r.proto]+closeSlack*tortureSlack()+ioTimeout)
 				case r.after < tc.timeout[r.proto]:
 					t.Errorf("%s slowloris closed after %v, before its timeout %v", r.proto, r.after, tc.timeout[r.proto])
-				case r.after > tc.timeout[r.proto]+closeSlack:
-					t.Errorf("%s slowloris closed after %v, over its timeout %v by more than %v", r.proto, r.after, tc.timeout[r.proto], closeSlack)
+				case r.after > tc.timeout[r.proto]+closeSlack*tortureSlack():
+					t.Errorf("%s slowloris closed after %v, over its timeout %v by more than %v", r.proto, r.after, tc.timeout[r.proto], closeSlack*tortureSlack())
 				}
 				if want := tc.says[r.proto]; !bytes.Contains(r.got, []byte(want)) {
 					t.Errorf("%s slowloris was sent %q, want %q", r.proto, r.got, want)
@@ -779,7 +790,6 @@ func TestFloodClientsThatNeverRead(t *testing.T) {
 		slowDone <- nil
 	}()
 
-	start := time.Now()
 	req := bytes.Repeat(nativeFrame(t, "GET", "big"), gets)
 	for range stuck {
 		n := dialNative(t, d.Addr())
@@ -793,6 +803,7 @@ func TestFloodClientsThatNeverRead(t *testing.T) {
 		n.raw(req)
 		n.flush()
 	}
+	start := time.Now()
 	logged := func() int { return strings.Count(d.Stderr(), "replies not read within write_timeout") }
 	var heapPeak, rssPeak int64
 	done := make(chan struct{})
@@ -816,7 +827,10 @@ func TestFloodClientsThatNeverRead(t *testing.T) {
 	if got := logged(); got != stuck {
 		t.Fatalf("%d of %d clients that never read were closed and logged within %v", got, stuck, closedIn)
 	}
-	t.Logf("%d clients asking for 1 GiB each and reading nothing: closed within %v; heap %s -> peak %s, RSS %s -> peak %s",
+	if bound := writeTimeout + closeSlack*tortureSlack(); closedIn > bound {
+		t.Errorf("the clients that never read were closed within %v of the last one's requests, over %v", closedIn, bound)
+	}
+	t.Logf("%d clients asking for 1 GiB each and reading nothing: closed within %v of the last one's requests; heap %s -> peak %s, RSS %s -> peak %s",
 		stuck, closedIn.Round(time.Millisecond), mib(heap0), mib(heapPeak), mib(rss0), mib(rssPeak))
 	// Each stuck connection holds at most the reply it is blocked on (the
 	// value is shared with the cache, or read once per GET) and its
