@@ -83,9 +83,11 @@ bench: gobench ## Go benchmarks, then pykv against Redis 7 (docs/performance.md)
 gobench: ## Go benchmarks only (figures, not assertions)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-torture: ## long crash-loop and model runs: 1000 kill -9 cycles per fsync policy, 20000 model sequences, fuzz-long at TORTURE_FUZZ (docs/reliability.md)
+torture: ## long runs: 1000 kill -9 cycles per fsync policy, 600 power cuts, floods, 20000 model sequences, fuzz-long (docs/reliability.md)
 	PYKV_TORTURE_CYCLES=$(TORTURE_CYCLES) $(GO) test -count=1 -timeout 60m -v -run '^TestTortureCrashLoop$$' ./cmd/pykvd/
 	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 60m -run 'TestKillDuringMerge' ./cmd/pykvd/
+	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 30m -run 'TestFlood' -v ./cmd/pykvd/
+	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 30m -run 'TestPowerLoss' -v ./storage/
 	$(GO) test -count=1 -timeout 60m -run 'TestModel' ./storage/ -rapid.checks=20000
 	$(GO) test -count=1 -timeout 60m -race -run 'TestMergeUnderLoad|TestCrashAtEveryMergeStep' -count=20 ./storage/
 	$(MAKE) fuzz-long FUZZLONG=$(TORTURE_FUZZ)

@@ -19,12 +19,13 @@ import (
 
 // Timeouts of the http.Server. A value of the default 64 MiB limit at
 // 1 MB/s takes about a minute to send, so the body timeouts leave room for
-// twice that; headers have no such excuse and get a slowloris bound.
+// twice that; headers have no such excuse and get a slowloris bound. The
+// whole request's is Config.RequestTimeout, the daemon's request_timeout.
 const (
-	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 2 * time.Minute
-	writeTimeout      = 2 * time.Minute
-	idleTimeout       = 2 * time.Minute
+	readHeaderTimeout     = 10 * time.Second
+	defaultRequestTimeout = 2 * time.Minute
+	writeTimeout          = 2 * time.Minute
+	idleTimeout           = 2 * time.Minute
 )
 
 // Defaults of the limits, the engine's own (storage.Options).
@@ -77,6 +78,11 @@ type Config struct {
 	// only to a caller with the password). The daemon passes
 	// the log's state here, so that a log that refuses writes is unhealthy.
 	Health func() error
+	// RequestTimeout bounds the reading of a whole request, headers and
+	// body, from its first byte (net/http's ReadTimeout; config
+	// request_timeout); the headers get at most 10 s of it. 0 = 2 minutes;
+	// negative = no bound but the headers' 10 s.
+	RequestTimeout time.Duration
 	// Logger receives listener events and server errors; default
 	// slog.Default.
 	Logger *slog.Logger
@@ -122,11 +128,18 @@ func New(cfg Config) *Server {
 		}
 		s.mux.Handle(rt.pattern(), s.count(rt.path, h))
 	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = defaultRequestTimeout
+	}
+	headerTimeout := readHeaderTimeout
+	if cfg.RequestTimeout > 0 {
+		headerTimeout = min(headerTimeout, cfg.RequestTimeout)
+	}
 	s.http = &http.Server{
 		Handler:           s.mux,
 		TLSConfig:         cfg.TLS,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
+		ReadHeaderTimeout: headerTimeout,
+		ReadTimeout:       max(cfg.RequestTimeout, 0),
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    max(minHeaderBytes, 3*cfg.MaxKeySize+formOverhead),

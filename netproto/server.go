@@ -78,6 +78,20 @@ type ServerConfig struct {
 	// auth_timeout). It bounds how long a client that does not know the
 	// password can hold a slot of MaxClients. 0 = never.
 	AuthTimeout time.Duration
+	// RequestTimeout closes a connection whose request has begun (its
+	// first byte arrived) but has not arrived whole this long after: a
+	// client that trickles a request a byte at a time, which IdleTimeout
+	// never cuts, holds its slot and its partial request at most this
+	// long. The time between requests is IdleTimeout's, not this. Redis
+	// has no such bound; net/http's ReadTimeout is this bound for HTTP.
+	// 0 = never.
+	RequestTimeout time.Duration
+	// WriteTimeout closes a connection whose replies make no progress for
+	// this long: the kernel took none of the next WriteChunk bytes because
+	// the client does not read them. Without it a client that sends
+	// requests and never reads the replies holds its goroutine, its slot
+	// and the reply it is blocked on for ever. 0 = never.
+	WriteTimeout time.Duration
 	// Logger receives connection events; default slog.Default.
 	Logger *slog.Logger
 	// Deferred, when set, makes each connection's store: the connection's
@@ -103,10 +117,24 @@ type DeferredStore interface {
 // any reply bytes reach the socket, the writes they acknowledge are made
 // durable. A failed wait fails the write, and the connection closes with
 // those replies unsent.
+//
+// It also keeps the write deadline: each WriteChunk of a write must be
+// taken by the kernel within timeout (ServerConfig.WriteTimeout), counted
+// from when that chunk's write began, so a slow reader of a large reply
+// is not cut while it keeps reading, and one that reads nothing is. The
+// wait for durability is not counted. by, when set, is a hard limit as
+// well: the handshake's, or the last words before a close.
 type durableWriter struct {
-	conn net.Conn
-	d    DeferredStore
+	conn    net.Conn
+	d       DeferredStore
+	timeout time.Duration
+	by      time.Time
+	set     bool // a deadline is set on conn
 }
+
+// WriteChunk is the most reply bytes written under one write deadline:
+// a client must read at least this much every WriteTimeout.
+const WriteChunk = 64 << 10
 
 func (w *durableWriter) Write(p []byte) (int, error) {
 	if w.d != nil {
@@ -114,7 +142,32 @@ func (w *durableWriter) Write(p []byte) (int, error) {
 			return 0, fmt.Errorf("pykv/netproto: replies withheld, their writes are not durable: %w", err)
 		}
 	}
-	return w.conn.Write(p)
+	if w.timeout <= 0 && w.by.IsZero() {
+		if w.set {
+			w.conn.SetWriteDeadline(time.Time{})
+			w.set = false
+		}
+		return w.conn.Write(p)
+	}
+	n := 0
+	for len(p) > 0 {
+		var by time.Time
+		if w.timeout > 0 {
+			by = time.Now().Add(w.timeout)
+		}
+		if !w.by.IsZero() && (by.IsZero() || w.by.Before(by)) {
+			by = w.by
+		}
+		w.conn.SetWriteDeadline(by)
+		w.set = true
+		m, err := w.conn.Write(p[:min(len(p), WriteChunk)])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[m:]
+	}
+	return n, nil
 }
 
 // bufSize is the per-connection read and write buffer.
@@ -124,9 +177,10 @@ const bufSize = 16 << 10
 // protocol it speaks.
 const handshakeTimeout = 10 * time.Second
 
-// authReplyTimeout bounds the write of the error that tells a client it
-// was closed for not authenticating in time.
-const authReplyTimeout = time.Second
+// closeReplyTimeout bounds the write of the error that tells a client why
+// it is being closed (not authenticated in time, a request not received
+// in time): a client that reads nothing must not hold the close up.
+const closeReplyTimeout = time.Second
 
 // errTooManyClients refuses a connection over ServerConfig.MaxClients; its
 // text is Redis's.
@@ -243,11 +297,11 @@ func (s *Server) serveConn(c net.Conn) {
 	defer s.cfg.Clients.Add(-1)
 
 	sess := s.table.NewSession()
-	dr := &deadlineReader{conn: c, idle: s.cfg.IdleTimeout, closing: &s.closing}
+	dr := &deadlineReader{conn: c, idle: s.cfg.IdleTimeout, request: s.cfg.RequestTimeout, closing: &s.closing}
 	if !sess.Authed && s.cfg.AuthTimeout > 0 {
 		dr.authBy = time.Now().Add(s.cfg.AuthTimeout)
 	}
-	dw := &durableWriter{conn: c}
+	dw := &durableWriter{conn: c, timeout: s.cfg.WriteTimeout}
 	if s.cfg.Deferred != nil {
 		dw.d = s.cfg.Deferred()
 		sess.Store = dw.d
@@ -269,8 +323,8 @@ func (s *Server) serveConn(c net.Conn) {
 	if n > int64(s.cfg.MaxClients) {
 		refuse = errTooManyClients
 	}
-	c.SetWriteDeadline(time.Now().Add(handshakeTimeout))
-	dr.handshakeBy = time.Now().Add(handshakeTimeout)
+	dw.by = time.Now().Add(handshakeTimeout)
+	dr.handshakeBy = dw.by
 	if err := codec.Handshake(refuse); err != nil {
 		if refuse != nil {
 			s.rejected.Add(1)
@@ -280,35 +334,51 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 		return
 	}
-	c.SetWriteDeadline(time.Time{})
+	dw.by = time.Time{}
 	dr.handshakeBy = time.Time{}
 	s.accepted.Add(1)
 	codec.SetAuthenticated(sess.Authed)
-	s.loop(dr, codec, sess, log)
+	s.loop(dr, dw, codec, sess, log)
 }
 
 // deadlineReader is what a connection's buffered reader reads from: before
 // each read it sets the connection's read deadline to the nearest of the
 // handshake's, the idle timeout's (counted from now, so from the last byte
-// received, not from the start of a request) and, until the session has
-// authenticated, AuthTimeout's. Shutdown wakes a blocked read with a
-// deadline in the past; the check of closing after each deadline is set
-// keeps a read that began just then from setting a later one over it.
+// received, not from the start of a request), the request timeout's
+// (counted from the first byte of the request being read) and, until the
+// session has authenticated, AuthTimeout's. Shutdown wakes a blocked read
+// with a deadline in the past; the check of closing after each deadline is
+// set keeps a read that began just then from setting a later one over it.
 type deadlineReader struct {
 	conn        net.Conn
 	idle        time.Duration
+	request     time.Duration // RequestTimeout
 	closing     *atomic.Bool
 	handshakeBy time.Time // zero after the handshake
 	authBy      time.Time // zero once authenticated, or when not asked for
+	reading     bool      // a request is being read
+	requestBy   time.Time // zero until the request's first byte arrives
 	set         bool      // a deadline is set on conn
 }
+
+// beginRequest is called before each request is read; started says that
+// its first bytes are already buffered.
+func (d *deadlineReader) beginRequest(started bool) {
+	d.reading, d.requestBy = d.request > 0, time.Time{}
+	if d.reading && started {
+		d.requestBy = time.Now().Add(d.request)
+	}
+}
+
+// endRequest is called when a request has been read whole.
+func (d *deadlineReader) endRequest() { d.reading, d.requestBy = false, time.Time{} }
 
 func (d *deadlineReader) Read(p []byte) (int, error) {
 	var by time.Time
 	if d.idle > 0 {
 		by = time.Now().Add(d.idle)
 	}
-	for _, t := range []time.Time{d.handshakeBy, d.authBy} {
+	for _, t := range []time.Time{d.handshakeBy, d.authBy, d.requestBy} {
 		if !t.IsZero() && (by.IsZero() || t.Before(by)) {
 			by = t
 		}
@@ -320,24 +390,43 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	if d.closing.Load() {
 		return 0, os.ErrDeadlineExceeded
 	}
-	return d.conn.Read(p)
+	n, err := d.conn.Read(p)
+	if n > 0 && d.reading && d.requestBy.IsZero() {
+		d.requestBy = time.Now().Add(d.request) // the request's first byte
+	}
+	return n, err
 }
 
 // authTimedOut reports whether err is the AuthTimeout's deadline passing.
 func (d *deadlineReader) authTimedOut(err error) bool {
-	return !d.authBy.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d.authBy)
+	return timedOut(err, d.authBy)
+}
+
+// requestTimedOut reports whether err is the RequestTimeout's deadline
+// passing.
+func (d *deadlineReader) requestTimedOut(err error) bool {
+	return timedOut(err, d.requestBy)
+}
+
+func timedOut(err error, by time.Time) bool {
+	return !by.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(by)
 }
 
 // errAuthTimeout is sent to a connection closed by ServerConfig.AuthTimeout.
 var errAuthTimeout = command.Errorf("NOAUTH", "Authentication required; not authenticated in time, closing the connection.")
 
+// errRequestTimeout is sent to a connection closed by
+// ServerConfig.RequestTimeout.
+var errRequestTimeout = command.Errorf("ERR", "request not received whole within request_timeout, closing the connection")
+
 // loop serves commands until the peer leaves, QUIT, a protocol error, or
 // shutdown.
-func (s *Server) loop(dr *deadlineReader, codec Codec, sess *command.Session, log *slog.Logger) {
+func (s *Server) loop(dr *deadlineReader, dw *durableWriter, codec Codec, sess *command.Session, log *slog.Logger) {
 	argv := make([][]byte, 0, 8)
 	for {
 		if codec.Buffered() == 0 {
 			if err := codec.Flush(); err != nil {
+				s.writeFailed(err, log)
 				return
 			}
 			if s.closing.Load() {
@@ -345,6 +434,7 @@ func (s *Server) loop(dr *deadlineReader, codec Codec, sess *command.Session, lo
 			}
 		}
 		var err error
+		dr.beginRequest(codec.Buffered() > 0)
 		argv, err = codec.ReadCommand(argv[:0])
 		if err != nil {
 			// Whatever ends the reading, the replies of the requests
@@ -354,11 +444,13 @@ func (s *Server) loop(dr *deadlineReader, codec Codec, sess *command.Session, lo
 				return
 			}
 			if !sess.Authed && dr.authTimedOut(err) {
-				// A client that reads nothing must not hold the close up.
-				dr.conn.SetWriteDeadline(time.Now().Add(authReplyTimeout))
-				codec.WriteReply(sess, errAuthTimeout)
-				codec.Flush()
+				s.lastWords(dw, codec, sess, errAuthTimeout)
 				log.Info("closing connection: not authenticated within auth_timeout", "auth_timeout", s.cfg.AuthTimeout)
+				return
+			}
+			if dr.requestTimedOut(err) {
+				s.lastWords(dw, codec, sess, errRequestTimeout)
+				log.Info("closing connection: request not received whole within request_timeout", "request_timeout", s.cfg.RequestTimeout)
 				return
 			}
 			reply, send, recoverable := codec.ErrorReply(err)
@@ -374,6 +466,7 @@ func (s *Server) loop(dr *deadlineReader, codec Codec, sess *command.Session, lo
 			}
 			continue
 		}
+		dr.endRequest()
 		if len(argv) == 0 {
 			continue
 		}
@@ -384,6 +477,7 @@ func (s *Server) loop(dr *deadlineReader, codec Codec, sess *command.Session, lo
 			dr.authBy = time.Time{}
 		}
 		if err := codec.WriteReply(sess, reply); err != nil {
+			s.writeFailed(err, log)
 			return
 		}
 		if sess.Quit {
@@ -391,6 +485,24 @@ func (s *Server) loop(dr *deadlineReader, codec Codec, sess *command.Session, lo
 			return
 		}
 	}
+}
+
+// lastWords sends the reply that says why the connection is closed, within
+// closeReplyTimeout, after the replies already buffered.
+func (s *Server) lastWords(dw *durableWriter, codec Codec, sess *command.Session, why command.Reply) {
+	dw.by = time.Now().Add(closeReplyTimeout)
+	codec.WriteReply(sess, why)
+	codec.Flush()
+}
+
+// writeFailed logs why replies could not be written: a client that did not
+// read them within WriteTimeout is worth a line; one that hung up is not.
+func (s *Server) writeFailed(err error, log *slog.Logger) {
+	if errors.Is(err, os.ErrDeadlineExceeded) && !s.closing.Load() {
+		log.Warn("closing connection: replies not read within write_timeout", "write_timeout", s.cfg.WriteTimeout)
+		return
+	}
+	log.Debug("closing connection: write failed", "err", err)
 }
 
 // Shutdown stops accepting, lets every connection finish the requests it

@@ -31,6 +31,12 @@ type fixture struct {
 // protocol on a loopback port; store wraps the engine when not nil.
 func start(t *testing.T, wrap func(command.Store) command.Store) *fixture {
 	t.Helper()
+	return startWith(t, wrap, nil)
+}
+
+// startWith is start with the server's config changed by set.
+func startWith(t *testing.T, wrap func(command.Store) command.Store, set func(*netproto.ServerConfig)) *fixture {
+	t.Helper()
 	f := &fixture{mem: vfs.NewMem()}
 	fs := vfs.Inject(f.mem, func(op vfs.Op, path string) error {
 		if op == vfs.OpSync && strings.HasSuffix(path, segment.Ext) {
@@ -54,6 +60,9 @@ func start(t *testing.T, wrap func(command.Store) command.Store) *fixture {
 	cfg := netproto.ServerConfig{Addr: "127.0.0.1:0", Logger: quiet}
 	if wrap == nil {
 		cfg.Deferred = func() netproto.DeferredStore { return db.Deferred() }
+	}
+	if set != nil {
+		set(&cfg)
 	}
 	f.srv = netproto.NewServer(cfg, command.New(store, command.Config{}), netproto.Native{})
 	if err := f.srv.Listen(); err != nil {
@@ -213,5 +222,34 @@ func TestShutdownFinishesPipeline(t *testing.T) {
 	}
 	if v, _ := f.db.Get([]byte("n")); string(v) != "100" {
 		t.Fatalf("n = %s after shutdown", v)
+	}
+}
+
+// TestRequestTimeoutCountsFromTheFirstByte: RequestTimeout bounds a request
+// from its first byte, not the wait before it: a connection quiet for
+// longer than the timeout is served, and one that sends half a request
+// and stalls is told and closed once the timeout has passed.
+func TestRequestTimeoutCountsFromTheFirstByte(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	f := startWith(t, nil, func(c *netproto.ServerConfig) { c.RequestTimeout = timeout })
+	c := dial(t, f)
+	time.Sleep(2 * timeout) // the quiet before a request, which must not count
+	c.send("PING")
+	c.w.Flush()
+	if r, err := c.r.ReadReply(); err != nil || r.String() != "PONG" {
+		t.Fatalf("PING after a quiet spell: %v %v", r, err)
+	}
+
+	c.c.Write([]byte{0, 0, 0, 9, 0x11}) // a frame of 9 bytes, 1 of them sent
+	start := time.Now()
+	r, err := c.r.ReadReply()
+	if err != nil || !strings.Contains(r.String(), "request not received whole within request_timeout") {
+		t.Fatalf("half a request: %v %v", r, err)
+	}
+	if since := time.Since(start); since < timeout-50*time.Millisecond {
+		t.Fatalf("told after %v, before the timeout of %v", since, timeout)
+	}
+	if _, err := c.r.ReadReply(); err == nil {
+		t.Fatal("the connection stayed open")
 	}
 }

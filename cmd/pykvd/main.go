@@ -45,6 +45,8 @@ func run(args []string) int {
 	maxClients := fl.Int("max-clients", def.MaxClients, "maximum connections")
 	idle := fl.Duration("idle-timeout", def.IdleTimeout.Duration, "close connections idle this long (0: never)")
 	authTimeout := fl.Duration("auth-timeout", def.AuthTimeout.Duration, "with a password, close connections not authenticated this long after connecting (0: never)")
+	requestTimeout := fl.Duration("request-timeout", def.RequestTimeout.Duration, "close connections whose request has not arrived whole this long after its first byte (0: never)")
+	writeTimeout := fl.Duration("write-timeout", def.WriteTimeout.Duration, "close connections whose replies are not read for this long (0: never)")
 	protected := yesNo(def.ProtectedMode)
 	fl.Var(&protected, "protected-mode", "yes: refuse to listen beyond loopback without a password; no: allow it (trusted networks only)")
 	password := fl.String("password", def.Password, "require AUTH with this password (prefer the config file: flags show in ps)")
@@ -110,6 +112,10 @@ func run(args []string) int {
 			cfg.IdleTimeout.Duration = *idle
 		case "auth-timeout":
 			cfg.AuthTimeout.Duration = *authTimeout
+		case "request-timeout":
+			cfg.RequestTimeout.Duration = *requestTimeout
+		case "write-timeout":
+			cfg.WriteTimeout.Duration = *writeTimeout
 		case "protected-mode":
 			cfg.ProtectedMode = bool(protected)
 		case "password":

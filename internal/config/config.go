@@ -31,6 +31,24 @@ const (
 // max_clients for long.
 const DefaultAuthTimeout = 10 * time.Second
 
+// DefaultRequestTimeout is request_timeout's default: a request, once its
+// first byte has arrived, must arrive whole within it. It is net/http's
+// ReadTimeout of the HTTP listener too, where it had been 2 minutes: long
+// enough for a value of the default 64 MiB limit at about 4.5 Mbit/s,
+// short enough that a client trickling requests a byte at a time
+// (slowloris), which idle_timeout never cuts, holds its slot for minutes,
+// not for ever.
+const DefaultRequestTimeout = 2 * time.Minute
+
+// DefaultWriteTimeout is write_timeout's default: a connection whose
+// replies make no progress (64 KiB not taken by the kernel) this long is
+// closed, so a client that sends requests and never reads the replies
+// does not hold its slot and goroutine for ever. Redis closes no normal
+// client for its output (client-output-buffer-limit normal 0 0 0) but
+// buffers it in memory without bound; pykvd stops reading instead, so its
+// memory stays bounded, and this frees the rest.
+const DefaultWriteTimeout = 30 * time.Second
+
 // Duration is a time.Duration written as a string ("10s", "5m") in TOML.
 type Duration struct{ time.Duration }
 
@@ -63,8 +81,12 @@ type Config struct {
 	MaxClients    int      `toml:"max_clients"`
 	IdleTimeout   Duration `toml:"idle_timeout"`
 	AuthTimeout   Duration `toml:"auth_timeout"`
-	MaxFrame      int      `toml:"max_frame_bytes"`
-	TLS           TLS      `toml:"tls"`
+	// RequestTimeout bounds how long a request takes to arrive once its
+	// first byte has; WriteTimeout how long replies may make no progress.
+	RequestTimeout Duration `toml:"request_timeout"`
+	WriteTimeout   Duration `toml:"write_timeout"`
+	MaxFrame       int      `toml:"max_frame_bytes"`
+	TLS            TLS      `toml:"tls"`
 
 	Storage Storage `toml:"storage"`
 	Log     Log     `toml:"log"`
@@ -101,15 +123,17 @@ type Log struct {
 // pykv's own ports, data under ./data, fsync always.
 func Default() Config {
 	return Config{
-		DataDir:       "./data",
-		Native:        Listener{Addr: DefaultNativeAddr},
-		RESP:          Listener{Addr: DefaultRESPAddr},
-		HTTP:          Listener{Addr: DefaultHTTPAddr},
-		MaxClients:    10000,
-		ProtectedMode: true,
-		IdleTimeout:   Duration{0},
-		AuthTimeout:   Duration{DefaultAuthTimeout},
-		MaxFrame:      64<<20 + 128<<10,
+		DataDir:        "./data",
+		Native:         Listener{Addr: DefaultNativeAddr},
+		RESP:           Listener{Addr: DefaultRESPAddr},
+		HTTP:           Listener{Addr: DefaultHTTPAddr},
+		MaxClients:     10000,
+		ProtectedMode:  true,
+		IdleTimeout:    Duration{0},
+		AuthTimeout:    Duration{DefaultAuthTimeout},
+		RequestTimeout: Duration{DefaultRequestTimeout},
+		WriteTimeout:   Duration{DefaultWriteTimeout},
+		MaxFrame:       64<<20 + 128<<10,
 		Storage: Storage{
 			Fsync:          "always",
 			SegmentSize:    64 << 20,
@@ -198,6 +222,12 @@ func (c Config) Validate() error {
 	}
 	if c.AuthTimeout.Duration < 0 {
 		bad("auth_timeout", c.AuthTimeout, "must not be negative")
+	}
+	if c.RequestTimeout.Duration < 0 {
+		bad("request_timeout", c.RequestTimeout, "must not be negative")
+	}
+	if c.WriteTimeout.Duration < 0 {
+		bad("write_timeout", c.WriteTimeout, "must not be negative")
 	}
 	if c.MaxFrame < 1024 {
 		bad("max_frame_bytes", c.MaxFrame, "must be at least 1024")

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestShippedFileMatchesDefaults: the documented pykv.toml holds exactly the
@@ -57,6 +58,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"frame vs value", func(c *Config) { c.MaxFrame = 2048 }, "max_frame_bytes = 2048"},
 		{"both off", func(c *Config) { c.Native.Addr, c.RESP.Addr = "", "" }, "both off"},
 		{"log level", func(c *Config) { c.Log.Level = "loud" }, "log.level = loud"},
+		{"request timeout", func(c *Config) { c.RequestTimeout.Duration = -time.Second }, "request_timeout = -1s"},
+		{"write timeout", func(c *Config) { c.WriteTimeout.Duration = -time.Second }, "write_timeout = -1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -124,7 +124,8 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	var nativeSrv, respSrv *netproto.Server
 	var httpSrv *httpapi.Server
 	srvCfg := netproto.ServerConfig{TLS: tlsConf, MaxClients: cfg.MaxClients, Clients: &clients,
-		IdleTimeout: cfg.IdleTimeout.Duration, AuthTimeout: cfg.AuthTimeout.Duration, Logger: log,
+		IdleTimeout: cfg.IdleTimeout.Duration, AuthTimeout: cfg.AuthTimeout.Duration,
+		RequestTimeout: cfg.RequestTimeout.Duration, WriteTimeout: cfg.WriteTimeout.Duration, Logger: log,
 		Deferred: func() netproto.DeferredStore { return db.Deferred() }}
 
 	table := command.New(db, command.Config{
@@ -168,7 +169,8 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	if cfg.HTTP.Addr != "" {
 		httpSrv = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: db,
 			MaxKeySize: cfg.Storage.MaxKeySize, MaxValueSize: cfg.Storage.MaxValueSize,
-			MaxConns: cfg.MaxClients, Clients: &clients, ClientCount: clients.Load, Health: db.Healthy, Logger: log})
+			RequestTimeout: httpTimeout(cfg.RequestTimeout.Duration),
+			MaxConns:       cfg.MaxClients, Clients: &clients, ClientCount: clients.Load, Health: db.Healthy, Logger: log})
 		if err := httpSrv.Listen(); err != nil {
 			return err
 		}
@@ -246,6 +248,15 @@ func cacheBytes(n int64) int64 {
 		return -1 // the config's 0 means no cache; the engine's 0 means default
 	}
 	return n
+}
+
+// httpTimeout maps a timeout of the config, where 0 means never, onto
+// httpapi's, where 0 means the default and a negative value never.
+func httpTimeout(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func port(a net.Addr) int {
