@@ -90,5 +90,12 @@ func (db *DB) ExpireCycle() int {
 			break
 		}
 	}
+	if removed > 0 {
+		// No client waits for these deletes: make them durable here, so
+		// that an idle server does not keep them, and what they replaced
+		// (the undo log), in memory until the next client write. An error
+		// is the log's, and every write reports it.
+		_ = db.awaitDurable(db.applied.Load())
+	}
 	return removed
 }

@@ -134,3 +134,62 @@ func TestGetNeverSeesHalfABatch(t *testing.T) {
 		t.Fatalf("%d of %d reader rounds saw half an MSET, %d saw the value an MSET overwrote within itself", half, n, dup)
 	}
 }
+
+// TestReadDuringRollbackWaitsForIt: a read that begins while a rollback is
+// restoring the keydir waits for it and shows the restored state. Found by
+// review: rollback counted itself before it marked the keydir as changing,
+// so a read beginning between the two read the keydir before the restore,
+// saw no rollback at its end, and answered "k missing" for a key whose
+// failed DEL the rollback then took back.
+func TestReadDuringRollbackWaitsForIt(t *testing.T) {
+	failSync := new(atomic.Bool)
+	fs := vfs.Inject(vfs.NewMem(), func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && failSync.Load() && strings.HasSuffix(path, ".log") {
+			return errors.New("injected fsync error")
+		}
+		return nil
+	})
+	paused, resume := make(chan struct{}), make(chan struct{})
+	db := openMem(t, fs, Options{NoHousekeeper: true, testHook: func(p string) {
+		if p == "rollback: counted" {
+			close(paused)
+			<-resume
+		}
+	}})
+	defer db.abandon()
+	mustSet(t, db, "k", "v")
+	failSync.Store(true)
+	w := db.Deferred()
+	if _, err := w.Del([]byte("k")); err != nil { // appended, never made durable
+		t.Fatal(err)
+	}
+	failed := make(chan error, 1)
+	go func() { failed <- w.Wait() }() // fails its fsync and rolls back
+	<-paused
+
+	r := db.Deferred()
+	read := make(chan error, 1)
+	var v []byte
+	go func() {
+		var err error
+		v, err = r.Get([]byte("k"))
+		read <- err
+	}()
+	// A read that answered now would have read the keydir mid-rollback;
+	// the window asserts an absence and synchronises nothing.
+	select {
+	case err := <-read:
+		t.Fatalf("GET k answered (%q, %v) while the rollback was restoring the keydir", v, err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(resume)
+	if err := <-failed; err == nil {
+		t.Fatal("the failed DEL's wait returned nil")
+	}
+	if err := <-read; err != nil || string(v) != "v" {
+		t.Fatalf("GET k after the rollback = %q, %v; want v (the failed DEL taken back)", v, err)
+	}
+	if err := r.Wait(); err != nil {
+		t.Fatalf("the reader's wait: %v", err)
+	}
+}

@@ -30,8 +30,12 @@ type undoRec struct {
 }
 
 // compactAt is how many dropped records the log carries before it moves
-// the live ones to the front.
-const compactAt = 4096
+// the live ones to the front; keepRecs is the most records' room it keeps
+// once empty.
+const (
+	compactAt = 4096
+	keepRecs  = 1 << 16
+)
 
 func (u *undoLog) add(seq uint64, key []byte, old index.Entry, existed bool) {
 	u.recs = append(u.recs, undoRec{seq: seq, keyOff: len(u.keys), keyLen: len(key), old: old, existed: existed})
@@ -46,6 +50,10 @@ func (u *undoLog) trim(durable uint64) {
 		u.head++
 	}
 	switch {
+	case u.head == len(u.recs) && cap(u.recs) > keepRecs:
+		// One large batch (an MSET of many keys) must not pin its undo
+		// records for the life of the process.
+		u.recs, u.keys, u.head = nil, nil, 0
 	case u.head == len(u.recs):
 		u.recs, u.keys, u.head = u.recs[:0], u.keys[:0], 0
 	case u.head >= compactAt && u.head*2 >= len(u.recs):
@@ -75,9 +83,13 @@ func (db *DB) rollback() int {
 	}
 	db.rolledBack = true
 	durable := db.log.DurableSeq() // final: a failed log makes nothing durable again
-	db.rollbacks.Add(1)
+	// changing goes odd first: a reader that begins after rollbacks moved
+	// then finds it odd and waits for the rollback under wmu, instead of
+	// reading the keydir before it is restored.
 	db.changing.Add(1)
 	defer db.changing.Add(1)
+	db.rollbacks.Add(1)
+	db.testPoint("rollback: counted")
 	u := &db.undo
 	n := 0
 	for i := len(u.recs) - 1; i >= u.head; i-- {
