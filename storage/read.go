@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/pykv/pykv/index"
 	"github.com/pykv/pykv/internal/glob"
@@ -40,25 +41,36 @@ func (db *DB) lookup(key []byte) (index.Entry, bool) {
 // keys one after the other therefore never sees the first from a batch
 // and the second from before it.
 func (db *DB) entry(key []byte) (index.Entry, bool) {
-	if c := db.changing.Load(); c&1 == 0 {
-		e, ok := db.keydir.Get(key)
-		if db.changing.Load() == c {
-			return e, ok
+	for range changeRetries {
+		if c := db.changing.Load(); c&1 == 0 {
+			e, ok := db.keydir.Get(key)
+			if db.changing.Load() == c {
+				return e, ok
+			}
 		}
+		runtime.Gosched() // a batch takes microseconds to apply
 	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	return db.keydir.Get(key)
 }
 
-// stable runs f, which reads the keydir, again under wmu when a multi-key
-// change overlapped it.
+// changeRetries is how often a read looks again, yielding in between,
+// before it waits for a multi-key change under wmu: wmu is also held
+// across a segment's rotation, which a read should not wait for.
+const changeRetries = 8
+
+// stable runs f, which reads the keydir, again when a multi-key change
+// overlapped it, and under wmu when changes keep overlapping it.
 func (db *DB) stable(f func()) {
-	if c := db.changing.Load(); c&1 == 0 {
-		f()
-		if db.changing.Load() == c {
-			return
+	for range changeRetries {
+		if c := db.changing.Load(); c&1 == 0 {
+			f()
+			if db.changing.Load() == c {
+				return
+			}
 		}
+		runtime.Gosched()
 	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
