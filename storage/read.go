@@ -104,12 +104,10 @@ const maxGoneRetries = 16
 // moved the version to another file, value follows it; errGone means the
 // key now holds another version.
 func (db *DB) value(key []byte, e index.Entry) ([]byte, error) {
-	if e.Seq > db.log.DurableSeq() {
-		// A version not yet known durable: if the log failed, the write
-		// that carried it may never reach the disk; do not show it.
-		if err := db.log.Err(); err != nil {
-			return nil, logFailed(err)
-		}
+	if e.Seq > db.log.DurableSeq() && db.log.Failed() {
+		// A version not yet durable, of a log that failed: the write that
+		// carried it will never reach the disk; do not show it.
+		return nil, logFailed(db.log.Err())
 	}
 	if v, ok := db.cache.Get(key, e.Seq); ok {
 		if v == nil {
