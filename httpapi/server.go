@@ -187,8 +187,9 @@ func (s *Server) Rejected() uint64 {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve accepts connections until Shutdown; it returns nil after Shutdown.
+// It logs nothing of its start: the caller logs "listening" once Listen
+// has bound the address, so that the log's order is the order of events.
 func (s *Server) Serve() error {
-	s.log.Info("listening", "addr", s.ln.Addr().String(), "tls", s.cfg.TLS != nil)
 	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("pykv/httpapi: serve: %w", err)
 	}
