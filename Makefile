@@ -30,8 +30,12 @@ build: ## build every binary into ./bin
 	@mkdir -p $(BIN)
 	@for c in $(CMDS); do $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/$$c ./cmd/$$c || exit 1; done
 
-run: build ## start pykvd on the built-in defaults, data under ./data
-	./$(BIN)/pykvd
+# `make run` reads the repository's pykv.toml, named explicitly so that
+# what it reads never depends on a guess: that file holds exactly the
+# built-in defaults until you edit it, and an edit (a password, say)
+# applies to the next `make run`. The first log line names the file.
+run: build ## start pykvd with the repository's pykv.toml (the built-in defaults), data under ./data
+	./$(BIN)/pykvd --config pykv.toml
 
 test: deps lint race fuzz ## everything CI runs: lint, unit+e2e tests with -race, a short fuzz run
 

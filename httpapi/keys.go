@@ -72,6 +72,10 @@ type setRequest struct {
 // set runs SET and answers {"ok":true}, 409 when NX or XX prevented the
 // write, or the table's error.
 func (s *Server) set(w http.ResponseWriter, r *http.Request, req setRequest) {
+	if req.nx && req.xx {
+		badRequest(w, badInput("nx and xx exclude each other: send at most one"))
+		return
+	}
 	argv := [][]byte{[]byte("SET"), req.key, req.value}
 	if req.nx {
 		argv = append(argv, []byte("NX"))
@@ -113,7 +117,10 @@ func (s *Server) putRaw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Has("ttl_ms") {
-		req.ttlMs = []byte(q.Get("ttl_ms"))
+		if req.ttlMs, err = ttlParam(q.Get("ttl_ms")); err != nil {
+			badRequest(w, err)
+			return
+		}
 	}
 	if !s.limitBody(w, r, int64(s.cfg.MaxValueSize)) {
 		return
@@ -227,7 +234,9 @@ func jsonPut(body io.Reader) (setRequest, error) {
 		return req, err
 	}
 	if b.TTLMs != nil {
-		req.ttlMs = strconv.AppendInt(nil, *b.TTLMs, 10)
+		if req.ttlMs, err = ttlParam(strconv.FormatInt(*b.TTLMs, 10)); err != nil {
+			return req, err
+		}
 	}
 	req.nx, req.xx = b.NX, b.XX
 	return req, nil
@@ -292,7 +301,9 @@ func formPut(r *http.Request, limit int64) (setRequest, error) {
 		return req, badInput("missing field value")
 	}
 	if form.Has("ttl_ms") {
-		req.ttlMs = []byte(form.Get("ttl_ms"))
+		if req.ttlMs, err = ttlParam(form.Get("ttl_ms")); err != nil {
+			return req, err
+		}
 	}
 	if req.nx, err = boolParam("nx", form.Get("nx")); err != nil {
 		return req, err
@@ -336,6 +347,17 @@ func (s *Server) limitBody(w http.ResponseWriter, r *http.Request, limit int64) 
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	return true
+}
+
+// ttlParam checks the ttl_ms parameter and returns it as PX's argument.
+// It is checked here, not left to SET, so that the error names the
+// parameter the client sent, not a Redis command it never did.
+func ttlParam(v string) ([]byte, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return nil, badInput("ttl_ms must be a positive integer (milliseconds), not %q", v)
+	}
+	return []byte(v), nil
 }
 
 // badInput is an error in what the client sent.

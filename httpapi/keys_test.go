@@ -189,7 +189,7 @@ func TestNXAndXX(t *testing.T) {
 	if status != 400 {
 		t.Fatalf("nx with xx: %d %s", status, body)
 	}
-	wantError(t, body, "ERR", "syntax error")
+	wantError(t, body, "ERR", "nx and xx exclude each other")
 }
 
 func TestBadInput(t *testing.T) {
@@ -200,9 +200,11 @@ func TestBadInput(t *testing.T) {
 		msg                             string
 	}{
 		{"empty key", "PUT", "/v1/keys/", "", "v", 400, "empty keys"},
-		{"ttl not a number", "PUT", "/v1/keys/k?ttl_ms=soon", "", "v", 400, "not an integer"},
-		{"ttl zero", "PUT", "/v1/keys/k?ttl_ms=0", "", "v", 400, "invalid expire time"},
-		{"ttl negative", "POST", "/put", "application/json", `{"key":"k","value":"v","ttl_ms":-5}`, 400, "invalid expire time"},
+		{"ttl not a number", "PUT", "/v1/keys/k?ttl_ms=soon", "", "v", 400, `ttl_ms must be a positive integer (milliseconds), not "soon"`},
+		{"ttl zero", "PUT", "/v1/keys/k?ttl_ms=0", "", "v", 400, `ttl_ms must be a positive integer (milliseconds), not "0"`},
+		{"ttl zero in a form", "POST", "/put", "application/x-www-form-urlencoded", "key=k&value=v&ttl_ms=0", 400, `ttl_ms must be a positive integer (milliseconds), not "0"`},
+		{"ttl negative", "POST", "/put", "application/json", `{"key":"k","value":"v","ttl_ms":-5}`, 400, `ttl_ms must be a positive integer (milliseconds), not "-5"`},
+		{"nx and xx", "PUT", "/v1/keys/k?nx=true&xx=true", "", "v", 400, "nx and xx exclude each other"},
 		{"ttl fraction", "POST", "/put", "application/json", `{"key":"k","value":"v","ttl_ms":1.5}`, 400, "ttl_ms"},
 		{"nx not a bool", "PUT", "/v1/keys/k?nx=maybe", "", "v", 400, "nx"},
 		{"unknown field", "POST", "/put", "application/json", `{"key":"k","value":"v","ex":5}`, 400, "unknown field"},
@@ -229,8 +231,32 @@ func TestBadInput(t *testing.T) {
 	if status, _, body := e.do("GET", "/get/", "", nil); status != 404 {
 		t.Fatalf("GET /get/: %d %s", status, body)
 	}
-	if status, _, _ := e.do("POST", "/get/k", "", nil); status != http.StatusMethodNotAllowed {
-		t.Fatalf("POST /get/k: %d, want 405", status)
+}
+
+// TestRouteErrorsAreJSON: a path no endpoint serves and a method a path
+// does not take are answered in the JSON error body, as every other
+// error, with the mux's Allow header on a 405.
+func TestRouteErrorsAreJSON(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name, method, path string
+		status             int
+		code, msg, allow   string
+	}{
+		{"unknown path", "GET", "/nope", 404, "NOROUTE", "no endpoint serves /nope", ""},
+		{"unknown path, POST", "POST", "/v2/keys/k", 404, "NOROUTE", "no endpoint serves /v2/keys/k", ""},
+		{"POST to a GET route", "POST", "/get/k", 405, "NOMETHOD", "/get/k does not take POST; it takes GET, HEAD", "GET, HEAD"},
+		{"GET of /put", "GET", "/put", 405, "NOMETHOD", "/put does not take GET; it takes POST", "POST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, h, body := e.do(tt.method, tt.path, "", nil)
+			if status != tt.status || h.Get("Content-Type") != "application/json" || h.Get("Allow") != tt.allow {
+				t.Fatalf("status %d, Content-Type %q, Allow %q; want %d, application/json, %q: %s",
+					status, h.Get("Content-Type"), h.Get("Allow"), tt.status, tt.allow, body)
+			}
+			wantError(t, body, tt.code, tt.msg)
+		})
 	}
 }
 

@@ -136,7 +136,7 @@ func New(cfg Config) *Server {
 		headerTimeout = min(headerTimeout, cfg.RequestTimeout)
 	}
 	s.http = &http.Server{
-		Handler:           s.mux,
+		Handler:           s.jsonErrors(s.mux),
 		TLSConfig:         cfg.TLS,
 		ReadHeaderTimeout: headerTimeout,
 		ReadTimeout:       max(cfg.RequestTimeout, 0),
@@ -150,7 +150,60 @@ func New(cfg Config) *Server {
 
 // Handler returns the server's handler, for tests and for embedding the
 // endpoints in another http.Server.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.jsonErrors(s.mux) }
+
+// jsonErrors answers the requests that match no route in JSON, as every
+// other error is: 404 NOROUTE for a path no endpoint serves, 405 NOMETHOD
+// (with the mux's Allow header) for a method the path does not take. The
+// mux's own plain-text answer is dropped.
+func (s *Server) jsonErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(&routeErrorWriter{ResponseWriter: w, r: r}, r)
+	})
+}
+
+// routeErrorWriter turns the mux's plain-text 404 or 405 into the JSON
+// error body. Anything else the mux writes (a redirect of a path it
+// cleans) passes through.
+type routeErrorWriter struct {
+	http.ResponseWriter
+	r       *http.Request
+	status  int
+	replied bool
+}
+
+func (w *routeErrorWriter) WriteHeader(status int) {
+	w.status = status
+	if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.replied = true
+	h := w.Header()
+	h.Del("Content-Type")
+	h.Del("X-Content-Type-Options")
+	if status == http.StatusNotFound {
+		writeError(w.ResponseWriter, status, "NOROUTE",
+			fmt.Sprintf("no endpoint serves %s (the endpoints are listed at /docs)", w.r.URL.Path))
+		return
+	}
+	writeError(w.ResponseWriter, status, "NOMETHOD",
+		fmt.Sprintf("%s does not take %s; it takes %s", w.r.URL.Path, w.r.Method, h.Get("Allow")))
+}
+
+func (w *routeErrorWriter) Write(b []byte) (int, error) {
+	if w.replied {
+		return len(b), nil // the mux's text, replaced by the JSON body
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
 
 // Listen binds the address; Serve then accepts on it.
 func (s *Server) Listen() error {
@@ -187,8 +240,9 @@ func (s *Server) Rejected() uint64 {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve accepts connections until Shutdown; it returns nil after Shutdown.
+// It logs nothing of its start: the caller logs "listening" once Listen
+// has bound the address, so that the log's order is the order of events.
 func (s *Server) Serve() error {
-	s.log.Info("listening", "addr", s.ln.Addr().String(), "tls", s.cfg.TLS != nil)
 	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("pykv/httpapi: serve: %w", err)
 	}

@@ -40,6 +40,12 @@ var (
 	// ErrBadMagic is returned when the handshake does not start with Magic:
 	// the peer does not speak this protocol.
 	ErrBadMagic = errors.New(errPrefix + "bad magic")
+	// ErrRESPServer is returned by ReadHandshakeReply, together with
+	// ErrBadMagic, when the server answered the handshake with a RESP
+	// error or status line ('-' or '+'): a Redis-protocol port, such as
+	// pykvd's RESP listener, which answers a native handshake with an
+	// error naming the native port.
+	ErrRESPServer = errors.New(errPrefix + "the server speaks RESP (Redis's protocol)")
 	// ErrUnsupportedVersion is returned when the peer asks for, or answers
 	// with, a protocol version this package does not speak.
 	ErrUnsupportedVersion = errors.New(errPrefix + "unsupported protocol version")

@@ -1,6 +1,7 @@
 package netproto
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -131,10 +132,16 @@ func (w *Writer) WriteHandshakeReply(err error) error {
 // it may reconnect with it) or ErrRefused, with the server's message.
 func (r *Reader) ReadHandshakeReply() (uint16, error) {
 	var b [handshakeReplySize]byte
-	if _, err := io.ReadFull(r.br, b[:]); err != nil {
+	if n, err := io.ReadFull(r.br, b[:]); err != nil {
+		if n > 0 && (b[0] == '-' || b[0] == '+') {
+			return 0, respReply(r, b[:n])
+		}
 		return 0, unexpected(err)
 	}
 	if string(b[:len(Magic)]) != Magic {
+		if b[0] == '-' || b[0] == '+' {
+			return 0, respReply(r, b[:])
+		}
 		return 0, fmt.Errorf("%w %q: the server does not speak the pykv native protocol", ErrBadMagic, b[:])
 	}
 	v := binary.BigEndian.Uint16(b[len(Magic):])
@@ -163,4 +170,23 @@ func (r *Reader) ReadHandshakeReply() (uint16, error) {
 		sentinel = ErrRefused
 	}
 	return v, fmt.Errorf("%w (server version %d says: %s)", sentinel, v, msg)
+}
+
+// maxRESPLine bounds how much of a RESP server's answer to the handshake
+// is read for the error's text.
+const maxRESPLine = 512
+
+// respReply builds the error for a handshake answered by a RESP server:
+// got is what was read; the rest of its line, up to maxRESPLine bytes,
+// is read (whatever arrives; the server closes after it) for the text.
+func respReply(r *Reader, got []byte) error {
+	line := append([]byte(nil), got...)
+	for len(line) < maxRESPLine && !bytes.HasSuffix(line, []byte("\n")) {
+		c, err := r.br.ReadByte()
+		if err != nil {
+			break
+		}
+		line = append(line, c)
+	}
+	return fmt.Errorf("%w: %w: it answered %q", ErrBadMagic, ErrRESPServer, bytes.TrimRight(line, "\r\n"))
 }

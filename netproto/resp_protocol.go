@@ -21,12 +21,40 @@ func (RESP) Name() string { return "resp" }
 
 // NewCodec implements Protocol.
 func (p RESP) NewCodec(r *bufio.Reader, w *bufio.Writer) Codec {
-	return &respCodec{r: resp.NewReader(r, p.Limits), w: resp.NewWriter(w)}
+	return &respCodec{br: r, r: resp.NewReader(r, p.Limits), w: resp.NewWriter(w)}
 }
 
 type respCodec struct {
-	r *resp.Reader
-	w *resp.Writer
+	br *bufio.Reader
+	r  *resp.Reader
+	w  *resp.Writer
+	// sniffed is set once the start of the stream was checked for the
+	// native protocol's handshake.
+	sniffed bool
+}
+
+// errNativeOnRESP answers a client that opens with the native protocol's
+// handshake on the RESP port (pykv-cli or the Go client pointed at the
+// wrong port). Without it the handshake, which has no line end, would
+// wait for one until the client gave up; with it the client reads a RESP
+// error where it expects Magic, and can say which port to use.
+var errNativeOnRESP = errors.New("this port speaks RESP (Redis's protocol), not pykv's native protocol: " +
+	"use the native port (7380 by default) with pykv-cli, or redis-cli here")
+
+// sniffNative reports whether the stream opens with Magic. It peeks one
+// byte more only while the bytes so far are a prefix of Magic, so a RESP
+// command (which always ends with a line end) never waits on it.
+func (c *respCodec) sniffNative() (bool, error) {
+	for i := 1; i <= len(Magic); i++ {
+		b, err := c.br.Peek(i)
+		if len(b) < i {
+			return false, err
+		}
+		if b[i-1] != Magic[i-1] {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // Handshake: RESP has none (HELLO is an ordinary command), so a refusal
@@ -43,7 +71,19 @@ func (c *respCodec) Handshake(refuse error) error {
 // that has not authenticated.
 func (c *respCodec) SetAuthenticated(authed bool) { c.r.SetUnauthenticated(!authed) }
 
-func (c *respCodec) ReadCommand(argv [][]byte) ([][]byte, error) { return c.r.ReadCommand(argv) }
+func (c *respCodec) ReadCommand(argv [][]byte) ([][]byte, error) {
+	if !c.sniffed {
+		c.sniffed = true
+		native, err := c.sniffNative()
+		if err != nil {
+			return argv[:0], err
+		}
+		if native {
+			return argv[:0], errNativeOnRESP
+		}
+	}
+	return c.r.ReadCommand(argv)
+}
 
 func (c *respCodec) WriteReply(s *command.Session, r command.Reply) error {
 	if p := max(s.Proto, 2); p != c.w.Proto() {
@@ -62,6 +102,9 @@ func (c *respCodec) ErrorReply(err error) (command.Reply, bool, bool) {
 	var pe *resp.ProtocolError
 	if errors.As(err, &pe) {
 		return pe.Reply(), true, false
+	}
+	if errors.Is(err, errNativeOnRESP) {
+		return command.Err(err.Error()), true, false
 	}
 	return command.Reply{}, false, false
 }

@@ -240,6 +240,9 @@ func (s *Server) UseListener(ln net.Listener) {
 // Addr returns the bound address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
+// Protocol names the server's protocol ("native", "resp"), for logs.
+func (s *Server) Protocol() string { return s.proto.Name() }
+
 // Accepted and Rejected count connections served and refused.
 func (s *Server) Accepted() uint64 { return s.accepted.Load() }
 
@@ -247,8 +250,9 @@ func (s *Server) Accepted() uint64 { return s.accepted.Load() }
 func (s *Server) Rejected() uint64 { return s.rejected.Load() }
 
 // Serve accepts connections until Shutdown; it returns nil after Shutdown.
+// It logs nothing of its start: the caller logs "listening" once Listen
+// has bound the address, so that the log's order is the order of events.
 func (s *Server) Serve() error {
-	s.log.Info("listening", "addr", s.ln.Addr().String(), "tls", s.cfg.TLS != nil)
 	var delay time.Duration
 	for {
 		c, err := s.ln.Accept()

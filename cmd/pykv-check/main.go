@@ -7,9 +7,12 @@
 // --repair --force any damage in a segment, keeping the cut bytes beside
 // the file in a .broken file.
 //
+// A directory that a running pykvd (or pykv-compact) holds is not checked:
+// pykv-check says "DIR is held by a running pykvd (pid N): stop it first".
+//
 // Exit codes: 0 the directory is sound (a torn tail is reported but is not
 // damage: pykvd cuts it at start), 1 damage found or repair failed, 2 usage
-// error or the directory is in use by a running pykvd.
+// error, 3 the directory is held by a running process (dirlock.ExitHeld).
 package main
 
 import (
@@ -19,6 +22,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/pykv/pykv/internal/dirlock"
+	"github.com/pykv/pykv/internal/plural"
 	"github.com/pykv/pykv/internal/progress"
 	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/storage"
@@ -53,9 +58,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		for _, d := range done {
 			fmt.Fprintln(stdout, d)
 		}
+		if errors.Is(err, vfs.ErrLocked) {
+			fmt.Fprintf(stderr, "pykv-check: %s\n", dirlock.Held(dir))
+			return dirlock.ExitHeld
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "pykv-check: repair: %v\n", err)
-			return exitFor(err)
+			return 1
 		}
 		if len(done) == 0 {
 			fmt.Fprintln(stdout, "nothing to repair")
@@ -64,6 +73,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	bar := progress.New("checking "+dir, *quiet)
 	rep := storage.Check(dir, opts, bar.Set)
 	bar.Done()
+	if len(rep.Problems) == 1 && errors.Is(rep.Problems[0], vfs.ErrLocked) {
+		// Not damage: nothing was checked.
+		fmt.Fprintf(stderr, "pykv-check: %s\n", dirlock.Held(dir))
+		return dirlock.ExitHeld
+	}
 	for _, p := range rep.Problems {
 		fmt.Fprintf(stdout, "DAMAGE: %v\n", p)
 	}
@@ -80,20 +94,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if snap == "" {
 		snap = "none"
 	}
-	fmt.Fprintf(stdout, "%s: snapshot %s (%d keys), %d segments (%d records), last seq %d, %d bytes checked, %d problems\n",
-		dir, snap, rep.Keys, rep.Segments, rep.Records, rep.LastSeq, rep.Bytes, len(rep.Problems))
+	fmt.Fprintf(stdout, "%s: snapshot %s (%s), %s (%s), last seq %d, %s checked, %s\n",
+		dir, snap, plural.Count(rep.Keys, "key"), plural.Count(rep.Segments, "segment"),
+		plural.Count(rep.Records, "record"), rep.LastSeq, plural.Count(rep.Bytes, "byte"),
+		plural.Count(len(rep.Problems), "problem"))
 	if len(rep.Problems) > 0 {
-		if len(rep.Problems) == 1 && errors.Is(rep.Problems[0], vfs.ErrLocked) {
-			return 2
-		}
 		return 1
 	}
 	return 0
-}
-
-func exitFor(err error) int {
-	if errors.Is(err, vfs.ErrLocked) {
-		return 2
-	}
-	return 1
 }

@@ -142,8 +142,30 @@ func TestRefusesDirectoryInUse(t *testing.T) {
 	}
 	defer db.Close()
 	code, out := check(t, dir)
-	if code != 2 || !strings.Contains(out, "in use by a running pykvd") {
-		t.Fatalf("exit %d\n%s", code, out)
+	want := fmt.Sprintf("pykv-check: %s is held by a running ", dir)
+	pid := fmt.Sprintf("(pid %d): stop it first\n", os.Getpid())
+	if code != 3 || !strings.HasPrefix(out, want) || !strings.HasSuffix(out, pid) || strings.Contains(out, "DAMAGE") {
+		t.Fatalf("exit %d, output %q; want 3 and %q...%q, no DAMAGE", code, out, want, pid)
+	}
+	code, out = check(t, "--repair", dir)
+	if code != 3 || !strings.HasPrefix(out, want) {
+		t.Fatalf("--repair: exit %d, output %q; want 3 and %q...", code, out, want)
+	}
+}
+
+// TestSummaryPlurals: one of a thing is said in the singular.
+func TestSummaryPlurals(t *testing.T) {
+	dir := t.TempDir()
+	db, err := storage.Open(dir, storage.Options{Logger: quiet(), NoHousekeeper: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Set([]byte("k"), []byte("v"), storage.SetOptions{})
+	db.Close()
+	code, out := check(t, dir)
+	if code != 0 || !strings.Contains(out, "snapshot none (0 keys), 1 segment (1 record), last seq 1, ") ||
+		!strings.HasSuffix(out, " bytes checked, 0 problems\n") {
+		t.Fatalf("exit %d, summary %q", code, out)
 	}
 }
 

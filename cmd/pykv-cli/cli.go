@@ -79,7 +79,8 @@ func (s *cli) print(rep command.Reply, verbatim bool) {
 
 // describe turns an error that kept a command from getting a reply into
 // the line redis-cli would print: "Could not connect to pykv at
-// 127.0.0.1:7380: Connection refused" when there is no server,
+// 127.0.0.1:7380: Connection refused" when there is no server, a hint
+// at the right port when the server speaks RESP,
 // "AUTH failed: ..." for a refused password, "Error: ..." otherwise.
 func describe(err error, addr string) string {
 	msg := strings.TrimPrefix(err.Error(), "pykv/client: ")
@@ -92,6 +93,10 @@ func describe(err error, addr string) string {
 			reason = errno.Error()
 		}
 		return "Could not connect to pykv at " + addr + ": " + capitalize(reason)
+	case errors.Is(err, netproto.ErrRESPServer):
+		_, port, _ := net.SplitHostPort(addr)
+		return addr + " speaks RESP (Redis's protocol), not pykv's native protocol: " +
+			"use -p 7380 (the native port by default) or redis-cli -p " + port
 	case errors.Is(err, netproto.ErrBadMagic):
 		return "Could not connect to pykv at " + addr + ": the server does not speak pykv's native protocol " +
 			"(pykv-cli needs the native port, 7380 by default, not the RESP one)"

@@ -103,10 +103,20 @@ func TestHintPainting(t *testing.T) {
 			t.Errorf("Paint(%q, %d) = %q, want the line alone", tt.line, tt.pos, got)
 		}
 	}
-	// A hint is cut to what fits on the screen line, never wrapped.
-	h.width = func() int { return 30 }
-	// 16 columns of prompt and 4 of line leave 9 before the last column.
-	if got, want := paint("set ", 4), "set \x1b[90mkey value\x1b[0m\x1b[9D"; got != want {
-		t.Errorf("Paint on a narrow screen = %q, want %q", got, want)
+	// A hint is cut to what fits on the screen line, never wrapped, and
+	// ends with an ellipsis where it was cut.
+	for _, tt := range []struct {
+		width int
+		want  string
+	}{
+		// 16 columns of prompt and 4 of line leave 9 before the last column.
+		{30, "set \x1b[90mkey valu…\x1b[0m\x1b[9D"},
+		{24, "set \x1b[90mke…\x1b[0m\x1b[3D"},
+		{22, "set \x1b[90m…\x1b[0m\x1b[1D"},
+	} {
+		h.width = func() int { return tt.width }
+		if got := paint("set ", 4); got != tt.want {
+			t.Errorf("Paint on a screen %d wide = %q, want %q", tt.width, got, tt.want)
+		}
 	}
 }

@@ -124,14 +124,19 @@ func (h *hinter) Paint(line []rune, pos int) []rune {
 	if room <= 0 {
 		return line
 	}
-	if len(text) > room {
-		text = text[:room]
+	if runes.WidthAll([]rune(text)) > room {
+		// Cut, and say so: a hint that just stops reads as the whole
+		// syntax.
+		text = string([]rune(text)[:room-1]) + ellipsis
 	}
 	painted := make([]rune, 0, len(line)+len(text)+16)
 	painted = append(painted, line...)
-	painted = append(painted, []rune("\x1b[90m"+text+"\x1b[0m"+fmt.Sprintf("\x1b[%dD", len(text)))...)
+	painted = append(painted, []rune("\x1b[90m"+text+"\x1b[0m"+fmt.Sprintf("\x1b[%dD", runes.WidthAll([]rune(text))))...)
 	return painted
 }
+
+// ellipsis ends a hint cut to the screen's width; it takes one column.
+const ellipsis = "…"
 
 // isTerminal reports whether f is a terminal.
 func isTerminal(f *os.File) bool { return readline.IsTerminal(int(f.Fd())) }

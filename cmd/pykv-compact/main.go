@@ -1,9 +1,15 @@
 // Command pykv-compact merges a stopped pykv data directory into one
 // snapshot: the housekeeper's merge, offline, with progress on a terminal.
-// It refuses a directory that a running pykvd holds.
+// It refuses a directory that a running pykvd holds: "DIR is held by a
+// running pykvd (pid N): stop it first".
 //
-// Exit codes: 0 done, 1 the merge failed, 2 usage error or the directory is
-// in use.
+// It reports the files' bytes before and after, and what the merge
+// reclaimed, or that it grew them: a merge of a log with little dead data
+// writes a snapshot with an index section, which can be larger than the
+// segments it replaces.
+//
+// Exit codes: 0 done, 1 the merge failed, 2 usage error, 3 the directory is
+// held by a running process (dirlock.ExitHeld).
 package main
 
 import (
@@ -15,6 +21,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/pykv/pykv/internal/dirlock"
+	"github.com/pykv/pykv/internal/plural"
 	"github.com/pykv/pykv/internal/progress"
 	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/storage"
@@ -50,11 +58,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ExpiryInterval: -1, NoHousekeeper: true, MergeProgress: bar.Set,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
+	if errors.Is(err, vfs.ErrLocked) {
+		fmt.Fprintf(stderr, "pykv-compact: %s\n", dirlock.Held(dir))
+		return dirlock.ExitHeld
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "pykv-compact: %v\n", err)
-		if errors.Is(err, vfs.ErrLocked) {
-			return 2
-		}
 		return 1
 	}
 	start := time.Now()
@@ -71,8 +80,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: nothing to merge\n", dir)
 		return 0
 	}
-	fmt.Fprintf(stdout, "%s: merged %d files into %s: %d keys, %d expired dropped, %d -> %d bytes (%d reclaimed) in %s\n",
-		dir, st.Files, st.Snapshot, st.Keys, st.Expired, st.BytesRead, st.BytesWritten, st.Reclaimed,
-		time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%s: merged %s into %s: %s, %d expired dropped, %s in %s\n",
+		dir, plural.Count(st.Files, "file"), st.Snapshot, plural.Count(st.Keys, "key"), st.Expired,
+		sizes(st.BytesRead, st.BytesWritten), time.Since(start).Round(time.Millisecond))
 	return 0
+}
+
+// sizes reports a merge's bytes before and after: "4096 -> 1024 bytes
+// (3072 reclaimed)", or "(grew by 19)" when the merge wrote more than it
+// read, never a negative reclaim.
+func sizes(before, after int64) string {
+	s := fmt.Sprintf("%d -> %s", before, plural.Count(after, "byte"))
+	switch {
+	case after > before:
+		return s + fmt.Sprintf(" (grew by %d)", after-before)
+	case after < before:
+		return s + fmt.Sprintf(" (%d reclaimed)", before-after)
+	}
+	return s + " (same size)"
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -54,8 +55,51 @@ func TestCompact(t *testing.T) {
 	// A directory in use is refused.
 	out.Reset()
 	errOut.Reset()
-	if code := run([]string{"-q", dir}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "in use") {
-		t.Fatalf("in use: exit %d: %s", code, errOut.String())
+	want := fmt.Sprintf("pykv-compact: %s is held by a running ", dir)
+	pid := fmt.Sprintf("(pid %d): stop it first\n", os.Getpid())
+	if code := run([]string{"-q", dir}, &out, &errOut); code != 3 ||
+		!strings.HasPrefix(errOut.String(), want) || !strings.HasSuffix(errOut.String(), pid) {
+		t.Fatalf("held: exit %d, stderr %q; want 3 and %q...%q", code, errOut.String(), want, pid)
+	}
+}
+
+// TestSizes: a merge's figures are its sizes before and after, and never
+// a negative reclaim.
+func TestSizes(t *testing.T) {
+	for _, tc := range []struct {
+		before, after int64
+		want          string
+	}{
+		{4096, 1024, "4096 -> 1024 bytes (3072 reclaimed)"},
+		{100, 119, "100 -> 119 bytes (grew by 19)"},
+		{100, 100, "100 -> 100 bytes (same size)"},
+		{2, 1, "2 -> 1 byte (1 reclaimed)"},
+	} {
+		if got := sizes(tc.before, tc.after); got != tc.want {
+			t.Errorf("sizes(%d, %d) = %q, want %q", tc.before, tc.after, got, tc.want)
+		}
+	}
+}
+
+// TestCompactOneKeySummary merges a directory of one key, whose snapshot
+// (with its index section and footer) is larger than the log it replaces:
+// the summary says "grew by" in the singular where there is one.
+func TestCompactOneKeySummary(t *testing.T) {
+	dir := t.TempDir()
+	db, err := storage.Open(dir, storage.Options{Logger: slog.New(slog.DiscardHandler), NoHousekeeper: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Set([]byte("k"), []byte("v"), storage.SetOptions{})
+	db.Close()
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-q", dir}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errOut.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, ": merged 1 file into ") || !strings.Contains(got, ": 1 key, ") ||
+		!regexp.MustCompile(` \d+ -> \d+ bytes \((grew by \d+|\d+ reclaimed)\) in `).MatchString(got) {
+		t.Fatalf("summary %q", got)
 	}
 }
 

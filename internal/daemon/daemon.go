@@ -96,6 +96,7 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 		expiry = -1
 	}
 	started := time.Now()
+	logStarting(cfg, info, log)
 	db, err := storage.Open(cfg.DataDir, storage.Options{
 		Sync:           policy,
 		SegmentSize:    cfg.Storage.SegmentSize,
@@ -139,6 +140,9 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 			if nativeSrv != nil {
 				si.NativePort = port(nativeSrv.Addr())
 			}
+			if httpSrv != nil {
+				si.HTTPPort = port(httpSrv.Addr())
+			}
 			for _, s := range servers {
 				si.TotalConnections += s.Accepted()
 				si.RejectedConnections += s.Rejected()
@@ -165,6 +169,7 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 		if err := s.Listen(); err != nil {
 			return err
 		}
+		logListening(log, s.Protocol(), s.Addr(), tlsConf != nil)
 	}
 	if cfg.HTTP.Addr != "" {
 		httpSrv = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: db,
@@ -174,6 +179,7 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 		if err := httpSrv.Listen(); err != nil {
 			return err
 		}
+		logListening(log, "http", httpSrv.Addr(), tlsConf != nil)
 	}
 
 	var wg sync.WaitGroup
@@ -194,6 +200,9 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 			}
 		})
 	}
+	// Every listener is bound and listening by now (the kernel completes
+	// connections into its backlog), so "ready" follows every "listening"
+	// line, as systemd's READY=1 does.
 	log.Info("ready", "version", info.Version, "pid", os.Getpid(), "data_dir", cfg.DataDir,
 		"keys", db.DBSize(), "startup", time.Since(started).Round(time.Millisecond))
 	daemon.SdNotify(false, daemon.SdNotifyReady+"\nSTATUS=serving")
@@ -241,6 +250,32 @@ wait:
 	}
 	log.Info("stopped", "uptime", time.Since(started).Round(time.Millisecond))
 	return runErr
+}
+
+// noConfigFile is what the start-up log says of the configuration file
+// when there is none.
+const noConfigFile = "none: built-in defaults"
+
+// logStarting writes the first line of the log: what a newcomer needs to
+// know before anything else, namely which configuration file applies (or
+// none), whether clients must AUTH, and the fsync policy in force.
+func logStarting(cfg config.Config, info Info, log *slog.Logger) {
+	file := info.ConfigFile
+	if file == "" {
+		file = noConfigFile
+	}
+	auth := "off"
+	if cfg.Password != "" {
+		auth = "required"
+	}
+	log.Info("starting", "version", info.Version, "pid", os.Getpid(), "config_file", file,
+		"data_dir", cfg.DataDir, "auth", auth, "fsync", cfg.Storage.Fsync)
+}
+
+// logListening writes one line per listener once it is bound: its
+// protocol and the address it accepts on.
+func logListening(log *slog.Logger, protocol string, addr net.Addr, tls bool) {
+	log.Info("listening", "protocol", protocol, "addr", addr.String(), "tls", tls)
 }
 
 func cacheBytes(n int64) int64 {

@@ -173,6 +173,36 @@ func (d *Daemon) Running() bool {
 // all its runs: its slog log.
 func (d *Daemon) Stderr() string { return d.stderr.String() }
 
+// WaitLog waits until the daemon's log (over all its runs) holds text,
+// and returns the log. It is woken by every write of the daemon, so it
+// never sleeps on a guess; it fails t (FailNow) when the daemon exits or
+// ReadyTimeout passes without the text. Use it for lines written after
+// the listeners accept, such as "msg=ready".
+func (d *Daemon) WaitLog(text string) string {
+	d.t.Helper()
+	deadline := time.After(ReadyTimeout)
+	for {
+		log, changed := d.stderr.snapshot()
+		if strings.Contains(log, text) {
+			return log
+		}
+		var exited <-chan struct{}
+		if d.proc != nil {
+			exited = d.proc.exited
+		}
+		select {
+		case <-changed:
+		case <-exited:
+			if log := d.Stderr(); strings.Contains(log, text) {
+				return log
+			}
+			d.t.Fatalf("testdaemon: pykvd exited (code %d) before its log held %q", d.proc.exitCode(), text)
+		case <-deadline:
+			d.t.Fatalf("testdaemon: pykvd's log lacks %q after %v", text, ReadyTimeout)
+		}
+	}
+}
+
 // Stop sends SIGTERM and waits up to StopTimeout for the daemon to exit,
 // then kills it. It returns the exit code: 0 after a clean shutdown, -1
 // when the daemon had to be killed (or died of a signal). Stopping a
@@ -368,16 +398,33 @@ func lastLine(s string) string {
 }
 
 // syncBuffer is a bytes.Buffer that the process's output copier and the
-// test may use at once.
+// test may use at once. changed is closed (and replaced) by every write,
+// so that a reader can wait for more without polling.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return b.buf.Write(p)
+}
+
+// snapshot returns what was written so far and a channel closed at the
+// next write.
+func (b *syncBuffer) snapshot() (string, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	return b.buf.String(), b.changed
 }
 
 func (b *syncBuffer) String() string {
