@@ -186,7 +186,9 @@ func (t *Table) infoPersistence(w *infoWriter, c *infoCtx) {
 	w.int("pykv_live_bytes", c.st.LiveBytes)
 	w.int("pykv_dead_bytes", c.st.DeadBytes)
 	w.uint("pykv_merges", c.st.Merges)
-	w.int("pykv_merge_reclaimed_bytes", c.st.MergeReclaimed)
+	w.int("pykv_merge_read_bytes", c.st.MergeRead)
+	w.int("pykv_merge_written_bytes", c.st.MergeWritten)
+	w.int("pykv_merge_reclaimed_bytes", c.st.MergeReclaimed) // negative: the merges grew the files
 	w.int("pykv_last_merge_ms", c.st.LastMergeMs)
 }
 

@@ -60,6 +60,7 @@ func TestInfo(t *testing.T) {
 		{cmd: "GET nope", want: "(nil)"},
 	})
 	f.store.advance(90 * time.Second)
+	f.store.stats.MergeRead, f.store.stats.MergeWritten, f.store.stats.MergeReclaimed = 100, 119, -19
 
 	titles, fields := f.info()
 	if got := strings.Join(titles, ","); got != "Server,Clients,Memory,Persistence,Stats,Replication,Keyspace" {
@@ -88,6 +89,9 @@ func TestInfo(t *testing.T) {
 		"connected_slaves":           "0",
 		"pykv_note":                  "a  b",
 		"db0":                        "keys=2,expires=1,avg_ttl=0",
+		"pykv_merge_read_bytes":      "100",
+		"pykv_merge_written_bytes":   "119",
+		"pykv_merge_reclaimed_bytes": "-19",
 	}
 	for name, v := range want {
 		if fields[name] != v {

@@ -219,7 +219,9 @@ func (db *DB) stats() Stats {
 	return Stats{
 		Snapshots:      snaps,
 		Merges:         ms.runs,
-		MergeReclaimed: ms.reclaimed,
+		MergeReclaimed: ms.read - ms.written,
+		MergeRead:      ms.read,
+		MergeWritten:   ms.written,
 		LastMergeMs:    ms.last.Milliseconds(),
 		MergeRunning:   ms.running,
 		MergeFailures:  ms.failures,

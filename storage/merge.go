@@ -49,30 +49,32 @@ type MergeStats struct {
 }
 
 type mergeState struct {
-	mu        sync.Mutex // held for the length of a merge
-	stuck     error      // under mu: a merge that could not finish and must not be retried before a restart; see mergeSealed
-	statMu    sync.Mutex
-	runs      uint64
-	reclaimed int64
-	last      time.Duration
-	running   bool
-	failures  uint64
-	declined  uint64
+	mu       sync.Mutex // held for the length of a merge
+	stuck    error      // under mu: a merge that could not finish and must not be retried before a restart; see mergeSealed
+	statMu   sync.Mutex
+	runs     uint64
+	read     int64 // bytes of the files merges read, since Open
+	written  int64 // bytes of the snapshots they wrote
+	last     time.Duration
+	running  bool
+	failures uint64
+	declined uint64
 }
 
 type mergeSnapshot struct {
-	runs      uint64
-	reclaimed int64
-	last      time.Duration
-	running   bool
-	failures  uint64
-	declined  uint64
+	runs     uint64
+	read     int64
+	written  int64
+	last     time.Duration
+	running  bool
+	failures uint64
+	declined uint64
 }
 
 func (m *mergeState) stats() mergeSnapshot {
 	m.statMu.Lock()
 	defer m.statMu.Unlock()
-	return mergeSnapshot{m.runs, m.reclaimed, m.last, m.running, m.failures, m.declined}
+	return mergeSnapshot{m.runs, m.read, m.written, m.last, m.running, m.failures, m.declined}
 }
 
 // Merge seals the active segment when it holds records, then merges the
@@ -265,7 +267,8 @@ func (db *DB) mergeSealedOnce() (MergeStats, error) {
 	st.Duration = time.Since(start)
 	db.merges.statMu.Lock()
 	db.merges.runs++
-	db.merges.reclaimed += st.Reclaimed
+	db.merges.read += st.BytesRead
+	db.merges.written += st.BytesWritten
 	db.merges.last = st.Duration
 	db.merges.statMu.Unlock()
 	db.logger().Info("merge done", "snapshot", path, "files", st.Files, "keys", st.Keys, "expired", st.Expired,

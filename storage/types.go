@@ -73,7 +73,9 @@ type Stats struct {
 	LiveBytes      int64  // bytes of records the keydir points at
 	DeadBytes      int64  // bytes of data files that are overwritten, deleted or expired
 	Merges         uint64 // merges completed since Open
-	MergeReclaimed int64  // bytes of files removed by merges since Open
+	MergeReclaimed int64  // MergeRead - MergeWritten: negative when merges grew the files
+	MergeRead      int64  // bytes of the files merges read (and removed) since Open
+	MergeWritten   int64  // bytes of the snapshots merges wrote since Open
 	LastMergeMs    int64  // duration of the last merge
 	MergeRunning   bool   // a merge is in progress
 	MergeFailures  uint64 // merges that failed (an I/O error, a panic) since Open; the log is unaffected
