@@ -17,7 +17,12 @@ import (
 	"net/http"
 	_ "net/http/pprof" // served only with --pprof-addr
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/pykv/pykv/internal/config"
 	"github.com/pykv/pykv/internal/daemon"
@@ -142,11 +147,86 @@ func run(args []string) int {
 			}
 		}()
 	}
-	if err := daemon.Run(context.Background(), cfg, daemon.Info{Version: version, ConfigFile: path, LogLevel: level}, log); err != nil {
+	if err := serve(cfg, daemon.Info{Version: version, ConfigFile: path, LogLevel: level}, log); err != nil {
 		log.Error("pykvd failed", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// serve runs a daemon.Daemon until SIGTERM or SIGINT, reloading on SIGHUP,
+// and tells systemd when it is ready, alive (the watchdog) and stopping.
+func serve(cfg config.Config, info daemon.Info, log *slog.Logger) error {
+	// Signals are caught from the first instant: a SIGTERM during start-up
+	// (systemd stopping a unit it just started) waits in the channel and
+	// becomes a clean shutdown once serving starts, instead of killing the
+	// process by the default action.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	d, err := daemon.New(cfg, info, log)
+	if err != nil {
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- d.Serve(context.Background()) }()
+	select {
+	case <-d.Ready():
+	case err := <-served:
+		return err
+	}
+	sd.SdNotify(false, sd.SdNotifyReady+"\nSTATUS=serving")
+	stopWatchdog := startWatchdog(log)
+	defer stopWatchdog()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				d.Reload()
+				continue
+			}
+			log.Info("shutting down", "signal", sig.String())
+			sd.SdNotify(false, sd.SdNotifyStopping)
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			defer cancel()
+			err := d.Shutdown(ctx)
+			if serr := <-served; err == nil {
+				err = serr
+			}
+			return err
+		case err := <-served: // a listener failed; Serve shut the daemon down
+			sd.SdNotify(false, sd.SdNotifyStopping)
+			return err
+		}
+	}
+}
+
+// shutdownGrace bounds how long in-flight requests may take at shutdown
+// before their connections are cut.
+const shutdownGrace = 10 * time.Second
+
+// startWatchdog pings systemd's watchdog at half its interval when the
+// unit sets WatchdogSec.
+func startWatchdog(log *slog.Logger) (stop func()) {
+	interval, err := sd.SdWatchdogEnabled(false)
+	if err != nil || interval == 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(interval / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sd.SdNotify(false, sd.SdNotifyWatchdog)
+			}
+		}
+	}()
+	log.Debug("systemd watchdog enabled", "interval", interval)
+	return func() { close(done) }
 }
 
 // yesNo is a boolean flag written as Redis writes its own: yes or no

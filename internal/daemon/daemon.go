@@ -1,8 +1,9 @@
-// Package daemon wires pykvd together: it opens the engine, builds the
-// command table, starts the native, RESP and HTTP listeners, tells systemd
-// when it is ready, and shuts everything down in order on SIGTERM or SIGINT
-// (stop accepting, finish requests in flight, fsync, close the engine).
-// cmd/pykvd only parses flags and calls Run.
+// Package daemon wires pykvd together as a value: New opens the engine,
+// builds the command table and binds the native, RESP and HTTP listeners;
+// Serve serves them; Shutdown stops everything in order (stop accepting,
+// finish requests in flight, fsync, close the engine). cmd/pykvd parses
+// flags, maps signals and systemd notification onto these methods; tests
+// run a Daemon in their own process over a file system they control.
 package daemon
 
 import (
@@ -12,14 +13,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/httpapi"
@@ -77,27 +74,51 @@ func reload(cfg config.Config, info Info, log *slog.Logger) {
 	log.Info("SIGHUP: configuration reloaded", "file", info.ConfigFile, "log_level", info.LogLevel, "note", restart)
 }
 
-// Run serves until ctx is cancelled or SIGTERM/SIGINT arrives, then shuts
-// down gracefully. It returns nil after a clean shutdown.
-func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) error {
-	// Signals are caught from the first instant: a SIGTERM during start-up
-	// (systemd stopping a unit it just started) waits in the channel and
-	// becomes a clean shutdown once serving starts, instead of killing the
-	// process by the default action.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+// Daemon is one pykvd: the engine, the command table and the listeners.
+// New opens and binds them, Serve serves until it is told to stop, and
+// Shutdown stops it gracefully, in the shape of net/http's Server and
+// etcd's embed. Signals and systemd notification are the caller's:
+// cmd/pykvd maps them onto these methods, and tests run a Daemon in their
+// own process.
+type Daemon struct {
+	cfg     config.Config
+	info    Info
+	log     *slog.Logger
+	started time.Time
+
+	db      *storage.DB
+	clients atomic.Int64
+	native  *netproto.Server
+	resp    *netproto.Server
+	servers []*netproto.Server // native and resp, those configured
+	http    *httpapi.Server
+
+	ready    chan struct{} // closed once Serve serves every listener
+	stop     chan struct{} // closed by Shutdown
+	stopOnce sync.Once
+	done     chan struct{} // closed once Shutdown has closed the engine
+	stopErr  error         // Shutdown's result, set before done closes
+	serving  sync.WaitGroup
+}
+
+// New opens the engine in cfg.DataDir, builds the command table and binds
+// every configured listener, so that their addresses are known (a port of
+// 0 picks a free one) before Serve. It logs what applies (the
+// configuration file, AUTH, the fsync policy) and one line per listener.
+// On error everything it opened is closed again.
+func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) {
 	policy, err := segment.ParseSyncPolicy(cfg.Storage.Fsync)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	expiry := cfg.Storage.ExpiryInterval.Duration
 	if expiry == 0 {
 		expiry = -1
 	}
-	started := time.Now()
+	d := &Daemon{cfg: cfg, info: info, log: log, started: time.Now(),
+		ready: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	logStarting(cfg, info, log)
-	db, err := storage.Open(cfg.DataDir, storage.Options{
+	d.db, err = storage.Open(cfg.DataDir, storage.Options{
 		Sync:           policy,
 		SegmentSize:    cfg.Storage.SegmentSize,
 		CacheBytes:     cacheBytes(cfg.Storage.CacheBytes),
@@ -108,94 +129,121 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 		FS:             info.FS,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
-		if db != nil {
-			db.Close()
+		if err != nil {
+			d.closeListeners()
+			d.db.Close()
 		}
 	}()
-
 	tlsConf, err := loadTLS(cfg.TLS)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var clients atomic.Int64
-	var servers []*netproto.Server
-	var nativeSrv, respSrv *netproto.Server
-	var httpSrv *httpapi.Server
-	srvCfg := netproto.ServerConfig{TLS: tlsConf, MaxClients: cfg.MaxClients, Clients: &clients,
+	srvCfg := netproto.ServerConfig{TLS: tlsConf, MaxClients: cfg.MaxClients, Clients: &d.clients,
 		IdleTimeout: cfg.IdleTimeout.Duration, AuthTimeout: cfg.AuthTimeout.Duration,
 		RequestTimeout: cfg.RequestTimeout.Duration, WriteTimeout: cfg.WriteTimeout.Duration, Logger: log,
-		Deferred: func() netproto.DeferredStore { return db.Deferred() }}
-
-	table := command.New(db, command.Config{
-		Password: cfg.Password,
-		Info: func() command.ServerInfo {
-			si := command.ServerInfo{Version: info.Version, Started: started, ConfigFile: info.ConfigFile,
-				ConnectedClients: int(clients.Load()), MaxClients: cfg.MaxClients}
-			if respSrv != nil {
-				si.TCPPort = port(respSrv.Addr())
-			}
-			if nativeSrv != nil {
-				si.NativePort = port(nativeSrv.Addr())
-			}
-			if httpSrv != nil {
-				si.HTTPPort = port(httpSrv.Addr())
-			}
-			for _, s := range servers {
-				si.TotalConnections += s.Accepted()
-				si.RejectedConnections += s.Rejected()
-			}
-			if httpSrv != nil {
-				si.RejectedConnections += httpSrv.Rejected()
-			}
-			return si
-		},
-	})
+		Deferred: func() netproto.DeferredStore { return d.db.Deferred() }}
+	table := command.New(d.db, command.Config{Password: cfg.Password, Info: d.serverInfo})
 	if cfg.Native.Addr != "" {
 		c := srvCfg
 		c.Addr = cfg.Native.Addr
-		nativeSrv = netproto.NewServer(c, table, netproto.Native{Limits: netproto.Limits{MaxFrame: cfg.MaxFrame}})
-		servers = append(servers, nativeSrv)
+		d.native = netproto.NewServer(c, table, netproto.Native{Limits: netproto.Limits{MaxFrame: cfg.MaxFrame}})
+		d.servers = append(d.servers, d.native)
 	}
 	if cfg.RESP.Addr != "" {
 		c := srvCfg
 		c.Addr = cfg.RESP.Addr
-		respSrv = netproto.NewServer(c, table, netproto.RESP{Limits: resp.Limits{MaxBulk: cfg.MaxFrame, MaxCommand: cfg.MaxFrame}})
-		servers = append(servers, respSrv)
+		d.resp = netproto.NewServer(c, table, netproto.RESP{Limits: resp.Limits{MaxBulk: cfg.MaxFrame, MaxCommand: cfg.MaxFrame}})
+		d.servers = append(d.servers, d.resp)
 	}
-	for _, s := range servers {
+	for _, s := range d.servers {
 		if err := s.Listen(); err != nil {
-			return err
+			return nil, err
 		}
 		logListening(log, s.Protocol(), s.Addr(), tlsConf != nil)
 	}
 	if cfg.HTTP.Addr != "" {
-		httpSrv = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: db,
+		d.http = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: d.db,
 			MaxKeySize: cfg.Storage.MaxKeySize, MaxValueSize: cfg.Storage.MaxValueSize,
 			RequestTimeout: httpTimeout(cfg.RequestTimeout.Duration),
-			MaxConns:       cfg.MaxClients, Clients: &clients, ClientCount: clients.Load, Health: db.Healthy, Logger: log})
-		if err := httpSrv.Listen(); err != nil {
-			return err
+			MaxConns:       cfg.MaxClients, Clients: &d.clients, ClientCount: d.clients.Load, Health: d.db.Healthy, Logger: log})
+		if err := d.http.Listen(); err != nil {
+			return nil, err
 		}
-		logListening(log, "http", httpSrv.Addr(), tlsConf != nil)
+		logListening(log, "http", d.http.Addr(), tlsConf != nil)
 	}
+	return d, nil
+}
 
-	var wg sync.WaitGroup
-	serveErr := make(chan error, len(servers)+1)
-	for _, s := range servers {
-		wg.Add(1)
-		go func(s *netproto.Server) {
-			defer wg.Done()
+// serverInfo is what INFO, HELLO and CONFIG GET report of the daemon.
+func (d *Daemon) serverInfo() command.ServerInfo {
+	si := command.ServerInfo{Version: d.info.Version, Started: d.started, ConfigFile: d.info.ConfigFile,
+		ConnectedClients: int(d.clients.Load()), MaxClients: d.cfg.MaxClients}
+	if a := d.RESPAddr(); a != nil {
+		si.TCPPort = port(a)
+	}
+	if a := d.NativeAddr(); a != nil {
+		si.NativePort = port(a)
+	}
+	if a := d.HTTPAddr(); a != nil {
+		si.HTTPPort = port(a)
+	}
+	for _, s := range d.servers {
+		si.TotalConnections += s.Accepted()
+		si.RejectedConnections += s.Rejected()
+	}
+	if d.http != nil {
+		si.RejectedConnections += d.http.Rejected()
+	}
+	return si
+}
+
+// NativeAddr is the native protocol's listening address, nil when off.
+func (d *Daemon) NativeAddr() net.Addr {
+	if d.native == nil {
+		return nil
+	}
+	return d.native.Addr()
+}
+
+// RESPAddr is the RESP listener's address, nil when off.
+func (d *Daemon) RESPAddr() net.Addr {
+	if d.resp == nil {
+		return nil
+	}
+	return d.resp.Addr()
+}
+
+// HTTPAddr is the HTTP listener's address, nil when off.
+func (d *Daemon) HTTPAddr() net.Addr {
+	if d.http == nil {
+		return nil
+	}
+	return d.http.Addr()
+}
+
+// Ready is closed once Serve serves every listener (and has logged
+// "ready"): the moment to tell systemd.
+func (d *Daemon) Ready() <-chan struct{} { return d.ready }
+
+// Serve serves every listener until ctx is cancelled, Shutdown is called
+// or a listener fails. When ctx ends it shuts the daemon down itself,
+// giving requests in flight shutdownGrace. It returns nil after a clean
+// stop, else the listener's or the shutdown's error. Call it once.
+func (d *Daemon) Serve(ctx context.Context) error {
+	serveErr := make(chan error, len(d.servers)+1)
+	for _, s := range d.servers {
+		d.serving.Go(func() {
 			if err := s.Serve(); err != nil {
 				serveErr <- err
 			}
-		}(s)
+		})
 	}
-	if httpSrv != nil {
-		wg.Go(func() {
-			if err := httpSrv.Serve(); err != nil {
+	if d.http != nil {
+		d.serving.Go(func() {
+			if err := d.http.Serve(); err != nil {
 				serveErr <- err
 			}
 		})
@@ -203,54 +251,71 @@ func Run(ctx context.Context, cfg config.Config, info Info, log *slog.Logger) er
 	// Every listener is bound and listening by now (the kernel completes
 	// connections into its backlog), so "ready" follows every "listening"
 	// line, as systemd's READY=1 does.
-	log.Info("ready", "version", info.Version, "pid", os.Getpid(), "data_dir", cfg.DataDir,
-		"keys", db.DBSize(), "startup", time.Since(started).Round(time.Millisecond))
-	daemon.SdNotify(false, daemon.SdNotifyReady+"\nSTATUS=serving")
-	stopWatchdog := startWatchdog(log)
-	defer stopWatchdog()
-
+	d.log.Info("ready", "version", d.info.Version, "pid", os.Getpid(), "data_dir", d.cfg.DataDir,
+		"keys", d.db.DBSize(), "startup", time.Since(d.started).Round(time.Millisecond))
+	close(d.ready)
 	var runErr error
-wait:
-	for {
-		select {
-		case <-ctx.Done():
-			log.Info("shutting down", "reason", "context cancelled")
-			break wait
-		case sig := <-sigs:
-			if sig == syscall.SIGHUP {
-				reload(cfg, info, log)
-				continue
-			}
-			log.Info("shutting down", "signal", sig.String())
-			break wait
-		case runErr = <-serveErr:
-			log.Error("listener failed; shutting down", "err", runErr)
-			break wait
-		}
+	select {
+	case <-ctx.Done():
+		d.log.Info("shutting down", "reason", "context cancelled")
+	case runErr = <-serveErr:
+		d.log.Error("listener failed; shutting down", "err", runErr)
+	case <-d.stop:
+		<-d.done
+		return d.stopErr
 	}
-	daemon.SdNotify(false, daemon.SdNotifyStopping)
-
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	for _, s := range servers {
-		if err := s.Shutdown(sctx); err != nil {
-			log.Warn("connections cut at shutdown deadline", "err", err)
-		}
+	if err := d.Shutdown(sctx); runErr == nil {
+		runErr = err
 	}
-	if httpSrv != nil {
-		if err := httpSrv.Shutdown(sctx); err != nil {
-			log.Warn("HTTP requests cut at shutdown deadline", "err", err)
-		}
-	}
-	wg.Wait()
-	err = db.Close()
-	db = nil
-	if err != nil {
-		return fmt.Errorf("close engine: %w", err)
-	}
-	log.Info("stopped", "uptime", time.Since(started).Round(time.Millisecond))
 	return runErr
 }
+
+// Shutdown stops the daemon gracefully: the listeners stop accepting,
+// requests in flight finish (or, at ctx's end, their connections are cut),
+// and the engine fsyncs and closes. It may be called more than once and
+// from any goroutine; every call returns the first one's result once the
+// engine is closed.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.stopOnce.Do(func() {
+		close(d.stop)
+		for _, s := range d.servers {
+			if err := s.Shutdown(ctx); err != nil {
+				d.log.Warn("connections cut at shutdown deadline", "err", err)
+			}
+		}
+		if d.http != nil {
+			if err := d.http.Shutdown(ctx); err != nil {
+				d.log.Warn("HTTP requests cut at shutdown deadline", "err", err)
+			}
+		}
+		d.serving.Wait()
+		if err := d.db.Close(); err != nil {
+			d.stopErr = fmt.Errorf("close engine: %w", err)
+		} else {
+			d.log.Info("stopped", "uptime", time.Since(d.started).Round(time.Millisecond))
+		}
+		close(d.done)
+	})
+	<-d.done
+	return d.stopErr
+}
+
+// closeListeners closes what New bound when New fails after binding.
+func (d *Daemon) closeListeners() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // nothing is served yet: nothing to wait for
+	for _, s := range d.servers {
+		_ = s.Shutdown(ctx)
+	}
+	if d.http != nil {
+		_ = d.http.Shutdown(ctx)
+	}
+}
+
+// Reload applies what SIGHUP can change without a restart (see reload).
+func (d *Daemon) Reload() { reload(d.cfg, d.info, d.log) }
 
 // noConfigFile is what the start-up log says of the configuration file
 // when there is none.
@@ -312,28 +377,4 @@ func loadTLS(c config.TLS) (*tls.Config, error) {
 		return nil, fmt.Errorf("tls: load %s and %s: %w", c.CertFile, c.KeyFile, err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
-}
-
-// startWatchdog pings systemd's watchdog at half its interval when the
-// unit sets WatchdogSec.
-func startWatchdog(log *slog.Logger) (stop func()) {
-	interval, err := daemon.SdWatchdogEnabled(false)
-	if err != nil || interval == 0 {
-		return func() {}
-	}
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(interval / 2)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				daemon.SdNotify(false, daemon.SdNotifyWatchdog)
-			}
-		}
-	}()
-	log.Debug("systemd watchdog enabled", "interval", interval)
-	return func() { close(done) }
 }

@@ -54,8 +54,8 @@ func (g *fsyncGate) hook(op vfs.Op, path string) error {
 	return nil
 }
 
-// daemonUnderTest is pykvd's wiring (Run) in this process, on loopback
-// ports, over a file system the test controls.
+// daemonUnderTest is pykvd's wiring (a Daemon) in this process, on
+// loopback ports, over a file system the test controls.
 type daemonUnderTest struct {
 	native, resp, http string
 }
@@ -73,12 +73,11 @@ type stopper struct {
 
 func startDaemonWith(t *testing.T, fs vfs.FS, mutate func(*config.Config), s *stopper) *daemonUnderTest {
 	t.Helper()
-	ports := freePorts(t, 3)
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	cfg.Native.Addr = ports[0]
-	cfg.RESP.Addr = ports[1]
-	cfg.HTTP.Addr = ports[2]
+	cfg.Native.Addr = "127.0.0.1:0"
+	cfg.RESP.Addr = "127.0.0.1:0"
+	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.Storage.Fsync = "always"
 	if mutate != nil {
 		mutate(&cfg)
@@ -86,62 +85,27 @@ func startDaemonWith(t *testing.T, fs vfs.FS, mutate func(*config.Config), s *st
 	if fs == nil {
 		fs = vfs.Default
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, Info{Version: "test", FS: fs}, slog.New(slog.DiscardHandler)) }()
+	d, err := New(cfg, Info{Version: "test", FS: fs}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- d.Serve(context.Background()) }()
 	s.stop = func() {
 		s.once.Do(func() {
-			cancel()
-			select {
-			case <-done: // a daemon whose log failed reports it at close
-			case <-time.After(30 * time.Second):
-				t.Error("daemon did not stop within 30 s")
-			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = d.Shutdown(ctx) // a daemon whose log failed reports it at close
+			<-served
 		})
 	}
 	t.Cleanup(s.stop)
-	for _, addr := range ports {
-		waitAccepts(t, addr, done)
+	select {
+	case <-d.Ready():
+	case err := <-served:
+		t.Fatalf("daemon stopped before it served: %v", err)
 	}
-	return &daemonUnderTest{native: ports[0], resp: ports[1], http: ports[2]}
-}
-
-func freePorts(t *testing.T, n int) []string {
-	t.Helper()
-	var addrs []string
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		addrs = append(addrs, l.Addr().String())
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return addrs
-}
-
-// waitAccepts dials addr until it accepts, for at most 10 s, failing early
-// when the daemon stopped.
-func waitAccepts(t *testing.T, addr string, done chan error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-done:
-			t.Fatalf("daemon stopped before %s accepted: %v", addr, err)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(10 * time.Millisecond) // a poll interval while the daemon starts, not a synchronisation
-	}
-	t.Fatalf("%s did not accept within 10 s", addr)
+	return &daemonUnderTest{native: d.NativeAddr().String(), resp: d.RESPAddr().String(), http: d.HTTPAddr().String()}
 }
 
 // respCall sends one command over a fresh RESP connection and returns the
