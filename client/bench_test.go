@@ -20,7 +20,7 @@ func benchKeys(b *testing.B, c *client.Client, n int) []string {
 	p := c.Pipeline()
 	for i := range keys {
 		keys[i] = "bench:" + strconv.Itoa(i)
-		p.Set(keys[i], "0123456789abcdef0123456789abcdef", client.SetArgs{})
+		p.Set(bg(), keys[i], "0123456789abcdef0123456789abcdef", client.SetArgs{})
 	}
 	if err := p.Exec(bg()); err != nil {
 		b.Fatal(err)
@@ -48,9 +48,9 @@ func BenchmarkPipeline100(b *testing.B) {
 			for b.Loop() {
 				for i, k := range keys {
 					if mix.setEvery > 0 && i%mix.setEvery == 0 {
-						p.Set(k, "0123456789abcdef0123456789abcdef", client.SetArgs{})
+						p.Set(bg(), k, "0123456789abcdef0123456789abcdef", client.SetArgs{})
 					} else {
-						p.Get(k)
+						p.Get(bg(), k)
 					}
 				}
 				if err := p.Exec(bg()); err != nil {
@@ -70,7 +70,7 @@ func BenchmarkGet(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := c.Get(bg(), keys[i%len(keys)]); err != nil {
+		if _, err := c.Get(bg(), keys[i%len(keys)]).Result(); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -89,7 +89,7 @@ func BenchmarkGetParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
-			if _, err := c.Get(bg(), keys[i%len(keys)]); err != nil {
+			if _, err := c.Get(bg(), keys[i%len(keys)]).Result(); err != nil {
 				b.Error(err)
 				return
 			}

@@ -18,27 +18,27 @@ func TestGetSet(t *testing.T) {
 	c := newClient(t, s.addr, client.Options{})
 	ctx := bg()
 
-	if _, err := c.Get(ctx, "missing"); !errors.Is(err, client.ErrNil) {
+	if _, err := c.Get(ctx, "missing").Result(); !errors.Is(err, client.ErrNil) {
 		t.Fatalf("Get of a missing key: %v, want ErrNil", err)
 	}
-	if old, err := c.Set(ctx, "k", "v1", client.SetArgs{}); err != nil || old != nil {
+	if old, err := c.Set(ctx, "k", "v1", client.SetArgs{}).Result(); err != nil || old != nil {
 		t.Fatalf("Set: %q, %v", old, err)
 	}
-	if v, err := c.Get(ctx, "k"); err != nil || string(v) != "v1" {
+	if v, err := c.Get(ctx, "k").Result(); err != nil || string(v) != "v1" {
 		t.Fatalf("Get: %q, %v", v, err)
 	}
 	// Binary-safe keys and values, and the empty value (not a missing one).
 	bin := []byte{0, 1, 0xff, '\r', '\n'}
-	if _, err := c.Set(ctx, "bin\x00key", bin, client.SetArgs{}); err != nil {
+	if _, err := c.Set(ctx, "bin\x00key", bin, client.SetArgs{}).Result(); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := c.Get(ctx, "bin\x00key"); err != nil || !bytes.Equal(v, bin) {
+	if v, err := c.Get(ctx, "bin\x00key").Result(); err != nil || !bytes.Equal(v, bin) {
 		t.Fatalf("binary Get: %q, %v", v, err)
 	}
-	if _, err := c.Set(ctx, "empty", "", client.SetArgs{}); err != nil {
+	if _, err := c.Set(ctx, "empty", "", client.SetArgs{}).Result(); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := c.Get(ctx, "empty"); err != nil || v == nil || len(v) != 0 {
+	if v, err := c.Get(ctx, "empty").Result(); err != nil || v == nil || len(v) != 0 {
 		t.Fatalf("Get of an empty value: %q (nil %v), %v", v, v == nil, err)
 	}
 	// Numbers and bools are sent in decimal.
@@ -46,10 +46,10 @@ func TestGetSet(t *testing.T) {
 		value any
 		want  string
 	}{{42, "42"}, {int64(-7), "-7"}, {uint8(255), "255"}, {1.5, "1.5"}, {true, "1"}, {false, "0"}} {
-		if _, err := c.Set(ctx, "n", tt.value, client.SetArgs{}); err != nil {
+		if _, err := c.Set(ctx, "n", tt.value, client.SetArgs{}).Result(); err != nil {
 			t.Fatal(err)
 		}
-		if v, _ := c.Get(ctx, "n"); string(v) != tt.want {
+		if v, _ := c.Get(ctx, "n").Result(); string(v) != tt.want {
 			t.Errorf("Set(%T %v) stored %q, want %q", tt.value, tt.value, v, tt.want)
 		}
 	}
@@ -60,51 +60,51 @@ func TestSetOptions(t *testing.T) {
 	c := newClient(t, s.addr, client.Options{})
 	ctx := bg()
 
-	if _, err := c.Set(ctx, "k", "a", client.SetArgs{XX: true}); !errors.Is(err, client.ErrNil) {
+	if _, err := c.Set(ctx, "k", "a", client.SetArgs{XX: true}).Result(); !errors.Is(err, client.ErrNil) {
 		t.Errorf("SET XX of a missing key: %v, want ErrNil", err)
 	}
-	if _, err := c.Set(ctx, "k", "a", client.SetArgs{NX: true}); err != nil {
+	if _, err := c.Set(ctx, "k", "a", client.SetArgs{NX: true}).Result(); err != nil {
 		t.Errorf("SET NX of a missing key: %v", err)
 	}
-	if _, err := c.Set(ctx, "k", "b", client.SetArgs{NX: true}); !errors.Is(err, client.ErrNil) {
+	if _, err := c.Set(ctx, "k", "b", client.SetArgs{NX: true}).Result(); !errors.Is(err, client.ErrNil) {
 		t.Errorf("SET NX of an existing key: %v, want ErrNil", err)
 	}
-	if old, err := c.Set(ctx, "k", "c", client.SetArgs{Get: true}); err != nil || string(old) != "a" {
+	if old, err := c.Set(ctx, "k", "c", client.SetArgs{Get: true}).Result(); err != nil || string(old) != "a" {
 		t.Errorf("SET GET: %q, %v, want \"a\"", old, err)
 	}
-	if _, err := c.Set(ctx, "fresh", "x", client.SetArgs{Get: true}); !errors.Is(err, client.ErrNil) {
+	if _, err := c.Set(ctx, "fresh", "x", client.SetArgs{Get: true}).Result(); !errors.Is(err, client.ErrNil) {
 		t.Errorf("SET GET of a missing key: %v, want ErrNil", err)
 	}
 
-	if _, err := c.Set(ctx, "ttl", "v", client.SetArgs{TTL: 100 * time.Second}); err != nil {
+	if _, err := c.Set(ctx, "ttl", "v", client.SetArgs{TTL: 100 * time.Second}).Result(); err != nil {
 		t.Fatal(err)
 	}
-	if ttl, _ := c.TTL(ctx, "ttl"); ttl != 100*time.Second {
+	if ttl, _ := c.TTL(ctx, "ttl").Result(); ttl != 100*time.Second {
 		t.Errorf("TTL after SET EX 100: %v", ttl)
 	}
-	if _, err := c.Set(ctx, "ttl", "v", client.SetArgs{TTL: 1500 * time.Millisecond}); err != nil {
+	if _, err := c.Set(ctx, "ttl", "v", client.SetArgs{TTL: 1500 * time.Millisecond}).Result(); err != nil {
 		t.Fatal(err)
 	}
-	if pttl, _ := c.PTTL(ctx, "ttl"); pttl <= time.Second || pttl > 1500*time.Millisecond {
+	if pttl, _ := c.PTTL(ctx, "ttl").Result(); pttl <= time.Second || pttl > 1500*time.Millisecond {
 		t.Errorf("PTTL after SET PX 1500: %v", pttl)
 	}
-	if _, err := c.Set(ctx, "ttl", "w", client.SetArgs{KeepTTL: true}); err != nil {
+	if _, err := c.Set(ctx, "ttl", "w", client.SetArgs{KeepTTL: true}).Result(); err != nil {
 		t.Fatal(err)
 	}
-	if pttl, _ := c.PTTL(ctx, "ttl"); pttl <= 0 {
+	if pttl, _ := c.PTTL(ctx, "ttl").Result(); pttl <= 0 {
 		t.Errorf("PTTL after SET KEEPTTL: %v, want the TTL kept", pttl)
 	}
 	at := time.Now().Add(time.Hour).Truncate(time.Second)
-	if _, err := c.Set(ctx, "ttl", "v", client.SetArgs{ExpireAt: at}); err != nil {
+	if _, err := c.Set(ctx, "ttl", "v", client.SetArgs{ExpireAt: at}).Result(); err != nil {
 		t.Fatal(err)
 	}
-	if ttl, _ := c.TTL(ctx, "ttl"); ttl < 59*time.Minute || ttl > time.Hour {
+	if ttl, _ := c.TTL(ctx, "ttl").Result(); ttl < 59*time.Minute || ttl > time.Hour {
 		t.Errorf("TTL after SET EXAT in an hour: %v", ttl)
 	}
-	if _, err := c.Set(ctx, "ttl", "v", client.SetArgs{}); err != nil {
+	if _, err := c.Set(ctx, "ttl", "v", client.SetArgs{}).Result(); err != nil {
 		t.Fatal(err)
 	}
-	if ttl, _ := c.TTL(ctx, "ttl"); ttl != client.NoExpiry {
+	if ttl, _ := c.TTL(ctx, "ttl").Result(); ttl != client.NoExpiry {
 		t.Errorf("TTL after a plain SET: %v, want NoExpiry", ttl)
 	}
 
@@ -115,11 +115,11 @@ func TestSetOptions(t *testing.T) {
 		{TTL: time.Second, ExpireAt: at},
 		{TTL: -time.Second},
 	} {
-		if _, err := c.Set(ctx, "k", "v", a); err == nil || errors.As(err, new(*client.Error)) {
+		if _, err := c.Set(ctx, "k", "v", a).Result(); err == nil || errors.As(err, new(*client.Error)) {
 			t.Errorf("Set with %+v: %v, want a client-side error", a, err)
 		}
 	}
-	if _, err := c.Set(ctx, "k", time.Second, client.SetArgs{}); err == nil {
+	if _, err := c.Set(ctx, "k", time.Second, client.SetArgs{}).Result(); err == nil {
 		t.Error("Set of a time.Duration: no error, want one (it has no unit a server could know)")
 	}
 	if st := c.PoolStats(); st.Discarded != 0 {
@@ -132,16 +132,16 @@ func TestKeysAndCounters(t *testing.T) {
 	c := newClient(t, s.addr, client.Options{})
 	ctx := bg()
 
-	if err := c.MSet(ctx, "a", "1", "b", []byte("2"), "c", 3); err != nil {
+	if err := c.MSet(ctx, "a", "1", "b", []byte("2"), "c", 3).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.MSet(ctx, map[string]string{"d": "4", "e": "5"}); err != nil {
+	if err := c.MSet(ctx, map[string]string{"d": "4", "e": "5"}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.MSet(ctx, "odd"); err == nil {
+	if err := c.MSet(ctx, "odd").Err(); err == nil {
 		t.Error("MSet with an odd count: no error")
 	}
-	vals, err := c.MGet(ctx, "a", "missing", "c", "e")
+	vals, err := c.MGet(ctx, "a", "missing", "c", "e").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,16 +149,16 @@ func TestKeysAndCounters(t *testing.T) {
 	if !slices.EqualFunc(vals, want, func(a, b []byte) bool { return bytes.Equal(a, b) && (a == nil) == (b == nil) }) {
 		t.Errorf("MGet = %q, want %q", vals, want)
 	}
-	if n, err := c.Exists(ctx, "a", "a", "missing"); err != nil || n != 2 {
+	if n, err := c.Exists(ctx, "a", "a", "missing").Result(); err != nil || n != 2 {
 		t.Errorf("Exists = %d, %v, want 2", n, err)
 	}
-	if n, err := c.DBSize(ctx); err != nil || n != 5 {
+	if n, err := c.DBSize(ctx).Result(); err != nil || n != 5 {
 		t.Errorf("DBSize = %d, %v, want 5", n, err)
 	}
-	if n, err := c.Del(ctx, "a", "b", "missing"); err != nil || n != 2 {
+	if n, err := c.Del(ctx, "a", "b", "missing").Result(); err != nil || n != 2 {
 		t.Errorf("Del = %d, %v, want 2", n, err)
 	}
-	if _, err := c.Del(ctx); err == nil {
+	if _, err := c.Del(ctx).Result(); err == nil {
 		t.Error("Del without keys: no error")
 	}
 
@@ -167,11 +167,11 @@ func TestKeysAndCounters(t *testing.T) {
 		do   func() (int64, error)
 		want int64
 	}{
-		{"Incr", func() (int64, error) { return c.Incr(ctx, "n") }, 1},
-		{"IncrBy", func() (int64, error) { return c.IncrBy(ctx, "n", 10) }, 11},
-		{"Decr", func() (int64, error) { return c.Decr(ctx, "n") }, 10},
-		{"DecrBy", func() (int64, error) { return c.DecrBy(ctx, "n", 15) }, -5},
-		{"IncrBy negative", func() (int64, error) { return c.IncrBy(ctx, "n", -5) }, -10},
+		{"Incr", func() (int64, error) { return c.Incr(ctx, "n").Result() }, 1},
+		{"IncrBy", func() (int64, error) { return c.IncrBy(ctx, "n", 10).Result() }, 11},
+		{"Decr", func() (int64, error) { return c.Decr(ctx, "n").Result() }, 10},
+		{"DecrBy", func() (int64, error) { return c.DecrBy(ctx, "n", 15).Result() }, -5},
+		{"IncrBy negative", func() (int64, error) { return c.IncrBy(ctx, "n", -5).Result() }, -10},
 	}
 	for _, st := range steps {
 		if got, err := st.do(); err != nil || got != st.want {
@@ -185,48 +185,48 @@ func TestExpiry(t *testing.T) {
 	c := newClient(t, s.addr, client.Options{})
 	ctx := bg()
 
-	if ttl, err := c.TTL(ctx, "missing"); err != nil || ttl != client.KeyMissing {
+	if ttl, err := c.TTL(ctx, "missing").Result(); err != nil || ttl != client.KeyMissing {
 		t.Errorf("TTL of a missing key = %v, %v, want KeyMissing", ttl, err)
 	}
-	if ttl, err := c.PTTL(ctx, "missing"); err != nil || ttl != client.KeyMissing {
+	if ttl, err := c.PTTL(ctx, "missing").Result(); err != nil || ttl != client.KeyMissing {
 		t.Errorf("PTTL of a missing key = %v, %v, want KeyMissing", ttl, err)
 	}
-	if ok, err := c.Expire(ctx, "missing", time.Second); err != nil || ok {
+	if ok, err := c.Expire(ctx, "missing", time.Second).Result(); err != nil || ok {
 		t.Errorf("Expire of a missing key = %v, %v, want false", ok, err)
 	}
 	c.Set(ctx, "k", "v", client.SetArgs{})
-	if ttl, _ := c.TTL(ctx, "k"); ttl != client.NoExpiry {
+	if ttl, _ := c.TTL(ctx, "k").Result(); ttl != client.NoExpiry {
 		t.Errorf("TTL without expiry = %v, want NoExpiry", ttl)
 	}
-	if ok, err := c.Expire(ctx, "k", 10*time.Second); err != nil || !ok {
+	if ok, err := c.Expire(ctx, "k", 10*time.Second).Result(); err != nil || !ok {
 		t.Fatalf("Expire = %v, %v", ok, err)
 	}
-	if ttl, _ := c.TTL(ctx, "k"); ttl != 10*time.Second {
+	if ttl, _ := c.TTL(ctx, "k").Result(); ttl != 10*time.Second {
 		t.Errorf("TTL after Expire 10s = %v", ttl)
 	}
 	// Expire keeps sub-second precision rather than rounding to 0 (which
 	// would delete the key).
-	if ok, err := c.Expire(ctx, "k", 2500*time.Millisecond); err != nil || !ok {
+	if ok, err := c.Expire(ctx, "k", 2500*time.Millisecond).Result(); err != nil || !ok {
 		t.Fatalf("Expire 2.5s = %v, %v", ok, err)
 	}
-	if pttl, _ := c.PTTL(ctx, "k"); pttl <= 2*time.Second || pttl > 2500*time.Millisecond {
+	if pttl, _ := c.PTTL(ctx, "k").Result(); pttl <= 2*time.Second || pttl > 2500*time.Millisecond {
 		t.Errorf("PTTL after Expire 2.5s = %v", pttl)
 	}
-	if ok, err := c.PExpire(ctx, "k", 800*time.Millisecond); err != nil || !ok {
+	if ok, err := c.PExpire(ctx, "k", 800*time.Millisecond).Result(); err != nil || !ok {
 		t.Fatalf("PExpire = %v, %v", ok, err)
 	}
-	if pttl, _ := c.PTTL(ctx, "k"); pttl <= 0 || pttl > 800*time.Millisecond {
+	if pttl, _ := c.PTTL(ctx, "k").Result(); pttl <= 0 || pttl > 800*time.Millisecond {
 		t.Errorf("PTTL after PExpire 800ms = %v", pttl)
 	}
-	if ok, err := c.Persist(ctx, "k"); err != nil || !ok {
+	if ok, err := c.Persist(ctx, "k").Result(); err != nil || !ok {
 		t.Errorf("Persist = %v, %v, want true", ok, err)
 	}
-	if ok, _ := c.Persist(ctx, "k"); ok {
+	if ok, _ := c.Persist(ctx, "k").Result(); ok {
 		t.Error("Persist of a key without expiry = true, want false")
 	}
 	c.PExpire(ctx, "k", time.Millisecond)
 	time.Sleep(20 * time.Millisecond)
-	if _, err := c.Get(ctx, "k"); !errors.Is(err, client.ErrNil) {
+	if _, err := c.Get(ctx, "k").Result(); !errors.Is(err, client.ErrNil) {
 		t.Errorf("Get after expiry: %v, want ErrNil", err)
 	}
 }
@@ -236,35 +236,35 @@ func TestServerInfoAndDo(t *testing.T) {
 	c := newClient(t, s.addr, client.Options{ClientName: "tester"})
 	ctx := bg()
 
-	if err := c.Ping(ctx); err != nil {
+	if err := c.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	info, err := c.Info(ctx, "server")
+	info, err := c.Info(ctx, "server").Result()
 	if err != nil || !strings.HasPrefix(info, "# Server\r\n") || strings.Contains(info, "# Keyspace") {
 		t.Errorf("Info(server) = %q, %v", info, err)
 	}
-	if all, _ := c.Info(ctx); !strings.Contains(all, "# Keyspace") {
+	if all, _ := c.Info(ctx).Result(); !strings.Contains(all, "# Keyspace") {
 		t.Errorf("Info() has no Keyspace section: %q", all)
 	}
 
-	rep, err := c.Do(ctx, "ECHO", "hello")
+	rep, err := c.Do(ctx, "ECHO", "hello").Result()
 	if err != nil || rep.Kind != command.KindBytes || string(rep.Bytes) != "hello" {
 		t.Errorf("Do ECHO = %v, %v", rep, err)
 	}
-	rep, err = c.Do(ctx, "client", "getname")
+	rep, err = c.Do(ctx, "client", "getname").Result()
 	if err != nil || string(rep.Bytes) != "tester" {
 		t.Errorf("CLIENT GETNAME = %v, %v, want the ClientName option", rep, err)
 	}
-	rep, err = c.Do(ctx, "GET", "missing")
+	rep, err = c.Do(ctx, "GET", "missing").Result()
 	if err != nil || rep.Kind != command.KindNil {
 		t.Errorf("Do GET missing = %v, %v, want a Nil reply and no error", rep, err)
 	}
-	rep, err = c.Do(ctx, "FROB", 1, 2.5)
+	rep, err = c.Do(ctx, "FROB", 1, 2.5).Result()
 	var e *client.Error
 	if !errors.As(err, &e) || e.Code != "ERR" || rep.Kind != command.KindError {
 		t.Errorf("Do FROB = %v, %v, want an ERR reply and *Error", rep, err)
 	}
-	if _, err := c.Do(ctx); err == nil {
+	if _, err := c.Do(ctx).Result(); err == nil {
 		t.Error("Do without a command: no error")
 	}
 }
@@ -275,7 +275,7 @@ func TestErrorReplies(t *testing.T) {
 	ctx := bg()
 
 	c.Set(ctx, "word", "hello", client.SetArgs{})
-	_, err := c.Incr(ctx, "word")
+	_, err := c.Incr(ctx, "word").Result()
 	var e *client.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("INCR of a non-integer: %v (%T), want *client.Error", err, err)
@@ -287,7 +287,7 @@ func TestErrorReplies(t *testing.T) {
 		t.Errorf("Error() = %q, want Redis's text", err.Error())
 	}
 	// An error reply leaves the connection in step: it is reused.
-	if v, err := c.Get(ctx, "word"); err != nil || string(v) != "hello" {
+	if v, err := c.Get(ctx, "word").Result(); err != nil || string(v) != "hello" {
 		t.Errorf("Get after an error reply: %q, %v", v, err)
 	}
 	if st := c.PoolStats(); st.Misses != 1 || st.Discarded != 0 {
@@ -301,7 +301,7 @@ func TestAuth(t *testing.T) {
 
 	t.Run("required", func(t *testing.T) {
 		c := newClient(t, s.addr, client.Options{})
-		_, err := c.Get(ctx, "k")
+		_, err := c.Get(ctx, "k").Result()
 		var e *client.Error
 		if !errors.As(err, &e) || e.Code != "NOAUTH" {
 			t.Fatalf("Get without AUTH: %v, want NOAUTH", err)
@@ -309,7 +309,7 @@ func TestAuth(t *testing.T) {
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		c := newClient(t, s.addr, client.Options{Password: "guess"})
-		err := c.Ping(ctx)
+		err := c.Ping(ctx).Err()
 		var e *client.Error
 		if !errors.As(err, &e) || e.Code != "WRONGPASS" {
 			t.Fatalf("Ping with a wrong password: %v, want WRONGPASS", err)
@@ -321,10 +321,10 @@ func TestAuth(t *testing.T) {
 	t.Run("right password", func(t *testing.T) {
 		for _, user := range []string{"", "default"} {
 			c := newClient(t, s.addr, client.Options{Username: user, Password: "s3cret"})
-			if _, err := c.Set(ctx, "k", "v", client.SetArgs{}); err != nil {
+			if _, err := c.Set(ctx, "k", "v", client.SetArgs{}).Result(); err != nil {
 				t.Fatalf("user %q: %v", user, err)
 			}
-			if v, err := c.Get(ctx, "k"); err != nil || string(v) != "v" {
+			if v, err := c.Get(ctx, "k").Result(); err != nil || string(v) != "v" {
 				t.Fatalf("user %q: Get = %q, %v", user, v, err)
 			}
 		}
@@ -341,16 +341,16 @@ func TestScanAndIterator(t *testing.T) {
 	for i := range 250 {
 		k := fmt.Sprintf("user:%03d", i)
 		want[k] = true
-		p.Set(k, i, client.SetArgs{})
-		p.Set(fmt.Sprintf("other:%03d", i), i, client.SetArgs{})
+		p.Set(ctx, k, i, client.SetArgs{})
+		p.Set(ctx, fmt.Sprintf("other:%03d", i), i, client.SetArgs{})
 	}
 	if err := p.Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 
-	keys, cursor, err := c.Scan(ctx, 0, "user:*", 20)
-	if err != nil || len(keys) == 0 || cursor == 0 {
-		t.Fatalf("first Scan = %d keys, cursor %d, %v", len(keys), cursor, err)
+	page, err := c.Scan(ctx, 0, "user:*", 20).Result()
+	if err != nil || len(page.Keys) == 0 || page.Cursor == 0 {
+		t.Fatalf("first Scan = %d keys, cursor %d, %v", len(page.Keys), page.Cursor, err)
 	}
 
 	seen := map[string]bool{}
@@ -390,11 +390,11 @@ func TestScanAndIterator(t *testing.T) {
 func TestClosedClient(t *testing.T) {
 	s := startServer(t, serverOptions{})
 	c := newClient(t, s.addr, client.Options{})
-	if err := c.Ping(bg()); err != nil {
+	if err := c.Ping(bg()).Err(); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
-	if err := c.Ping(bg()); !errors.Is(err, client.ErrClosed) {
+	if err := c.Ping(bg()).Err(); !errors.Is(err, client.ErrClosed) {
 		t.Errorf("Ping after Close: %v, want ErrClosed", err)
 	}
 	if st := c.PoolStats(); st.TotalConns != 0 {

@@ -7,9 +7,22 @@
 //	c, err := client.New(client.Options{Addr: "127.0.0.1:7380", Password: pw})
 //	...
 //	defer c.Close()
-//	if _, err := c.Set(ctx, "greeting", "hello", client.SetArgs{TTL: time.Minute}); err != nil { ... }
-//	v, err := c.Get(ctx, "greeting")
+//	if err := c.Set(ctx, "greeting", "hello", client.SetArgs{TTL: time.Minute}).Err(); err != nil { ... }
+//	v, err := c.Get(ctx, "greeting").Result()
 //	if errors.Is(err, client.ErrNil) { ... the key does not exist ... }
+//
+// # One method set
+//
+// Each command is written once, as a method of cmdable (commands.go), a
+// function type that takes a built command: go-redis's pattern. Client
+// and Pipeline embed a cmdable, so both have every command with the same
+// signature, and the Cmdable interface names that method set for code
+// that should work on either. A method builds the command's argv and its
+// typed *Result, then hands it to the cmdable: the Client's runs it at
+// once, so the Result is complete when the method returns; the
+// Pipeline's queues it, and Exec completes it. Read a Result with Result
+// (value and error), Val or Err. Adding a command is one method on
+// cmdable, its decoder in result.go, and its line in Cmdable.
 //
 // # Errors
 //
@@ -40,7 +53,8 @@
 // # Pipelines
 //
 // Client.Pipeline queues commands and Exec sends them together, one flush
-// and one round trip for all, with a typed Result per command. Large
+// and one round trip for all, with a typed Result per command, the same
+// Result the Client's method of that command returns. Large
 // pipelines are written by one goroutine while another reads the replies,
 // so that neither side stalls on full socket buffers.
 //

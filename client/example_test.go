@@ -47,17 +47,17 @@ func Example() {
 	defer c.Close()
 	ctx := context.Background()
 
-	if _, err := c.Set(ctx, "greeting", "hello", client.SetArgs{}); err != nil {
+	if _, err := c.Set(ctx, "greeting", "hello", client.SetArgs{}).Result(); err != nil {
 		log.Fatal(err)
 	}
-	v, err := c.Get(ctx, "greeting")
+	v, err := c.Get(ctx, "greeting").Result()
 	fmt.Printf("%s %v\n", v, err)
 
-	_, err = c.Get(ctx, "nobody")
+	_, err = c.Get(ctx, "nobody").Result()
 	fmt.Println(errors.Is(err, client.ErrNil))
 
-	n, _ := c.Incr(ctx, "visits")
-	n, _ = c.IncrBy(ctx, "visits", 10)
+	n, _ := c.Incr(ctx, "visits").Result()
+	n, _ = c.IncrBy(ctx, "visits", 10).Result()
 	fmt.Println(n)
 	// Output:
 	// hello <nil>
@@ -100,12 +100,12 @@ func ExampleClient_Pipeline() {
 	ctx := context.Background()
 
 	p := c.Pipeline()
-	p.Set("fruit:1", "apple", client.SetArgs{})
-	p.Set("fruit:2", "pear", client.SetArgs{TTL: time.Hour})
-	hits := p.IncrBy("hits", 3)
-	first := p.Get("fruit:1")
-	missing := p.Get("fruit:3")
-	ttl := p.TTL("fruit:2")
+	p.Set(ctx, "fruit:1", "apple", client.SetArgs{})
+	p.Set(ctx, "fruit:2", "pear", client.SetArgs{TTL: time.Hour})
+	hits := p.IncrBy(ctx, "hits", 3)
+	first := p.Get(ctx, "fruit:1")
+	missing := p.Get(ctx, "fruit:3")
+	ttl := p.TTL(ctx, "fruit:2")
 	if err := p.Exec(ctx); err != nil {
 		log.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func ExampleError() {
 
 	anon, _ := client.New(client.Options{Addr: addr})
 	defer anon.Close()
-	_, err := anon.Get(ctx, "k")
+	_, err := anon.Get(ctx, "k").Result()
 	var e *client.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.Code)
@@ -137,7 +137,7 @@ func ExampleError() {
 	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
 	defer c.Close()
 	c.Set(ctx, "name", "pykv", client.SetArgs{})
-	_, err = c.Incr(ctx, "name")
+	_, err = c.Incr(ctx, "name").Result()
 	fmt.Println(err)
 	// Output:
 	// NOAUTH
@@ -153,13 +153,13 @@ func ExampleClient_Set() {
 	defer c.Close()
 	ctx := context.Background()
 
-	_, err := c.Set(ctx, "lock", "owner-1", client.SetArgs{NX: true, TTL: 30 * time.Second})
+	_, err := c.Set(ctx, "lock", "owner-1", client.SetArgs{NX: true, TTL: 30 * time.Second}).Result()
 	fmt.Println("first:", err)
-	_, err = c.Set(ctx, "lock", "owner-2", client.SetArgs{NX: true, TTL: 30 * time.Second})
+	_, err = c.Set(ctx, "lock", "owner-2", client.SetArgs{NX: true, TTL: 30 * time.Second}).Result()
 	fmt.Println("second:", err)
-	old, _ := c.Set(ctx, "lock", "owner-3", client.SetArgs{Get: true, KeepTTL: true})
+	old, _ := c.Set(ctx, "lock", "owner-3", client.SetArgs{Get: true, KeepTTL: true}).Result()
 	fmt.Printf("replaced %s\n", old)
-	ttl, _ := c.TTL(ctx, "lock")
+	ttl, _ := c.TTL(ctx, "lock").Result()
 	fmt.Println(ttl)
 	// Output:
 	// first: <nil>
@@ -199,14 +199,45 @@ func ExampleClient_Do() {
 	defer c.Close()
 	ctx := context.Background()
 
-	r, err := c.Do(ctx, "SETNX", "k", "v")
+	r, err := c.Do(ctx, "SETNX", "k", "v").Result()
 	fmt.Println(r, err)
-	r, err = c.Do(ctx, "SETNX", "k", "v")
+	r, err = c.Do(ctx, "SETNX", "k", "v").Result()
 	fmt.Println(r, err)
-	r, err = c.Do(ctx, "ECHO", "hi")
+	r, err = c.Do(ctx, "ECHO", "hi").Result()
 	fmt.Println(r, err)
 	// Output:
 	// (integer) 1 <nil>
 	// (integer) 0 <nil>
 	// "hi" <nil>
+}
+
+// Code written against Cmdable works on a Client, which runs each command
+// at once, and on a Pipeline, which sends them all with Exec.
+func ExampleCmdable() {
+	addr, stop := exampleServer()
+	defer stop()
+	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
+	defer c.Close()
+	ctx := context.Background()
+
+	// stock records a delivery: the same two commands either way.
+	stock := func(c client.Cmdable, item string, n int64) *client.Result[int64] {
+		c.Set(ctx, item+":seen", "yes", client.SetArgs{})
+		return c.IncrBy(ctx, item+":count", n)
+	}
+
+	fmt.Println(stock(c, "apple", 3).Val()) // run at once
+
+	p := c.Pipeline()
+	pears := stock(p, "pear", 5)
+	apples := stock(p, "apple", 2)
+	fmt.Println(errors.Is(pears.Err(), client.ErrNotExecuted)) // queued, not sent
+	if err := p.Exec(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(pears.Val(), apples.Val())
+	// Output:
+	// 3
+	// true
+	// 5 5
 }

@@ -29,12 +29,12 @@ func TestPipelineOf10000Commands(t *testing.T) {
 	steps := make([]step, 0, n/3+1)
 	for i := 0; p.Len() < n; i++ {
 		key := "key:" + strconv.Itoa(i)
-		st := step{set: p.Set(key, i, client.SetArgs{})}
+		st := step{set: p.Set(ctx, key, i, client.SetArgs{})}
 		if p.Len() < n {
-			st.get = p.Get(key)
+			st.get = p.Get(ctx, key)
 		}
 		if p.Len() < n {
-			st.inc = p.Incr("counter")
+			st.inc = p.Incr(ctx, "counter")
 		}
 		steps = append(steps, st)
 	}
@@ -77,8 +77,8 @@ func TestPipelineLargerThanSocketBuffers(t *testing.T) {
 	var gets []*client.Result[[]byte]
 	for i := range 80 {
 		key := fmt.Sprint("big:", i)
-		p.Set(key, value, client.SetArgs{})
-		gets = append(gets, p.Get(key))
+		p.Set(bg(), key, value, client.SetArgs{})
+		gets = append(gets, p.Get(bg(), key))
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.Exec(bg()) }()
@@ -103,27 +103,27 @@ func TestPipelineResultsAndErrors(t *testing.T) {
 	ctx := bg()
 
 	p := c.Pipeline()
-	set := p.Set("word", "hello", client.SetArgs{})
-	missing := p.Get("missing")
-	bad := p.Incr("word")
-	unsent := p.Set("k", "v", client.SetArgs{NX: true, XX: true})
-	mset := p.MSet("a", 1, "b", 2)
-	mget := p.MGet("a", "nope", "b")
-	del := p.Del("a")
-	exists := p.Exists("b", "a")
-	incrBy := p.IncrBy("n", 5)
-	decr := p.Decr("n")
-	decrBy := p.DecrBy("n", 2)
-	expire := p.Expire("b", time.Minute)
-	pexpire := p.PExpire("b", 90*time.Second)
-	ttl := p.TTL("b")
-	pttl := p.PTTL("b")
-	persist := p.Persist("b")
-	scan := p.Scan(0, "", 100)
-	size := p.DBSize()
-	info := p.Info("keyspace")
-	ping := p.Ping()
-	do := p.Do("ECHO", "x")
+	set := p.Set(ctx, "word", "hello", client.SetArgs{})
+	missing := p.Get(ctx, "missing")
+	bad := p.Incr(ctx, "word")
+	unsent := p.Set(ctx, "k", "v", client.SetArgs{NX: true, XX: true})
+	mset := p.MSet(ctx, "a", 1, "b", 2)
+	mget := p.MGet(ctx, "a", "nope", "b")
+	del := p.Del(ctx, "a")
+	exists := p.Exists(ctx, "b", "a")
+	incrBy := p.IncrBy(ctx, "n", 5)
+	decr := p.Decr(ctx, "n")
+	decrBy := p.DecrBy(ctx, "n", 2)
+	expire := p.Expire(ctx, "b", time.Minute)
+	pexpire := p.PExpire(ctx, "b", 90*time.Second)
+	ttl := p.TTL(ctx, "b")
+	pttl := p.PTTL(ctx, "b")
+	persist := p.Persist(ctx, "b")
+	scan := p.Scan(ctx, 0, "", 100)
+	size := p.DBSize(ctx)
+	info := p.Info(ctx, "keyspace")
+	ping := p.Ping(ctx)
+	do := p.Do(ctx, "ECHO", "x")
 
 	if _, err := set.Result(); !errors.Is(err, client.ErrNotExecuted) {
 		t.Errorf("Result before Exec: %v, want ErrNotExecuted", err)
@@ -176,19 +176,19 @@ func TestPipelineResultsAndErrors(t *testing.T) {
 
 	// Without the unsendable command, Exec reports the first error reply,
 	// never ErrNil.
-	p.Get("missing")
-	p.Incr("word")
+	p.Get(ctx, "missing")
+	p.Incr(ctx, "word")
 	if err := p.Exec(ctx); !errors.As(err, &e) {
 		t.Errorf("Exec = %v, want the INCR's *Error", err)
 	}
-	p.Get("missing")
+	p.Get(ctx, "missing")
 	if err := p.Exec(ctx); err != nil {
 		t.Errorf("Exec of a GET of a missing key = %v, want nil", err)
 	}
 	if err := p.Exec(ctx); err != nil {
 		t.Errorf("Exec of an empty pipeline = %v", err)
 	}
-	p.Get("x")
+	p.Get(ctx, "x")
 	p.Discard()
 	if p.Len() != 0 {
 		t.Error("Discard left commands")
@@ -202,9 +202,9 @@ func TestPipelineIOErrorReachesTheRest(t *testing.T) {
 	c.Set(ctx, "big", strings.Repeat("x", 4096), client.SetArgs{})
 
 	p := c.Pipeline()
-	before := p.Incr("n")
-	big := p.Get("big")
-	after := p.Incr("n")
+	before := p.Incr(ctx, "n")
+	big := p.Get(ctx, "big")
+	after := p.Incr(ctx, "n")
 	err := p.Exec(ctx)
 	if !errors.Is(err, netproto.ErrFrameTooLarge) {
 		t.Fatalf("Exec = %v, want ErrFrameTooLarge", err)

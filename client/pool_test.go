@@ -22,7 +22,7 @@ func TestPoolReusesConnections(t *testing.T) {
 	c := newClient(t, s.addr, client.Options{PoolSize: 3})
 	ctx := bg()
 	for range 100 {
-		if err := c.Ping(ctx); err != nil {
+		if err := c.Ping(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -37,7 +37,7 @@ func TestPoolReusesConnections(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 50 {
-				if _, err := c.Incr(ctx, "counter"); err != nil {
+				if _, err := c.Incr(ctx, "counter").Result(); err != nil {
 					t.Errorf("goroutine %d, call %d: %v", g, i, err)
 					return
 				}
@@ -45,7 +45,7 @@ func TestPoolReusesConnections(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n, _ := c.Get(ctx, "counter"); string(n) != "1000" {
+	if n, _ := c.Get(ctx, "counter").Result(); string(n) != "1000" {
 		t.Errorf("counter = %s, want 1000", n)
 	}
 	if st := c.PoolStats(); st.TotalConns > 3 || st.Misses > 3 {
@@ -59,10 +59,10 @@ func TestPoolDiscardsAfterIOError(t *testing.T) {
 	// A reply larger than MaxFrame leaves the stream out of step: the
 	// connection must be closed, not reused.
 	c := newClient(t, s.addr, client.Options{MaxFrame: 1024, PoolSize: 1})
-	if _, err := c.Set(ctx, "big", strings.Repeat("x", 4096), client.SetArgs{}); err != nil {
+	if _, err := c.Set(ctx, "big", strings.Repeat("x", 4096), client.SetArgs{}).Result(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.Get(ctx, "big")
+	_, err := c.Get(ctx, "big").Result()
 	if !errors.Is(err, netproto.ErrFrameTooLarge) || errors.As(err, new(*client.Error)) {
 		t.Fatalf("Get of a reply over MaxFrame: %v, want ErrFrameTooLarge and not a server error", err)
 	}
@@ -70,7 +70,7 @@ func TestPoolDiscardsAfterIOError(t *testing.T) {
 	if st.Discarded != 1 || st.TotalConns != 0 {
 		t.Fatalf("after the error: %+v, want the connection discarded", st)
 	}
-	if _, err := c.Set(ctx, "small", "v", client.SetArgs{}); err != nil {
+	if _, err := c.Set(ctx, "small", "v", client.SetArgs{}).Result(); err != nil {
 		t.Fatalf("the next call on a new connection: %v", err)
 	}
 	if st := c.PoolStats(); st.Misses != 2 {
@@ -82,13 +82,13 @@ func TestPoolReplacesConnectionsTheServerClosed(t *testing.T) {
 	s := startServer(t, serverOptions{idle: 50 * time.Millisecond})
 	c := newClient(t, s.addr, client.Options{})
 	ctx := bg()
-	if _, err := c.Set(ctx, "k", "v", client.SetArgs{}); err != nil {
+	if _, err := c.Set(ctx, "k", "v", client.SetArgs{}).Result(); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // the server's idle timeout closes the connection
 	// A non-idempotent command must not be sent on the dead connection and
 	// fail: the pool sees it is closed and dials.
-	if n, err := c.Incr(ctx, "n"); err != nil || n != 1 {
+	if n, err := c.Incr(ctx, "n").Result(); err != nil || n != 1 {
 		t.Fatalf("Incr after the server closed the idle connection: %d, %v", n, err)
 	}
 	if st := c.PoolStats(); st.StaleConns != 1 || st.Misses != 2 {
@@ -114,11 +114,11 @@ func TestPoolTimeout(t *testing.T) {
 	done := make(chan error)
 	go func() {
 		close(started)
-		done <- c.Ping(bg()) // holds the only connection until its read times out
+		done <- c.Ping(bg()).Err() // holds the only connection until its read times out
 	}()
 	<-started
 	time.Sleep(100 * time.Millisecond)
-	if err := c.Ping(bg()); !errors.Is(err, client.ErrPoolTimeout) {
+	if err := c.Ping(bg()).Err(); !errors.Is(err, client.ErrPoolTimeout) {
 		t.Errorf("Ping with the pool exhausted: %v, want ErrPoolTimeout", err)
 	}
 	<-done
@@ -132,7 +132,7 @@ func TestContextCancellation(t *testing.T) {
 		ctx, cancel := context.WithTimeout(bg(), 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, err := c.Get(ctx, "k")
+		_, err := c.Get(ctx, "k").Result()
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Get past the deadline: %v, want context.DeadlineExceeded", err)
 		}
@@ -144,8 +144,8 @@ func TestContextCancellation(t *testing.T) {
 		ctx, cancel := context.WithCancel(bg())
 		time.AfterFunc(50*time.Millisecond, cancel)
 		p := c.Pipeline()
-		g := p.Get("a")
-		n := p.Incr("b")
+		g := p.Get(ctx, "a")
+		n := p.Incr(ctx, "b")
 		err := p.Exec(ctx)
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Exec cancelled: %v, want context.Canceled", err)
@@ -158,7 +158,7 @@ func TestContextCancellation(t *testing.T) {
 		ctx, cancel := context.WithCancel(bg())
 		cancel()
 		before := c.PoolStats()
-		if err := c.Ping(ctx); !errors.Is(err, context.Canceled) {
+		if err := c.Ping(ctx).Err(); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Ping with a cancelled context: %v", err)
 		}
 		if after := c.PoolStats(); after.Misses != before.Misses || after.Hits != before.Hits {
@@ -177,7 +177,7 @@ func TestReadTimeout(t *testing.T) {
 	addr := startSilentServer(t)
 	c := newClient(t, addr, client.Options{ReadTimeout: 100 * time.Millisecond})
 	start := time.Now()
-	err := c.Ping(bg())
+	err := c.Ping(bg()).Err()
 	if !errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Ping to a silent server: %v, want a read timeout", err)
 	}
@@ -199,7 +199,7 @@ func TestDialErrors(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	c := newClient(t, addr, client.Options{})
-	err = c.Ping(bg())
+	err = c.Ping(bg()).Err()
 	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("Ping of a closed port: %v, want connection refused naming %s", err, addr)
 	}
@@ -224,7 +224,7 @@ func TestDialErrors(t *testing.T) {
 		time.Sleep(time.Second)
 	}()
 	c = newClient(t, ln.Addr().String(), client.Options{})
-	if err := c.Ping(bg()); !errors.Is(err, netproto.ErrBadMagic) {
+	if err := c.Ping(bg()).Err(); !errors.Is(err, netproto.ErrBadMagic) {
 		t.Errorf("Ping of an HTTP server: %v, want ErrBadMagic", err)
 	}
 }
@@ -233,10 +233,10 @@ func TestTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
 	s := startServer(t, serverOptions{tls: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	c := newClient(t, s.addr, client.Options{TLSConfig: &tls.Config{RootCAs: pool}})
-	if _, err := c.Set(bg(), "k", "over tls", client.SetArgs{}); err != nil {
+	if _, err := c.Set(bg(), "k", "over tls", client.SetArgs{}).Result(); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := c.Get(bg(), "k"); err != nil || string(v) != "over tls" {
+	if v, err := c.Get(bg(), "k").Result(); err != nil || string(v) != "over tls" {
 		t.Fatalf("Get over TLS: %q, %v", v, err)
 	}
 	// The idle-connection check looks under the TLS layer.
@@ -246,7 +246,7 @@ func TestTLS(t *testing.T) {
 	}
 	// Without the CA, the certificate is refused.
 	c = newClient(t, s.addr, client.Options{TLSConfig: &tls.Config{}})
-	if err := c.Ping(bg()); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if err := c.Ping(bg()).Err(); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("Ping with an unknown CA: %v, want a certificate error", err)
 	}
 }

@@ -7,9 +7,11 @@ import (
 	"github.com/pykv/pykv/command"
 )
 
-// Result is the typed result of one pipelined command. It holds
-// ErrNotExecuted until the Pipeline's Exec, then the command's value or
-// error, which stay valid after the Pipeline is reused.
+// Result is the typed result of one command, what every command method
+// returns. A Client's method returns it complete. A Pipeline's holds
+// ErrNotExecuted until Exec, then the command's value or error, which
+// stay valid after the Pipeline is reused. A Result is not safe for
+// concurrent use while its Pipeline runs.
 type Result[T any] struct {
 	argv   [][]byte
 	err    error // set before Exec when the command could not be built
@@ -24,9 +26,9 @@ func newResult[T any](argv [][]byte, err error, decode func(command.Reply) (T, e
 	return &Result[T]{argv: argv, err: err, decode: decode}
 }
 
-// Result returns the command's value and error, as the Client's method of
-// the same command does: ErrNil for a missing value, *Error for an error
-// reply, an I/O error when the pipeline could not complete.
+// Result returns the command's value and error: ErrNil for a missing
+// value, *Error for an error reply, the connection's error when the round
+// trip could not complete (see the package doc).
 func (r *Result[T]) Result() (T, error) {
 	if !r.done && r.err == nil {
 		return r.val, ErrNotExecuted

@@ -43,7 +43,9 @@ func (it *ScanIterator) Next(ctx context.Context) bool {
 		if it.done || it.err != nil {
 			return false
 		}
-		it.keys, it.cursor, it.err = it.c.Scan(ctx, it.cursor, it.match, it.count)
+		var page ScanPage
+		page, it.err = it.c.Scan(ctx, it.cursor, it.match, it.count).Result()
+		it.keys, it.cursor = page.Keys, page.Cursor
 		if it.err != nil {
 			it.keys = nil
 			return false

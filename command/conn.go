@@ -3,6 +3,8 @@ package command
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+
+	"github.com/pykv/pykv/internal/redisfmt"
 )
 
 // RedisVersion is the Redis version whose commands, replies and error texts
@@ -90,7 +92,7 @@ type helloArgs struct {
 func parseHello(argv [][]byte) (helloArgs, Reply, bool) {
 	var h helloArgs
 	if len(argv) >= 2 {
-		v, ok := parseInt(argv[1])
+		v, ok := redisfmt.ParseInt(argv[1])
 		if !ok {
 			return h, Err("Protocol version is not an integer or out of range"), false
 		}
@@ -189,7 +191,7 @@ func mapReply(kv ...any) Reply {
 // SELECT index: pykv has one database, 0, so that clients configured for
 // db 0 work and others learn early that they will not.
 func (t *Table) selectDB(_ *Session, argv [][]byte) Reply {
-	n, ok := parseInt(argv[1])
+	n, ok := redisfmt.ParseInt(argv[1])
 	if !ok {
 		return errNotInteger
 	}

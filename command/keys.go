@@ -3,6 +3,8 @@ package command
 import (
 	"math"
 	"strconv"
+
+	"github.com/pykv/pykv/internal/redisfmt"
 )
 
 // DEL key [key ...] and UNLINK key [key ...]: pykv frees nothing in the
@@ -64,7 +66,7 @@ func (t *Table) expireGeneric(s *Session, argv [][]byte, unitMs int64, relative 
 		}
 		return errExpireOptions
 	}
-	when, ok := parseInt(argv[2])
+	when, ok := redisfmt.ParseInt(argv[2])
 	if !ok {
 		return errNotInteger
 	}
@@ -138,7 +140,7 @@ func (t *Table) scan(s *Session, argv [][]byte) Reply {
 		opt, val := argv[i], argv[i+1]
 		switch {
 		case is(opt, "COUNT"):
-			n, ok := parseInt(val)
+			n, ok := redisfmt.ParseInt(val)
 			if !ok {
 				return errNotInteger
 			}

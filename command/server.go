@@ -2,10 +2,10 @@ package command
 
 import (
 	"bytes"
-	"path"
 	"strconv"
 	"strings"
 
+	"github.com/pykv/pykv/internal/glob"
 	"github.com/pykv/pykv/storage"
 )
 
@@ -194,21 +194,40 @@ func (t *Table) configParams() []configParam {
 	}
 }
 
-// CONFIG GET parameter [parameter ...]: each a glob, matched without regard
-// to case; a parameter matched by several globs is reported once, and an
-// unknown one is left out, as in Redis 7.
+// CONFIG GET parameter [parameter ...]: each a glob (Redis's, as KEYS
+// reads it), matched without regard to ASCII case, or, with none of
+// "[*?" in it, a name looked up as it is, so a '\' there is no escape; a
+// parameter matched by several is reported once, and an unknown one is
+// left out, as in Redis 7.
 func (t *Table) configGet(_ *Session, argv [][]byte) Reply {
 	params := t.configParams()
 	var kv []Reply
 	for _, p := range params {
 		for _, pattern := range argv[2:] {
-			if ok, _ := path.Match(strings.ToLower(string(pattern)), p.name); ok {
+			if configMatch(pattern, p.name) {
 				kv = append(kv, Bytes([]byte(p.name)), Bytes([]byte(p.value)))
 				break
 			}
 		}
 	}
 	return Reply{Kind: KindMap, Array: kv}
+}
+
+// configMatch is Redis's stringmatch(pattern, name, nocase) for a
+// lower-case name: lowering the pattern's ASCII letters (as C's tolower
+// does, no other byte) compares as nocase does, class ranges included.
+func configMatch(pattern []byte, name string) bool {
+	if !bytes.ContainsAny(pattern, "[*?") {
+		return is(pattern, strings.ToUpper(name))
+	}
+	lower := make([]byte, len(pattern))
+	for i, c := range pattern {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	return glob.Match(lower, []byte(name))
 }
 
 // FLUSHALL and FLUSHDB are refused; the package documentation says why.

@@ -60,6 +60,18 @@ func TestConfigGet(t *testing.T) {
 		{cmd: "CONFIG GET max*", want: `["maxclients" "100" "maxmemory" "0" "maxmemory-policy" "noeviction"]`},
 		{cmd: "CONFIG GET nosuch", want: `[]`},
 		{cmd: "CONFIG GET [", want: `[]`},
+		// Redis's glob, not path.Match: an unterminated class takes the
+		// rest of the pattern, a range's ends come in either order and
+		// fold case, '!' is no negation.
+		{cmd: "CONFIG GET sav[e", want: `["save" ""]`},
+		{cmd: "CONFIG GET [t-r]ave", want: `["save" ""]`},
+		{cmd: "CONFIG GET [!a]ave", want: `[]`},
+		{cmd: "CONFIG GET [^a]ave", want: `["save" ""]`},
+		{cmd: "CONFIG GET [O-Q]ORT", want: `["port" "7379"]`},
+		{cmd: "CONFIG GET max*-p?LICY", want: `["maxmemory-policy" "noeviction"]`},
+		// With none of "[*?", a name is looked up as it is: '\' escapes nothing.
+		{cmd: `CONFIG GET sa\ve`, want: `[]`},
+		{cmd: `CONFIG GET sa\ve*`, want: `["save" ""]`},
 		{cmd: "CONFIG", want: "(error) ERR wrong number of arguments for 'config' command"},
 		{cmd: "CONFIG GET", want: "(error) ERR wrong number of arguments for 'config|get' command"},
 		{cmd: "CONFIG SET save x", want: "(error) ERR unknown subcommand 'SET'. Try CONFIG HELP."},

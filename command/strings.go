@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 
+	"github.com/pykv/pykv/internal/redisfmt"
 	"github.com/pykv/pykv/storage"
 )
 
@@ -79,7 +80,7 @@ func parseSetOptions(opts [][]byte) (flags int, expiry []byte, ok bool) {
 // must be positive and the result must fit in int64. name is the command's
 // name for the error text.
 func (t *Table) expireAt(arg []byte, unit int, name string) (int64, Reply, bool) {
-	n, ok := parseInt(arg)
+	n, ok := redisfmt.ParseInt(arg)
 	if !ok {
 		return 0, errNotInteger, false
 	}
@@ -196,7 +197,7 @@ func (t *Table) decr(s *Session, argv [][]byte) Reply { return t.incrBy(s, argv[
 
 // INCRBY key increment
 func (t *Table) incrby(s *Session, argv [][]byte) Reply {
-	n, ok := parseInt(argv[2])
+	n, ok := redisfmt.ParseInt(argv[2])
 	if !ok {
 		return errNotInteger
 	}
@@ -205,7 +206,7 @@ func (t *Table) incrby(s *Session, argv [][]byte) Reply {
 
 // DECRBY key decrement
 func (t *Table) decrby(s *Session, argv [][]byte) Reply {
-	n, ok := parseInt(argv[2])
+	n, ok := redisfmt.ParseInt(argv[2])
 	if !ok {
 		return errNotInteger
 	}

@@ -225,37 +225,3 @@ func TestMGetMSet(t *testing.T) {
 		{cmd: "GET a", want: `"4"`},
 	})
 }
-
-func TestParseInt(t *testing.T) {
-	cases := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"0", 0, true},
-		{"7", 7, true},
-		{"-7", -7, true},
-		{"9223372036854775807", 9223372036854775807, true},
-		{"-9223372036854775808", -9223372036854775808, true},
-		{"9223372036854775808", 0, false},
-		{"-9223372036854775809", 0, false},
-		{"18446744073709551616", 0, false},
-		{"99999999999999999999", 0, false},
-		{"", 0, false},
-		{"-", 0, false},
-		{"-0", 0, false},
-		{"00", 0, false},
-		{"01", 0, false},
-		{"+1", 0, false},
-		{" 1", 0, false},
-		{"1 ", 0, false},
-		{"1a", 0, false},
-		{"0x10", 0, false},
-	}
-	for _, c := range cases {
-		got, ok := parseInt([]byte(c.in))
-		if got != c.want || ok != c.ok {
-			t.Errorf("parseInt(%q) = %d, %v; want %d, %v", c.in, got, ok, c.want, c.ok)
-		}
-	}
-}

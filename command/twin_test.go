@@ -2,12 +2,12 @@ package command
 
 import (
 	"math"
-	"path"
 	"sort"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/pykv/pykv/internal/glob"
 	"github.com/pykv/pykv/storage"
 )
 
@@ -265,7 +265,7 @@ func (m *memStore) Scan(cursor uint64, match []byte, count int) (uint64, [][]byt
 	end := min(int(cursor)+count, len(all))
 	keys := [][]byte{}
 	for _, k := range all[cursor:end] {
-		if ok, _ := path.Match(string(match), k); len(match) == 0 || ok {
+		if len(match) == 0 || glob.Match(match, []byte(k)) {
 			keys = append(keys, []byte(k))
 		}
 	}

@@ -572,27 +572,6 @@ func setErr(db *DB, k, v string) error {
 	return err
 }
 
-func TestParseInt(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"0", 0, true}, {"42", 42, true}, {"-7", -7, true},
-		{"9223372036854775807", 9223372036854775807, true},
-		{"-9223372036854775808", -9223372036854775808, true},
-		{"9223372036854775808", 0, false}, {"-9223372036854775809", 0, false},
-		{"", 0, false}, {"-", 0, false}, {"+1", 0, false}, {"01", 0, false}, {"-0", 0, false},
-		{" 1", 0, false}, {"1 ", 0, false}, {"1.5", 0, false}, {"99999999999999999999", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := ParseInt([]byte(tt.in))
-		if ok != tt.ok || got != tt.want {
-			t.Errorf("ParseInt(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 // TestFailedWriteIsNeverVisible: writes whose fsync (or write) failed are
 // taken back: no read shows them (Get, Exists, Scan, DBSize, PTTL, the
 // cache), what they replaced or deleted is back, reads of durable values go

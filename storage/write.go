@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/pykv/pykv/index"
+	"github.com/pykv/pykv/internal/redisfmt"
 	"github.com/pykv/pykv/segment"
 )
 
@@ -220,7 +221,7 @@ func (db *DB) incrBy(key []byte, delta int64) (int64, error) {
 			if err != nil {
 				return err
 			}
-			n, ok := ParseInt(v)
+			n, ok := redisfmt.ParseInt(v)
 			if !ok {
 				return ErrNotInteger
 			}
@@ -269,44 +270,6 @@ func (db *DB) rewriteExpiry(key []byte, persist bool, atMs int64) (bool, error) 
 		return false, err
 	}
 	return wrote, nil
-}
-
-// ParseInt parses b as Redis does for INCR: an optional '-', then decimal
-// digits without leading zeros, fitting in int64.
-func ParseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	if len(b) == 0 || b[0] < '1' || b[0] > '9' {
-		return 0, false
-	}
-	var u uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if u > (math.MaxUint64-9)/10 {
-			return 0, false
-		}
-		u = u*10 + uint64(c-'0')
-	}
-	if neg {
-		if u > 1<<63 {
-			return 0, false
-		}
-		return -int64(u), true
-	}
-	if u > math.MaxInt64 {
-		return 0, false
-	}
-	return int64(u), true
 }
 
 func (db *DB) getDel(key []byte) ([]byte, error) {

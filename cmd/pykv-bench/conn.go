@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"time"
 
 	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/internal/redisfmt"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/netproto/resp"
 )
@@ -279,31 +281,25 @@ func (c *conn) line(keep bool) ([]byte, error) {
 	}
 }
 
-// length reads a RESP length line: an optional minus and digits, CRLF.
+// length reads a RESP length line, an integer by Redis's rules
+// (redisfmt), of at most maxLength: a longer reply is not one the
+// benchmark could hold. A negative length is a null.
 func (c *conn) length() (int, error) {
 	b, err := c.line(true)
 	if err != nil {
 		return 0, err
 	}
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	if len(b) == 0 || len(b) > 10 {
+	n, ok := redisfmt.ParseInt(b)
+	if !ok || n > maxLength {
 		return 0, fmt.Errorf("%w: RESP length %q", errMalformedReply, b)
 	}
-	n := 0
-	for _, d := range b {
-		if d < '0' || d > '9' {
-			return 0, fmt.Errorf("%w: RESP length %q", errMalformedReply, b)
-		}
-		n = n*10 + int(d-'0')
-	}
-	if neg {
-		return -n, nil
-	}
-	return n, nil
+	return int(n), nil
 }
+
+// maxLength is the largest reply length accepted, the largest int of a
+// 32-bit platform, so that a length always fits an int; Redis's own bulk
+// limit (proto-max-bulk-len) is 512 MiB.
+const maxLength = math.MaxInt32
 
 // eof turns an EOF in the middle of replies into an error that says so.
 func eof(err error) error {

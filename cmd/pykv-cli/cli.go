@@ -46,7 +46,7 @@ func (s *cli) exec(ctx context.Context, args []string) bool {
 	for i, a := range args {
 		argv[i] = a
 	}
-	rep, err := s.c.Do(ctx, argv...)
+	rep, err := s.c.Do(ctx, argv...).Result()
 	if rep.Kind == 0 {
 		s.connected = false
 		s.failures++

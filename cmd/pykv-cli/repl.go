@@ -76,7 +76,7 @@ func (s *cli) repl() int {
 // prompt tells whether a server is there, and says why when none is.
 func (s *cli) probe() {
 	s.connected = true
-	rep, err := s.c.Do(context.Background(), "PING")
+	rep, err := s.c.Do(context.Background(), "PING").Result()
 	if rep.Kind == 0 && err != nil {
 		s.connected = false
 		fmt.Fprintln(s.errOut, describe(err, s.addr))

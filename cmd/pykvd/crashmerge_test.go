@@ -36,7 +36,7 @@ func TestKillDuringMerge(t *testing.T) {
 			k := fmt.Sprintf("key-%d", wrng.Intn(5000))
 			v := fmt.Sprintf("%d-%080d", seq, seq)
 			inflightKey, inflightVal = k, v
-			if _, err := c.Set(ctx, k, v, client.SetArgs{}); err != nil {
+			if _, err := c.Set(ctx, k, v, client.SetArgs{}).Result(); err != nil {
 				return err
 			}
 			acked[k] = v
@@ -70,7 +70,7 @@ func TestKillDuringMerge(t *testing.T) {
 			defer wg.Done()
 			write(c, 1_000_000) // until the kill breaks the connection
 		}()
-		if _, err := c.Do(ctx, "BGREWRITEAOF"); err != nil {
+		if _, err := c.Do(ctx, "BGREWRITEAOF").Result(); err != nil {
 			t.Fatalf("round %d: BGREWRITEAOF: %v", round, err)
 		}
 		time.Sleep(time.Duration(rng.Intn(60)) * time.Millisecond) // a random instant of the merge
@@ -88,7 +88,7 @@ func TestKillDuringMerge(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k, want := range acked {
-			got, err := c.Get(ctx, k)
+			got, err := c.Get(ctx, k).Result()
 			if k == inflightKey && string(got) == inflightVal {
 				acked[k] = inflightVal // written, its reply lost to the kill
 				continue

@@ -187,7 +187,7 @@ func loadAndKill(t *testing.T, d *testdaemon.Daemon, writers []*ledgerWriter, rn
 		defer wg.Done()
 		defer mc.Close()
 		for {
-			r, err := mc.Do(context.Background(), "BGREWRITEAOF")
+			r, err := mc.Do(context.Background(), "BGREWRITEAOF").Result()
 			switch {
 			case err == nil:
 				st.mergesStarted++
@@ -274,7 +274,7 @@ func dialSender(t *testing.T, d *testdaemon.Daemon, useRESP bool) *sender {
 			for i, a := range argv {
 				args[i] = a
 			}
-			r, err := c.Do(context.Background(), args...)
+			r, err := c.Do(context.Background(), args...).Result()
 			var ce *client.Error
 			if errors.As(err, &ce) {
 				return r, nil // an error reply is a reply: the ledger judges it
@@ -371,17 +371,17 @@ func verifyLedger(t *testing.T, d *testdaemon.Daemon, writers []*ledgerWriter, k
 	it := uint64(0)
 	seen := 0
 	for {
-		keys, next, err := c.Scan(ctx, it, "", 1000)
+		page, err := c.Scan(ctx, it, "", 1000).Result()
 		if err != nil {
 			t.Fatalf("SCAN: %v", err)
 		}
-		for _, k := range keys {
+		for _, k := range page.Keys {
 			seen++
 			if !universe[k] {
 				phantoms = append(phantoms, k)
 			}
 		}
-		if it = next; it == 0 {
+		if it = page.Cursor; it == 0 {
 			break
 		}
 	}
@@ -389,7 +389,7 @@ func verifyLedger(t *testing.T, d *testdaemon.Daemon, writers []*ledgerWriter, k
 		sort.Strings(phantoms)
 		t.Errorf("%d keys no writer wrote: %.20q", len(phantoms), phantoms)
 	}
-	n, err := c.DBSize(ctx)
+	n, err := c.DBSize(ctx).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,10 +401,10 @@ func verifyLedger(t *testing.T, d *testdaemon.Daemon, writers []*ledgerWriter, k
 // readBack reads keys' values and TTLs in one pipeline.
 func readBack(ctx context.Context, c *client.Client, keys []string) (map[string]observed, error) {
 	p := c.Pipeline()
-	vals := p.MGet(keys...)
+	vals := p.MGet(ctx, keys...)
 	ttls := make([]*client.Result[time.Duration], len(keys))
 	for i, k := range keys {
-		ttls[i] = p.PTTL(k)
+		ttls[i] = p.PTTL(ctx, k)
 	}
 	lo := time.Now().UnixMilli()
 	if err := p.Exec(ctx); err != nil {

@@ -161,14 +161,14 @@ func TestNoReplyShowsAWriteBeforeItsFsync(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer native.Close()
-	if err := native.Ping(ctx); err != nil { // connections open before the gate closes
+	if err := native.Ping(ctx).Err(); err != nil { // connections open before the gate closes
 		t.Fatal(err)
 	}
 
 	gate.closed.Store(true)
 	wrote := make(chan error, 1)
 	go func() {
-		_, err := native.Set(ctx, "k", "v", client.SetArgs{})
+		_, err := native.Set(ctx, "k", "v", client.SetArgs{}).Result()
 		wrote <- err
 	}()
 	select {
@@ -202,15 +202,15 @@ func TestNoReplyShowsAWriteBeforeItsFsync(t *testing.T) {
 	}
 	defer reader.Close()
 	read("native GET k", func() (string, error) {
-		v, err := reader.Get(ctx, "k")
+		v, err := reader.Get(ctx, "k").Result()
 		return string(v), err
 	})
 	read("native EXISTS k", func() (string, error) {
-		n, err := reader.Exists(ctx, "k")
+		n, err := reader.Exists(ctx, "k").Result()
 		return strconv.FormatInt(n, 10), err
 	})
 	read("native DBSIZE", func() (string, error) {
-		n, err := reader.DBSize(ctx)
+		n, err := reader.DBSize(ctx).Result()
 		return strconv.FormatInt(n, 10), err
 	})
 	httpGet := func(path string) func() (string, error) {

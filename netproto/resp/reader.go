@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"slices"
+
+	"github.com/pykv/pykv/internal/redisfmt"
 )
 
 // Defaults of Limits, Redis's values.
@@ -204,7 +206,7 @@ func (r *Reader) readInt(text string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, ok := parseInt(line)
+	n, ok := redisfmt.ParseInt(line)
 	if !ok {
 		return 0, protoErr(text)
 	}
@@ -243,36 +245,6 @@ func (r *Reader) headerLine() ([]byte, error) {
 		return nil, errLineTooLong // not a length line either way
 	}
 	return r.hdr[:n-1], nil
-}
-
-// parseInt parses a decimal int64 as Redis's string2ll does: an optional
-// '-', then no leading zero, no '+', no space, no overflow.
-func parseInt(b []byte) (int64, bool) {
-	neg := false
-	if len(b) > 0 && b[0] == '-' {
-		neg = true
-		b = b[1:]
-	}
-	if len(b) == 0 || len(b) > 19 || b[0] < '0' || b[0] > '9' || (b[0] == '0' && (len(b) > 1 || neg)) {
-		return 0, false
-	}
-	var u uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		u = u*10 + uint64(c-'0') // 19 digits cannot overflow a uint64
-	}
-	if neg {
-		if u > 1<<63 {
-			return 0, false
-		}
-		return int64(-u), true
-	}
-	if u > 1<<63-1 {
-		return 0, false
-	}
-	return int64(u), true
 }
 
 // readBulk appends the n bytes of a bulk string to dst, then consumes the

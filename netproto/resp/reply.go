@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/internal/redisfmt"
 )
 
 // maxNesting is how deep aggregate replies may nest in ReadReply. Real
@@ -81,7 +82,7 @@ func (r *Reader) readSimple(c byte) (command.Reply, error) {
 	case '-':
 		return errorReply(line), nil
 	case ':':
-		n, ok := parseInt(line)
+		n, ok := redisfmt.ParseInt(line)
 		if !ok {
 			return command.Reply{}, protoErr(textInvalidInteger)
 		}
