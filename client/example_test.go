@@ -11,36 +11,19 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/client"
-	"github.com/pykv/pykv/command"
-	"github.com/pykv/pykv/netproto"
-	"github.com/pykv/pykv/storage"
+	"github.com/pykv/pykv/internal/config"
+	"github.com/pykv/pykv/internal/daemon"
 )
 
-// The examples run against a real server in their own process: the engine
-// in a temporary directory behind the native protocol on a free loopback
-// port. An application connects to a running pykvd instead.
+// The examples run against a real pykvd in their own process (a
+// daemon.Daemon on a free loopback port, data in a temporary directory).
+// An application connects to a running pykvd instead.
 func Example() {
-	dir, err := os.MkdirTemp("", "pykv-example")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	quiet := slog.New(slog.DiscardHandler)
-	db, err := storage.Open(dir, storage.Options{Logger: quiet})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer db.Close()
-	srv := netproto.NewServer(netproto.ServerConfig{Addr: "127.0.0.1:0", Logger: quiet},
-		command.New(db, command.Config{}), netproto.Native{})
-	if err := srv.Listen(); err != nil {
-		log.Fatal(err)
-	}
-	go srv.Serve()
-	defer srv.Shutdown(context.Background())
+	addr, stop := exampleServer("")
+	defer stop()
 
 	// The client side: one Client per server, shared by the application.
-	c, err := client.New(client.Options{Addr: srv.Addr().String()})
+	c, err := client.New(client.Options{Addr: addr})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,27 +48,26 @@ func Example() {
 	// 11
 }
 
-// exampleServer starts an in-process server as Example does, and returns
-// its address and a function that stops it.
-func exampleServer() (addr string, stop func()) {
+// exampleServer starts pykvd's wiring in this process, with password when
+// not empty, and returns its native address and a function that stops it.
+func exampleServer(password string) (addr string, stop func()) {
 	dir, err := os.MkdirTemp("", "pykv-example")
 	if err != nil {
 		log.Fatal(err)
 	}
-	quiet := slog.New(slog.DiscardHandler)
-	db, err := storage.Open(dir, storage.Options{Logger: quiet})
+	cfg := config.Default()
+	cfg.DataDir, cfg.Password = dir, password
+	cfg.Native.Addr, cfg.RESP.Addr, cfg.HTTP.Addr = "127.0.0.1:0", "", ""
+	d, err := daemon.New(cfg, daemon.Info{Version: "example"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := netproto.NewServer(netproto.ServerConfig{Addr: "127.0.0.1:0", Logger: quiet},
-		command.New(db, command.Config{Password: "example-password"}), netproto.Native{})
-	if err := srv.Listen(); err != nil {
-		log.Fatal(err)
-	}
-	go srv.Serve()
-	return srv.Addr().String(), func() {
-		srv.Shutdown(context.Background())
-		db.Close()
+	served := make(chan error, 1)
+	go func() { served <- d.Serve(context.Background()) }()
+	<-d.Ready()
+	return d.NativeAddr().String(), func() {
+		d.Shutdown(context.Background())
+		<-served
 		os.RemoveAll(dir)
 	}
 }
@@ -93,7 +75,7 @@ func exampleServer() (addr string, stop func()) {
 // A pipeline sends many commands in one round trip; each has its own
 // typed result.
 func ExampleClient_Pipeline() {
-	addr, stop := exampleServer()
+	addr, stop := exampleServer("example-password")
 	defer stop()
 	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
 	defer c.Close()
@@ -122,7 +104,7 @@ func ExampleClient_Pipeline() {
 
 // Error replies are *client.Error values, with Redis's codes and texts.
 func ExampleError() {
-	addr, stop := exampleServer()
+	addr, stop := exampleServer("example-password")
 	defer stop()
 	ctx := context.Background()
 
@@ -147,7 +129,7 @@ func ExampleError() {
 // SET's options: only if absent, with a time to live, returning the old
 // value.
 func ExampleClient_Set() {
-	addr, stop := exampleServer()
+	addr, stop := exampleServer("example-password")
 	defer stop()
 	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
 	defer c.Close()
@@ -170,7 +152,7 @@ func ExampleClient_Set() {
 
 // Iterating over keys with SCAN, one batch per round trip.
 func ExampleClient_All() {
-	addr, stop := exampleServer()
+	addr, stop := exampleServer("example-password")
 	defer stop()
 	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
 	defer c.Close()
@@ -193,7 +175,7 @@ func ExampleClient_All() {
 // Do runs commands the Client has no method for, and returns the reply as
 // the server sent it.
 func ExampleClient_Do() {
-	addr, stop := exampleServer()
+	addr, stop := exampleServer("example-password")
 	defer stop()
 	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
 	defer c.Close()
@@ -214,7 +196,7 @@ func ExampleClient_Do() {
 // Code written against Cmdable works on a Client, which runs each command
 // at once, and on a Pipeline, which sends them all with Exec.
 func ExampleCmdable() {
-	addr, stop := exampleServer()
+	addr, stop := exampleServer("example-password")
 	defer stop()
 	c, _ := client.New(client.Options{Addr: addr, Password: "example-password"})
 	defer c.Close()

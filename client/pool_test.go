@@ -3,7 +3,6 @@ package client_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"net"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/client"
-	"github.com/pykv/pykv/internal/testtls"
 	"github.com/pykv/pykv/netproto"
 )
 
@@ -230,9 +228,8 @@ func TestDialErrors(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
-	s := startServer(t, serverOptions{tls: &tls.Config{Certificates: []tls.Certificate{cert}}})
-	c := newClient(t, s.addr, client.Options{TLSConfig: &tls.Config{RootCAs: pool}})
+	s := startServer(t, serverOptions{tls: true})
+	c := newClient(t, s.addr, client.Options{TLSConfig: &tls.Config{RootCAs: s.pool}})
 	if _, err := c.Set(bg(), "k", "over tls", client.SetArgs{}).Result(); err != nil {
 		t.Fatal(err)
 	}
@@ -250,6 +247,3 @@ func TestTLS(t *testing.T) {
 		t.Errorf("Ping with an unknown CA: %v, want a certificate error", err)
 	}
 }
-
-// selfSigned returns a certificate for 127.0.0.1 and a pool that trusts it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) { return testtls.SelfSigned(t) }

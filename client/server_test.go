@@ -3,69 +3,46 @@ package client_test
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"log/slog"
+	"crypto/x509"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/pykv/pykv/client"
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/internal/config"
+	"github.com/pykv/pykv/internal/daemontest"
+	"github.com/pykv/pykv/internal/testtls"
 	"github.com/pykv/pykv/netproto"
-	"github.com/pykv/pykv/segment"
-	"github.com/pykv/pykv/storage"
 )
 
-// server is a real pykv server in the test's process: the engine in a
-// temporary directory, the command table, and the native protocol on a
-// free loopback port.
+// server is a real pykvd in the test's process (internal/daemontest):
+// the engine in a temporary directory and the native protocol on a free
+// loopback port.
 type server struct {
 	addr string
-	db   *storage.DB
+	pool *x509.CertPool // trusts the server's certificate when it speaks TLS
 }
 
 type serverOptions struct {
 	password string
 	idle     time.Duration
-	tls      *tls.Config
-	proto    netproto.Protocol
+	// tls makes the listener speak TLS with a self-signed certificate.
+	tls bool
 }
 
 // startServer starts a server that the test's cleanup shuts down.
 func startServer(t testing.TB, so serverOptions) *server {
 	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
-	// The client's tests need no durability: spare them the fsyncs.
-	db, err := storage.Open(t.TempDir(), storage.Options{Sync: segment.SyncNo, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if so.proto == nil {
-		so.proto = netproto.Native{}
-	}
-	table := command.New(db, command.Config{Password: so.password})
-	srv := netproto.NewServer(netproto.ServerConfig{Addr: "127.0.0.1:0", IdleTimeout: so.idle, TLS: so.tls, Logger: quiet},
-		table, so.proto)
-	if err := srv.Listen(); err != nil {
-		db.Close()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("server shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if err := db.Close(); err != nil {
-			t.Errorf("close engine: %v", err)
+	var pool *x509.CertPool
+	d := daemontest.Start(t, func(c *config.Config) {
+		c.Password = so.password
+		c.IdleTimeout.Duration = so.idle
+		c.RESP.Addr, c.HTTP.Addr = "", "" // the client speaks the native protocol only
+		if so.tls {
+			c.TLS.CertFile, c.TLS.KeyFile, pool = testtls.WriteSelfSigned(t, t.TempDir())
 		}
 	})
-	return &server{addr: srv.Addr().String(), db: db}
+	return &server{addr: d.Native, pool: pool}
 }
 
 // newClient returns a client of addr with opts, closed by the test's

@@ -5,58 +5,48 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/command"
-	"github.com/pykv/pykv/netproto"
+	"github.com/pykv/pykv/client"
+	"github.com/pykv/pykv/internal/config"
+	"github.com/pykv/pykv/internal/daemontest"
 	"github.com/pykv/pykv/segment"
-	"github.com/pykv/pykv/storage"
 )
 
-// testServer is pykvd in-process, wired as internal/daemon wires it: an
-// engine in a temp dir, the command table, and a native and a RESP
-// listener on free loopback ports.
+// testServer is pykvd's wiring in this process (internal/daemontest): an
+// engine in a temp dir and a native and a RESP listener on free loopback
+// ports.
 type testServer struct {
-	db     *storage.DB
 	native string
 	resp   string
 }
 
 func startServer(tb testing.TB, password string, sync segment.SyncPolicy) *testServer {
 	tb.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := storage.Open(tb.TempDir(), storage.Options{Sync: sync, Logger: quiet})
+	d := daemontest.Start(tb, func(c *config.Config) {
+		c.Password = password
+		c.Storage.Fsync = sync.String()
+		c.HTTP.Addr = ""
+	})
+	return &testServer{native: d.Native, resp: d.RESP}
+}
+
+// keys returns the server's DBSIZE.
+func (ts *testServer) keys(t *testing.T) int64 {
+	t.Helper()
+	c, err := client.New(client.Options{Addr: ts.native})
 	if err != nil {
-		tb.Fatal(err)
+		t.Fatal(err)
 	}
-	tb.Cleanup(func() { db.Close() })
-	table := command.New(db, command.Config{Password: password})
-	ts := &testServer{db: db}
-	for _, p := range []netproto.Protocol{netproto.Native{}, netproto.RESP{}} {
-		// As pykvd wires it: a connection's writes share one wait for
-		// durability before its replies leave.
-		s := netproto.NewServer(netproto.ServerConfig{Addr: "127.0.0.1:0", Logger: quiet,
-			Deferred: func() netproto.DeferredStore { return db.Deferred() }}, table, p)
-		if err := s.Listen(); err != nil {
-			tb.Fatal(err)
-		}
-		go s.Serve()
-		tb.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			s.Shutdown(ctx)
-		})
-		if p.Name() == protoNative {
-			ts.native = s.Addr().String()
-		} else {
-			ts.resp = s.Addr().String()
-		}
+	defer c.Close()
+	n, err := c.DBSize(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return ts
+	return n
 }
 
 func (ts *testServer) addr(proto string) string {
@@ -116,7 +106,7 @@ func TestRunEveryTest(t *testing.T) {
 			})
 		}
 	}
-	if n := ts.db.Stats().Keys; n < 300 {
+	if n := ts.keys(t); n < 300 {
 		t.Errorf("server holds %d keys after the preload of 300", n)
 	}
 }
