@@ -20,8 +20,8 @@ import (
 	"os"
 
 	"github.com/pykv/pykv/internal/progress"
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/storage"
+	"github.com/pykv/pykv/vfs"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/internal/progress"
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/storage"
+	"github.com/pykv/pykv/vfs"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
