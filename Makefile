@@ -21,7 +21,7 @@ TORTURE_FUZZ ?= 1000000x
 TORTURE_CYCLES ?= 1000
 CMDS        := $(notdir $(wildcard cmd/*))
 
-.PHONY: help build run test deps unit race lint vet staticcheck fmt fuzz fuzz-long bench gobench torture package clean
+.PHONY: help build run test deps unit race lint vet cross staticcheck fmt fuzz fuzz-long bench gobench torture package clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,7 +58,7 @@ unit: ## unit and end-to-end tests without the race detector
 race: ## unit and end-to-end tests with the race detector
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-lint: fmt vet staticcheck ## gofmt, go vet, staticcheck
+lint: fmt vet cross staticcheck ## gofmt, go vet, go vet for darwin, staticcheck
 
 fmt: ## fail when a file is not gofmt-formatted
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -66,6 +66,14 @@ fmt: ## fail when a file is not gofmt-formatted
 
 vet: ## go vet
 	$(GO) vet ./...
+
+# Linux is the platform pykvd is built for; darwin is checked so that a
+# developer on a Mac can build and run the unit tests (vfs/doc.go says what
+# each platform gets). About 3 min with a cold build cache on 2 busy cores,
+# under 20 s once cached.
+cross: ## go vet and go build for darwin (GOOS=darwin)
+	GOOS=darwin $(GO) vet ./...
+	GOOS=darwin $(GO) build ./...
 
 staticcheck: ## staticcheck, pinned
 	$(GO) run $(STATICCHECK) ./...

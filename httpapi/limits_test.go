@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/command"
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/storage"
+	"github.com/pykv/pykv/vfs"
 )
 
 func TestValueOverTheLimit(t *testing.T) {

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/command"
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/storage"
+	"github.com/pykv/pykv/vfs"
 )
 
 type fixture struct {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/vfs"
 )
 
 // Classes of iteration errors; an *Error matches exactly one of them

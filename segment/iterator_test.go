@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/vfs"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/vfs"
 )
 
 // SyncPolicy says when appended records are fsynced.

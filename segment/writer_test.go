@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/vfs"
 )
 
 func newWriter(t *testing.T, fs vfs.FS, policy SyncPolicy, segSize int64) *Writer {

@@ -9,8 +9,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 )
 
 // Snapshot is an open, verified snapshot file.

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 )
 
 // Writer writes a new snapshot under a temporary name; Finish makes it

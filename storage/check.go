@@ -6,9 +6,9 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/snapshot"
+	"github.com/pykv/pykv/vfs"
 )
 
 // CheckReport is what Check found in a data directory.

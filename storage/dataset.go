@@ -10,7 +10,7 @@ import (
 	"io/fs"
 	"path/filepath"
 
-	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/vfs"
 )
 
 // The DATASET file names the history a data directory holds, for

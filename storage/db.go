@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/index"
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 )
 
 // DB is an open data directory. It is safe for concurrent use.

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite golden data under testdata/")

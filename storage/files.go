@@ -6,8 +6,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/snapshot"
+	"github.com/pykv/pykv/vfs"
 )
 
 // snapFlag marks a keydir FileID as a snapshot's: snapshots are named after

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/internal/vfs"
+	"github.com/pykv/pykv/vfs"
 )
 
 // eventTimeout bounds a test's wait for an event of background work.

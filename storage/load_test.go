@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/snapshot"
+	"github.com/pykv/pykv/vfs"
 )
 
 // TestLoadSnapshotInParts opens a snapshot whose index is large enough to

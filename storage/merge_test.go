@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/snapshot"
+	"github.com/pykv/pykv/vfs"
 )
 
 // fill writes a data set spread over several segments: keys overwritten,

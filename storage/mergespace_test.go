@@ -10,8 +10,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/snapshot"
+	"github.com/pykv/pykv/vfs"
 )
 
 // TestMergeDeclinedWithoutFreeSpace: with less free space than its output

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 	"pgregory.net/rapid"
 )
 

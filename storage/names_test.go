@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 )
 
 // hostileDir makes a data directory in a fresh Mem holding key k, then

@@ -4,8 +4,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 )
 
 // Options configure a DB. The zero value of every field means its default.

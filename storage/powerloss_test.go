@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 )
 
 // Power loss at random instants, under load (issue 11).

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 )
 
 // Regression tests of two bugs the power-loss tests (powerloss_test.go)

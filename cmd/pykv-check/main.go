@@ -25,8 +25,8 @@ import (
 	"github.com/pykv/pykv/internal/dirlock"
 	"github.com/pykv/pykv/internal/plural"
 	"github.com/pykv/pykv/internal/progress"
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/storage"
+	"github.com/pykv/pykv/vfs"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -21,11 +21,11 @@ import (
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/httpapi"
 	"github.com/pykv/pykv/internal/config"
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/netproto/resp"
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/storage"
+	"github.com/pykv/pykv/vfs"
 )
 
 // shutdownGrace bounds how long in-flight requests may take at shutdown

@@ -18,8 +18,8 @@ import (
 
 	"github.com/pykv/pykv/client"
 	"github.com/pykv/pykv/internal/config"
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
 )
 
 // fsyncGate blocks every fsync of a log segment while it is closed, and

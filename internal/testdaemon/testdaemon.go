@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -215,7 +216,7 @@ func (d *Daemon) Stop() int {
 	}
 	if d.Running() {
 		d.stderr.mark("SIGTERM")
-		if err := syscall.Kill(p.cmd.Process.Pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !gone(err) {
 			d.t.Errorf("testdaemon: SIGTERM pid %d: %v", p.cmd.Process.Pid, err)
 		}
 		select {
@@ -241,7 +242,7 @@ func (d *Daemon) Kill() {
 }
 
 func (d *Daemon) kill(p *process) {
-	if err := syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := p.cmd.Process.Kill(); err != nil && !gone(err) {
 		d.t.Errorf("testdaemon: SIGKILL pid %d: %v", p.cmd.Process.Pid, err)
 	}
 	select {
@@ -450,4 +451,10 @@ func (b *syncBuffer) Since(n int) string {
 // of a failed test's log sees where the signals and restarts fell.
 func (b *syncBuffer) mark(event string) {
 	fmt.Fprintf(b, "--- testdaemon: %s at %s ---\n", event, time.Now().Format("15:04:05.000"))
+}
+
+// gone reports whether a signal failed only because the process had
+// already exited (and, for os.ErrProcessDone, been waited for).
+func gone(err error) bool {
+	return errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH)
 }

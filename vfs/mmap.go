@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/edsrzf/mmap-go"
-	"golang.org/x/sys/unix"
 )
 
 // Map returns the whole content of the file at path and a function that
@@ -34,7 +33,7 @@ func Map(fs FS, path string, sequential bool) (data []byte, release func() error
 			return nil, nil, fmt.Errorf("mmap %s: %w", path, err)
 		}
 		if sequential {
-			_ = unix.Madvise(m, unix.MADV_SEQUENTIAL) // advice only
+			adviseSequential(m)
 		}
 		return m, m.Unmap, nil
 	}

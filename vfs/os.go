@@ -1,13 +1,9 @@
 package vfs
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"sort"
-
-	"golang.org/x/sys/unix"
 )
 
 // Default is the operating system's file system.
@@ -16,16 +12,6 @@ var Default FS = osFS{}
 type osFS struct{}
 
 type osFile struct{ *os.File }
-
-func (f osFile) SyncData() error { return unix.Fdatasync(int(f.Fd())) }
-
-func (f osFile) Preallocate(size int64) error {
-	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
-	if errors.Is(err, unix.EOPNOTSUPP) {
-		return nil // a file system without fallocate: writes allocate as they go
-	}
-	return err
-}
 
 func (f osFile) Size() (int64, error) {
 	st, err := f.File.Stat()
@@ -108,27 +94,4 @@ func (osFS) SyncDir(dir string) error {
 		err = cerr
 	}
 	return err
-}
-
-func (osFS) FreeSpace(dir string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return 0, &os.PathError{Op: "statfs", Path: dir, Err: err}
-	}
-	return int64(st.Bavail) * int64(st.Bsize), nil
-}
-
-func (osFS) Lock(name string) (io.Closer, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o640)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s", ErrLocked, name)
-		}
-		return nil, fmt.Errorf("flock %s: %w", name, err)
-	}
-	return f, nil
 }

@@ -1,14 +1,3 @@
-// Package vfs is the file-system seam of pykv: every file operation of the
-// log and the engine goes through an FS, so that tests can inject a short
-// write, ENOSPC, an fsync error or a power loss at any call and then check
-// what a directory holds afterwards.
-//
-// Three implementations live here: Default (the operating system), Mem (an
-// in-memory file system that can simulate a power loss by dropping every byte
-// and directory change that was not synced), and Inject (a wrapper that calls
-// a hook before each operation and fails it when the hook says so).
-//
-// The package never interprets file contents.
 package vfs
 
 import (
