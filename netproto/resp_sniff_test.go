@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/command"
-	"github.com/pykv/pykv/internal/vfs"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/storage"
+	"github.com/pykv/pykv/vfs"
 )
 
 // TestNativeHandshakeOnRESPPortIsAnswered points a native client at a RESP
