@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/client"
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 func TestGetSet(t *testing.T) {
@@ -248,7 +248,7 @@ func TestServerInfoAndDo(t *testing.T) {
 	}
 
 	rep, err := c.Do(ctx, "ECHO", "hello").Result()
-	if err != nil || rep.Kind != command.KindBytes || string(rep.Bytes) != "hello" {
+	if err != nil || rep.Kind != reply.KindBytes || string(rep.Bytes) != "hello" {
 		t.Errorf("Do ECHO = %v, %v", rep, err)
 	}
 	rep, err = c.Do(ctx, "client", "getname").Result()
@@ -256,12 +256,12 @@ func TestServerInfoAndDo(t *testing.T) {
 		t.Errorf("CLIENT GETNAME = %v, %v, want the ClientName option", rep, err)
 	}
 	rep, err = c.Do(ctx, "GET", "missing").Result()
-	if err != nil || rep.Kind != command.KindNil {
+	if err != nil || rep.Kind != reply.KindNil {
 		t.Errorf("Do GET missing = %v, %v, want a Nil reply and no error", rep, err)
 	}
 	rep, err = c.Do(ctx, "FROB", 1, 2.5).Result()
 	var e *client.Error
-	if !errors.As(err, &e) || e.Code != "ERR" || rep.Kind != command.KindError {
+	if !errors.As(err, &e) || e.Code != "ERR" || rep.Kind != reply.KindError {
 		t.Errorf("Do FROB = %v, %v, want an ERR reply and *Error", rep, err)
 	}
 	if _, err := c.Do(ctx).Result(); err == nil {

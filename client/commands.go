@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // cmdable is the one method set of the commands, as go-redis's cmdable
@@ -45,7 +45,7 @@ type Cmdable interface {
 	DBSize(ctx context.Context) *Result[int64]
 	Info(ctx context.Context, sections ...string) *Result[string]
 	Ping(ctx context.Context) *Result[string]
-	Do(ctx context.Context, args ...any) *Result[command.Reply]
+	Do(ctx context.Context, args ...any) *Result[reply.Reply]
 }
 
 // Both front ends have every command; cmdable_test.go checks that
@@ -202,7 +202,7 @@ func (c cmdable) Ping(ctx context.Context) *Result[string] {
 // a Nil reply is a value, not an error. Commands that change the state of
 // a connection (AUTH, CLIENT SETNAME, QUIT) apply to whichever pooled
 // connection ran them: set them in Options instead.
-func (c cmdable) Do(ctx context.Context, args ...any) *Result[command.Reply] {
+func (c cmdable) Do(ctx context.Context, args ...any) *Result[reply.Reply] {
 	argv, err := toArgs(args)
 	if err == nil && (len(argv) == 0 || len(argv[0]) == 0) {
 		err = errors.New("pykv/client: Do without a command name")

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/netproto"
+	"github.com/pykv/pykv/reply"
 )
 
 // bufSize is the read and write buffer of a connection. A batch of
@@ -228,7 +228,7 @@ type pending interface {
 	args() ([][]byte, error)
 	// deliver hands over the command's reply, or the error that kept it
 	// from arriving.
-	deliver(command.Reply, error)
+	deliver(reply.Reply, error)
 }
 
 // roundTrip sends cmds and delivers their replies in order. A batch that
@@ -301,7 +301,7 @@ func (cn *conn) read(ctx context.Context, addr string, cmds []pending) error {
 // fail delivers err to every command of cmds.
 func fail(cmds []pending, err error) {
 	for _, c := range cmds {
-		c.deliver(command.Reply{}, err)
+		c.deliver(reply.Reply{}, err)
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // ErrNil is returned for a missing value: GET of a key that does not
@@ -49,10 +49,10 @@ func (e *Error) Error() string {
 }
 
 // replyError returns the *Error of an error reply.
-func replyError(r command.Reply) *Error { return &Error{Code: r.Code, Msg: r.Msg} }
+func replyError(r reply.Reply) *Error { return &Error{Code: r.Code, Msg: r.Msg} }
 
 // unexpected is the error for a reply of a kind the command never answers
 // with: a server speaking another version of the command table.
-func unexpected(r command.Reply) error {
+func unexpected(r reply.Reply) error {
 	return fmt.Errorf("pykv/client: unexpected reply %s", r.String())
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/client"
-	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/netproto"
+	"github.com/pykv/pykv/reply"
 )
 
 func TestPipelineOf10000Commands(t *testing.T) {
@@ -166,7 +166,7 @@ func TestPipelineResultsAndErrors(t *testing.T) {
 		{"DBSize", size.Val(), size.Err(), int64(3)},
 		{"Info", strings.HasPrefix(info.Val(), "# Keyspace"), info.Err(), true},
 		{"Ping", ping.Val(), ping.Err(), "PONG"},
-		{"Do", do.Val().Kind, do.Err(), command.KindBytes},
+		{"Do", do.Val().Kind, do.Err(), reply.KindBytes},
 	}
 	for _, ch := range checks {
 		if ch.err != nil || ch.got != ch.want {

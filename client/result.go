@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // Result is the typed result of one command, what every command method
@@ -15,14 +15,14 @@ import (
 type Result[T any] struct {
 	argv   [][]byte
 	err    error // set before Exec when the command could not be built
-	decode func(command.Reply) (T, error)
+	decode func(reply.Reply) (T, error)
 	val    T
 	done   bool
 }
 
 // newResult returns the Result of a command with argv (or with the error
 // that kept it from being built) and its reply decoder.
-func newResult[T any](argv [][]byte, err error, decode func(command.Reply) (T, error)) *Result[T] {
+func newResult[T any](argv [][]byte, err error, decode func(reply.Reply) (T, error)) *Result[T] {
 	return &Result[T]{argv: argv, err: err, decode: decode}
 }
 
@@ -47,7 +47,7 @@ func (r *Result[T]) Err() error {
 
 func (r *Result[T]) args() ([][]byte, error) { return r.argv, r.err }
 
-func (r *Result[T]) deliver(rep command.Reply, err error) {
+func (r *Result[T]) deliver(rep reply.Reply, err error) {
 	r.done = true
 	if err != nil {
 		r.err = err
@@ -59,16 +59,16 @@ func (r *Result[T]) deliver(rep command.Reply, err error) {
 // The decoders turn a reply into a method's result. An error reply is a
 // *Error in all of them.
 
-func decodeBytes(r command.Reply) ([]byte, error) {
+func decodeBytes(r reply.Reply) ([]byte, error) {
 	switch r.Kind {
-	case command.KindBytes:
+	case reply.KindBytes:
 		if r.Bytes == nil {
 			return []byte{}, nil // an empty value is not a missing one
 		}
 		return r.Bytes, nil
-	case command.KindNil:
+	case reply.KindNil:
 		return nil, ErrNil
-	case command.KindError:
+	case reply.KindError:
 		return nil, replyError(r)
 	}
 	return nil, unexpected(r)
@@ -76,43 +76,43 @@ func decodeBytes(r command.Reply) ([]byte, error) {
 
 // decodeSet is SET's: OK is nil, Nil (a failed NX/XX, or GET of a missing
 // key) is ErrNil, a value is the old value of SET ... GET.
-func decodeSet(r command.Reply) ([]byte, error) {
-	if r.Kind == command.KindOK {
+func decodeSet(r reply.Reply) ([]byte, error) {
+	if r.Kind == reply.KindOK {
 		return nil, nil
 	}
 	return decodeBytes(r)
 }
 
-func decodeInt(r command.Reply) (int64, error) {
+func decodeInt(r reply.Reply) (int64, error) {
 	switch r.Kind {
-	case command.KindInt:
+	case reply.KindInt:
 		return r.Int, nil
-	case command.KindError:
+	case reply.KindError:
 		return 0, replyError(r)
 	}
 	return 0, unexpected(r)
 }
 
-func decodeBool(r command.Reply) (bool, error) {
+func decodeBool(r reply.Reply) (bool, error) {
 	n, err := decodeInt(r)
 	return n != 0, err
 }
 
 // decodeStatus is the reply of a command that answers OK or a status text
 // such as PONG.
-func decodeStatus(r command.Reply) (string, error) {
+func decodeStatus(r reply.Reply) (string, error) {
 	switch r.Kind {
-	case command.KindOK:
+	case reply.KindOK:
 		return "OK", nil
-	case command.KindStatus, command.KindBytes:
+	case reply.KindStatus, reply.KindBytes:
 		return string(r.Bytes), nil
-	case command.KindError:
+	case reply.KindError:
 		return "", replyError(r)
 	}
 	return "", unexpected(r)
 }
 
-func decodeString(r command.Reply) (string, error) {
+func decodeString(r reply.Reply) (string, error) {
 	b, err := decodeBytes(r)
 	return string(b), err
 }
@@ -128,8 +128,8 @@ const (
 
 // decodeDuration returns a TTL reply in unit, passing NoExpiry and
 // KeyMissing through as they are.
-func decodeDuration(unit time.Duration) func(command.Reply) (time.Duration, error) {
-	return func(r command.Reply) (time.Duration, error) {
+func decodeDuration(unit time.Duration) func(reply.Reply) (time.Duration, error) {
+	return func(r reply.Reply) (time.Duration, error) {
 		n, err := decodeInt(r)
 		if err != nil {
 			return 0, err
@@ -142,14 +142,14 @@ func decodeDuration(unit time.Duration) func(command.Reply) (time.Duration, erro
 }
 
 // decodeValues is MGET's: one value per key, nil for a missing one.
-func decodeValues(r command.Reply) ([][]byte, error) {
+func decodeValues(r reply.Reply) ([][]byte, error) {
 	switch r.Kind {
-	case command.KindArray:
+	case reply.KindArray:
 		vals := make([][]byte, len(r.Array))
 		for i, it := range r.Array {
 			switch it.Kind {
-			case command.KindNil:
-			case command.KindBytes:
+			case reply.KindNil:
+			case reply.KindBytes:
 				vals[i] = it.Bytes
 				if vals[i] == nil {
 					vals[i] = []byte{}
@@ -159,7 +159,7 @@ func decodeValues(r command.Reply) ([][]byte, error) {
 			}
 		}
 		return vals, nil
-	case command.KindError:
+	case reply.KindError:
 		return nil, replyError(r)
 	}
 	return nil, unexpected(r)
@@ -172,12 +172,12 @@ type ScanPage struct {
 	Cursor uint64
 }
 
-func decodeScan(r command.Reply) (ScanPage, error) {
-	if r.Kind == command.KindError {
+func decodeScan(r reply.Reply) (ScanPage, error) {
+	if r.Kind == reply.KindError {
 		return ScanPage{}, replyError(r)
 	}
-	if r.Kind != command.KindArray || len(r.Array) != 2 ||
-		r.Array[0].Kind != command.KindBytes || r.Array[1].Kind != command.KindArray {
+	if r.Kind != reply.KindArray || len(r.Array) != 2 ||
+		r.Array[0].Kind != reply.KindBytes || r.Array[1].Kind != reply.KindArray {
 		return ScanPage{}, unexpected(r)
 	}
 	cursor, err := strconv.ParseUint(string(r.Array[0].Bytes), 10, 64)
@@ -186,7 +186,7 @@ func decodeScan(r command.Reply) (ScanPage, error) {
 	}
 	keys := make([]string, len(r.Array[1].Array))
 	for i, k := range r.Array[1].Array {
-		if k.Kind != command.KindBytes {
+		if k.Kind != reply.KindBytes {
 			return ScanPage{}, unexpected(r)
 		}
 		keys[i] = string(k.Bytes)
@@ -197,8 +197,8 @@ func decodeScan(r command.Reply) (ScanPage, error) {
 // decodeReply is Do's: the reply as it is, with an error reply also
 // returned as a *Error. A Nil reply is not an error here: whether nil is a
 // failure depends on the command.
-func decodeReply(r command.Reply) (command.Reply, error) {
-	if r.Kind == command.KindError {
+func decodeReply(r reply.Reply) (reply.Reply, error) {
+	if r.Kind == reply.KindError {
 		return r, replyError(r)
 	}
 	return r, nil

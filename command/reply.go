@@ -1,85 +1,49 @@
 package command
 
-import "strconv"
+import "github.com/pykv/pykv/reply"
 
-// Kind is the type of a Reply.
-type Kind uint8
-
-// The kinds of reply every front end can express. Their numeric values are
-// used by the native protocol as reply type bytes: part of the wire format,
-// never to be changed.
-const (
-	KindOK     Kind = 1 // success without data ("OK")
-	KindNil    Kind = 2 // a missing value
-	KindInt    Kind = 3 // a signed 64-bit integer
-	KindBytes  Kind = 4 // a binary-safe string
-	KindArray  Kind = 5 // an ordered list of replies
-	KindError  Kind = 6 // an error: Code and Msg
-	KindStatus Kind = 7 // a short status text such as "PONG" (a RESP simple string)
-	KindMap    Kind = 8 // key/value pairs, flattened in Array (HELLO's reply; RESP3 map)
+// The command table's replies are the shared model of package reply; these
+// names let the table's code say Reply, Int(n) and Nil as it always has.
+// Code outside the engine (codecs, clients) uses package reply itself.
+type (
+	// Reply is reply.Reply.
+	Reply = reply.Reply
+	// Kind is reply.Kind.
+	Kind = reply.Kind
 )
 
-// Reply is the result of one command, independent of any wire format.
-type Reply struct {
-	Kind  Kind
-	Int   int64   // KindInt
-	Bytes []byte  // KindBytes, KindStatus
-	Array []Reply // KindArray, KindMap (flattened key, value, key, value...)
-	Code  string  // KindError: a short upper-case class such as "ERR", "NOAUTH", "WRONGTYPE"
-	Msg   string  // KindError: the human message, without the code
-}
+// The kinds of reply, as in package reply.
+const (
+	KindOK     = reply.KindOK
+	KindNil    = reply.KindNil
+	KindInt    = reply.KindInt
+	KindBytes  = reply.KindBytes
+	KindArray  = reply.KindArray
+	KindError  = reply.KindError
+	KindStatus = reply.KindStatus
+	KindMap    = reply.KindMap
+)
 
-// OK is the reply of a command that succeeded without data.
-var OK = Reply{Kind: KindOK}
+// OK and Nil are reply.OK and reply.Nil.
+var (
+	OK  = reply.OK
+	Nil = reply.Nil
+)
 
-// Nil is the reply for a missing value.
-var Nil = Reply{Kind: KindNil}
+// Int is reply.Int.
+func Int(n int64) Reply { return reply.Int(n) }
 
-// Int returns an integer reply.
-func Int(n int64) Reply { return Reply{Kind: KindInt, Int: n} }
+// Bytes is reply.Bytes.
+func Bytes(b []byte) Reply { return reply.Bytes(b) }
 
-// Bytes returns a string reply; nil b is an empty string, not Nil.
-func Bytes(b []byte) Reply { return Reply{Kind: KindBytes, Bytes: b} }
+// Status is reply.Status.
+func Status(s string) Reply { return reply.Status(s) }
 
-// Status returns a status reply, such as "PONG".
-func Status(s string) Reply { return Reply{Kind: KindStatus, Bytes: []byte(s)} }
+// Array is reply.Array.
+func Array(items []Reply) Reply { return reply.Array(items) }
 
-// Array returns an array reply.
-func Array(items []Reply) Reply { return Reply{Kind: KindArray, Array: items} }
+// Errorf is reply.Errorf.
+func Errorf(code, msg string) Reply { return reply.Errorf(code, msg) }
 
-// Errorf returns an error reply with the given code and message.
-func Errorf(code, msg string) Reply { return Reply{Kind: KindError, Code: code, Msg: msg} }
-
-// Err returns an error reply in the generic "ERR" class.
-func Err(msg string) Reply { return Errorf("ERR", msg) }
-
-// IsError reports whether r is an error reply.
-func (r Reply) IsError() bool { return r.Kind == KindError }
-
-// String renders r for logs and tests, in redis-cli's manner.
-func (r Reply) String() string {
-	switch r.Kind {
-	case KindOK:
-		return "OK"
-	case KindNil:
-		return "(nil)"
-	case KindInt:
-		return "(integer) " + strconv.FormatInt(r.Int, 10)
-	case KindBytes:
-		return strconv.Quote(string(r.Bytes))
-	case KindStatus:
-		return string(r.Bytes)
-	case KindError:
-		return "(error) " + r.Code + " " + r.Msg
-	case KindArray, KindMap:
-		s := "["
-		for i, it := range r.Array {
-			if i > 0 {
-				s += " "
-			}
-			s += it.String()
-		}
-		return s + "]"
-	}
-	return "(unknown reply)"
-}
+// Err is reply.Err.
+func Err(msg string) Reply { return reply.Err(msg) }

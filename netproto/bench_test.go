@@ -7,7 +7,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 func BenchmarkReadRequest(b *testing.B) {
@@ -44,23 +44,23 @@ func BenchmarkReadRequest(b *testing.B) {
 }
 
 func BenchmarkWriteReply(b *testing.B) {
-	mget := make([]command.Reply, 10)
+	mget := make([]reply.Reply, 10)
 	for i := range mget {
-		mget[i] = command.Bytes(bytes.Repeat([]byte("v"), 100))
+		mget[i] = reply.Bytes(bytes.Repeat([]byte("v"), 100))
 	}
 	cases := []struct {
 		name string
-		r    command.Reply
+		r    reply.Reply
 	}{
-		{"OK", command.OK},
-		{"Int", command.Int(42)},
-		{"Bytes-100B", command.Bytes(bytes.Repeat([]byte("v"), 100))},
-		{"Bytes-16KiB", command.Bytes(bytes.Repeat([]byte("v"), 16<<10))},
-		{"Error", command.Err("value is not an integer or out of range")},
-		{"Array-10x100B", command.Array(mget)},
-		{"Map-HELLO", command.Reply{Kind: command.KindMap, Array: []command.Reply{
-			command.Bytes([]byte("server")), command.Bytes([]byte("pykv")),
-			command.Bytes([]byte("proto")), command.Int(3),
+		{"OK", reply.OK},
+		{"Int", reply.Int(42)},
+		{"Bytes-100B", reply.Bytes(bytes.Repeat([]byte("v"), 100))},
+		{"Bytes-16KiB", reply.Bytes(bytes.Repeat([]byte("v"), 16<<10))},
+		{"Error", reply.Err("value is not an integer or out of range")},
+		{"Array-10x100B", reply.Array(mget)},
+		{"Map-HELLO", reply.Reply{Kind: reply.KindMap, Array: []reply.Reply{
+			reply.Bytes([]byte("server")), reply.Bytes([]byte("pykv")),
+			reply.Bytes([]byte("proto")), reply.Int(3),
 		}}},
 	}
 	for _, c := range cases {
@@ -94,13 +94,13 @@ func BenchmarkWriteRequest(b *testing.B) {
 func BenchmarkReadReply(b *testing.B) {
 	for _, c := range []struct {
 		name string
-		r    command.Reply
+		r    reply.Reply
 	}{
-		{"Bytes-100B", command.Bytes(bytes.Repeat([]byte("v"), 100))},
-		{"Array-10x100B", command.Array([]command.Reply{
-			command.Bytes([]byte("0123456789")), command.Nil, command.Bytes([]byte("x")), command.Int(7),
-			command.Bytes(bytes.Repeat([]byte("v"), 100)), command.Nil, command.Nil, command.OK,
-			command.Status("PONG"), command.Bytes(nil),
+		{"Bytes-100B", reply.Bytes(bytes.Repeat([]byte("v"), 100))},
+		{"Array-10x100B", reply.Array([]reply.Reply{
+			reply.Bytes([]byte("0123456789")), reply.Nil, reply.Bytes([]byte("x")), reply.Int(7),
+			reply.Bytes(bytes.Repeat([]byte("v"), 100)), reply.Nil, reply.Nil, reply.OK,
+			reply.Status("PONG"), reply.Bytes(nil),
 		})},
 	} {
 		b.Run(c.name, func(b *testing.B) {

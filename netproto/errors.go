@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // errPrefix starts every error of this package; ErrorReply strips it, since
@@ -100,6 +100,6 @@ const ErrorCode = "PROTO"
 // ErrorReply returns the error reply a server sends for a protocol error
 // err: code ErrorCode and err's text without the package prefix, such as
 // "PROTO unknown opcode: 0x7e".
-func ErrorReply(err error) command.Reply {
-	return command.Errorf(ErrorCode, strings.TrimPrefix(err.Error(), errPrefix))
+func ErrorReply(err error) reply.Reply {
+	return reply.Errorf(ErrorCode, strings.TrimPrefix(err.Error(), errPrefix))
 }

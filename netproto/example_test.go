@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/netproto"
+	"github.com/pykv/pykv/reply"
 )
 
 // A whole conversation, with buffers standing in for the two directions
@@ -43,9 +43,9 @@ func Example() {
 		switch string(argv[0]) {
 		case "SET":
 			db[string(argv[1])] = bytes.Clone(argv[2]) // args are reused: copy to keep
-			sw.WriteReply(command.OK)
+			sw.WriteReply(reply.OK)
 		case "GET":
-			sw.WriteReply(command.Bytes(db[string(argv[1])]))
+			sw.WriteReply(reply.Bytes(db[string(argv[1])]))
 		}
 		if sr.Buffered() == 0 {
 			sbw.Flush() // no more pipelined requests in hand: send the batch

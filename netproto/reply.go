@@ -4,10 +4,10 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
-// Reply values on the wire: a type byte, which is the command.Kind, then a
+// Reply values on the wire: a type byte, which is the reply.Kind, then a
 // payload fixed by the type (see the package doc). The sizes below are
 // part of the wire format.
 const (
@@ -19,7 +19,7 @@ const (
 // writing any of it, so on ErrInvalidReply (unknown Kind, odd Map, nesting
 // deeper than MaxDepth, too large for a frame) nothing has been written and
 // the connection is still usable. It does not allocate and does not flush.
-func (w *Writer) WriteReply(r command.Reply) error {
+func (w *Writer) WriteReply(r reply.Reply) error {
 	size, err := replySize(&r, 0)
 	if err != nil {
 		return err
@@ -35,21 +35,21 @@ func (w *Writer) WriteReply(r command.Reply) error {
 
 // replySize returns the encoded size of r, checking that r can be encoded.
 // depth is the number of Arrays and Maps that enclose r.
-func replySize(r *command.Reply, depth int) (uint64, error) {
+func replySize(r *reply.Reply, depth int) (uint64, error) {
 	switch r.Kind {
-	case command.KindOK, command.KindNil:
+	case reply.KindOK, reply.KindNil:
 		return typeSize, nil
-	case command.KindInt:
+	case reply.KindInt:
 		return typeSize + intSize, nil
-	case command.KindBytes, command.KindStatus:
+	case reply.KindBytes, reply.KindStatus:
 		return typeSize + lenSize + uint64(len(r.Bytes)), nil
-	case command.KindError:
+	case reply.KindError:
 		return typeSize + 2*lenSize + uint64(len(r.Code)) + uint64(len(r.Msg)), nil
-	case command.KindArray, command.KindMap:
+	case reply.KindArray, reply.KindMap:
 		if depth >= MaxDepth {
 			return 0, fmt.Errorf("%w: nested deeper than %d", ErrInvalidReply, MaxDepth)
 		}
-		if r.Kind == command.KindMap && len(r.Array)%2 != 0 {
+		if r.Kind == reply.KindMap && len(r.Array)%2 != 0 {
 			return 0, fmt.Errorf("%w: map with an odd number of items (%d)", ErrInvalidReply, len(r.Array))
 		}
 		if uint64(len(r.Array)) > maxBody {
@@ -74,23 +74,23 @@ func replySize(r *command.Reply, depth int) (uint64, error) {
 }
 
 // writeValue writes a reply value that replySize has accepted.
-func (w *Writer) writeValue(r *command.Reply) error {
+func (w *Writer) writeValue(r *reply.Reply) error {
 	if err := w.writeByte(byte(r.Kind)); err != nil {
 		return err
 	}
 	switch r.Kind {
-	case command.KindInt:
+	case reply.KindInt:
 		return w.writeU64(uint64(r.Int))
-	case command.KindBytes, command.KindStatus:
+	case reply.KindBytes, reply.KindStatus:
 		return w.writeBlob(r.Bytes)
-	case command.KindError:
+	case reply.KindError:
 		if err := w.writeText(r.Code); err != nil {
 			return err
 		}
 		return w.writeText(r.Msg)
-	case command.KindArray, command.KindMap:
+	case reply.KindArray, reply.KindMap:
 		n := len(r.Array)
-		if r.Kind == command.KindMap {
+		if r.Kind == reply.KindMap {
 			n /= 2 // the count of a Map is its number of pairs
 		}
 		if err := w.writeU32(uint32(n)); err != nil {
@@ -111,18 +111,18 @@ func (w *Writer) writeValue(r *command.Reply) error {
 // buffer allocated for this frame alone, which stays valid for as long as
 // the reply is kept. At the end of the stream between frames it returns
 // io.EOF.
-func (r *Reader) ReadReply() (command.Reply, error) {
+func (r *Reader) ReadReply() (reply.Reply, error) {
 	body, err := r.readFrame(nil)
 	if err != nil {
-		return command.Reply{}, err
+		return reply.Reply{}, err
 	}
 	d := decoder{p: body, budget: r.lim.MaxArgs}
 	rep, err := d.value(0)
 	if err != nil {
-		return command.Reply{}, err
+		return reply.Reply{}, err
 	}
 	if len(d.p) != 0 {
-		return command.Reply{}, fmt.Errorf("%w: %d bytes after the reply", ErrMalformed, len(d.p))
+		return reply.Reply{}, fmt.Errorf("%w: %d bytes after the reply", ErrMalformed, len(d.p))
 	}
 	return rep, nil
 }
@@ -164,70 +164,70 @@ func (d *decoder) blob(what string) ([]byte, error) {
 
 // value consumes one reply value; depth is the number of Arrays and Maps
 // that enclose it.
-func (d *decoder) value(depth int) (command.Reply, error) {
+func (d *decoder) value(depth int) (reply.Reply, error) {
 	if len(d.p) < typeSize {
-		return command.Reply{}, d.errorf("truncated value")
+		return reply.Reply{}, d.errorf("truncated value")
 	}
-	kind := command.Kind(d.p[0])
+	kind := reply.Kind(d.p[0])
 	d.p = d.p[typeSize:]
 	switch kind {
-	case command.KindOK, command.KindNil:
-		return command.Reply{Kind: kind}, nil
-	case command.KindInt:
+	case reply.KindOK, reply.KindNil:
+		return reply.Reply{Kind: kind}, nil
+	case reply.KindInt:
 		if len(d.p) < intSize {
-			return command.Reply{}, d.errorf("truncated integer")
+			return reply.Reply{}, d.errorf("truncated integer")
 		}
 		n := int64(binary.BigEndian.Uint64(d.p))
 		d.p = d.p[intSize:]
-		return command.Int(n), nil
-	case command.KindBytes, command.KindStatus:
+		return reply.Int(n), nil
+	case reply.KindBytes, reply.KindStatus:
 		b, err := d.blob("string")
-		return command.Reply{Kind: kind, Bytes: b}, err
-	case command.KindError:
+		return reply.Reply{Kind: kind, Bytes: b}, err
+	case reply.KindError:
 		code, err := d.blob("error code")
 		if err != nil {
-			return command.Reply{}, err
+			return reply.Reply{}, err
 		}
 		msg, err := d.blob("error message")
 		if err != nil {
-			return command.Reply{}, err
+			return reply.Reply{}, err
 		}
-		return command.Errorf(string(code), string(msg)), nil
-	case command.KindArray, command.KindMap:
+		return reply.Errorf(string(code), string(msg)), nil
+	case reply.KindArray, reply.KindMap:
 		return d.array(kind, depth)
 	}
-	return command.Reply{}, d.errorf("unknown reply type 0x%02x", byte(kind))
+	return reply.Reply{}, d.errorf("unknown reply type 0x%02x", byte(kind))
 }
 
 // array consumes the count and items of an Array or Map.
-func (d *decoder) array(kind command.Kind, depth int) (command.Reply, error) {
+func (d *decoder) array(kind reply.Kind, depth int) (reply.Reply, error) {
 	if depth >= MaxDepth {
-		return command.Reply{}, d.errorf("nested deeper than %d", MaxDepth)
+		return reply.Reply{}, d.errorf("nested deeper than %d", MaxDepth)
 	}
 	n, err := d.u32("count")
 	if err != nil {
-		return command.Reply{}, err
+		return reply.Reply{}, err
 	}
 	items := uint64(n)
-	if kind == command.KindMap {
+	if kind == reply.KindMap {
 		items *= 2
 	}
 	// Every item takes at least its type byte: a count the rest of the
 	// frame cannot hold is rejected before the slice is allocated.
 	if items > uint64(len(d.p)) {
-		return command.Reply{}, d.errorf("count of %d items, %d bytes left in frame", items, len(d.p))
+		return reply.Reply{}, d.errorf("count of %d items, %d bytes left in frame", items, len(d.p))
 	}
 	// A Reply is about 100 bytes against an item's 1 on the wire, so the
 	// items of a frame are bounded by MaxArgs as well.
 	if items > uint64(d.budget) {
-		return command.Reply{}, fmt.Errorf("%w: reply carries more than %d items", ErrTooManyArgs, d.budget)
+		return reply.Reply{}, fmt.Errorf("%w: reply carries more than %d items", ErrTooManyArgs, d.budget)
 	}
 	d.budget -= int(items)
-	arr := make([]command.Reply, items)
+	arr := make([]reply.Reply, items)
 	for i := range arr {
 		if arr[i], err = d.value(depth + 1); err != nil {
-			return command.Reply{}, err
+			return reply.Reply{}, err
 		}
 	}
-	return command.Reply{Kind: kind, Array: arr}, nil
+	return reply.Reply{Kind: kind, Array: arr}, nil
 }

@@ -9,16 +9,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
-func replyBytes(s string) command.Reply { return command.Bytes([]byte(s)) }
+func replyBytes(s string) reply.Reply { return reply.Bytes([]byte(s)) }
 
 // nested returns depth Arrays, one inside the other, around a Nil.
-func nested(depth int) command.Reply {
-	r := command.Nil
+func nested(depth int) reply.Reply {
+	r := reply.Nil
 	for range depth {
-		r = command.Array([]command.Reply{r})
+		r = reply.Array([]reply.Reply{r})
 	}
 	return r
 }
@@ -26,21 +26,21 @@ func nested(depth int) command.Reply {
 func TestWriteReply(t *testing.T) {
 	tests := []struct {
 		name string
-		r    command.Reply
+		r    reply.Reply
 		want []byte
 	}{
-		{"ok", command.OK, frame([]byte{0x01})},
-		{"nil", command.Nil, frame([]byte{0x02})},
-		{"int", command.Int(-2), frame([]byte{0x03, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe})},
-		{"int min", command.Int(math.MinInt64), frame([]byte{0x03, 0x80, 0, 0, 0, 0, 0, 0, 0})},
+		{"ok", reply.OK, frame([]byte{0x01})},
+		{"nil", reply.Nil, frame([]byte{0x02})},
+		{"int", reply.Int(-2), frame([]byte{0x03, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe})},
+		{"int min", reply.Int(math.MinInt64), frame([]byte{0x03, 0x80, 0, 0, 0, 0, 0, 0, 0})},
 		{"bytes", replyBytes("v"), frame([]byte{0x04}, arg("v"))},
-		{"nil bytes is the empty string", command.Bytes(nil), frame([]byte{0x04}, arg(""))},
-		{"status", command.Status("PONG"), frame([]byte{0x07}, arg("PONG"))},
-		{"error", command.Errorf("ERR", "no"), frame([]byte{0x06}, arg("ERR"), arg("no"))},
-		{"empty array", command.Array(nil), frame([]byte{0x05}, be32(0))},
-		{"array", command.Array([]command.Reply{command.Nil, command.Int(1)}),
+		{"nil bytes is the empty string", reply.Bytes(nil), frame([]byte{0x04}, arg(""))},
+		{"status", reply.Status("PONG"), frame([]byte{0x07}, arg("PONG"))},
+		{"error", reply.Errorf("ERR", "no"), frame([]byte{0x06}, arg("ERR"), arg("no"))},
+		{"empty array", reply.Array(nil), frame([]byte{0x05}, be32(0))},
+		{"array", reply.Array([]reply.Reply{reply.Nil, reply.Int(1)}),
 			frame([]byte{0x05}, be32(2), []byte{0x02}, []byte{0x03, 0, 0, 0, 0, 0, 0, 0, 1})},
-		{"map counts pairs", command.Reply{Kind: command.KindMap, Array: []command.Reply{replyBytes("a"), command.OK}},
+		{"map counts pairs", reply.Reply{Kind: reply.KindMap, Array: []reply.Reply{replyBytes("a"), reply.OK}},
 			frame([]byte{0x08}, be32(1), []byte{0x04}, arg("a"), []byte{0x01})},
 	}
 	for _, tt := range tests {
@@ -53,16 +53,16 @@ func TestWriteReply(t *testing.T) {
 }
 
 func TestWriteReplyInvalid(t *testing.T) {
-	cyclic := command.Array(make([]command.Reply, 1))
+	cyclic := reply.Array(make([]reply.Reply, 1))
 	cyclic.Array[0] = cyclic // its own first item: endless nesting
 	tests := []struct {
 		name string
-		r    command.Reply
+		r    reply.Reply
 	}{
-		{"zero kind", command.Reply{}},
-		{"unknown kind", command.Reply{Kind: 9}},
-		{"unknown kind inside", command.Array([]command.Reply{command.OK, {Kind: 200}})},
-		{"odd map", command.Reply{Kind: command.KindMap, Array: []command.Reply{command.OK}}},
+		{"zero kind", reply.Reply{}},
+		{"unknown kind", reply.Reply{Kind: 9}},
+		{"unknown kind inside", reply.Array([]reply.Reply{reply.OK, {Kind: 200}})},
+		{"odd map", reply.Reply{Kind: reply.KindMap, Array: []reply.Reply{reply.OK}}},
 		{"too deep", nested(MaxDepth + 1)},
 		{"cyclic", cyclic},
 	}
@@ -132,8 +132,8 @@ func TestReadReply(t *testing.T) {
 // replies are read: clients hand replies to their callers and forget them.
 func TestReadReplyOwnsItsMemory(t *testing.T) {
 	var in []byte
-	in = append(in, encodeReply(t, command.Array([]command.Reply{replyBytes("first"), command.Status("one")}))...)
-	in = append(in, encodeReply(t, command.Array([]command.Reply{replyBytes("ZZZZZ"), command.Status("ZZZ")}))...)
+	in = append(in, encodeReply(t, reply.Array([]reply.Reply{replyBytes("first"), reply.Status("one")}))...)
+	in = append(in, encodeReply(t, reply.Array([]reply.Reply{replyBytes("ZZZZZ"), reply.Status("ZZZ")}))...)
 	r := NewReader(bufio.NewReaderSize(bytes.NewReader(in), 16), Limits{})
 	first, err := r.ReadReply()
 	if err != nil {
@@ -149,11 +149,11 @@ func TestReadReplyOwnsItsMemory(t *testing.T) {
 
 func TestWriteReplyDoesNotAllocate(t *testing.T) {
 	w := NewWriter(bufio.NewWriter(io.Discard))
-	replies := []command.Reply{
-		command.OK, command.Nil, command.Int(42), replyBytes(strings.Repeat("v", 100)),
-		command.Status("PONG"), command.Err("unknown command 'FOO'"),
-		command.Array([]command.Reply{replyBytes("a"), command.Nil, command.Array([]command.Reply{command.Int(1)})}),
-		{Kind: command.KindMap, Array: []command.Reply{replyBytes("proto"), command.Int(3)}},
+	replies := []reply.Reply{
+		reply.OK, reply.Nil, reply.Int(42), replyBytes(strings.Repeat("v", 100)),
+		reply.Status("PONG"), reply.Err("unknown command 'FOO'"),
+		reply.Array([]reply.Reply{replyBytes("a"), reply.Nil, reply.Array([]reply.Reply{reply.Int(1)})}),
+		{Kind: reply.KindMap, Array: []reply.Reply{replyBytes("proto"), reply.Int(3)}},
 	}
 	n := testing.AllocsPerRun(1000, func() {
 		for _, r := range replies {
@@ -171,11 +171,11 @@ func TestWriteReplyDoesNotAllocate(t *testing.T) {
 // every reply it accepts must re-encode to the very bytes it was read
 // from: the encoding is canonical, so decode then encode is the identity.
 func FuzzReadReply(f *testing.F) {
-	seeds := []command.Reply{
-		command.OK, command.Nil, command.Int(-1), replyBytes("v"), command.Status("PONG"),
-		command.Errorf("ERR", "unknown command"), command.Array(nil), nested(3),
-		command.Array([]command.Reply{replyBytes("17"), command.Array([]command.Reply{replyBytes("k1"), replyBytes("")})}),
-		{Kind: command.KindMap, Array: []command.Reply{replyBytes("server"), replyBytes("pykv"), replyBytes("proto"), command.Int(3)}},
+	seeds := []reply.Reply{
+		reply.OK, reply.Nil, reply.Int(-1), replyBytes("v"), reply.Status("PONG"),
+		reply.Errorf("ERR", "unknown command"), reply.Array(nil), nested(3),
+		reply.Array([]reply.Reply{replyBytes("17"), reply.Array([]reply.Reply{replyBytes("k1"), replyBytes("")})}),
+		{Kind: reply.KindMap, Array: []reply.Reply{replyBytes("server"), replyBytes("pykv"), replyBytes("proto"), reply.Int(3)}},
 	}
 	for _, r := range seeds {
 		b := new(bytes.Buffer)
@@ -216,12 +216,12 @@ func FuzzReadReply(f *testing.F) {
 // frame, one slice per Array or Map, and the two strings of an Error.
 func TestReadReplyAllocations(t *testing.T) {
 	tests := []struct {
-		r    command.Reply
+		r    reply.Reply
 		want float64
 	}{
 		{replyBytes(strings.Repeat("v", 100)), 1},
-		{command.Array([]command.Reply{replyBytes("a"), command.Array([]command.Reply{command.Nil})}), 3},
-		{command.Errorf("ERR", "no such key"), 3},
+		{reply.Array([]reply.Reply{replyBytes("a"), reply.Array([]reply.Reply{reply.Nil})}), 3},
+		{reply.Errorf("ERR", "no such key"), 3},
 	}
 	for _, tt := range tests {
 		r := NewReader(bufio.NewReader(&cycle{data: encodeReply(t, tt.r)}), Limits{})

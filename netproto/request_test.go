@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // frame builds a frame from its body parts, by hand rather than with the
@@ -115,7 +115,7 @@ func TestRecoverable(t *testing.T) {
 func TestErrorReply(t *testing.T) {
 	_, err := readerOf(frame([]byte{0x7e}), Limits{}).ReadRequest(nil)
 	got := ErrorReply(err)
-	want := command.Errorf("PROTO", "unknown opcode: 0x7e")
+	want := reply.Errorf("PROTO", "unknown opcode: 0x7e")
 	if got.Kind != want.Kind || got.Code != want.Code || got.Msg != want.Msg {
 		t.Errorf("ErrorReply(%v) = %s, want %s", err, got, want)
 	}

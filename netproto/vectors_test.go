@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // The format of testdata/vectors.txt is described at the top of that file,
@@ -171,10 +171,10 @@ func formatArgv(argv [][]byte) string {
 }
 
 // parseReply reads a reply in the vectors' prefix notation.
-func parseReply(s string) (command.Reply, error) {
+func parseReply(s string) (reply.Reply, error) {
 	toks, err := tokenize(s)
 	if err != nil {
-		return command.Reply{}, err
+		return reply.Reply{}, err
 	}
 	r, rest, err := parseReplyTokens(toks)
 	if err == nil && len(rest) > 0 {
@@ -183,9 +183,9 @@ func parseReply(s string) (command.Reply, error) {
 	return r, err
 }
 
-func parseReplyTokens(toks []token) (command.Reply, []token, error) {
+func parseReplyTokens(toks []token) (reply.Reply, []token, error) {
 	if len(toks) == 0 {
-		return command.Reply{}, nil, errors.New("missing reply")
+		return reply.Reply{}, nil, errors.New("missing reply")
 	}
 	word, toks := toks[0], toks[1:]
 	need := func(n int) error {
@@ -196,71 +196,71 @@ func parseReplyTokens(toks []token) (command.Reply, []token, error) {
 	}
 	switch word.text {
 	case "ok":
-		return command.OK, toks, nil
+		return reply.OK, toks, nil
 	case "nil":
-		return command.Nil, toks, nil
+		return reply.Nil, toks, nil
 	case "int":
 		if err := need(1); err != nil {
-			return command.Reply{}, nil, err
+			return reply.Reply{}, nil, err
 		}
 		n, err := strconv.ParseInt(toks[0].text, 10, 64)
-		return command.Int(n), toks[1:], err
+		return reply.Int(n), toks[1:], err
 	case "bytes", "status":
 		if err := need(1); err != nil {
-			return command.Reply{}, nil, err
+			return reply.Reply{}, nil, err
 		}
-		kind := command.KindBytes
+		kind := reply.KindBytes
 		if word.text == "status" {
-			kind = command.KindStatus
+			kind = reply.KindStatus
 		}
-		return command.Reply{Kind: kind, Bytes: []byte(toks[0].text)}, toks[1:], nil
+		return reply.Reply{Kind: kind, Bytes: []byte(toks[0].text)}, toks[1:], nil
 	case "error":
 		if err := need(2); err != nil {
-			return command.Reply{}, nil, err
+			return reply.Reply{}, nil, err
 		}
-		return command.Errorf(toks[0].text, toks[1].text), toks[2:], nil
+		return reply.Errorf(toks[0].text, toks[1].text), toks[2:], nil
 	case "array", "map":
 		if err := need(1); err != nil {
-			return command.Reply{}, nil, err
+			return reply.Reply{}, nil, err
 		}
 		n, err := strconv.Atoi(toks[0].text)
 		if err != nil {
-			return command.Reply{}, nil, err
+			return reply.Reply{}, nil, err
 		}
 		toks = toks[1:]
-		kind := command.KindArray
+		kind := reply.KindArray
 		if word.text == "map" {
-			kind, n = command.KindMap, 2*n
+			kind, n = reply.KindMap, 2*n
 		}
-		items := make([]command.Reply, n)
+		items := make([]reply.Reply, n)
 		for i := range items {
 			if items[i], toks, err = parseReplyTokens(toks); err != nil {
-				return command.Reply{}, nil, err
+				return reply.Reply{}, nil, err
 			}
 		}
-		return command.Reply{Kind: kind, Array: items}, toks, nil
+		return reply.Reply{Kind: kind, Array: items}, toks, nil
 	}
-	return command.Reply{}, nil, fmt.Errorf("unknown reply word %q", word.text)
+	return reply.Reply{}, nil, fmt.Errorf("unknown reply word %q", word.text)
 }
 
 // formatReply renders r in the vectors' prefix notation.
-func formatReply(r command.Reply) string {
+func formatReply(r reply.Reply) string {
 	switch r.Kind {
-	case command.KindOK:
+	case reply.KindOK:
 		return "ok"
-	case command.KindNil:
+	case reply.KindNil:
 		return "nil"
-	case command.KindInt:
+	case reply.KindInt:
 		return "int " + strconv.FormatInt(r.Int, 10)
-	case command.KindBytes:
+	case reply.KindBytes:
 		return "bytes " + quote(r.Bytes)
-	case command.KindStatus:
+	case reply.KindStatus:
 		return "status " + quote(r.Bytes)
-	case command.KindError:
+	case reply.KindError:
 		return "error " + quote([]byte(r.Code)) + " " + quote([]byte(r.Msg))
-	case command.KindArray, command.KindMap:
+	case reply.KindArray, reply.KindMap:
 		s := "array " + strconv.Itoa(len(r.Array))
-		if r.Kind == command.KindMap {
+		if r.Kind == reply.KindMap {
 			s = "map " + strconv.Itoa(len(r.Array)/2)
 		}
 		for _, it := range r.Array {
@@ -299,18 +299,18 @@ func refRequestHex(argv [][]byte) string {
 	return refU32(size) + " " + strings.Join(fields, " ")
 }
 
-func refValueHex(r command.Reply) string {
+func refValueHex(r reply.Reply) string {
 	t := fmt.Sprintf("%02x", byte(r.Kind))
 	switch r.Kind {
-	case command.KindInt:
+	case reply.KindInt:
 		return t + " " + fmt.Sprintf("%016x", uint64(r.Int))
-	case command.KindBytes, command.KindStatus:
+	case reply.KindBytes, reply.KindStatus:
 		return t + " " + refBlob(r.Bytes)
-	case command.KindError:
+	case reply.KindError:
 		return t + " " + refBlob([]byte(r.Code)) + " " + refBlob([]byte(r.Msg))
-	case command.KindArray, command.KindMap:
+	case reply.KindArray, reply.KindMap:
 		n := len(r.Array)
-		if r.Kind == command.KindMap {
+		if r.Kind == reply.KindMap {
 			n /= 2
 		}
 		s := t + " " + refU32(n)
@@ -322,7 +322,7 @@ func refValueHex(r command.Reply) string {
 	return t
 }
 
-func refReplyHex(r command.Reply) string {
+func refReplyHex(r reply.Reply) string {
 	v := refValueHex(r)
 	return refU32(len(unhex(v))) + " " + v
 }
@@ -526,9 +526,9 @@ func checkVector(t *testing.T, v vector) {
 // opcode or a reply kind without a vector fails here.
 func TestVectorsCoverEveryOpcodeAndKind(t *testing.T) {
 	ops := map[byte]bool{}
-	kinds := map[command.Kind]bool{}
-	var walk func(command.Reply)
-	walk = func(r command.Reply) {
+	kinds := map[reply.Kind]bool{}
+	var walk func(reply.Reply)
+	walk = func(r reply.Reply) {
 		kinds[r.Kind] = true
 		for _, it := range r.Array {
 			walk(it)
@@ -558,7 +558,7 @@ func TestVectorsCoverEveryOpcodeAndKind(t *testing.T) {
 			t.Errorf("no vector for opcode 0x%02x", op)
 		}
 	}
-	for k := command.KindOK; k <= command.KindMap; k++ {
+	for k := reply.KindOK; k <= reply.KindMap; k++ {
 		if !kinds[k] {
 			t.Errorf("no vector for reply kind %d", k)
 		}
@@ -583,7 +583,7 @@ func encodeRequest(t testing.TB, argv [][]byte) []byte {
 	return buf.Bytes()
 }
 
-func encodeReply(t testing.TB, r command.Reply) []byte {
+func encodeReply(t testing.TB, r reply.Reply) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	bw := bufio.NewWriter(&buf)

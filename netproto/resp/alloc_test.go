@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // repeatReader returns its pattern over and over, without end or allocation.
@@ -48,12 +48,12 @@ func TestReadCommandSteadyStateDoesNotAllocate(t *testing.T) {
 
 func TestWriteReplyDoesNotAllocate(t *testing.T) {
 	w := NewWriter(bufio.NewWriter(io.Discard))
-	replies := []command.Reply{
-		command.OK, command.Nil, command.Int(-123456789), command.Bytes([]byte("value")),
-		command.Status("a status longer than thirty-two bytes, with\r\na line break"),
-		command.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value"),
-		command.Array([]command.Reply{command.Bytes([]byte("a")), command.Nil, command.Int(1)}),
-		{Kind: command.KindMap, Array: []command.Reply{command.Bytes([]byte("k")), command.Int(1)}},
+	replies := []reply.Reply{
+		reply.OK, reply.Nil, reply.Int(-123456789), reply.Bytes([]byte("value")),
+		reply.Status("a status longer than thirty-two bytes, with\r\na line break"),
+		reply.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value"),
+		reply.Array([]reply.Reply{reply.Bytes([]byte("a")), reply.Nil, reply.Int(1)}),
+		{Kind: reply.KindMap, Array: []reply.Reply{reply.Bytes([]byte("k")), reply.Int(1)}},
 	}
 	for _, proto := range []int{2, 3} {
 		w.SetProto(proto)

@@ -6,7 +6,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // BenchmarkReadCommand decodes SET k v over and over from an endless
@@ -36,20 +36,20 @@ func BenchmarkReadCommand(b *testing.B) {
 // to io.Discard.
 func BenchmarkWriteReply(b *testing.B) {
 	value := bytes.Repeat([]byte("v"), 100)
-	ten := make([]command.Reply, 10)
+	ten := make([]reply.Reply, 10)
 	for i := range ten {
-		ten[i] = command.Bytes(value)
+		ten[i] = reply.Bytes(value)
 	}
 	for _, bc := range []struct {
 		name  string
-		reply command.Reply
+		reply reply.Reply
 	}{
-		{"ok", command.OK},
-		{"int", command.Int(1234567)},
-		{"bulk-100B", command.Bytes(value)},
-		{"nil", command.Nil},
-		{"error", command.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value")},
-		{"array-10x100B", command.Array(ten)},
+		{"ok", reply.OK},
+		{"int", reply.Int(1234567)},
+		{"bulk-100B", reply.Bytes(value)},
+		{"nil", reply.Nil},
+		{"error", reply.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value")},
+		{"array-10x100B", reply.Array(ten)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			w := NewWriter(bufio.NewWriter(io.Discard))

@@ -3,7 +3,7 @@ package resp
 import (
 	"errors"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // ProtocolError reports input that breaks the RESP grammar or a Limit. After
@@ -22,7 +22,7 @@ func (e *ProtocolError) Error() string { return e.Msg }
 
 // Reply returns the error reply a server sends before it closes the
 // connection: "-ERR Protocol error: ...", as Redis sends it.
-func (e *ProtocolError) Reply() command.Reply { return command.Err(e.Msg) }
+func (e *ProtocolError) Reply() reply.Reply { return reply.Err(e.Msg) }
 
 // The texts of ProtocolErrors. Those about requests are Redis's own
 // (networking.c); the tests check that each one is produced by some input.

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/netproto/resp"
+	"github.com/pykv/pykv/reply"
 )
 
 // A server's loop: read a command, answer it, flush when no more input is
@@ -34,9 +34,9 @@ func ExampleReader_ReadCommand() {
 		}
 		switch strings.ToUpper(string(args[0])) {
 		case "ECHO":
-			_ = w.WriteReply(command.Bytes(args[1]))
+			_ = w.WriteReply(reply.Bytes(args[1]))
 		case "PING":
-			_ = w.WriteReply(command.Status("PONG"))
+			_ = w.WriteReply(reply.Status("PONG"))
 		}
 		if r.Buffered() == 0 {
 			_ = w.Flush()
@@ -51,8 +51,8 @@ func ExampleReader_ReadCommand() {
 
 // The same reply in RESP2 and, after HELLO 3, in RESP3.
 func ExampleWriter_WriteReply() {
-	hello := command.Reply{Kind: command.KindMap, Array: []command.Reply{
-		command.Bytes([]byte("proto")), command.Int(3),
+	hello := reply.Reply{Kind: reply.KindMap, Array: []reply.Reply{
+		reply.Bytes([]byte("proto")), reply.Int(3),
 	}}
 	for _, proto := range []int{2, 3} {
 		var out bytes.Buffer

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // fuzzLimits are small, so that fuzzing reaches every limit.
@@ -18,7 +18,7 @@ var fuzzLimits = Limits{MaxBulk: 1 << 16, MaxArgs: 1 << 10, MaxInline: 1 << 10}
 // fuzzBudget is what decoding data may allocate: a constant for the first
 // chunk of a bulk string and small change, plus a multiple of the input for
 // the growth of the slices that hold what arrived (a reply of "_\r\n" items
-// costs a 96-byte command.Reply for every 3 bytes). What must never happen
+// costs a 96-byte reply.Reply for every 3 bytes). What must never happen
 // is an allocation sized by a length the input only declares.
 func fuzzBudget(data []byte, perByte int) uint64 {
 	return 64<<10 + uint64(perByte*len(data))
@@ -137,7 +137,7 @@ func FuzzReadReply(f *testing.F) {
 	})
 }
 
-func roundTripReply(t *testing.T, proto int, rep command.Reply) {
+func roundTripReply(t *testing.T, proto int, rep reply.Reply) {
 	t.Helper()
 	first := encodeFuzz(t, proto, rep)
 	// An error read from a blob may be longer than MaxInline once written
@@ -152,7 +152,7 @@ func roundTripReply(t *testing.T, proto int, rep command.Reply) {
 	}
 }
 
-func encodeFuzz(t *testing.T, proto int, rep command.Reply) []byte {
+func encodeFuzz(t *testing.T, proto int, rep reply.Reply) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	bw := bufio.NewWriter(&buf)

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"strconv"
 
-	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/internal/redisfmt"
+	"github.com/pykv/pykv/reply"
 )
 
 // maxNesting is how deep aggregate replies may nest in ReadReply. Real
@@ -33,24 +33,24 @@ const maxNesting = 64
 //
 // The reply and everything in it are the caller's own: nothing points into
 // the Reader. The errors are those of ReadCommand.
-func (r *Reader) ReadReply() (command.Reply, error) {
+func (r *Reader) ReadReply() (reply.Reply, error) {
 	_ = r.shrink()
 	c, err := r.br.ReadByte()
 	if err != nil {
-		return command.Reply{}, err // io.EOF here is the clean end
+		return reply.Reply{}, err // io.EOF here is the clean end
 	}
 	return r.readReply(c, 0)
 }
 
 // readReply reads the reply whose type byte c is already read.
-func (r *Reader) readReply(c byte, depth int) (command.Reply, error) {
+func (r *Reader) readReply(c byte, depth int) (reply.Reply, error) {
 	for c == '|' {
 		if err := r.skipAttribute(depth); err != nil {
-			return command.Reply{}, err
+			return reply.Reply{}, err
 		}
 		var err error
 		if c, err = r.br.ReadByte(); err != nil {
-			return command.Reply{}, noEOF(err)
+			return reply.Reply{}, noEOF(err)
 		}
 	}
 	switch c {
@@ -61,121 +61,121 @@ func (r *Reader) readReply(c byte, depth int) (command.Reply, error) {
 	case '*', '~', '>', '%':
 		return r.readAggregate(c, depth)
 	}
-	return command.Reply{}, protoErrByte(textUnexpectedType, c)
+	return reply.Reply{}, protoErrByte(textUnexpectedType, c)
 }
 
 // readSimple reads a reply held in one line.
-func (r *Reader) readSimple(c byte) (command.Reply, error) {
+func (r *Reader) readSimple(c byte) (reply.Reply, error) {
 	line, err := r.readLine(r.lim.MaxInline, true)
 	if err == errLineTooLong {
-		return command.Reply{}, protoErr(textTooBigLine)
+		return reply.Reply{}, protoErr(textTooBigLine)
 	}
 	if err != nil {
-		return command.Reply{}, err
+		return reply.Reply{}, err
 	}
 	switch c {
 	case '+':
 		if string(line) == "OK" {
-			return command.OK, nil
+			return reply.OK, nil
 		}
-		return command.Reply{Kind: command.KindStatus, Bytes: bytes.Clone(line)}, nil
+		return reply.Reply{Kind: reply.KindStatus, Bytes: bytes.Clone(line)}, nil
 	case '-':
 		return errorReply(line), nil
 	case ':':
 		n, ok := redisfmt.ParseInt(line)
 		if !ok {
-			return command.Reply{}, protoErr(textInvalidInteger)
+			return reply.Reply{}, protoErr(textInvalidInteger)
 		}
-		return command.Int(n), nil
+		return reply.Int(n), nil
 	case ',':
 		if _, err := strconv.ParseFloat(string(line), 64); err != nil && !isRangeErr(err) {
-			return command.Reply{}, protoErr(textInvalidDouble)
+			return reply.Reply{}, protoErr(textInvalidDouble)
 		}
 	case '#':
 		switch string(line) {
 		case "t":
-			return command.Int(1), nil
+			return reply.Int(1), nil
 		case "f":
-			return command.Int(0), nil
+			return reply.Int(0), nil
 		}
-		return command.Reply{}, protoErr(textInvalidBoolean)
+		return reply.Reply{}, protoErr(textInvalidBoolean)
 	case '(':
 		if !isBigNumber(line) {
-			return command.Reply{}, protoErr(textInvalidBigNumber)
+			return reply.Reply{}, protoErr(textInvalidBigNumber)
 		}
 	case '_':
 		if len(line) != 0 {
-			return command.Reply{}, protoErr(textInvalidNull)
+			return reply.Reply{}, protoErr(textInvalidNull)
 		}
-		return command.Nil, nil
+		return reply.Nil, nil
 	}
-	return command.Bytes(bytes.Clone(line)), nil // a double or a big number
+	return reply.Bytes(bytes.Clone(line)), nil // a double or a big number
 }
 
 // readBlob reads a length-prefixed reply: bulk, verbatim or blob error.
-func (r *Reader) readBlob(c byte) (command.Reply, error) {
+func (r *Reader) readBlob(c byte) (reply.Reply, error) {
 	n, err := r.readInt(textInvalidBulkLength)
 	if err != nil {
-		return command.Reply{}, err
+		return reply.Reply{}, err
 	}
 	if n == -1 && c == '$' {
-		return command.Nil, nil
+		return reply.Nil, nil
 	}
 	if n < 0 || n > int64(r.lim.MaxBulk) {
-		return command.Reply{}, protoErr(textInvalidBulkLength)
+		return reply.Reply{}, protoErr(textInvalidBulkLength)
 	}
 	b, err := r.readBulk(nil, int(n))
 	if err != nil {
-		return command.Reply{}, err
+		return reply.Reply{}, err
 	}
 	b = b[:len(b):len(b)]
 	switch c {
 	case '=':
 		if len(b) < 4 || b[3] != ':' {
-			return command.Reply{}, protoErr(textInvalidVerbatim)
+			return reply.Reply{}, protoErr(textInvalidVerbatim)
 		}
-		return command.Bytes(b[4:]), nil
+		return reply.Bytes(b[4:]), nil
 	case '!':
 		return errorReply(b), nil
 	}
-	return command.Bytes(b), nil
+	return reply.Bytes(b), nil
 }
 
 // readAggregate reads an array, set, push or map.
-func (r *Reader) readAggregate(c byte, depth int) (command.Reply, error) {
+func (r *Reader) readAggregate(c byte, depth int) (reply.Reply, error) {
 	n, err := r.readInt(textInvalidMultibulkLength)
 	if err != nil {
-		return command.Reply{}, err
+		return reply.Reply{}, err
 	}
 	if n == -1 && c == '*' {
-		return command.Nil, nil
+		return reply.Nil, nil
 	}
-	kind := command.KindArray
+	kind := reply.KindArray
 	if c == '%' {
 		// A map counts its keys and values; doubling only a checked count
 		// cannot overflow.
 		if n < 0 || n > int64(r.lim.MaxArgs)/2 {
-			return command.Reply{}, protoErr(textInvalidMultibulkLength)
+			return reply.Reply{}, protoErr(textInvalidMultibulkLength)
 		}
-		kind, n = command.KindMap, 2*n
+		kind, n = reply.KindMap, 2*n
 	}
 	if n < 0 || n > int64(r.lim.MaxArgs) {
-		return command.Reply{}, protoErr(textInvalidMultibulkLength)
+		return reply.Reply{}, protoErr(textInvalidMultibulkLength)
 	}
 	items, err := r.readItems(int(n), depth)
 	if err != nil {
-		return command.Reply{}, err
+		return reply.Reply{}, err
 	}
-	return command.Reply{Kind: kind, Array: items}, nil
+	return reply.Reply{Kind: kind, Array: items}, nil
 }
 
 // readItems reads the n replies of an aggregate. The slice grows as items
 // arrive, never to the declared n at once.
-func (r *Reader) readItems(n, depth int) ([]command.Reply, error) {
+func (r *Reader) readItems(n, depth int) ([]reply.Reply, error) {
 	if depth >= maxNesting {
 		return nil, protoErr(textTooDeep)
 	}
-	items := make([]command.Reply, 0, min(n, 16))
+	items := make([]reply.Reply, 0, min(n, 16))
 	for range n {
 		c, err := r.br.ReadByte()
 		if err != nil {
@@ -204,9 +204,9 @@ func (r *Reader) skipAttribute(depth int) error {
 }
 
 // errorReply splits "CODE message" into a KindError reply.
-func errorReply(line []byte) command.Reply {
+func errorReply(line []byte) reply.Reply {
 	code, msg, _ := bytes.Cut(line, []byte{' '})
-	return command.Errorf(string(code), string(msg))
+	return reply.Errorf(string(code), string(msg))
 }
 
 // isRangeErr reports a double too large or too small for a float64: still a

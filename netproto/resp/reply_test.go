@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 var replyGoldens = []string{"testdata/replies.txt"}
@@ -28,7 +28,7 @@ func TestReplyGolden(t *testing.T) {
 
 func checkReplies(t *testing.T, how string, r *Reader, c golden) {
 	t.Helper()
-	var last command.Reply
+	var last reply.Reply
 	for i, want := range c.replies {
 		rep, err := r.ReadReply()
 		if err != nil {
@@ -51,7 +51,7 @@ func checkReplies(t *testing.T, how string, r *Reader, c golden) {
 	}
 }
 
-func encode(t testing.TB, proto int, r command.Reply) string {
+func encode(t testing.TB, proto int, r reply.Reply) string {
 	t.Helper()
 	var out bytes.Buffer
 	bw := bufio.NewWriter(&out)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // A golden case is a block of "key: value" lines under testdata/; blocks are
@@ -160,29 +160,29 @@ func parseLimits(t testing.TB, where, s string) Limits {
 
 // render writes a reply in the golden files' notation: OK, nil, :5, "bytes"
 // (Go-quoted), +"status", -CODE "msg", [items] for an array, {k v} for a map.
-func render(r command.Reply) string {
+func render(r reply.Reply) string {
 	var b strings.Builder
 	renderTo(&b, r)
 	return b.String()
 }
 
-func renderTo(b *strings.Builder, r command.Reply) {
+func renderTo(b *strings.Builder, r reply.Reply) {
 	switch r.Kind {
-	case command.KindOK:
+	case reply.KindOK:
 		b.WriteString("OK")
-	case command.KindNil:
+	case reply.KindNil:
 		b.WriteString("nil")
-	case command.KindInt:
+	case reply.KindInt:
 		b.WriteString(":" + strconv.FormatInt(r.Int, 10))
-	case command.KindBytes:
+	case reply.KindBytes:
 		b.WriteString(strconv.Quote(string(r.Bytes)))
-	case command.KindStatus:
+	case reply.KindStatus:
 		b.WriteString("+" + strconv.Quote(string(r.Bytes)))
-	case command.KindError:
+	case reply.KindError:
 		b.WriteString("-" + r.Code + " " + strconv.Quote(r.Msg))
-	case command.KindArray, command.KindMap:
+	case reply.KindArray, reply.KindMap:
 		open, end := "[", "]"
-		if r.Kind == command.KindMap {
+		if r.Kind == reply.KindMap {
 			open, end = "{", "}"
 		}
 		b.WriteString(open)

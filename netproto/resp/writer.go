@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // Writer encodes replies (server side) and commands (client side) as RESP
@@ -59,7 +59,7 @@ func (w *Writer) Flush() error { return w.bw.Flush() }
 // A reply that cannot be encoded (an unknown Kind, a Map with an odd number
 // of items, at any depth) is ErrInvalidReply, and then nothing is written.
 // Any other error is the connection's, from an earlier flush.
-func (w *Writer) WriteReply(r command.Reply) error {
+func (w *Writer) WriteReply(r reply.Reply) error {
 	if err := check(r); err != nil {
 		return err
 	}
@@ -70,15 +70,15 @@ func (w *Writer) WriteReply(r command.Reply) error {
 	return err
 }
 
-func (w *Writer) reply(r command.Reply) {
+func (w *Writer) reply(r reply.Reply) {
 	switch r.Kind {
-	case command.KindOK:
+	case reply.KindOK:
 		_, _ = w.bw.WriteString("+OK\r\n")
-	case command.KindStatus:
+	case reply.KindStatus:
 		_ = w.bw.WriteByte('+')
 		w.lineBytes(r.Bytes)
 		_, _ = w.bw.WriteString("\r\n")
-	case command.KindError:
+	case reply.KindError:
 		_ = w.bw.WriteByte('-')
 		w.code(r.Code)
 		if r.Msg != "" {
@@ -86,18 +86,18 @@ func (w *Writer) reply(r command.Reply) {
 			w.line(r.Msg)
 		}
 		_, _ = w.bw.WriteString("\r\n")
-	case command.KindNil:
+	case reply.KindNil:
 		if w.proto == 3 {
 			_, _ = w.bw.WriteString("_\r\n")
 		} else {
 			_, _ = w.bw.WriteString("$-1\r\n")
 		}
-	case command.KindInt:
+	case reply.KindInt:
 		w.header(':', r.Int)
-	case command.KindBytes:
+	case reply.KindBytes:
 		w.bulk(r.Bytes)
-	case command.KindArray, command.KindMap:
-		if r.Kind == command.KindMap && w.proto == 3 {
+	case reply.KindArray, reply.KindMap:
+		if r.Kind == reply.KindMap && w.proto == 3 {
 			w.header('%', int64(len(r.Array)/2))
 		} else {
 			w.header('*', int64(len(r.Array)))
@@ -183,16 +183,16 @@ func (w *Writer) lineBytes(b []byte) {
 }
 
 // check reports whether r can be encoded, before a byte of it is written.
-func check(r command.Reply) error {
+func check(r reply.Reply) error {
 	switch r.Kind {
-	case command.KindOK, command.KindNil, command.KindInt, command.KindBytes,
-		command.KindError, command.KindStatus:
+	case reply.KindOK, reply.KindNil, reply.KindInt, reply.KindBytes,
+		reply.KindError, reply.KindStatus:
 		return nil
-	case command.KindMap:
+	case reply.KindMap:
 		if len(r.Array)%2 != 0 {
 			return fmt.Errorf("%w: map with %d items, an odd number", ErrInvalidReply, len(r.Array))
 		}
-	case command.KindArray:
+	case reply.KindArray:
 	default:
 		return fmt.Errorf("%w: unknown kind %d", ErrInvalidReply, r.Kind)
 	}

@@ -7,44 +7,44 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 func TestWriteReply(t *testing.T) {
-	kv := func(items ...command.Reply) command.Reply {
-		return command.Reply{Kind: command.KindMap, Array: items}
+	kv := func(items ...reply.Reply) reply.Reply {
+		return reply.Reply{Kind: reply.KindMap, Array: items}
 	}
-	str := func(s string) command.Reply { return command.Bytes([]byte(s)) }
+	str := func(s string) reply.Reply { return reply.Bytes([]byte(s)) }
 	for _, tc := range []struct {
 		name         string
-		reply        command.Reply
+		reply        reply.Reply
 		resp2, resp3 string
 	}{
-		{"ok", command.OK, "+OK\r\n", "+OK\r\n"},
-		{"status", command.Status("PONG"), "+PONG\r\n", "+PONG\r\n"},
-		{"status with CR and LF", command.Status("a\r\nb\nc"), "+a  b c\r\n", "+a  b c\r\n"},
-		{"nil", command.Nil, "$-1\r\n", "_\r\n"},
-		{"int", command.Int(42), ":42\r\n", ":42\r\n"},
-		{"negative int", command.Int(-9223372036854775808), ":-9223372036854775808\r\n", ":-9223372036854775808\r\n"},
+		{"ok", reply.OK, "+OK\r\n", "+OK\r\n"},
+		{"status", reply.Status("PONG"), "+PONG\r\n", "+PONG\r\n"},
+		{"status with CR and LF", reply.Status("a\r\nb\nc"), "+a  b c\r\n", "+a  b c\r\n"},
+		{"nil", reply.Nil, "$-1\r\n", "_\r\n"},
+		{"int", reply.Int(42), ":42\r\n", ":42\r\n"},
+		{"negative int", reply.Int(-9223372036854775808), ":-9223372036854775808\r\n", ":-9223372036854775808\r\n"},
 		{"bytes", str("hello"), "$5\r\nhello\r\n", "$5\r\nhello\r\n"},
 		{"binary bytes", str("a\r\n\x00"), "$4\r\na\r\n\x00\r\n", "$4\r\na\r\n\x00\r\n"},
-		{"empty bytes", command.Bytes(nil), "$0\r\n\r\n", "$0\r\n\r\n"},
-		{"error", command.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value"),
+		{"empty bytes", reply.Bytes(nil), "$0\r\n\r\n", "$0\r\n\r\n"},
+		{"error", reply.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value"),
 			"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
 			"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"},
-		{"error without code", command.Errorf("", "boom"), "-ERR boom\r\n", "-ERR boom\r\n"},
-		{"error without message", command.Errorf("NOAUTH", ""), "-NOAUTH\r\n", "-NOAUTH\r\n"},
-		{"error with LF", command.Err("bad\r\nnews"), "-ERR bad  news\r\n", "-ERR bad  news\r\n"},
-		{"error code with spaces", command.Errorf("WRONG TYPE\r\n", "x"), "-WRONGTYPE x\r\n", "-WRONGTYPE x\r\n"},
-		{"error code of spaces alone", command.Errorf(" \n", "x"), "-ERR x\r\n", "-ERR x\r\n"},
-		{"empty array", command.Array(nil), "*0\r\n", "*0\r\n"},
-		{"array with nil", command.Array([]command.Reply{str("a"), command.Nil, command.Int(1)}),
+		{"error without code", reply.Errorf("", "boom"), "-ERR boom\r\n", "-ERR boom\r\n"},
+		{"error without message", reply.Errorf("NOAUTH", ""), "-NOAUTH\r\n", "-NOAUTH\r\n"},
+		{"error with LF", reply.Err("bad\r\nnews"), "-ERR bad  news\r\n", "-ERR bad  news\r\n"},
+		{"error code with spaces", reply.Errorf("WRONG TYPE\r\n", "x"), "-WRONGTYPE x\r\n", "-WRONGTYPE x\r\n"},
+		{"error code of spaces alone", reply.Errorf(" \n", "x"), "-ERR x\r\n", "-ERR x\r\n"},
+		{"empty array", reply.Array(nil), "*0\r\n", "*0\r\n"},
+		{"array with nil", reply.Array([]reply.Reply{str("a"), reply.Nil, reply.Int(1)}),
 			"*3\r\n$1\r\na\r\n$-1\r\n:1\r\n", "*3\r\n$1\r\na\r\n_\r\n:1\r\n"},
-		{"map", kv(str("proto"), command.Int(3), str("mode"), str("standalone")),
+		{"map", kv(str("proto"), reply.Int(3), str("mode"), str("standalone")),
 			"*4\r\n$5\r\nproto\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n",
 			"%2\r\n$5\r\nproto\r\n:3\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n"},
 		{"empty map", kv(), "*0\r\n", "%0\r\n"},
-		{"map in an array", command.Array([]command.Reply{kv(str("k"), command.Nil)}),
+		{"map in an array", reply.Array([]reply.Reply{kv(str("k"), reply.Nil)}),
 			"*1\r\n*2\r\n$1\r\nk\r\n$-1\r\n", "*1\r\n%1\r\n$1\r\nk\r\n_\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,13 +61,13 @@ func TestWriteReply(t *testing.T) {
 // TestWriteReplyRefusesWhole checks that a reply that cannot be encoded is
 // refused before any byte of it is written, however deep the fault.
 func TestWriteReplyRefusesWhole(t *testing.T) {
-	odd := command.Reply{Kind: command.KindMap, Array: []command.Reply{command.Int(1)}}
-	for name, r := range map[string]command.Reply{
+	odd := reply.Reply{Kind: reply.KindMap, Array: []reply.Reply{reply.Int(1)}}
+	for name, r := range map[string]reply.Reply{
 		"odd map":            odd,
-		"odd map in array":   command.Array([]command.Reply{command.Int(1), odd}),
+		"odd map in array":   reply.Array([]reply.Reply{reply.Int(1), odd}),
 		"unknown kind":       {Kind: 99},
 		"zero reply":         {},
-		"unknown kind later": command.Array([]command.Reply{command.OK, {Kind: 42}}),
+		"unknown kind later": reply.Array([]reply.Reply{reply.OK, {Kind: 42}}),
 	} {
 		var out bytes.Buffer
 		bw := bufio.NewWriter(&out)
@@ -88,7 +88,7 @@ func TestWriteReplyReportsConnectionError(t *testing.T) {
 	w := NewWriter(bufio.NewWriterSize(&failWriter{boom}, 16))
 	var err error
 	for i := 0; i < 10 && err == nil; i++ {
-		err = w.WriteReply(command.Bytes([]byte("a value longer than the buffer")))
+		err = w.WriteReply(reply.Bytes([]byte("a value longer than the buffer")))
 	}
 	if err != boom {
 		t.Fatalf("got %v, want %v", err, boom)

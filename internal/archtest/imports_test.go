@@ -1,0 +1,72 @@
+// Package archtest checks the import rules of docs/architecture.md's
+// layers: which packages may depend on which. It has no code of its own.
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/pykv/pykv/"
+
+// engine is every package of the storage engine and the command table
+// above it: what a codec, a client or a leaf must never compile.
+var engine = []string{"command", "storage", "snapshot", "segment", "index", "vfs"}
+
+// deps returns the project's packages that pkg depends on, directly or not.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", module+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	var mine []string
+	for _, p := range strings.Fields(string(out)) {
+		if rest, ok := strings.CutPrefix(p, module); ok && rest != pkg {
+			mine = append(mine, rest)
+		}
+	}
+	return mine
+}
+
+// TestImportRules: leaves import nothing of the project, and the codecs
+// depend on no engine package.
+func TestImportRules(t *testing.T) {
+	for _, tc := range []struct {
+		pkg       string
+		allowed   []string // nil: nothing of the project
+		forbidden []string
+	}{
+		{pkg: "reply"},
+		{pkg: "internal/redisfmt"},
+		{pkg: "internal/glob"},
+		{pkg: "vfs"},
+		{pkg: "index"},
+		{pkg: "segment", allowed: []string{"vfs"}},
+		{pkg: "netproto/resp", forbidden: engine},
+	} {
+		t.Run(tc.pkg, func(t *testing.T) {
+			for _, d := range deps(t, tc.pkg) {
+				bad := tc.forbidden == nil && !contains(tc.allowed, d)
+				for _, f := range tc.forbidden {
+					if d == f || strings.HasPrefix(d, f+"/") {
+						bad = true
+					}
+				}
+				if bad {
+					t.Errorf("%s depends on %s", tc.pkg, d)
+				}
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
