@@ -362,15 +362,18 @@ type deadlineReader struct {
 	authBy      time.Time // zero once authenticated, or when not asked for
 	reading     bool      // a request is being read
 	requestBy   time.Time // zero until the request's first byte arrives
+	lastRead    time.Time // when the last read that returned bytes did
 	set         bool      // a deadline is set on conn
 }
 
 // beginRequest is called before each request is read; started says that
-// its first bytes are already buffered.
+// its first bytes are already buffered, so they came with the last read:
+// its time is the request's start, and a pipeline's requests cost no clock
+// reading each.
 func (d *deadlineReader) beginRequest(started bool) {
 	d.reading, d.requestBy = d.request > 0, time.Time{}
 	if d.reading && started {
-		d.requestBy = time.Now().Add(d.request)
+		d.requestBy = d.lastRead.Add(d.request)
 	}
 }
 
@@ -395,8 +398,11 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 		return 0, os.ErrDeadlineExceeded
 	}
 	n, err := d.conn.Read(p)
-	if n > 0 && d.reading && d.requestBy.IsZero() {
-		d.requestBy = time.Now().Add(d.request) // the request's first byte
+	if n > 0 && d.request > 0 {
+		d.lastRead = time.Now()
+		if d.reading && d.requestBy.IsZero() {
+			d.requestBy = d.lastRead.Add(d.request) // the request's first byte
+		}
 	}
 	return n, err
 }
