@@ -89,7 +89,7 @@ type Config struct {
 }
 
 // Server is the HTTP listener. Listen, Serve, Addr and Shutdown follow
-// netproto.Server, so the daemon starts and stops every listener alike.
+// server.Server, so the daemon starts and stops every listener alike.
 type Server struct {
 	cfg   Config
 	log   *slog.Logger

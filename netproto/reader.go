@@ -33,23 +33,38 @@ const maxRetained = 1 << 20
 // client side. It is not safe for concurrent use; a client may read with
 // one goroutine while another writes with a Writer.
 type Reader struct {
-	br   *bufio.Reader
-	lim  Limits
-	buf  []byte          // request frame body, reused by ReadRequest
-	name [maxOpName]byte // argv[0] of ReadRequest for a dedicated opcode
+	br     *bufio.Reader
+	lim    Limits          // in force
+	full   Limits          // as configured, in force once authenticated
+	unauth bool            // SetUnauthenticated(true): lim is the unauthenticated one
+	buf    []byte          // request frame body, reused by ReadRequest
+	name   [maxOpName]byte // argv[0] of ReadRequest for a dedicated opcode
 }
 
 // NewReader returns a Reader that reads from br within lim (zero fields
 // mean the defaults).
 func NewReader(br *bufio.Reader, lim Limits) *Reader {
-	return &Reader{br: br, lim: lim.withDefaults()}
+	lim = lim.withDefaults()
+	return &Reader{br: br, lim: lim, full: lim}
 }
 
 // SetLimits replaces the Reader's limits from the next read on (zero
-// fields mean the defaults). A server holds a connection that has not
-// authenticated to UnauthMaxFrame and UnauthMaxArgs, and relaxes them
-// after AUTH.
-func (r *Reader) SetLimits(lim Limits) { r.lim = lim.withDefaults() }
+// fields mean the defaults).
+func (r *Reader) SetLimits(lim Limits) {
+	r.full = lim.withDefaults()
+	r.SetUnauthenticated(r.unauth)
+}
+
+// SetUnauthenticated, while on, holds requests to UnauthMaxFrame and
+// UnauthMaxArgs (or the Reader's limits, when lower), as a server does for
+// a connection that has not authenticated; a request over them fails with
+// an error that is also ErrUnauthenticated. Off restores the limits.
+func (r *Reader) SetUnauthenticated(on bool) {
+	r.unauth, r.lim = on, r.full
+	if on {
+		r.lim = Limits{MaxFrame: min(r.full.MaxFrame, UnauthMaxFrame), MaxArgs: min(r.full.MaxArgs, UnauthMaxArgs)}
+	}
+}
 
 // Buffered returns the number of bytes already read from the connection
 // but not yet decoded. A server flushes its replies when it reaches zero:

@@ -2,6 +2,7 @@ package netproto
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -19,6 +20,14 @@ import (
 // At the end of the stream between frames it returns io.EOF. For the other
 // errors, see Recoverable.
 func (r *Reader) ReadRequest(argv [][]byte) ([][]byte, error) {
+	argv, err := r.readRequest(argv)
+	if err != nil && r.unauth && (errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrTooManyArgs)) {
+		err = &unauthError{err}
+	}
+	return argv, err
+}
+
+func (r *Reader) readRequest(argv [][]byte) ([][]byte, error) {
 	argv = argv[:0]
 	if cap(r.buf) > maxRetained {
 		r.buf = nil

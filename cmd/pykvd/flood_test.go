@@ -21,6 +21,7 @@ import (
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/internal/testdaemon"
 	"github.com/pykv/pykv/netproto"
+	"github.com/pykv/pykv/server"
 )
 
 // The flood tests (issue 11, "Floods") hold a real pykvd under many
@@ -774,7 +775,7 @@ func TestFloodClientsThatNeverRead(t *testing.T) {
 	slow.flush()
 	slowDone := make(chan error, 1)
 	go func() {
-		buf := make([]byte, netproto.WriteChunk)
+		buf := make([]byte, server.WriteChunk)
 		want := slowGets * replyLen(t, command.Bytes([]byte(value)))
 		got := 0
 		for got < want {

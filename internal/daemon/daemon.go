@@ -24,6 +24,7 @@ import (
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/netproto/resp"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/server"
 	"github.com/pykv/pykv/storage"
 	"github.com/pykv/pykv/vfs"
 )
@@ -88,9 +89,9 @@ type Daemon struct {
 
 	db      *storage.DB
 	clients atomic.Int64
-	native  *netproto.Server
-	resp    *netproto.Server
-	servers []*netproto.Server // native and resp, those configured
+	native  *server.Server
+	resp    *server.Server
+	servers []*server.Server // native and resp, those configured
 	http    *httpapi.Server
 
 	ready    chan struct{} // closed once Serve serves every listener
@@ -141,21 +142,21 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 	if err != nil {
 		return nil, err
 	}
-	srvCfg := netproto.ServerConfig{TLS: tlsConf, MaxClients: cfg.MaxClients, Clients: &d.clients,
+	srvCfg := server.Config{TLS: tlsConf, MaxClients: cfg.MaxClients, Clients: &d.clients,
 		IdleTimeout: cfg.IdleTimeout.Duration, AuthTimeout: cfg.AuthTimeout.Duration,
 		RequestTimeout: cfg.RequestTimeout.Duration, WriteTimeout: cfg.WriteTimeout.Duration, Logger: log,
-		Deferred: func() netproto.DeferredStore { return d.db.Deferred() }}
+		Deferred: func() server.DeferredStore { return d.db.Deferred() }}
 	table := command.New(d.db, command.Config{Password: cfg.Password, Info: d.serverInfo})
 	if cfg.Native.Addr != "" {
 		c := srvCfg
 		c.Addr = cfg.Native.Addr
-		d.native = netproto.NewServer(c, table, netproto.Native{Limits: netproto.Limits{MaxFrame: cfg.MaxFrame}})
+		d.native = server.New(c, table, server.Native{Limits: netproto.Limits{MaxFrame: cfg.MaxFrame}})
 		d.servers = append(d.servers, d.native)
 	}
 	if cfg.RESP.Addr != "" {
 		c := srvCfg
 		c.Addr = cfg.RESP.Addr
-		d.resp = netproto.NewServer(c, table, netproto.RESP{Limits: resp.Limits{MaxBulk: cfg.MaxFrame, MaxCommand: cfg.MaxFrame}})
+		d.resp = server.New(c, table, server.RESP{Limits: resp.Limits{MaxBulk: cfg.MaxFrame, MaxCommand: cfg.MaxFrame}})
 		d.servers = append(d.servers, d.resp)
 	}
 	for _, s := range d.servers {

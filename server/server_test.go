@@ -1,4 +1,4 @@
-package netproto_test
+package server_test
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/server"
 	"github.com/pykv/pykv/storage"
 	"github.com/pykv/pykv/vfs"
 )
@@ -22,7 +23,7 @@ import (
 type fixture struct {
 	mem   *vfs.Mem
 	db    *storage.DB
-	srv   *netproto.Server
+	srv   *server.Server
 	syncs atomic.Int64
 	fail  atomic.Bool
 }
@@ -35,7 +36,7 @@ func start(t *testing.T, wrap func(command.Store) command.Store) *fixture {
 }
 
 // startWith is start with the server's config changed by set.
-func startWith(t *testing.T, wrap func(command.Store) command.Store, set func(*netproto.ServerConfig)) *fixture {
+func startWith(t *testing.T, wrap func(command.Store) command.Store, set func(*server.Config)) *fixture {
 	t.Helper()
 	f := &fixture{mem: vfs.NewMem()}
 	fs := vfs.Inject(f.mem, func(op vfs.Op, path string) error {
@@ -57,14 +58,14 @@ func startWith(t *testing.T, wrap func(command.Store) command.Store, set func(*n
 	if wrap != nil {
 		store = wrap(db)
 	}
-	cfg := netproto.ServerConfig{Addr: "127.0.0.1:0", Logger: quiet}
+	cfg := server.Config{Addr: "127.0.0.1:0", Logger: quiet}
 	if wrap == nil {
-		cfg.Deferred = func() netproto.DeferredStore { return db.Deferred() }
+		cfg.Deferred = func() server.DeferredStore { return db.Deferred() }
 	}
 	if set != nil {
 		set(&cfg)
 	}
-	f.srv = netproto.NewServer(cfg, command.New(store, command.Config{}), netproto.Native{})
+	f.srv = server.New(cfg, command.New(store, command.Config{}), server.Native{})
 	if err := f.srv.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestShutdownFinishesPipeline(t *testing.T) {
 // and stalls is told and closed once the timeout has passed.
 func TestRequestTimeoutCountsFromTheFirstByte(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	f := startWith(t, nil, func(c *netproto.ServerConfig) { c.RequestTimeout = timeout })
+	f := startWith(t, nil, func(c *server.Config) { c.RequestTimeout = timeout })
 	c := dial(t, f)
 	time.Sleep(2 * timeout) // the quiet before a request, which must not count
 	c.send("PING")

@@ -1,4 +1,4 @@
-package netproto_test
+package server_test
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/netproto"
+	"github.com/pykv/pykv/server"
 	"github.com/pykv/pykv/storage"
 	"github.com/pykv/pykv/vfs"
 )
@@ -29,8 +30,8 @@ func TestNativeHandshakeOnRESPPortIsAnswered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := netproto.NewServer(netproto.ServerConfig{Addr: "127.0.0.1:0", Logger: quiet},
-		command.New(db, command.Config{}), netproto.RESP{})
+	srv := server.New(server.Config{Addr: "127.0.0.1:0", Logger: quiet},
+		command.New(db, command.Config{}), server.RESP{})
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
 	}

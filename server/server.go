@@ -1,4 +1,4 @@
-package netproto
+package server
 
 import (
 	"bufio"
@@ -56,9 +56,9 @@ type Protocol interface {
 	NewCodec(r *bufio.Reader, w *bufio.Writer) Codec
 }
 
-// ServerConfig configures a Server. Zero values mean the documented
+// Config configures a Server. Zero values mean the documented
 // defaults.
-type ServerConfig struct {
+type Config struct {
 	// Addr is the TCP address to listen on, e.g. "127.0.0.1:7379".
 	Addr string
 	// TLS, when set, makes the listener speak TLS.
@@ -119,7 +119,7 @@ type DeferredStore interface {
 // those replies unsent.
 //
 // It also keeps the write deadline: each WriteChunk of a write must be
-// taken by the kernel within timeout (ServerConfig.WriteTimeout), counted
+// taken by the kernel within timeout (Config.WriteTimeout), counted
 // from when that chunk's write began, so a slow reader of a large reply
 // is not cut while it keeps reading, and one that reads nothing is. The
 // wait for durability is not counted. by, when set, is a hard limit as
@@ -182,7 +182,7 @@ const handshakeTimeout = 10 * time.Second
 // in time): a client that reads nothing must not hold the close up.
 const closeReplyTimeout = time.Second
 
-// errTooManyClients refuses a connection over ServerConfig.MaxClients; its
+// errTooManyClients refuses a connection over Config.MaxClients; its
 // text is Redis's.
 var errTooManyClients = errors.New("max number of clients reached")
 
@@ -190,7 +190,7 @@ var errTooManyClients = errors.New("max number of clients reached")
 // connection, buffered I/O, and a flush only when the input runs dry, so
 // that pipelined replies come back in request order with few syscalls.
 type Server struct {
-	cfg   ServerConfig
+	cfg   Config
 	table *command.Table
 	proto Protocol
 	log   *slog.Logger
@@ -204,8 +204,8 @@ type Server struct {
 	rejected atomic.Uint64
 }
 
-// NewServer returns a server of table speaking proto.
-func NewServer(cfg ServerConfig, table *command.Table, proto Protocol) *Server {
+// New returns a server of table speaking proto.
+func New(cfg Config, table *command.Table, proto Protocol) *Server {
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = 10000
 	}
@@ -422,11 +422,11 @@ func timedOut(err error, by time.Time) bool {
 	return !by.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(by)
 }
 
-// errAuthTimeout is sent to a connection closed by ServerConfig.AuthTimeout.
+// errAuthTimeout is sent to a connection closed by Config.AuthTimeout.
 var errAuthTimeout = command.Errorf("NOAUTH", "Authentication required; not authenticated in time, closing the connection.")
 
 // errRequestTimeout is sent to a connection closed by
-// ServerConfig.RequestTimeout.
+// Config.RequestTimeout.
 var errRequestTimeout = command.Errorf("ERR", "request not received whole within request_timeout, closing the connection")
 
 // loop serves commands until the peer leaves, QUIT, a protocol error, or

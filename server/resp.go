@@ -1,10 +1,11 @@
-package netproto
+package server
 
 import (
 	"bufio"
 	"errors"
 
 	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/netproto/resp"
 )
 
@@ -37,20 +38,20 @@ type respCodec struct {
 // handshake on the RESP port (pykv-cli or the Go client pointed at the
 // wrong port). Without it the handshake, which has no line end, would
 // wait for one until the client gave up; with it the client reads a RESP
-// error where it expects Magic, and can say which port to use.
+// error where it expects netproto.Magic, and can say which port to use.
 var errNativeOnRESP = errors.New("this port speaks RESP (Redis's protocol), not pykv's native protocol: " +
 	"use the native port (7380 by default) with pykv-cli, or redis-cli here")
 
-// sniffNative reports whether the stream opens with Magic. It peeks one
-// byte more only while the bytes so far are a prefix of Magic, so a RESP
+// sniffNative reports whether the stream opens with netproto.Magic. It peeks one
+// byte more only while the bytes so far are a prefix of netproto.Magic, so a RESP
 // command (which always ends with a line end) never waits on it.
 func (c *respCodec) sniffNative() (bool, error) {
-	for i := 1; i <= len(Magic); i++ {
+	for i := 1; i <= len(netproto.Magic); i++ {
 		b, err := c.br.Peek(i)
 		if len(b) < i {
 			return false, err
 		}
-		if b[i-1] != Magic[i-1] {
+		if b[i-1] != netproto.Magic[i-1] {
 			return false, nil
 		}
 	}

@@ -1,4 +1,4 @@
-package netproto
+package server
 
 import (
 	"bufio"
@@ -6,12 +6,13 @@ import (
 	"io"
 
 	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/netproto"
 )
 
 // Native is the Protocol of the native binary wire format, for a Server.
 type Native struct {
 	// Limits bound the requests a connection accepts.
-	Limits Limits
+	Limits netproto.Limits
 }
 
 // Name implements Protocol.
@@ -19,27 +20,17 @@ func (Native) Name() string { return "native" }
 
 // NewCodec implements Protocol.
 func (n Native) NewCodec(r *bufio.Reader, w *bufio.Writer) Codec {
-	return &nativeCodec{r: NewReader(r, n.Limits), w: NewWriter(w), lim: n.Limits, authed: true}
+	return &nativeCodec{r: netproto.NewReader(r, n.Limits), w: netproto.NewWriter(w)}
 }
 
 type nativeCodec struct {
-	r      *Reader
-	w      *Writer
-	lim    Limits // after AUTH, or without a password
-	authed bool
+	r *netproto.Reader
+	w *netproto.Writer
 }
 
 // SetAuthenticated implements Codec: before AUTH a request is held to
-// UnauthMaxFrame and UnauthMaxArgs, within the configured limits.
-func (c *nativeCodec) SetAuthenticated(authed bool) {
-	c.authed = authed
-	if authed {
-		c.r.SetLimits(c.lim)
-		return
-	}
-	l := c.lim.withDefaults()
-	c.r.SetLimits(Limits{MaxFrame: min(l.MaxFrame, UnauthMaxFrame), MaxArgs: min(l.MaxArgs, UnauthMaxArgs)})
-}
+// netproto.UnauthMaxFrame and UnauthMaxArgs, within the configured limits.
+func (c *nativeCodec) SetAuthenticated(authed bool) { c.r.SetUnauthenticated(!authed) }
 
 func (c *nativeCodec) Handshake(refuse error) error {
 	_, err := c.r.ReadHandshake()
@@ -59,11 +50,7 @@ func (c *nativeCodec) Handshake(refuse error) error {
 }
 
 func (c *nativeCodec) ReadCommand(argv [][]byte) ([][]byte, error) {
-	argv, err := c.r.ReadRequest(argv)
-	if err != nil && !c.authed && (errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrTooManyArgs)) {
-		err = &unauthError{err}
-	}
-	return argv, err
+	return c.r.ReadRequest(argv)
 }
 
 func (c *nativeCodec) WriteReply(_ *command.Session, r command.Reply) error {
@@ -82,5 +69,5 @@ func (c *nativeCodec) ErrorReply(err error) (command.Reply, bool, bool) {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return command.Reply{}, false, false
 	}
-	return ErrorReply(err), true, Recoverable(err)
+	return netproto.ErrorReply(err), true, netproto.Recoverable(err)
 }
