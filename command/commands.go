@@ -1,197 +1,95 @@
 package command
 
-// setArgs is SET's argument hint, shared with the documentation.
-const setArgs = "key value [NX|XX] [GET] [EX seconds|PX milliseconds|" +
-	"EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]"
+import "github.com/pykv/pykv/command/spec"
 
-// Shorthands for the key positions of COMMAND INFO.
-const (
-	oneKey   = 1 // FirstKey and LastKey of a command on argv[1]
-	allKeys  = -1
-	keysStep = 1
-)
+// handlers says what each command of package spec does: one line per
+// command or subcommand with a handler (a container such as CLIENT has
+// none of its own). Adding a command is an entry in spec's table, its
+// handler in the file of its group, and a line here.
+func handlers() []struct {
+	name string
+	run  handler
+} {
+	return []struct {
+		name string
+		run  handler
+	}{
+		{"ping", (*Table).ping},
+		{"echo", (*Table).echo},
+		{"auth", (*Table).auth},
+		{"hello", (*Table).hello},
+		{"quit", (*Table).quit},
+		{"select", (*Table).selectDB},
+		{"client|id", (*Table).clientID},
+		{"client|getname", (*Table).clientGetName},
+		{"client|setname", (*Table).clientSetName},
+		{"client|setinfo", (*Table).clientSetInfo},
+		{"client|help", helpFor("client")},
+		{"get", (*Table).get},
+		{"set", (*Table).set},
+		{"setnx", (*Table).setnx},
+		{"setex", (*Table).setex},
+		{"psetex", (*Table).psetex},
+		{"getdel", (*Table).getdel},
+		{"incr", (*Table).incr},
+		{"incrby", (*Table).incrby},
+		{"decr", (*Table).decr},
+		{"decrby", (*Table).decrby},
+		{"mget", (*Table).mget},
+		{"mset", (*Table).mset},
+		{"del", (*Table).del},
+		{"unlink", (*Table).del},
+		{"exists", (*Table).exists},
+		{"expire", (*Table).expire},
+		{"pexpire", (*Table).pexpire},
+		{"expireat", (*Table).expireat},
+		{"pexpireat", (*Table).pexpireat},
+		{"persist", (*Table).persist},
+		{"ttl", (*Table).ttl},
+		{"pttl", (*Table).pttl},
+		{"scan", (*Table).scan},
+		{"dbsize", (*Table).dbsize},
+		{"info", (*Table).infoCmd},
+		{"command", (*Table).command},
+		{"command|count", (*Table).commandCount},
+		{"command|docs", (*Table).commandDocs},
+		{"command|info", (*Table).commandInfo},
+		{"command|list", (*Table).commandList},
+		{"command|help", helpFor("command")},
+		{"config|get", (*Table).configGet},
+		{"config|help", helpFor("config")},
+		{"bgrewriteaof", (*Table).bgrewriteaof},
+		{"compact", (*Table).compact},
+		{"flushall", (*Table).flushall},
+		{"flushdb", (*Table).flushdb},
+	}
+}
 
-// commandSpecs is the command table: one entry per command. Adding a
-// command is an entry here, its handler in the file of its group, its
-// tests, one test vector per codec and one line in docs/protocol.md.
-func commandSpecs() []*Spec {
-	return []*Spec{
-		// connection
-		{Name: "ping", Arity: -1, Flags: FlagFast, Group: "connection",
-			Summary: "Return PONG, or the message when one is given.",
-			Args:    "[message]", run: (*Table).ping},
-		{Name: "echo", Arity: 2, Flags: FlagFast, Group: "connection",
-			Summary: "Return the message.",
-			Args:    "message", run: (*Table).echo},
-		{Name: "auth", Arity: -2, Flags: FlagNoAuth | FlagFast, Group: "connection",
-			Summary: "Authenticate the connection (the only user is \"default\").",
-			Args:    "[username] password", run: (*Table).auth},
-		{Name: "hello", Arity: -1, Flags: FlagNoAuth | FlagFast, Group: "connection",
-			Summary: "Handshake: choose RESP2 or RESP3, optionally authenticate and name the connection.",
-			Args:    "[protover [AUTH username password] [SETNAME clientname]]", run: (*Table).hello},
-		{Name: "quit", Arity: -1, Flags: FlagNoAuth | FlagFast, Group: "connection",
-			Summary: "Close the connection once the reply is sent.",
-			run:     (*Table).quit},
-		{Name: "select", Arity: 2, Flags: FlagFast, Group: "connection",
-			Summary: "Select the database; pykv has only database 0.",
-			Args:    "index", run: (*Table).selectDB},
-		{Name: "client", Arity: -2, Group: "connection",
-			Summary: "Inspect and name the connection.",
-			Args:    "<subcommand> [<arg> ...]",
-			Subcommands: []*Spec{
-				{Name: "id", Arity: 2, Flags: FlagFast, Group: "connection",
-					Summary: "Return the connection's unique ID.", run: (*Table).clientID},
-				{Name: "getname", Arity: 2, Flags: FlagFast, Group: "connection",
-					Summary: "Return the connection's name, or nil.", run: (*Table).clientGetName},
-				{Name: "setname", Arity: 3, Flags: FlagFast, Group: "connection",
-					Summary: "Name the connection; an empty name removes it.",
-					Args:    "connection-name", run: (*Table).clientSetName},
-				{Name: "setinfo", Arity: 4, Flags: FlagFast, Group: "connection",
-					Summary: "Record the client library's name or version.",
-					Args:    "LIB-NAME libname|LIB-VER libver", run: (*Table).clientSetInfo},
-				{Name: "help", Arity: 2, Group: "connection",
-					Summary: "List the CLIENT subcommands.", run: helpFor("client")},
-			}},
+// byID holds the handler of every command by its spec.Command.ID; nil
+// for a container without a handler of its own.
+var byID []handler
 
-		// string
-		{Name: "get", Arity: 2, Flags: FlagReadOnly | FlagFast, Group: "string",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Return the value of a key, or nil when the key does not exist.",
-			Args:    "key", run: (*Table).get},
-		{Name: "set", Arity: -3, Flags: FlagWrite, Group: "string",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Set a key's value, optionally only if it does (not) exist, with an expiry, returning the old value.",
-			Args:    setArgs, run: (*Table).set},
-		{Name: "setnx", Arity: 3, Flags: FlagWrite | FlagFast, Group: "string",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Set a key's value only if the key does not exist; 1 if it was set.",
-			Args:    "key value", run: (*Table).setnx},
-		{Name: "setex", Arity: 4, Flags: FlagWrite, Group: "string",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Set a key's value and its time to live in seconds.",
-			Args:    "key seconds value", run: (*Table).setex},
-		{Name: "psetex", Arity: 4, Flags: FlagWrite, Group: "string",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Set a key's value and its time to live in milliseconds.",
-			Args:    "key milliseconds value", run: (*Table).psetex},
-		{Name: "getdel", Arity: 2, Flags: FlagWrite | FlagFast, Group: "string",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Return the value of a key and delete the key.",
-			Args:    "key", run: (*Table).getdel},
-		{Name: "incr", Arity: 2, Flags: FlagWrite | FlagFast, Group: "string",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Add 1 to the integer value of a key (0 if missing) and return it.",
-			Args:    "key", run: (*Table).incr},
-		{Name: "incrby", Arity: 3, Flags: FlagWrite | FlagFast, Group: "string",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Add an integer to the integer value of a key (0 if missing) and return it.",
-			Args:    "key increment", run: (*Table).incrby},
-		{Name: "decr", Arity: 2, Flags: FlagWrite | FlagFast, Group: "string",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Subtract 1 from the integer value of a key (0 if missing) and return it.",
-			Args:    "key", run: (*Table).decr},
-		{Name: "decrby", Arity: 3, Flags: FlagWrite | FlagFast, Group: "string",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Subtract an integer from the integer value of a key (0 if missing) and return it.",
-			Args:    "key decrement", run: (*Table).decrby},
-		{Name: "mget", Arity: -2, Flags: FlagReadOnly | FlagFast, Group: "string",
-			FirstKey: oneKey, LastKey: allKeys, KeyStep: keysStep,
-			Summary: "Return the values of several keys, nil for each missing one.",
-			Args:    "key [key ...]", run: (*Table).mget},
-		{Name: "mset", Arity: -3, Flags: FlagWrite, Group: "string",
-			FirstKey: oneKey, LastKey: allKeys, KeyStep: 2,
-			Summary: "Set several keys' values in one atomic step.",
-			Args:    "key value [key value ...]", run: (*Table).mset},
-
-		// generic (keys)
-		{Name: "del", Arity: -2, Flags: FlagWrite, Group: "generic",
-			FirstKey: oneKey, LastKey: allKeys, KeyStep: keysStep,
-			Summary: "Delete keys; return how many existed.",
-			Args:    "key [key ...]", run: (*Table).del},
-		{Name: "unlink", Arity: -2, Flags: FlagWrite | FlagFast, Group: "generic",
-			FirstKey: oneKey, LastKey: allKeys, KeyStep: keysStep,
-			Summary: "Delete keys, as DEL; return how many existed.",
-			Args:    "key [key ...]", run: (*Table).del},
-		{Name: "exists", Arity: -2, Flags: FlagReadOnly | FlagFast, Group: "generic",
-			FirstKey: oneKey, LastKey: allKeys, KeyStep: keysStep,
-			Summary: "Count how many of the keys exist; a key named twice counts twice.",
-			Args:    "key [key ...]", run: (*Table).exists},
-		{Name: "expire", Arity: -3, Flags: FlagWrite | FlagFast, Group: "generic",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Set a key's time to live in seconds; 1 if the key exists.",
-			Args:    "key seconds", run: (*Table).expire},
-		{Name: "pexpire", Arity: -3, Flags: FlagWrite | FlagFast, Group: "generic",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Set a key's time to live in milliseconds; 1 if the key exists.",
-			Args:    "key milliseconds", run: (*Table).pexpire},
-		{Name: "expireat", Arity: -3, Flags: FlagWrite | FlagFast, Group: "generic",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Set a key's expiry as a unix time in seconds; 1 if the key exists.",
-			Args:    "key unix-time-seconds", run: (*Table).expireat},
-		{Name: "pexpireat", Arity: -3, Flags: FlagWrite | FlagFast, Group: "generic",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Set a key's expiry as a unix time in milliseconds; 1 if the key exists.",
-			Args:    "key unix-time-milliseconds", run: (*Table).pexpireat},
-		{Name: "persist", Arity: 2, Flags: FlagWrite | FlagFast, Group: "generic",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Remove a key's expiry; 1 if it had one.",
-			Args:    "key", run: (*Table).persist},
-		{Name: "ttl", Arity: 2, Flags: FlagReadOnly | FlagFast, Group: "generic",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Return a key's time to live in seconds: -1 without expiry, -2 if missing.",
-			Args:    "key", run: (*Table).ttl},
-		{Name: "pttl", Arity: 2, Flags: FlagReadOnly | FlagFast, Group: "generic",
-			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
-			Summary: "Return a key's time to live in milliseconds: -1 without expiry, -2 if missing.",
-			Args:    "key", run: (*Table).pttl},
-		{Name: "scan", Arity: -2, Flags: FlagReadOnly, Group: "generic",
-			Summary: "Iterate over the keys: returns the next cursor (0 when done) and a batch of keys.",
-			Args:    "cursor [MATCH pattern] [COUNT count] [TYPE type]", run: (*Table).scan},
-
-		// server
-		{Name: "dbsize", Arity: 1, Flags: FlagReadOnly | FlagFast, Group: "server",
-			Summary: "Return the number of keys.", run: (*Table).dbsize},
-		{Name: "info", Arity: -1, Group: "server",
-			Summary: "Return information and statistics about the server, by section.",
-			Args:    "[section [section ...]]", run: (*Table).infoCmd},
-		{Name: "command", Arity: -1, Group: "server",
-			Summary: "Describe the commands.",
-			Args:    "[<subcommand> [<arg> ...]]", run: (*Table).command,
-			Subcommands: []*Spec{
-				{Name: "count", Arity: 2, Group: "server",
-					Summary: "Return the number of commands.", run: (*Table).commandCount},
-				{Name: "docs", Arity: -2, Group: "server",
-					Summary: "Return the documentation of commands, or of all.",
-					Args:    "[command-name [command-name ...]]", run: (*Table).commandDocs},
-				{Name: "info", Arity: -2, Group: "server",
-					Summary: "Return the details of commands, or of all.",
-					Args:    "[command-name [command-name ...]]", run: (*Table).commandInfo},
-				{Name: "list", Arity: -2, Group: "server",
-					Summary: "Return the names of all commands.", run: (*Table).commandList},
-				{Name: "help", Arity: 2, Group: "server",
-					Summary: "List the COMMAND subcommands.", run: helpFor("command")},
-			}},
-		{Name: "config", Arity: -2, Flags: FlagAdmin, Group: "server",
-			Summary: "Read configuration parameters.",
-			Args:    "<subcommand> [<arg> ...]",
-			Subcommands: []*Spec{
-				{Name: "get", Arity: -3, Flags: FlagAdmin, Group: "server",
-					Summary: "Return the values of the parameters matching the globs.",
-					Args:    "parameter [parameter ...]", run: (*Table).configGet},
-				{Name: "help", Arity: 2, Group: "server",
-					Summary: "List the CONFIG subcommands.", run: helpFor("config")},
-			}},
-		{Name: "bgrewriteaof", Arity: 1, Flags: FlagAdmin, Group: "server",
-			Summary: "Start a merge of the log into a new snapshot in the background (pykv's compaction).",
-			run:     (*Table).bgrewriteaof},
-		{Name: "compact", Arity: 1, Flags: FlagAdmin, Group: "server",
-			Summary: "Merge the log into a new snapshot now and report what it did.",
-			run:     (*Table).compact},
-		{Name: "flushall", Arity: -1, Flags: FlagWrite, Group: "server",
-			Summary: "Not supported by pykv: replies with an error.",
-			Args:    "[ASYNC|SYNC]", run: (*Table).flushall},
-		{Name: "flushdb", Arity: -1, Flags: FlagWrite, Group: "server",
-			Summary: "Not supported by pykv: replies with an error.",
-			Args:    "[ASYNC|SYNC]", run: (*Table).flushdb},
+func init() {
+	byID = make([]handler, spec.Count())
+	names := map[string]*Spec{}
+	var walk func([]*Spec)
+	walk = func(cmds []*Spec) {
+		for _, c := range cmds {
+			names[c.Name] = c
+			walk(c.Subcommands)
+		}
+	}
+	walk(spec.All())
+	for _, h := range handlers() {
+		c, ok := names[h.name]
+		if !ok {
+			panic("command: handler for unknown command " + h.name)
+		}
+		byID[c.ID()] = h.run
+	}
+	for name, c := range names {
+		if byID[c.ID()] == nil && len(c.Subcommands) == 0 {
+			panic("command: no handler for " + name)
+		}
 	}
 }

@@ -5,14 +5,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pykv/pykv/command/spec"
 	"github.com/pykv/pykv/internal/glob"
 	"github.com/pykv/pykv/storage"
 )
 
 // COMMAND: the COMMAND INFO of every command.
 func (t *Table) command(_ *Session, _ [][]byte) Reply {
-	items := make([]Reply, len(registry))
-	for i, sp := range registry {
+	items := make([]Reply, len(spec.All()))
+	for i, sp := range spec.All() {
 		items[i] = specInfo(sp)
 	}
 	return Array(items)
@@ -20,7 +21,7 @@ func (t *Table) command(_ *Session, _ [][]byte) Reply {
 
 // COMMAND COUNT
 func (t *Table) commandCount(_ *Session, _ [][]byte) Reply {
-	return Int(int64(len(registry)))
+	return Int(int64(len(spec.All())))
 }
 
 // COMMAND LIST
@@ -28,8 +29,8 @@ func (t *Table) commandList(_ *Session, argv [][]byte) Reply {
 	if len(argv) > 2 {
 		return errSyntax // FILTERBY is not supported
 	}
-	items := make([]Reply, len(registry))
-	for i, sp := range registry {
+	items := make([]Reply, len(spec.All()))
+	for i, sp := range spec.All() {
 		items[i] = Bytes([]byte(sp.Name))
 	}
 	return Array(items)
@@ -58,7 +59,7 @@ func (t *Table) commandDocs(_ *Session, argv [][]byte) Reply {
 	var kv []Reply
 	add := func(sp *Spec) { kv = append(kv, Bytes([]byte(sp.Name)), specDocs(sp)) }
 	if len(argv) == 2 {
-		for _, sp := range registry {
+		for _, sp := range spec.All() {
 			add(sp)
 		}
 	}
@@ -77,7 +78,7 @@ func findSpec(name []byte) (*Spec, bool) {
 	if !ok || !isSub {
 		return sp, ok
 	}
-	return lookup(sp.subs, sub)
+	return sp.Sub(sub)
 }
 
 // specInfo is one command's entry in COMMAND INFO, in Redis 7's shape:

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"sync/atomic"
 	"time"
+
+	"github.com/pykv/pykv/command/spec"
 )
 
 // Config is what a Table needs beyond its Store.
@@ -86,24 +88,24 @@ func (t *Table) Exec(s *Session, argv [][]byte) Reply {
 	if len(argv) == 0 {
 		return errEmptyCommand
 	}
-	sp, ok := lookup(byName, argv[0])
+	sp, ok := spec.Lookup(argv[0])
 	if !ok {
 		return unknownCommand(argv)
 	}
-	if len(sp.subs) > 0 && len(argv) >= 2 {
-		sub, ok := lookup(sp.subs, argv[1])
+	if len(sp.Subcommands) > 0 && len(argv) >= 2 {
+		sub, ok := sp.Sub(argv[1])
 		if !ok {
 			return unknownSubcommand(sp, argv[1])
 		}
 		sp = sub
 	}
-	if !sp.arityOK(len(argv)) {
-		return sp.arityErr
+	if !sp.ArityOK(len(argv)) {
+		return sp.ArityError()
 	}
 	if t.needAuth && !s.Authed && sp.Flags&FlagNoAuth == 0 {
 		return errNoAuth
 	}
-	r := sp.run(t, s, argv)
+	r := byID[sp.ID()](t, s, argv)
 	t.processed.add(s.ID) // after, as in Redis: INFO does not count itself
 	return r
 }

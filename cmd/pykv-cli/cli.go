@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pykv/pykv/netproto/resp"
 	"io"
 	"net"
 	"strconv"
@@ -15,9 +14,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/pykv/pykv/netproto/resp"
+
 	"github.com/pykv/pykv/client"
-	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/netproto"
+	"github.com/pykv/pykv/reply"
 )
 
 // cli runs commands against one server and prints their replies.
@@ -64,7 +65,7 @@ func (s *cli) exec(ctx context.Context, args []string) bool {
 
 // print writes a reply in the chosen form. verbatim is redis-cli's
 // treatment of INFO: its text is printed as it is, in either form.
-func (s *cli) print(rep command.Reply, verbatim bool) {
+func (s *cli) print(rep reply.Reply, verbatim bool) {
 	var text string
 	switch {
 	case verbatim:

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // The two ways pykv-cli prints a reply, byte for byte as redis-cli does, so
@@ -14,7 +14,7 @@ import (
 
 // formatStandard renders r as redis-cli's standard (TTY) output, ending in
 // a newline.
-func formatStandard(r command.Reply) string {
+func formatStandard(r reply.Reply) string {
 	var b strings.Builder
 	writeStandard(&b, r, "")
 	return b.String()
@@ -23,27 +23,27 @@ func formatStandard(r command.Reply) string {
 // writeStandard is redis-cli's cliFormatReplyTTY. prefix is the
 // indentation of the items of a nested array after its first, whose index
 // the enclosing array has already written.
-func writeStandard(b *strings.Builder, r command.Reply, prefix string) {
+func writeStandard(b *strings.Builder, r reply.Reply, prefix string) {
 	switch r.Kind {
-	case command.KindOK:
+	case reply.KindOK:
 		b.WriteString("OK\n")
-	case command.KindStatus:
+	case reply.KindStatus:
 		b.Write(r.Bytes)
 		b.WriteByte('\n')
-	case command.KindInt:
+	case reply.KindInt:
 		b.WriteString("(integer) ")
 		b.WriteString(strconv.FormatInt(r.Int, 10))
 		b.WriteByte('\n')
-	case command.KindBytes:
+	case reply.KindBytes:
 		writeQuoted(b, r.Bytes)
 		b.WriteByte('\n')
-	case command.KindNil:
+	case reply.KindNil:
 		b.WriteString("(nil)\n")
-	case command.KindError:
+	case reply.KindError:
 		b.WriteString("(error) ")
 		b.WriteString(errorText(r))
 		b.WriteByte('\n')
-	case command.KindArray, command.KindMap:
+	case reply.KindArray, reply.KindMap:
 		writeAggregate(b, r, prefix)
 	default:
 		b.WriteString("(unknown reply type " + strconv.Itoa(int(r.Kind)) + ")\n")
@@ -53,8 +53,8 @@ func writeStandard(b *strings.Builder, r command.Reply, prefix string) {
 // writeAggregate writes an array as numbered items ("1) ", right-aligned
 // to the widest index) and a map as numbered pairs ("1# key => value"),
 // nesting deeper ones by the width of the index plus two.
-func writeAggregate(b *strings.Builder, r command.Reply, prefix string) {
-	isMap := r.Kind == command.KindMap
+func writeAggregate(b *strings.Builder, r reply.Reply, prefix string) {
+	isMap := r.Kind == reply.KindMap
 	if len(r.Array) == 0 {
 		if isMap {
 			b.WriteString("(empty hash)\n")
@@ -102,11 +102,11 @@ func writeAggregate(b *strings.Builder, r command.Reply, prefix string) {
 
 // multiline reports whether the standard form of r takes more than one
 // line, so that a map value starts on a line of its own.
-func multiline(r command.Reply) bool {
+func multiline(r reply.Reply) bool {
 	switch r.Kind {
-	case command.KindArray:
+	case reply.KindArray:
 		return len(r.Array) > 1 || len(r.Array) == 1 && multiline(r.Array[0])
-	case command.KindMap:
+	case reply.KindMap:
 		return len(r.Array) > 2 || len(r.Array) == 2 && multiline(r.Array[1])
 	}
 	return false
@@ -148,7 +148,7 @@ func writeQuoted(b *strings.Builder, s []byte) {
 
 // errorText is an error reply as Redis sends it: the code, a space, the
 // message.
-func errorText(r command.Reply) string {
+func errorText(r reply.Reply) string {
 	if r.Msg == "" {
 		return r.Code
 	}
@@ -159,7 +159,7 @@ func errorText(r command.Reply) string {
 // items and map pairs one per line, nil as an empty line, and a newline
 // after the reply. An error keeps redis-cli's extra newline (so it is
 // followed by an empty line).
-func formatRaw(r command.Reply) string {
+func formatRaw(r reply.Reply) string {
 	var b strings.Builder
 	writeRaw(&b, r)
 	b.WriteByte('\n')
@@ -168,33 +168,33 @@ func formatRaw(r command.Reply) string {
 
 // formatVerbatim renders r raw without the final newline: redis-cli's form
 // for INFO, whose text ends in its own line break.
-func formatVerbatim(r command.Reply) string {
+func formatVerbatim(r reply.Reply) string {
 	var b strings.Builder
 	writeRaw(&b, r)
 	return b.String()
 }
 
 // writeRaw is redis-cli's cliFormatReplyRaw.
-func writeRaw(b *strings.Builder, r command.Reply) {
+func writeRaw(b *strings.Builder, r reply.Reply) {
 	switch r.Kind {
-	case command.KindNil:
-	case command.KindOK:
+	case reply.KindNil:
+	case reply.KindOK:
 		b.WriteString("OK")
-	case command.KindStatus, command.KindBytes:
+	case reply.KindStatus, reply.KindBytes:
 		b.Write(r.Bytes)
-	case command.KindInt:
+	case reply.KindInt:
 		b.WriteString(strconv.FormatInt(r.Int, 10))
-	case command.KindError:
+	case reply.KindError:
 		b.WriteString(errorText(r))
 		b.WriteByte('\n')
-	case command.KindArray:
+	case reply.KindArray:
 		for i, it := range r.Array {
 			if i > 0 {
 				b.WriteByte('\n')
 			}
 			writeRaw(b, it)
 		}
-	case command.KindMap:
+	case reply.KindMap:
 		for i := 0; i+1 < len(r.Array); i += 2 {
 			if i > 0 {
 				b.WriteByte('\n')

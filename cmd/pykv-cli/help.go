@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/pykv/pykv/netproto/resp"
 	"sort"
 	"strings"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/netproto/resp"
+
+	"github.com/pykv/pykv/command/spec"
 )
 
 // Help, hints and completion all come from the command table's Specs, so
@@ -30,7 +31,7 @@ Groups: ` + strings.Join(groups(), ", ") + `
 func groups() []string {
 	seen := map[string]bool{}
 	var gs []string
-	for _, sp := range command.Specs() {
+	for _, sp := range spec.All() {
 		if !seen[sp.Group] {
 			seen[sp.Group] = true
 			gs = append(gs, sp.Group)
@@ -48,21 +49,21 @@ func topicHelp(topic []string, version string, color bool) string {
 	if len(topic) == 0 {
 		return generalHelp(version)
 	}
-	var specs []*command.Spec
+	var specs []*spec.Command
 	showGroup := true
 	if g, ok := strings.CutPrefix(topic[0], "@"); ok {
 		showGroup = false
-		for _, sp := range command.Specs() {
+		for _, sp := range spec.All() {
 			if strings.EqualFold(sp.Group, g) {
 				specs = append(specs, sp)
 			}
 		}
-	} else if sp, ok := command.Lookup([]byte(topic[0])); ok {
+	} else if sp, ok := spec.Lookup([]byte(topic[0])); ok {
 		switch sub := subcommand(sp, topic[1:]); {
 		case sub != nil:
-			specs = []*command.Spec{sub}
+			specs = []*spec.Command{sub}
 		default:
-			specs = append([]*command.Spec{sp}, sp.Subcommands...)
+			specs = append([]*spec.Command{sp}, sp.Subcommands...)
 		}
 	}
 	if len(specs) == 0 {
@@ -90,7 +91,7 @@ func topicHelp(topic []string, version string, color bool) string {
 }
 
 // subcommand returns the Spec of sp's subcommand named by args[0], or nil.
-func subcommand(sp *command.Spec, args []string) *command.Spec {
+func subcommand(sp *spec.Command, args []string) *spec.Command {
 	if len(args) == 0 {
 		return nil
 	}
@@ -103,7 +104,7 @@ func subcommand(sp *command.Spec, args []string) *command.Spec {
 }
 
 // displayName is a Spec's name as typed: "SET", "CLIENT SETNAME".
-func displayName(sp *command.Spec) string {
+func displayName(sp *spec.Command) string {
 	return strings.ToUpper(strings.ReplaceAll(sp.Name, "|", " "))
 }
 
@@ -117,7 +118,7 @@ func hint(line string) string {
 	if err != nil || len(args) == 0 {
 		return ""
 	}
-	sp, ok := command.Lookup([]byte(args[0]))
+	sp, ok := spec.Lookup([]byte(args[0]))
 	if !ok {
 		return ""
 	}
@@ -192,7 +193,7 @@ func (completer) Do(line []rune, pos int) ([][]rune, int) {
 
 // commandNames returns every top-level command name in upper case.
 func commandNames() []string {
-	specs := command.Specs()
+	specs := spec.All()
 	names := make([]string, len(specs))
 	for i, sp := range specs {
 		names[i] = strings.ToUpper(sp.Name)

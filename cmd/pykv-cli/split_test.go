@@ -1,10 +1,11 @@
 package main
 
 import (
-	"github.com/pykv/pykv/netproto/resp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pykv/pykv/netproto/resp"
 )
 
 func TestSplitArgs(t *testing.T) {
