@@ -36,11 +36,13 @@
 //
 // # Adding a command
 //
-//  1. One entry in commandSpecs (commands.go): name, arity in Redis's
-//     convention (negative means at least), flags, key positions, group,
-//     a one-line summary, an argument hint, and the handler.
+//  1. One entry in package spec's table (command/spec/table.go): name,
+//     arity in Redis's convention (negative means at least), flags, key
+//     positions, group, a one-line summary and an argument hint.
 //  2. The handler, in the file of its group (strings.go, keys.go, conn.go,
-//     server.go, info.go), with table tests of every reply and error text.
+//     server.go, info.go), with table tests of every reply and error text,
+//     and its line in handlers (commands.go); start-up panics if a command
+//     has none.
 //  3. One test vector per codec (netproto, resp) and one line in
 //     docs/protocol.md.
 //
