@@ -78,7 +78,7 @@ func TestRestartKeepsData(t *testing.T) {
 // not be.
 func TestKillKeepsAcknowledgedWrites(t *testing.T) {
 	t.Parallel()
-	// DESIGN.md, invariant 2: under "always" nothing acknowledged is lost
+	// docs/architecture.md, promise 2: under "always" nothing acknowledged is lost
 	// even to a power loss; under "everysec" and "no" a process crash, as
 	// SIGKILL is, loses nothing either, since the writes are in the OS.
 	for _, policy := range []string{"always", "everysec", "no"} {
@@ -340,7 +340,7 @@ func TestConfigFileAndFlags(t *testing.T) {
 	}
 }
 
-// TestSIGHUPReloads sends SIGHUP, which DESIGN.md reserves for reloading
+// TestSIGHUPReloads sends SIGHUP, which docs/operations.md reserves for reloading
 // what can be reloaded (and which a closed terminal sends): the daemon goes
 // on serving and applies the configuration file's new log level.
 func TestSIGHUPReloads(t *testing.T) {

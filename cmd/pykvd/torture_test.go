@@ -39,7 +39,7 @@ import (
 // no key that was never written exists. Then the next cycle writes on.
 //
 // A process crash loses nothing acknowledged under fsync "always" and
-// "everysec" alike (DESIGN.md, invariant 2), so both run.
+// "everysec" alike (docs/architecture.md, promise 2), so both run.
 //
 // PYKV_TORTURE_CYCLES sets the cycles per policy (default 3; `make
 // torture` runs 1000); PYKV_TORTURE_SEED replays a run's choices (which
