@@ -303,7 +303,11 @@ func (d *Daemon) launch() error {
 	d.proc = p
 
 	deadline := time.Now().Add(ReadyTimeout)
-	for _, addr := range []string{d.Addr(), d.RESPAddr()} {
+	addrs := []string{d.Addr(), d.RESPAddr()}
+	if a := d.httpArg(); a != "" {
+		addrs = append(addrs, a) // bound last: wait for it too
+	}
+	for _, addr := range addrs {
 		for !accepts(addr) {
 			select {
 			case <-p.exited:
@@ -321,6 +325,21 @@ func (d *Daemon) launch() error {
 		}
 	}
 	return nil
+}
+
+// httpArg returns the HTTP address the test passed in Options.Args, the
+// last one as the flag package takes it, or "" when none or off.
+func (d *Daemon) httpArg() string {
+	addr := ""
+	for i, a := range d.opts.Args {
+		switch {
+		case (a == "--http-addr" || a == "-http-addr") && i+1 < len(d.opts.Args):
+			addr = d.opts.Args[i+1]
+		case strings.HasPrefix(a, "--http-addr="), strings.HasPrefix(a, "-http-addr="):
+			_, addr, _ = strings.Cut(a, "=")
+		}
+	}
+	return addr
 }
 
 func (d *Daemon) args() []string {
