@@ -306,44 +306,67 @@ func (w *Writer) await(done func() bool) error {
 			w.cond.Wait()
 			continue
 		}
-		w.flushLocked(w.opts.Sync == SyncAlways)
+		w.leadFlush(w.opts.Sync == SyncAlways)
 	}
 }
 
-// flushLocked makes the caller the leader: it writes the buffered records
-// (and fsyncs when sync) with the lock released, so others keep appending.
-func (w *Writer) flushLocked(sync bool) {
+// flush is one leader's round: what it took from the buffer and where it
+// goes.
+type flush struct {
+	f         vfs.File
+	data      []byte
+	target    LSN    // appended LSN the round covers
+	targetSeq uint64 // and its seq
+	end       int64  // file offset data ends at
+	grow      int64  // reservation to extend to first; 0: none needed
+	sync      bool
+}
+
+// leadFlush makes the caller, who holds mu, the leader of one round: it
+// takes the buffered records, releases mu while it writes them (and, when
+// sync, fsyncs), so that others keep appending, and takes mu again to
+// record the result. It is the one place the writer drops mu for I/O.
+func (w *Writer) leadFlush(sync bool) {
+	fl := w.takeLocked(sync)
+	w.mu.Unlock()
+	reservedOK, err := w.writeOut(fl.f, fl.data, fl.end, fl.grow, fl.sync)
+	w.mu.Lock()
+	w.finishLocked(fl, reservedOK, err)
+}
+
+// takeLocked starts a round: the buffer becomes the round's data.
+func (w *Writer) takeLocked(sync bool) flush {
 	w.flushing = true
 	data := w.buf
 	w.buf, w.inflight = w.spare[:0], data
-	f, target, targetSeq := w.f, w.appended, w.appendedSeq
-	end := w.fileDone + int64(len(data))
-	grow := int64(0)
-	if end > w.reserved {
-		grow = max(end, w.reserved+preallocChunk)
+	fl := flush{f: w.f, data: data, target: w.appended, targetSeq: w.appendedSeq,
+		end: w.fileDone + int64(len(data)), sync: sync}
+	if fl.end > w.reserved {
+		fl.grow = max(fl.end, w.reserved+preallocChunk)
 	}
-	w.mu.Unlock()
+	return fl
+}
 
-	reservedOK, err := w.writeOut(f, data, end, grow, sync)
-
-	w.mu.Lock()
+// finishLocked records a round's result: what is now written and synced,
+// or the failure that stops the writer, and wakes every waiter.
+func (w *Writer) finishLocked(fl flush, reservedOK bool, err error) {
 	w.flushing = false
-	if grow > 0 && err == nil {
+	if fl.grow > 0 && err == nil {
 		if reservedOK {
-			w.reserved = grow
+			w.reserved = fl.grow
 		} else {
-			w.reserved = max(w.reserved, end)
+			w.reserved = max(w.reserved, fl.end)
 		}
 	}
 	w.inflight = nil
-	w.spare = data
+	w.spare = fl.data
 	if err != nil {
 		w.fail(err)
 	} else {
-		w.fileDone += int64(len(data))
-		w.written, w.writtenSeq = target, targetSeq
-		if sync {
-			w.synced, w.syncedSeq, w.syncedOff = target, targetSeq, w.fileDone
+		w.fileDone += int64(len(fl.data))
+		w.written, w.writtenSeq = fl.target, fl.targetSeq
+		if fl.sync {
+			w.synced, w.syncedSeq, w.syncedOff = fl.target, fl.targetSeq, w.fileDone
 		}
 		w.durable.Store(w.durableSeqLocked())
 	}
@@ -523,7 +546,7 @@ func (w *Writer) drainLocked() error {
 	if w.synced == w.appended {
 		return nil
 	}
-	w.flushLocked(true)
+	w.leadFlush(true)
 	return w.err
 }
 
@@ -588,7 +611,7 @@ func (w *Writer) syncEverySecond() {
 				w.cond.Wait()
 			}
 			if w.err == nil && !w.closed && w.synced < w.appended {
-				w.flushLocked(true)
+				w.leadFlush(true)
 			}
 			w.mu.Unlock()
 		}
