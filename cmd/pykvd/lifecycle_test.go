@@ -36,7 +36,8 @@ func TestRestartKeepsData(t *testing.T) {
 	n.send("INCR", "ctr")
 	n.send("SET", "gone", "v")
 	n.send("DEL", "gone")
-	n.send("SET", "expires", "v", "PX", "200") // expires while the daemon is down
+	expiresAt := time.Now().Add(200 * time.Millisecond)
+	n.send("SET", "expires", "v", "PXAT", strconv.FormatInt(expiresAt.UnixMilli(), 10)) // expires while the daemon is down
 	n.flush()
 	for range keys + 6 {
 		if r := n.read(); r.IsError() {
@@ -47,7 +48,8 @@ func TestRestartKeepsData(t *testing.T) {
 	if code := d.Stop(); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The expiry is on the wall clock: let it pass before the restart.
+	time.Sleep(time.Until(expiresAt.Add(10 * time.Millisecond)))
 	d.Restart()
 
 	n = dialNative(t, d.Addr())
@@ -102,7 +104,8 @@ func killWhileWriting(t *testing.T, policy string) {
 		wg    sync.WaitGroup
 		stop  = make(chan struct{})
 	)
-	ackedCount := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	reached := make(chan struct{}) // closed at the maxAcked-th acknowledgement
+	var once sync.Once
 	for w := range writers {
 		// Each writer has a connection of its own, opened here on the
 		// test's goroutine; it writes until the kill breaks it.
@@ -133,18 +136,21 @@ func killWhileWriting(t *testing.T, policy string) {
 				}
 				mu.Lock()
 				acked[k] = v
+				if len(acked) >= maxAcked {
+					once.Do(func() { close(reached) })
+				}
 				mu.Unlock()
 			}
 		}()
 	}
-	deadline := time.Now().Add(maxWrites)
-	for ackedCount() < maxAcked && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-reached:
+	case <-time.After(maxWrites):
 	}
 	d.Kill()
 	close(stop)
 	wg.Wait()
-	if ackedCount() == 0 {
+	if len(acked) == 0 { // every writer has stopped (wg.Wait)
 		t.Fatal("no write was acknowledged before the kill")
 	}
 
