@@ -10,10 +10,10 @@ import (
 	"net"
 	"time"
 
-	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/internal/redisfmt"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/netproto/resp"
+	"github.com/pykv/pykv/reply"
 )
 
 // readBufSize is each connection's read buffer: a batch of replies of
@@ -112,7 +112,7 @@ func (c *conn) greet(password string) error {
 	if err != nil {
 		return err
 	}
-	if r.Kind == command.KindError {
+	if r.Kind == reply.KindError {
 		return fmt.Errorf("AUTH: %s %s", r.Code, r.Msg)
 	}
 	return nil
@@ -120,7 +120,7 @@ func (c *conn) greet(password string) error {
 
 // roundTrip sends one command and decodes its reply with the protocol's
 // codec: for AUTH and PING, not for the load.
-func (c *conn) roundTrip(argv [][]byte) (command.Reply, error) {
+func (c *conn) roundTrip(argv [][]byte) (reply.Reply, error) {
 	bw := bufio.NewWriter(c.nc)
 	var err error
 	if c.native {
@@ -132,7 +132,7 @@ func (c *conn) roundTrip(argv [][]byte) (command.Reply, error) {
 		err = bw.Flush()
 	}
 	if err != nil {
-		return command.Reply{}, err
+		return reply.Reply{}, err
 	}
 	if c.native {
 		return netproto.NewReader(c.br, netproto.Limits{}).ReadReply()
@@ -165,12 +165,12 @@ func (c *conn) skipNative() (replyKind, error) {
 	if n < 1 || n > maxNativeReply {
 		return 0, fmt.Errorf("%w: native frame of %d bytes", errMalformedReply, n)
 	}
-	kind := command.Kind(hdr[netproto.FrameHeaderSize])
+	kind := reply.Kind(hdr[netproto.FrameHeaderSize])
 	switch kind {
-	case command.KindNil:
+	case reply.KindNil:
 		_, err = c.br.Discard(netproto.FrameHeaderSize + n)
 		return replyNil, eof(err)
-	case command.KindError:
+	case reply.KindError:
 		return replyError, c.readNativeError(n)
 	}
 	_, err = c.br.Discard(netproto.FrameHeaderSize + n)

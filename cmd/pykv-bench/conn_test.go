@@ -8,13 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/netproto/resp"
+	"github.com/pykv/pykv/reply"
 )
 
 // encodeReplies writes replies with the server's own codec.
-func encodeReplies(t testing.TB, proto string, respVersion int, replies ...command.Reply) []byte {
+func encodeReplies(t testing.TB, proto string, respVersion int, replies ...reply.Reply) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	bw := bufio.NewWriter(&buf)
@@ -37,26 +37,26 @@ func encodeReplies(t testing.TB, proto string, respVersion int, replies ...comma
 
 func TestSkipReplies(t *testing.T) {
 	big := bytes.Repeat([]byte("v"), 3*readBufSize) // longer than the read buffer
-	items := []command.Reply{command.Bytes([]byte("a")), command.Nil, command.Int(-3)}
+	items := []reply.Reply{reply.Bytes([]byte("a")), reply.Nil, reply.Int(-3)}
 	replies := []struct {
-		r    command.Reply
+		r    reply.Reply
 		kind replyKind
 		msg  string
 	}{
-		{command.OK, replyValue, ""},
-		{command.Bytes([]byte("hello")), replyValue, ""},
-		{command.Bytes(nil), replyValue, ""},
-		{command.Bytes(big), replyValue, ""},
-		{command.Nil, replyNil, ""},
-		{command.Int(42), replyValue, ""},
-		{command.Status("PONG"), replyValue, ""},
-		{command.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value"), replyError,
+		{reply.OK, replyValue, ""},
+		{reply.Bytes([]byte("hello")), replyValue, ""},
+		{reply.Bytes(nil), replyValue, ""},
+		{reply.Bytes(big), replyValue, ""},
+		{reply.Nil, replyNil, ""},
+		{reply.Int(42), replyValue, ""},
+		{reply.Status("PONG"), replyValue, ""},
+		{reply.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value"), replyError,
 			"WRONGTYPE Operation against a key holding the wrong kind of value"},
-		{command.Array(items), replyValue, ""},
-		{command.Array([]command.Reply{command.Array(items), command.Bytes(big)}), replyValue, ""},
-		{command.Reply{Kind: command.KindMap, Array: items[:2]}, replyValue, ""},
-		{command.Array(nil), replyValue, ""},
-		{command.OK, replyValue, ""}, // still in step after all of the above
+		{reply.Array(items), replyValue, ""},
+		{reply.Array([]reply.Reply{reply.Array(items), reply.Bytes(big)}), replyValue, ""},
+		{reply.Reply{Kind: reply.KindMap, Array: items[:2]}, replyValue, ""},
+		{reply.Array(nil), replyValue, ""},
+		{reply.OK, replyValue, ""}, // still in step after all of the above
 	}
 	for _, proto := range []string{protoNative, protoRESP + "2", protoRESP + "3"} {
 		t.Run(proto, func(t *testing.T) {
@@ -64,7 +64,7 @@ func TestSkipReplies(t *testing.T) {
 			if strings.HasPrefix(proto, protoRESP) {
 				p, v = protoRESP, int(proto[len(proto)-1]-'0')
 			}
-			var all []command.Reply
+			var all []reply.Reply
 			for _, r := range replies {
 				all = append(all, r.r)
 			}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 	"github.com/pykv/pykv/segment"
 )
 
@@ -41,20 +41,20 @@ func (f *fakeConn) SetWriteDeadline(time.Time) error { return nil }
 type loopCase struct {
 	name  string
 	test  Test
-	reply command.Reply
+	reply reply.Reply
 }
 
 func loopCases() []loopCase {
-	value := command.Bytes(bytes.Repeat([]byte("x"), 100))
-	mget := make([]command.Reply, mgetKeys)
+	value := reply.Bytes(bytes.Repeat([]byte("x"), 100))
+	mget := make([]reply.Reply, mgetKeys)
 	for i := range mget {
 		mget[i] = value
 	}
 	return []loopCase{
-		{"SET", TestSet, command.OK},
+		{"SET", TestSet, reply.OK},
 		{"GET", TestGet, value},
-		{"MGET", TestMGet, command.Array(mget)},
-		{"GET-miss", TestGet, command.Nil},
+		{"MGET", TestMGet, reply.Array(mget)},
+		{"GET-miss", TestGet, reply.Nil},
 	}
 }
 

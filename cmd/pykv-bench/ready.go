@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/reply"
 )
 
 // readyPoll is the interval of --wait-ready's PINGs.
@@ -49,10 +49,10 @@ func ping(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if rep.Kind == command.KindError {
+	if rep.Kind == reply.KindError {
 		return fmt.Errorf("PING: %s %s", rep.Code, rep.Msg)
 	}
-	if rep.Kind != command.KindStatus || string(rep.Bytes) != "PONG" {
+	if rep.Kind != reply.KindStatus || string(rep.Bytes) != "PONG" {
 		return fmt.Errorf("PING: unexpected reply kind %d %q", rep.Kind, rep.Bytes)
 	}
 	return nil

@@ -32,7 +32,7 @@ func deps(t *testing.T, pkg string) []string {
 }
 
 // TestImportRules: leaves import nothing of the project, and the codecs,
-// the client library and pykv-cli depend on no engine package.
+// the client library, pykv-cli and pykv-bench depend on no engine package.
 func TestImportRules(t *testing.T) {
 	for _, tc := range []struct {
 		pkg       string
@@ -50,6 +50,7 @@ func TestImportRules(t *testing.T) {
 		{pkg: "client", forbidden: engine},
 		{pkg: "command/spec", allowed: []string{"reply"}},
 		{pkg: "cmd/pykv-cli", forbidden: engine},
+		{pkg: "cmd/pykv-bench", forbidden: engine},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
 			for _, d := range deps(t, tc.pkg) {
