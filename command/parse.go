@@ -1,31 +1,9 @@
 package command
 
-import "math"
+import "github.com/pykv/pykv/internal/redisfmt"
 
 // parseUint parses b as a base-10 uint64 of digits only (SCAN's cursor).
-func parseUint(b []byte) (uint64, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	return parseDigits(b)
-}
-
-// parseDigits parses a non-empty run of decimal digits, refusing anything
-// else and any value above MaxUint64.
-func parseDigits(b []byte) (uint64, bool) {
-	var v uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if v > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	return v, true
-}
+func parseUint(b []byte) (uint64, bool) { return redisfmt.ParseDigits(b) }
 
 // is reports whether arg equals upper, an upper-case ASCII keyword such as
 // "NX", ignoring ASCII case, without allocating.

@@ -128,7 +128,6 @@ type Writer struct {
 	// that must not take mu: every record up to it is as durable as the
 	// policy promises. It never moves again once the writer has failed.
 	durable  atomic.Uint64
-	failed   atomic.Bool // err is set; read without the lock
 	flushing bool
 	rotating bool  // a rotation is sealing the active file: appends wait
 	err      error // sticky: no append succeeds after a failed write or fsync
@@ -439,7 +438,6 @@ func (w *Writer) fail(err error) {
 		return
 	}
 	w.err = fmt.Errorf("%w (the log refuses writes until restart)", err)
-	w.failed.Store(true)
 	keep := w.fileDone
 	if w.opts.Sync == SyncAlways {
 		keep = w.syncedOff
@@ -454,10 +452,6 @@ func (w *Writer) fail(err error) {
 			"file", w.f.Name(), "offset", keep, "err", terr)
 	}
 }
-
-// Failed reports, without taking the writer's lock, whether a write or an
-// fsync has failed (Err then says why).
-func (w *Writer) Failed() bool { return w.failed.Load() }
 
 // Err returns the error that stopped the writer, or nil.
 func (w *Writer) Err() error {

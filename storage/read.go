@@ -40,19 +40,9 @@ func (db *DB) lookup(key []byte) (index.Entry, bool) {
 // look again under wmu, which the change holds. A client that reads two
 // keys one after the other therefore never sees the first from a batch
 // and the second from before it.
-func (db *DB) entry(key []byte) (index.Entry, bool) {
-	for range changeRetries {
-		if c := db.changing.Load(); c&1 == 0 {
-			e, ok := db.keydir.Get(key)
-			if db.changing.Load() == c {
-				return e, ok
-			}
-		}
-		runtime.Gosched() // a batch takes microseconds to apply
-	}
-	db.wmu.Lock()
-	defer db.wmu.Unlock()
-	return db.keydir.Get(key)
+func (db *DB) entry(key []byte) (e index.Entry, ok bool) {
+	db.stable(func() { e, ok = db.keydir.Get(key) })
+	return e, ok
 }
 
 // changeRetries is how often a read looks again, yielding in between,
@@ -104,11 +94,6 @@ const maxGoneRetries = 16
 // moved the version to another file, value follows it; errGone means the
 // key now holds another version.
 func (db *DB) value(key []byte, e index.Entry) ([]byte, error) {
-	if e.Seq > db.log.DurableSeq() && db.log.Failed() {
-		// A version not yet durable, of a log that failed: the write that
-		// carried it will never reach the disk; do not show it.
-		return nil, logFailed(db.log.Err())
-	}
 	if v, ok := db.cache.Get(key, e.Seq); ok {
 		if v == nil {
 			v = emptyValue

@@ -38,16 +38,9 @@ func ParseInt(b []byte) (int64, bool) {
 	if b[0] < '1' || b[0] > '9' {
 		return 0, false
 	}
-	var u uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if u > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		u = u*10 + d
+	u, ok := ParseDigits(b)
+	if !ok {
+		return 0, false
 	}
 	if neg {
 		if u > 1<<63 {
@@ -59,4 +52,25 @@ func ParseInt(b []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(u), true
+}
+
+// ParseDigits parses b, a non-empty run of decimal digits and nothing else
+// (leading zeros allowed), as a uint64, refusing a value above MaxUint64.
+// SCAN's cursor is read with it.
+func ParseDigits(b []byte) (uint64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if v > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
 }

@@ -83,3 +83,18 @@ func FuzzParseInt(f *testing.F) {
 		}
 	})
 }
+
+func TestParseDigits(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint64
+		ok   bool
+	}{
+		{"0", 0, true}, {"007", 7, true}, {"18446744073709551615", 1<<64 - 1, true},
+		{"18446744073709551616", 0, false}, {"", 0, false}, {"-1", 0, false}, {"+1", 0, false}, {"1 ", 0, false},
+	} {
+		if got, ok := ParseDigits([]byte(tc.in)); got != tc.want || ok != tc.ok {
+			t.Errorf("ParseDigits(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
