@@ -198,15 +198,21 @@ func (t *Table) configParams() []configParam {
 // CONFIG GET parameter [parameter ...]: each a glob (Redis's, as KEYS
 // reads it), matched without regard to ASCII case, or, with none of
 // "[*?" in it, a name looked up as it is, so a '\' there is no escape; a
-// parameter matched by several is reported once, and an unknown one is
-// left out, as in Redis 7.
+// parameter matched by several is reported once (under the name as the
+// client spelled it when it was named exactly), and an unknown one is left
+// out, as in Redis 7 (TestConfigGetMatchesLikeRedis checks it against
+// redis-server).
 func (t *Table) configGet(_ *Session, argv [][]byte) Reply {
 	params := t.configParams()
 	var kv []Reply
 	for _, p := range params {
 		for _, pattern := range argv[2:] {
 			if configMatch(pattern, p.name) {
-				kv = append(kv, Bytes([]byte(p.name)), Bytes([]byte(p.value)))
+				name := p.name
+				if !bytes.ContainsAny(pattern, "[*?") {
+					name = string(pattern) // Redis answers a name as the client spelled it
+				}
+				kv = append(kv, Bytes([]byte(name)), Bytes([]byte(p.value)))
 				break
 			}
 		}

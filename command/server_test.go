@@ -54,7 +54,7 @@ func TestConfigGet(t *testing.T) {
 	f.run([]step{
 		{cmd: "CONFIG GET save", want: `["save" ""]`},
 		{cmd: "CONFIG GET appendonly", want: `["appendonly" "yes"]`},
-		{cmd: "config get SAVE APPENDONLY", want: `["appendonly" "yes" "save" ""]`},
+		{cmd: "config get SAVE APPENDONLY", want: `["APPENDONLY" "yes" "SAVE" ""]`}, // named exactly: as spelled, as redis-server answers
 		{cmd: "CONFIG GET save sav?", want: `["save" ""]`},
 		{cmd: "CONFIG GET port", want: `["port" "7379"]`},
 		{cmd: "CONFIG GET max*", want: `["maxclients" "100" "maxmemory" "0" "maxmemory-policy" "noeviction"]`},

@@ -174,3 +174,56 @@ func torn(reply string) string {
 	}
 	return ""
 }
+
+// TestConfigGetMatchesLikeRedis (twin): for every parameter pykvd's
+// CONFIG GET knows, each pattern selects it exactly when redis-server's
+// CONFIG GET selects it, and under the same name. Redis knows many more
+// parameters; only pykvd's are compared, and values (ports, limits) differ.
+func TestConfigGetMatchesLikeRedis(t *testing.T) {
+	t.Parallel()
+	server := needTool(t, "redis-server")
+	d := testdaemon.Start(t, testdaemon.Options{})
+	pykv := dialRESPRaw(t, d.RESPAddr())
+	real := dialRESPRaw(t, "127.0.0.1:"+strconv.Itoa(startRedis(t, server)))
+	known := map[string]bool{}
+	for _, n := range configNames(t, pykv.call("CONFIG", "GET", "*")) {
+		known[strings.ToLower(n)] = true
+	}
+	if len(known) == 0 {
+		t.Fatal("CONFIG GET * names no parameter")
+	}
+	for _, pattern := range []string{
+		"*", "max*", "MAX*", "maxclients", "MAXCLIENTS", "MaxClients", "m?xclients", "maxc[l]ients",
+		"maxc[^x]ients", "[a-d]*", "[A-D]*", "sav[e", "sav[e]", "[t-r]ave", "*policy", `max\*`, `\s*`,
+		"appendonly", "app*only", "databases", "port", "p[o]r?", "nosuch", "save", "*e",
+	} {
+		pick := func(reply string) map[string]bool {
+			got := map[string]bool{}
+			for _, n := range configNames(t, reply) {
+				if known[strings.ToLower(n)] {
+					got[n] = true
+				}
+			}
+			return got
+		}
+		got, want := pick(pykv.call("CONFIG", "GET", pattern)), pick(real.call("CONFIG", "GET", pattern))
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("CONFIG GET %q selects %v from pykvd, %v from redis-server", pattern, got, want)
+		}
+	}
+}
+
+// configNames returns the parameter names of a RESP2 CONFIG GET reply: an
+// array of name, value, name, value... bulk strings.
+func configNames(t *testing.T, reply string) []string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(reply, "\r\n"), "\r\n")
+	if !strings.HasPrefix(lines[0], "*") {
+		t.Fatalf("CONFIG GET reply %q is not an array", reply)
+	}
+	var names []string
+	for i := 1; i+1 < len(lines); i += 4 { // $len, name, $len, value
+		names = append(names, lines[i+1])
+	}
+	return names
+}
