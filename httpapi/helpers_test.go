@@ -56,7 +56,7 @@ func withPassword(p string) envOption {
 }
 
 func withMaxValue(n int) envOption {
-	return func(o *storage.Options, _ *command.Config, c *Config) { o.MaxValueSize, c.MaxValueSize = n, n }
+	return func(o *storage.Options, _ *command.Config, _ *Config) { o.MaxValueSize = n }
 }
 
 func newEnv(t *testing.T, opts ...envOption) *env {

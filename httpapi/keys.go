@@ -122,7 +122,7 @@ func (s *Server) putRaw(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !s.limitBody(w, r, int64(s.cfg.MaxValueSize)) {
+	if !s.limitBody(w, r, int64(s.cfg.DB.Limits().MaxValue)) {
 		return
 	}
 	if req.value, err = readBody(r); err != nil {
@@ -331,7 +331,8 @@ func boolParam(name, v string) (bool, error) {
 // control characters, which belongs in value_base64 or PUT /v1/keys), and
 // the key the same, plus the field names.
 func (s *Server) putLimit() int64 {
-	return 2*int64(s.cfg.MaxValueSize) + 2*int64(s.cfg.MaxKeySize) + formOverhead
+	lim := s.cfg.DB.Limits()
+	return 2*int64(lim.MaxValue) + 2*int64(lim.MaxKey) + formOverhead
 }
 
 // key returns the path's key, percent-decoded by the mux.

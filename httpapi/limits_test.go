@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/storage"
 	"github.com/pykv/pykv/vfs"
 )
@@ -168,7 +169,7 @@ func TestLogRefusesWrites(t *testing.T) {
 func TestStalledBodyDoesNotAllocateItsLength(t *testing.T) {
 	const (
 		conns    = 4
-		declared = defaultMaxValueSize
+		declared = segment.DefaultMaxValue
 		slack    = 8 << 20 // far below one declared body
 	)
 	e := newEnv(t)

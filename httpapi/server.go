@@ -18,20 +18,14 @@ import (
 )
 
 // Timeouts of the http.Server. A value of the default 64 MiB limit at
-// 1 MB/s takes about a minute to send, so the body timeouts leave room for
-// twice that; headers have no such excuse and get a slowloris bound. The
-// whole request's is Config.RequestTimeout, the daemon's request_timeout.
+// 1 MB/s takes about a minute to send, so the response timeout leaves room
+// for twice that; headers have no such excuse and get a slowloris bound.
+// The whole request's is Config.RequestTimeout, the daemon's
+// request_timeout.
 const (
-	readHeaderTimeout     = 10 * time.Second
-	defaultRequestTimeout = 2 * time.Minute
-	writeTimeout          = 2 * time.Minute
-	idleTimeout           = 2 * time.Minute
-)
-
-// Defaults of the limits, the engine's own (storage.Options).
-const (
-	defaultMaxKeySize   = 64 << 10
-	defaultMaxValueSize = 64 << 20
+	readHeaderTimeout = 10 * time.Second
+	writeTimeout      = 2 * time.Minute
+	idleTimeout       = 2 * time.Minute
 )
 
 // minHeaderBytes is net/http's default header limit; it is raised when a
@@ -57,10 +51,6 @@ type Config struct {
 	// DB is the engine: /metrics reads its Stats at scrape time and
 	// /healthz checks that it is open.
 	DB *storage.DB
-	// MaxKeySize and MaxValueSize are the engine's limits (config
-	// storage.max_key_size and storage.max_value_size), which bound request
-	// bodies and headers. 0 = 64 KiB and 64 MiB, the engine's defaults.
-	MaxKeySize, MaxValueSize int
 	// MaxConns is the most connections open at a time (config
 	// max_clients), counted in Clients. One more is answered 503 "max
 	// number of clients reached" and closed, as the native and RESP
@@ -80,8 +70,8 @@ type Config struct {
 	Health func() error
 	// RequestTimeout bounds the reading of a whole request, headers and
 	// body, from its first byte (net/http's ReadTimeout; config
-	// request_timeout); the headers get at most 10 s of it. 0 = 2 minutes;
-	// negative = no bound but the headers' 10 s.
+	// request_timeout); the headers get at most 10 s of it. 0 = no bound
+	// but the headers' 10 s, as net/http's 0.
 	RequestTimeout time.Duration
 	// Logger receives listener events and server errors; default
 	// slog.Default.
@@ -110,12 +100,6 @@ func New(cfg Config) *Server {
 	if cfg.Table == nil || cfg.DB == nil {
 		panic("httpapi: New without a Table or a DB")
 	}
-	if cfg.MaxKeySize <= 0 {
-		cfg.MaxKeySize = defaultMaxKeySize
-	}
-	if cfg.MaxValueSize <= 0 {
-		cfg.MaxValueSize = defaultMaxValueSize
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -128,9 +112,6 @@ func New(cfg Config) *Server {
 		}
 		s.mux.Handle(rt.pattern(), s.count(rt.path, h))
 	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = defaultRequestTimeout
-	}
 	headerTimeout := readHeaderTimeout
 	if cfg.RequestTimeout > 0 {
 		headerTimeout = min(headerTimeout, cfg.RequestTimeout)
@@ -139,10 +120,10 @@ func New(cfg Config) *Server {
 		Handler:           s.jsonErrors(s.mux),
 		TLSConfig:         cfg.TLS,
 		ReadHeaderTimeout: headerTimeout,
-		ReadTimeout:       max(cfg.RequestTimeout, 0),
+		ReadTimeout:       cfg.RequestTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    max(minHeaderBytes, 3*cfg.MaxKeySize+formOverhead),
+		MaxHeaderBytes:    max(minHeaderBytes, 3*cfg.DB.Limits().MaxKey+formOverhead),
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	return s

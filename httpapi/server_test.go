@@ -163,12 +163,12 @@ func TestDocsPage(t *testing.T) {
 // it, on a real port.
 func TestListenServeShutdown(t *testing.T) {
 	e := newEnv(t)
-	s := New(Config{Addr: "127.0.0.1:0", Table: e.table, DB: e.db, Logger: e.srv.log})
+	s := New(Config{Addr: "127.0.0.1:0", Table: e.table, DB: e.db, Logger: e.srv.log, RequestTimeout: time.Minute})
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	if s.http.ReadHeaderTimeout == 0 || s.http.ReadTimeout == 0 || s.http.IdleTimeout == 0 {
-		t.Fatalf("timeouts unset: %+v", s.http)
+	if s.http.ReadHeaderTimeout != readHeaderTimeout || s.http.ReadTimeout != time.Minute || s.http.IdleTimeout == 0 {
+		t.Fatalf("timeouts not as configured: %+v", s.http)
 	}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve() }()

@@ -64,7 +64,8 @@ type Config struct {
 	// TLS, when set, makes the listener speak TLS.
 	TLS *tls.Config
 	// MaxClients bounds connections; one more gets an error reply and is
-	// closed. Shared across listeners when Clients is shared. 0 = 10000.
+	// closed. Shared across listeners when Clients is shared. 0 = no
+	// limit, as httpapi.Config.MaxConns.
 	MaxClients int
 	// Clients counts open connections; share one counter between the
 	// listeners of a daemon so MaxClients bounds them together. nil = own.
@@ -206,9 +207,6 @@ type Server struct {
 
 // New returns a server of table speaking proto.
 func New(cfg Config, table *command.Table, proto Protocol) *Server {
-	if cfg.MaxClients <= 0 {
-		cfg.MaxClients = 10000
-	}
 	if cfg.Clients == nil {
 		cfg.Clients = new(atomic.Int64)
 	}
@@ -324,7 +322,7 @@ func (s *Server) serveConn(c net.Conn) {
 	}()
 
 	var refuse error
-	if n > int64(s.cfg.MaxClients) {
+	if s.cfg.MaxClients > 0 && n > int64(s.cfg.MaxClients) {
 		refuse = errTooManyClients
 	}
 	dw.by = time.Now().Add(handshakeTimeout)

@@ -166,6 +166,13 @@ func (db *DB) Sync() error {
 	return db.log.Sync()
 }
 
+// Limits returns the largest key and value this DB accepts from writers
+// (Options.MaxKeySize and MaxValueSize, defaults filled in), for front
+// ends that bound what they read before the engine sees it.
+func (db *DB) Limits() segment.Limits {
+	return segment.Limits{MaxKey: db.opts.MaxKeySize, MaxValue: db.opts.MaxValueSize}
+}
+
 // Healthy returns nil while the engine is open and its log takes writes,
 // else why not (ErrClosed, or an error wrapping ErrLogFailed).
 func (db *DB) Healthy() error {

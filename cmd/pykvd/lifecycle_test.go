@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/command"
+	"github.com/pykv/pykv/internal/config"
 	"github.com/pykv/pykv/internal/testdaemon"
 )
 
@@ -238,6 +239,10 @@ func TestVersionFlag(t *testing.T) {
 	}
 }
 
+// TestHelpFlag: --help lists every setting of config.Params under its
+// flag, with its kind of value, its usage and the built-in default, so
+// the help cannot drift from the one list of settings; and the flags
+// that are not settings.
 func TestHelpFlag(t *testing.T) {
 	t.Parallel()
 	stdout, stderr, code := runBinary(t, t.TempDir(), "--help")
@@ -249,15 +254,20 @@ func TestHelpFlag(t *testing.T) {
 	if !strings.HasPrefix(help, "Usage: pykvd [flags]\n") {
 		t.Errorf("--help does not start with the usage line:\n%s", help)
 	}
-	for _, flag := range []string{"data-dir", "native-addr", "resp-addr", "fsync", "password",
-		"max-clients", "idle-timeout", "auth-timeout", "protected-mode", "config", "log-format", "log-level", "version"} {
-		if !strings.Contains(help, "\n  -"+flag+" ") && !strings.Contains(help, "\n  -"+flag+"\n") {
-			t.Errorf("--help does not list -%s:\n%s", flag, help)
+	def := config.Default()
+	for _, p := range config.Params {
+		want := p.Get(&def)
+		if want != "" && p.IsString() {
+			want = strconv.Quote(want)
+		}
+		if entry := flagHelp(p.Flag(), p.Arg(), p.Usage, want); !strings.Contains(help, entry+"\n") {
+			t.Errorf("--help does not show %s as\n%s\nin:\n%s", p.Key, entry, help)
 		}
 	}
-	for _, def := range []string{`(default "127.0.0.1:7380")`, `(default "127.0.0.1:7379")`, `(default "always")`} {
-		if !strings.Contains(help, def) {
-			t.Errorf("--help does not show %s", def)
+	for _, entry := range []string{`(default "127.0.0.1:7380")`, `(default "127.0.0.1:7379")`, `(default "always")`,
+		"\n  -config string\n", "\n  -version\n", "\n  -pprof-addr string\n"} {
+		if !strings.Contains(help, entry) {
+			t.Errorf("--help does not show %q", entry)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	_ "net/http/pprof" // served only with --pprof-addr
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -40,27 +41,17 @@ func run(args []string) int {
 	def := config.Default()
 	configPath := fl.String("config", "", "path of pykv.toml (default: ./pykv.toml when present, else built-in defaults)")
 	showVersion := fl.Bool("version", false, "print the version and the formats this pykvd reads and writes, then exit")
-	dataDir := fl.String("data-dir", def.DataDir, "data directory")
-	nativeAddr := fl.String("native-addr", def.Native.Addr, "native protocol listen address (empty: off)")
-	respAddr := fl.String("resp-addr", def.RESP.Addr, "RESP (Redis protocol) listen address (empty: off)")
-	httpAddr := fl.String("http-addr", def.HTTP.Addr, "HTTP listen address: REST, /healthz, /metrics (empty: off)")
-	fsync := fl.String("fsync", def.Storage.Fsync, "fsync policy: always, everysec or no")
-	cacheBytes := fl.Int64("cache-bytes", def.Storage.CacheBytes, "value cache budget in bytes")
-	segmentSize := fl.Int64("segment-size", def.Storage.SegmentSize, "log segment size in bytes")
-	maxClients := fl.Int("max-clients", def.MaxClients, "maximum connections")
-	idle := fl.Duration("idle-timeout", def.IdleTimeout.Duration, "close connections idle this long (0: never)")
-	authTimeout := fl.Duration("auth-timeout", def.AuthTimeout.Duration, "with a password, close connections not authenticated this long after connecting (0: never)")
-	requestTimeout := fl.Duration("request-timeout", def.RequestTimeout.Duration, "close connections whose request has not arrived whole this long after its first byte (0: never)")
-	writeTimeout := fl.Duration("write-timeout", def.WriteTimeout.Duration, "close connections whose replies are not read for this long (0: never)")
-	protected := yesNo(def.ProtectedMode)
-	fl.Var(&protected, "protected-mode", "yes: refuse to listen beyond loopback without a password; no: allow it (trusted networks only)")
-	password := fl.String("password", def.Password, "require AUTH with this password (prefer the config file: flags show in ps)")
-	logLevel := fl.String("log-level", def.Log.Level, "log level: debug, info, warn, error")
-	logFormat := fl.String("log-format", def.Log.Format, "log format: text or json")
+	// Every setting of pykv.toml is a flag, made from config.Params:
+	// the flags write into flags, and those given are copied over the
+	// file's values once it is read.
+	flags := def
+	for _, p := range config.Params {
+		fl.Var(p.Value(&flags), p.Flag(), p.Usage)
+	}
 	pprofAddr := fl.String("pprof-addr", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (empty: off)")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), "Usage: pykvd [flags]\n\nThe pykv daemon. Flags override pykv.toml; without a file the built-in defaults apply.\n\nFlags:\n")
-		fl.PrintDefaults()
+		printFlags(fl)
 	}
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,39 +87,8 @@ func run(args []string) int {
 		}
 	}
 	fl.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "data-dir":
-			cfg.DataDir = *dataDir
-		case "native-addr":
-			cfg.Native.Addr = *nativeAddr
-		case "resp-addr":
-			cfg.RESP.Addr = *respAddr
-		case "http-addr":
-			cfg.HTTP.Addr = *httpAddr
-		case "fsync":
-			cfg.Storage.Fsync = *fsync
-		case "cache-bytes":
-			cfg.Storage.CacheBytes = *cacheBytes
-		case "segment-size":
-			cfg.Storage.SegmentSize = *segmentSize
-		case "max-clients":
-			cfg.MaxClients = *maxClients
-		case "idle-timeout":
-			cfg.IdleTimeout.Duration = *idle
-		case "auth-timeout":
-			cfg.AuthTimeout.Duration = *authTimeout
-		case "request-timeout":
-			cfg.RequestTimeout.Duration = *requestTimeout
-		case "write-timeout":
-			cfg.WriteTimeout.Duration = *writeTimeout
-		case "protected-mode":
-			cfg.ProtectedMode = bool(protected)
-		case "password":
-			cfg.Password = *password
-		case "log-level":
-			cfg.Log.Level = *logLevel
-		case "log-format":
-			cfg.Log.Format = *logFormat
+		if p, ok := config.ParamByFlag(f.Name); ok {
+			p.Copy(&cfg, &flags)
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -229,31 +189,35 @@ func startWatchdog(log *slog.Logger) (stop func()) {
 	return func() { close(done) }
 }
 
-// yesNo is a boolean flag written as Redis writes its own: yes or no
-// (true, false, 1 and 0 too). Alone, --protected-mode means yes.
-type yesNo bool
-
-func (b *yesNo) String() string {
-	if b != nil && *b {
-		return "yes"
-	}
-	return "no"
+// printFlags writes the flags as flag.PrintDefaults does, with each
+// setting's kind of value from config.Params in place of flag's "value".
+func printFlags(fl *flag.FlagSet) {
+	fl.VisitAll(func(f *flag.Flag) {
+		arg, usage := flag.UnquoteUsage(f)
+		def := f.DefValue
+		if p, ok := config.ParamByFlag(f.Name); ok {
+			arg = p.Arg()
+			if def != "" && p.IsString() {
+				def = strconv.Quote(def)
+			}
+		}
+		fmt.Fprintln(fl.Output(), flagHelp(f.Name, arg, usage, def))
+	})
 }
 
-func (b *yesNo) Set(s string) error {
-	switch strings.ToLower(s) {
-	case "yes", "true", "1":
-		*b = true
-	case "no", "false", "0":
-		*b = false
-	default:
-		return fmt.Errorf("want yes or no, not %q", s)
+// flagHelp is one flag's entry in --help, in flag.PrintDefaults's layout;
+// an empty or false default is not shown.
+func flagHelp(name, arg, usage, def string) string {
+	line := "  -" + name
+	if arg != "" {
+		line += " " + arg
 	}
-	return nil
+	line += "\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t")
+	if def != "" && def != "false" {
+		line += " (default " + def + ")"
+	}
+	return line
 }
-
-// IsBoolFlag lets the flag stand alone, as a yes.
-func (b *yesNo) IsBoolFlag() bool { return true }
 
 func newLogger(format string, level *slog.LevelVar) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}

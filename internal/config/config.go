@@ -1,8 +1,15 @@
-// Package config is pykvd's configuration: the built-in defaults, the
-// pykv.toml file (read with github.com/BurntSushi/toml; an unknown key is an
-// error naming the key), and the checks that turn a bad value into an error
-// naming the key and the value. Command-line flags are applied on top by the
-// daemon's main.
+// Package config is pykvd's configuration: the built-in defaults
+// (Default), the one list of settings with their keys, flags and bounds
+// (Params), the pykv.toml file (read with github.com/BurntSushi/toml; an
+// unknown key is an error naming the key), and the checks that turn a bad
+// value into an error naming the key and the value. pykvd's main makes its
+// flags from Params and applies them on top of the file.
+//
+// In pykv.toml 0 never stands for "the default": a timeout of 0 is off,
+// cache_bytes 0 caches nothing, expiry_interval 0 turns active expiry
+// off, and a limit (max_clients, max_frame_bytes, segment_size,
+// max_key_size, max_value_size) must be positive. The engine's own
+// Options, where 0 means the default, are filled in by the daemon.
 package config
 
 import (
@@ -15,6 +22,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/storage"
 )
 
 // Default ports: our own, not Redis's 6379, so that pykvd never clashes with
@@ -48,6 +56,13 @@ const DefaultRequestTimeout = 2 * time.Minute
 // buffers it in memory without bound; pykvd stops reading instead, so its
 // memory stays bounded, and this frees the rest.
 const DefaultWriteTimeout = 30 * time.Second
+
+// DefaultMaxClients is max_clients's default, Redis's maxclients.
+const DefaultMaxClients = 10000
+
+// FrameOverhead is what max_frame_bytes's default allows beyond the largest
+// value: room for the command, the key and the frame around the value.
+const FrameOverhead = 128 << 10
 
 // Duration is a time.Duration written as a string ("10s", "5m") in TOML.
 type Duration struct{ time.Duration }
@@ -127,20 +142,20 @@ func Default() Config {
 		Native:         Listener{Addr: DefaultNativeAddr},
 		RESP:           Listener{Addr: DefaultRESPAddr},
 		HTTP:           Listener{Addr: DefaultHTTPAddr},
-		MaxClients:     10000,
+		MaxClients:     DefaultMaxClients,
 		ProtectedMode:  true,
 		IdleTimeout:    Duration{0},
 		AuthTimeout:    Duration{DefaultAuthTimeout},
 		RequestTimeout: Duration{DefaultRequestTimeout},
 		WriteTimeout:   Duration{DefaultWriteTimeout},
-		MaxFrame:       64<<20 + 128<<10,
+		MaxFrame:       segment.DefaultMaxValue + FrameOverhead,
 		Storage: Storage{
-			Fsync:          "always",
-			SegmentSize:    64 << 20,
-			CacheBytes:     256 << 20,
-			MaxKeySize:     64 << 10,
-			MaxValueSize:   64 << 20,
-			ExpiryInterval: Duration{100 * time.Millisecond},
+			Fsync:          segment.SyncAlways.String(),
+			SegmentSize:    segment.DefaultSegmentSize,
+			CacheBytes:     storage.DefaultCacheBytes,
+			MaxKeySize:     segment.DefaultMaxKey,
+			MaxValueSize:   segment.DefaultMaxValue,
+			ExpiryInterval: Duration{storage.DefaultExpiryInterval},
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}
@@ -180,11 +195,17 @@ func Loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Validate checks every value, naming the key of the first bad one.
+// Validate checks every value, naming the key of each bad one: first
+// each against its bounds in Params, then the rules that join two.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(key string, val any, why string) {
 		errs = append(errs, fmt.Errorf("%s = %v: %s", key, val, why))
+	}
+	for _, p := range Params {
+		if why := p.check(&c); why != "" {
+			bad(p.Key, p.Get(&c), why)
+		}
 	}
 	if c.DataDir == "" {
 		bad("data_dir", `""`, "must name a directory")
@@ -214,51 +235,11 @@ func (c Config) Validate() error {
 	if c.Native.Addr == "" && c.RESP.Addr == "" {
 		bad("native.addr", `""`, "native and resp listeners are both off: nothing could reach the daemon")
 	}
-	if c.MaxClients <= 0 {
-		bad("max_clients", c.MaxClients, "must be positive")
-	}
-	if c.IdleTimeout.Duration < 0 {
-		bad("idle_timeout", c.IdleTimeout, "must not be negative")
-	}
-	if c.AuthTimeout.Duration < 0 {
-		bad("auth_timeout", c.AuthTimeout, "must not be negative")
-	}
-	if c.RequestTimeout.Duration < 0 {
-		bad("request_timeout", c.RequestTimeout, "must not be negative")
-	}
-	if c.WriteTimeout.Duration < 0 {
-		bad("write_timeout", c.WriteTimeout, "must not be negative")
-	}
-	if c.MaxFrame < 1024 {
-		bad("max_frame_bytes", c.MaxFrame, "must be at least 1024")
-	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls.cert_file", c.TLS.CertFile, "tls.cert_file and tls.key_file go together")
 	}
-	if _, err := segment.ParseSyncPolicy(c.Storage.Fsync); err != nil {
-		bad("storage.fsync", c.Storage.Fsync, "want always, everysec or no")
-	}
-	if c.Storage.SegmentSize < 4096 || c.Storage.SegmentSize > 1<<32-1 {
-		bad("storage.segment_size", c.Storage.SegmentSize, "want 4096 to 4294967295 bytes")
-	}
-	if c.Storage.MaxKeySize <= 0 || c.Storage.MaxKeySize > 1<<30 {
-		bad("storage.max_key_size", c.Storage.MaxKeySize, "want 1 to 1073741824")
-	}
-	if c.Storage.MaxValueSize < 0 || c.Storage.MaxValueSize > 1<<30 {
-		bad("storage.max_value_size", c.Storage.MaxValueSize, "want 0 to 1073741824")
-	}
 	if c.MaxFrame < c.Storage.MaxValueSize {
 		bad("max_frame_bytes", c.MaxFrame, fmt.Sprintf("smaller than storage.max_value_size (%d): the largest values could not be sent", c.Storage.MaxValueSize))
-	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("log.level", c.Log.Level, "want debug, info, warn or error")
-	}
-	switch c.Log.Format {
-	case "text", "json":
-	default:
-		bad("log.format", c.Log.Format, "want text or json")
 	}
 	return errors.Join(errs...)
 }

@@ -1,8 +1,12 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +122,159 @@ func TestProtectedMode(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParamsCoverConfig: every field of Config that pykv.toml can set is
+// in Params exactly once, under its TOML key, so no setting lacks a flag
+// or bounds.
+func TestParamsCoverConfig(t *testing.T) {
+	var keys []string
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for f := range typ.Fields() {
+			key := prefix + f.Tag.Get("toml")
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[Duration]() {
+				walk(key+".", f.Type)
+				continue
+			}
+			keys = append(keys, key)
+		}
+	}
+	walk("", reflect.TypeFor[Config]())
+	var params, flags []string
+	for _, p := range Params {
+		params = append(params, p.Key)
+		flags = append(flags, p.Flag())
+	}
+	slices.Sort(keys)
+	sorted := slices.Sorted(slices.Values(params))
+	if !slices.Equal(keys, sorted) {
+		t.Fatalf("Config's keys %q\nParams' keys   %q", keys, sorted)
+	}
+	if n := len(slices.Compact(slices.Sorted(slices.Values(flags)))); n != len(flags) {
+		t.Fatalf("two params share a flag name: %q", flags)
+	}
+	// The flags pykvd has always had keep their names.
+	for key, flag := range map[string]string{"data_dir": "data-dir", "native.addr": "native-addr",
+		"storage.fsync": "fsync", "storage.cache_bytes": "cache-bytes", "log.level": "log-level",
+		"protected_mode": "protected-mode", "tls.cert_file": "tls-cert-file"} {
+		if i := slices.Index(params, key); i < 0 || flags[i] != flag {
+			t.Errorf("%s: flag %q, want %q", key, flags[max(i, 0)], flag)
+		}
+	}
+}
+
+// TestShippedFileDocumentsEveryParam: pykv.toml shows every key of
+// Params, in Params' order, each under a comment of its own or of the
+// group it opens with, and nothing else.
+func TestShippedFileDocumentsEveryParam(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "pykv.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	section, commented := "", false
+	for i, line := range strings.Split(string(text), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+			commented = false // a blank line ends a group
+		case strings.HasPrefix(line, "#"):
+			commented = true
+		case strings.HasPrefix(line, "["):
+			section = strings.Trim(line, "[]") + "."
+		default:
+			key, _, ok := strings.Cut(line, " = ")
+			if !ok {
+				t.Fatalf("pykv.toml line %d: %q is not key = value", i+1, line)
+			}
+			if !commented {
+				t.Errorf("pykv.toml line %d: %s%s has no comment above it", i+1, section, key)
+			}
+			keys = append(keys, section+key)
+		}
+	}
+	var params []string
+	for _, p := range Params {
+		params = append(params, p.Key)
+	}
+	if !slices.Equal(keys, params) {
+		t.Fatalf("pykv.toml's keys %q\nParams' keys     %q", keys, params)
+	}
+}
+
+// TestBounds: each bounded setting refuses the value just past each
+// bound, naming the key and the bounds, and takes the bounds themselves;
+// 0 is never taken as "the default" where it means nothing.
+func TestBounds(t *testing.T) {
+	for _, p := range Params {
+		if p.Min == 0 && p.Max == 0 {
+			continue
+		}
+		t.Run(p.Key, func(t *testing.T) {
+			try := func(n int64) error {
+				c := Default()
+				c.MaxFrame = 1 << 31 // out of the way of the value limit's rule
+				p.Value(&c).Set(strconv.FormatInt(n, 10))
+				return c.Validate()
+			}
+			if err := try(p.Min); err != nil && !strings.Contains(err.Error(), "max_frame_bytes") {
+				t.Errorf("min %d refused: %v", p.Min, err)
+			}
+			if err := try(p.Min - 1); err == nil || !strings.Contains(err.Error(), p.Key+" = ") {
+				t.Errorf("%d: err %v, want one naming %s", p.Min-1, err, p.Key)
+			}
+			if p.Max > 0 {
+				if err := try(p.Max + 1); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("want %d to %d", p.Min, p.Max)) {
+					t.Errorf("%d: err %v, want the bounds", p.Max+1, err)
+				}
+			}
+		})
+	}
+	c := Default()
+	c.Storage.MaxValueSize = 0
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "storage.max_value_size = 0: want 1 to") {
+		t.Fatalf("max_value_size = 0: %v", err)
+	}
+}
+
+// TestFlagValues: a flag's text sets the field as pykv.toml would, and
+// bad text is refused with what was wanted.
+func TestFlagValues(t *testing.T) {
+	tests := []struct {
+		flag, text, want, bad string
+	}{
+		{"fsync", "everysec", "everysec", ""},
+		{"max-clients", "12", "12", ""},
+		{"max-clients", "many", "", "want an integer"},
+		{"cache-bytes", "0", "0", ""},
+		{"idle-timeout", "5m", "5m0s", ""},
+		{"idle-timeout", "soon", "", "want a duration"},
+		{"protected-mode", "no", "no", ""},
+		{"protected-mode", "true", "yes", ""},
+		{"protected-mode", "maybe", "", "want yes or no"},
+	}
+	for _, tt := range tests {
+		p, ok := ParamByFlag(tt.flag)
+		if !ok {
+			t.Fatalf("no param has the flag %s", tt.flag)
+		}
+		c := Default()
+		err := p.Value(&c).Set(tt.text)
+		if tt.bad != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.bad) {
+				t.Errorf("--%s=%s: err %v, want %q", tt.flag, tt.text, err, tt.bad)
+			}
+			continue
+		}
+		if err != nil || p.Get(&c) != tt.want {
+			t.Errorf("--%s=%s: %q, %v; want %q", tt.flag, tt.text, p.Get(&c), err, tt.want)
+		}
+		var back Config
+		p.Copy(&back, &c)
+		if p.Get(&back) != tt.want {
+			t.Errorf("Copy of --%s: %q", tt.flag, p.Get(&back))
+		}
 	}
 }

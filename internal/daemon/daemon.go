@@ -106,8 +106,12 @@ type Daemon struct {
 // every configured listener, so that their addresses are known (a port of
 // 0 picks a free one) before Serve. It logs what applies (the
 // configuration file, AUTH, the fsync policy) and one line per listener.
-// On error everything it opened is closed again.
+// A configuration that does not pass cfg.Validate is an error before
+// anything is opened. On error everything it opened is closed again.
 func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("bad configuration: %w", err)
+	}
 	policy, err := segment.ParseSyncPolicy(cfg.Storage.Fsync)
 	if err != nil {
 		return nil, err
@@ -167,8 +171,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 	}
 	if cfg.HTTP.Addr != "" {
 		d.http = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: d.db,
-			MaxKeySize: cfg.Storage.MaxKeySize, MaxValueSize: cfg.Storage.MaxValueSize,
-			RequestTimeout: httpTimeout(cfg.RequestTimeout.Duration),
+			RequestTimeout: cfg.RequestTimeout.Duration,
 			MaxConns:       cfg.MaxClients, Clients: &d.clients, ClientCount: d.clients.Load, Health: d.db.Healthy, Logger: log})
 		if err := d.http.Listen(); err != nil {
 			return nil, err
@@ -349,15 +352,6 @@ func cacheBytes(n int64) int64 {
 		return -1 // the config's 0 means no cache; the engine's 0 means default
 	}
 	return n
-}
-
-// httpTimeout maps a timeout of the config, where 0 means never, onto
-// httpapi's, where 0 means the default and a negative value never.
-func httpTimeout(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }
 
 func port(a net.Addr) int {

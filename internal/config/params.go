@@ -1,0 +1,241 @@
+package config
+
+import (
+	"flag"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pykv/pykv/segment"
+)
+
+// Param is one setting of pykvd: its key in pykv.toml, what it means in a
+// line (the usage of its pykvd flag), and the values it may take. Params
+// is the one list of them: pykvd's flags are made from it (Param.Flag,
+// Param.Value), Validate checks each value against it, and tests check
+// pykv.toml and `pykvd --help` against it. The defaults are Default()'s.
+type Param struct {
+	// Key is the TOML key, dotted under its table: "storage.fsync".
+	Key string
+	// Usage is the flag's one-line help. It says what 0 or "" means when
+	// that is more than "none".
+	Usage string
+	// Min and Max bound a number (a count or a size; a duration's in
+	// nanoseconds). Max 0 means no upper bound. A duration is never
+	// negative whatever its Min.
+	Min, Max int64
+	// Choices, when set, are the only values a string may take.
+	Choices []string
+	// field returns a pointer to the setting's field of c.
+	field func(c *Config) any
+}
+
+// Params lists every setting in the order pykv.toml shows them.
+var Params = []Param{
+	{Key: "data_dir", Usage: "data directory", field: func(c *Config) any { return &c.DataDir }},
+	{Key: "password", Usage: "require AUTH with this password (prefer the config file: flags show in ps)",
+		field: func(c *Config) any { return &c.Password }},
+	{Key: "protected_mode", Usage: "yes: refuse to listen beyond loopback without a password; no: allow it (trusted networks only)",
+		field: func(c *Config) any { return &c.ProtectedMode }},
+	{Key: "auth_timeout", Usage: "with a password, close connections not authenticated this long after connecting (0: never)",
+		field: func(c *Config) any { return &c.AuthTimeout }},
+	{Key: "max_clients", Usage: "maximum connections of all listeners together", Min: 1, Max: 1 << 20,
+		field: func(c *Config) any { return &c.MaxClients }},
+	{Key: "idle_timeout", Usage: "close connections idle this long (0: never)",
+		field: func(c *Config) any { return &c.IdleTimeout }},
+	{Key: "request_timeout", Usage: "close connections whose request has not arrived whole this long after its first byte (0: never)",
+		field: func(c *Config) any { return &c.RequestTimeout }},
+	{Key: "write_timeout", Usage: "close connections whose replies are not read for this long (0: never)",
+		field: func(c *Config) any { return &c.WriteTimeout }},
+	{Key: "max_frame_bytes", Usage: "largest native request frame or RESP bulk string in bytes (at least max-value-size)",
+		Min: 1024, Max: 1<<31 - 1, field: func(c *Config) any { return &c.MaxFrame }},
+	{Key: "native.addr", Usage: "native protocol listen address (empty: off)",
+		field: func(c *Config) any { return &c.Native.Addr }},
+	{Key: "resp.addr", Usage: "RESP (Redis protocol) listen address (empty: off)",
+		field: func(c *Config) any { return &c.RESP.Addr }},
+	{Key: "http.addr", Usage: "HTTP listen address: REST, /healthz, /metrics (empty: off)",
+		field: func(c *Config) any { return &c.HTTP.Addr }},
+	{Key: "tls.cert_file", Usage: "PEM certificate: with tls-key-file, every listener speaks TLS only (empty: plain TCP)",
+		field: func(c *Config) any { return &c.TLS.CertFile }},
+	{Key: "tls.key_file", Usage: "PEM private key of tls-cert-file",
+		field: func(c *Config) any { return &c.TLS.KeyFile }},
+	{Key: "storage.fsync", Usage: "fsync policy: always, everysec or no", Choices: []string{"always", "everysec", "no"},
+		field: func(c *Config) any { return &c.Storage.Fsync }},
+	{Key: "storage.segment_size", Usage: "log segment size in bytes", Min: 4096, Max: 1<<32 - 1,
+		field: func(c *Config) any { return &c.Storage.SegmentSize }},
+	{Key: "storage.cache_bytes", Usage: "value cache budget in bytes (0: no cache)", Min: 0,
+		field: func(c *Config) any { return &c.Storage.CacheBytes }},
+	{Key: "storage.max_key_size", Usage: "largest key in bytes", Min: 1, Max: int64(segment.FormatLimits.MaxKey),
+		field: func(c *Config) any { return &c.Storage.MaxKeySize }},
+	{Key: "storage.max_value_size", Usage: "largest value in bytes", Min: 1, Max: int64(segment.FormatLimits.MaxValue),
+		field: func(c *Config) any { return &c.Storage.MaxValueSize }},
+	{Key: "storage.expiry_interval", Usage: "period of the active expiry cycle (0: off; lazy expiry still applies)",
+		field: func(c *Config) any { return &c.Storage.ExpiryInterval }},
+	{Key: "log.level", Usage: "log level: debug, info, warn or error", Choices: []string{"debug", "info", "warn", "error"},
+		field: func(c *Config) any { return &c.Log.Level }},
+	{Key: "log.format", Usage: "log format: text or json", Choices: []string{"text", "json"},
+		field: func(c *Config) any { return &c.Log.Format }},
+}
+
+// Flag is the name of the pykvd flag that sets p: its key with the
+// "storage." table left out and "." and "_" written "-", so
+// storage.max_key_size is --max-key-size and native.addr --native-addr.
+func (p Param) Flag() string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(strings.TrimPrefix(p.Key, "storage."))
+}
+
+// Value returns a flag.Value that reads and sets p's field of c.
+func (p Param) Value(c *Config) flag.Value { return value{p.field(c)} }
+
+// Arg names the kind of value p's flag takes in --help: string, bytes,
+// int, duration, or "" for a yes/no flag that may stand alone.
+func (p Param) Arg() string {
+	switch p.field(&Config{}).(type) {
+	case *bool:
+		return ""
+	case *Duration:
+		return "duration"
+	case *int, *int64:
+		if strings.HasSuffix(p.Key, "_size") || strings.HasSuffix(p.Key, "_bytes") {
+			return "bytes"
+		}
+		return "int"
+	}
+	if len(p.Choices) > 0 {
+		return strings.Join(p.Choices, "|")
+	}
+	return "string"
+}
+
+// IsString reports whether p's value is a string, which --help quotes.
+func (p Param) IsString() bool {
+	_, ok := p.field(&Config{}).(*string)
+	return ok
+}
+
+// Copy sets p's field of dst to its value in src.
+func (p Param) Copy(dst, src *Config) {
+	reflect.ValueOf(p.field(dst)).Elem().Set(reflect.ValueOf(p.field(src)).Elem())
+}
+
+// Get returns p's value in c, written as pykv.toml and the flag write it.
+func (p Param) Get(c *Config) string { return value{p.field(c)}.String() }
+
+// ParamByFlag returns the Param whose flag is name.
+func ParamByFlag(name string) (Param, bool) {
+	i := slices.IndexFunc(Params, func(p Param) bool { return p.Flag() == name })
+	if i < 0 {
+		return Param{}, false
+	}
+	return Params[i], true
+}
+
+// check returns why c's value of p is out of its bounds, or "".
+func (p Param) check(c *Config) string {
+	var n int64
+	switch v := p.field(c).(type) {
+	case *string:
+		if len(p.Choices) > 0 && !slices.Contains(p.Choices, *v) {
+			return "want " + orList(p.Choices)
+		}
+		return ""
+	case *bool:
+		return ""
+	case *Duration:
+		if v.Duration < 0 {
+			return "must not be negative"
+		}
+		n = int64(v.Duration)
+	case *int:
+		n = int64(*v)
+	case *int64:
+		n = *v
+	}
+	switch {
+	case p.Max > 0 && (n < p.Min || n > p.Max):
+		return fmt.Sprintf("want %d to %d", p.Min, p.Max)
+	case n < p.Min && p.Min == 1:
+		return "must be positive"
+	case n < p.Min:
+		return fmt.Sprintf("must be at least %d", p.Min)
+	}
+	return ""
+}
+
+// orList writes "a, b or c".
+func orList(s []string) string {
+	if len(s) == 1 {
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// value is the flag.Value of one field, by the field's type. The zero
+// value (which flag's PrintDefaults makes to tell a default from none)
+// prints as "".
+type value struct{ p any }
+
+func (v value) String() string {
+	switch p := v.p.(type) {
+	case *string:
+		return *p
+	case *int:
+		return strconv.Itoa(*p)
+	case *int64:
+		return strconv.FormatInt(*p, 10)
+	case *Duration:
+		return p.String()
+	case *bool:
+		if *p {
+			return "yes"
+		}
+		return "no"
+	}
+	return ""
+}
+
+func (v value) Set(s string) error {
+	switch p := v.p.(type) {
+	case *string:
+		*p = s
+	case *int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("want an integer, not %q", s)
+		}
+		*p = n
+	case *int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want an integer, not %q", s)
+		}
+		*p = n
+	case *Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("want a duration such as 10s or 5m, not %q", s)
+		}
+		p.Duration = d
+	case *bool:
+		// Written as Redis writes its own: yes or no (true, false, 1
+		// and 0 too).
+		switch strings.ToLower(s) {
+		case "yes", "true", "1":
+			*p = true
+		case "no", "false", "0":
+			*p = false
+		default:
+			return fmt.Errorf("want yes or no, not %q", s)
+		}
+	}
+	return nil
+}
+
+// IsBoolFlag lets a yes/no flag stand alone, as a yes.
+func (v value) IsBoolFlag() bool {
+	_, ok := v.p.(*bool)
+	return ok
+}
