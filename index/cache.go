@@ -268,3 +268,16 @@ func (s *cacheShard) pushFront(i int32) {
 // cacheNodeSize documents the node's share of cacheEntryOverhead; a test
 // keeps the two in step.
 const cacheNodeSize = unsafe.Sizeof(cacheNode{})
+
+// Clear drops every cached value; the counters stay.
+func (c *Cache) Clear() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		clear(s.index)
+		s.nodes = nil
+		s.free, s.head, s.tail = -1, -1, -1
+		s.bytes = 0
+		s.mu.Unlock()
+	}
+}

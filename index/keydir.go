@@ -272,3 +272,20 @@ func (k *Keydir) setSlab(sl *slab) {
 func RecordBytes(n, keyBytes, nttl int64) int64 {
 	return keyBytes + n*(1+fixedSize) + nttl*ttlSize
 }
+
+// Clear removes every key and frees the shards' memory, one shard at a
+// time under its lock. A reader that runs across it may find a key in a
+// shard not yet cleared; a caller that needs the change to look atomic
+// guards it as it guards any multi-key change.
+func (k *Keydir) Clear() {
+	for i := range k.shards {
+		s := &k.shards[i]
+		s.mu.Lock()
+		s.groups, s.mask, s.live = nil, 0, 0
+		s.chunks, s.arenaCap, s.liveBytes, s.garbage = nil, 0, 0, 0
+		s.ttl, s.slab = nil, nil
+		s.init(s.hash, s.shardBits)
+		s.publish()
+		s.mu.Unlock()
+	}
+}

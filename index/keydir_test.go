@@ -354,3 +354,34 @@ func TestReserveKeepsEntries(t *testing.T) {
 		t.Fatalf("len %d", k.Len())
 	}
 }
+
+// TestClear: a cleared keydir holds nothing, takes keys again, and a
+// cleared cache misses what it held.
+func TestClear(t *testing.T) {
+	k := NewKeydir(4)
+	c := NewCache(1<<20, 1)
+	for i := range 1000 {
+		key := []byte(fmt.Sprintf("k%d", i))
+		k.Put(key, Entry{FileID: 1, Seq: uint64(i + 1), ExpireAt: int64(i % 2)})
+		c.Put(key, uint64(i+1), []byte("v"))
+	}
+	k.Clear()
+	c.Clear()
+	if k.Len() != 0 || k.LenWithTTL() != 0 || k.Bytes() != NewKeydir(4).Bytes() {
+		t.Fatalf("after Clear: %d keys, %d with a TTL, %d bytes", k.Len(), k.LenWithTTL(), k.Bytes())
+	}
+	if _, ok := k.Get([]byte("k1")); ok {
+		t.Fatal("k1 still found after Clear")
+	}
+	if _, ok := c.Get([]byte("k1"), 2); ok {
+		t.Fatal("cache still has k1 after Clear")
+	}
+	k.Put([]byte("k1"), Entry{FileID: 2, Seq: 5})
+	c.Put([]byte("k1"), 5, []byte("new"))
+	if e, ok := k.Get([]byte("k1")); !ok || e.FileID != 2 || k.Len() != 1 {
+		t.Fatalf("Put after Clear: %+v %v, len %d", e, ok, k.Len())
+	}
+	if v, ok := c.Get([]byte("k1"), 5); !ok || string(v) != "new" {
+		t.Fatalf("cache after Clear: %q %v", v, ok)
+	}
+}

@@ -127,7 +127,10 @@ type Writer struct {
 	// durable mirrors writtenSeq (syncedSeq under SyncAlways) for readers
 	// that must not take mu: every record up to it is as durable as the
 	// policy promises. It never moves again once the writer has failed.
-	durable  atomic.Uint64
+	durable atomic.Uint64
+	// moved is closed when the durable point moves (or the writer stops),
+	// then replaced; only made when a reader asked for it (Durable).
+	moved    chan struct{}
 	flushing bool
 	rotating bool  // a rotation is sealing the active file: appends wait
 	err      error // sticky: no append succeeds after a failed write or fsync
@@ -369,6 +372,7 @@ func (w *Writer) finishLocked(fl flush, reservedOK bool, err error) {
 		}
 		w.durable.Store(w.durableSeqLocked())
 	}
+	w.signalLocked()
 	w.cond.Broadcast()
 }
 
@@ -451,6 +455,72 @@ func (w *Writer) fail(err error) {
 		w.opts.Logger.Error("could not cut the failed log back to its durable end",
 			"file", w.f.Name(), "offset", keep, "err", terr)
 	}
+	w.signalLocked()
+}
+
+// signalLocked wakes the readers of Durable: the durable point moved, a
+// segment was started, or the writer stopped.
+func (w *Writer) signalLocked() {
+	if w.moved != nil {
+		close(w.moved)
+		w.moved = nil
+	}
+}
+
+// Durable returns the active segment's id, the offset in it up to which
+// every byte is as durable as the policy promises (what DurableSeq says
+// of seqs: fsynced under SyncAlways, written to the OS otherwise), that
+// seq, and a channel closed once any of them moves or the writer stops
+// (failed or closed). A reader of the log (replication) reads the active
+// file up to off and waits on the channel for more; every byte of an
+// older segment is durable, since a segment is sealed before the next
+// one starts.
+func (w *Writer) Durable() (id uint32, off int64, seq uint64, moved <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.moved == nil {
+		w.moved = make(chan struct{})
+	}
+	off = w.fileDone
+	if w.opts.Sync == SyncAlways {
+		off = w.syncedOff
+	}
+	if w.err != nil || w.closed {
+		close(w.moved)
+		moved, w.moved = w.moved, nil
+		return w.id, off, w.durableSeqLocked(), moved
+	}
+	return w.id, off, w.durableSeqLocked(), w.moved
+}
+
+// Restart seals the active segment, as Rotate does, and starts the next
+// one with its first record at seq firstSeq, which may lie below the seqs
+// the writer has seen: the log's history starts again from there, every
+// record before firstSeq being held elsewhere (a snapshot installed by a
+// replica's full sync). It returns the id of the segment it sealed.
+// Nothing may be appended concurrently whose seq belongs to the old
+// history; the caller holds its own write lock across the call.
+func (w *Writer) Restart(firstSeq uint64) (sealed uint32, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.rotating {
+		w.cond.Wait()
+	}
+	if w.closed {
+		return 0, ErrClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	sealed = w.id
+	if err := w.rotateLocked(firstSeq); err != nil {
+		return 0, err
+	}
+	last := firstSeq - 1
+	w.appendedSeq, w.writtenSeq, w.syncedSeq = last, last, last
+	w.durable.Store(last)
+	w.signalLocked()
+	return sealed, nil
 }
 
 // Err returns the error that stopped the writer, or nil.
@@ -483,6 +553,7 @@ func (w *Writer) rotateLocked(firstSeq uint64) error {
 	if w.opts.OnRotate != nil {
 		w.opts.OnRotate(sealed, w.id)
 	}
+	w.signalLocked()
 	return nil
 }
 
@@ -624,6 +695,7 @@ func (w *Writer) Close() error {
 	}
 	err := w.sealLocked()
 	w.closed = true
+	w.signalLocked()
 	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("pykv/segment: close %s: %w", w.f.Name(), cerr)
 	}

@@ -45,15 +45,23 @@ func loadOrInitDataset(fsys vfs.FS, dir string) (string, error) {
 	if _, err := rand.Read(id[:]); err != nil {
 		return "", err
 	}
+	hexID := hex.EncodeToString(id[:])
+	return hexID, writeDataset(fsys, dir, hexID)
+}
+
+// writeDataset writes DATASET naming the dataset id (32 hex digits),
+// crash-safely.
+func writeDataset(fsys vfs.FS, dir, id string) error {
+	raw, err := hex.DecodeString(id)
+	if err != nil || len(raw) != 16 {
+		return fmt.Errorf("pykv/storage: dataset id %q is not 32 hex digits", id)
+	}
 	b := make([]byte, 0, datasetSize)
 	b = append(b, datasetMagic...)
 	b = binary.LittleEndian.AppendUint16(b, datasetVersion)
-	b = append(b, id[:]...)
+	b = append(b, raw...)
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	if err := writeFileAtomic(fsys, dir, datasetFile, b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(id[:]), nil
+	return writeFileAtomic(fsys, dir, datasetFile, b)
 }
 
 func readDataset(fsys vfs.FS, path string) (string, error) {

@@ -21,7 +21,7 @@ type DB struct {
 	opts      Options
 	dir       string
 	lock      io.Closer
-	datasetID string
+	datasetID atomic.Pointer[string] // replaced by a full sync (replica.go)
 
 	keydir *index.Keydir
 	cache  *index.Cache
@@ -65,6 +65,13 @@ type DB struct {
 	// rollbacks counts rollbacks: an operation that overlaps one fails
 	// (deferred.go).
 	rollbacks atomic.Uint64
+	// resets counts full syncs installed (replica.go): a horizon from
+	// before one belongs to a history that is gone.
+	resets atomic.Uint64
+	// replica is set while the DB follows a leader: it never expires a
+	// key by itself (it answers nil for one past its time and leaves the
+	// delete to the leader), so its log holds only the leader's records.
+	replica atomic.Bool
 }
 
 // Open opens (creating if needed) the data directory dir.
@@ -112,7 +119,7 @@ func (db *DB) open() error {
 	if err != nil {
 		return fmt.Errorf("pykv/storage: dataset id in %s: %w", db.dir, err)
 	}
-	db.datasetID = id
+	db.datasetID.Store(&id)
 	start := time.Now()
 	next, err := db.recover()
 	if err != nil {
@@ -139,7 +146,7 @@ func (db *DB) open() error {
 	}
 	db.log = w
 	db.files.addSegment(next, db.segPath(next))
-	db.opts.Logger.Info("recovered data directory", "dir", db.dir, "dataset", db.datasetID,
+	db.opts.Logger.Info("recovered data directory", "dir", db.dir, "dataset", id,
 		"segments", db.recovery.segments, "records", db.recovery.records, "keys", db.keydir.Len(),
 		"last_seq", db.seq, "duration", db.recovery.duration, "fsync", db.opts.Sync.String())
 	return nil
@@ -148,7 +155,7 @@ func (db *DB) open() error {
 func (db *DB) segPath(id uint32) string { return segment.Path(db.dir, id) }
 
 // DatasetID returns the id of the history this directory holds.
-func (db *DB) DatasetID() string { return db.datasetID }
+func (db *DB) DatasetID() string { return *db.datasetID.Load() }
 
 // Dir returns the data directory.
 func (db *DB) Dir() string { return db.dir }
@@ -252,7 +259,7 @@ func (db *DB) stats() Stats {
 		Fsyncs:         db.log.Syncs(),
 		RecoveryMs:     db.recovery.duration.Milliseconds(),
 		RecoveredRecs:  db.recovery.records,
-		DatasetID:      db.datasetID,
+		DatasetID:      db.DatasetID(),
 	}
 }
 

@@ -41,6 +41,7 @@ var errRolledBack = errors.New("pykv/storage: the log failed while this operatio
 type Deferred struct {
 	db      *DB
 	horizon uint64 // the highest seq a reply made through d waits for
+	epoch   uint64 // db.resets when horizon was taken
 	err     error  // an operation ran across a rollback: Wait fails
 }
 
@@ -60,6 +61,11 @@ func (d *Deferred) end(start uint64, err error) error {
 		}
 		return err
 	}
+	if e := d.db.resets.Load(); e != d.epoch {
+		// A full sync replaced the history the horizon was in, after
+		// making all of it durable: only the new one's counts.
+		d.epoch, d.horizon = e, 0
+	}
 	d.horizon = max(d.horizon, h)
 	return err
 }
@@ -75,6 +81,9 @@ func (d *Deferred) Wait() error {
 	d.horizon, d.err = 0, nil
 	if failed != nil {
 		return failed
+	}
+	if d.db.resets.Load() != d.epoch {
+		return nil // its history was made durable before a full sync replaced it
 	}
 	return d.db.awaitDurable(h)
 }

@@ -25,6 +25,9 @@ const (
 // key must see it deleted). The delete is not waited for: it acknowledges
 // no one, and a replay without it still finds the key expired.
 func (db *DB) expireKey(key []byte, seq uint64, now int64) {
+	if db.replica.Load() {
+		return // the leader's delete will come
+	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
 	e, ok := db.keydir.Get(key)
@@ -65,6 +68,9 @@ func (db *DB) expireLoop() {
 // removed. The background loop calls it every ExpiryInterval; tests call
 // it directly.
 func (db *DB) ExpireCycle() int {
+	if db.replica.Load() {
+		return 0 // the leader expires keys and sends the deletes
+	}
 	start := time.Now()
 	removed := 0
 	type victim struct {

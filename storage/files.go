@@ -36,10 +36,19 @@ type fileTable struct {
 	fs    vfs.FS
 	mu    sync.Mutex
 	files map[uint32]*dataFile
+	// pins are the oldest segment each log reader (a replication feed)
+	// still needs; kept holds the segments a merge retired that a pin
+	// keeps on disk until the reader has passed them.
+	pins map[*pin]uint32
+	kept map[uint32]*dataFile
 }
 
+// pin keeps the segments from one id on on disk for a log reader, even
+// once a merge has retired them.
+type pin struct{ t *fileTable }
+
 func newFileTable(fs vfs.FS) *fileTable {
-	return &fileTable{fs: fs, files: map[uint32]*dataFile{}}
+	return &fileTable{fs: fs, files: map[uint32]*dataFile{}, pins: map[*pin]uint32{}, kept: map[uint32]*dataFile{}}
 }
 
 // addSegment registers segment id at path; it is opened on its first read.
@@ -80,7 +89,7 @@ func (t *fileTable) acquire(id uint32) (*dataFile, error) {
 func (t *fileTable) release(df *dataFile) {
 	t.mu.Lock()
 	df.refs--
-	drop := df.obsolete && df.refs == 0
+	drop := df.obsolete && df.refs == 0 && t.kept[df.id] != df
 	shut := df.closing && !df.obsolete && df.refs == 0
 	t.mu.Unlock()
 	if drop {
@@ -105,6 +114,10 @@ func (t *fileTable) retire(ids []uint32) int64 {
 		delete(t.files, id)
 		df.obsolete = true
 		bytes += df.size
+		if id&snapFlag == 0 && t.pinnedLocked(id) {
+			t.kept[id] = df
+			continue
+		}
 		if df.refs == 0 {
 			now = append(now, df)
 		}
@@ -114,6 +127,104 @@ func (t *fileTable) retire(ids []uint32) int64 {
 		t.drop(df)
 	}
 	return bytes
+}
+
+// pinnedLocked reports whether a pin still needs segment id.
+func (t *fileTable) pinnedLocked(id uint32) bool {
+	for _, from := range t.pins {
+		if id >= from {
+			return true
+		}
+	}
+	return false
+}
+
+// pin keeps segment from and every later one on disk until the pin
+// moves past them or is released.
+func (t *fileTable) pin(from uint32) *pin {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := &pin{t: t}
+	t.pins[p] = from
+	return p
+}
+
+// move says the reader no longer needs segments before from; kept ones
+// below every pin are removed.
+func (p *pin) move(from uint32) {
+	t := p.t
+	t.mu.Lock()
+	if _, ok := t.pins[p]; ok {
+		t.pins[p] = from
+	}
+	t.mu.Unlock()
+	t.dropUnpinned()
+}
+
+// release ends the pin.
+func (p *pin) release() {
+	t := p.t
+	t.mu.Lock()
+	delete(t.pins, p)
+	t.mu.Unlock()
+	t.dropUnpinned()
+}
+
+func (t *fileTable) dropUnpinned() {
+	var now []*dataFile
+	t.mu.Lock()
+	for id, df := range t.kept {
+		if !t.pinnedLocked(id) {
+			delete(t.kept, id)
+			if df.refs == 0 {
+				now = append(now, df)
+			}
+		}
+	}
+	t.mu.Unlock()
+	for _, df := range now {
+		t.drop(df)
+	}
+}
+
+// nextSegment returns the lowest segment id above after, among the
+// registered and the kept segments, and its path.
+func (t *fileTable) nextSegment(after uint32) (uint32, string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	best, path := uint32(0), ""
+	for _, m := range []map[uint32]*dataFile{t.files, t.kept} {
+		for id, df := range m {
+			if id&snapFlag == 0 && id > after && (best == 0 || id < best) {
+				best, path = id, df.path
+			}
+		}
+	}
+	return best, path, best != 0
+}
+
+// ids returns the ids of the registered files.
+func (t *fileTable) ids() []uint32 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := make([]uint32, 0, len(t.files))
+	for id := range t.files {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// liveSnapshot returns the registered snapshot, acquired, or nil.
+func (t *fileTable) liveSnapshot() *dataFile {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, df := range t.files {
+		if id&snapFlag != 0 {
+			df.refs++
+			return df
+		}
+	}
+	return nil
 }
 
 func (t *fileTable) drop(df *dataFile) {
@@ -174,6 +285,12 @@ func (t *fileTable) mergeable(limit uint32) (segs []uint32, snap *dataFile) {
 func (t *fileTable) closeAll() {
 	t.mu.Lock()
 	var now []*dataFile
+	for id, df := range t.kept {
+		delete(t.kept, id)
+		if df.refs == 0 {
+			now = append(now, df)
+		}
+	}
 	for id, df := range t.files {
 		delete(t.files, id)
 		df.closing = true

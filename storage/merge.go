@@ -311,7 +311,7 @@ func (db *DB) keep(w *snapshot.Writer, r *segment.Record, now int64, st *MergeSt
 	if !ok || e.Seq != r.Seq {
 		return nil // overwritten or deleted since
 	}
-	if expired(e, now) {
+	if expired(e, now) && !db.replica.Load() { // a replica keeps it for the leader's delete
 		db.expireKey(r.Key, e.Seq, now)
 		st.Expired++
 		return nil

@@ -49,6 +49,12 @@ func (db *DB) appendLocked(recs []segment.Record) error {
 	for i := range recs {
 		recs[i].Seq = db.seq + uint64(i) + 1
 	}
+	return db.logLocked(recs)
+}
+
+// logLocked logs recs, whose seqs are set and follow db.seq, as one batch
+// and applies them. The caller holds wmu.
+func (db *DB) logLocked(recs []segment.Record) error {
 	var small [4]segment.Pos
 	var pos []segment.Pos
 	if len(recs) > len(small) {
@@ -59,7 +65,7 @@ func (db *DB) appendLocked(recs []segment.Record) error {
 	if _, err := db.log.Append(pos, recs...); err != nil {
 		return logFailed(err)
 	}
-	db.seq += uint64(len(recs))
+	db.seq = recs[len(recs)-1].Seq
 	db.undo.trim(db.log.DurableSeq())
 	// Published before the keydir changes: a reader that sees one of these
 	// versions then reads applied at least as high, and waits for it.

@@ -1,0 +1,409 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
+)
+
+// contents returns every live key of db with its value and expiry.
+func contents(t *testing.T, db *DB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	var cursor uint64
+	for range 100000 {
+		next, keys, err := db.Scan(cursor, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			v, err := db.Get(k)
+			if err != nil {
+				t.Fatalf("GET %q after SCAN: %v", k, err)
+			}
+			ttl, _ := db.PTTL(k)
+			exp := "none"
+			if ttl >= 0 {
+				exp = "ttl"
+			}
+			out[string(k)] = string(v) + "/" + exp
+		}
+		if cursor = next; cursor == 0 {
+			return out
+		}
+	}
+	t.Fatal("SCAN did not end")
+	return nil
+}
+
+// stream applies what feed returns to follower until follower has every
+// record up to seq.
+func stream(t *testing.T, feed *Feed, follower *DB, seq uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var batch []segment.Record
+	for follower.LastSeq() < seq {
+		buf, _, err := feed.Next(ctx, nil, 64<<10)
+		if err != nil {
+			t.Fatalf("feed at seq %d, want %d: %v", feed.Last(), seq, err)
+		}
+		for len(buf) > 0 {
+			r, n, err := segment.DecodeRecord(buf, segment.FormatLimits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Key, r.Value = append([]byte(nil), r.Key...), append([]byte(nil), r.Value...)
+			batch = append(batch, r)
+			if !r.More {
+				if err := follower.Apply(batch); err != nil {
+					t.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+			buf = buf[n:]
+		}
+	}
+	if err := follower.WaitDurable(follower.LastSeq()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fullSync copies leader's dataset into follower.
+func fullSync(t *testing.T, leader, follower *DB) {
+	t.Helper()
+	s, err := leader.FullSync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	in, err := follower.BeginInstall(leader.DatasetID(), s.Covered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Records(func(r segment.Record) error { return in.Add(&r) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	stream(t, s.Feed, follower, leader.LastSeq())
+}
+
+// load writes a mix of every kind of record into db: sets, overwrites,
+// MSET batches, deletes, INCR and expiries.
+func load(t *testing.T, db *DB, round int) {
+	t.Helper()
+	for i := range 60 {
+		k := []byte(fmt.Sprintf("k%02d", i))
+		if _, err := db.Set(k, []byte(fmt.Sprintf("v%d-%d", round, i)), SetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.MSet([]byte("m1"), []byte(fmt.Sprint(round)), []byte("m2"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Del([]byte(fmt.Sprintf("k%02d", round%60)), []byte("m2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.IncrBy([]byte("counter"), 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Expire([]byte("k59"), db.Now().Add(time.Hour).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFullSyncThenPartialSync: a follower with data of its own takes a
+// full sync from a leader whose log has been merged, holds exactly the
+// leader's data, keeps it and the leader's dataset id and seq across a
+// restart, then follows the leader's later writes from its own seq.
+func TestFullSyncThenPartialSync(t *testing.T) {
+	lfs, ffs := vfs.NewMem(), vfs.NewMem()
+	leader := openMem(t, lfs, Options{SegmentSize: 2048, NoHousekeeper: true})
+	defer leader.Close()
+	for round := range 5 {
+		load(t, leader, round)
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	load(t, leader, 5) // log after the snapshot
+
+	follower := openMem(t, ffs, Options{SegmentSize: 2048, NoHousekeeper: true})
+	follower.SetReplica(true)
+	for i := range 300 { // a history of its own, longer than the leader's
+		mustSet(t, follower, fmt.Sprintf("own%d", i), "x")
+	}
+	fullSync(t, leader, follower)
+	want := contents(t, leader)
+	if got := contents(t, follower); !maps.Equal(got, want) {
+		t.Fatalf("after full sync:\n got  %v\n want %v", got, want)
+	}
+	if follower.DatasetID() != leader.DatasetID() || follower.LastSeq() != leader.LastSeq() {
+		t.Fatalf("follower dataset %s seq %d, leader %s seq %d", follower.DatasetID(), follower.LastSeq(), leader.DatasetID(), leader.LastSeq())
+	}
+
+	follower.Close()
+	follower = openMem(t, ffs, Options{SegmentSize: 2048, NoHousekeeper: true})
+	defer follower.Close()
+	follower.SetReplica(true)
+	if got := contents(t, follower); !maps.Equal(got, want) {
+		t.Fatalf("after restart:\n got  %v\n want %v", got, want)
+	}
+	if follower.DatasetID() != leader.DatasetID() || follower.LastSeq() != leader.LastSeq() {
+		t.Fatalf("after restart: dataset %s seq %d, leader %s seq %d", follower.DatasetID(), follower.LastSeq(), leader.DatasetID(), leader.LastSeq())
+	}
+
+	feed, err := leader.Feed(follower.LastSeq())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer feed.Close()
+	load(t, leader, 6)
+	stream(t, feed, follower, leader.LastSeq())
+	if got, want := contents(t, follower), contents(t, leader); !maps.Equal(got, want) {
+		t.Fatalf("after partial sync:\n got  %v\n want %v", got, want)
+	}
+}
+
+// TestFeedKeepsWhatItNeeds: a feed opened before a merge reads every
+// record after its seq even though the merge retired the segments that
+// hold them; once it is closed they go. A feed asked for a seq the merge
+// folded away says so.
+func TestFeedKeepsWhatItNeeds(t *testing.T) {
+	lfs := vfs.NewMem()
+	leader := openMem(t, lfs, Options{SegmentSize: 2048, NoHousekeeper: true})
+	defer leader.Close()
+	load(t, leader, 0)
+	feed, err := leader.Feed(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 1; round < 4; round++ {
+		load(t, leader, round)
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	follower := openMem(t, vfs.NewMem(), Options{NoHousekeeper: true})
+	defer follower.Close()
+	follower.SetReplica(true)
+	if err := writeDataset(follower.opts.FS, follower.dir, leader.DatasetID()); err != nil {
+		t.Fatal(err)
+	}
+	stream(t, feed, follower, leader.LastSeq())
+	if got, want := contents(t, follower), contents(t, leader); !maps.Equal(got, want) {
+		t.Fatalf("got  %v\nwant %v", got, want)
+	}
+	before := len(segments(t, lfs))
+	feed.Close()
+	if after := len(segments(t, lfs)); after >= before {
+		t.Fatalf("closing the feed left %d segments of %d", after, before)
+	}
+	if _, err := leader.Feed(0); !errors.Is(err, ErrNotRetained) {
+		t.Fatalf("Feed(0) after a merge: %v, want ErrNotRetained", err)
+	}
+	if _, err := leader.Feed(leader.LastSeq() + 1); !errors.Is(err, ErrAhead) {
+		t.Fatalf("Feed past the end: %v, want ErrAhead", err)
+	}
+}
+
+// TestFeedWaitsForDurability: a feed returns nothing a power cut could
+// take back: under fsync always it waits for the fsync of a record
+// before returning it.
+func TestFeedWaitsForDurability(t *testing.T) {
+	mem := vfs.NewMem()
+	var hold atomic.Bool
+	release := make(chan struct{})
+	fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && hold.Load() {
+			<-release
+		}
+		return nil
+	})
+	leader := openMem(t, fs, Options{NoHousekeeper: true})
+	defer leader.Close()
+	feed, err := leader.Feed(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer feed.Close()
+	hold.Store(true)
+	done := make(chan error, 1)
+	go func() { _, err := leader.Set([]byte("k"), []byte("v"), SetOptions{}); done <- err }()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	buf, _, err := feed.Next(ctx, nil, 1<<20)
+	cancel()
+	if len(buf) != 0 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("before the fsync the feed returned %d bytes, %v", len(buf), err)
+	}
+	hold.Store(false)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	buf, last, err := feed.Next(ctx, nil, 1<<20)
+	if err != nil || last != 1 {
+		t.Fatalf("after the fsync: %d bytes, last %d, %v", len(buf), last, err)
+	}
+	r, _, err := segment.DecodeRecord(buf, segment.FormatLimits)
+	if err != nil || string(r.Key) != "k" || string(r.Value) != "v" {
+		t.Fatalf("record %+v, %v", r, err)
+	}
+}
+
+// TestApplyRefusesOutOfOrder: a replica never skips back or repeats a
+// seq.
+func TestApplyRefusesOutOfOrder(t *testing.T) {
+	db := openMem(t, vfs.NewMem(), Options{NoHousekeeper: true})
+	defer db.Close()
+	set := func(seq uint64) segment.Record {
+		return segment.Record{Type: segment.TypeSet, Seq: seq, Key: []byte("k"), Value: []byte(fmt.Sprint(seq))}
+	}
+	if err := db.Apply([]segment.Record{set(5)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, batch := range [][]segment.Record{{set(5)}, {set(4)}, {set(7), set(6)}} {
+		if err := db.Apply(batch); !errors.Is(err, ErrSeqOrder) {
+			t.Errorf("Apply seqs %d..: %v, want ErrSeqOrder", batch[0].Seq, err)
+		}
+	}
+	if err := db.Apply([]segment.Record{set(9)}); err != nil || db.LastSeq() != 9 {
+		t.Fatalf("Apply 9: %v, last seq %d", err, db.LastSeq())
+	}
+	mustGet(t, db, "k", "9")
+}
+
+// TestReplicaExpiresNothingByItself: a key past its time reads as
+// missing on a replica, but neither a read, the expiry cycle nor a merge
+// logs its delete: the replica's log holds the leader's records only.
+func TestReplicaExpiresNothingByItself(t *testing.T) {
+	clock := &fakeClock{}
+	clock.ms.Store(1_700_000_000_000)
+	db := openMem(t, vfs.NewMem(), Options{Clock: clock.Now, ExpiryInterval: -1, NoHousekeeper: true})
+	defer db.Close()
+	db.SetReplica(true)
+	at := clock.Now().Add(time.Second).UnixMilli()
+	if err := db.Apply([]segment.Record{{Type: segment.TypeSet, Seq: 1, Key: []byte("k"), Value: []byte("v"), ExpireAt: at}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2000)
+	if _, err := db.Get([]byte("k")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GET of an expired key: %v", err)
+	}
+	db.ExpireCycle()
+	if _, err := db.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	if db.LastSeq() != 1 {
+		t.Fatalf("the replica logged records of its own: last seq %d", db.LastSeq())
+	}
+	if err := db.Apply([]segment.Record{{Type: segment.TypeDel, Seq: 2, Key: []byte("k")}}); err != nil {
+		t.Fatal(err)
+	}
+	if db.DBSize() != 0 {
+		t.Fatalf("dbsize %d after the leader's delete", db.DBSize())
+	}
+}
+
+// TestCrashAtEveryInstallStep cuts the power at each file operation of a
+// full sync's Commit in turn: the follower's directory then opens to its
+// old data or to exactly the leader's, never to a mix.
+func TestCrashAtEveryInstallStep(t *testing.T) {
+	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 2048, NoHousekeeper: true})
+	defer leader.Close()
+	for round := range 3 {
+		load(t, leader, round)
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	newData := contents(t, leader)
+	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, *Install, map[string]string) {
+		mem := vfs.NewMem()
+		var armed atomic.Bool
+		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+			if !armed.Load() {
+				return nil
+			}
+			return hook(op, path)
+		})
+		f := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+		f.SetReplica(true)
+		for i := range 50 {
+			mustSet(t, f, fmt.Sprintf("old%d", i), "o")
+		}
+		old := contents(t, f)
+		s, err := leader.FullSync()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		in, err := f.BeginInstall(leader.DatasetID(), s.Covered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Records(func(r segment.Record) error { return in.Add(&r) }); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		return mem, f, in, old
+	}
+	var ops atomic.Int64
+	_, f, in, _ := setup(func(vfs.Op, string) error { ops.Add(1); return nil })
+	if err := in.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	total := int(ops.Load())
+	sawOld, sawNew := false, false
+	for at := 1; at <= total; at++ {
+		var n atomic.Int64
+		var mem *vfs.Mem
+		var crashed atomic.Bool
+		mem, f, in, old := setup(func(op vfs.Op, path string) error {
+			if crashed.Load() {
+				return errors.New("power is off")
+			}
+			if n.Add(1) == int64(at) {
+				crashed.Store(true)
+				mem.Crash()
+				return fmt.Errorf("power cut at %s of %s", op, path)
+			}
+			return nil
+		})
+		in.Commit() // fails at step at
+		if crashed.Load() {
+			f.abandon()
+		} else {
+			f.Close() // the cut would have come after the install
+		}
+		f2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+		if err != nil {
+			t.Fatalf("power cut at operation %d of %d: reopen: %v", at, total, err)
+		}
+		got := contents(t, f2)
+		switch {
+		case maps.Equal(got, old):
+			sawOld = true
+		case maps.Equal(got, newData):
+			sawNew = true
+		default:
+			t.Fatalf("power cut at operation %d of %d: neither the old data nor the new:\n%v", at, total, got)
+		}
+		f2.Close()
+	}
+	if !sawOld || !sawNew {
+		t.Fatalf("over %d cuts: old data seen %v, new data seen %v", total, sawOld, sawNew)
+	}
+}
