@@ -62,6 +62,11 @@ func handlers() []struct {
 		{"compact", (*Table).compact},
 		{"flushall", (*Table).flushall},
 		{"flushdb", (*Table).flushdb},
+		{"replicaof", (*Table).replicaof},
+		{"slaveof", (*Table).replicaof},
+		{"role", (*Table).role},
+		{"wait", (*Table).wait},
+		{"psync", (*Table).psync},
 	}
 }
 

@@ -1,5 +1,7 @@
 package command
 
+import "net"
+
 // Session is the state of one client connection. A front end makes one with
 // Table.NewSession when a client connects, passes it to every Exec of that
 // connection, and reads it after each Exec: Proto to choose the reply
@@ -31,6 +33,20 @@ type Session struct {
 	// Quit is set by QUIT: the front end sends the reply, then closes the
 	// connection.
 	Quit bool
+
+	// Native is set by the native protocol's front end: some replies name
+	// more there (a follower's refusal names its leader).
+	Native bool
+
+	// RemoteAddr is the peer's address, as the front end knows it.
+	RemoteAddr string
+
+	// Takeover, when a command sets it (PSYNC), is handed the connection
+	// once that command's reply is sent, and the front end serves it no
+	// more: the connection then carries the replication stream. The
+	// front end calls it exactly once, with a nil conn if the reply could
+	// not be sent; stop is closed when the server shuts down.
+	Takeover func(conn net.Conn, buffered []byte, stop <-chan struct{})
 
 	// Store, when set, runs this connection's commands, reads and writes
 	// alike, instead of the Table's Store. A server sets a

@@ -22,6 +22,10 @@ type Config struct {
 	// called once per such command, from any goroutine. Nil reports zero
 	// values: a leader with no listeners and no clients.
 	Info func() ServerInfo
+
+	// Repl, when set, is the daemon's replication: PSYNC, REPLICAOF,
+	// ROLE and WAIT use it, and a follower refuses writes.
+	Repl Replication
 }
 
 // Table is the command table: it parses a command's arguments, calls the
@@ -104,6 +108,11 @@ func (t *Table) Exec(s *Session, argv [][]byte) Reply {
 	}
 	if t.needAuth && !s.Authed && sp.Flags&FlagNoAuth == 0 {
 		return errNoAuth
+	}
+	if sp.Flags&FlagWrite != 0 {
+		if r, refused := t.readOnly(s); refused {
+			return r
+		}
 	}
 	r := byID[sp.ID()](t, s, argv)
 	t.processed.add(s.ID) // after, as in Redis: INFO does not count itself

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -201,6 +202,8 @@ type Server struct {
 	conns    map[net.Conn]struct{}
 	wg       sync.WaitGroup
 	closing  atomic.Bool
+	stopping chan struct{} // closed by Shutdown: connections taken over stop
+	stopOnce sync.Once
 	accepted atomic.Uint64
 	rejected atomic.Uint64
 }
@@ -214,7 +217,7 @@ func New(cfg Config, table *command.Table, proto Protocol) *Server {
 		cfg.Logger = slog.Default()
 	}
 	return &Server{cfg: cfg, table: table, proto: proto, conns: map[net.Conn]struct{}{},
-		log: cfg.Logger.With("listener", proto.Name())}
+		stopping: make(chan struct{}), log: cfg.Logger.With("listener", proto.Name())}
 }
 
 // Listen binds the address; Serve then accepts on it.
@@ -299,6 +302,8 @@ func (s *Server) serveConn(c net.Conn) {
 	defer s.cfg.Clients.Add(-1)
 
 	sess := s.table.NewSession()
+	sess.Native = s.proto.Name() == "native"
+	sess.RemoteAddr = c.RemoteAddr().String()
 	dr := &deadlineReader{conn: c, idle: s.cfg.IdleTimeout, request: s.cfg.RequestTimeout, closing: &s.closing}
 	if !sess.Authed && s.cfg.AuthTimeout > 0 {
 		dr.authBy = time.Now().Add(s.cfg.AuthTimeout)
@@ -340,7 +345,7 @@ func (s *Server) serveConn(c net.Conn) {
 	dr.handshakeBy = time.Time{}
 	s.accepted.Add(1)
 	codec.SetAuthenticated(sess.Authed)
-	s.loop(dr, dw, codec, sess, log)
+	s.loop(dr, dw, br, codec, sess, log)
 }
 
 // deadlineReader is what a connection's buffered reader reads from: before
@@ -429,7 +434,7 @@ var errRequestTimeout = command.Errorf("ERR", "request not received whole within
 
 // loop serves commands until the peer leaves, QUIT, a protocol error, or
 // shutdown.
-func (s *Server) loop(dr *deadlineReader, dw *durableWriter, codec Codec, sess *command.Session, log *slog.Logger) {
+func (s *Server) loop(dr *deadlineReader, dw *durableWriter, br *bufio.Reader, codec Codec, sess *command.Session, log *slog.Logger) {
 	argv := make([][]byte, 0, 8)
 	for {
 		if codec.Buffered() == 0 {
@@ -492,7 +497,30 @@ func (s *Server) loop(dr *deadlineReader, dw *durableWriter, codec Codec, sess *
 			codec.Flush()
 			return
 		}
+		if sess.Takeover != nil {
+			s.takeover(dr.conn, br, codec, sess, log)
+			return
+		}
 	}
+}
+
+// takeover hands the connection to the command that asked for it
+// (Session.Takeover: a follower's PSYNC) once its reply is out, with
+// what the reader had buffered past the request and no deadline of the
+// server's: the connection is the taker's until it returns.
+func (s *Server) takeover(conn net.Conn, br *bufio.Reader, codec Codec, sess *command.Session, log *slog.Logger) {
+	take := sess.Takeover
+	sess.Takeover = nil
+	if err := codec.Flush(); err != nil {
+		s.writeFailed(err, log)
+		take(nil, nil, nil)
+		return
+	}
+	buffered, _ := br.Peek(br.Buffered())
+	buffered = bytes.Clone(buffered)
+	conn.SetDeadline(time.Time{})
+	log.Debug("connection taken over", "by", "replication")
+	take(conn, buffered, s.stopping)
 }
 
 // lastWords sends the reply that says why the connection is closed, within
@@ -516,6 +544,7 @@ func (s *Server) writeFailed(err error, log *slog.Logger) {
 // Shutdown stops accepting, lets every connection finish the requests it
 // has read and flush their replies, and waits for them, or for ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopping) })
 	s.mu.Lock()
 	s.closing.Store(true)
 	if s.ln != nil {

@@ -98,6 +98,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		stop:    make(chan struct{}),
 		rotated: make(chan struct{}, 1),
 	}
+	db.replica.Store(opts.Replica)
 	if err := db.open(); err != nil {
 		db.files.closeAll()
 		lock.Close()

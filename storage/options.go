@@ -48,6 +48,9 @@ type Options struct {
 	// MergeProgress, when set, is told how many bytes of the merged files
 	// a merge has read (offline tools draw a progress bar with it).
 	MergeProgress Progress
+	// Replica opens the DB in replica mode (see DB.SetReplica), so that
+	// no expiry of its own is logged before it starts following.
+	Replica bool
 	// NoHousekeeper disables background merges; Merge still works.
 	NoHousekeeper bool
 	// Repair lets Open cut damaged data that is not a torn tail of the

@@ -191,5 +191,21 @@ func table() []*Command {
 		{Name: "flushdb", Arity: -1, Flags: FlagWrite, Group: "server",
 			Summary: "Not supported by pykv: replies with an error.",
 			Args:    "[ASYNC|SYNC]"},
+
+		// replication
+		{Name: "replicaof", Arity: 3, Flags: FlagAdmin, Group: "server",
+			Summary: "Follow the leader at host port, or stop following with NO ONE.",
+			Args:    "host port | NO ONE"},
+		{Name: "slaveof", Arity: 3, Flags: FlagAdmin, Group: "server",
+			Summary: "REPLICAOF's old name.",
+			Args:    "host port | NO ONE"},
+		{Name: "role", Arity: 1, Flags: FlagFast, Group: "server",
+			Summary: "Return the replication role: leader and its followers, or follower and its leader."},
+		{Name: "wait", Arity: 3, Group: "generic",
+			Summary: "Wait until numreplicas followers have logged every write so far, or timeout ms (0: for ever); return how many have.",
+			Args:    "numreplicas timeout"},
+		{Name: "psync", Arity: 4, Flags: FlagAdmin, Group: "server",
+			Summary: "A follower's request to its leader: the records after seq of the dataset, or a full sync (native protocol).",
+			Args:    "dataset seq port"},
 	}
 }

@@ -103,6 +103,12 @@ type Config struct {
 	MaxFrame       int      `toml:"max_frame_bytes"`
 	TLS            TLS      `toml:"tls"`
 
+	// ReplicaOf is the leader this daemon follows, "host:port" of its
+	// native listener; empty: a leader. LeaderPassword is the leader's
+	// password.
+	ReplicaOf      string `toml:"replicaof"`
+	LeaderPassword string `toml:"leader_password"`
+
 	Storage Storage `toml:"storage"`
 	Log     Log     `toml:"log"`
 }
@@ -234,6 +240,11 @@ func (c Config) Validate() error {
 	}
 	if c.Native.Addr == "" && c.RESP.Addr == "" {
 		bad("native.addr", `""`, "native and resp listeners are both off: nothing could reach the daemon")
+	}
+	if c.ReplicaOf != "" {
+		if _, _, err := net.SplitHostPort(c.ReplicaOf); err != nil {
+			bad("replicaof", c.ReplicaOf, "want host:port of the leader's native listener")
+		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls.cert_file", c.TLS.CertFile, "tls.cert_file and tls.key_file go together")

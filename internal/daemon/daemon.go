@@ -23,6 +23,7 @@ import (
 	"github.com/pykv/pykv/internal/config"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/netproto/resp"
+	"github.com/pykv/pykv/repl"
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/server"
 	"github.com/pykv/pykv/storage"
@@ -88,6 +89,7 @@ type Daemon struct {
 	started time.Time
 
 	db      *storage.DB
+	repl    *repl.Replication
 	clients atomic.Int64
 	native  *server.Server
 	resp    *server.Server
@@ -130,6 +132,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		MaxKeySize:     cfg.Storage.MaxKeySize,
 		MaxValueSize:   cfg.Storage.MaxValueSize,
 		ExpiryInterval: expiry,
+		Replica:        cfg.ReplicaOf != "",
 		Logger:         log,
 		FS:             info.FS,
 	})
@@ -150,7 +153,14 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		IdleTimeout: cfg.IdleTimeout.Duration, AuthTimeout: cfg.AuthTimeout.Duration,
 		RequestTimeout: cfg.RequestTimeout.Duration, WriteTimeout: cfg.WriteTimeout.Duration, Logger: log,
 		Deferred: func() server.DeferredStore { return d.db.Deferred() }}
-	table := command.New(d.db, command.Config{Password: cfg.Password, Info: d.serverInfo})
+	d.repl = repl.New(d.db, repl.Options{LeaderPassword: cfg.LeaderPassword, MaxFrame: cfg.MaxFrame,
+		ListenPort: func() int {
+			if a := d.NativeAddr(); a != nil {
+				return port(a)
+			}
+			return 0
+		}, Logger: log})
+	table := command.New(d.db, command.Config{Password: cfg.Password, Info: d.serverInfo, Repl: d.repl})
 	if cfg.Native.Addr != "" {
 		c := srvCfg
 		c.Addr = cfg.Native.Addr
@@ -178,6 +188,11 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		}
 		logListening(log, "http", d.http.Addr(), tlsConf != nil)
 	}
+	if cfg.ReplicaOf != "" {
+		if _, err := d.repl.ReplicaOf(cfg.ReplicaOf); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -201,7 +216,51 @@ func (d *Daemon) serverInfo() command.ServerInfo {
 	if d.http != nil {
 		si.RejectedConnections += d.http.Rejected()
 	}
+	replicationInfo(&si, d.repl.State())
 	return si
+}
+
+// replicationInfo fills what INFO replication shows from st.
+func replicationInfo(si *command.ServerInfo, st repl.State) {
+	field := func(name, value string) {
+		si.Extra = append(si.Extra, command.InfoField{Section: "replication", Name: name, Value: value})
+	}
+	si.ConnectedSlaves = len(st.Followers)
+	for i, f := range st.Followers {
+		field("slave"+strconv.Itoa(i), fmt.Sprintf("ip=%s,port=%d,state=%s,offset=%d,lag=%d",
+			f.IP, f.Port, f.State, f.Acked, int64(f.Lag.Seconds())))
+	}
+	if st.Following {
+		fs := st.Follower
+		si.Follower = true
+		host, p, _ := net.SplitHostPort(fs.Leader)
+		si.MasterHost = host
+		si.MasterPort, _ = strconv.Atoi(p)
+		si.MasterLinkUp = fs.LinkUp && !fs.Syncing
+		last := int64(-1)
+		if !fs.LastIO.IsZero() && fs.LastIO.UnixMilli() > 0 {
+			last = int64(time.Since(fs.LastIO).Seconds())
+		}
+		field("master_last_io_seconds_ago", strconv.FormatInt(last, 10))
+		field("master_sync_in_progress", strconv.Itoa(boolInt(fs.Syncing)))
+		field("pykv_leader_seq", strconv.FormatUint(fs.LeaderSeq, 10))
+		field("pykv_lag_records", strconv.FormatUint(fs.LeaderSeq-min(fs.LeaderSeq, fs.AppliedSeq), 10))
+		field("pykv_full_syncs_received", strconv.FormatUint(fs.FullSyncs, 10))
+		field("pykv_partial_syncs_received", strconv.FormatUint(fs.PartialSyncs, 10))
+		if fs.Syncing {
+			field("pykv_sync_keys_received", strconv.FormatUint(fs.SyncedKeys, 10))
+		}
+	}
+	field("pykv_full_syncs_served", strconv.FormatUint(st.Full, 10))
+	field("pykv_partial_syncs_served", strconv.FormatUint(st.Partial, 10))
+	field("pykv_partial_syncs_refused", strconv.FormatUint(st.Refused, 10))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // NativeAddr is the native protocol's listening address, nil when off.
@@ -295,6 +354,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 			}
 		}
 		d.serving.Wait()
+		d.repl.Close()
 		if err := d.db.Close(); err != nil {
 			d.stopErr = fmt.Errorf("close engine: %w", err)
 		} else {

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pykv/pykv/internal/testdaemon"
+)
+
+// replInfo returns INFO replication of c as fields.
+func replInfo(t testing.TB, ctx context.Context, c *redis.Client) map[string]string {
+	t.Helper()
+	text, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{}
+	for _, line := range strings.Split(text, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			fields[k] = v
+		}
+	}
+	return fields
+}
+
+// dump returns every key of c with its value and whether it has a TTL.
+func dump(t testing.TB, ctx context.Context, c *redis.Client) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	var cursor uint64
+	for range 100000 {
+		keys, next, err := c.Scan(ctx, cursor, "", 500).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			v, err := c.Get(ctx, k).Result()
+			if err != nil {
+				t.Fatalf("GET %q: %v", k, err)
+			}
+			ttl, err := c.PTTL(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[k] = v + "/ttl=" + strconv.FormatBool(ttl > 0)
+		}
+		if cursor = next; cursor == 0 {
+			return out
+		}
+	}
+	t.Fatal("SCAN did not end")
+	return nil
+}
+
+// writeMix writes n rounds of SET, MSET, INCR, DEL and EXPIRE through c.
+func writeMix(t testing.TB, ctx context.Context, c *redis.Client, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		k := fmt.Sprintf("%s:%d", prefix, i%200)
+		must := func(err error) {
+			if err != nil {
+				t.Fatalf("%s round %d: %v", prefix, i, err)
+			}
+		}
+		must(c.Set(ctx, k, strconv.Itoa(i), 0).Err())
+		must(c.MSet(ctx, prefix+":m1", i, prefix+":m2", -i).Err())
+		must(c.Incr(ctx, prefix+":counter").Err())
+		if i%7 == 0 {
+			must(c.Del(ctx, fmt.Sprintf("%s:%d", prefix, (i+3)%200)).Err())
+		}
+		if i%11 == 0 {
+			must(c.Expire(ctx, k, time.Hour).Err())
+		}
+	}
+}
+
+// waitCaughtUp waits until the follower has applied every record the
+// leader has logged.
+func waitCaughtUp(t testing.TB, ctx context.Context, leader, follower *redis.Client) {
+	t.Helper()
+	want := replInfo(t, ctx, leader)["master_repl_offset"]
+	waitFor(t, 20*time.Second, "the follower to reach the leader's seq "+want, func() bool {
+		f := replInfo(t, ctx, follower)
+		return f["slave_repl_offset"] == want && f["master_link_status"] == "up"
+	})
+}
+
+// TestReplication: a follower started after the leader's log was merged
+// takes a full sync, follows the writes made during and after it, holds
+// exactly the leader's data, refuses writes, resumes with a partial sync
+// after a kill -9, and takes writes once promoted.
+func TestReplication(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	leader := testdaemon.Start(t, testdaemon.Options{Fsync: "always", Args: []string{"--segment-size", "65536"}})
+	lc := newRedis(t, leader.RESPAddr(), 4, nil)
+	writeMix(t, ctx, lc, "before", 1500)
+	if err := lc.Do(ctx, "COMPACT").Err(); err != nil {
+		t.Fatal(err)
+	}
+	writeMix(t, ctx, lc, "after-merge", 300)
+
+	follower := testdaemon.Start(t, testdaemon.Options{Fsync: "always", Args: []string{"--replicaof", leader.Addr()}})
+	fc := newRedis(t, follower.RESPAddr(), 4, nil)
+	var wg sync.WaitGroup
+	wg.Go(func() { writeMix(t, ctx, lc, "during", 1000) })
+	wg.Wait()
+	waitCaughtUp(t, ctx, lc, fc)
+	if got, want := dump(t, ctx, fc), dump(t, ctx, lc); !maps.Equal(got, want) {
+		t.Fatalf("after the full sync the follower holds %d keys, the leader %d; they differ", len(got), len(want))
+	}
+	li := replInfo(t, ctx, lc)
+	if li["role"] != "master" || li["connected_slaves"] != "1" || li["pykv_full_syncs_served"] != "1" ||
+		!strings.Contains(li["slave0"], "state=online") {
+		t.Fatalf("leader INFO replication: %v", li)
+	}
+	fi := replInfo(t, ctx, fc)
+	if fi["role"] != "slave" || fi["master_port"] != strconv.Itoa(leader.NativePort()) || fi["pykv_full_syncs_received"] != "1" {
+		t.Fatalf("follower INFO replication: %v", fi)
+	}
+
+	// Writes are refused, with Redis's text over RESP and the leader
+	// named over the native protocol.
+	if err := fc.Set(ctx, "x", "y", 0).Err(); err == nil || err.Error() != "READONLY You can't write against a read only replica." {
+		t.Fatalf("SET on the follower: %v", err)
+	}
+	n := dialNative(t, follower.Addr())
+	if r := n.do("SET", "x", "y"); r.Code != "READONLY" || !strings.Contains(r.Msg, leader.Addr()) {
+		t.Fatalf("native SET on the follower: %+v", r)
+	}
+	if role, err := fc.Do(ctx, "ROLE").Slice(); err != nil || role[0] != "slave" || role[3] != "connected" {
+		t.Fatalf("ROLE on the follower: %v %v", role, err)
+	}
+
+	// WAIT counts the follower once it has logged the write.
+	if err := lc.Set(ctx, "waited", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := lc.Do(ctx, "WAIT", 1, 10000).Int(); err != nil || got != 1 {
+		t.Fatalf("WAIT 1 10000: %d, %v", got, err)
+	}
+	if got, err := lc.Do(ctx, "WAIT", 2, 100).Int(); err != nil || got != 1 {
+		t.Fatalf("WAIT 2 100 with one follower: %d, %v", got, err)
+	}
+
+	// kill -9 the follower: it comes back with a partial sync.
+	follower.Kill()
+	writeMix(t, ctx, lc, "while-down", 500)
+	follower.Restart()
+	fc = newRedis(t, follower.RESPAddr(), 4, nil)
+	waitCaughtUp(t, ctx, lc, fc)
+	if got, want := dump(t, ctx, fc), dump(t, ctx, lc); !maps.Equal(got, want) {
+		t.Fatalf("after the restart the follower holds %d keys, the leader %d; they differ", len(got), len(want))
+	}
+	if li := replInfo(t, ctx, lc); li["pykv_partial_syncs_served"] != "1" || li["pykv_full_syncs_served"] != "1" {
+		t.Fatalf("after the follower's restart the leader served: %v", li)
+	}
+	follower.WaitLog("partial sync: resuming")
+
+	// Promotion: REPLICAOF NO ONE, then writes are taken and the seq
+	// goes on from the leader's.
+	seq, _ := strconv.ParseUint(replInfo(t, ctx, fc)["slave_repl_offset"], 10, 64)
+	if err := fc.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.Set(ctx, "promoted", "yes", 0).Err(); err != nil {
+		t.Fatalf("SET after REPLICAOF NO ONE: %v", err)
+	}
+	after, _ := strconv.ParseUint(replInfo(t, ctx, fc)["master_repl_offset"], 10, 64)
+	if after != seq+1 {
+		t.Fatalf("promoted follower's seq %d after %d, want %d", after, seq, seq+1)
+	}
+}
