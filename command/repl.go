@@ -132,4 +132,3 @@ func (t *Table) readOnly(s *Session) (Reply, bool) {
 	}
 	return errReadOnly, true
 }
-

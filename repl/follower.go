@@ -332,4 +332,3 @@ func (f *Follower) Status() Status {
 		LastIO: time.UnixMilli(f.lastIO.Load()), LeaderSeq: f.leaderSeq.Load(), AppliedSeq: f.db.LastSeq(),
 		FullSyncs: f.fullSyncs.Load(), PartialSyncs: f.partials.Load(), SyncedKeys: f.syncedKeys.Load()}
 }
-
