@@ -94,14 +94,42 @@ func TestPoolReplacesConnectionsTheServerClosed(t *testing.T) {
 	}
 }
 
+// TestPoolIdleTimeout moves the pool's clock, a fake one, between two
+// calls: a connection idle longer than ConnMaxIdleTime is replaced, one
+// idle exactly that long is still reused.
 func TestPoolIdleTimeout(t *testing.T) {
 	s := startServer(t, serverOptions{})
-	c := newClient(t, s.addr, client.Options{ConnMaxIdleTime: 10 * time.Millisecond})
-	c.Ping(bg())
-	time.Sleep(30 * time.Millisecond)
-	c.Ping(bg())
-	if st := c.PoolStats(); st.StaleConns != 1 || st.Misses != 2 {
-		t.Errorf("%+v: want the connection idle past ConnMaxIdleTime replaced", st)
+	const limit = time.Minute
+	for _, tc := range []struct {
+		name    string
+		maxIdle time.Duration // ConnMaxIdleTime
+		idle    time.Duration // how far the clock moves between the calls
+		reused  bool
+	}{
+		{"not idle", limit, 0, true},
+		{"idle the limit exactly", limit, limit, true},
+		{"idle past the limit", limit, limit + time.Nanosecond, false},
+		{"no limit", -1, 365 * 24 * time.Hour, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+			c := newClient(t, s.addr, client.Options{ConnMaxIdleTime: tc.maxIdle})
+			client.SetPoolClock(c, clock.Now)
+			if err := c.Ping(bg()).Err(); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(tc.idle)
+			if err := c.Ping(bg()).Err(); err != nil {
+				t.Fatal(err)
+			}
+			want := client.PoolStats{Hits: 1, Misses: 1, TotalConns: 1, IdleConns: 1}
+			if !tc.reused {
+				want = client.PoolStats{Misses: 2, StaleConns: 1, TotalConns: 1, IdleConns: 1}
+			}
+			if st := c.PoolStats(); st != want {
+				t.Errorf("ConnMaxIdleTime %v, idle %v: %+v, want %+v", tc.maxIdle, tc.idle, st, want)
+			}
+		})
 	}
 }
 
