@@ -48,8 +48,12 @@ func TestRestartKeepsData(t *testing.T) {
 	if code := d.Stop(); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
-	// The expiry is on the wall clock: let it pass before the restart.
-	time.Sleep(time.Until(expiresAt.Add(10 * time.Millisecond)))
+	// The expiry is an instant of the wall clock, the event this waits
+	// for: the daemon counts a key expired once ExpireAt <= now in
+	// milliseconds (storage/read.go, expired), and PXAT truncated the
+	// instant to its millisecond, so reaching expiresAt on the wall clock
+	// (Round(0) drops the monotonic reading) is enough, with no margin.
+	time.Sleep(time.Until(expiresAt.Round(0)))
 	d.Restart()
 
 	n = dialNative(t, d.Addr())
