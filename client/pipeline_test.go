@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/client"
+	"github.com/pykv/pykv/internal/testdaemon"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/reply"
 )
@@ -142,6 +143,8 @@ func TestPipelineResultsAndErrors(t *testing.T) {
 	if unsent.Err() == nil {
 		t.Error("contradictory SET has no error")
 	}
+	keyspace, infoErr := testdaemon.ParseInfo(info.Val())
+	db0, db0Err := keyspace.Sub("db0")
 	checks := []struct {
 		name string
 		got  any
@@ -164,7 +167,9 @@ func TestPipelineResultsAndErrors(t *testing.T) {
 		{"Scan keys", len(scan.Val().Keys), scan.Err(), 3},
 		{"Scan cursor", scan.Val().Cursor, nil, uint64(0)},
 		{"DBSize", size.Val(), size.Err(), int64(3)},
-		{"Info", strings.HasPrefix(info.Val(), "# Keyspace"), info.Err(), true},
+		{"Info sections", fmt.Sprint(keyspace.Sections), errors.Join(info.Err(), infoErr), "[Keyspace]"},
+		{"Info db0 keys", db0["keys"], db0Err, "3"},
+		{"Info db0 expires", db0["expires"], db0Err, "0"},
 		{"Ping", ping.Val(), ping.Err(), "PONG"},
 		{"Do", do.Val().Kind, do.Err(), reply.KindBytes},
 	}

@@ -28,6 +28,9 @@ type pool struct {
 	timeout     time.Duration // PoolTimeout; < 0: none
 	maxIdleTime time.Duration // ConnMaxIdleTime; < 0: none
 	tokens      chan struct{}
+	// now reads the clock by which ConnMaxIdleTime is measured: time.Now,
+	// or a fake clock in tests (export_test.go), which then need no sleep.
+	now func() time.Time
 
 	mu     sync.Mutex
 	idle   []*conn // a stack: the most recently used is reused first, so that surplus ones age out
@@ -43,6 +46,7 @@ func newPool(o *Options, dial func(context.Context) (*conn, error)) *pool {
 		timeout:     o.PoolTimeout,
 		maxIdleTime: o.ConnMaxIdleTime,
 		tokens:      make(chan struct{}, o.PoolSize),
+		now:         time.Now,
 	}
 }
 
@@ -121,7 +125,7 @@ func (p *pool) release() { <-p.tokens }
 // dead connection is replaced before a command is written to it, rather
 // than failing a command that may or may not have run.
 func (p *pool) healthy(cn *conn) bool {
-	if p.maxIdleTime > 0 && time.Since(cn.usedAt) > p.maxIdleTime {
+	if p.maxIdleTime > 0 && p.now().Sub(cn.usedAt) > p.maxIdleTime {
 		return false
 	}
 	return connCheck(cn.netConn()) == nil
@@ -129,7 +133,7 @@ func (p *pool) healthy(cn *conn) bool {
 
 // put returns a connection after a round trip that left it in step.
 func (p *pool) put(cn *conn) {
-	cn.usedAt = time.Now()
+	cn.usedAt = p.now()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

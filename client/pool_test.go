@@ -78,12 +78,19 @@ func TestPoolDiscardsAfterIOError(t *testing.T) {
 
 func TestPoolReplacesConnectionsTheServerClosed(t *testing.T) {
 	s := startServer(t, serverOptions{idle: 50 * time.Millisecond})
-	c := newClient(t, s.addr, client.Options{})
+	// Through a proxy, which says when the server's idle timeout has
+	// closed the connection.
+	p := startProxy(t, s.addr)
+	c := newClient(t, p.addr, client.Options{})
 	ctx := bg()
 	if _, err := c.Set(ctx, "k", "v", client.SetArgs{}).Result(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // the server's idle timeout closes the connection
+	select {
+	case <-p.serverClosed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not close the idle connection within 10s; its idle timeout is 50ms")
+	}
 	// A non-idempotent command must not be sent on the dead connection and
 	// fail: the pool sees it is closed and dials.
 	if n, err := c.Incr(ctx, "n").Result(); err != nil || n != 1 {
@@ -94,37 +101,76 @@ func TestPoolReplacesConnectionsTheServerClosed(t *testing.T) {
 	}
 }
 
+// TestPoolIdleTimeout moves the pool's clock, a fake one, between two
+// calls: a connection idle longer than ConnMaxIdleTime is replaced, one
+// idle exactly that long is still reused.
 func TestPoolIdleTimeout(t *testing.T) {
 	s := startServer(t, serverOptions{})
-	c := newClient(t, s.addr, client.Options{ConnMaxIdleTime: 10 * time.Millisecond})
-	c.Ping(bg())
-	time.Sleep(30 * time.Millisecond)
-	c.Ping(bg())
-	if st := c.PoolStats(); st.StaleConns != 1 || st.Misses != 2 {
-		t.Errorf("%+v: want the connection idle past ConnMaxIdleTime replaced", st)
+	const limit = time.Minute
+	for _, tc := range []struct {
+		name    string
+		maxIdle time.Duration // ConnMaxIdleTime
+		idle    time.Duration // how far the clock moves between the calls
+		reused  bool
+	}{
+		{"not idle", limit, 0, true},
+		{"idle the limit exactly", limit, limit, true},
+		{"idle past the limit", limit, limit + time.Nanosecond, false},
+		{"no limit", -1, 365 * 24 * time.Hour, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+			c := newClient(t, s.addr, client.Options{ConnMaxIdleTime: tc.maxIdle})
+			client.SetPoolClock(c, clock.Now)
+			if err := c.Ping(bg()).Err(); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(tc.idle)
+			if err := c.Ping(bg()).Err(); err != nil {
+				t.Fatal(err)
+			}
+			want := client.PoolStats{Hits: 1, Misses: 1, TotalConns: 1, IdleConns: 1}
+			if !tc.reused {
+				want = client.PoolStats{Misses: 2, StaleConns: 1, TotalConns: 1, IdleConns: 1}
+			}
+			if st := c.PoolStats(); st != want {
+				t.Errorf("ConnMaxIdleTime %v, idle %v: %+v, want %+v", tc.maxIdle, tc.idle, st, want)
+			}
+		})
 	}
 }
 
 func TestPoolTimeout(t *testing.T) {
-	addr := startSilentServer(t)
-	c := newClient(t, addr, client.Options{PoolSize: 1, PoolTimeout: 50 * time.Millisecond, ReadTimeout: 500 * time.Millisecond})
-	started := make(chan struct{})
-	done := make(chan error)
-	go func() {
-		close(started)
-		done <- c.Ping(bg()).Err() // holds the only connection until its read times out
-	}()
-	<-started
-	time.Sleep(100 * time.Millisecond)
+	s := startSilentServer(t)
+	c := newClient(t, s.addr, client.Options{PoolSize: 1, PoolTimeout: 50 * time.Millisecond, ReadTimeout: -1})
+	ctx, cancel := context.WithCancel(bg())
+	defer cancel()
+	held := make(chan error, 1)
+	go func() { held <- c.Ping(ctx).Err() }() // holds the only connection until ctx is cancelled
+	// Once the server has the PING, its call holds the connection.
+	if err := s.await("PING", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Ping(bg()).Err(); !errors.Is(err, client.ErrPoolTimeout) {
 		t.Errorf("Ping with the pool exhausted: %v, want ErrPoolTimeout", err)
 	}
-	<-done
+	if st := c.PoolStats(); st.Timeouts != 1 || st.Misses != 1 {
+		t.Errorf("%+v: want one timeout and one dial", st)
+	}
+	cancel()
+	select {
+	case err := <-held:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the Ping holding the connection: %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Ping holding the connection did not return within 10s of its cancellation")
+	}
 }
 
 func TestContextCancellation(t *testing.T) {
-	addr := startSilentServer(t)
-	c := newClient(t, addr, client.Options{ReadTimeout: -1})
+	s := startSilentServer(t)
+	c := newClient(t, s.addr, client.Options{ReadTimeout: -1})
 
 	t.Run("deadline", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(bg(), 100*time.Millisecond)
@@ -140,11 +186,22 @@ func TestContextCancellation(t *testing.T) {
 	})
 	t.Run("cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(bg())
-		time.AfterFunc(50*time.Millisecond, cancel)
+		defer cancel()
+		// Cancel once the server has the whole pipeline: Exec is then
+		// waiting for the replies.
+		arrived := make(chan error, 1)
+		go func() {
+			err := s.await("INCR b", 10*time.Second)
+			cancel()
+			arrived <- err
+		}()
 		p := c.Pipeline()
 		g := p.Get(ctx, "a")
 		n := p.Incr(ctx, "b")
 		err := p.Exec(ctx)
+		if err := <-arrived; err != nil {
+			t.Fatal(err)
+		}
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Exec cancelled: %v, want context.Canceled", err)
 		}
@@ -172,8 +229,8 @@ func TestContextCancellation(t *testing.T) {
 }
 
 func TestReadTimeout(t *testing.T) {
-	addr := startSilentServer(t)
-	c := newClient(t, addr, client.Options{ReadTimeout: 100 * time.Millisecond})
+	s := startSilentServer(t)
+	c := newClient(t, s.addr, client.Options{ReadTimeout: 100 * time.Millisecond})
 	start := time.Now()
 	err := c.Ping(bg()).Err()
 	if !errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
@@ -211,20 +268,24 @@ func TestDialErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	release, served := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(served)
 		conn, err := ln.Accept()
 		if err != nil {
 			return
 		}
 		defer conn.Close()
 		conn.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
-		time.Sleep(time.Second)
+		<-release // open until the client has judged the bytes, so it reads them and not an EOF
 	}()
 	c = newClient(t, ln.Addr().String(), client.Options{})
 	if err := c.Ping(bg()).Err(); !errors.Is(err, netproto.ErrBadMagic) {
 		t.Errorf("Ping of an HTTP server: %v, want ErrBadMagic", err)
 	}
+	close(release)
+	ln.Close()
+	<-served
 }
 
 func TestTLS(t *testing.T) {

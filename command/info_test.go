@@ -4,34 +4,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pykv/pykv/internal/testdaemon"
 )
 
 // parseInfo splits INFO's text into its section titles, in order, and its
-// fields, checking the layout on the way.
+// fields, checking the layout on the way (testdaemon.ParseInfo).
 func parseInfo(t *testing.T, text string) (titles []string, fields map[string]string) {
 	t.Helper()
-	fields = map[string]string{}
-	if text == "" {
-		return nil, fields
+	info, err := testdaemon.ParseInfo(text)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.HasSuffix(text, "\r\n") {
-		t.Fatalf("INFO does not end with CRLF: %q", text)
-	}
-	for i, sec := range strings.Split(strings.TrimSuffix(text, "\r\n"), "\r\n\r\n") {
-		lines := strings.Split(sec, "\r\n")
-		if !strings.HasPrefix(lines[0], "# ") {
-			t.Fatalf("section %d starts with %q", i, lines[0])
-		}
-		titles = append(titles, strings.TrimPrefix(lines[0], "# "))
-		for _, l := range lines[1:] {
-			name, value, ok := strings.Cut(l, ":")
-			if !ok || name == "" || strings.ContainsAny(l, "\r\n") {
-				t.Fatalf("bad INFO line %q", l)
-			}
-			fields[name] = value
-		}
-	}
-	return titles, fields
+	return info.Sections, info.Fields
 }
 
 func (f *fixture) info(sections ...string) (titles []string, fields map[string]string) {

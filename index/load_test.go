@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestLoaderMatchesPut loads the same entries through a Loader and through
@@ -74,30 +75,66 @@ func TestLoaderMatchesPut(t *testing.T) {
 	}
 }
 
-// TestLoaderReleasesShards: loaders on two goroutines, then readers and
-// writers on every shard, must not block (a shard left locked would hang
-// this test).
+// TestLoaderReleasesShards: loaders on two goroutines, each on half the
+// shards, must finish and leave every shard unlocked, so that readers and
+// writers then reach every shard. A shard left locked fails the test by
+// name, and loaders that block fail it within a bound instead of hanging.
 func TestLoaderReleasesShards(t *testing.T) {
 	k := NewKeydir(8)
-	var wg sync.WaitGroup
-	for w := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l := k.NewLoader()
-			defer l.Close()
-			for i := range 2000 {
-				key := []byte(fmt.Sprintf("w%d:%d", w, i))
-				if k.hash(key)>>k.shift%2 == uint64(w) {
-					l.Put(key, Entry{Seq: uint64(i + 1)})
+	const perLoader = 2000
+	keyOf := func(w, i int) []byte { return []byte(fmt.Sprintf("w%d:%d", w, i)) }
+	half := func(key []byte) int { return int(k.hash(key) >> k.shift % 2) }
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		var wg sync.WaitGroup
+		for w := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l := k.NewLoader()
+				defer l.Close()
+				for i := range perLoader {
+					if key := keyOf(w, i); half(key) == w {
+						l.Put(key, Entry{Seq: uint64(i + 1)})
+					}
 				}
-			}
-		}()
+			}()
+		}
+		wg.Wait()
+	}()
+	select {
+	case <-loaded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the two loaders did not finish within 10s: a Loader blocks on a shard it left locked")
 	}
-	wg.Wait()
-	for i := range 2000 {
-		key := []byte(fmt.Sprintf("w%d:%d", k.hash([]byte("x"))>>k.shift%2, i))
-		k.Put(key, Entry{Seq: 9})
+	for i := range k.shards {
+		s := &k.shards[i]
+		if !s.mu.TryLock() {
+			t.Fatalf("shard %d is still locked after both loaders closed", i)
+		}
+		s.mu.Unlock()
+	}
+	checkInvariants(t, k)
+	// Every shard now serves: the loaded keys are there, and a write of
+	// each key, loaded or not, lands.
+	var want int64
+	for w := range 2 {
+		for i := range perLoader {
+			key := keyOf(w, i)
+			e, ok := k.Get(key)
+			if mine := half(key) == w; ok != mine || (ok && e.Seq != uint64(i+1)) {
+				t.Fatalf("%s: %+v %v after loading, want present %v with seq %d", key, e, ok, mine, i+1)
+			}
+			k.Put(key, Entry{Seq: 9})
+			if e, ok := k.Get(key); !ok || e.Seq != 9 {
+				t.Fatalf("%s: %+v %v after Put, want seq 9", key, e, ok)
+			}
+			want++
+		}
+	}
+	if k.Len() != want {
+		t.Fatalf("%d keys after writing %d distinct ones", k.Len(), want)
 	}
 	checkInvariants(t, k)
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,14 +138,20 @@ func isReset(err error) bool {
 		strings.Contains(err.Error(), "broken pipe"))
 }
 
-// infoField returns a field of INFO's text, such as "connected_clients".
-func infoField(info, name string) (string, bool) {
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			return v, true
-		}
+// infoSections are the titles of INFO's sections, in order: what INFO with
+// no argument answers.
+var infoSections = []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "Keyspace"}
+
+// parseInfo parses INFO's text into its sections and fields
+// (testdaemon.ParseInfo), failing the test if it is not laid out as INFO
+// is.
+func parseInfo(t testing.TB, text string) testdaemon.Info {
+	t.Helper()
+	info, err := testdaemon.ParseInfo(text)
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, text)
 	}
-	return "", false
+	return info
 }
 
 // waitFor polls cond every 10 ms until it holds or timeout passes.
@@ -164,16 +169,11 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 // connectedClients reads INFO clients' connected_clients over n.
 func connectedClients(t testing.TB, n *nativeConn) int {
 	t.Helper()
-	r := n.do("INFO", "clients")
-	v, ok := infoField(string(r.Bytes), "connected_clients")
-	if !ok {
-		t.Fatalf("INFO clients without connected_clients: %v", r)
-	}
-	c, err := strconv.Atoi(v)
+	c, err := parseInfo(t, string(n.do("INFO", "clients").Bytes)).Int("connected_clients")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return int(c)
 }
 
 // waitClients waits until the daemon counts exactly want connections: the

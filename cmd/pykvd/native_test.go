@@ -176,14 +176,22 @@ func TestNativeEveryOpcode(t *testing.T) {
 		{[]string{"NOSUCH", "x"}, "(error) ERR unknown command 'NOSUCH', with args beginning with: 'x' "},
 	})
 
-	info := n.do("INFO")
-	for _, want := range []string{"# Server\r\n", "redis_version:7.0.0\r\n", "pykv_version:" + testdaemon.Version + "\r\n",
-		fmt.Sprintf("tcp_port:%d\r\n", d.RESPPort()), fmt.Sprintf("pykv_native_port:%d\r\n", d.NativePort()),
-		fmt.Sprintf("process_id:%d\r\n", d.PID()), "# Clients\r\n", "# Persistence\r\n", "# Stats\r\n",
-		"role:master\r\n", "# Keyspace\r\ndb0:keys=9,"} {
-		if !strings.Contains(string(info.Bytes), want) {
-			t.Errorf("INFO lacks %q:\n%s", want, info.Bytes)
+	text := string(n.do("INFO").Bytes)
+	info := parseInfo(t, text)
+	if !slices.Equal(info.Sections, infoSections) {
+		t.Errorf("INFO sections %q, want %q", info.Sections, infoSections)
+	}
+	for name, want := range map[string]string{
+		"redis_version": "7.0.0", "pykv_version": testdaemon.Version,
+		"tcp_port": strconv.Itoa(d.RESPPort()), "pykv_native_port": strconv.Itoa(d.NativePort()),
+		"process_id": strconv.Itoa(d.PID()), "role": "master",
+	} {
+		if got, ok := info.Fields[name]; !ok || got != want {
+			t.Errorf("INFO %s = %q (present %v), want %q", name, got, ok, want)
 		}
+	}
+	if db0, err := info.Sub("db0"); err != nil || db0["keys"] != "9" {
+		t.Errorf("INFO db0 = %q, %v, want keys=9:\n%s", db0, err, text)
 	}
 	if got := n.do("QUIT"); got.String() != "OK" {
 		t.Fatalf("QUIT = %v", got)
@@ -383,16 +391,12 @@ func TestNativeMaxClients(t *testing.T) {
 // infoInt returns the integer field name of INFO section, asked on c.
 func infoInt(t *testing.T, c *nativeConn, section, name string) int {
 	t.Helper()
-	info := string(c.do("INFO", section).Bytes)
-	v, ok := infoField(info, name)
-	if !ok {
-		t.Fatalf("INFO %s has no %s:\n%s", section, name, info)
-	}
-	n, err := strconv.Atoi(v)
+	text := string(c.do("INFO", section).Bytes)
+	n, err := parseInfo(t, text).Int(name)
 	if err != nil {
-		t.Fatalf("INFO %s: %s is %q, not an integer", section, name, v)
+		t.Fatalf("INFO %s: %v:\n%s", section, err, text)
 	}
-	return n
+	return int(n)
 }
 
 // dialAdmitted connects and checks with PING that the server took the

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -66,15 +66,15 @@ func TestStartupLogSaysWhatApplies(t *testing.T) {
 			if tc.password != "" {
 				converse(t, n, []step{{[]string{"AUTH", tc.password}, "OK"}})
 			}
-			info := string(n.do("INFO", "server").Bytes)
+			info := parseInfo(t, string(n.do("INFO", "server").Bytes))
 			_, httpPort, _ := net.SplitHostPort(httpAddr)
-			for _, want := range []string{
-				fmt.Sprintf("tcp_port:%d\r\n", d.RESPPort()),
-				fmt.Sprintf("pykv_native_port:%d\r\n", d.NativePort()),
-				"pykv_http_port:" + httpPort + "\r\n",
+			for name, want := range map[string]string{
+				"tcp_port":         strconv.Itoa(d.RESPPort()),
+				"pykv_native_port": strconv.Itoa(d.NativePort()),
+				"pykv_http_port":   httpPort,
 			} {
-				if !strings.Contains(info, want) {
-					t.Errorf("INFO server lacks %q:\n%s", want, info)
+				if got := info.Fields[name]; got != want {
+					t.Errorf("INFO server %s = %q, want %q", name, got, want)
 				}
 			}
 		})

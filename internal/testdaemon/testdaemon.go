@@ -9,10 +9,13 @@
 // codes, the log and the bytes on the wire. It must never be imported by
 // anything but tests, and it never touches an address beyond 127.0.0.1.
 //
-// A test package that uses it calls Main from its TestMain, so that the
-// binary built for the run is removed afterwards:
+// A test package that starts daemons with it calls Main from its TestMain,
+// so that the binary built for the run is removed afterwards:
 //
 //	func TestMain(m *testing.M) { testdaemon.Main(m) }
+//
+// ParseInfo, which reads an INFO reply into fields, builds nothing: tests
+// of in-process daemons (internal/daemontest) use it too.
 package testdaemon
 
 import (
