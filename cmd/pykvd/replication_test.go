@@ -22,13 +22,7 @@ func replInfo(t testing.TB, ctx context.Context, c *redis.Client) map[string]str
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields := map[string]string{}
-	for _, line := range strings.Split(text, "\r\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			fields[k] = v
-		}
-	}
-	return fields
+	return parseInfo(t, text).Fields
 }
 
 // dump returns every key of c with its value and whether it has a TTL.
