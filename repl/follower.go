@@ -154,6 +154,11 @@ func (f *Follower) session(ctx context.Context) error {
 	f.linkUp.Store(true)
 	switch {
 	case len(fields) == 3 && fields[0] == "CONTINUE":
+		// The leader's history may be a newer one that continues ours
+		// (it was promoted, or restarted): ours becomes part of it.
+		if err := f.db.AdoptHistory(fields[1]); err != nil {
+			return err
+		}
 		f.partials.Add(1)
 		f.log.Info("partial sync: resuming", "after_seq", fields[2])
 	case len(fields) == 4 && fields[0] == "FULLRESYNC":

@@ -80,8 +80,12 @@ type Takeover func(conn net.Conn, buffered []byte, stop <-chan struct{})
 // key count; the takeover then streams. An error answers when neither can
 // be served (the engine is closed).
 func (l *Leader) PSync(dataset string, after uint64, ip string, port int) (string, Takeover, error) {
-	own := l.db.DatasetID()
-	if dataset == own {
+	h := l.db.History()
+	own := h.ID
+	switch {
+	case h.Continues(dataset, after):
+		// The follower's log is a prefix of this history (of the one a
+		// promotion continued, up to where it did): it may go on from it.
 		feed, err := l.db.Feed(after)
 		if err == nil {
 			l.partialSyncs.Add(1)
@@ -98,7 +102,15 @@ func (l *Leader) PSync(dataset string, after uint64, ip string, port int) (strin
 		}
 		l.partialRefused.Add(1)
 		l.log.Info("partial sync not possible; full sync", "follower", net.JoinHostPort(ip, strconv.Itoa(port)), "after_seq", after, "why", err)
-	} else {
+
+	case dataset == h.Prev:
+		// It holds records of the old history past the point this one
+		// split from it: they were never part of this one (a write the
+		// old leader took that this follower of it did not get before
+		// its promotion), so it must not keep them.
+		l.log.Warn("follower's history diverged from this one; full sync", "follower", net.JoinHostPort(ip, strconv.Itoa(port)),
+			"its_seq", after, "histories_split_after_seq", h.PrevEnd)
+	default:
 		l.log.Info("follower of another dataset; full sync", "follower", net.JoinHostPort(ip, strconv.Itoa(port)), "its_dataset", dataset)
 	}
 	s, err := l.db.FullSync()

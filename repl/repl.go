@@ -43,12 +43,22 @@ type Replication struct {
 	done     chan struct{}
 }
 
-// New returns the replication of db, a leader until ReplicaOf.
-func New(db *storage.DB, opts Options) *Replication {
+// New returns the replication of db, a leader until ReplicaOf. Unless
+// db is opened as a replica, it starts a new history that continues the
+// one recovered, up to its last seq: under fsync everysec or no, a
+// follower may hold records the last run streamed and a power cut then
+// took from this log, and the seqs this run gives its new records must
+// not pass for those.
+func New(db *storage.DB, opts Options) (*Replication, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Replication{db: db, opts: opts, leader: NewLeader(db, opts.Logger)}
+	if !db.Replica() {
+		if _, err := db.NewHistory(); err != nil {
+			return nil, err
+		}
+	}
+	return &Replication{db: db, opts: opts, leader: NewLeader(db, opts.Logger)}, nil
 }
 
 // Leader returns the address of the leader being followed, or "".
@@ -76,6 +86,13 @@ func (r *Replication) ReplicaOf(addr string) (bool, error) {
 	r.stopLocked()
 	r.addr = addr
 	if addr == "" {
+		// A promotion: the records this daemon takes from now on are a
+		// new history that continues the leader's up to here, so that a
+		// follower of the old leader holding more than this is told
+		// apart (and fully synced) rather than continued.
+		if _, err := r.db.NewHistory(); err != nil {
+			return false, err
+		}
 		r.db.SetReplica(false)
 		r.opts.Logger.Info("replication: now a leader", "seq", r.db.LastSeq())
 		return false, nil

@@ -21,7 +21,7 @@ type DB struct {
 	opts      Options
 	dir       string
 	lock      io.Closer
-	datasetID atomic.Pointer[string] // replaced by a full sync (replica.go)
+	history atomic.Pointer[History] // replaced by a full sync or a promotion (replica.go)
 
 	keydir *index.Keydir
 	cache  *index.Cache
@@ -116,11 +116,11 @@ func Open(dir string, opts Options) (*DB, error) {
 }
 
 func (db *DB) open() error {
-	id, err := loadOrInitDataset(db.opts.FS, db.dir)
+	h, err := loadOrInitDataset(db.opts.FS, db.dir)
 	if err != nil {
 		return fmt.Errorf("pykv/storage: dataset id in %s: %w", db.dir, err)
 	}
-	db.datasetID.Store(&id)
+	db.history.Store(&h)
 	start := time.Now()
 	next, err := db.recover()
 	if err != nil {
@@ -147,7 +147,7 @@ func (db *DB) open() error {
 	}
 	db.log = w
 	db.files.addSegment(next, db.segPath(next))
-	db.opts.Logger.Info("recovered data directory", "dir", db.dir, "dataset", id,
+	db.opts.Logger.Info("recovered data directory", "dir", db.dir, "dataset", h.ID,
 		"segments", db.recovery.segments, "records", db.recovery.records, "keys", db.keydir.Len(),
 		"last_seq", db.seq, "duration", db.recovery.duration, "fsync", db.opts.Sync.String())
 	return nil
@@ -156,7 +156,10 @@ func (db *DB) open() error {
 func (db *DB) segPath(id uint32) string { return segment.Path(db.dir, id) }
 
 // DatasetID returns the id of the history this directory holds.
-func (db *DB) DatasetID() string { return *db.datasetID.Load() }
+func (db *DB) DatasetID() string { return db.history.Load().ID }
+
+// History returns the history this directory holds (see History).
+func (db *DB) History() History { return *db.history.Load() }
 
 // Dir returns the data directory.
 func (db *DB) Dir() string { return db.dir }

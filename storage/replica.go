@@ -143,10 +143,11 @@ func (in *Install) Commit() (err error) {
 	if _, err := db.log.Restart(in.covered + 1); err != nil {
 		return logFailed(err)
 	}
-	if err := writeDataset(db.opts.FS, db.dir, in.dataset); err != nil {
+	h := History{ID: in.dataset}
+	if err := writeDataset(db.opts.FS, db.dir, h); err != nil {
 		return fmt.Errorf("pykv/storage: full sync installed %s but DATASET was not written (a restart takes a full sync again): %w", path, err)
 	}
-	db.datasetID.Store(&in.dataset)
+	db.history.Store(&h)
 	db.resets.Add(1)
 	active, _ := db.log.Active()
 	var old []uint32
@@ -167,5 +168,41 @@ func (in *Install) Commit() (err error) {
 	db.seq = in.covered
 	db.applied.Store(in.covered)
 	db.logger().Info("full sync installed", "snapshot", path, "dataset", in.dataset, "seq", in.covered, "keys", db.keydir.Len())
+	return nil
+}
+
+// NewHistory starts a new history that continues the current one up to
+// the last seq: what a follower does when it is promoted to leader, so
+// that a follower of the old leader that holds records the new one never
+// got (a seq past this point) is told apart and takes a full sync, while
+// one that holds no more than this continues with a partial one.
+func (db *DB) NewHistory() (History, error) {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	old := db.history.Load()
+	h := History{ID: newDatasetID(), Prev: old.ID, PrevEnd: db.seq}
+	if err := writeDataset(db.opts.FS, db.dir, h); err != nil {
+		return *old, fmt.Errorf("pykv/storage: start a new history in %s: %w", db.dir, err)
+	}
+	db.history.Store(&h)
+	db.logger().Info("new history", "dataset", h.ID, "continues", h.Prev, "up_to_seq", h.PrevEnd)
+	return h, nil
+}
+
+// AdoptHistory makes a follower's log part of its leader's history id,
+// which continues this one's up to the follower's last seq (the leader
+// said so with a partial sync after a promotion).
+func (db *DB) AdoptHistory(id string) error {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	old := db.history.Load()
+	if id == old.ID {
+		return nil
+	}
+	h := History{ID: id, Prev: old.ID, PrevEnd: db.seq}
+	if err := writeDataset(db.opts.FS, db.dir, h); err != nil {
+		return fmt.Errorf("pykv/storage: adopt history %s in %s: %w", id, db.dir, err)
+	}
+	db.history.Store(&h)
 	return nil
 }

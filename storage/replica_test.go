@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,7 +197,7 @@ func TestFeedKeepsWhatItNeeds(t *testing.T) {
 	follower := openMem(t, vfs.NewMem(), Options{NoHousekeeper: true})
 	defer follower.Close()
 	follower.SetReplica(true)
-	if err := writeDataset(follower.opts.FS, follower.dir, leader.DatasetID()); err != nil {
+	if err := writeDataset(follower.opts.FS, follower.dir, History{ID: leader.DatasetID()}); err != nil {
 		t.Fatal(err)
 	}
 	stream(t, feed, follower, leader.LastSeq())
@@ -405,5 +406,57 @@ func TestCrashAtEveryInstallStep(t *testing.T) {
 	}
 	if !sawOld || !sawNew {
 		t.Fatalf("over %d cuts: old data seen %v, new data seen %v", total, sawOld, sawNew)
+	}
+}
+
+// TestHistory: a new history continues the old one up to the last seq,
+// survives a restart in DATASET version 2, and tells a follower that may
+// continue from one that holds more than the two share.
+func TestHistory(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, Options{NoHousekeeper: true})
+	first := db.History()
+	if first.Prev != "" {
+		t.Fatalf("a new directory's history continues %q", first.Prev)
+	}
+	mustSet(t, db, "a", "1")
+	mustSet(t, db, "b", "2")
+	h, err := db.NewHistory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.ID == first.ID || h.Prev != first.ID || h.PrevEnd != 2 {
+		t.Fatalf("new history %+v after %+v at seq 2", h, first)
+	}
+	db.Close()
+	raw, err := fs.ReadFile("/data/DATASET")
+	if err != nil || len(raw) != datasetSizeV2 || raw[6] != 2 {
+		t.Fatalf("DATASET: %d bytes, version %d, %v", len(raw), raw[6], err)
+	}
+	db = openMem(t, fs, Options{NoHousekeeper: true})
+	defer db.Close()
+	if got := db.History(); got != h {
+		t.Fatalf("after a restart the history is %+v, want %+v", got, h)
+	}
+	tests := []struct {
+		id   string
+		seq  uint64
+		want bool
+	}{
+		{h.ID, 0, true}, {h.ID, 1 << 40, true}, // its own: any seq (Feed says if it is past the end)
+		{first.ID, 0, true}, {first.ID, 2, true}, // the old one, up to where they split
+		{first.ID, 3, false}, // holds a record the new history does not share
+		{"0123456789abcdef0123456789abcdef", 1, false},
+	}
+	for _, tt := range tests {
+		if got := h.Continues(tt.id, tt.seq); got != tt.want {
+			t.Errorf("Continues(%s, %d) = %v", tt.id, tt.seq, got)
+		}
+	}
+	// A damaged version 2 file is refused, naming the offset of its crc.
+	raw[30] ^= 1
+	fs.WriteFile("/data2/DATASET", raw)
+	if _, err := readDataset(fs, "/data2/DATASET"); err == nil || !strings.Contains(err.Error(), "offset 48") {
+		t.Fatalf("damaged DATASET: %v", err)
 	}
 }

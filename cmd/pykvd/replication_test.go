@@ -173,3 +173,55 @@ func TestReplication(t *testing.T) {
 		t.Fatalf("promoted follower's seq %d after %d, want %d", after, seq, seq+1)
 	}
 }
+
+// TestPromotionAndTheOldLeadersReturn: a follower promoted with REPLICAOF
+// NO ONE starts a history of its own that continues its leader's up to
+// where it was. The old leader, which took writes the follower never got,
+// comes back as the new leader's follower: it is told apart (its seq is
+// past the split) and takes a full sync, so those writes are gone from
+// it rather than served. A follower that holds nothing past the split
+// goes on with a partial sync.
+func TestPromotionAndTheOldLeadersReturn(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	old := testdaemon.Start(t, testdaemon.Options{})
+	oc := newRedis(t, old.RESPAddr(), 2, nil)
+	writeMix(t, ctx, oc, "shared", 300)
+	promoted := testdaemon.Start(t, testdaemon.Options{Args: []string{"--replicaof", old.Addr()}})
+	pc := newRedis(t, promoted.RESPAddr(), 2, nil)
+	other := testdaemon.Start(t, testdaemon.Options{Args: []string{"--replicaof", old.Addr()}})
+	xc := newRedis(t, other.RESPAddr(), 2, nil)
+	waitCaughtUp(t, ctx, oc, pc)
+	waitCaughtUp(t, ctx, oc, xc)
+
+	// The promotion, and the other follower moves to the new leader
+	// before the old one takes another write: it holds nothing past the
+	// split.
+	if err := pc.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := xc.Do(ctx, "REPLICAOF", "127.0.0.1", promoted.NativePort()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	writeMix(t, ctx, oc, "lost", 50) // the old leader's, after the split
+	writeMix(t, ctx, pc, "new", 50)  // the new leader's
+	if err := oc.Do(ctx, "REPLICAOF", "127.0.0.1", promoted.NativePort()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitCaughtUp(t, ctx, pc, oc)
+	waitCaughtUp(t, ctx, pc, xc)
+	want := dump(t, ctx, pc)
+	for name, c := range map[string]*redis.Client{"old leader": oc, "other follower": xc} {
+		if got := dump(t, ctx, c); !maps.Equal(got, want) {
+			t.Errorf("%s holds %d keys, the new leader %d; they differ", name, len(got), len(want))
+		}
+	}
+	if n, err := oc.Exists(ctx, "lost:1").Result(); err != nil || n != 0 {
+		t.Fatalf("the old leader still serves a write of the diverged history: %d %v", n, err)
+	}
+	pi := replInfo(t, ctx, pc)
+	if pi["pykv_full_syncs_served"] != "1" || pi["pykv_partial_syncs_served"] != "1" {
+		t.Fatalf("the new leader served: %v (want one full sync, the old leader's, and one partial)", pi)
+	}
+	promoted.WaitLog("follower's history diverged from this one; full sync")
+}

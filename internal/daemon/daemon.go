@@ -153,13 +153,16 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		IdleTimeout: cfg.IdleTimeout.Duration, AuthTimeout: cfg.AuthTimeout.Duration,
 		RequestTimeout: cfg.RequestTimeout.Duration, WriteTimeout: cfg.WriteTimeout.Duration, Logger: log,
 		Deferred: func() server.DeferredStore { return d.db.Deferred() }}
-	d.repl = repl.New(d.db, repl.Options{LeaderPassword: cfg.LeaderPassword, MaxFrame: cfg.MaxFrame,
+	d.repl, err = repl.New(d.db, repl.Options{LeaderPassword: cfg.LeaderPassword, MaxFrame: cfg.MaxFrame,
 		ListenPort: func() int {
 			if a := d.NativeAddr(); a != nil {
 				return port(a)
 			}
 			return 0
 		}, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	table := command.New(d.db, command.Config{Password: cfg.Password, Info: d.serverInfo, Repl: d.repl})
 	if cfg.Native.Addr != "" {
 		c := srvCfg
