@@ -18,9 +18,9 @@ import (
 
 // DB is an open data directory. It is safe for concurrent use.
 type DB struct {
-	opts      Options
-	dir       string
-	lock      io.Closer
+	opts    Options
+	dir     string
+	lock    io.Closer
 	history atomic.Pointer[History] // replaced by a full sync or a promotion (replica.go)
 
 	keydir *index.Keydir
