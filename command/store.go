@@ -28,6 +28,13 @@ type Store interface {
 	MGet(keys ...[]byte) ([][]byte, error)
 	// MSet writes key, value, key, value... pairs as one atomic batch.
 	MSet(pairs ...[]byte) error
+	// MSetNX writes the pairs as one atomic batch only if none of the keys
+	// exists, and reports whether it wrote them (MSETNX).
+	MSetNX(pairs ...[]byte) (bool, error)
+	// Update reads key's state and writes what fn decides in one atomic
+	// step (APPEND, SETRANGE, INCRBYFLOAT, GETEX): see storage.Deferred's
+	// Update. fn runs under the store's lock and must not call it.
+	Update(key []byte, fn func(storage.Current) (storage.Change, error)) error
 	// Scan returns keys matching the glob pattern (empty matches all) from
 	// cursor on, about count of them, and the next cursor (0 when done).
 	Scan(cursor uint64, match []byte, count int) (next uint64, keys [][]byte, err error)

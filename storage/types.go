@@ -108,8 +108,9 @@ type Change struct {
 	// Write false leaves the key as it is; Value and ExpireAt are then
 	// ignored.
 	Write bool
-	// Value is the key's new value. The function must not reuse Current's
-	// Value for it: it builds a new slice.
+	// Value is the key's new value: Current's Value itself when only the
+	// expiry changes, otherwise a new slice (Current's Value is never
+	// modified in place).
 	Value []byte
 	// ExpireAt is the new absolute expiry in unix milliseconds, 0 for
 	// none. A time not after Current.Now deletes the key, as a past EXAT
