@@ -29,21 +29,15 @@ const (
 const maxLongDoubleChars = 5 * 1024
 
 // ParseLongDouble parses b as Redis's string2ld (util.c) does with glibc's
-// strtold: b must be 1 to 5119 bytes and not begin with a space; the text
-// up to its first NUL byte, if any, must be all of one number: a decimal
-// or hexadecimal ("0x1.8p3") floating-point number with an optional sign,
-// or "inf" or "infinity" in any case. NaN is refused, and so is a number
-// too large for a long double, or so small it rounds to 0 (a 0 written as
-// such is fine). Text empty before its NUL is 0, as strtold leaves it.
+// strtold: b must be 1 to 5119 bytes, not begin with a space, and be all
+// of one number (strtold must read every byte, so a NUL byte is refused):
+// a decimal or hexadecimal ("0x1.8p3") floating-point number with an
+// optional sign, or "inf" or "infinity" in any case. NaN is refused, and
+// so is a number too large for a long double, or so small it rounds to 0
+// (a 0 written as such is fine).
 func ParseLongDouble(b []byte) (LongDouble, bool) {
 	if len(b) == 0 || len(b) >= maxLongDoubleChars {
 		return LongDouble{}, false
-	}
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	if len(b) == 0 {
-		return LongDouble{}, true
 	}
 	switch b[0] {
 	case ' ', '\t', '\n', '\v', '\f', '\r':

@@ -32,8 +32,9 @@ var incrByFloatCases = []struct{ value, incr, want string }{
 	{"", "5.", "5"},
 	{"", "+.5e+1", "5"},
 	{"", "1.0e-4940", "0"},
-	{"\x00", "1", "1"},    // strtold reads up to the NUL: nothing is 0
-	{"1\x00zz", "1", "2"}, // and "1\0zz" is 1
+	{"\x00", "1", "float"}, // strtold stops at a NUL, and string2ld wants every byte read
+	{"1\x00zz", "1", "float"},
+	{"", "1\x00", "float"},
 	{"", "INFINITY", "inf"},
 	{"", "-inf", "inf"},
 	{"inf", "-inf", "inf"}, // NaN
