@@ -12,6 +12,9 @@ type Store interface {
 	// Now is the engine's clock; relative expiries (EX, PX, EXPIRE) are
 	// turned into absolute unix milliseconds with it.
 	Now() time.Time
+	// MaxValueSize is the longest value the store keeps; APPEND, SETRANGE
+	// and SETBIT check what they would build against it before building.
+	MaxValueSize() int
 	Get(key []byte) ([]byte, error)
 	Set(key, value []byte, opt storage.SetOptions) (storage.SetResult, error)
 	Del(keys ...[]byte) (int, error)

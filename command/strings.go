@@ -378,13 +378,15 @@ func (t *Table) incrbyfloat(s *Session, argv [][]byte) Reply {
 // an existing key's expiry.
 func (t *Table) appendCmd(s *Session, argv [][]byte) Reply {
 	suffix := argv[2]
+	store := t.storeFor(s)
+	limit := store.MaxValueSize()
 	var n int
-	err := t.storeFor(s).Update(argv[1], func(cur storage.Current) (storage.Change, error) {
+	err := store.Update(argv[1], func(cur storage.Current) (storage.Change, error) {
 		n = len(cur.Value) + len(suffix)
 		switch {
 		case cur.Exists && len(suffix) == 0:
 			return storage.Change{}, nil // nothing changes
-		case n > cur.MaxValueSize:
+		case n > limit:
 			return storage.Change{}, storage.ErrValueTooLarge
 		}
 		v := append(append(make([]byte, 0, n), cur.Value...), suffix...)
@@ -467,13 +469,15 @@ func (t *Table) setrange(s *Session, argv [][]byte) Reply {
 		return errOffsetRange
 	}
 	part := argv[3]
+	store := t.storeFor(s)
+	limit := store.MaxValueSize()
 	var n int
-	err := t.storeFor(s).Update(argv[1], func(cur storage.Current) (storage.Change, error) {
+	err := store.Update(argv[1], func(cur storage.Current) (storage.Change, error) {
 		n = len(cur.Value)
 		if len(part) == 0 {
 			return storage.Change{}, nil
 		}
-		if offset > int64(cur.MaxValueSize-len(part)) {
+		if offset > int64(limit-len(part)) {
 			return storage.Change{}, storage.ErrValueTooLarge
 		}
 		end := int(offset) + len(part)

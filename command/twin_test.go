@@ -57,6 +57,12 @@ func (m *memStore) live(k string) (memEntry, bool) {
 	return e, ok
 }
 
+func (m *memStore) MaxValueSize() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.maxValue
+}
+
 func (m *memStore) Now() time.Time {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -275,7 +281,7 @@ func (m *memStore) Update(key []byte, fn func(storage.Current) (storage.Change, 
 	}
 	k := string(key)
 	e, ok := m.live(k)
-	cur := storage.Current{Now: m.nowMs(), MaxValueSize: m.maxValue}
+	cur := storage.Current{Now: m.nowMs()}
 	if ok {
 		cur.Value, cur.Exists, cur.ExpireAt = e.v, true, e.at
 	}

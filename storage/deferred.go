@@ -151,7 +151,8 @@ func (d *Deferred) MSetNX(pairs ...[]byte) (bool, error) {
 // result (a SET of the new value with its absolute expiry, or a DEL when
 // that expiry is past), so a replay never runs fn again. fn's error is
 // returned, with nothing written; a value longer than MaxValueSize is
-// ErrValueTooLarge.
+// ErrValueTooLarge (a function that would build one returns that error
+// instead of building it).
 func (d *Deferred) Update(key []byte, fn func(Current) (Change, error)) error {
 	t := d.begin()
 	return d.end(t, d.db.update(key, fn))
@@ -242,6 +243,9 @@ func (d *Deferred) Stats() Stats {
 
 // Now returns the engine's clock.
 func (d *Deferred) Now() time.Time { return d.db.Now() }
+
+// MaxValueSize is DB.MaxValueSize.
+func (d *Deferred) MaxValueSize() int { return d.db.MaxValueSize() }
 
 // StartMerge is DB.StartMerge.
 func (d *Deferred) StartMerge() bool { return d.db.StartMerge() }

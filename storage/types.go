@@ -97,10 +97,6 @@ type Current struct {
 	// Now is the engine's clock in unix milliseconds, read once for the
 	// whole Update.
 	Now int64
-	// MaxValueSize is the longest value the engine stores: a function
-	// that would build a longer one returns ErrValueTooLarge instead of
-	// building it.
-	MaxValueSize int
 }
 
 // Change is what the function of an Update decides.

@@ -61,9 +61,11 @@ func TestUpdateLogsTheResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(seen.Value) != "ab" || !seen.Exists || seen.ExpireAt != 1_009_000 || seen.Now != 1_000_000 ||
-		seen.MaxValueSize != 16 {
+	if string(seen.Value) != "ab" || !seen.Exists || seen.ExpireAt != 1_009_000 || seen.Now != 1_000_000 {
 		t.Fatalf("Update's function saw %+v", seen)
+	}
+	if n := db.MaxValueSize(); n != 16 {
+		t.Fatalf("MaxValueSize %d, want 16", n)
 	}
 	if err := db.Update([]byte("new"), func(cur Current) (Change, error) {
 		if cur.Exists || cur.Value != nil || cur.ExpireAt != 0 {

@@ -301,7 +301,7 @@ func (db *DB) update(key []byte, fn func(Current) (Change, error)) error {
 	}
 	return db.mutate(func() error {
 		now := db.nowMs()
-		cur := Current{Now: now, MaxValueSize: db.opts.MaxValueSize}
+		cur := Current{Now: now}
 		if e, ok := db.liveLocked(key, now); ok {
 			v, err := db.value(key, e)
 			if err != nil {
