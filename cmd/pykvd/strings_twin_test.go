@@ -210,6 +210,52 @@ func stringScript(p string, now time.Time) [][]string {
 		{"SET", k("fi"), "10"}, {"INCRBYFLOAT", k("fi"), "5"}, {"INCR", k("fi")}, {"INCRBYFLOAT", k("fi"), "0.5"},
 		{"INCR", k("fi")}, {"SET", k("ft"), "1.5", "EX", "100"}, {"INCRBYFLOAT", k("ft"), "1"}, {"TTL", k("ft")},
 	}
+	// The bit commands.
+	limitBits := strconv.Itoa(twinLimit * 8)
+	s = append(s, [][]string{
+		{"SET", k("b"), "foobar"}, {"SET", k("b1"), "\xff\xff"}, {"SET", k("b0"), "\x00\x00"}, {"SET", k("be"), ""},
+		{"GETBIT", k("b"), "7"}, {"GETBIT", k("b"), "1"}, {"GETBIT", k("b"), "100000"}, {"GETBIT", k("none"), "3"},
+		{"GETBIT", k("b"), "-1"}, {"GETBIT", k("b"), "x"}, {"GETBIT", k("b"), "1.5"}, {"GETBIT", k("none"), limitBits},
+		{"GETBIT", k("none"), strconv.Itoa(twinLimit*8 - 1)}, {"GETBIT", k("b"), maxInt}, {"GETBIT", k("b")},
+		{"SETBIT", k("sb"), "7", "1"}, {"GET", k("sb")}, {"SETBIT", k("sb"), "7", "1"}, {"SETBIT", k("sb"), "7", "0"},
+		{"SETBIT", k("sb"), "17", "1"}, {"GET", k("sb")}, {"SETBIT", k("sb"), "7", "2"}, {"SETBIT", k("sb"), "8", "-1"},
+		{"SETBIT", k("sb"), "8", "x"}, {"SETBIT", k("sb"), "x", "1"}, {"SETBIT", k("sb"), "-1", "1"},
+		{"SETBIT", k("sb"), limitBits, "1"}, {"SETBIT", k("sb"), limitBits, "5"}, {"SETBIT", k("sb"), "0", "01"},
+		{"SETBIT", k("sb"), "0"}, {"SET", k("sbt"), "v", "EX", "100"}, {"SETBIT", k("sbt"), "0", "1"}, {"TTL", k("sbt")},
+		{"SETBIT", k("sbig"), strconv.Itoa(twinLimit*8 - 1), "1"}, {"STRLEN", k("sbig")}, {"DEL", k("sbig")},
+		{"BITCOUNT", k("none")}, {"BITCOUNT", k("none"), "0"}, {"BITCOUNT", k("none"), "a", "b", "c", "d"},
+		{"BITCOUNT", k("b"), "0"}, {"BITCOUNT", k("b"), "0", "1", "foo"}, {"BITCOUNT", k("b"), "a", "1"},
+		{"BITCOUNT", k("b"), "1", "a"}, {"BITCOUNT", k("b"), "0", "1", "BIT", "x"}, {"BITCOUNT", k("be")},
+		{"BITCOUNT", k("be"), "0", "-1"}, {"BITCOUNT", k("be"), "0", "-1", "BIT"}, {"BITCOUNT"},
+		{"BITPOS", k("none"), "0"}, {"BITPOS", k("none"), "1"}, {"BITPOS", k("none"), "1", "a", "b", "c", "d", "e"},
+		{"BITPOS", k("b"), "2"}, {"BITPOS", k("b"), "x"}, {"BITPOS", k("b"), "-1"}, {"BITPOS", k("b"), "1", "0", "1", "2", "3"},
+		{"BITPOS", k("b"), "1", "0", "bit"}, {"BITPOS", k("b"), "1", "x"}, {"BITPOS", k("b"), "1", "0", "1", "WORD"},
+		{"BITPOS", k("be"), "0"}, {"BITPOS", k("be"), "1"}, {"BITPOS", k("be"), "0", "0"}, {"BITPOS", k("be"), "0", "0", "-1", "BIT"},
+		{"BITPOS", k("b")},
+	}...)
+	for _, key := range []string{"b", "b1", "b0"} {
+		s = append(s, []string{"BITCOUNT", k(key)}, []string{"BITPOS", k(key), "0"}, []string{"BITPOS", k(key), "1"})
+		for _, r := range [][]string{
+			{"0", "0"}, {"1", "1"}, {"0", "-1"}, {"-2", "-1"}, {"-1", "-2"}, {"-100", "-200"}, {"-200", "-100"},
+			{"5", "30"}, {"7", "15"}, {"3", "3"}, {"9", "2"}, {"0", "100"}, {"-3", "47"}, {minInt, maxInt}, {maxInt, minInt},
+		} {
+			for _, unit := range []string{"", "BYTE", "bit"} {
+				count := []string{"BITCOUNT", k(key), r[0], r[1]}
+				if unit != "" {
+					count = append(count, unit)
+				}
+				s = append(s, count)
+				for _, bit := range []string{"0", "1"} {
+					s = append(s, []string{"BITPOS", k(key), bit, r[0]})
+					pos := []string{"BITPOS", k(key), bit, r[0], r[1]}
+					if unit != "" {
+						pos = append(pos, unit)
+					}
+					s = append(s, pos)
+				}
+			}
+		}
+	}
 	for _, c := range []struct{ start, end string }{
 		{"0", "-1"}, {"0", "0"}, {"1", "3"}, {"-3", "-1"}, {"-100", "100"}, {"3", "1"}, {"12", "20"},
 		{"11", "11"}, {"-1", "-3"}, {"-3", "-100"}, {"-100", "-100"}, {"0", "-100"}, {"-100", "0"},
@@ -253,7 +299,7 @@ func stringScript(p string, now time.Time) [][]string {
 
 // TestStringCommandsLikeRedis (twin): every reply and error of GETEX,
 // GETSET, MSETNX, INCRBYFLOAT, APPEND, STRLEN, GETRANGE, SUBSTR, SETRANGE,
-// SETEX and PSETEX, from pykvd over RESP2, RESP3 and the native protocol,
+// SETEX, PSETEX, GETBIT, SETBIT, BITCOUNT and BITPOS, from pykvd over RESP2, RESP3 and the native protocol,
 // is byte for byte what redis-server answers.
 func TestStringCommandsLikeRedis(t *testing.T) {
 	t.Parallel()
@@ -327,7 +373,7 @@ func (g *stringGen) offset() string {
 
 func (g *stringGen) next() []string {
 	k := g.pick(g.keys)
-	switch g.rng.Intn(17) {
+	switch g.rng.Intn(21) {
 	case 0:
 		return []string{"SET", k, g.pick(genValues)}
 	case 1:
@@ -372,6 +418,28 @@ func (g *stringGen) next() []string {
 		return []string{"INCRBY", k, g.pick(genInts)}
 	case 15:
 		return []string{"EXISTS", k, g.pick(g.keys)}
+	case 16:
+		return []string{"GETBIT", k, strconv.Itoa(g.rng.Intn(200))}
+	case 17:
+		return []string{"SETBIT", k, strconv.Itoa(g.rng.Intn(200)), strconv.Itoa(g.rng.Intn(2))}
+	case 18:
+		cmd := []string{"BITCOUNT", k}
+		if g.rng.Intn(2) == 0 {
+			cmd = append(cmd, g.offset(), g.offset())
+			if g.rng.Intn(2) == 0 {
+				cmd = append(cmd, g.pick([]string{"BIT", "BYTE"}))
+			}
+		}
+		return cmd
+	case 19:
+		cmd := []string{"BITPOS", k, strconv.Itoa(g.rng.Intn(2))}
+		for range g.rng.Intn(3) {
+			cmd = append(cmd, g.offset())
+		}
+		if len(cmd) == 5 && g.rng.Intn(2) == 0 {
+			cmd = append(cmd, g.pick([]string{"BIT", "BYTE"}))
+		}
+		return cmd
 	}
 	return []string{"MGET", k, g.pick(g.keys)}
 }

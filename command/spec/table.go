@@ -139,6 +139,24 @@ func table() []*Command {
 			Summary: "Overwrite part of a key's value from an offset, padding with zero bytes; return the new length.",
 			Args:    "key offset value"},
 
+		// bitmap
+		{Name: "getbit", Arity: 3, Flags: FlagReadOnly | FlagFast, Group: "bitmap",
+			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
+			Summary: "Return the bit at an offset of a key's value (0 past its end).",
+			Args:    "key offset"},
+		{Name: "setbit", Arity: 4, Flags: FlagWrite, Group: "bitmap",
+			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
+			Summary: "Set or clear the bit at an offset of a key's value, growing it with zero bytes; return the old bit.",
+			Args:    "key offset value"},
+		{Name: "bitcount", Arity: -2, Flags: FlagReadOnly, Group: "bitmap",
+			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
+			Summary: "Count the set bits of a key's value, or of a range of its bytes or bits.",
+			Args:    "key [start end [BYTE|BIT]]"},
+		{Name: "bitpos", Arity: -3, Flags: FlagReadOnly, Group: "bitmap",
+			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
+			Summary: "Return the position of the first bit set to 1 or 0 in a key's value, or in a range of it.",
+			Args:    "key bit [start [end [BYTE|BIT]]]"},
+
 		// generic (keys)
 		{Name: "del", Arity: -2, Flags: FlagWrite, Group: "generic",
 			FirstKey: oneKey, LastKey: allKeys, KeyStep: keysStep,
