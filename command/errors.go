@@ -32,7 +32,9 @@ func storeError(err error) Reply {
 	case errors.Is(err, storage.ErrKeyTooLarge):
 		return Err("key exceeds maximum allowed size")
 	case errors.Is(err, storage.ErrValueTooLarge):
-		return Err("string exceeds maximum allowed size")
+		// Redis's text names its limit, proto-max-bulk-len; pykv's is
+		// storage.max_value_size.
+		return Err("string exceeds maximum allowed size (max_value_size)")
 	case errors.Is(err, storage.ErrEmptyKey):
 		return Err("empty keys are not supported")
 	case errors.Is(err, storage.ErrLogFailed):

@@ -115,6 +115,8 @@ func aclCategories(sp *Spec) []string {
 	switch sp.Group {
 	case "string":
 		cats = append(cats, "@string")
+	case "bitmap":
+		cats = append(cats, "@bitmap")
 	case "generic":
 		cats = append(cats, "@keyspace")
 	case "connection":

@@ -12,6 +12,9 @@ type Store interface {
 	// Now is the engine's clock; relative expiries (EX, PX, EXPIRE) are
 	// turned into absolute unix milliseconds with it.
 	Now() time.Time
+	// MaxValueSize is the longest value the store keeps; APPEND, SETRANGE
+	// and SETBIT check what they would build against it before building.
+	MaxValueSize() int
 	Get(key []byte) ([]byte, error)
 	Set(key, value []byte, opt storage.SetOptions) (storage.SetResult, error)
 	Del(keys ...[]byte) (int, error)
@@ -28,6 +31,13 @@ type Store interface {
 	MGet(keys ...[]byte) ([][]byte, error)
 	// MSet writes key, value, key, value... pairs as one atomic batch.
 	MSet(pairs ...[]byte) error
+	// MSetNX writes the pairs as one atomic batch only if none of the keys
+	// exists, and reports whether it wrote them (MSETNX).
+	MSetNX(pairs ...[]byte) (bool, error)
+	// Update reads key's state and writes what fn decides in one atomic
+	// step (APPEND, SETRANGE, INCRBYFLOAT, GETEX): see storage.Deferred's
+	// Update. fn runs under the store's lock and must not call it.
+	Update(key []byte, fn func(storage.Current) (storage.Change, error)) error
 	// Scan returns keys matching the glob pattern (empty matches all) from
 	// cursor on, about count of them, and the next cursor (0 when done).
 	Scan(cursor uint64, match []byte, count int) (next uint64, keys [][]byte, err error)

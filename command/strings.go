@@ -20,7 +20,7 @@ func (t *Table) get(s *Session, argv [][]byte) Reply {
 	return Bytes(v)
 }
 
-// The options of SET, as bits while they are parsed.
+// The options of SET and GETEX, as bits while they are parsed.
 const (
 	setNX = 1 << iota
 	setXX
@@ -30,6 +30,7 @@ const (
 	setPX
 	setEXAT
 	setPXAT
+	getexPersist
 
 	setExpiry = setEX | setPX | setEXAT | setPXAT
 )
@@ -40,18 +41,27 @@ const (
 // wins; GET combines with anything. It returns the option bits and the
 // expiry argument, or false for "ERR syntax error".
 func parseSetOptions(opts [][]byte) (flags int, expiry []byte, ok bool) {
+	return parseStringOptions(opts, false)
+}
+
+// parseStringOptions is Redis's parseExtendedStringArgumentsOrReply: SET's
+// options, or with getex GETEX's, which are the expiry options and
+// PERSIST, excluding each other in the same way.
+func parseStringOptions(opts [][]byte, getex bool) (flags int, expiry []byte, ok bool) {
 	for j := 0; j < len(opts); j++ {
 		a := opts[j]
 		var unit int
 		switch {
-		case is(a, "NX") && flags&setXX == 0:
+		case !getex && is(a, "NX") && flags&setXX == 0:
 			flags |= setNX
-		case is(a, "XX") && flags&setNX == 0:
+		case !getex && is(a, "XX") && flags&setNX == 0:
 			flags |= setXX
-		case is(a, "GET"):
+		case !getex && is(a, "GET"):
 			flags |= setGet
-		case is(a, "KEEPTTL") && flags&setExpiry == 0:
+		case !getex && is(a, "KEEPTTL") && flags&setExpiry == 0:
 			flags |= setKeepTTL
+		case getex && is(a, "PERSIST") && flags&setExpiry == 0:
+			flags |= getexPersist
 		case is(a, "EX"):
 			unit = setEX
 		case is(a, "PX"):
@@ -64,7 +74,7 @@ func parseSetOptions(opts [][]byte) (flags int, expiry []byte, ok bool) {
 			return 0, nil, false
 		}
 		if unit != 0 {
-			if flags&(setKeepTTL|setExpiry&^unit) != 0 || j+1 == len(opts) {
+			if flags&(setKeepTTL|getexPersist|setExpiry&^unit) != 0 || j+1 == len(opts) {
 				return 0, nil, false
 			}
 			flags |= unit
@@ -75,7 +85,7 @@ func parseSetOptions(opts [][]byte) (flags int, expiry []byte, ok bool) {
 	return flags, expiry, true
 }
 
-// expireAt turns an expiry argument of SET, SETEX or PSETEX into absolute
+// expireAt turns an expiry argument of SET, SETEX, PSETEX or GETEX into absolute
 // unix milliseconds, as Redis's getExpireMillisecondsOrReply: the number
 // must be positive and the result must fit in int64. name is the command's
 // name for the error text.
@@ -254,4 +264,231 @@ func (t *Table) mset(s *Session, argv [][]byte) Reply {
 		return storeError(err)
 	}
 	return OK
+}
+
+// errMSetNXArity is MSETNX's error for an odd count of keys and values.
+var errMSetNXArity = Err("wrong number of arguments for 'msetnx' command")
+
+// MSETNX key value [key value ...]
+func (t *Table) msetnx(s *Session, argv [][]byte) Reply {
+	if len(argv)%2 == 0 {
+		return errMSetNXArity
+	}
+	wrote, err := t.storeFor(s).MSetNX(argv[1:]...)
+	if err != nil {
+		return storeError(err)
+	}
+	return boolInt(wrote)
+}
+
+// GETSET key value: SET key value GET, which clears the key's expiry.
+func (t *Table) getset(s *Session, argv [][]byte) Reply {
+	res, err := t.storeFor(s).Set(argv[1], argv[2], storage.SetOptions{Get: true})
+	if err != nil {
+		return storeError(err)
+	}
+	if !res.Existed {
+		return Nil
+	}
+	return Bytes(res.Old)
+}
+
+// GETEX key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]
+//
+// As in Redis, a syntax error is reported before the key is looked up, and
+// an invalid expiry only when the key exists: a missing key is nil
+// whatever the expiry says.
+func (t *Table) getex(s *Session, argv [][]byte) Reply {
+	flags, expiry, ok := parseStringOptions(argv[2:], true)
+	if !ok {
+		return errSyntax
+	}
+	var at int64
+	var badExpiry Reply // replied only if the key exists
+	validExpiry := true
+	if unit := flags & setExpiry; unit != 0 {
+		at, badExpiry, validExpiry = t.expireAt(expiry, unit, "getex")
+	}
+	var rep Reply
+	err := t.storeFor(s).Update(argv[1], func(cur storage.Current) (storage.Change, error) {
+		switch {
+		case !cur.Exists:
+			rep = Nil
+			return storage.Change{}, nil
+		case !validExpiry:
+			rep = badExpiry
+			return storage.Change{}, nil
+		}
+		rep = Bytes(cur.Value)
+		switch {
+		case flags&setExpiry != 0:
+			return storage.Change{Write: true, Value: cur.Value, ExpireAt: at}, nil
+		case flags&getexPersist != 0 && cur.ExpireAt != 0:
+			return storage.Change{Write: true, Value: cur.Value}, nil
+		}
+		return storage.Change{}, nil
+	})
+	if err != nil {
+		return storeError(err)
+	}
+	return rep
+}
+
+// Errors of INCRBYFLOAT, in Redis 7's words.
+var (
+	errNotFloat = Err("value is not a valid float")
+	errNaNOrInf = Err("increment would produce NaN or Infinity")
+)
+
+// INCRBYFLOAT key increment
+//
+// The sum is computed in Redis's long double (redisfmt.LongDouble) and
+// stored, replied and logged as Redis writes it, so the log holds the
+// result and a replay computes nothing. The key's expiry is kept.
+func (t *Table) incrbyfloat(s *Session, argv [][]byte) Reply {
+	incr, ok := redisfmt.ParseLongDouble(argv[2])
+	if !ok {
+		return errNotFloat
+	}
+	var rep Reply
+	err := t.storeFor(s).Update(argv[1], func(cur storage.Current) (storage.Change, error) {
+		var v redisfmt.LongDouble
+		if cur.Exists {
+			if v, ok = redisfmt.ParseLongDouble(cur.Value); !ok {
+				rep = errNotFloat
+				return storage.Change{}, nil
+			}
+		}
+		sum, finite := v.Add(incr)
+		if !finite {
+			rep = errNaNOrInf
+			return storage.Change{}, nil
+		}
+		text := sum.AppendHuman(nil)
+		rep = Bytes(text)
+		return storage.Change{Write: true, Value: text, ExpireAt: cur.ExpireAt}, nil
+	})
+	if err != nil {
+		return storeError(err)
+	}
+	return rep
+}
+
+// APPEND key value: creates the key (even with an empty value) and keeps
+// an existing key's expiry.
+func (t *Table) appendCmd(s *Session, argv [][]byte) Reply {
+	suffix := argv[2]
+	store := t.storeFor(s)
+	limit := store.MaxValueSize()
+	var n int
+	err := store.Update(argv[1], func(cur storage.Current) (storage.Change, error) {
+		n = len(cur.Value) + len(suffix)
+		switch {
+		case cur.Exists && len(suffix) == 0:
+			return storage.Change{}, nil // nothing changes
+		case n > limit:
+			return storage.Change{}, storage.ErrValueTooLarge
+		}
+		v := append(append(make([]byte, 0, n), cur.Value...), suffix...)
+		return storage.Change{Write: true, Value: v, ExpireAt: cur.ExpireAt}, nil
+	})
+	if err != nil {
+		return storeError(err)
+	}
+	return Int(int64(n))
+}
+
+// STRLEN key
+func (t *Table) strlen(s *Session, argv [][]byte) Reply {
+	v, err := t.storeFor(s).Get(argv[1])
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storeError(err)
+	}
+	return Int(int64(len(v)))
+}
+
+// GETRANGE key start end (and SUBSTR, its old name): the integers are
+// checked before the key is looked up, and a missing key is the empty
+// string, as in Redis.
+func (t *Table) getrange(s *Session, argv [][]byte) Reply {
+	start, ok := redisfmt.ParseInt(argv[2])
+	if !ok {
+		return errNotInteger
+	}
+	end, ok := redisfmt.ParseInt(argv[3])
+	if !ok {
+		return errNotInteger
+	}
+	v, err := t.storeFor(s).Get(argv[1])
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storeError(err)
+	}
+	lo, hi, ok := byteRange(start, end, int64(len(v)))
+	if !ok {
+		return Bytes([]byte{})
+	}
+	return Bytes(v[lo : hi+1])
+}
+
+// byteRange turns GETRANGE's start and end into indexes of a value of
+// length n, by Redis's rules: negative ones count from the end, both are
+// clamped to the value, and false means the range is empty.
+func byteRange(start, end, n int64) (lo, hi int64, ok bool) {
+	if start < 0 && end < 0 && start > end {
+		return 0, 0, false
+	}
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	start, end = max(start, 0), max(end, 0)
+	if end >= n {
+		end = n - 1
+	}
+	if start > end || n == 0 {
+		return 0, 0, false
+	}
+	return start, end, true
+}
+
+// errOffsetRange is SETRANGE's error for a negative offset.
+var errOffsetRange = Err("offset is out of range")
+
+// SETRANGE key offset value: an empty value writes nothing and answers
+// the current length; a missing key is created with zero bytes before the
+// offset; an existing key keeps its expiry. The result may not be longer
+// than the engine's max_value_size.
+func (t *Table) setrange(s *Session, argv [][]byte) Reply {
+	offset, ok := redisfmt.ParseInt(argv[2])
+	if !ok {
+		return errNotInteger
+	}
+	if offset < 0 {
+		return errOffsetRange
+	}
+	part := argv[3]
+	store := t.storeFor(s)
+	limit := store.MaxValueSize()
+	var n int
+	err := store.Update(argv[1], func(cur storage.Current) (storage.Change, error) {
+		n = len(cur.Value)
+		if len(part) == 0 {
+			return storage.Change{}, nil
+		}
+		if offset > int64(limit-len(part)) {
+			return storage.Change{}, storage.ErrValueTooLarge
+		}
+		end := int(offset) + len(part)
+		v := make([]byte, max(len(cur.Value), end))
+		copy(v, cur.Value)
+		copy(v[offset:], part)
+		n = len(v)
+		return storage.Change{Write: true, Value: v, ExpireAt: cur.ExpireAt}, nil
+	})
+	if err != nil {
+		return storeError(err)
+	}
+	return Int(int64(n))
 }

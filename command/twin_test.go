@@ -20,6 +20,9 @@ type memStore struct {
 	m     map[string]memEntry
 	err   error // when set, every method fails with it
 	stats storage.Stats
+	// maxValue is the engine's max_value_size; newMemStore sets the
+	// engine's default.
+	maxValue int
 }
 
 type memEntry struct {
@@ -32,7 +35,7 @@ type memEntry struct {
 var testEpoch = time.UnixMilli(1_700_000_000_000)
 
 func newMemStore() *memStore {
-	return &memStore{now: testEpoch, m: map[string]memEntry{}}
+	return &memStore{now: testEpoch, m: map[string]memEntry{}, maxValue: 64 << 20}
 }
 
 func (m *memStore) advance(d time.Duration) {
@@ -52,6 +55,12 @@ func (m *memStore) live(k string) (memEntry, bool) {
 		return memEntry{}, false
 	}
 	return e, ok
+}
+
+func (m *memStore) MaxValueSize() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.maxValue
 }
 
 func (m *memStore) Now() time.Time {
@@ -240,6 +249,52 @@ func (m *memStore) MSet(pairs ...[]byte) error {
 	}
 	for i := 0; i+1 < len(pairs); i += 2 {
 		m.m[string(pairs[i])] = memEntry{v: clone(pairs[i+1])}
+	}
+	return nil
+}
+
+func (m *memStore) MSetNX(pairs ...[]byte) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return false, m.err
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if len(pairs[i+1]) > m.maxValue {
+			return false, storage.ErrValueTooLarge
+		}
+		if _, ok := m.live(string(pairs[i])); ok {
+			return false, nil
+		}
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		m.m[string(pairs[i])] = memEntry{v: clone(pairs[i+1])}
+	}
+	return true, nil
+}
+
+func (m *memStore) Update(key []byte, fn func(storage.Current) (storage.Change, error)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	k := string(key)
+	e, ok := m.live(k)
+	cur := storage.Current{Now: m.nowMs()}
+	if ok {
+		cur.Value, cur.Exists, cur.ExpireAt = e.v, true, e.at
+	}
+	ch, err := fn(cur)
+	switch {
+	case err != nil || !ch.Write:
+		return err
+	case ch.ExpireAt != 0 && ch.ExpireAt <= cur.Now:
+		delete(m.m, k)
+	case len(ch.Value) > m.maxValue:
+		return storage.ErrValueTooLarge
+	default:
+		m.m[k] = memEntry{v: clone(ch.Value), at: ch.ExpireAt}
 	}
 	return nil
 }

@@ -169,6 +169,10 @@ func (db *DB) Now() time.Time { return db.opts.Clock() }
 
 func (db *DB) nowMs() int64 { return db.opts.Clock().UnixMilli() }
 
+// MaxValueSize is the longest value the engine stores (max_value_size):
+// a longer one is ErrValueTooLarge.
+func (db *DB) MaxValueSize() int { return db.opts.MaxValueSize }
+
 // Sync makes everything written so far durable, whatever the policy.
 func (db *DB) Sync() error {
 	if db.closed.Load() {

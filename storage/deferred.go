@@ -145,6 +145,28 @@ func (d *Deferred) IncrBy(key []byte, delta int64) (int64, error) {
 	return n, d.end(t, err)
 }
 
+// MSetNX writes key, value, key, value... pairs as one batch only if none
+// of the keys exists, and reports whether it wrote them: readers and, after
+// a crash, recovery see all of them or none.
+func (d *Deferred) MSetNX(pairs ...[]byte) (bool, error) {
+	t := d.begin()
+	ok, err := d.db.msetNX(pairs...)
+	return ok, d.end(t, err)
+}
+
+// Update reads key's state and writes what fn makes of it in one atomic
+// step, under the engine's write lock: APPEND, SETRANGE, INCRBYFLOAT and
+// GETEX are built on it. fn must not call the DB. What is logged is fn's
+// result (a SET of the new value with its absolute expiry, or a DEL when
+// that expiry is past), so a replay never runs fn again. fn's error is
+// returned, with nothing written; a value longer than MaxValueSize is
+// ErrValueTooLarge (a function that would build one returns that error
+// instead of building it).
+func (d *Deferred) Update(key []byte, fn func(Current) (Change, error)) error {
+	t := d.begin()
+	return d.end(t, d.db.update(key, fn))
+}
+
 // Expire sets key's expiry to atMs (unix ms) and reports whether the key
 // exists. A time not in the future (0 and negative times included) deletes
 // the key, as in Redis.
@@ -231,6 +253,9 @@ func (d *Deferred) Stats() Stats {
 // Now returns the engine's clock.
 func (d *Deferred) Now() time.Time { return d.db.Now() }
 
+// MaxValueSize is DB.MaxValueSize.
+func (d *Deferred) MaxValueSize() int { return d.db.MaxValueSize() }
+
 // StartMerge is DB.StartMerge.
 func (d *Deferred) StartMerge() bool { return d.db.StartMerge() }
 
@@ -268,6 +293,21 @@ func (db *DB) IncrBy(key []byte, delta int64) (int64, error) {
 	d := Deferred{db: db}
 	n, err := d.IncrBy(key, delta)
 	return n, d.settle(err)
+}
+
+// MSetNX writes key, value, key, value... pairs as one batch only if none
+// of the keys exists, and reports whether it wrote them.
+func (db *DB) MSetNX(pairs ...[]byte) (bool, error) {
+	d := Deferred{db: db}
+	ok, err := d.MSetNX(pairs...)
+	return ok, d.settle(err)
+}
+
+// Update reads key's state and writes what fn makes of it in one atomic
+// step; see Deferred.Update.
+func (db *DB) Update(key []byte, fn func(Current) (Change, error)) error {
+	d := Deferred{db: db}
+	return d.settle(d.Update(key, fn))
 }
 
 // Expire sets key's expiry to atMs (unix ms) and reports whether the key

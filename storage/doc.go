@@ -12,7 +12,9 @@
 // cache, and releases the lock. It then waits, without the lock, for the
 // log to make the record durable under the fsync policy; only then does it
 // return. Records hold results, never intentions: INCR logs the value it
-// produced, and every expiry is an absolute unix time in milliseconds.
+// produced, Update (APPEND, SETRANGE, INCRBYFLOAT, GETEX) the value its
+// function made, and every expiry is an absolute unix time in
+// milliseconds.
 //
 // A consequence worth knowing: between the append and the fsync another
 // reader may already see the new value (as in Redis with appendfsync

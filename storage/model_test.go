@@ -97,6 +97,8 @@ func TestModel(t *testing.T) {
 			"pttl":    mt.pttl,
 			"mget":    mt.mget,
 			"mset":    mt.mset,
+			"msetnx":  mt.msetnx,
+			"update":  mt.update,
 			"scan":    mt.scan,
 			"tick": func(t *rapid.T) {
 				mt.clock.Advance(rapid.Int64Range(1, 3000).Draw(t, "ms"))
@@ -315,6 +317,50 @@ func (mt *modelTest) mset(t *rapid.T) {
 	}
 	if err := mt.db.MSet(pairs...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func (mt *modelTest) msetnx(t *rapid.T) {
+	n := rapid.IntRange(1, 3).Draw(t, "pairs")
+	var pairs [][]byte
+	free := true
+	for i := 0; i < n; i++ {
+		k, v := mt.key(t), mt.value(t)
+		pairs = append(pairs, []byte(k), v)
+		if _, ok := mt.model.live(k); ok {
+			free = false
+		}
+	}
+	wrote, err := mt.db.MSetNX(pairs...)
+	if err != nil || wrote != free {
+		t.Fatalf("msetnx %q: %v, %v; model %v", pairs, wrote, err, free)
+	}
+	if free {
+		for i := 0; i < len(pairs); i += 2 {
+			mt.model.m[string(pairs[i])] = modelEntry{val: pairs[i+1]}
+		}
+	}
+}
+
+// update appends a drawn suffix to the value, keeping the expiry, or
+// declines to write, as APPEND and its kin do through Update.
+func (mt *modelTest) update(t *rapid.T) {
+	k, suffix := mt.key(t), mt.value(t)
+	write := rapid.Bool().Draw(t, "write")
+	e, existed := mt.model.live(k)
+	err := mt.db.Update([]byte(k), func(cur Current) (Change, error) {
+		if cur.Exists != existed || !bytes.Equal(cur.Value, e.val) || cur.ExpireAt != e.expireAt {
+			t.Fatalf("update %q sees %q %v %d; model %q %v %d", k, cur.Value, cur.Exists, cur.ExpireAt,
+				e.val, existed, e.expireAt)
+		}
+		v := append(append([]byte{}, cur.Value...), suffix...)
+		return Change{Write: write, Value: v, ExpireAt: cur.ExpireAt}, nil
+	})
+	if err != nil {
+		t.Fatalf("update %q: %v", k, err)
+	}
+	if write {
+		mt.model.m[k] = modelEntry{val: append(append([]byte{}, e.val...), suffix...), expireAt: e.expireAt}
 	}
 }
 

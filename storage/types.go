@@ -82,3 +82,34 @@ type Stats struct {
 	MergesDeclined uint64 // merges not started because their output would not fit in the free space
 	BgPanics       uint64 // panics of background work (merges, expiry) contained since Open
 }
+
+// Current is a key's state as the function of an Update sees it, under the
+// engine's write lock.
+type Current struct {
+	// Value is the key's value, nil when it does not exist. It must not be
+	// modified; it may be kept, as Get's result may.
+	Value []byte
+	// Exists says whether the key exists (and has not expired).
+	Exists bool
+	// ExpireAt is the key's absolute expiry in unix milliseconds; 0 for
+	// none.
+	ExpireAt int64
+	// Now is the engine's clock in unix milliseconds, read once for the
+	// whole Update.
+	Now int64
+}
+
+// Change is what the function of an Update decides.
+type Change struct {
+	// Write false leaves the key as it is; Value and ExpireAt are then
+	// ignored.
+	Write bool
+	// Value is the key's new value: Current's Value itself when only the
+	// expiry changes, otherwise a new slice (Current's Value is never
+	// modified in place).
+	Value []byte
+	// ExpireAt is the new absolute expiry in unix milliseconds, 0 for
+	// none. A time not after Current.Now deletes the key, as a past EXAT
+	// does in Redis.
+	ExpireAt int64
+}

@@ -296,3 +296,71 @@ func (db *DB) getDel(key []byte) ([]byte, error) {
 	}
 	return v, nil
 }
+
+// update runs fn on key's state under the write lock and logs what it
+// decides as one record holding the result: a SET of the new value with
+// its absolute expiry, or a DEL when that expiry is already past. fn's
+// error, if any, is returned and nothing is written.
+func (db *DB) update(key []byte, fn func(Current) (Change, error)) error {
+	if err := db.checkKey(key); err != nil {
+		return err
+	}
+	return db.mutate(func() error {
+		now := db.nowMs()
+		cur := Current{Now: now}
+		if e, ok := db.liveLocked(key, now); ok {
+			v, err := db.value(key, e)
+			if err != nil {
+				return err
+			}
+			cur.Value, cur.Exists, cur.ExpireAt = v, true, e.ExpireAt
+		}
+		ch, err := fn(cur)
+		if err != nil || !ch.Write {
+			return err
+		}
+		if ch.ExpireAt != 0 && ch.ExpireAt <= now {
+			if _, inKeydir := db.keydir.Get(key); !inKeydir {
+				return nil
+			}
+			return db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}})
+		}
+		if err := db.checkValue(ch.Value); err != nil {
+			return err
+		}
+		return db.appendLocked([]segment.Record{{Type: segment.TypeSet, Key: key, Value: ch.Value, ExpireAt: ch.ExpireAt}})
+	})
+}
+
+// msetNX writes the pairs as one batch only if none of the keys exists,
+// and reports whether it wrote them.
+func (db *DB) msetNX(pairs ...[]byte) (bool, error) {
+	if len(pairs)%2 != 0 {
+		return false, fmt.Errorf("pykv/storage: MSetNX needs key/value pairs, got %d arguments", len(pairs))
+	}
+	recs := make([]segment.Record, 0, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		if err := db.checkKey(pairs[i]); err != nil {
+			return false, err
+		}
+		if err := db.checkValue(pairs[i+1]); err != nil {
+			return false, err
+		}
+		recs = append(recs, segment.Record{Type: segment.TypeSet, Key: pairs[i], Value: pairs[i+1]})
+	}
+	wrote := false
+	err := db.mutate(func() error {
+		now := db.nowMs()
+		for _, r := range recs {
+			if _, ok := db.liveLocked(r.Key, now); ok {
+				return nil
+			}
+		}
+		wrote = true
+		return db.appendLocked(recs)
+	})
+	if err != nil {
+		return false, err
+	}
+	return wrote, nil
+}

@@ -12,8 +12,8 @@ import (
 	"github.com/pykv/pykv/internal/testdaemon"
 )
 
-// readRESPReply reads one whole RESP2 reply of r, nested arrays included,
-// and returns its bytes.
+// readRESPReply reads one whole RESP2 or RESP3 reply of r, nested
+// aggregates included, and returns its bytes.
 func readRESPReply(r *respRaw) string {
 	r.t.Helper()
 	r.c.SetDeadline(time.Now().Add(ioTimeout))
@@ -26,8 +26,9 @@ func readRESPReply(r *respRaw) string {
 		}
 		b.WriteString(line)
 		n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+		items := 0
 		switch line[0] {
-		case '$':
+		case '$', '=', '!': // bulk, verbatim and blob error: a body of n bytes
 			if n >= 0 {
 				body := make([]byte, n+2)
 				if _, err := io.ReadFull(r.r, body); err != nil {
@@ -35,13 +36,18 @@ func readRESPReply(r *respRaw) string {
 				}
 				b.Write(body)
 			}
-		case '*':
-			if depth > 4 {
-				r.t.Fatal("reply nested too deep")
-			}
-			for range max(n, 0) {
-				one(depth + 1)
-			}
+		case '*', '~', '>': // array, set, push: n replies
+			items = max(n, 0)
+		case '%': // map: n pairs
+			items = 2 * max(n, 0)
+		case '|': // attributes: n pairs, then the reply they describe
+			items = 2*max(n, 0) + 1
+		}
+		if items > 0 && depth > 4 {
+			r.t.Fatal("reply nested too deep")
+		}
+		for range items {
+			one(depth + 1)
 		}
 	}
 	one(0)

@@ -120,7 +120,7 @@ CLIENT GETNAME
 SELECT 1
 FLUSHALL
 EXPIRE counter 10 NX
-APPEND greeting x
+LPUSH list x
 `
 
 const cliScriptOutput = `OK
@@ -167,12 +167,13 @@ ERR FLUSHALL is not supported by pykv
 
 ERR the NX, XX, GT and LT options of EXPIRE are not supported by pykv
 
-ERR unknown command 'APPEND', with args beginning with: 'greeting' 'x' 
+ERR unknown command 'LPUSH', with args beginning with: 'list' 'x' 
 
 `
 
 // pykvOnly is the number of lines at the end of cliScript that Redis 7
-// answers differently (SELECT 1, FLUSHALL, EXPIRE NX, APPEND).
+// answers differently (SELECT 1, FLUSHALL, EXPIRE NX, LPUSH: pykv has
+// strings only).
 const pykvOnly = 4
 
 // TestRedisCLIScript pipes a script of commands into redis-cli and
@@ -212,8 +213,9 @@ func TestRedisCLIScriptMatchesRedis(t *testing.T) {
 }
 
 // startRedis starts a throwaway redis-server on a free loopback port, with
-// no persistence, and stops it when t ends.
-func startRedis(t *testing.T, server string) int {
+// no persistence and the extra configuration flags given, and stops it
+// when t ends.
+func startRedis(t *testing.T, server string, extra ...string) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -222,8 +224,10 @@ func startRedis(t *testing.T, server string) int {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	dir := t.TempDir()
-	cmd := exec.Command(server, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", filepath.Join(dir, "redis.log"))
+	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", filepath.Join(dir, "redis.log")},
+		extra...)
+	cmd := exec.Command(server, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

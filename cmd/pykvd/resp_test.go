@@ -719,7 +719,7 @@ func TestRESPLimits(t *testing.T) {
 		bulk("GET", strings.Repeat("k", 16)))
 	c.expect("+OK\r\n" +
 		"-ERR key exceeds maximum allowed size\r\n" +
-		"-ERR string exceeds maximum allowed size\r\n" +
+		"-ERR string exceeds maximum allowed size (max_value_size)\r\n" +
 		"-ERR empty keys are not supported\r\n" +
 		"$1024\r\n" + strings.Repeat("v", 1024) + "\r\n")
 

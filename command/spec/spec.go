@@ -63,8 +63,8 @@ type Command struct {
 	// INFO: 1, -1, 2 means every other argument from argv[1] to the end.
 	// All zero for a command without keys.
 	FirstKey, LastKey, KeyStep int
-	// Group is the Redis documentation group: "string", "generic",
-	// "connection" or "server".
+	// Group is the Redis documentation group: "string", "bitmap",
+	// "generic", "connection" or "server".
 	Group string
 	// Summary is one line saying what the command does.
 	Summary string

@@ -5,6 +5,10 @@
 // imports nothing of the project, so the wire codecs and the client may
 // use it without compiling the engine.
 //
+// LongDouble is INCRBYFLOAT's number: C's long double on x86-64, parsed as
+// glibc's strtold parses, rounded as the x87 rounds and written as Redis's
+// ld2string writes, computed exactly with math/big.
+//
 // Glob patterns, the other Redis text rule, have their own package,
 // internal/glob, whose matcher is long enough to deserve one.
 package redisfmt

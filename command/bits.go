@@ -1,0 +1,257 @@
+package command
+
+import (
+	"errors"
+	"math/bits"
+
+	"github.com/pykv/pykv/internal/redisfmt"
+	"github.com/pykv/pykv/storage"
+)
+
+// Errors of the bit commands, in Redis 7's words.
+var (
+	errBitOffset = Err("bit offset is not an integer or out of range")
+	errBitValue  = Err("bit is not an integer or out of range")
+	errBitArg    = Err("The bit argument must be 1 or 0.")
+)
+
+// bitOffset parses a bit offset as Redis's getBitOffsetFromArgument: an
+// integer from 0 to just under the value-size limit in bytes, times 8.
+func bitOffset(arg []byte, limit int) (int64, bool) {
+	n, ok := redisfmt.ParseInt(arg)
+	if !ok || n < 0 || n>>3 >= int64(limit) {
+		return 0, false
+	}
+	return n, true
+}
+
+// getValue returns key's value, or nil for a missing key, and whether it
+// exists.
+func (t *Table) getValue(s *Session, key []byte) ([]byte, bool, Reply) {
+	v, err := t.storeFor(s).Get(key)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, false, Reply{}
+	case err != nil:
+		return nil, false, storeError(err)
+	}
+	return v, true, Reply{}
+}
+
+// GETBIT key offset
+func (t *Table) getbit(s *Session, argv [][]byte) Reply {
+	off, ok := bitOffset(argv[2], t.storeFor(s).MaxValueSize())
+	if !ok {
+		return errBitOffset
+	}
+	v, _, rep := t.getValue(s, argv[1])
+	if rep.Kind == KindError {
+		return rep
+	}
+	return Int(int64(bitAt(v, off)))
+}
+
+// bitAt is bit off of v, counted from the most significant bit of the
+// first byte; 0 past the end.
+func bitAt(v []byte, off int64) int {
+	if off>>3 >= int64(len(v)) {
+		return 0
+	}
+	return int(v[off>>3]>>(7-off&7)) & 1
+}
+
+// SETBIT key offset value: the value grows with zero bytes to reach the
+// offset, keeping its expiry; the reply is the bit's old value.
+func (t *Table) setbit(s *Session, argv [][]byte) Reply {
+	store := t.storeFor(s)
+	off, ok := bitOffset(argv[2], store.MaxValueSize())
+	if !ok {
+		return errBitOffset
+	}
+	on, ok := redisfmt.ParseInt(argv[3])
+	if !ok || on&^1 != 0 {
+		return errBitValue
+	}
+	var old int
+	err := store.Update(argv[1], func(cur storage.Current) (storage.Change, error) {
+		old = bitAt(cur.Value, off)
+		need := int(off>>3) + 1
+		if cur.Exists && old == int(on) && need <= len(cur.Value) {
+			return storage.Change{}, nil // nothing changes
+		}
+		v := make([]byte, max(len(cur.Value), need))
+		copy(v, cur.Value)
+		mask := byte(1) << (7 - off&7)
+		v[off>>3] &^= mask
+		if on == 1 {
+			v[off>>3] |= mask
+		}
+		return storage.Change{Write: true, Value: v, ExpireAt: cur.ExpireAt}, nil
+	})
+	if err != nil {
+		return storeError(err)
+	}
+	return Int(int64(old))
+}
+
+// bitRange turns BITCOUNT's and BITPOS's start and end (in bytes, or with
+// inBits in bits) into a range of bits [lo, hi] of a value of n bytes, by
+// Redis's rules: negative ones count from the end and both are clamped to
+// the value. It reports false for an empty range.
+func bitRange(start, end int64, n int64, inBits bool) (lo, hi int64, ok bool) {
+	total := n
+	if inBits {
+		total <<= 3
+	}
+	if start < 0 {
+		start += total
+	}
+	if end < 0 {
+		end += total
+	}
+	start, end = max(start, 0), max(end, 0)
+	if end >= total {
+		end = total - 1
+	}
+	if start > end {
+		return 0, 0, false
+	}
+	if inBits {
+		return start, end, true
+	}
+	return start << 3, end<<3 + 7, true
+}
+
+// parseBitUnit parses BITCOUNT's and BITPOS's BYTE or BIT; false is a
+// syntax error.
+func parseBitUnit(arg []byte) (inBits, ok bool) {
+	switch {
+	case is(arg, "BIT"):
+		return true, true
+	case is(arg, "BYTE"):
+		return false, true
+	}
+	return false, false
+}
+
+// BITCOUNT key [start end [BYTE|BIT]]
+//
+// As in Redis 7.0, a missing key is 0 before the arguments are looked at.
+func (t *Table) bitcount(s *Session, argv [][]byte) Reply {
+	v, exists, rep := t.getValue(s, argv[1])
+	switch {
+	case rep.Kind == KindError:
+		return rep
+	case !exists:
+		return Int(0)
+	}
+	n := int64(len(v))
+	lo, hi := int64(0), n*8-1
+	switch len(argv) {
+	case 2:
+	case 4, 5:
+		start, ok := redisfmt.ParseInt(argv[2])
+		if !ok {
+			return errNotInteger
+		}
+		end, ok := redisfmt.ParseInt(argv[3])
+		if !ok {
+			return errNotInteger
+		}
+		inBits := false
+		if len(argv) == 5 {
+			if inBits, ok = parseBitUnit(argv[4]); !ok {
+				return errSyntax
+			}
+		}
+		if start < 0 && end < 0 && start > end {
+			return Int(0)
+		}
+		if lo, hi, ok = bitRange(start, end, n, inBits); !ok {
+			return Int(0)
+		}
+	default:
+		return errSyntax
+	}
+	return Int(countBits(v, lo, hi))
+}
+
+// countBits counts the set bits of v from bit lo to bit hi, inclusive.
+func countBits(v []byte, lo, hi int64) int64 {
+	var c int64
+	for i := lo; i <= hi; {
+		if i&7 == 0 && i+7 <= hi {
+			c += int64(bits.OnesCount8(v[i>>3]))
+			i += 8
+			continue
+		}
+		c += int64(bitAt(v, i))
+		i++
+	}
+	return c
+}
+
+// BITPOS key bit [start [end [BYTE|BIT]]]
+//
+// The position of the first bit set to bit in the range, or -1. A missing
+// key is all zeros (0 for a clear bit, -1 for a set one); without an end,
+// the bits after the value count as clear, so a value of ones answers its
+// length in bits for a clear bit; with an end they do not.
+func (t *Table) bitpos(s *Session, argv [][]byte) Reply {
+	bit, ok := redisfmt.ParseInt(argv[2])
+	if !ok {
+		return errNotInteger
+	}
+	if bit != 0 && bit != 1 {
+		return errBitArg
+	}
+	v, exists, rep := t.getValue(s, argv[1])
+	switch {
+	case rep.Kind == KindError:
+		return rep
+	case !exists:
+		return Int(-(bit))
+	}
+	n := int64(len(v))
+	lo, hi, nonEmpty := int64(0), n*8-1, n > 0
+	endGiven := false
+	switch len(argv) {
+	case 3:
+	case 4, 5, 6:
+		start, ok := redisfmt.ParseInt(argv[3])
+		if !ok {
+			return errNotInteger
+		}
+		inBits := false
+		if len(argv) == 6 {
+			if inBits, ok = parseBitUnit(argv[5]); !ok {
+				return errSyntax
+			}
+		}
+		end := n - 1
+		if inBits {
+			end = n<<3 + 7
+		}
+		if len(argv) >= 5 {
+			if end, ok = redisfmt.ParseInt(argv[4]); !ok {
+				return errNotInteger
+			}
+			endGiven = true
+		}
+		lo, hi, nonEmpty = bitRange(start, end, n, inBits)
+	default:
+		return errSyntax
+	}
+	if !nonEmpty {
+		return Int(-1)
+	}
+	for i := lo; i <= hi; i++ {
+		if int64(bitAt(v, i)) == bit {
+			return Int(i)
+		}
+	}
+	if bit == 1 || endGiven {
+		return Int(-1)
+	}
+	return Int(hi + 1)
+}
