@@ -52,6 +52,9 @@ var swaggerPage = sync.OnceValues(func() ([]byte, string) {
 			// The schemas are few and small: show them.
 			"defaultModelsExpandDepth": "1",
 			"displayRequestDuration":   "true",
+			// The password given to Authorize lives in the page's
+			// memory only, never in the browser's storage.
+			"persistAuthorization": "false",
 		},
 	})
 	req, err := http.NewRequest("GET", swaggerBase, nil)

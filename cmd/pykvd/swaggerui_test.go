@@ -163,6 +163,16 @@ func TestSwaggerUITryItOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Authorize keeps the password in the page's memory, not in the
+	// browser's storage (persistAuthorization off).
+	stored, err := chromedp.Run(browser, chromedp.Evaluate[string](
+		`JSON.stringify([Object.assign({}, localStorage), Object.assign({}, sessionStorage), document.cookie])`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, password) {
+		t.Errorf("the page stored the password: %s", stored)
+	}
 	shoot(t, browser, shotDir)
 	// Each call's block alone, and the top of the page (the description
 	// and Authorize), readable at full size.
