@@ -1,5 +1,6 @@
 // Package httpapi is pykvd's HTTP listener: REST endpoints over the keys,
-// a health check, Prometheus metrics, an OpenAPI document and a docs page.
+// a health check, Prometheus metrics, an OpenAPI document and its docs
+// pages, served from the binary with no network access.
 // Each key endpoint turns a request into one command of the command table
 // (SET, GET, DEL, EXISTS) and the Reply into a status and a body; what a
 // command means is never written here a second time, and this package
@@ -17,7 +18,9 @@
 //	GET    /healthz            "ok", or 503 "unhealthy" (the reason: log, or a caller with the password)
 //	GET    /metrics            Prometheus text exposition
 //	GET    /openapi.json       the OpenAPI 3.0 document (openapi.json, embedded)
-//	GET    /docs               a page of the endpoints with curl examples (docs.html)
+//	GET    /docs               Swagger UI over /openapi.json, "Try it out" included
+//	GET    /docs/{asset}       Swagger UI's scripts, styles and icons (embedded by github.com/swaggest/swgui)
+//	GET    /docs/curl          a page of the endpoints with curl examples (docs.html)
 //
 // A key in a path is percent-decoded, so any bytes can be a key: "/" is
 // sent as %2F (or left as is: {key} takes the rest of the path), "." and
@@ -40,10 +43,13 @@
 //
 // # Authentication
 //
-// When the command table has a password, every endpoint but /healthz and
-// /metrics needs "Authorization: Bearer <password>". The password is
-// checked by running AUTH through a fresh Session, so the comparison is
-// the table's (constant time) and there is no second copy of the rule.
+// When the command table has a password, every key endpoint needs
+// "Authorization: Bearer <password>"; /healthz, /metrics, /openapi.json
+// and the /docs pages need none (a browser opening /docs sends no token;
+// Swagger UI's Authorize then takes the password for "Try it out"). The
+// password is checked by running AUTH through a fresh Session, so the
+// comparison is the table's (constant time) and there is no second copy
+// of the rule.
 //
 // # Limits
 //

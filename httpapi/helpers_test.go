@@ -82,6 +82,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e.srv = New(hc)
 	e.ts = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(e.ts.Close)
+	// Every response the tests get through the server's client is checked
+	// against openapi.json.
+	c := e.ts.Client()
+	c.Transport = validating{t: t, mux: e.srv.mux, base: c.Transport}
 	return e
 }
 

@@ -267,7 +267,13 @@ func (s *Server) routes() []route {
 		{method: "HEAD", path: "/v1/keys/{key...}", handler: s.exists},
 		{method: "GET", path: "/healthz", handler: s.healthz, public: true},
 		{method: "GET", path: "/metrics", handler: s.metrics().ServeHTTP, public: true},
-		{method: "GET", path: "/openapi.json", handler: serveOpenAPI},
-		{method: "GET", path: "/docs", handler: serveDocs},
+		// The documentation is public, as a browser opening /docs sends
+		// no token: it shows the document and the UI, never a key.
+		{method: "GET", path: "/openapi.json", handler: serveOpenAPI, public: true},
+		{method: "GET", path: swaggerBase, handler: serveSwaggerUI, public: true},
+		{method: "GET", path: swaggerBase + "/curl", handler: serveCurlDocs, public: true},
+		// One route, so one handler label in the request metrics, for
+		// every asset of the page.
+		{method: "GET", path: swaggerBase + "/{asset}", handler: serveSwaggerAsset, public: true},
 	}
 }

@@ -36,7 +36,7 @@ func TestAuth(t *testing.T) {
 	if status, _, body := e.do("GET", "/get/k", "", nil); status != 200 || string(body) != "v" {
 		t.Fatalf("right token: %d %s", status, body)
 	}
-	for _, p := range []string{"/v1/keys/k", "/openapi.json", "/docs"} {
+	for _, p := range []string{"/v1/keys/k", "/openapi.json", "/docs", "/docs/curl", "/docs/swagger-ui.css"} {
 		if status, _, _ := e.do("GET", p, "", nil); status != 200 {
 			t.Fatalf("GET %s with the token: %d", p, status)
 		}
@@ -56,13 +56,17 @@ func TestAuth(t *testing.T) {
 		t.Fatalf("basic auth: %v %v", resp, err)
 	}
 
+	// The documentation is public: a browser opening /docs sends no
+	// token, and Swagger UI must load its assets and the document before
+	// the user can give it one. The keys stay behind the password.
 	e.token = ""
-	for _, p := range []string{"/healthz", "/metrics"} {
+	for _, p := range []string{"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/curl",
+		"/docs/swagger-ui-bundle.js", "/docs/favicon-32x32.png"} {
 		if status, _, _ := e.do("GET", p, "", nil); status != 200 {
 			t.Fatalf("GET %s without a token: %d", p, status)
 		}
 	}
-	for _, p := range []string{"/openapi.json", "/docs", "/v1/keys/k"} {
+	for _, p := range []string{"/v1/keys/k", "/get/k"} {
 		if status, _, _ := e.do("GET", p, "", nil); status != 401 {
 			t.Fatalf("GET %s without a token: %d, want 401", p, status)
 		}
@@ -133,15 +137,17 @@ func TestHealthzReasonOnlyWithThePassword(t *testing.T) {
 	}
 }
 
-func TestDocsPage(t *testing.T) {
+func TestCurlDocsPage(t *testing.T) {
 	e := newEnv(t)
-	status, h, body := e.do("GET", "/docs", "", nil)
+	status, h, body := e.do("GET", "/docs/curl", "", nil)
 	if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
 		t.Fatalf("docs: %d %v", status, h)
 	}
 	page := string(body)
-	if !strings.Contains(page, `href="/openapi.json"`) {
-		t.Fatal("the docs page does not link /openapi.json")
+	for _, link := range []string{`href="/openapi.json"`, `href="/docs"`} {
+		if !strings.Contains(page, link) {
+			t.Errorf("the curl page has no %s", link)
+		}
 	}
 	for _, rt := range e.srv.routes() {
 		path := strings.Replace(rt.path, "{key...}", "{key}", 1)

@@ -1,36 +1,149 @@
 package httpapi
 
 import (
+	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/swaggest/swgui"
+	swaggerui "github.com/swaggest/swgui/v5/static"
+	"github.com/swaggest/swgui/v5emb"
+	"github.com/vearutop/statigz"
 
 	"github.com/pykv/pykv/storage"
 )
 
 // openAPI is the OpenAPI 3.0 document of every endpoint; a test holds it
-// and the routes together.
+// and the routes together, and validates every response the tests get
+// against it.
 //
 //go:embed openapi.json
 var openAPI []byte
 
-// docsPage lists the endpoints with curl examples. It loads nothing from
-// elsewhere, so it works on a machine without internet access.
+// curlPage lists the endpoints with curl examples (/docs/curl). It loads
+// nothing from elsewhere, so it works on a machine without internet
+// access.
 //
 //go:embed docs.html
-var docsPage []byte
+var curlPage []byte
+
+// swaggerBase is where Swagger UI's page is served; its assets are under
+// swaggerBase + "/".
+const swaggerBase = "/docs"
+
+// swaggerPage is Swagger UI's page over /openapi.json and the
+// Content-Security-Policy that keeps it to this server: scripts, styles,
+// images and requests ("Try it out") from the same origin only, and the
+// page's own inline scripts by their hashes. The page is the same for
+// every request, so it is rendered once.
+var swaggerPage = sync.OnceValues(func() ([]byte, string) {
+	h := v5emb.NewHandlerWithConfig(swgui.Config{
+		Title:       "pykv HTTP API",
+		SwaggerJSON: "/openapi.json",
+		BasePath:    swaggerBase + "/",
+		SettingsUI: map[string]string{
+			// The schemas are few and small: show them.
+			"defaultModelsExpandDepth": "1",
+			"displayRequestDuration":   "true",
+			// The password given to Authorize lives in the page's
+			// memory only, never in the browser's storage.
+			"persistAuthorization": "false",
+		},
+	})
+	req, err := http.NewRequest("GET", swaggerBase, nil)
+	if err != nil {
+		panic(err)
+	}
+	var page pageBuffer
+	h.ServeHTTP(&page, req)
+	if page.status != http.StatusOK {
+		panic(fmt.Sprintf("httpapi: Swagger UI's page rendered with status %d: %s", page.status, page.body.Bytes()))
+	}
+	body := page.body.Bytes()
+	csp := []string{"default-src 'none'", "connect-src 'self'", "img-src 'self' data:",
+		"style-src 'self' 'unsafe-inline'", "font-src 'self' data:",
+		"base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"}
+	script := "script-src 'self'"
+	for _, m := range inlineScript.FindAllSubmatch(body, -1) {
+		sum := sha256.Sum256(m[1])
+		script += " 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	}
+	return body, strings.Join(append(csp, script), "; ")
+})
+
+// inlineScript matches a script element without a src, capturing its text
+// as the browser hashes it.
+var inlineScript = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
+
+// pageBuffer is the http.ResponseWriter swaggerPage renders into.
+type pageBuffer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (p *pageBuffer) Header() http.Header {
+	if p.header == nil {
+		p.header = http.Header{}
+	}
+	return p.header
+}
+
+func (p *pageBuffer) WriteHeader(status int) {
+	if p.status == 0 {
+		p.status = status
+	}
+}
+
+func (p *pageBuffer) Write(b []byte) (int, error) {
+	p.WriteHeader(http.StatusOK)
+	return p.body.Write(b)
+}
+
+// swaggerAssets serves Swagger UI's scripts, styles and icons, embedded
+// in the binary by github.com/swaggest/swgui (gzipped; unpacked for a
+// client that does not take gzip). A name it does not have is 404
+// NOROUTE, in JSON, as any other path no endpoint serves.
+var swaggerAssets = http.StripPrefix(swaggerBase+"/", statigz.FileServer(swaggerui.FS,
+	statigz.OnNotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NOROUTE",
+			fmt.Sprintf("no endpoint serves %s (the endpoints are listed at /docs)", swaggerBase+"/"+r.URL.Path))
+	})))
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(openAPI)
 }
 
-func serveDocs(w http.ResponseWriter, _ *http.Request) {
+// serveSwaggerUI serves Swagger UI's page (GET /docs).
+func serveSwaggerUI(w http.ResponseWriter, _ *http.Request) {
+	page, csp := swaggerPage()
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", csp)
+	w.Write(page)
+}
+
+// serveSwaggerAsset serves one of Swagger UI's files (GET /docs/{asset}).
+func serveSwaggerAsset(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	swaggerAssets.ServeHTTP(w, r)
+}
+
+// serveCurlDocs serves the page of curl examples (GET /docs/curl).
+func serveCurlDocs(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// The page is self-contained; the policy keeps it so.
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.Write(docsPage)
+	w.Write(curlPage)
 }
 
 // GET /healthz: "ok" when the engine is open and, when the daemon gave

@@ -14,10 +14,10 @@ import (
 )
 
 // TestHTTPExamplesRunTopToBottom runs the shell examples of docs/http.md's
-// Endpoints section, and those of the /docs page, in order against a
+// Endpoints section, and those of the /docs/curl page, in order against a
 // fresh daemon, each with curl -f: an example that fails (a 409 because
 // an earlier one set the same key, a file it needs and no example made)
-// fails here. The /docs page's <pre> blocks must wrap, not scroll.
+// fails here. The /docs/curl page's <pre> blocks must wrap, not scroll.
 func TestHTTPExamplesRunTopToBottom(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -36,14 +36,14 @@ func TestHTTPExamplesRunTopToBottom(t *testing.T) {
 
 	httpAddr := freeAddr(t)
 	page := func(t *testing.T) []string {
-		resp, err := http.Get("http://" + httpAddr + "/docs")
+		resp, err := http.Get("http://" + httpAddr + "/docs/curl")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		if !regexp.MustCompile(`pre \{[^}]*white-space: pre-wrap`).Match(b) {
-			t.Errorf("the /docs page's pre blocks do not wrap (white-space: pre-wrap)")
+			t.Errorf("the /docs/curl page's pre blocks do not wrap (white-space: pre-wrap)")
 		}
 		var blocks []string
 		for _, m := range regexp.MustCompile(`(?s)<pre>(.*?)</pre>`).FindAllSubmatch(b, -1) {
@@ -56,7 +56,7 @@ func TestHTTPExamplesRunTopToBottom(t *testing.T) {
 		blocks func(t *testing.T) []string
 	}{
 		{"docs/http.md", func(*testing.T) []string { return mdBlocks }},
-		{"/docs", page},
+		{"/docs/curl", page},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testdaemon.Start(t, testdaemon.Options{Args: []string{"--http-addr", httpAddr}})
