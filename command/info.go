@@ -180,6 +180,7 @@ func (t *Table) infoPersistence(w *infoWriter, c *infoCtx) {
 	w.int("pykv_disk_bytes", c.st.DiskBytes)
 	w.uint("pykv_writes", c.st.Writes)
 	w.uint("pykv_fsyncs", c.st.Fsyncs)
+	w.uint("pykv_log_bytes_written", c.st.LogBytes)
 	w.int("pykv_recovery_ms", c.st.RecoveryMs)
 	w.int("pykv_recovered_records", c.st.RecoveredRecs)
 	w.int("pykv_snapshots", int64(c.st.Snapshots))
@@ -222,6 +223,8 @@ func (t *Table) infoReplication(w *infoWriter, c *infoCtx) {
 	w.int("connected_slaves", int64(c.si.ConnectedSlaves))
 	w.str("master_replid", c.st.DatasetID)
 	w.uint("master_repl_offset", c.st.LastSeq)
+	w.int("pykv_repl_backlog_segments", int64(c.st.BacklogSegs))
+	w.int("pykv_repl_backlog_bytes", c.st.BacklogBytes)
 }
 
 // infoKeyspace reports db0 only when it has keys, as Redis leaves out empty

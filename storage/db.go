@@ -99,6 +99,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		rotated: make(chan struct{}, 1),
 	}
 	db.replica.Store(opts.Replica)
+	db.files.setBacklog(opts.Backlog)
 	if err := db.open(); err != nil {
 		db.files.closeAll()
 		lock.Close()
@@ -237,6 +238,7 @@ func (db *DB) stats() Stats {
 	seq := db.seq
 	db.wmu.Unlock()
 	segs, snaps, bytes := db.diskUsage()
+	backlogSegs, backlogBytes := db.files.backlogUsage()
 	ms := db.merges.stats()
 	return Stats{
 		Snapshots:      snaps,
@@ -265,6 +267,9 @@ func (db *DB) stats() Stats {
 		ExpiredKeys:    db.expired.Load(),
 		Writes:         db.writes.Load(),
 		Fsyncs:         db.log.Syncs(),
+		LogBytes:       uint64(db.log.Appended()),
+		BacklogSegs:    backlogSegs,
+		BacklogBytes:   backlogBytes,
 		RecoveryMs:     db.recovery.duration.Milliseconds(),
 		RecoveredRecs:  db.recovery.records,
 		DatasetID:      db.DatasetID(),

@@ -49,11 +49,13 @@ func (db *DB) Feed(after uint64) (*Feed, error) {
 	// No merge may retire a segment between the choice and the pin.
 	db.merges.mu.Lock()
 	defer db.merges.mu.Unlock()
-	return db.feedLocked(after)
+	return db.feedLocked(after, true)
 }
 
-// feedLocked is Feed; the caller holds merges.mu.
-func (db *DB) feedLocked(after uint64) (*Feed, error) {
+// feedLocked is Feed; the caller holds merges.mu. An uncapped feed keeps
+// what it needs whatever the backlog's bounds until it has caught up
+// once (see retention.go).
+func (db *DB) feedLocked(after uint64, capped bool) (*Feed, error) {
 	if _, _, seq, _ := db.log.Durable(); after > seq {
 		return nil, fmt.Errorf("%w: asked for the records after seq %d, the log ends at seq %d", ErrAhead, after, seq)
 	}
@@ -74,7 +76,7 @@ func (db *DB) feedLocked(after uint64) (*Feed, error) {
 	if start == 0 {
 		return nil, fmt.Errorf("%w: asked for the records after seq %d", ErrNotRetained, after)
 	}
-	return &Feed{db: db, pin: db.files.pin(start), id: start, path: startPath, off: segment.HeaderSize, last: after}, nil
+	return &Feed{db: db, pin: db.files.pin(start, capped), id: start, path: startPath, off: segment.HeaderSize, last: after}, nil
 }
 
 // segmentFirstSeq reads the first seq of the segment at path.
@@ -109,6 +111,9 @@ func (f *Feed) Next(ctx context.Context, dst []byte, max int) ([]byte, uint64, e
 		if f.db.closed.Load() {
 			return dst, f.last, ErrClosed
 		}
+		if f.pin.isEvicted() {
+			return dst, f.last, fmt.Errorf("%w: the follower fell behind by more than the backlog keeps (after seq %d)", ErrNotRetained, f.last)
+		}
 		active, durableOff, _, moved := f.db.log.Durable()
 		end := durableOff
 		if f.id < active {
@@ -133,6 +138,9 @@ func (f *Feed) Next(ctx context.Context, dst []byte, max int) ([]byte, uint64, e
 		}
 		if err := f.db.log.Err(); err != nil {
 			return dst, f.last, logFailed(err)
+		}
+		if !f.pin.capped {
+			f.pin.setCapped(true) // caught up: the backlog's bounds apply from now on
 		}
 		select {
 		case <-moved:
@@ -273,7 +281,7 @@ func (db *DB) FullSync() (*Sync, error) {
 	if s.snap != nil {
 		s.Covered = s.snap.snap.Header.CoveredSeq
 	}
-	feed, err := db.feedLocked(s.Covered)
+	feed, err := db.feedLocked(s.Covered, false)
 	if err != nil {
 		s.Close()
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/pykv/pykv/snapshot"
 	"github.com/pykv/pykv/vfs"
@@ -27,6 +28,8 @@ type dataFile struct {
 	snap     *snapshot.Snapshot // snapshots: the mapping
 	refs     int
 	obsolete bool // retired by a merge: removed once no reader holds it
+	sealedAt  time.Time // a segment's, when it was sealed (or found sealed at start)
+	retiredAt time.Time // when a merge retired it
 	closing  bool // the engine is closing: closed once no reader holds it
 }
 
@@ -36,27 +39,24 @@ type fileTable struct {
 	fs    vfs.FS
 	mu    sync.Mutex
 	files map[uint32]*dataFile
-	// pins are the oldest segment each log reader (a replication feed)
-	// still needs; kept holds the segments a merge retired that a pin
-	// keeps on disk until the reader has passed them.
-	pins map[*pin]uint32
-	kept map[uint32]*dataFile
+	// pins, kept and backlog: the retention of retired segments for
+	// replication (retention.go).
+	pins    map[*pin]uint32
+	kept    map[uint32]*dataFile
+	backlog Backlog
 }
-
-// pin keeps the segments from one id on on disk for a log reader, even
-// once a merge has retired them.
-type pin struct{ t *fileTable }
 
 func newFileTable(fs vfs.FS) *fileTable {
 	return &fileTable{fs: fs, files: map[uint32]*dataFile{}, pins: map[*pin]uint32{}, kept: map[uint32]*dataFile{}}
 }
 
 // addSegment registers segment id at path; it is opened on its first read.
+// Its sealing time is taken to be now until sealed says otherwise.
 func (t *fileTable) addSegment(id uint32, path string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	size, _ := t.fs.Stat(path)
-	t.files[id] = &dataFile{id: id, path: path, size: size}
+	t.files[id] = &dataFile{id: id, path: path, size: size, sealedAt: time.Now()}
 }
 
 // addSnapshot registers an open snapshot.
@@ -114,7 +114,10 @@ func (t *fileTable) retire(ids []uint32) int64 {
 		delete(t.files, id)
 		df.obsolete = true
 		bytes += df.size
-		if id&snapFlag == 0 && t.pinnedLocked(id) {
+		if id&snapFlag == 0 {
+			// Segments go through the retention rules, which may keep
+			// them for followers.
+			df.retiredAt = time.Now()
 			t.kept[id] = df
 			continue
 		}
@@ -122,69 +125,12 @@ func (t *fileTable) retire(ids []uint32) int64 {
 			now = append(now, df)
 		}
 	}
+	now = append(now, t.trimLocked(time.Now())...)
 	t.mu.Unlock()
 	for _, df := range now {
 		t.drop(df)
 	}
 	return bytes
-}
-
-// pinnedLocked reports whether a pin still needs segment id.
-func (t *fileTable) pinnedLocked(id uint32) bool {
-	for _, from := range t.pins {
-		if id >= from {
-			return true
-		}
-	}
-	return false
-}
-
-// pin keeps segment from and every later one on disk until the pin
-// moves past them or is released.
-func (t *fileTable) pin(from uint32) *pin {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	p := &pin{t: t}
-	t.pins[p] = from
-	return p
-}
-
-// move says the reader no longer needs segments before from; kept ones
-// below every pin are removed.
-func (p *pin) move(from uint32) {
-	t := p.t
-	t.mu.Lock()
-	if _, ok := t.pins[p]; ok {
-		t.pins[p] = from
-	}
-	t.mu.Unlock()
-	t.dropUnpinned()
-}
-
-// release ends the pin.
-func (p *pin) release() {
-	t := p.t
-	t.mu.Lock()
-	delete(t.pins, p)
-	t.mu.Unlock()
-	t.dropUnpinned()
-}
-
-func (t *fileTable) dropUnpinned() {
-	var now []*dataFile
-	t.mu.Lock()
-	for id, df := range t.kept {
-		if !t.pinnedLocked(id) {
-			delete(t.kept, id)
-			if df.refs == 0 {
-				now = append(now, df)
-			}
-		}
-	}
-	t.mu.Unlock()
-	for _, df := range now {
-		t.drop(df)
-	}
 }
 
 // nextSegment returns the lowest segment id above after, among the
@@ -247,6 +193,15 @@ func (t *fileTable) setSize(id uint32, size int64) {
 	t.mu.Lock()
 	if df, ok := t.files[id]; ok {
 		df.size = size
+	}
+	t.mu.Unlock()
+}
+
+// sealed records a segment's final size and when it was sealed.
+func (t *fileTable) sealed(id uint32, size int64) {
+	t.mu.Lock()
+	if df, ok := t.files[id]; ok {
+		df.size, df.sealedAt = size, time.Now()
 	}
 	t.mu.Unlock()
 }

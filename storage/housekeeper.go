@@ -42,6 +42,7 @@ func (db *DB) housekeep(lastEnd *time.Time) (goOn bool) {
 		}
 	}()
 	db.testPoint("housekeeper")
+	db.files.trim() // the backlog's age rule
 	if time.Since(*lastEnd) < db.opts.MergeMinInterval || !db.mergeDue() || !db.merges.mu.TryLock() {
 		return true
 	}

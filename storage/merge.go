@@ -370,7 +370,7 @@ func (db *DB) swapToSnapshot(snap *snapshot.Snapshot) error {
 // onRotate registers a segment the log just created.
 func (db *DB) onRotate(sealed, created uint32) {
 	if n, err := db.opts.FS.Stat(db.segPath(sealed)); err == nil {
-		db.files.setSize(sealed, n)
+		db.files.sealed(sealed, n)
 	}
 	db.files.addSegment(created, db.segPath(created))
 	select {

@@ -48,6 +48,10 @@ type Options struct {
 	// MergeProgress, when set, is told how many bytes of the merged files
 	// a merge has read (offline tools draw a progress bar with it).
 	MergeProgress Progress
+	// Backlog is how much log a merge leaves on disk for followers that
+	// were away (see Backlog); default DefaultBacklog. A negative Bytes
+	// keeps none beyond what connected followers need.
+	Backlog Backlog
 	// Replica opens the DB in replica mode (see DB.SetReplica), so that
 	// no expiry of its own is logged before it starts following.
 	Replica bool
@@ -78,6 +82,11 @@ const (
 	DefaultMergeDeadRatio      = 0.5
 	DefaultMergeMinInterval    = 10 * time.Second
 )
+
+// DefaultBacklog keeps up to 256 MiB of the log, for an hour after it
+// was sealed, once merged: a follower away for a restart or an upgrade
+// comes back with a partial sync. Redis keeps 1 MB in memory by default.
+var DefaultBacklog = Backlog{Bytes: 256 << 20, Age: time.Hour}
 
 func (o Options) withDefaults() Options {
 	if o.FS == nil {
@@ -112,6 +121,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MergeMinInterval == 0 {
 		o.MergeMinInterval = DefaultMergeMinInterval
+	}
+	switch {
+	case o.Backlog == Backlog{}:
+		o.Backlog = DefaultBacklog
+	case o.Backlog.Bytes < 0 || o.Backlog.Age < 0:
+		o.Backlog = Backlog{}
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now

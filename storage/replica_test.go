@@ -181,10 +181,14 @@ func TestFullSyncThenPartialSync(t *testing.T) {
 // folded away says so.
 func TestFeedKeepsWhatItNeeds(t *testing.T) {
 	lfs := vfs.NewMem()
-	leader := openMem(t, lfs, Options{SegmentSize: 2048, NoHousekeeper: true})
+	noBacklog := Backlog{Bytes: -1}
+	leader := openMem(t, lfs, Options{SegmentSize: 2048, NoHousekeeper: true, Backlog: noBacklog})
 	defer leader.Close()
 	load(t, leader, 0)
-	feed, err := leader.Feed(0)
+	// An uncapped feed, as a full sync's: no backlog bound applies.
+	leader.merges.mu.Lock()
+	feed, err := leader.feedLocked(0, false)
+	leader.merges.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,5 +462,72 @@ func TestHistory(t *testing.T) {
 	fs.WriteFile("/data2/DATASET", raw)
 	if _, err := readDataset(fs, "/data2/DATASET"); err == nil || !strings.Contains(err.Error(), "offset 48") {
 		t.Fatalf("damaged DATASET: %v", err)
+	}
+}
+
+// TestBacklog: after a merge the newest segments stay on disk within the
+// backlog's bytes, so a follower that was away continues with a partial
+// sync; one further behind is told to take a full sync. A streaming
+// follower that falls behind by more than the backlog is evicted, while a
+// full sync's log is kept, whatever the backlog, until it has caught up.
+func TestBacklog(t *testing.T) {
+	lfs := vfs.NewMem()
+	leader := openMem(t, lfs, Options{SegmentSize: 2048, NoHousekeeper: true, Backlog: Backlog{Bytes: 3 * 2048, Age: time.Hour}})
+	defer leader.Close()
+	load(t, leader, 0)
+	early := leader.LastSeq()
+	for round := 1; round < 6; round++ {
+		load(t, leader, round)
+	}
+	late := leader.LastSeq() - 5
+	streaming, err := leader.Feed(early) // a connected follower, capped
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer streaming.Close()
+	syncing, err := leader.FullSync() // a full sync under way, uncapped
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syncing.Close()
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	// The full sync completes: its log was kept for it.
+	follower := openMem(t, vfs.NewMem(), Options{NoHousekeeper: true})
+	defer follower.Close()
+	follower.SetReplica(true)
+	in, err := follower.BeginInstall(leader.DatasetID(), syncing.Covered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syncing.Records(func(r segment.Record) error { return in.Add(&r) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	stream(t, syncing.Feed, follower, leader.LastSeq())
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	syncing.Feed.Next(ctx, nil, 1<<20) // caught up: from now on the backlog's bounds apply to it
+	cancel()
+	if n, bytes := leader.files.backlogUsage(); n == 0 || bytes > 3*2048 {
+		t.Fatalf("backlog: %d segments, %d bytes, want some within %d", n, bytes, 3*2048)
+	}
+	if f, err := leader.Feed(late); err != nil {
+		t.Fatalf("a follower a few records behind: %v", err)
+	} else {
+		f.Close()
+	}
+	if _, err := leader.Feed(early); !errors.Is(err, ErrNotRetained) {
+		t.Fatalf("a follower far behind: %v, want ErrNotRetained", err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := streaming.Next(ctx, nil, 1<<20); !errors.Is(err, ErrNotRetained) {
+		t.Fatalf("the streaming follower past the backlog: %v, want ErrNotRetained", err)
+	}
+	if got, want := contents(t, follower), contents(t, leader); !maps.Equal(got, want) {
+		t.Fatalf("after the full sync:\n got  %v\n want %v", got, want)
 	}
 }

@@ -65,6 +65,9 @@ type Stats struct {
 	ExpiredKeys    uint64 // keys removed because their TTL passed
 	Writes         uint64 // records appended since Open
 	Fsyncs         uint64 // fsync calls on the log since Open
+	LogBytes       uint64 // bytes appended to the log since Open: the write rate, for sizing the backlog
+	BacklogSegs    int    // merged segments kept for followers (the replication backlog)
+	BacklogBytes   int64  // and their bytes
 	RecoveryMs     int64  // how long Open's recovery took
 	RecoveredRecs  int64  // records replayed by Open
 	DatasetID      string // the dataset's id, made at init

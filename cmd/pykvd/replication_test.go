@@ -90,7 +90,8 @@ func waitCaughtUp(t testing.TB, ctx context.Context, leader, follower *redis.Cli
 // TestReplication: a follower started after the leader's log was merged
 // takes a full sync, follows the writes made during and after it, holds
 // exactly the leader's data, refuses writes, resumes with a partial sync
-// after a kill -9, and takes writes once promoted.
+// after a kill -9 even though the leader merged meanwhile (the backlog),
+// and takes writes once promoted.
 func TestReplication(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
@@ -145,9 +146,17 @@ func TestReplication(t *testing.T) {
 		t.Fatalf("WAIT 2 100 with one follower: %d, %v", got, err)
 	}
 
-	// kill -9 the follower: it comes back with a partial sync.
+	// kill -9 the follower, and merge on the leader while it is down:
+	// the backlog kept the log it needs, and it comes back with a partial
+	// sync.
 	follower.Kill()
 	writeMix(t, ctx, lc, "while-down", 500)
+	if err := lc.Do(ctx, "COMPACT").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if li := replInfo(t, ctx, lc); li["pykv_repl_backlog_segments"] == "0" {
+		t.Fatalf("the merge kept no backlog: %v", li)
+	}
 	follower.Restart()
 	fc = newRedis(t, follower.RESPAddr(), 4, nil)
 	waitCaughtUp(t, ctx, lc, fc)

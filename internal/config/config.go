@@ -108,6 +108,10 @@ type Config struct {
 	// password.
 	ReplicaOf      string `toml:"replicaof"`
 	LeaderPassword string `toml:"leader_password"`
+	// ReplBacklogBytes and ReplBacklogAge bound the log a leader keeps
+	// after merging it, for followers that were away.
+	ReplBacklogBytes int64    `toml:"repl_backlog_bytes"`
+	ReplBacklogAge   Duration `toml:"repl_backlog_age"`
 
 	Storage Storage `toml:"storage"`
 	Log     Log     `toml:"log"`
@@ -144,17 +148,19 @@ type Log struct {
 // pykv's own ports, data under ./data, fsync always.
 func Default() Config {
 	return Config{
-		DataDir:        "./data",
-		Native:         Listener{Addr: DefaultNativeAddr},
-		RESP:           Listener{Addr: DefaultRESPAddr},
-		HTTP:           Listener{Addr: DefaultHTTPAddr},
-		MaxClients:     DefaultMaxClients,
-		ProtectedMode:  true,
-		IdleTimeout:    Duration{0},
-		AuthTimeout:    Duration{DefaultAuthTimeout},
-		RequestTimeout: Duration{DefaultRequestTimeout},
-		WriteTimeout:   Duration{DefaultWriteTimeout},
-		MaxFrame:       segment.DefaultMaxValue + FrameOverhead,
+		DataDir:          "./data",
+		Native:           Listener{Addr: DefaultNativeAddr},
+		RESP:             Listener{Addr: DefaultRESPAddr},
+		HTTP:             Listener{Addr: DefaultHTTPAddr},
+		MaxClients:       DefaultMaxClients,
+		ProtectedMode:    true,
+		IdleTimeout:      Duration{0},
+		AuthTimeout:      Duration{DefaultAuthTimeout},
+		RequestTimeout:   Duration{DefaultRequestTimeout},
+		WriteTimeout:     Duration{DefaultWriteTimeout},
+		MaxFrame:         segment.DefaultMaxValue + FrameOverhead,
+		ReplBacklogBytes: storage.DefaultBacklog.Bytes,
+		ReplBacklogAge:   Duration{storage.DefaultBacklog.Age},
 		Storage: Storage{
 			Fsync:          segment.SyncAlways.String(),
 			SegmentSize:    segment.DefaultSegmentSize,

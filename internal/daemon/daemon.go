@@ -133,6 +133,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		MaxValueSize:   cfg.Storage.MaxValueSize,
 		ExpiryInterval: expiry,
 		Replica:        cfg.ReplicaOf != "",
+		Backlog:        backlog(cfg),
 		Logger:         log,
 		FS:             info.FS,
 	})
@@ -408,6 +409,15 @@ func logStarting(cfg config.Config, info Info, log *slog.Logger) {
 // protocol and the address it accepts on.
 func logListening(log *slog.Logger, protocol string, addr net.Addr, tls bool) {
 	log.Info("listening", "protocol", protocol, "addr", addr.String(), "tls", tls)
+}
+
+// backlog maps the config's repl_backlog_bytes and _age, where 0 keeps
+// none, onto the engine's Backlog, where zero means the default.
+func backlog(cfg config.Config) storage.Backlog {
+	if cfg.ReplBacklogBytes == 0 || cfg.ReplBacklogAge.Duration == 0 {
+		return storage.Backlog{Bytes: -1}
+	}
+	return storage.Backlog{Bytes: cfg.ReplBacklogBytes, Age: cfg.ReplBacklogAge.Duration}
 }
 
 func cacheBytes(n int64) int64 {
