@@ -21,16 +21,16 @@ var errGone = errors.New("pykv/storage: data file retired by a merge")
 
 // dataFile is one segment or snapshot that readers may use.
 type dataFile struct {
-	id       uint32 // keydir FileID
-	path     string
-	size     int64
-	f        vfs.File           // segments: a read handle, opened on first use
-	snap     *snapshot.Snapshot // snapshots: the mapping
-	refs     int
-	obsolete bool // retired by a merge: removed once no reader holds it
+	id        uint32 // keydir FileID
+	path      string
+	size      int64
+	f         vfs.File           // segments: a read handle, opened on first use
+	snap      *snapshot.Snapshot // snapshots: the mapping
+	refs      int
+	obsolete  bool      // retired by a merge: removed once no reader holds it
 	sealedAt  time.Time // a segment's, when it was sealed (or found sealed at start)
 	retiredAt time.Time // when a merge retired it
-	closing  bool // the engine is closing: closed once no reader holds it
+	closing   bool      // the engine is closing: closed once no reader holds it
 }
 
 // fileTable holds the data files readers may use, with reference counts, so
