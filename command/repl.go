@@ -47,6 +47,10 @@ func (t *Table) psync(s *Session, argv [][]byte) Reply {
 	if t.cfg.Repl == nil {
 		return errNoReplication
 	}
+	if !s.Native {
+		// A Redis replica's PSYNC would get a stream it cannot read.
+		return Err("PSYNC is pykv's replication request and is served on the native listener only; a Redis replica cannot follow pykvd")
+	}
 	seq, ok := parseUint(argv[2])
 	if !ok {
 		return Err("PSYNC: the seq is not an unsigned integer")

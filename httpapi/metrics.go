@@ -20,6 +20,7 @@ func (s *Server) newRegistry() *prometheus.Registry {
 		Name: "pykv_http_requests_total",
 		Help: "HTTP requests served, by route, method and status code.",
 	}, []string{"handler", "method", "code"})
+	reg.MustRegister(s.cfg.Collectors...)
 	reg.MustRegister(
 		newStatsCollector(s.cfg.DB.Stats, s.cfg.ClientCount),
 		s.requests,
@@ -109,6 +110,10 @@ func newStatsCollector(stats func() storage.Stats, clients func() int64) *statsC
 			func(s storage.Stats) float64 { return float64(s.MergeRead) }),
 		counter("pykv_merge_written_bytes_total", "Bytes of snapshot files merges wrote.",
 			func(s storage.Stats) float64 { return float64(s.MergeWritten) }),
+		counter("pykv_log_bytes_written_total", "Bytes appended to the log: the write rate that sizes the replication backlog.",
+			func(s storage.Stats) float64 { return float64(s.LogBytes) }),
+		gauge("pykv_repl_backlog_bytes", "Bytes of merged log kept on disk for followers (the replication backlog).",
+			func(s storage.Stats) float64 { return float64(s.BacklogBytes) }),
 		gauge("pykv_segments", "Log segment files.",
 			func(s storage.Stats) float64 { return float64(s.Segments) }),
 		gauge("pykv_snapshots", "Snapshot files (two for a moment during a merge).",

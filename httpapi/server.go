@@ -73,6 +73,9 @@ type Config struct {
 	// request_timeout); the headers get at most 10 s of it. 0 = no bound
 	// but the headers' 10 s, as net/http's 0.
 	RequestTimeout time.Duration
+	// Collectors are more metrics for /metrics, from the daemon's other
+	// parts (replication).
+	Collectors []prometheus.Collector
 	// Logger receives listener events and server errors; default
 	// slog.Default.
 	Logger *slog.Logger

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +17,21 @@ import (
 
 	"github.com/pykv/pykv/internal/testdaemon"
 )
+
+// httpGet returns the body of a GET of url, failing on any status but 200.
+func httpGet(t testing.TB, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", url, resp.Status, err)
+	}
+	return string(body)
+}
 
 // replInfo returns INFO replication of c as fields.
 func replInfo(t testing.TB, ctx context.Context, c *redis.Client) map[string]string {
@@ -95,7 +113,8 @@ func waitCaughtUp(t testing.TB, ctx context.Context, leader, follower *redis.Cli
 func TestReplication(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
-	leader := testdaemon.Start(t, testdaemon.Options{Fsync: "always", Args: []string{"--segment-size", "65536"}})
+	leaderHTTP, followerHTTP := freeAddr(t), freeAddr(t)
+	leader := testdaemon.Start(t, testdaemon.Options{Fsync: "always", Args: []string{"--segment-size", "65536", "--http-addr", leaderHTTP}})
 	lc := newRedis(t, leader.RESPAddr(), 4, nil)
 	writeMix(t, ctx, lc, "before", 1500)
 	if err := lc.Do(ctx, "COMPACT").Err(); err != nil {
@@ -103,7 +122,7 @@ func TestReplication(t *testing.T) {
 	}
 	writeMix(t, ctx, lc, "after-merge", 300)
 
-	follower := testdaemon.Start(t, testdaemon.Options{Fsync: "always", Args: []string{"--replicaof", leader.Addr()}})
+	follower := testdaemon.Start(t, testdaemon.Options{Fsync: "always", Args: []string{"--replicaof", leader.Addr(), "--http-addr", followerHTTP}})
 	fc := newRedis(t, follower.RESPAddr(), 4, nil)
 	var wg sync.WaitGroup
 	wg.Go(func() { writeMix(t, ctx, lc, "during", 1000) })
@@ -120,6 +139,19 @@ func TestReplication(t *testing.T) {
 	fi := replInfo(t, ctx, fc)
 	if fi["role"] != "slave" || fi["master_port"] != strconv.Itoa(leader.NativePort()) || fi["pykv_full_syncs_received"] != "1" {
 		t.Fatalf("follower INFO replication: %v", fi)
+	}
+
+	// The same on /metrics.
+	for addr, want := range map[string][]string{
+		leaderHTTP:   {"pykv_repl_connected_followers 1", "pykv_repl_full_syncs_served_total 1", "pykv_repl_following 0"},
+		followerHTTP: {"pykv_repl_following 1", "pykv_repl_link_up 1", "pykv_repl_full_syncs_received_total 1", "pykv_repl_lag_records 0"},
+	} {
+		text := httpGet(t, "http://"+addr+"/metrics")
+		for _, line := range want {
+			if !slices.Contains(strings.Split(text, "\n"), line) {
+				t.Errorf("%s/metrics has no line %q", addr, line)
+			}
+		}
 	}
 
 	// Writes are refused, with Redis's text over RESP and the leader

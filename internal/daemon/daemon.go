@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/httpapi"
 	"github.com/pykv/pykv/internal/config"
@@ -186,6 +187,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 	if cfg.HTTP.Addr != "" {
 		d.http = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: d.db,
 			RequestTimeout: cfg.RequestTimeout.Duration,
+			Collectors:     []prometheus.Collector{newReplCollector(d.repl.State)},
 			MaxConns:       cfg.MaxClients, Clients: &d.clients, ClientCount: d.clients.Load, Health: d.db.Healthy, Logger: log})
 		if err := d.http.Listen(); err != nil {
 			return nil, err
