@@ -101,8 +101,15 @@ func (t *fileTable) release(df *dataFile) {
 }
 
 // retire removes files from the table; each is closed and deleted once no
-// reader holds it. It returns the bytes retired.
-func (t *fileTable) retire(ids []uint32) int64 {
+// reader holds it and, for a segment, the retention rules for followers
+// no longer keep it (retention.go). It returns the bytes retired.
+func (t *fileTable) retire(ids []uint32) int64 { return t.retireFiles(ids, true) }
+
+// discard is retire for files of a history that is gone (a full sync
+// replaced it): no follower may be served from them.
+func (t *fileTable) discard(ids []uint32) { t.retireFiles(ids, false) }
+
+func (t *fileTable) retireFiles(ids []uint32, retain bool) int64 {
 	var now []*dataFile
 	var bytes int64
 	t.mu.Lock()
@@ -114,7 +121,7 @@ func (t *fileTable) retire(ids []uint32) int64 {
 		delete(t.files, id)
 		df.obsolete = true
 		bytes += df.size
-		if id&snapFlag == 0 {
+		if retain && id&snapFlag == 0 {
 			// Segments go through the retention rules, which may keep
 			// them for followers.
 			df.retiredAt = time.Now()

@@ -156,7 +156,8 @@ func (in *Install) Commit() (err error) {
 			old = append(old, id)
 		}
 	}
-	db.files.retire(old)
+	db.files.discard(old)
+	db.files.discardKept()
 	db.keydir.Clear()
 	db.cache.Clear()
 	db.liveBytes.Store(0)

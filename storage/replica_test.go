@@ -151,6 +151,12 @@ func TestFullSyncThenPartialSync(t *testing.T) {
 	if follower.DatasetID() != leader.DatasetID() || follower.LastSeq() != leader.LastSeq() {
 		t.Fatalf("follower dataset %s seq %d, leader %s seq %d", follower.DatasetID(), follower.LastSeq(), leader.DatasetID(), leader.LastSeq())
 	}
+	if n, _ := follower.files.backlogUsage(); n != 0 {
+		t.Fatalf("the follower keeps %d segments of the history the full sync replaced", n)
+	}
+	if _, err := follower.Feed(0); !errors.Is(err, ErrNotRetained) {
+		t.Fatalf("a feed of the follower from seq 0 after its full sync: %v, want ErrNotRetained", err)
+	}
 
 	follower.Close()
 	follower = openMem(t, ffs, Options{SegmentSize: 2048, NoHousekeeper: true})

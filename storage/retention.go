@@ -178,3 +178,22 @@ func (t *fileTable) backlogUsage() (n int, bytes int64) {
 	}
 	return n, bytes
 }
+
+// discardKept drops every kept segment and evicts every pin: a full sync
+// replaced the history they hold.
+func (t *fileTable) discardKept() {
+	t.mu.Lock()
+	var drop []*dataFile
+	for id, df := range t.kept {
+		delete(t.kept, id)
+		if df.refs == 0 {
+			drop = append(drop, df)
+		}
+	}
+	for p := range t.pins {
+		p.evicted = true
+		delete(t.pins, p)
+	}
+	t.mu.Unlock()
+	t.dropAll(drop)
+}
