@@ -600,7 +600,10 @@ func (w *Writer) sealLocked() error {
 }
 
 // drainLocked waits for a running leader, then writes and fsyncs all that
-// is buffered, holding the lock.
+// is buffered. The caller holds mu, and holds it again on return, but mu is
+// released meanwhile (while waiting, and while the round writes: see
+// leadFlush), so records appended then stay buffered; a caller that must
+// seal the file keeps appends out (rotating).
 func (w *Writer) drainLocked() error {
 	for w.flushing {
 		w.cond.Wait()

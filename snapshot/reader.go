@@ -1,11 +1,14 @@
 package snapshot
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"math"
 	"slices"
 	"sync"
 
@@ -27,12 +30,11 @@ type Snapshot struct {
 	marks []int
 }
 
-// The index section is read with pread into a small buffer that is reused,
-// never whole and never through the mapping: on a virtual machine each
-// first touch of a page of memory costs about 10 µs, which for a 5M-key
-// index (240 MB) would take longer than loading it.
+// indexChunk is the size of the buffer readIndex reads the index through,
+// and indexMark about how far apart Open notes the marks. They are variables
+// so that tests can cut entries anywhere.
 var (
-	indexChunk = 1 << 20 // variables so that tests can cut entries anywhere
+	indexChunk = 1 << 20
 	indexMark  = 4 << 20
 )
 
@@ -80,52 +82,52 @@ func (s *Snapshot) verify() error {
 // splits into whole entries and that their number is the footer's count,
 // and notes the marks.
 func (s *Snapshot) scanIndex() error {
-	var crc uint32
-	var count uint64
-	next := 0           // where the next entry starts
-	var klenBuf [4]byte // a key length split between chunks
-	err := s.readIndex(0, int(s.Footer.IndexLen), func(at int, chunk []byte) error {
-		crc = crc32.Update(crc, castagnoli, chunk)
-		end := at + len(chunk)
-		for {
-			if next+4 > end { // keep what this chunk holds of the length
-				for i := max(next, at); i < end; i++ {
-					klenBuf[i-next] = chunk[i-at]
-				}
-				return nil
-			}
-			for i := max(next, at); i < next+4; i++ {
-				klenBuf[i-next] = chunk[i-at]
-			}
-			klen := binary.LittleEndian.Uint32(klenBuf[:])
-			if uint64(klen) > s.Footer.IndexLen {
-				return nil // runs past the index: the length check below fails
-			}
-			if len(s.marks) == 0 || next-s.marks[len(s.marks)-1] >= indexMark {
-				s.marks = append(s.marks, next)
-			}
-			next += indexFixed + int(klen)
-			count++
-		}
-	})
-	if err != nil {
-		return err
-	}
 	f := s.Footer
-	if crc != f.IndexCRC {
+	sum := crc32.New(castagnoli)
+	var count uint64
+	err := s.readIndex(indexPass{to: int(f.IndexLen), maxKey: math.MaxUint32, sum: sum}, func(at int, _ []byte) error {
+		if len(s.marks) == 0 || at-s.marks[len(s.marks)-1] >= indexMark {
+			s.marks = append(s.marks, at)
+		}
+		count++
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		return err // could not read it
+	}
+	if crc := sum.Sum32(); crc != f.IndexCRC {
 		return fmt.Errorf("%s: %w: index at offset %d: checksum stored %08x, computed %08x", s.Path, ErrCorrupt, f.IndexOffset, f.IndexCRC, crc)
 	}
-	if next != int(f.IndexLen) || count != f.Count {
-		return fmt.Errorf("%s: %w: index at offset %d, %d bytes: its entries end at offset %d and number %d, footer says %d", s.Path, ErrCorrupt, f.IndexOffset, f.IndexLen, int(f.IndexOffset)+next, count, f.Count)
+	if err != nil {
+		return err // an entry that runs past the index
+	}
+	if count != f.Count {
+		return fmt.Errorf("%s: %w: index at offset %d, %d bytes: its entries end at offset %d and number %d, footer says %d", s.Path, ErrCorrupt, f.IndexOffset, f.IndexLen, f.IndexOffset+f.IndexLen, count, f.Count)
 	}
 	return nil
 }
 
-// readIndex calls fn with the index bytes [from, to) in order, a chunk at a
-// time; at is each chunk's offset in the index, and the chunk is valid only
-// during the call.
-func (s *Snapshot) readIndex(from, to int, fn func(at int, chunk []byte) error) error {
-	if from >= to {
+// indexPass says what one pass of readIndex reads, and what it delivers.
+type indexPass struct {
+	from, to int       // the stretch of the index section, in offsets from its start; an entry starts at from
+	maxKey   uint64    // the longest key accepted
+	sum      io.Writer // if not nil, gets every byte of the stretch, also those after an entry that runs past it
+	bytes    bool      // fn gets each entry's bytes; else nil, and the entries are only framed
+}
+
+// readIndex is the one loop over index entries, for the check of Open and
+// for every walk. It calls fn, in order, with the offset in the index of
+// each entry of the stretch p names and, when p.bytes, the entry (valid
+// only during the call), stopping at fn's first error. A key longer than
+// p.maxKey, or an entry that runs past the stretch, is ErrCorrupt, named
+// by file and offset.
+//
+// The stretch is read with pread through a buffer of indexChunk bytes,
+// never through the mapping: on a virtual machine each first touch of a
+// page of memory costs about 10 µs, which for a 5M-key index (240 MB)
+// would take longer than loading it.
+func (s *Snapshot) readIndex(p indexPass, fn func(at int, entry []byte) error) error {
+	if p.from >= p.to {
 		return nil
 	}
 	f, err := s.fs.Open(s.Path)
@@ -133,17 +135,90 @@ func (s *Snapshot) readIndex(from, to int, fn func(at int, chunk []byte) error) 
 		return fmt.Errorf("pykv/snapshot: open %s: %w", s.Path, err)
 	}
 	defer f.Close()
-	buf := make([]byte, min(indexChunk, to-from))
-	for at := from; at < to; {
-		n := min(len(buf), to-at)
-		off := int64(s.Footer.IndexOffset) + int64(at)
-		if _, err := f.ReadAt(buf[:n], off); err != nil {
-			return fmt.Errorf("pykv/snapshot: read index of %s at offset %d: %w", s.Path, off, err)
+	base := int(s.Footer.IndexOffset)
+	var src io.Reader = io.NewSectionReader(f, int64(base+p.from), int64(p.to-p.from))
+	if p.sum != nil {
+		src = io.TeeReader(src, p.sum)
+	}
+	br := bufio.NewReaderSize(src, min(indexChunk, p.to-p.from))
+	readFailed := func(at int, err error) error {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // the stretch is shorter than the footer says: the file shrank
 		}
-		if err := fn(at, buf[:n]); err != nil {
+		return fmt.Errorf("pykv/snapshot: read index of %s at offset %d: %w", s.Path, base+at, err)
+	}
+	corrupt := func(err error) error {
+		if p.sum != nil {
+			if _, derr := io.Copy(io.Discard, br); derr != nil {
+				return fmt.Errorf("pykv/snapshot: read index of %s: %w", s.Path, derr)
+			}
+		}
+		return err
+	}
+	// win is what br holds from the entry at on, used how much of br's
+	// buffer win has moved past: walking win costs nothing per entry, and
+	// only an entry that goes past its end makes br read on, keeping the
+	// rest of the entry.
+	var win []byte
+	used := 0
+	more := func(n int) error { // makes win hold n bytes, n at most br.Size()
+		br.Discard(used) // buffered: cannot fail
+		used = 0
+		if _, err := br.Peek(n); err != nil {
 			return err
 		}
-		at += n
+		win, _ = br.Peek(br.Buffered())
+		return nil
+	}
+	var long []byte // an entry longer than the buffer
+	for at := p.from; at < p.to; {
+		if p.to-at < 4 {
+			return corrupt(fmt.Errorf("%s: %w: index entry at offset %d cut short at offset %d", s.Path, ErrCorrupt, base+at, base+p.to))
+		}
+		if len(win) < 4 {
+			if err := more(4); err != nil {
+				return readFailed(at, err)
+			}
+		}
+		klen := uint64(binary.LittleEndian.Uint32(win))
+		if klen > p.maxKey {
+			return corrupt(fmt.Errorf("%s: %w: index entry at offset %d: key length %d over the limit %d", s.Path, ErrCorrupt, base+at, klen, p.maxKey))
+		}
+		size := indexFixed + int(klen)
+		if size > p.to-at {
+			return corrupt(fmt.Errorf("%s: %w: index entry at offset %d cut short at offset %d", s.Path, ErrCorrupt, base+at, base+p.to))
+		}
+		var entry []byte
+		switch {
+		case size <= br.Size():
+			if len(win) < size {
+				if err := more(size); err != nil {
+					return readFailed(at, err)
+				}
+			}
+			entry, win, used = win[:size], win[size:], used+size
+		default: // read through br
+			br.Discard(used)
+			win, used = nil, 0
+			var err error
+			if p.bytes {
+				long = slices.Grow(long[:0], size)[:size]
+				_, err = io.ReadFull(br, long)
+				entry = long
+			} else {
+				_, err = br.Discard(size)
+			}
+			if err != nil {
+				return readFailed(at, err)
+			}
+		}
+		if !p.bytes {
+			entry = nil
+		}
+		if err := fn(at, entry); err != nil {
+			return err
+		}
+		at += size
 	}
 	return nil
 }
@@ -205,8 +280,7 @@ func (s *Snapshot) RecordsEnd() int64 { return int64(s.Footer.IndexOffset) }
 // entry can be trusted to point inside the file; an entry's key is valid
 // only during the call.
 func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
-	_, err := s.walkIndex(0, int(s.Footer.IndexLen), maxKey, fn)
-	return err
+	return s.walkIndex(0, int(s.Footer.IndexLen), maxKey, fn)
 }
 
 // IndexParts walks the index from n goroutines at once (n < 1 means 1),
@@ -230,7 +304,7 @@ func (s *Snapshot) IndexParts(n, maxKey int, fn func(part int, e IndexEntry) err
 			if done != nil {
 				defer done(p)
 			}
-			_, errs[p] = s.walkIndex(cuts[p], cuts[p+1], maxKey, func(e IndexEntry) error { return fn(p, e) })
+			errs[p] = s.walkIndex(cuts[p], cuts[p+1], maxKey, func(e IndexEntry) error { return fn(p, e) })
 		}()
 	}
 	wg.Wait()
@@ -253,71 +327,11 @@ func (s *Snapshot) cuts(n int) []int {
 }
 
 // walkIndex calls fn for the entries in [from, to) of the index section,
-// which must start at an entry, and returns how many it saw.
-func (s *Snapshot) walkIndex(from, to, maxKey int, fn func(e IndexEntry) error) (uint64, error) {
-	base := int(s.Footer.IndexOffset)
-	var n uint64
-	var carry []byte // an entry cut by the end of a chunk
-	carryAt := 0     // its offset in the index
-	// frame returns the size of the entry at the start of b, or 0 when b
-	// is too short to tell.
-	frame := func(b []byte, at int) (int, error) {
-		if len(b) < 4 {
-			return 0, nil
-		}
-		klen := binary.LittleEndian.Uint32(b)
-		if uint64(klen) > uint64(maxKey) {
-			return 0, fmt.Errorf("%s: %w: index entry at offset %d: key length %d over the limit %d", s.Path, ErrCorrupt, base+at, klen, maxKey)
-		}
-		return indexFixed + int(klen), nil
-	}
-	err := s.readIndex(from, to, func(at int, chunk []byte) error {
-		p := 0
-		for len(carry) > 0 {
-			size, err := frame(carry, carryAt)
-			if err != nil {
-				return err
-			}
-			if size > 0 && len(carry) == size {
-				if err := s.entry(carry, carryAt, maxKey, fn); err != nil {
-					return err
-				}
-				n++
-				carry = carry[:0]
-				break
-			}
-			if p == len(chunk) {
-				return nil
-			}
-			want := 4
-			if size > 0 {
-				want = size
-			}
-			take := min(want-len(carry), len(chunk)-p)
-			carry = append(carry, chunk[p:p+take]...)
-			p += take
-		}
-		for p < len(chunk) {
-			size, err := frame(chunk[p:], at+p)
-			if err != nil {
-				return err
-			}
-			if size == 0 || len(chunk)-p < size {
-				carry, carryAt = append(carry, chunk[p:]...), at+p
-				return nil
-			}
-			if err := s.entry(chunk[p:p+size], at+p, maxKey, fn); err != nil {
-				return err
-			}
-			n++
-			p += size
-		}
-		return nil
+// which must start at an entry.
+func (s *Snapshot) walkIndex(from, to, maxKey int, fn func(e IndexEntry) error) error {
+	return s.readIndex(indexPass{from: from, to: to, maxKey: uint64(maxKey), bytes: true}, func(at int, b []byte) error {
+		return s.entry(b, at, maxKey, fn)
 	})
-	if err == nil && len(carry) > 0 {
-		err = fmt.Errorf("%s: %w: index entry at offset %d cut short at offset %d", s.Path, ErrCorrupt, base+carryAt, base+to)
-	}
-	return n, err
 }
 
 // entry decodes the index entry b, found at index offset at, checks it

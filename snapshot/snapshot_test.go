@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/crc32"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -438,5 +439,72 @@ func TestOrderedWriterAbortRemovesFiles(t *testing.T) {
 	w.Abort()
 	if names, _ := fs.List("/d"); len(names) != 0 {
 		t.Fatalf("after Abort: %v", names)
+	}
+}
+
+// TestIndexFramingNamed: an index whose checksum is right but whose entries
+// do not tile it, or whose count is not the footer's, is refused by Open
+// with an error naming the file and the offset, however the entries fall
+// across the read buffer.
+func TestIndexFramingNamed(t *testing.T) {
+	defer func(c int) { indexChunk = c }(indexChunk)
+	fs := memFS()
+	path := write(t, fs, testRecords(20))
+	good, _ := fs.ReadFile(path)
+	s, err := Open(fs, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foot := s.Footer
+	s.Close()
+	idx := int(foot.IndexOffset)
+	last := idx // the last entry of the index
+	for p := idx; p < idx+int(foot.IndexLen); p += indexFixed + int(binary.LittleEndian.Uint32(good[p:])) {
+		last = p
+	}
+	// reseal rewrites the index's checksum and the footer after damage.
+	reseal := func(b []byte, f Footer) []byte {
+		f.IndexCRC = crc32.Checksum(b[idx:len(b)-FooterSize], castagnoli)
+		return appendFooter(b[:len(b)-FooterSize], f)
+	}
+	for _, tc := range []struct {
+		name   string
+		damage func(b []byte) []byte
+		want   string // in the error, besides the path
+	}{
+		{"last entry runs past the index", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[last:], binary.LittleEndian.Uint32(b[last:])+1)
+			return reseal(b, foot)
+		}, fmt.Sprintf("index entry at offset %d cut short at offset %d", last, idx+int(foot.IndexLen))},
+		{"key length past the index", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[idx:], 1<<31)
+			return reseal(b, foot)
+		}, fmt.Sprintf("index entry at offset %d cut short", idx)},
+		{"count not the footer's", func(b []byte) []byte {
+			f := foot
+			f.Count--
+			return reseal(b, f)
+		}, "number 20, footer says 19"},
+		{"checksum", func(b []byte) []byte {
+			b[last+4] ^= 1
+			return b
+		}, fmt.Sprintf("index at offset %d: checksum stored", idx)},
+		{"checksum, and a key length past the index", func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[idx:], 1<<31) // the checksum covers the bytes after it too
+			return b
+		}, fmt.Sprintf("index at offset %d: checksum stored", idx)},
+	} {
+		for _, chunk := range []int{1, 17, 1 << 20} {
+			indexChunk = chunk
+			fs.WriteFile(path, tc.damage(bytes.Clone(good)))
+			s, err := Open(fs, path)
+			if err == nil {
+				s.Close()
+				t.Fatalf("%s, chunk %d: opened", tc.name, chunk)
+			}
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%s, chunk %d: %v; want ErrCorrupt naming %s and %q", tc.name, chunk, err, path, tc.want)
+			}
+		}
 	}
 }

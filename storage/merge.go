@@ -29,6 +29,10 @@ import (
 //  4. The merged files are retired: each is removed once no reader holds
 //     it.
 //
+// Step 1, and the fsync of the log that must come before the rename, is the
+// run (runMerge): it only writes temporary files, and a run that fails
+// removes them. Steps 2 to 4 are the install (installMerge).
+//
 // Writes during a merge go to the active segment, which is newer than
 // everything merged, so a restart at any point replays them over the
 // snapshot.
@@ -151,70 +155,112 @@ func (db *DB) mergeSealed() (st MergeStats, err error) {
 	return db.mergeSealedOnce()
 }
 
-func (db *DB) mergeSealedOnce() (MergeStats, error) {
+// mergeSealedOnce plans, runs and installs one merge (see the top of this
+// file). st holds what was done so far when it fails.
+func (db *DB) mergeSealedOnce() (st MergeStats, err error) {
 	start := time.Now()
 	active, _ := db.log.Active()
 	segs, prev := db.files.mergeable(active)
-	var st MergeStats
 	if len(segs) == 0 {
 		return st, nil // nothing sealed since the last merge
 	}
 	db.setMergeRunning(true)
 	defer db.setMergeRunning(false)
+	in, err := db.planMerge(active, segs, prev)
+	if err != nil {
+		return st, err
+	}
+	run, err := db.runMerge(in, &st)
+	if err != nil {
+		return st, err
+	}
+	if err := db.installMerge(run, &st); err != nil {
+		return st, err
+	}
+	st.Duration = time.Since(start)
+	db.countMerge(st)
+	return st, nil
+}
 
-	total := int64(0)
+// mergePlan names the inputs of one merge and the snapshot it writes.
+type mergePlan struct {
+	prev    *dataFile // the current snapshot, nil when there is none
+	segs    []uint32  // the sealed segments, oldest first
+	total   int64     // bytes of prev and segs together, for MergeProgress
+	newest  uint32    // the newest segment merged: the new snapshot's id
+	covered uint64    // the last seq the new snapshot covers
+}
+
+// planMerge sizes a merge of prev and segs, declines it when its output
+// would not fit in the free space (ErrMergeNoSpace), and finds the seq the
+// new snapshot covers: active is the active segment.
+func (db *DB) planMerge(active uint32, segs []uint32, prev *dataFile) (mergePlan, error) {
+	p := mergePlan{prev: prev, segs: segs, newest: segs[len(segs)-1]}
 	if prev != nil {
-		total += prev.size
+		p.total += prev.size
 	}
 	for _, id := range segs {
 		n, _ := db.opts.FS.Stat(db.segPath(id))
-		total += n
+		p.total += n
 	}
-	if err := db.checkMergeSpace(total); err != nil {
-		return st, err
+	if err := db.checkMergeSpace(p.total); err != nil {
+		return p, err
 	}
-
-	newest := segs[len(segs)-1]
 	// Every segment between the newest merged and the active one was merged
 	// or removed as empty, so the active segment's first seq bounds what
 	// the snapshot covers, deletes included.
-	covered, err := db.firstSeqOf(active)
+	first, err := db.firstSeqOf(active)
 	if err != nil {
-		return st, err
+		return p, err
 	}
-	covered--
-	w, err := snapshot.Create(db.opts.FS, db.dir, newest, covered)
+	p.covered = first - 1
+	return p, nil
+}
+
+// mergeRun is what the run step of a merge produced: a new snapshot, not
+// yet finished, holding every live record of the merged files, and the
+// files it replaces once installed.
+type mergeRun struct {
+	w       *snapshot.Writer // records written; Finish writes the index and publishes
+	retired []uint32         // the files merged, to retire once the keys point at the snapshot
+}
+
+// runMerge is the first step of a merge: it writes plan's inputs into a new
+// snapshot (under its temporary name) and makes the log durable, so that
+// the snapshot may replace the merged files. It adds what it read, kept and
+// dropped to st.
+func (db *DB) runMerge(plan mergePlan, st *MergeStats) (run *mergeRun, err error) {
+	w, err := snapshot.Create(db.opts.FS, db.dir, plan.newest, plan.covered)
 	if err != nil {
-		return st, err
+		return nil, err
 	}
-	published := false
 	defer func() {
-		// On an error or a panic before the snapshot's rename, remove its
-		// temporary files (Abort is idempotent, and after a failed Finish
-		// there is nothing left to remove).
-		if !published {
+		// A run that produced no result, by an error or by a panic (which
+		// mergeSealed contains; err is then nil, and so is run), removes
+		// the temporary files it wrote. Abort is idempotent.
+		if run == nil {
 			w.Abort()
 		}
 	}()
 	if err := w.OrderIndex(db.keydir.Hash); err != nil { // start-up then fills each table front to back
-		return st, err
+		return nil, err
 	}
 	var retired []uint32
 	report := func() {
 		if db.opts.MergeProgress != nil {
-			db.opts.MergeProgress(st.BytesRead, total)
+			db.opts.MergeProgress(st.BytesRead, plan.total)
 		}
 	}
-	if prev != nil {
-		if err := db.mergeSnapshotFile(w, prev, &st); err != nil {
-			return st, err
+	if plan.prev != nil {
+		if err := db.mergeSnapshotFile(w, plan.prev, st); err != nil {
+			return nil, err
 		}
-		retired = append(retired, prev.id)
+		retired = append(retired, plan.prev.id)
 		report()
 	}
-	for _, id := range segs {
-		if err := db.mergeSegmentFile(w, id, &st); err != nil {
-			return st, err
+	for _, id := range plan.segs {
+		if err := db.mergeSegmentFile(w, id, st); err != nil {
+			return nil, err
 		}
 		retired = append(retired, id)
 		report()
@@ -227,17 +273,25 @@ func (db *DB) mergeSealedOnce() (MergeStats, error) {
 	// vanish with the merged files while that newer one could still be
 	// lost: make everything appended so far durable before publishing.
 	if err := db.log.Sync(); err != nil {
-		return st, logFailed(err)
+		return nil, logFailed(err)
 	}
-	path, err := w.Finish()
+	return &mergeRun{w: w, retired: retired}, nil
+}
+
+// installMerge is the second step of a merge: it publishes run's snapshot
+// (index, fsync, rename, directory fsync), repoints the keys whose seq is
+// unchanged to it, makes the log durable again and retires the merged
+// files. Once the snapshot is published a failure stops merges until a
+// restart, which completes the merge from the directory as it is.
+func (db *DB) installMerge(run *mergeRun, st *MergeStats) error {
+	path, err := run.w.Finish() // on an error it removes what it wrote
 	if err != nil {
-		return st, err
+		return err
 	}
-	published = true
 	db.testPoint("merge: snapshot published")
 	snap, err := snapshot.Open(db.opts.FS, path)
 	if err != nil {
-		return st, fmt.Errorf("pykv/storage: reopen the snapshot just written: %w", err)
+		return fmt.Errorf("pykv/storage: reopen the snapshot just written: %w", err)
 	}
 	db.files.addSnapshot(snap)
 	if err := db.swapToSnapshot(snap); err != nil {
@@ -248,7 +302,7 @@ func (db *DB) mergeSealedOnce() (MergeStats, error) {
 		// since two snapshots are now registered.
 		db.merges.stuck = fmt.Errorf("pykv/storage: a merge could not repoint keys to %s and kept the files it merged; merges resume after a restart: %w", path, err)
 		db.logger().Error("merge could not finish; restart pykvd to complete it", "snapshot", path, "err", err)
-		return st, db.merges.stuck
+		return db.merges.stuck
 	}
 	// Keys written between keep() and the swap kept their entries, and
 	// what they replaced, which the undo log would restore if the log
@@ -257,23 +311,25 @@ func (db *DB) mergeSealedOnce() (MergeStats, error) {
 	if err := db.log.Sync(); err != nil {
 		db.merges.stuck = fmt.Errorf("pykv/storage: the log failed after a merge into %s, which kept the files it merged: %w", path, logFailed(err))
 		db.rollback()
-		return st, db.merges.stuck
+		return db.merges.stuck
 	}
-	db.files.retire(retired)
-
-	st.Snapshot, st.Files = path, len(retired)
+	db.files.retire(run.retired)
+	st.Snapshot, st.Files = path, len(run.retired)
 	st.BytesWritten = snap.Size()
 	st.Reclaimed = st.BytesRead - st.BytesWritten
-	st.Duration = time.Since(start)
+	return nil
+}
+
+// countMerge adds a finished merge to the merge statistics and logs it.
+func (db *DB) countMerge(st MergeStats) {
 	db.merges.statMu.Lock()
 	db.merges.runs++
 	db.merges.read += st.BytesRead
 	db.merges.written += st.BytesWritten
 	db.merges.last = st.Duration
 	db.merges.statMu.Unlock()
-	db.logger().Info("merge done", "snapshot", path, "files", st.Files, "keys", st.Keys, "expired", st.Expired,
+	db.logger().Info("merge done", "snapshot", st.Snapshot, "files", st.Files, "keys", st.Keys, "expired", st.Expired,
 		"read_bytes", st.BytesRead, "written_bytes", st.BytesWritten, "duration", st.Duration.Round(time.Millisecond))
-	return st, nil
 }
 
 func (db *DB) setMergeRunning(v bool) {

@@ -150,78 +150,24 @@ func (db *DB) dropDamaged(s *snapshot.Snapshot, fileID uint32) error {
 	})
 }
 
-// replaySegment applies one segment's records to the keydir. It cuts a torn
-// tail of the newest segment (or any damage under Options.Repair) and
-// removes a segment left without records. keep reports whether the file
-// still exists.
+// replaySegment applies one segment's records to the keydir: it decodes
+// them, applies them a whole batch at a time, then repairs the tail (cuts
+// a torn tail of the newest segment, or any damage under Options.Repair)
+// and removes a segment left without records. keep reports whether the
+// file still exists.
 func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 	path := db.segPath(id)
-	it, release, err := segment.MapFile(db.opts.FS, path, db.opts.limits())
+	batches := replayBatches{db: db, path: path}
+	end, err := db.decodeSegment(id, batches.add)
 	if err != nil {
-		return false, fmt.Errorf("pykv/storage: open segment: %w", err)
+		return false, err
 	}
-	mapped := true
-	defer func() {
-		if mapped {
-			release()
-		}
-	}()
-	var batch []segment.Record
-	var batchPos []index.Entry
-	records := 0
-	for it.Next() {
-		r := it.Record()
-		if r.Seq <= db.seq {
-			return false, fmt.Errorf("%w: %s at offset %d: seq %d does not follow seq %d",
-				ErrDamaged, path, it.Offset(), r.Seq, db.seq)
-		}
-		batch = append(batch, r)
-		batchPos = append(batchPos, index.Entry{FileID: id, Offset: uint64(it.Offset()),
-			Size: uint32(r.EncodedSize()), ExpireAt: r.ExpireAt, Seq: r.Seq})
-		if r.More {
-			continue
-		}
-		for i := range batch {
-			db.apply(&batch[i], batchPos[i])
-		}
-		db.seq = batch[len(batch)-1].Seq
-		records += len(batch)
-		batch, batchPos = batch[:0], batchPos[:0]
+	db.recovery.records += int64(batches.applied)
+	cut, err := db.repairTail(path, end, newest)
+	if err != nil {
+		return false, err
 	}
-	db.recovery.records += int64(records)
-
-	iterErr, size, incomplete := it.Err(), it.Size(), it.IncompleteBatch()
-	// The keydir copied what it keeps; the tail may be cut below, and a
-	// mapping must not outlive its bytes.
-	mapped = false
-	if err := release(); err != nil {
-		return false, fmt.Errorf("pykv/storage: unmap %s: %w", path, err)
-	}
-	t := judgeTail(path, iterErr, incomplete, newest, db.opts.Repair)
-	if t.damage != nil {
-		return false, fmt.Errorf("%w: %w", ErrDamaged, t.damage)
-	}
-	cut := t.cut
-	switch {
-	case cut >= 0 && t.zeros:
-		// The writer's preallocated space: nothing to keep.
-		if err := trimTail(db.opts.FS, path, cut); err != nil {
-			return false, err
-		}
-		db.logger().Info("trimmed unused space after the last record", "file", path, "offset", cut)
-	case cut >= 0:
-		if t.torn == nil {
-			db.logger().Warn("repair: cutting damaged segment", "file", path, "offset", cut, "err", iterErr)
-		}
-		n, err := cutTail(db.opts.FS, path, size, cut)
-		if err != nil {
-			return false, err
-		}
-		db.recovery.cutBytes += n
-		db.logger().Warn("cut torn tail of segment", "file", path, "offset", max(cut, 0), "bytes", n,
-			"saved_to", path+".broken", "reason", fmt.Sprint(iterErr))
-	}
-	if records == 0 && (cut >= 0 || size <= segment.HeaderSize) {
+	if batches.applied == 0 && (cut >= 0 || end.size <= segment.HeaderSize) {
 		// Nothing in it: a segment created just before a crash, or one
 		// whose only content was cut.
 		if err := db.opts.FS.Remove(path); err != nil {
@@ -230,6 +176,112 @@ func (db *DB) replaySegment(id uint32, newest bool) (keep bool, err error) {
 		return false, db.opts.FS.SyncDir(db.dir)
 	}
 	return true, nil
+}
+
+// segmentEnd is how the records of a segment ended, for repairTail.
+type segmentEnd struct {
+	err        error // what stopped the reading (a *segment.Error), nil at a clean end
+	size       int64 // the file's size
+	incomplete int64 // where a batch without its last record starts, -1 for none
+}
+
+// decodeSegment reads the records of segment id in order and calls fn with
+// each and its location, stopping at fn's first error, which it returns. A
+// record's key and value alias the file's mapping, which is released
+// before decodeSegment returns: fn must copy what it keeps beyond that.
+func (db *DB) decodeSegment(id uint32, fn func(r segment.Record, at index.Entry) error) (segmentEnd, error) {
+	path := db.segPath(id)
+	it, release, err := segment.MapFile(db.opts.FS, path, db.opts.limits())
+	if err != nil {
+		return segmentEnd{}, fmt.Errorf("pykv/storage: open segment: %w", err)
+	}
+	mapped := true
+	defer func() {
+		if mapped {
+			release()
+		}
+	}()
+	for it.Next() {
+		r := it.Record()
+		at := index.Entry{FileID: id, Offset: uint64(it.Offset()), Size: uint32(r.EncodedSize()), ExpireAt: r.ExpireAt, Seq: r.Seq}
+		if err := fn(r, at); err != nil {
+			return segmentEnd{}, err
+		}
+	}
+	end := segmentEnd{err: it.Err(), size: it.Size(), incomplete: it.IncompleteBatch()}
+	// The tail may be cut next, and a mapping must not outlive its bytes.
+	mapped = false
+	if err := release(); err != nil {
+		return segmentEnd{}, fmt.Errorf("pykv/storage: unmap %s: %w", path, err)
+	}
+	return end, nil
+}
+
+// replayBatches applies the records of a segment, in order, a whole batch
+// at a time: the records of a batch wait until its last one (More unset)
+// arrives, so that a batch a crash cut short is never applied. The waiting
+// records alias the segment's mapping; an incomplete batch is dropped
+// with it.
+type replayBatches struct {
+	db      *DB
+	path    string           // the segment, for errors
+	batch   []segment.Record // the batch so far
+	pos     []index.Entry    // where each of its records lies
+	applied int              // records applied
+}
+
+// add takes the next record r of the segment, at location at. A seq that
+// does not follow the last one applied is damage.
+func (b *replayBatches) add(r segment.Record, at index.Entry) error {
+	db := b.db
+	if r.Seq <= db.seq {
+		return fmt.Errorf("%w: %s at offset %d: seq %d does not follow seq %d",
+			ErrDamaged, b.path, at.Offset, r.Seq, db.seq)
+	}
+	b.batch = append(b.batch, r)
+	b.pos = append(b.pos, at)
+	if r.More {
+		return nil
+	}
+	for i := range b.batch {
+		db.apply(&b.batch[i], b.pos[i])
+	}
+	db.seq = b.batch[len(b.batch)-1].Seq
+	b.applied += len(b.batch)
+	b.batch, b.pos = b.batch[:0], b.pos[:0]
+	return nil
+}
+
+// repairTail applies judgeTail's rule to the end of segment path: it trims
+// the writer's unused space, or cuts a torn tail (any damage under
+// Options.Repair), saving the bytes cut in path.broken. It returns the
+// offset cut at, -1 for none, and ErrDamaged for damage it may not cut.
+func (db *DB) repairTail(path string, end segmentEnd, newest bool) (cut int64, err error) {
+	t := judgeTail(path, end.err, end.incomplete, newest, db.opts.Repair)
+	if t.damage != nil {
+		return -1, fmt.Errorf("%w: %w", ErrDamaged, t.damage)
+	}
+	cut = t.cut
+	switch {
+	case cut >= 0 && t.zeros:
+		// The writer's preallocated space: nothing to keep.
+		if err := trimTail(db.opts.FS, path, cut); err != nil {
+			return -1, err
+		}
+		db.logger().Info("trimmed unused space after the last record", "file", path, "offset", cut)
+	case cut >= 0:
+		if t.torn == nil {
+			db.logger().Warn("repair: cutting damaged segment", "file", path, "offset", cut, "err", end.err)
+		}
+		n, err := cutTail(db.opts.FS, path, end.size, cut)
+		if err != nil {
+			return -1, err
+		}
+		db.recovery.cutBytes += n
+		db.logger().Warn("cut torn tail of segment", "file", path, "offset", max(cut, 0), "bytes", n,
+			"saved_to", path+".broken", "reason", fmt.Sprint(end.err))
+	}
+	return cut, nil
 }
 
 // apply replays one record into the keydir.

@@ -1,0 +1,95 @@
+package snapshot
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/vfs"
+)
+
+// benchKeys is the key count of the index benchmarks: 1M by default,
+// PYKV_BENCH_KEYS=5000000 for the 5M figure.
+func benchKeys() int {
+	if n, err := strconv.Atoi(os.Getenv("PYKV_BENCH_KEYS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}
+
+// benchSnapshot writes a snapshot of n keys of 16 bytes with 8-byte values
+// in a temporary directory on disk and returns its path.
+func benchSnapshot(b *testing.B, n int) string {
+	b.Helper()
+	w, err := Create(vfs.Default, b.TempDir(), 1, uint64(n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := segment.Record{Type: segment.TypeSet, Value: []byte("12345678")}
+	for i := range n {
+		r.Seq, r.Key = uint64(i+1), fmt.Appendf(r.Key[:0], "key:%012d", i)
+		if _, _, err := w.Add(&r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	path, err := w.Finish()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkIndexLoad measures what start-up spends on a snapshot's index:
+// Open (which reads the whole index once to check it), one walk of it
+// through Index, and one through IndexParts split between the cores, as
+// storage's loadIndex does.
+func BenchmarkIndexLoad(b *testing.B) {
+	n := benchKeys()
+	path := benchSnapshot(b, n)
+	b.Run(fmt.Sprintf("Open/keys=%d", n), func(b *testing.B) {
+		for b.Loop() {
+			s, err := Open(vfs.Default, path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Close()
+		}
+	})
+	s, err := Open(vfs.Default, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.Run(fmt.Sprintf("Index/keys=%d", n), func(b *testing.B) {
+		for b.Loop() {
+			seen := 0
+			if err := s.Index(segment.DefaultMaxKey, func(IndexEntry) error { seen++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			if seen != n {
+				b.Fatalf("%d entries, want %d", seen, n)
+			}
+		}
+	})
+	workers := runtime.GOMAXPROCS(0)
+	b.Run(fmt.Sprintf("IndexParts/parts=%d/keys=%d", workers, n), func(b *testing.B) {
+		seen := make([]int, workers)
+		for b.Loop() {
+			clear(seen)
+			err := s.IndexParts(workers, segment.DefaultMaxKey, func(part int, _ IndexEntry) error { seen[part]++; return nil }, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total := 0
+			for _, c := range seen {
+				total += c
+			}
+			if total != n {
+				b.Fatalf("%d entries, want %d", total, n)
+			}
+		}
+	})
+}
