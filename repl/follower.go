@@ -104,7 +104,11 @@ func (f *Follower) session(ctx context.Context) error {
 		return err
 	}
 	if f.opts.TLS != nil {
-		conn = tls.Client(conn, f.opts.TLS)
+		conf := f.opts.TLS.Clone()
+		if conf.ServerName == "" {
+			conf.ServerName, _, _ = net.SplitHostPort(f.opts.Leader)
+		}
+		conn = tls.Client(conn, conf)
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })

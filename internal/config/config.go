@@ -108,6 +108,9 @@ type Config struct {
 	// password.
 	ReplicaOf      string `toml:"replicaof"`
 	LeaderPassword string `toml:"leader_password"`
+	// LeaderTLSCAFile, when set, makes the link to the leader speak TLS,
+	// verifying the leader's certificate against this PEM file.
+	LeaderTLSCAFile string `toml:"leader_tls_ca_file"`
 	// ReplBacklogBytes and ReplBacklogAge bound the log a leader keeps
 	// after merging it, for followers that were away.
 	ReplBacklogBytes int64    `toml:"repl_backlog_bytes"`

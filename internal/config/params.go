@@ -56,6 +56,8 @@ var Params = []Param{
 		field: func(c *Config) any { return &c.ReplicaOf }},
 	{Key: "leader_password", Usage: "password to AUTH with to the leader (prefer the config file: flags show in ps)",
 		field: func(c *Config) any { return &c.LeaderPassword }},
+	{Key: "leader_tls_ca_file", Usage: "PEM CA certificate to verify a TLS leader with: set, the link to the leader speaks TLS (empty: plain TCP)",
+		field: func(c *Config) any { return &c.LeaderTLSCAFile }},
 	{Key: "repl_backlog_bytes", Usage: "log kept after a merge for followers that were away, in bytes (0: none)", Min: 0,
 		field: func(c *Config) any { return &c.ReplBacklogBytes }},
 	{Key: "repl_backlog_age", Usage: "how long after it was written merged log is kept for followers (0: not at all)",

@@ -9,6 +9,7 @@ package daemon
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
@@ -155,7 +156,11 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		IdleTimeout: cfg.IdleTimeout.Duration, AuthTimeout: cfg.AuthTimeout.Duration,
 		RequestTimeout: cfg.RequestTimeout.Duration, WriteTimeout: cfg.WriteTimeout.Duration, Logger: log,
 		Deferred: func() server.DeferredStore { return d.db.Deferred() }}
-	d.repl, err = repl.New(d.db, repl.Options{LeaderPassword: cfg.LeaderPassword, MaxFrame: cfg.MaxFrame,
+	leaderTLS, err := loadLeaderTLS(cfg.LeaderTLSCAFile)
+	if err != nil {
+		return nil, err
+	}
+	d.repl, err = repl.New(d.db, repl.Options{LeaderPassword: cfg.LeaderPassword, TLS: leaderTLS, MaxFrame: cfg.MaxFrame,
 		ListenPort: func() int {
 			if a := d.NativeAddr(); a != nil {
 				return port(a)
@@ -436,6 +441,24 @@ func port(a net.Addr) int {
 	_, p, _ := net.SplitHostPort(a.String())
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// loadLeaderTLS returns the client configuration of a TLS link to a
+// leader verified against the CA certificates in caFile, or nil without
+// one. The server name is set per leader, from replicaof's host.
+func loadLeaderTLS(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("leader_tls_ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("leader_tls_ca_file %s: no PEM certificate in it", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 func loadTLS(c config.TLS) (*tls.Config, error) {
