@@ -285,9 +285,10 @@ func (f *Follower) apply(br *bufio.Reader, bw *bufio.Writer, conn net.Conn) erro
 				if err != nil {
 					return fmt.Errorf("log stream after seq %d: %w", f.db.LastSeq(), err)
 				}
-				// Apply copies nothing it keeps past the batch: the keydir
-				// and the log take their own copies, the cache shares
-				// the value, so give it one that does not alias buf.
+				// The record aliases buf, which the next frame reuses: a
+				// batch may go on in the next frame, and the cache keeps
+				// the value it is given, so the batch gets its own copy.
+				r.Key = append([]byte(nil), r.Key...)
 				r.Value = append([]byte(nil), r.Value...)
 				batch = append(batch, r)
 				p = p[n:]
