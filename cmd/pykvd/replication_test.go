@@ -127,6 +127,15 @@ func TestReplication(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { writeMix(t, ctx, lc, "during", 1000) })
 	wg.Wait()
+	// One batch larger than a frame of the stream (256 KiB): it reaches
+	// the follower whole, across frames.
+	var pairs []any
+	for i := range 3000 {
+		pairs = append(pairs, fmt.Sprintf("big-batch:%04d", i), strings.Repeat(string(rune('a'+i%26)), 200))
+	}
+	if err := lc.MSet(ctx, pairs...).Err(); err != nil {
+		t.Fatal(err)
+	}
 	waitCaughtUp(t, ctx, lc, fc)
 	if got, want := dump(t, ctx, fc), dump(t, ctx, lc); !maps.Equal(got, want) {
 		t.Fatalf("after the full sync the follower holds %d keys, the leader %d; they differ", len(got), len(want))
