@@ -15,6 +15,10 @@ type Replication interface {
 	// Leader returns the leader's address while this daemon follows one
 	// (writes are then refused), or "" on a leader.
 	Leader() string
+	// EnoughFollowers reports whether a leader has the followers
+	// min_replicas_to_write asks for, each heard from within
+	// min_replicas_max_lag (always true when it asks for none).
+	EnoughFollowers() bool
 	// PSync answers a follower's PSYNC (its dataset id, the seq of its
 	// last record, the port it listens on, and its address as the
 	// connection shows it): the status line of the reply and the takeover
@@ -122,13 +126,21 @@ func (t *Table) wait(_ *Session, argv [][]byte) Reply {
 	return Int(int64(t.cfg.Repl.Wait(int(max(n, 0)), time.Duration(ms)*time.Millisecond)))
 }
 
-// readOnly returns the refusal of a write on a follower, or false.
+// errNoReplicas refuses a write when too few followers are up
+// (min_replicas_to_write), in Redis's words.
+var errNoReplicas = Errorf("NOREPLICAS", "Not enough good replicas to write.")
+
+// readOnly returns the refusal of a write on a follower, or on a leader
+// short of the followers min_replicas_to_write asks for, or false.
 func (t *Table) readOnly(s *Session) (Reply, bool) {
 	if t.cfg.Repl == nil {
 		return Reply{}, false
 	}
 	leader := t.cfg.Repl.Leader()
 	if leader == "" {
+		if !t.cfg.Repl.EnoughFollowers() {
+			return errNoReplicas, true
+		}
 		return Reply{}, false
 	}
 	if s.Native {

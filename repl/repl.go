@@ -24,6 +24,11 @@ type Options struct {
 	ListenPort func() int
 	// MaxFrame bounds a frame from a leader.
 	MaxFrame int
+	// MinFollowers, when positive, makes a leader refuse writes unless
+	// that many followers have acknowledged within MaxLag (Redis's
+	// min-replicas-to-write and min-replicas-max-lag).
+	MinFollowers int
+	MaxLag       time.Duration
 	// Logger receives replication's events.
 	Logger *slog.Logger
 }
@@ -66,6 +71,21 @@ func (r *Replication) Leader() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.addr
+}
+
+// EnoughFollowers reports whether the leader has Options.MinFollowers
+// followers online that acknowledged within Options.MaxLag.
+func (r *Replication) EnoughFollowers() bool {
+	if r.opts.MinFollowers <= 0 {
+		return true
+	}
+	good := 0
+	for _, f := range r.leader.Followers() {
+		if f.State == stateOnline && f.Lag <= r.opts.MaxLag {
+			good++
+		}
+	}
+	return good >= r.opts.MinFollowers
 }
 
 // ReplicaOf follows the leader at addr, or stops following with "". The

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pykv/pykv/internal/testdaemon"
 	"github.com/redis/go-redis/v9"
@@ -87,4 +89,29 @@ func TestWaitAndTheLostLeader(t *testing.T) {
 	if pi := replInfo(t, ctx, c1); pi["pykv_partial_syncs_served"] != "1" || pi["pykv_full_syncs_served"] != "0" {
 		t.Fatalf("the promoted follower served: %v", pi)
 	}
+}
+
+// TestMinReplicasToWrite: a leader asked for one follower refuses writes
+// with Redis's NOREPLICAS until a follower is up, takes them while it is,
+// and refuses them again once it is gone; reads go on throughout.
+func TestMinReplicasToWrite(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	leader := testdaemon.Start(t, testdaemon.Options{Args: []string{"--min-replicas-to-write", "1", "--min-replicas-max-lag", "3s"}})
+	lc := newRedis(t, leader.RESPAddr(), 2, nil)
+	if err := lc.Set(ctx, "k", "v", 0).Err(); err == nil || err.Error() != "NOREPLICAS Not enough good replicas to write." {
+		t.Fatalf("SET without a follower: %v", err)
+	}
+	if err := lc.Get(ctx, "k").Err(); err != redis.Nil {
+		t.Fatalf("GET without a follower: %v", err)
+	}
+	follower := testdaemon.Start(t, testdaemon.Options{Args: []string{"--replicaof", leader.Addr()}})
+	waitFor(t, 10*time.Second, "the leader to take writes once its follower is up", func() bool {
+		return lc.Set(ctx, "k", "v", 0).Err() == nil
+	})
+	follower.Kill()
+	waitFor(t, 70*time.Second, "the leader to refuse writes once its follower is gone", func() bool {
+		err := lc.Set(ctx, "k", "v2", 0).Err()
+		return err != nil && strings.HasPrefix(err.Error(), "NOREPLICAS")
+	})
 }

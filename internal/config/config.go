@@ -115,6 +115,10 @@ type Config struct {
 	// after merging it, for followers that were away.
 	ReplBacklogBytes int64    `toml:"repl_backlog_bytes"`
 	ReplBacklogAge   Duration `toml:"repl_backlog_age"`
+	// MinReplicasToWrite, when positive, refuses writes on a leader
+	// unless that many followers acknowledged within MinReplicasMaxLag.
+	MinReplicasToWrite int      `toml:"min_replicas_to_write"`
+	MinReplicasMaxLag  Duration `toml:"min_replicas_max_lag"`
 
 	Storage Storage `toml:"storage"`
 	Log     Log     `toml:"log"`
@@ -151,19 +155,20 @@ type Log struct {
 // pykv's own ports, data under ./data, fsync always.
 func Default() Config {
 	return Config{
-		DataDir:          "./data",
-		Native:           Listener{Addr: DefaultNativeAddr},
-		RESP:             Listener{Addr: DefaultRESPAddr},
-		HTTP:             Listener{Addr: DefaultHTTPAddr},
-		MaxClients:       DefaultMaxClients,
-		ProtectedMode:    true,
-		IdleTimeout:      Duration{0},
-		AuthTimeout:      Duration{DefaultAuthTimeout},
-		RequestTimeout:   Duration{DefaultRequestTimeout},
-		WriteTimeout:     Duration{DefaultWriteTimeout},
-		MaxFrame:         segment.DefaultMaxValue + FrameOverhead,
-		ReplBacklogBytes: storage.DefaultBacklog.Bytes,
-		ReplBacklogAge:   Duration{storage.DefaultBacklog.Age},
+		DataDir:           "./data",
+		Native:            Listener{Addr: DefaultNativeAddr},
+		RESP:              Listener{Addr: DefaultRESPAddr},
+		HTTP:              Listener{Addr: DefaultHTTPAddr},
+		MaxClients:        DefaultMaxClients,
+		ProtectedMode:     true,
+		IdleTimeout:       Duration{0},
+		AuthTimeout:       Duration{DefaultAuthTimeout},
+		RequestTimeout:    Duration{DefaultRequestTimeout},
+		WriteTimeout:      Duration{DefaultWriteTimeout},
+		MaxFrame:          segment.DefaultMaxValue + FrameOverhead,
+		ReplBacklogBytes:  storage.DefaultBacklog.Bytes,
+		ReplBacklogAge:    Duration{storage.DefaultBacklog.Age},
+		MinReplicasMaxLag: Duration{10 * time.Second},
 		Storage: Storage{
 			Fsync:          segment.SyncAlways.String(),
 			SegmentSize:    segment.DefaultSegmentSize,

@@ -161,6 +161,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		return nil, err
 	}
 	d.repl, err = repl.New(d.db, repl.Options{LeaderPassword: cfg.LeaderPassword, TLS: leaderTLS, MaxFrame: cfg.MaxFrame,
+		MinFollowers: cfg.MinReplicasToWrite, MaxLag: cfg.MinReplicasMaxLag.Duration,
 		ListenPort: func() int {
 			if a := d.NativeAddr(); a != nil {
 				return port(a)
