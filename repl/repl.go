@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pykv/pykv/reply"
@@ -44,6 +45,9 @@ type Replication struct {
 	mu       sync.Mutex
 	follower *Follower
 	addr     string // the leader followed, "" when none
+	// leaderAddr mirrors addr for Leader, which every write command asks
+	// and which must not take mu.
+	leaderAddr atomic.Pointer[string]
 	stop     context.CancelFunc
 	done     chan struct{}
 }
@@ -68,9 +72,10 @@ func New(db *storage.DB, opts Options) (*Replication, error) {
 
 // Leader returns the address of the leader being followed, or "".
 func (r *Replication) Leader() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.addr
+	if a := r.leaderAddr.Load(); a != nil {
+		return *a
+	}
+	return ""
 }
 
 // EnoughFollowers reports whether the leader has Options.MinFollowers
@@ -105,6 +110,7 @@ func (r *Replication) ReplicaOf(addr string) (bool, error) {
 	}
 	r.stopLocked()
 	r.addr = addr
+	r.leaderAddr.Store(&addr)
 	if addr == "" {
 		// A promotion: the records this daemon takes from now on are a
 		// new history that continues the leader's up to here, so that a
