@@ -110,19 +110,23 @@ func (r *Replication) ReplicaOf(addr string) (bool, error) {
 	}
 	r.stopLocked()
 	r.addr = addr
-	r.leaderAddr.Store(&addr)
 	if addr == "" {
 		// A promotion: the records this daemon takes from now on are a
 		// new history that continues the leader's up to here, so that a
 		// follower of the old leader holding more than this is told
-		// apart (and fully synced) rather than continued.
+		// apart (and fully synced) rather than continued. Writes are
+		// taken only once it is written.
 		if _, err := r.db.NewHistory(); err != nil {
 			return false, err
 		}
 		r.db.SetReplica(false)
+		r.leaderAddr.Store(&addr)
 		r.opts.Logger.Info("replication: now a leader", "seq", r.db.LastSeq())
 		return false, nil
 	}
+	// Writes are refused from here on: by the table (READONLY) and, for
+	// one already past its check, by the engine in replica mode.
+	r.leaderAddr.Store(&addr)
 	r.db.SetReplica(true)
 	f := NewFollower(r.db, FollowerOptions{Leader: addr, Password: r.opts.LeaderPassword, TLS: r.opts.TLS,
 		ListenPort: r.listenPort(), MaxFrame: r.opts.MaxFrame, Logger: r.opts.Logger})

@@ -139,9 +139,12 @@ func TestFullSyncThenPartialSync(t *testing.T) {
 	load(t, leader, 5) // log after the snapshot
 
 	follower := openMem(t, ffs, Options{SegmentSize: 2048, NoHousekeeper: true})
-	follower.SetReplica(true)
 	for i := range 300 { // a history of its own, longer than the leader's
 		mustSet(t, follower, fmt.Sprintf("own%d", i), "x")
+	}
+	follower.SetReplica(true)
+	if _, err := follower.Set([]byte("mine"), []byte("x"), SetOptions{}); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("a write of its own on a replica: %v, want ErrReadOnly", err)
 	}
 	fullSync(t, leader, follower)
 	want := contents(t, leader)
@@ -350,10 +353,10 @@ func TestCrashAtEveryInstallStep(t *testing.T) {
 			return hook(op, path)
 		})
 		f := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
-		f.SetReplica(true)
 		for i := range 50 {
 			mustSet(t, f, fmt.Sprintf("old%d", i), "o")
 		}
+		f.SetReplica(true)
 		old := contents(t, f)
 		s, err := leader.FullSync()
 		if err != nil {

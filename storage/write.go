@@ -46,6 +46,11 @@ func (db *DB) appendLocked(recs []segment.Record) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
+	if db.replica.Load() {
+		// A replica's log holds its leader's records only (Apply); it
+		// expires nothing by itself, so this is a client's write.
+		return ErrReadOnly
+	}
 	for i := range recs {
 		recs[i].Seq = db.seq + uint64(i) + 1
 	}
