@@ -165,7 +165,9 @@ func (l *Leader) serve(lk *link, conn net.Conn, buffered []byte, stop <-chan str
 	err := l.stream(ctx, lk, conn, s, feed)
 	cancel()
 	conn.Close()
-	if rerr := <-readerDone; err == nil || errors.Is(err, context.Canceled) {
+	// The stream ends only on an error; a cancellation means the reader
+	// (or a shutdown) ended it, and the reader says why.
+	if rerr := <-readerDone; errors.Is(err, context.Canceled) {
 		err = rerr
 	}
 	log.Info("follower stream ended", "acked_seq", lk.ack.Load(), "err", err)
