@@ -290,6 +290,11 @@ func (f *Follower) apply(br *bufio.Reader, bw *bufio.Writer, conn net.Conn) erro
 				}
 				batch = batch[:0]
 			}
+			if len(batch) > 0 {
+				// The batch goes on in the next frame, and its keys so far
+				// alias buf: read that frame into a buffer of its own.
+				buf = nil
+			}
 			if br.Buffered() == 0 {
 				if err := ack(); err != nil {
 					return err
