@@ -200,8 +200,9 @@ type mixLoad struct {
 	// ShortTTL adds writes that expire within 300 ms, during the load;
 	// LastExpiry then returns the latest such instant.
 	ShortTTL bool
-	// BigMSet adds a 300-key MSET of 1 KiB values every 400 rounds.
-	BigMSet bool
+	// BigMSetEvery, when not 0, makes every BigMSetEvery-th round of a
+	// worker a 300-key MSET of 1 KiB values.
+	BigMSetEvery int
 
 	ops        atomic.Int64
 	lastExpiry atomic.Int64 // unix ms
@@ -259,7 +260,7 @@ func (l *mixLoad) worker(ctx context.Context, c *redis.Client, w uint64, stop <-
 		}
 		var err error
 		switch n := r.IntN(100); {
-		case l.BigMSet && round%400 == 200:
+		case l.BigMSetEvery > 0 && round%l.BigMSetEvery == l.BigMSetEvery/2:
 			args := []any{}
 			v := strings.Repeat(strconv.Itoa(round), 1024)[:1024]
 			for i := range 300 {

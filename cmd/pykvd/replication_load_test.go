@@ -48,7 +48,7 @@ func TestReplicationTwoFollowersUnderLoad(t *testing.T) {
 	waitFollowers(t, ctx, 20*time.Second, lc, f1c)
 
 	seed := replSeed(t)
-	load := &mixLoad{Seed: seed, Workers: 4, ShortTTL: true, BigMSet: true}
+	load := &mixLoad{Seed: seed, Workers: 4, ShortTTL: true, BigMSetEvery: 400}
 	stop := make(chan struct{})
 	loadDone := make(chan error, 1)
 	go func() { loadDone <- load.Run(ctx, lc, stop) }()

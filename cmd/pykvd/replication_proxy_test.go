@@ -46,8 +46,8 @@ type chaosProxy struct {
 // Chaos parameters.
 const (
 	proxyChunk       = 32 << 10
-	proxyMinLife     = 150 * time.Millisecond // a link lives at least this long under chaos
-	proxyMaxLife     = 1500 * time.Millisecond
+	proxyMinLife     = 300 * time.Millisecond // a link lives at least this long under chaos
+	proxyMaxLife     = 2 * time.Second
 	proxyCutPer1000  = 3 // chunks after which the link is cut mid-chunk
 	proxyStallPer100 = 2 // chunks before which the direction stalls
 	proxyMaxStall    = 700 * time.Millisecond
