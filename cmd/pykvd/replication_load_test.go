@@ -86,8 +86,8 @@ func TestReplicationTwoFollowersUnderLoad(t *testing.T) {
 	f2c := newRedis(t, f2.RESPAddr(), 2, nil)
 	waitLogCount(t, f2, 20*time.Second, "full sync: installed", 1)
 	at := load.Ops()
-	waitFor(t, 10*time.Second, "3000 more commands after the second follower's full sync", func() bool {
-		return load.Ops() >= at+3000 || failed()
+	waitFor(t, 15*time.Second, "8000 more commands after the second follower's full sync", func() bool {
+		return load.Ops() >= at+8000 || failed()
 	})
 	stopLoad()
 	if err := <-loadDone; err != nil {
