@@ -11,10 +11,11 @@ import (
 )
 
 // TestReplicationChaos: a follower reaches its leader through a proxy
-// that, at random (seeded; the seed is logged), cuts the link (after a
-// random lifetime, or in the middle of a chunk, so mostly mid-frame),
-// delays chunks, splits them, and stalls a direction for up to 0.7 s,
-// while the leader takes a write load. Once the load has stopped and the
+// that, at random (seeded; the seed is logged), cuts the link (once at a
+// random byte of a full sync, and after a random lifetime or in the
+// middle of a chunk, so mostly mid-frame), delays
+// chunks, splits them, and stalls a direction for up to 0.7 s, while the
+// leader takes a write load. Once the load has stopped and the
 // proxy forwards cleanly, the follower holds exactly the leader's data,
 // and no record was lost, duplicated or reordered on the way.
 //
@@ -52,6 +53,7 @@ func TestReplicationChaos(t *testing.T) {
 
 	proxy := startProxy(t, leader.Addr(), seed)
 	proxy.SetChaos(true)
+	proxy.CutFirstWithin(512 << 10)
 	follower := testdaemon.Start(t, testdaemon.Options{Fsync: "everysec", Args: []string{"--replicaof", proxy.Addr()}})
 	fc := newRedis(t, follower.RESPAddr(), 2, nil)
 
@@ -139,6 +141,9 @@ func TestReplicationChaos(t *testing.T) {
 			t.Fatalf("record %d of the log after seq %d: the follower's %s, the leader's %s",
 				i, lCovered, recordString(fLog[i]), recordString(lLog[i]))
 		}
+	}
+	if full, _ := strconv.Atoi(li["pykv_full_syncs_served"]); full < 2 {
+		t.Fatalf("the leader served %d full syncs, want the one cut and another", full)
 	}
 	if proxy.cuts.Load() < 4 || proxy.stalls.Load() == 0 || proxy.delays.Load() == 0 || proxy.splits.Load() == 0 {
 		t.Fatal("the proxy did not do every kind of harm")

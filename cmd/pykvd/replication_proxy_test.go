@@ -36,6 +36,7 @@ type chaosProxy struct {
 	links map[*proxyLink]struct{}
 	n     uint64      // connections accepted: numbers their random streams
 	pause *pausePoint // for links accepted from now on; nil: none
+	first int64       // under chaos, links are cut within this many bytes from the leader until one is; 0: not
 
 	// What chaos did, for the test to assert that it did something.
 	accepted, cuts, stalls, delays, splits atomic.Int64
@@ -108,6 +109,16 @@ func (p *chaosProxy) Resume() {
 	p.pause = nil
 }
 
+// CutFirstWithin makes chaos cut a link at a random point of its first n
+// bytes from the target, such as the middle of a full sync: every link,
+// until one has been cut so (an earlier one may be cut sooner, by the
+// rest of the chaos).
+func (p *chaosProxy) CutFirstWithin(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.first = n
+}
+
 // CutAll closes every open link.
 func (p *chaosProxy) CutAll() {
 	p.mu.Lock()
@@ -136,11 +147,14 @@ func (p *chaosProxy) accept() {
 		p.mu.Lock()
 		l := &proxyLink{p: p, follower: c, leader: up, done: make(chan struct{}), pause: p.pause}
 		p.n++
-		n := p.n
+		n, first := p.n, p.first
 		p.links[l] = struct{}{}
 		p.mu.Unlock()
 		if p.chaos.Load() {
 			r := rand.New(rand.NewPCG(p.seed, n<<2))
+			if first > 0 {
+				l.cutAt = 1 + r.Int64N(first)
+			}
 			life := proxyMinLife + time.Duration(r.Int64N(int64(proxyMaxLife-proxyMinLife)))
 			time.AfterFunc(life, func() {
 				if p.chaos.Load() && l.cut() {
@@ -168,6 +182,7 @@ type proxyLink struct {
 	done             chan struct{} // closed by cut
 
 	pause *pausePoint // nil: none; set to nil once passed
+	cutAt int64       // leader-to-follower bytes after which chaos cuts the link; 0: none
 	down  int64       // leader-to-follower bytes forwarded
 }
 
@@ -240,6 +255,16 @@ func (l *proxyLink) forward(dst net.Conn, b []byte, r *rand.Rand, fromLeader boo
 	}
 	if !l.p.chaos.Load() {
 		return l.write(dst, b)
+	}
+	if fromLeader && l.cutAt > 0 && l.down >= l.cutAt {
+		l.write(dst, b[:int64(len(b))-(l.down-l.cutAt)])
+		if l.cut() {
+			l.p.cuts.Add(1)
+		}
+		l.p.mu.Lock()
+		l.p.first = 0
+		l.p.mu.Unlock()
+		return false
 	}
 	if r.IntN(100) < proxyStallPer100 {
 		l.p.stalls.Add(1)
