@@ -153,7 +153,7 @@ func (l *Leader) serve(lk *link, conn net.Conn, buffered []byte, stop <-chan str
 	err := l.stream(ctx, lk, conn, s, feed)
 	cancel()
 	conn.Close()
-	if rerr := <-readerDone; err == nil || errors.Is(err, context.Canceled) {
+	if rerr := <-readerDone; errors.Is(err, context.Canceled) { // stream ends only with an error
 		err = rerr
 	}
 	log.Info("follower stream ended", "acked_seq", lk.ack.Load(), "err", err)
