@@ -285,10 +285,9 @@ func (f *Follower) apply(br *bufio.Reader, bw *bufio.Writer, conn net.Conn) erro
 				if err != nil {
 					return fmt.Errorf("log stream after seq %d: %w", f.db.LastSeq(), err)
 				}
-				// The record aliases buf, which the next frame reuses: a
-				// batch may go on in the next frame, and the cache keeps
-				// the value it is given, so the batch gets its own copy.
-				r.Key = append([]byte(nil), r.Key...)
+				// The cache keeps the value it is given: give it one that
+				// does not alias buf, which the next frame reuses. (The
+				// keydir and the log copy the key.)
 				r.Value = append([]byte(nil), r.Value...)
 				batch = append(batch, r)
 				p = p[n:]
@@ -299,6 +298,11 @@ func (f *Follower) apply(br *bufio.Reader, bw *bufio.Writer, conn net.Conn) erro
 					return err
 				}
 				batch = batch[:0]
+			}
+			if len(batch) > 0 {
+				// The batch goes on in the next frame, and its keys so far
+				// alias buf: read that frame into a buffer of its own.
+				buf = nil
 			}
 			if br.Buffered() == 0 {
 				if err := ack(); err != nil {
