@@ -76,17 +76,20 @@ func NewFollower(db *storage.DB, opts FollowerOptions) *Follower {
 func (f *Follower) Run(ctx context.Context) {
 	backoff := retryMin
 	for ctx.Err() == nil {
-		start := time.Now()
 		err := f.session(ctx)
+		synced := f.linkUp.Load()
 		f.linkUp.Store(false)
 		f.syncing.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
-		f.log.Warn("link to the leader lost; reconnecting", "err", err, "retry_in", backoff)
-		if time.Since(start) > 10*retryMax {
-			backoff = retryMin // it had been up a while: retry soon
+		if synced {
+			// The leader answered PSYNC: it is up, and a link that drops
+			// now and then must not wait longer each time (a full sync
+			// that never gets its turn would never complete).
+			backoff = retryMin
 		}
+		f.log.Warn("link to the leader lost; reconnecting", "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			return

@@ -48,8 +48,8 @@ type Replication struct {
 	// leaderAddr mirrors addr for Leader, which every write command asks
 	// and which must not take mu.
 	leaderAddr atomic.Pointer[string]
-	stop     context.CancelFunc
-	done     chan struct{}
+	stop       context.CancelFunc
+	done       chan struct{}
 }
 
 // New returns the replication of db, a leader until ReplicaOf. Unless

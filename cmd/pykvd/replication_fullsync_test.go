@@ -16,10 +16,12 @@ import (
 // leader merged away the segments holding the records after its seq
 // asks for a partial sync on restart, is refused, and takes a full sync,
 // after which it holds exactly the leader's data and follows new writes.
+// The leader keeps no backlog (repl_backlog_bytes = 0), which would
+// otherwise have kept that log for it (TestReplication covers that).
 func TestReplicationFullSyncAfterCompact(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
-	leader := testdaemon.Start(t, testdaemon.Options{Args: []string{"--segment-size", "65536"}})
+	leader := testdaemon.Start(t, testdaemon.Options{Args: []string{"--segment-size", "65536", "--repl-backlog-bytes", "0"}})
 	lc := newRedis(t, leader.RESPAddr(), 2, nil)
 	writeMix(t, ctx, lc, "first", 300)
 	follower := testdaemon.Start(t, testdaemon.Options{Fsync: "everysec", Args: []string{"--replicaof", leader.Addr()}})
@@ -86,7 +88,7 @@ func TestReplicationKillDuringFullSync(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	bench := testdaemon.Tool(t, "pykv-bench")
-	leader := testdaemon.Start(t, testdaemon.Options{})
+	leader := testdaemon.Start(t, testdaemon.Options{Args: []string{"--repl-backlog-bytes", "0"}})
 	lc := newRedis(t, leader.RESPAddr(), 2, nil)
 	writeMix(t, ctx, lc, "k", 300)
 	proxy := startProxy(t, leader.Addr(), 0)
