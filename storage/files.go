@@ -246,11 +246,14 @@ func (t *fileTable) mergeable(limit uint32) (segs []uint32, snap *dataFile) {
 
 func (t *fileTable) closeAll() {
 	t.mu.Lock()
-	var now []*dataFile
+	var now, gone []*dataFile
+	// Kept segments are obsolete (a snapshot covers them): the backlog
+	// lasts until the engine closes, and they are removed now rather
+	// than at the next open.
 	for id, df := range t.kept {
 		delete(t.kept, id)
 		if df.refs == 0 {
-			now = append(now, df)
+			gone = append(gone, df)
 		}
 	}
 	for id, df := range t.files {
@@ -267,4 +270,5 @@ func (t *fileTable) closeAll() {
 	for _, df := range now {
 		df.close()
 	}
+	t.dropAll(gone)
 }
