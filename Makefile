@@ -43,7 +43,7 @@ test: deps lint race fuzz ## everything CI runs: lint, unit+e2e tests with -race
 # redis-server, and the Swagger UI page at /docs with headless Chromium
 # (TestSwaggerUITryItOut); install them from Debian's packages when missing
 # and root.
-deps: ## install what the tests need (redis-server, redis-tools, chromium) when missing
+deps: ## install what the tests need (redis-server, redis-tools, nutcracker, chromium) when missing
 	@if ! command -v redis-cli >/dev/null || ! command -v redis-server >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing redis-server and redis-tools"; \
@@ -51,6 +51,15 @@ deps: ## install what the tests need (redis-server, redis-tools, chromium) when 
 	      || echo "could not install redis-server/redis-tools: the tests that need them will be skipped"; \
 	  else \
 	    echo "redis-cli/redis-server missing and not root: the tests that need them will be skipped"; \
+	  fi; \
+	fi
+	@if ! command -v nutcracker >/dev/null && [ ! -x /usr/sbin/nutcracker ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing nutcracker (twemproxy)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nutcracker >/dev/null; } \
+	      || echo "could not install nutcracker: the sharding test will be skipped"; \
+	  else \
+	    echo "nutcracker missing and not root: the sharding test will be skipped"; \
 	  fi; \
 	fi
 	@if ! command -v chromium >/dev/null; then \
