@@ -255,7 +255,7 @@ func (t *Table) dbsize(s *Session, _ [][]byte) Reply {
 
 // The keyspace commands of issue 16.
 
-// EXPIRETIME key
+// EXPIRETIME key: the expiry in unix seconds, rounded to the nearest.
 func (t *Table) expiretime(s *Session, argv [][]byte) Reply {
 	at, err := t.storeFor(s).ExpireTime(argv[1])
 	if err != nil {
@@ -264,7 +264,7 @@ func (t *Table) expiretime(s *Session, argv [][]byte) Reply {
 	if at < 0 {
 		return Int(at)
 	}
-	return Int(at / 1000) // truncated, as Redis does
+	return Int((at + 500) / 1000) // rounded, as Redis does (and TTL)
 }
 
 // PEXPIRETIME key

@@ -140,7 +140,9 @@ func TestExpireTime(t *testing.T) {
 		{cmd: "PEXPIRETIME k", want: "(integer) -1"},
 		{cmd: "PEXPIREAT k " + epochPlus(1999*time.Millisecond, true), want: "(integer) 1"},
 		{cmd: "PEXPIRETIME k", want: "(integer) " + epochPlus(1999*time.Millisecond, true)},
-		// Truncated to the second, as Redis does.
+		// Rounded to the nearest second, as Redis does.
+		{cmd: "EXPIRETIME k", want: "(integer) " + epochPlus(2*time.Second, false)},
+		{cmd: "PEXPIREAT k " + epochPlus(1499*time.Millisecond, true), want: "(integer) 1"},
 		{cmd: "EXPIRETIME k", want: "(integer) " + epochPlus(time.Second, false)},
 		{cmd: "EXPIRETIME k", advance: 2 * time.Second, want: "(integer) -2"},
 		{cmd: "EXPIRETIME", want: "(error) ERR wrong number of arguments for 'expiretime' command"},
