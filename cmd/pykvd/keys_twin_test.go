@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"math/rand"
 	"slices"
 	"strconv"
 	"strings"
@@ -289,4 +290,165 @@ func keysScript(p string, now time.Time) []twinStep {
 func TestKeysCommandsLikeRedis(t *testing.T) {
 	t.Parallel()
 	runKeysTwinLegs(t, startTwins(t), keysScript)
+}
+
+// TestKeysCommandsRandomLikeRedis (twin): a seeded random mix of the
+// keyspace commands (EXPIRE's options, RENAME, COPY, KEYS, RANDOMKEY,
+// TYPE, OBJECT ENCODING, the expiry readers) with SET, MSET, INCR and DEL
+// over four keys, run in lock step on pykvd and redis-server, gets the
+// same replies step by step, compared as TestKeysCommandsLikeRedis does.
+// PYKV_TWIN_SEED replays a seed, PYKV_TWIN_STEPS sets the length.
+func TestKeysCommandsRandomLikeRedis(t *testing.T) {
+	t.Parallel()
+	seed := int64(envInt(t, "PYKV_TWIN_SEED", int(time.Now().UnixNano()%1e12)))
+	steps := envInt(t, "PYKV_TWIN_STEPS", 3000)
+	t.Logf("seed %d, %d steps (PYKV_TWIN_SEED=%d to replay)", seed, steps, seed)
+	tw := startTwins(t)
+	p, r := dialRESPRaw(t, tw.pykv.RESPAddr()), dialRESPRaw(t, tw.redisAddr)
+	pykv := func(cmd []string) string { return p.call(cmd...) }
+	real := func(cmd []string) string { return r.call(cmd...) }
+	g := newKeysGen(seed, time.Now())
+	var last []string
+	for i := range steps {
+		st := g.next()
+		got, want := pykv(st.cmd), asPykv(real(st.cmd))
+		if !sameReplies(t, st, got, want, pykv, real) {
+			t.Fatalf("seed %d, step %d: %s: pykvd %q, redis-server %q (the steps before: %q)",
+				seed, i, quoteArgs(st.cmd), got, want, last)
+		}
+		last = append(last, quoteArgs(st.cmd))
+		if len(last) > 5 {
+			last = last[1:]
+		}
+	}
+	final := twinStep{cmd: []string{"KEYS", "*"}, cmp: cmpSet}
+	if got, want := pykv(final.cmd), real(final.cmd); !sameReplies(t, final, got, want, pykv, real) {
+		t.Fatalf("seed %d: at the end, KEYS *: pykvd %q, redis-server %q", seed, got, want)
+	}
+	for _, k := range g.keys {
+		for _, cmd := range [][]string{{"GET", k}, {"OBJECT", "ENCODING", k}} {
+			if got, want := pykv(cmd), real(cmd); got != want {
+				t.Fatalf("seed %d: at the end, %s: pykvd %q, redis-server %q", seed, quoteArgs(cmd), got, want)
+			}
+		}
+	}
+}
+
+// keysGen draws commands for TestKeysCommandsRandomLikeRedis so that no
+// reply depends on which server's clock is a millisecond ahead: absolute
+// expiries are in the past or years ahead (ties between them are exact),
+// and relative ones, far nearer, are never drawn twice (two of them
+// differ by a second at least). Values come only from commands after
+// which Redis's encoding follows from the value (SET, MSET, INCR, COPY,
+// RENAME).
+type keysGen struct {
+	rng      *rand.Rand
+	keys     []string
+	absolute []int64 // unix seconds
+	used     map[int64]bool
+}
+
+func newKeysGen(seed int64, now time.Time) *keysGen {
+	far := now.Add(100_000_000 * time.Second).Unix()
+	return &keysGen{
+		rng:      rand.New(rand.NewSource(seed)),
+		keys:     []string{"gen:a", "gen:b", "gen:c", "gen:d"},
+		absolute: []int64{far, far + 1000, far + 2000, -1, 0, 1},
+		used:     map[int64]bool{},
+	}
+}
+
+// keysGenValues are the values the generator sets: integers (shared and
+// not), near-integers, short and long strings.
+var keysGenValues = []string{"0", "1", "-1", "42", "9999", "10000", "9223372036854775807", "9223372036854775808",
+	"01", "+1", "-0", "", "abc", "10.5", "a\x00b", strings.Repeat("z", 44), strings.Repeat("z", 45)}
+
+func (g *keysGen) pick(from []string) string { return from[g.rng.Intn(len(from))] }
+
+// relative returns a time to live in seconds never returned before, or
+// now and then one that is not in the future.
+func (g *keysGen) relative() int64 {
+	if g.rng.Intn(8) == 0 {
+		return int64(-g.rng.Intn(2))
+	}
+	for {
+		n := 1 + g.rng.Int63n(100_000)
+		if !g.used[n] {
+			g.used[n] = true
+			return n
+		}
+	}
+}
+
+// options returns zero to two of EXPIRE's options, in any case,
+// incompatible ones included.
+func (g *keysGen) options() []string {
+	var opts []string
+	for range g.rng.Intn(3) {
+		opts = append(opts, g.pick([]string{"NX", "XX", "GT", "LT", "gt", "lt"}))
+	}
+	if g.rng.Intn(50) == 0 {
+		opts = append(opts, "FOO")
+	}
+	return opts
+}
+
+func (g *keysGen) next() twinStep {
+	k, k2 := g.pick(g.keys), g.pick(g.keys)
+	exact := func(cmd ...string) twinStep { return twinStep{cmd: cmd} }
+	abs := g.absolute[g.rng.Intn(len(g.absolute))]
+	switch g.rng.Intn(24) {
+	case 0, 1:
+		return exact("SET", k, g.pick(keysGenValues))
+	case 2:
+		return exact("SET", k, g.pick(keysGenValues), "EXAT", strconv.FormatInt(max(abs, 1), 10))
+	case 3:
+		return exact("SET", k, g.pick(keysGenValues), "EX", strconv.FormatInt(max(g.relative(), 1), 10))
+	case 4:
+		return exact("MSET", k, g.pick(keysGenValues), k2, g.pick(keysGenValues))
+	case 5:
+		return exact("INCR", k)
+	case 6:
+		return exact("DEL", k)
+	case 7:
+		return exact(append([]string{"EXPIRE", k, strconv.FormatInt(g.relative(), 10)}, g.options()...)...)
+	case 8:
+		return exact(append([]string{"PEXPIRE", k, strconv.FormatInt(g.relative()*1000, 10)}, g.options()...)...)
+	case 9:
+		return exact(append([]string{"EXPIREAT", k, strconv.FormatInt(abs, 10)}, g.options()...)...)
+	case 10:
+		return exact(append([]string{"PEXPIREAT", k, strconv.FormatInt(abs*1000, 10)}, g.options()...)...)
+	case 11:
+		return exact("PERSIST", k)
+	case 12:
+		return twinStep{cmd: []string{g.pick([]string{"TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"}), k}, cmp: cmpClose}
+	case 13:
+		return exact("RENAME", k, k2)
+	case 14:
+		return exact("RENAMENX", k, k2)
+	case 15:
+		cmd := []string{"COPY", k, k2}
+		if g.rng.Intn(2) == 0 {
+			cmd = append(cmd, "REPLACE")
+		}
+		if g.rng.Intn(4) == 0 {
+			cmd = append(cmd, "DB", g.pick([]string{"0", "1"}))
+		}
+		return exact(cmd...)
+	case 16:
+		return exact("TYPE", k)
+	case 17:
+		return exact("TOUCH", k, k2)
+	case 18:
+		return exact("EXISTS", k, k2)
+	case 19:
+		return twinStep{cmd: []string{"KEYS", g.pick([]string{"*", "gen:[ab]", "gen:?", "*c*", "nope"})}, cmp: cmpSet}
+	case 20:
+		return twinStep{cmd: []string{"RANDOMKEY"}, cmp: cmpMember}
+	case 21:
+		return exact("OBJECT", "ENCODING", k)
+	case 22:
+		return twinStep{cmd: []string{"SCAN", "0", "COUNT", "100", "TYPE", g.pick([]string{"string", "list"})}, cmp: cmpSet}
+	}
+	return exact("GET", k)
 }
