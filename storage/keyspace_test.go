@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/vfs"
@@ -234,4 +235,37 @@ func TestRenameIsAtomicToReaders(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// TestFailedRenameIsTakenBackWhole: when the log fails under a Rename,
+// the rollback takes back both of its records: the old name has its value
+// and expiry again and the new name its old value, before and after a
+// restart.
+func TestFailedRenameIsTakenBackWhole(t *testing.T) {
+	db, mem, failSync := failingSyncDB(t)
+	if _, err := db.Set([]byte("a"), []byte("va"), SetOptions{ExpireAt: time.Now().Add(time.Hour).UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, db, "b", "vb")
+	wantAt, _ := db.ExpireTime([]byte("a"))
+	failSync.Store(true)
+	if _, err := db.Rename([]byte("a"), []byte("b"), false); !errors.Is(err, ErrLogFailed) {
+		t.Fatalf("Rename with a failing log: %v, want ErrLogFailed", err)
+	}
+	check := func(when string, db *DB) {
+		t.Helper()
+		vals, err := db.MGet(bytesOf([]string{"a", "b"})...)
+		if err != nil || string(vals[0]) != "va" || string(vals[1]) != "vb" {
+			t.Errorf("%s: MGET a b = %q, %v; want va, vb", when, vals, err)
+		}
+		if at, _ := db.ExpireTime([]byte("a")); at != wantAt {
+			t.Errorf("%s: a's expiry %d, want %d", when, at, wantAt)
+		}
+	}
+	check("after the rollback", db)
+	db.abandon()
+	mem.Crash()
+	db = openMem(t, mem, Options{NoHousekeeper: true})
+	defer db.Close()
+	check("after a restart", db)
 }
