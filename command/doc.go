@@ -56,14 +56,17 @@
 // commands become one call. A clear error is better than a slow,
 // non-atomic imitation on a command whose whole point is finality.
 //
-// The NX, XX, GT and LT options of EXPIRE and its kin are refused with an
-// error for the same reason: they compare and replace a TTL in one step,
-// which the Store does not offer. GETDEL works when the Store implements
-// GetDeleter, and otherwise replies with an error.
+// GETDEL works when the Store implements GetDeleter, and otherwise replies
+// with an error. The NX, XX, GT and LT options of EXPIRE and its kin
+// compare and replace the expiry in one Store.Update.
 //
-// There is one database: SELECT 0 succeeds and any other index is "ERR DB
-// index is out of range". Every value is a string, so SCAN's TYPE string
-// matches everything and any other type nothing. AUTH knows one user,
+// There is one database: SELECT 0 and COPY ... DB 0 succeed and any other
+// index is "ERR DB index is out of range". Every value is a string, so
+// TYPE answers string or none, and SCAN's TYPE string matches everything
+// and any other type nothing. OBJECT ENCODING and REFCOUNT answer by the
+// value what Redis answers for a value SET stored; pykv keeps no access
+// times, so OBJECT IDLETIME of an existing key is an error, and FREQ is
+// Redis's error under the noeviction policy CONFIG GET reports. AUTH knows one user,
 // "default". HELLO names the server "pykv" but reports RedisVersion as its
 // version, which clients use to choose features; INFO reports both.
 package command

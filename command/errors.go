@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 
@@ -106,4 +107,20 @@ func truncate(b []byte, n int) []byte {
 // not fit in int64 milliseconds; name is the command's lower-case name.
 func invalidExpire(name string) Reply {
 	return Err("invalid expire time in '" + name + "' command")
+}
+
+// errorf is an error reply with a text built from a client's bytes, as
+// Redis's addReplyErrorFormat makes it: CR and LF at the end are trimmed,
+// those inside become spaces.
+func errorf(text string) Reply {
+	return Err(oneLine(strings.TrimRight(text, "\r\n")))
+}
+
+// cString is b as C's %s prints it: up to its first NUL byte. Redis
+// formats some error texts from arguments that way.
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
 }

@@ -43,4 +43,25 @@ type Store interface {
 	Scan(cursor uint64, match []byte, count int) (next uint64, keys [][]byte, err error)
 	DBSize() int64
 	Stats() storage.Stats
+
+	// The keyspace commands (RENAME, COPY, KEYS, RANDOMKEY, EXPIRETIME).
+
+	// Rename moves src's value and expiry to dst in one atomic step,
+	// replacing dst, or with nx only if dst does not exist; it returns
+	// storage.ErrNotFound for a missing src and whether it renamed (a key
+	// renamed onto itself: !nx, with nothing written).
+	Rename(src, dst []byte, nx bool) (bool, error)
+	// Copy writes src's value and expiry to dst, unless src is missing or
+	// dst exists and replace is false, and reports whether it wrote. src
+	// and dst differ.
+	Copy(src, dst []byte, replace bool) (bool, error)
+	// Keys returns every key matching the glob pattern (empty matches
+	// all), as of one instant, in no particular order.
+	Keys(match []byte) ([][]byte, error)
+	// RandomKey returns a pseudo-randomly chosen key, or
+	// storage.ErrNotFound when there is none.
+	RandomKey() ([]byte, error)
+	// ExpireTime returns key's absolute expiry in unix ms, -1 for a key
+	// without expiry, -2 for a missing key.
+	ExpireTime(key []byte) (int64, error)
 }

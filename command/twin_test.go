@@ -353,3 +353,93 @@ func (m *memStore) Stats() storage.Stats {
 // plainStore hides memStore's GetDel: a Store with only the contract's
 // methods.
 type plainStore struct{ Store }
+
+// The keyspace commands.
+
+func (m *memStore) Rename(src, dst []byte, nx bool) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return false, m.err
+	}
+	e, ok := m.live(string(src))
+	switch {
+	case !ok:
+		return false, storage.ErrNotFound
+	case string(src) == string(dst):
+		return !nx, nil
+	}
+	if _, exists := m.live(string(dst)); exists && nx {
+		return false, nil
+	}
+	delete(m.m, string(src))
+	m.m[string(dst)] = e
+	return true, nil
+}
+
+func (m *memStore) Copy(src, dst []byte, replace bool) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return false, m.err
+	}
+	e, ok := m.live(string(src))
+	if !ok {
+		return false, nil
+	}
+	if _, exists := m.live(string(dst)); exists && !replace {
+		return false, nil
+	}
+	m.m[string(dst)] = memEntry{v: clone(e.v), at: e.at}
+	return true, nil
+}
+
+// Keys answers in sorted order, so that the tests' replies are fixed.
+func (m *memStore) Keys(match []byte) ([][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, m.err
+	}
+	var all []string
+	for k := range m.m {
+		if _, ok := m.live(k); ok && (len(match) == 0 || glob.Match(match, []byte(k))) {
+			all = append(all, k)
+		}
+	}
+	sort.Strings(all)
+	keys := make([][]byte, len(all))
+	for i, k := range all {
+		keys[i] = []byte(k)
+	}
+	return keys, nil
+}
+
+// RandomKey answers the least live key, so that the tests' replies are
+// fixed.
+func (m *memStore) RandomKey() ([]byte, error) {
+	keys, err := m.Keys(nil)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(keys) == 0:
+		return nil, storage.ErrNotFound
+	}
+	return keys[0], nil
+}
+
+func (m *memStore) ExpireTime(key []byte) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return 0, m.err
+	}
+	e, ok := m.live(string(key))
+	switch {
+	case !ok:
+		return -2, nil
+	case e.at == 0:
+		return -1, nil
+	}
+	return e.at, nil
+}

@@ -186,3 +186,11 @@ func gcd(a, b int) int {
 	}
 	return a
 }
+
+// RandomCursor returns a Scan cursor at a pseudo-random place of the
+// keydir: a random shard and a random position in its hash order. A Scan
+// from it returns the keys of the first home groups with keys from there
+// on, which is how RANDOMKEY picks a key without walking the table.
+func (k *Keydir) RandomCursor() uint64 {
+	return uint64(rand.IntN(len(k.shards)))<<cursorShardShift | uint64(rand.Uint32())
+}

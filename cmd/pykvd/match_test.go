@@ -32,9 +32,8 @@ var matchPatterns = []string{
 }
 
 // TestMatchLikeRedis stores the same keys in pykvd and in a real
-// redis-server, and asks both SCAN MATCH with each tricky pattern: the
-// answers must be the same sets. (pykv has no KEYS; it would share the
-// matcher.)
+// redis-server, and asks both SCAN MATCH and KEYS with each tricky
+// pattern: the answers must be the same sets.
 func TestMatchLikeRedis(t *testing.T) {
 	t.Parallel()
 	server := needTool(t, "redis-server")
@@ -66,9 +65,20 @@ func TestMatchLikeRedis(t *testing.T) {
 		t.Fatalf("SCAN MATCH %q did not end", pattern)
 		return nil
 	}
+	keys := func(c *redis.Client, pattern string) []string {
+		all, err := c.Keys(ctx, pattern).Result()
+		if err != nil {
+			t.Fatalf("KEYS %q: %v", pattern, err)
+		}
+		slices.Sort(all)
+		return all
+	}
 	for _, p := range matchPatterns {
 		if got, want := scan(pykv, p), scan(real, p); !slices.Equal(got, want) {
 			t.Errorf("SCAN MATCH %q: pykvd %q, redis-server %q", p, got, want)
+		}
+		if got, want := keys(pykv, p), keys(real, p); !slices.Equal(got, want) {
+			t.Errorf("KEYS %q: pykvd %q, redis-server %q", p, got, want)
 		}
 	}
 }

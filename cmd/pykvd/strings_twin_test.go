@@ -21,7 +21,8 @@ import (
 // reach it without half a gigabyte of memory.
 const twinLimit = 1 << 20
 
-// twins are a pykvd and a redis-server with the same value-size limit.
+// twins are a pykvd and a redis-server with the same value-size limit and
+// one database.
 type twins struct {
 	pykv      *testdaemon.Daemon
 	redisAddr string
@@ -36,7 +37,8 @@ func startTwins(t *testing.T) twins {
 		t.Fatal(err)
 	}
 	d := testdaemon.Start(t, testdaemon.Options{Args: []string{"--config", conf}})
-	port := startRedis(t, server, "--proto-max-bulk-len", strconv.Itoa(twinLimit))
+	// One database, as pykv has: COPY ... DB and SELECT then answer alike.
+	port := startRedis(t, server, "--proto-max-bulk-len", strconv.Itoa(twinLimit), "--databases", "1")
 	return twins{pykv: d, redisAddr: "127.0.0.1:" + strconv.Itoa(port)}
 }
 
