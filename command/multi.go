@@ -92,6 +92,33 @@ func (s *Session) refuse(r Reply) Reply {
 	return r
 }
 
+// refuse is Session.refuse for a known command: a refusal of EXEC itself
+// (its arity, authentication) discards the transaction and says why, as
+// Redis does, whether or not one is open.
+func (t *Table) refuse(s *Session, sp *Spec, r Reply) Reply {
+	if sp.ID() == execID {
+		return t.execAbort(s, r)
+	}
+	return s.refuse(r)
+}
+
+// execAbort ends s's transaction and answers EXECABORT with why: r's text,
+// with its code unless that is the generic ERR.
+func (t *Table) execAbort(s *Session, r Reply) Reply {
+	t.endTx(s)
+	why := r.Msg
+	if r.Code != "ERR" {
+		why = r.Code + " " + r.Msg
+	}
+	return Errorf("EXECABORT", "Transaction discarded because of: "+why)
+}
+
+// execID is EXEC's spec.Command ID.
+var execID = func() int {
+	sp, _ := Lookup([]byte("exec"))
+	return sp.ID()
+}()
+
 // enqueue queues argv, copied, for EXEC.
 func (t *Table) enqueue(s *Session, sp *Spec, argv [][]byte) Reply {
 	if sp.Flags&FlagNoMulti != 0 {
@@ -166,7 +193,7 @@ func (t *Table) exec(s *Session, _ [][]byte) Reply {
 	if tx.writes {
 		// The server became a follower after the writes were queued.
 		if r, refused := t.readOnly(s); refused {
-			return Errorf("EXECABORT", "Transaction discarded because of: "+r.Code+" "+r.Msg)
+			return t.execAbort(s, r)
 		}
 	}
 	tr, ok := t.transactor(s)

@@ -98,7 +98,8 @@ func TestTransactions(t *testing.T) {
 		{"without MULTI", []txStep{
 			{cmd: "EXEC", want: "(error) ERR EXEC without MULTI"},
 			{cmd: "DISCARD", want: "(error) ERR DISCARD without MULTI"},
-			{cmd: "exec x", want: "(error) ERR wrong number of arguments for 'exec' command"},
+			{cmd: "exec x", want: "(error) EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"},
+			{cmd: "DISCARD x", want: "(error) ERR wrong number of arguments for 'discard' command"},
 			{cmd: "MULTI x", want: "(error) ERR wrong number of arguments for 'multi' command"},
 		}},
 		{"queue and exec", []txStep{
@@ -148,6 +149,11 @@ func TestTransactions(t *testing.T) {
 			{cmd: "EXEC", want: "(error) EXECABORT Transaction discarded because of previous errors."},
 			{cmd: "MGET b c", want: "[(nil) (nil)]"},
 			{cmd: "EXEC", want: "(error) ERR EXEC without MULTI"},
+			{cmd: "MULTI", want: "OK"},
+			{cmd: "SET b 1", want: "QUEUED"},
+			{cmd: "EXEC x", want: "(error) EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"},
+			{cmd: "EXEC", want: "(error) ERR EXEC without MULTI"},
+			{cmd: "GET b", want: "(nil)"},
 		}},
 		{"unknown command aborts", []txStep{
 			{cmd: "MULTI", want: "OK"},
@@ -415,6 +421,7 @@ func TestTransactionsNeedAuth(t *testing.T) {
 	f.run([]txStep{
 		{cmd: "MULTI", want: "(error) NOAUTH Authentication required."},
 		{cmd: "WATCH a", want: "(error) NOAUTH Authentication required."},
+		{cmd: "EXEC", want: "(error) EXECABORT Transaction discarded because of: NOAUTH Authentication required."},
 		{cmd: "AUTH pw", want: "OK"},
 		{cmd: "MULTI", want: "OK"},
 		{cmd: "SET a 1", want: "QUEUED"},

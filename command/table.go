@@ -105,14 +105,14 @@ func (t *Table) Exec(s *Session, argv [][]byte) Reply {
 		sp = sub
 	}
 	if !sp.ArityOK(len(argv)) {
-		return s.refuse(sp.ArityError())
+		return t.refuse(s, sp, sp.ArityError())
 	}
 	if t.needAuth && !s.Authed && sp.Flags&FlagNoAuth == 0 {
-		return s.refuse(errNoAuth)
+		return t.refuse(s, sp, errNoAuth)
 	}
 	if sp.Flags&FlagWrite != 0 {
 		if r, refused := t.readOnly(s); refused {
-			return s.refuse(r)
+			return t.refuse(s, sp, r)
 		}
 	}
 	if s.tx.multi && !runsInMulti(sp) {
