@@ -61,6 +61,11 @@
 // which the Store does not offer. GETDEL works when the Store implements
 // GetDeleter, and otherwise replies with an error.
 //
+// MULTI, EXEC, DISCARD, WATCH and UNWATCH are Redis 7.0's (multi.go says
+// how they rest on the engine's Atomic and Watch), except that COMPACT,
+// REPLICAOF and SLAVEOF cannot be queued: EXEC holds the engine's write
+// lock while its commands run, and they need it.
+//
 // There is one database: SELECT 0 succeeds and any other index is "ERR DB
 // index is out of range". Every value is a string, so SCAN's TYPE string
 // matches everything and any other type nothing. AUTH knows one user,
