@@ -40,10 +40,11 @@ run: build ## start pykvd with the repository's pykv.toml (the built-in defaults
 test: deps lint race fuzz ## everything CI runs: lint, unit+e2e tests with -race, a short fuzz run
 
 # The end-to-end tests drive pykvd with redis-cli, redis-benchmark and a real
-# redis-server, and the Swagger UI page at /docs with headless Chromium
-# (TestSwaggerUITryItOut); install them from Debian's packages when missing
-# and root.
-deps: ## install what the tests need (redis-server, redis-tools, nutcracker, chromium) when missing
+# redis-server, with redis-py (TestPythonRedisClient), through twemproxy
+# (TestTwemproxyShards), and the Swagger UI page at /docs with headless
+# Chromium (TestSwaggerUITryItOut); install them from Debian's packages when
+# missing and root.
+deps: ## install what the tests need (redis-server, redis-tools, python3-redis, nutcracker, chromium) when missing
 	@if ! command -v redis-cli >/dev/null || ! command -v redis-server >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing redis-server and redis-tools"; \
@@ -60,6 +61,15 @@ deps: ## install what the tests need (redis-server, redis-tools, nutcracker, chr
 	      || echo "could not install nutcracker: the sharding test will be skipped"; \
 	  else \
 	    echo "nutcracker missing and not root: the sharding test will be skipped"; \
+	  fi; \
+	fi
+	@if ! /usr/bin/python3 -c 'import redis' 2>/dev/null && ! python3 -c 'import redis' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing python3-redis"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-redis >/dev/null; } \
+	      || echo "could not install python3-redis: the redis-py client test will be skipped"; \
+	  else \
+	    echo "python3-redis missing and not root: the redis-py client test will be skipped"; \
 	  fi; \
 	fi
 	@if ! command -v chromium >/dev/null; then \

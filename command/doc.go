@@ -60,6 +60,11 @@
 // with an error. The NX, XX, GT and LT options of EXPIRE and its kin
 // compare and replace the expiry in one Store.Update.
 //
+// MULTI, EXEC, DISCARD, WATCH and UNWATCH are Redis 7.0's (multi.go says
+// how they rest on the engine's Atomic and Watch), except that COMPACT,
+// REPLICAOF and SLAVEOF cannot be queued: EXEC holds the engine's write
+// lock while its commands run, and they need it.
+//
 // There is one database: SELECT 0 and COPY ... DB 0 succeed and any other
 // index is "ERR DB index is out of range". Every value is a string, so
 // TYPE answers string or none, and SCAN's TYPE string matches everything

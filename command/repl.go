@@ -97,15 +97,16 @@ func (t *Table) replicaof(_ *Session, argv [][]byte) Reply {
 }
 
 // role is ROLE.
-func (t *Table) role(_ *Session, _ [][]byte) Reply {
+func (t *Table) role(s *Session, _ [][]byte) Reply {
 	if t.cfg.Repl == nil {
-		return Array([]Reply{Bytes([]byte("master")), Int(int64(t.store.Stats().LastSeq)), Array([]Reply{})})
+		return Array([]Reply{Bytes([]byte("master")), Int(int64(t.storeFor(s).Stats().LastSeq)), Array([]Reply{})})
 	}
 	return t.cfg.Repl.Role()
 }
 
-// wait is WAIT numreplicas timeout.
-func (t *Table) wait(_ *Session, argv [][]byte) Reply {
+// wait is WAIT numreplicas timeout. Inside EXEC it does not wait, as in
+// Redis: it answers how many followers have every record so far.
+func (t *Table) wait(s *Session, argv [][]byte) Reply {
 	n, ok := redisfmt.ParseInt(argv[1])
 	if !ok {
 		return errNotInteger
@@ -122,6 +123,9 @@ func (t *Table) wait(_ *Session, argv [][]byte) Reply {
 	}
 	if t.cfg.Repl.Leader() != "" {
 		return Err("WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.")
+	}
+	if s.tx.running != nil {
+		n, ms = 0, 0 // the count now: the transaction holds the write lock
 	}
 	return Int(int64(t.cfg.Repl.Wait(int(max(n, 0)), time.Duration(ms)*time.Millisecond)))
 }

@@ -121,6 +121,8 @@ func aclCategories(sp *Spec) []string {
 		cats = append(cats, "@keyspace")
 	case "connection":
 		cats = append(cats, "@connection")
+	case "transactions":
+		cats = append(cats, "@transaction")
 	}
 	if sp.Flags&FlagAdmin != 0 {
 		cats = append(cats, "@admin", "@dangerous")

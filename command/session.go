@@ -54,4 +54,8 @@ type Session struct {
 	// wait for durability, which it makes before any reply leaves: no reply
 	// shows a write, the client's own or another's, before it is durable.
 	Store Store
+
+	// tx is the connection's transaction: MULTI's queue and WATCH's keys
+	// (multi.go).
+	tx txState
 }

@@ -18,6 +18,7 @@ const (
 	FlagFast     = spec.FlagFast
 	FlagAdmin    = spec.FlagAdmin
 	FlagNoAuth   = spec.FlagNoAuth
+	FlagNoMulti  = spec.FlagNoMulti
 )
 
 // handler runs a command whose name, arity and authentication were checked.

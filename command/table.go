@@ -87,32 +87,36 @@ func (t *Table) NewSession() *Session {
 // value), which stay valid as the Store documents; it never references argv.
 //
 // The checks come in Redis's order: an unknown command or subcommand, then
-// the arity, then authentication.
+// the arity, then authentication, then a follower's refusal of writes.
+// After MULTI, a command that passes them is queued for EXEC (multi.go).
 func (t *Table) Exec(s *Session, argv [][]byte) Reply {
 	if len(argv) == 0 {
 		return errEmptyCommand
 	}
 	sp, ok := spec.Lookup(argv[0])
 	if !ok {
-		return unknownCommand(argv)
+		return s.refuse(unknownCommand(argv))
 	}
 	if len(sp.Subcommands) > 0 && len(argv) >= 2 {
 		sub, ok := sp.Sub(argv[1])
 		if !ok {
-			return unknownSubcommand(sp, argv[1])
+			return s.refuse(unknownSubcommand(sp, argv[1]))
 		}
 		sp = sub
 	}
 	if !sp.ArityOK(len(argv)) {
-		return sp.ArityError()
+		return t.refuse(s, sp, sp.ArityError())
 	}
 	if t.needAuth && !s.Authed && sp.Flags&FlagNoAuth == 0 {
-		return errNoAuth
+		return t.refuse(s, sp, errNoAuth)
 	}
 	if sp.Flags&FlagWrite != 0 {
 		if r, refused := t.readOnly(s); refused {
-			return r
+			return t.refuse(s, sp, r)
 		}
+	}
+	if s.tx.multi && !runsInMulti(sp) {
+		return t.enqueue(s, sp, argv) // multi.go
 	}
 	r := byID[sp.ID()](t, s, argv)
 	t.processed.add(s.ID) // after, as in Redis: INFO does not count itself
@@ -161,9 +165,13 @@ func (c *stripedCounter) load() uint64 {
 }
 
 // storeFor returns the Store that runs s's commands, reads and writes
-// alike: the session's own (a connection's storage.Deferred, whose
-// replies wait for durability) or else the Table's.
+// alike: inside EXEC the transaction's, else the session's own (a
+// connection's storage.Deferred, whose replies wait for durability) or
+// else the Table's.
 func (t *Table) storeFor(s *Session) Store {
+	if s.tx.running != nil {
+		return s.tx.running // inside EXEC: the transaction's view
+	}
 	if s.Store != nil {
 		return s.Store
 	}

@@ -193,7 +193,7 @@ func TestZeroSession(t *testing.T) {
 }
 
 func TestSpecs(t *testing.T) {
-	groups := map[string]bool{"string": true, "bitmap": true, "generic": true, "connection": true, "server": true}
+	groups := map[string]bool{"string": true, "bitmap": true, "generic": true, "transactions": true, "connection": true, "server": true}
 	specs := Specs()
 	if len(specs) == 0 {
 		t.Fatal("no specs")

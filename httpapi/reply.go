@@ -103,6 +103,7 @@ func session(r *http.Request) *command.Session {
 func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess := s.cfg.Table.NewSession()
+		defer s.cfg.Table.EndSession(sess)
 		if !sess.Authed {
 			token, ok := bearer(r)
 			if !ok {

@@ -28,7 +28,7 @@ const (
 // Reply is the result of one command, independent of any wire format.
 type Reply struct {
 	Kind  Kind
-	Int   int64   // KindInt
+	Int   int64   // KindInt; for KindNil, nilArray marks NilArray
 	Bytes []byte  // KindBytes, KindStatus
 	Array []Reply // KindArray, KindMap (flattened key, value, key, value...)
 	Code  string  // KindError: a short upper-case class such as "ERR", "NOAUTH", "WRONGTYPE"
@@ -40,6 +40,18 @@ var OK = Reply{Kind: KindOK}
 
 // Nil is the reply for a missing value.
 var Nil = Reply{Kind: KindNil}
+
+// nilArray is the Int of NilArray.
+const nilArray = -1
+
+// NilArray is the reply for a missing aggregate: EXEC's when a watched key
+// changed. It is a Nil: RESP2 writes it as Redis writes a null array,
+// "*-1", where a Nil is "$-1"; RESP3 writes "_" for both, and the native
+// protocol has one Nil for both.
+var NilArray = Reply{Kind: KindNil, Int: nilArray}
+
+// IsNilArray reports whether r is NilArray.
+func (r Reply) IsNilArray() bool { return r.Kind == KindNil && r.Int == nilArray }
 
 // Int returns an integer reply.
 func Int(n int64) Reply { return Reply{Kind: KindInt, Int: n} }

@@ -302,6 +302,7 @@ func (s *Server) serveConn(c net.Conn) {
 	defer s.cfg.Clients.Add(-1)
 
 	sess := s.table.NewSession()
+	defer s.table.EndSession(sess) // after the Wait below: releases its WATCHed keys
 	sess.Native = s.proto.Name() == "native"
 	sess.RemoteAddr = c.RemoteAddr().String()
 	dr := &deadlineReader{conn: c, idle: s.cfg.IdleTimeout, request: s.cfg.RequestTimeout, closing: &s.closing}

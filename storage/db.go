@@ -72,6 +72,9 @@ type DB struct {
 	// key by itself (it answers nil for one past its time and leaves the
 	// delete to the leader), so its log holds only the leader's records.
 	replica atomic.Bool
+	// watched holds the keys that WATCH registered, with the last delete
+	// of each since (tx.go); guarded by wmu.
+	watched map[string]*watchState
 }
 
 // Open opens (creating if needed) the data directory dir.
@@ -233,10 +236,16 @@ func (db *DB) Stats() Stats {
 }
 
 func (db *DB) stats() Stats {
-	cs := db.cache.Stats()
 	db.wmu.Lock()
 	seq := db.seq
 	db.wmu.Unlock()
+	return db.statsAt(seq)
+}
+
+// statsAt is stats with the newest record's seq, which a caller holding
+// wmu reads itself.
+func (db *DB) statsAt(seq uint64) Stats {
+	cs := db.cache.Stats()
 	segs, snaps, bytes := db.diskUsage()
 	backlogSegs, backlogBytes := db.files.backlogUsage()
 	ms := db.merges.stats()

@@ -94,6 +94,13 @@ func (db *DB) logLocked(recs []segment.Record) error {
 			if existed {
 				db.undo.add(r.Seq, r.Key, old, true)
 			}
+			if len(db.watched) > 0 {
+				prev := uint64(0)
+				if existed {
+					prev = old.Seq
+				}
+				db.noteDeleteLocked(r.Key, r.Seq, prev)
+			}
 			db.track(old, existed)
 			db.cache.Remove(r.Key)
 		}

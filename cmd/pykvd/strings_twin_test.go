@@ -13,6 +13,7 @@ import (
 
 	"github.com/pykv/pykv/internal/testdaemon"
 	"github.com/pykv/pykv/netproto/resp"
+	"github.com/pykv/pykv/reply"
 )
 
 // twinLimit is the value-size limit of both servers in the string twin
@@ -54,11 +55,17 @@ func asPykv(redisReply string) string {
 // its reply as RESP2, the bytes redis-server answers a RESP2 client.
 func nativeAsRESP2(t *testing.T, n *nativeConn, args []string) string {
 	t.Helper()
+	return asRESP2(t, n.do(args...))
+}
+
+// asRESP2 encodes r as RESP2.
+func asRESP2(t *testing.T, r reply.Reply) string {
+	t.Helper()
 	var buf bytes.Buffer
 	bw := bufio.NewWriter(&buf)
 	w := resp.NewWriter(bw)
-	if err := w.WriteReply(n.do(args...)); err != nil {
-		t.Fatalf("%q: encode the native reply: %v", args, err)
+	if err := w.WriteReply(r); err != nil {
+		t.Fatalf("encode the native reply %v: %v", r, err)
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)

@@ -29,10 +29,13 @@ const (
 	FlagAdmin
 	// FlagNoAuth marks a command allowed before authentication.
 	FlagNoAuth
+	// FlagNoMulti marks a command that cannot be queued in a transaction
+	// (MULTI): it is refused there, and the transaction with it.
+	FlagNoMulti
 )
 
 // flagNames are the names COMMAND uses for each flag, in bit order.
-var flagNames = [...]string{"write", "readonly", "fast", "admin", "no_auth"}
+var flagNames = [...]string{"write", "readonly", "fast", "admin", "no_auth", "no_multi"}
 
 // Names returns the flags' names as COMMAND reports them, such as
 // ["write", "fast"].
@@ -64,7 +67,7 @@ type Command struct {
 	// All zero for a command without keys.
 	FirstKey, LastKey, KeyStep int
 	// Group is the Redis documentation group: "string", "bitmap",
-	// "generic", "connection" or "server".
+	// "generic", "transactions", "connection" or "server".
 	Group string
 	// Summary is one line saying what the command does.
 	Summary string

@@ -260,6 +260,20 @@ func table() []*Command {
 					Summary: "List the OBJECT subcommands."},
 			}},
 
+		// transactions
+		{Name: "multi", Arity: 1, Flags: FlagFast, Group: "transactions",
+			Summary: "Start a transaction: the commands that follow are queued until EXEC or DISCARD."},
+		{Name: "exec", Arity: 1, Group: "transactions",
+			Summary: "Run the queued commands as one atomic step and return their replies; nil if a watched key changed."},
+		{Name: "discard", Arity: 1, Flags: FlagFast, Group: "transactions",
+			Summary: "Drop the queued commands and end the transaction."},
+		{Name: "watch", Arity: -2, Flags: FlagFast, Group: "transactions",
+			FirstKey: oneKey, LastKey: allKeys, KeyStep: keysStep,
+			Summary: "Make the next EXEC run only if none of the keys is written before it.",
+			Args:    "key [key ...]"},
+		{Name: "unwatch", Arity: 1, Flags: FlagFast, Group: "transactions",
+			Summary: "Forget the watched keys."},
+
 		// server
 		{Name: "dbsize", Arity: 1, Flags: FlagReadOnly | FlagFast, Group: "server",
 			Summary: "Return the number of keys."},
@@ -295,7 +309,7 @@ func table() []*Command {
 			}},
 		{Name: "bgrewriteaof", Arity: 1, Flags: FlagAdmin, Group: "server",
 			Summary: "Start a merge of the log into a new snapshot in the background (pykv's compaction)."},
-		{Name: "compact", Arity: 1, Flags: FlagAdmin, Group: "server",
+		{Name: "compact", Arity: 1, Flags: FlagAdmin | FlagNoMulti, Group: "server",
 			Summary: "Merge the log into a new snapshot now and report what it did."},
 		{Name: "flushall", Arity: -1, Flags: FlagWrite, Group: "server",
 			Summary: "Not supported by pykv: replies with an error.",
@@ -305,10 +319,10 @@ func table() []*Command {
 			Args:    "[ASYNC|SYNC]"},
 
 		// replication
-		{Name: "replicaof", Arity: 3, Flags: FlagAdmin, Group: "server",
+		{Name: "replicaof", Arity: 3, Flags: FlagAdmin | FlagNoMulti, Group: "server",
 			Summary: "Follow the leader at host port, or stop following with NO ONE.",
 			Args:    "host port | NO ONE"},
-		{Name: "slaveof", Arity: 3, Flags: FlagAdmin, Group: "server",
+		{Name: "slaveof", Arity: 3, Flags: FlagAdmin | FlagNoMulti, Group: "server",
 			Summary: "REPLICAOF's old name.",
 			Args:    "host port | NO ONE"},
 		{Name: "role", Arity: 1, Flags: FlagFast, Group: "server",
@@ -316,7 +330,7 @@ func table() []*Command {
 		{Name: "wait", Arity: 3, Group: "generic",
 			Summary: "Wait until numreplicas followers have logged every write so far, or timeout ms (0: for ever); return how many have.",
 			Args:    "numreplicas timeout"},
-		{Name: "psync", Arity: 4, Flags: FlagAdmin, Group: "server",
+		{Name: "psync", Arity: 4, Flags: FlagAdmin | FlagNoMulti, Group: "server",
 			Summary: "A follower's request to its leader: the records after seq of the dataset, or a full sync (native protocol).",
 			Args:    "dataset seq port"},
 	}

@@ -21,7 +21,7 @@ const maxNesting = 64
 //	-CODE msg      KindError, split at the first space
 //	:n             KindInt
 //	$n / $-1       KindBytes / KindNil
-//	*n / *-1       KindArray / KindNil
+//	*n / *-1       KindArray / KindNil (reply.NilArray)
 //	_              KindNil
 //	%n             KindMap, flattened to 2n items
 //	~n  >n         KindArray (a set; a push message)
@@ -148,7 +148,7 @@ func (r *Reader) readAggregate(c byte, depth int) (reply.Reply, error) {
 		return reply.Reply{}, err
 	}
 	if n == -1 && c == '*' {
-		return reply.Nil, nil
+		return reply.NilArray, nil
 	}
 	kind := reply.KindArray
 	if c == '%' {

@@ -48,6 +48,7 @@ func (w *Writer) Flush() error { return w.bw.Flush() }
 //	Status    +text                      +text
 //	Error     -CODE msg                  -CODE msg
 //	Nil       $-1                        _
+//	NilArray  *-1                        _
 //	Int       :n                         :n
 //	Bytes     $len, then the bytes       $len, then the bytes
 //	Array     *n, then the items         *n, then the items
@@ -87,9 +88,12 @@ func (w *Writer) reply(r reply.Reply) {
 		}
 		_, _ = w.bw.WriteString("\r\n")
 	case reply.KindNil:
-		if w.proto == 3 {
+		switch {
+		case w.proto == 3:
 			_, _ = w.bw.WriteString("_\r\n")
-		} else {
+		case r.IsNilArray():
+			_, _ = w.bw.WriteString("*-1\r\n")
+		default:
 			_, _ = w.bw.WriteString("$-1\r\n")
 		}
 	case reply.KindInt:

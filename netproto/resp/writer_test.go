@@ -24,6 +24,7 @@ func TestWriteReply(t *testing.T) {
 		{"status", reply.Status("PONG"), "+PONG\r\n", "+PONG\r\n"},
 		{"status with CR and LF", reply.Status("a\r\nb\nc"), "+a  b c\r\n", "+a  b c\r\n"},
 		{"nil", reply.Nil, "$-1\r\n", "_\r\n"},
+		{"nil array", reply.NilArray, "*-1\r\n", "_\r\n"},
 		{"int", reply.Int(42), ":42\r\n", ":42\r\n"},
 		{"negative int", reply.Int(-9223372036854775808), ":-9223372036854775808\r\n", ":-9223372036854775808\r\n"},
 		{"bytes", str("hello"), "$5\r\nhello\r\n", "$5\r\nhello\r\n"},
