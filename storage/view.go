@@ -112,7 +112,7 @@ func (v *View) Close() {
 
 // BackupStats describes one backup.
 type BackupStats struct {
-	Dir      string        // the target directory
+	Dir      string        // the target directory, absolute
 	Seq      uint64        // the seq the copy is as of
 	Keys     uint64        // records of the snapshot copied (some may have expired since)
 	Bytes    int64         // bytes of the snapshot
@@ -128,7 +128,7 @@ var ErrBackupTarget = errors.New("pykv/storage: unusable backup target")
 // Backup writes a copy of the dataset as of one seq into dir, without
 // stopping writes: a merge (as View), then the snapshot hard-linked into
 // dir (copied when dir is on another file system, or the file system has
-// no hard links), then DATASET, every file and dir fsynced. dir is made
+// no hard links), then DATASET, every file and dir fsynced. dir (relative to the working directory) is made
 // when absent and must be empty when present. The copy is a data
 // directory: pykvd opens it (it holds the snapshot and DATASET, and no
 // log) and pykv-check checks it. On failure what Backup wrote in dir is
@@ -136,7 +136,11 @@ var ErrBackupTarget = errors.New("pykv/storage: unusable backup target")
 func (db *DB) Backup(dir string) (BackupStats, error) {
 	start := time.Now()
 	fsys := db.opts.FS
-	dir = filepath.Clean(dir)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return BackupStats{Dir: dir}, fmt.Errorf("pykv/storage: backup: %s: %w", dir, err)
+	}
+	dir = abs
 	st := BackupStats{Dir: dir}
 	if err := db.backupTarget(dir); err != nil {
 		return st, err
