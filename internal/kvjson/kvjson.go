@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -139,6 +140,10 @@ func DecodeLine(b []byte) (Line, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&w); err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return Line{}, fmt.Errorf("unknown field %s: a line has %s or %s, %s or %s, and %s", field,
+				FieldKey, FieldKeyBase64, FieldValue, FieldValueBase64, FieldExpireAtMs)
+		}
 		return Line{}, fmt.Errorf("not a JSON object of %s, %s and %s: %w", FieldKey, FieldValue, FieldExpireAtMs, err)
 	}
 	if d.More() || d.InputOffset() != int64(len(b)) {

@@ -51,7 +51,7 @@ func TestDecodeLineRefuses(t *testing.T) {
 		{`{"key":"k","value":"v","expire_at_ms":-1}`, "expire_at_ms is -1"},
 		{`{"key":"k","value":"v","expire_at_ms":1.5}`, "expire_at_ms is 1.5"},
 		{`{"key":"k","value":"v","expire_at_ms":"5"}`, "expire_at_ms"},
-		{`{"key":"k","value":"v","expires_at_ms":5}`, `unknown field "expires_at_ms"`},
+		{`{"key":"k","value":"v","expires_at_ms":5}`, `unknown field "expires_at_ms": a line has key or key_base64`},
 		{`{"key":"k","value":"v"} {"key":"k2","value":"v"}`, "one object per line"},
 		{`{"key":"k","value":"v"`, "not a JSON object"},
 		{`["k","v"]`, "not a JSON object"},
