@@ -42,7 +42,7 @@ func TestCompleter(t *testing.T) {
 	if got := complete("ge"); !slices.Contains(got, "get ") || !slices.Contains(got, "getdel ") {
 		t.Errorf("complete(ge) = %q", got)
 	}
-	if got := complete("INC"); !slices.Equal(got, []string{"INCR ", "INCRBY "}) {
+	if got := complete("INC"); !slices.Equal(got, []string{"INCR ", "INCRBY ", "INCRBYFLOAT "}) {
 		t.Errorf("complete(INC) = %q", got)
 	}
 	if got := complete("help @st"); !slices.Equal(got, []string{"@string "}) {
