@@ -1,13 +1,17 @@
 package client_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pykv/pykv/client"
+	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/reply"
 )
 
@@ -67,4 +71,44 @@ func TestStreamExport(t *testing.T) {
 		t.Fatalf("EXPORT extra: %s, %v", first, err)
 	}
 	st.Close()
+}
+
+// TestExportThenNextRequest: on the wire, EXPORT's stream comes between
+// its status and the reply to the request pipelined after it, which the
+// connection then serves as usual.
+func TestExportThenNextRequest(t *testing.T) {
+	srv := startServer(t, serverOptions{})
+	c := newClient(t, srv.addr, client.Options{})
+	if err := c.Set(context.Background(), "k", "v", client.SetArgs{}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	bw := bufio.NewWriter(conn)
+	w, r := netproto.NewWriter(bw), netproto.NewReader(bufio.NewReader(conn), netproto.Limits{})
+	w.WriteHandshake()
+	w.WriteRequest([][]byte{[]byte("EXPORT")})
+	w.WriteRequest([][]byte{[]byte("PING")})
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadHandshakeReply(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 4 {
+		rep, err := r.ReadReply()
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, rep.String())
+	}
+	want := []string{`EXPORT 1 1`, `"{\"key\":\"k\",\"value\":\"v\"}\n"`, `(integer) 1`, `PONG`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("replies %q, want %q", got, want)
+	}
 }
