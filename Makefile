@@ -125,11 +125,12 @@ bench: gobench ## Go benchmarks, then pykv against Redis 7 (docs/performance.md)
 gobench: ## Go benchmarks only (figures, not assertions)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-torture: ## long runs: 1000 kill -9 cycles per fsync policy, 600 power cuts, floods, 20000 model sequences, fuzz-long (docs/reliability.md)
+torture: ## long runs: 1000 kill -9 cycles per fsync policy, 600 power cuts, floods, 20000 model sequences, 1M keys exported and imported, fuzz-long (docs/reliability.md)
 	PYKV_TORTURE_CYCLES=$(TORTURE_CYCLES) $(GO) test -count=1 -timeout 60m -v -run '^TestTortureCrashLoop$$' ./cmd/pykvd/
 	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 60m -run 'TestKillDuringMerge' ./cmd/pykvd/
 	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 30m -run 'TestFlood' -v ./cmd/pykvd/
 	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 30m -run 'TestPowerLoss' -v ./storage/
+	PYKV_TORTURE=1 $(GO) test -count=1 -timeout 10m -run 'TestExportImportMany' -v ./cmd/pykv-cli/
 	$(GO) test -count=1 -timeout 60m -run 'TestModel' ./storage/ -rapid.checks=20000
 	$(GO) test -count=1 -timeout 60m -race -run 'TestMergeUnderLoad|TestCrashAtEveryMergeStep' -count=20 ./storage/
 	$(MAKE) fuzz-long FUZZLONG=$(TORTURE_FUZZ)

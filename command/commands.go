@@ -95,6 +95,8 @@ func handlers() []struct {
 		{"compact", (*Table).compact},
 		{"flushall", (*Table).flushall},
 		{"flushdb", (*Table).flushdb},
+		{"export", (*Table).export},
+		{"backup", (*Table).backup},
 		{"replicaof", (*Table).replicaof},
 		{"slaveof", (*Table).replicaof},
 		{"role", (*Table).role},

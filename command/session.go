@@ -48,6 +48,17 @@ type Session struct {
 	// not be sent; stop is closed when the server shuts down.
 	Takeover func(conn net.Conn, buffered []byte, stop <-chan struct{})
 
+	// Stream, when a command sets it (EXPORT), follows the command's
+	// reply with more replies: the front end calls it once that reply is
+	// written, and it passes each further reply to emit, which writes it
+	// to the connection, flushed, and fails once the connection has
+	// failed or the server is shutting down. The last reply it emits ends
+	// the stream; the connection then serves its next request. The front
+	// end calls it exactly once, with an emit that fails at once if the
+	// command's reply could not be sent, so that it releases what it
+	// holds.
+	Stream func(emit func(Reply) error)
+
 	// Store, when set, runs this connection's commands, reads and writes
 	// alike, instead of the Table's Store. A server sets a
 	// storage.Deferred here, so that the replies of a pipeline share one

@@ -14,12 +14,34 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/pykv/pykv/internal/kvjson"
 )
 
 func init() {
 	// The docs pages are HTML; kin-openapi decodes only the types it
 	// registers, and text/html is not among them.
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	// GET /v1/export's lines: a string in the document, and each line an
+	// export line here, so that a malformed one fails the validation.
+	openapi3filter.RegisterBodyDecoder(kvjson.ContentType, ndjsonDecoder)
+}
+
+// ndjsonDecoder reads a body of export lines as one string, refusing it
+// when a line is not an export line.
+func ndjsonDecoder(body io.Reader, h http.Header, schema *openapi3.SchemaRef, enc openapi3filter.EncodingFn) (any, error) {
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	for i, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		if _, err := kvjson.DecodeLine(line); err != nil {
+			return nil, fmt.Errorf("line %d is not an export line: %w", i+1, err)
+		}
+	}
+	return string(b), nil
 }
 
 // spec is openapi.json as kin-openapi loads it, and a router over its

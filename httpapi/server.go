@@ -268,6 +268,7 @@ func (s *Server) routes() []route {
 		{method: "PUT", path: "/v1/keys/{key...}", handler: s.putRaw},
 		{method: "DELETE", path: "/v1/keys/{key...}", handler: s.del},
 		{method: "HEAD", path: "/v1/keys/{key...}", handler: s.exists},
+		{method: "GET", path: "/v1/export", handler: s.export},
 		{method: "GET", path: "/healthz", handler: s.healthz, public: true},
 		{method: "GET", path: "/metrics", handler: s.metrics().ServeHTTP, public: true},
 		// The documentation is public, as a browser opening /docs sends

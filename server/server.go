@@ -436,6 +436,13 @@ var errRequestTimeout = command.Errorf("ERR", "request not received whole within
 // loop serves commands until the peer leaves, QUIT, a protocol error, or
 // shutdown.
 func (s *Server) loop(dr *deadlineReader, dw *durableWriter, br *bufio.Reader, codec Codec, sess *command.Session, log *slog.Logger) {
+	defer func() {
+		if sess.Stream != nil { // its command's reply was never sent
+			run := sess.Stream
+			sess.Stream = nil
+			run(func(command.Reply) error { return errStreamAbandoned })
+		}
+	}()
 	argv := make([][]byte, 0, 8)
 	for {
 		if codec.Buffered() == 0 {
@@ -502,7 +509,47 @@ func (s *Server) loop(dr *deadlineReader, dw *durableWriter, br *bufio.Reader, c
 			s.takeover(dr.conn, br, codec, sess, log)
 			return
 		}
+		if sess.Stream != nil && !s.stream(codec, sess, log) {
+			return
+		}
 	}
+}
+
+// errStreamAbandoned is what a stream's emit returns when the reply of
+// its command could not be sent; errStreamShutdown when the server is
+// shutting down.
+var (
+	errStreamAbandoned = errors.New("pykv/server: the connection failed before the stream started")
+	errStreamShutdown  = errors.New("pykv/server: shutting down")
+)
+
+// stream runs the Session.Stream a command set (EXPORT) once its reply
+// is out: every reply it emits is written and flushed, under the write
+// timeout of every reply. It reports whether the connection can serve
+// its next request.
+func (s *Server) stream(codec Codec, sess *command.Session, log *slog.Logger) bool {
+	run := sess.Stream
+	sess.Stream = nil
+	failed := codec.Flush() // the command's reply first, whatever the stream takes to start
+	run(func(r command.Reply) error {
+		if failed == nil && s.closing.Load() {
+			failed = errStreamShutdown
+		}
+		if failed != nil {
+			return failed
+		}
+		if failed = codec.WriteReply(sess, r); failed == nil {
+			failed = codec.Flush()
+		}
+		return failed
+	})
+	if failed != nil {
+		if !errors.Is(failed, errStreamShutdown) {
+			s.writeFailed(failed, log)
+		}
+		return false
+	}
+	return true
 }
 
 // takeover hands the connection to the command that asked for it

@@ -169,6 +169,9 @@ func (c *cutFS) Remove(name string) error {
 func (c *cutFS) Rename(oldname, newname string) error {
 	return c.do(vfs.OpRename, oldname, func() error { return c.mem.Rename(oldname, newname) })
 }
+func (c *cutFS) Link(oldname, newname string) error {
+	return c.do(vfs.OpLink, oldname, func() error { return c.mem.Link(oldname, newname) })
+}
 func (c *cutFS) MkdirAll(dir string, perm os.FileMode) error {
 	return c.do(vfs.OpMkdir, dir, func() error { return c.mem.MkdirAll(dir, perm) })
 }

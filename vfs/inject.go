@@ -122,6 +122,13 @@ func (i *injectFS) Rename(oldname, newname string) error {
 	return i.fs.Rename(oldname, newname)
 }
 
+func (i *injectFS) Link(oldname, newname string) error {
+	if err := i.hook(OpLink, oldname); err != nil {
+		return err
+	}
+	return i.fs.Link(oldname, newname)
+}
+
 func (i *injectFS) MkdirAll(dir string, perm os.FileMode) error {
 	if err := i.hook(OpMkdir, dir); err != nil {
 		return err

@@ -228,6 +228,26 @@ func (m *Mem) Rename(oldname, newname string) error {
 	return nil
 }
 
+// Link implements FS: newname shares oldname's contents, as a hard link
+// does, and survives a crash once its directory is synced.
+func (m *Mem) Link(oldname, newname string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	oldname, newname = filepath.Clean(oldname), filepath.Clean(newname)
+	n, ok := m.live[oldname]
+	if !ok {
+		return notExist("link", oldname)
+	}
+	if err := m.checkDir("link", newname); err != nil {
+		return err
+	}
+	if _, ok := m.live[newname]; ok || m.dirs[newname] {
+		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: fs.ErrExist}
+	}
+	m.live[newname] = n
+	return nil
+}
+
 // MkdirAll implements FS. Directories are durable at once.
 func (m *Mem) MkdirAll(dir string, _ os.FileMode) error {
 	m.mu.Lock()

@@ -61,6 +61,7 @@ func (osFS) OpenReadWrite(name string) (File, error) {
 
 func (osFS) Remove(name string) error                 { return os.Remove(name) }
 func (osFS) Rename(oldname, newname string) error     { return os.Rename(oldname, newname) }
+func (osFS) Link(oldname, newname string) error       { return os.Link(oldname, newname) }
 func (osFS) MkdirAll(dir string, p os.FileMode) error { return os.MkdirAll(dir, p) }
 
 func (osFS) List(dir string) ([]string, error) {

@@ -44,6 +44,11 @@ type FS interface {
 	Remove(name string) error
 	// Rename atomically renames oldname to newname, replacing newname.
 	Rename(oldname, newname string) error
+	// Link makes newname a hard link to the file oldname: a second name
+	// for the same bytes. It fails when newname exists, and with an error
+	// wrapping syscall.EXDEV when the two names are on different file
+	// systems.
+	Link(oldname, newname string) error
 	// MkdirAll creates a directory and its parents.
 	MkdirAll(dir string, perm os.FileMode) error
 	// List returns the names (not paths) of the entries of dir, sorted.
@@ -88,10 +93,11 @@ const (
 	OpSyncDir
 	OpLock
 	OpFreeSpace
+	OpLink
 )
 
 var opNames = [...]string{"create", "open", "write", "read", "sync", "truncate", "close",
-	"remove", "rename", "mkdir", "list", "stat", "syncdir", "lock", "freespace"}
+	"remove", "rename", "mkdir", "list", "stat", "syncdir", "lock", "freespace", "link"}
 
 // String returns the operation's name.
 func (o Op) String() string {

@@ -470,3 +470,55 @@ func TestFreeSpace(t *testing.T) {
 		t.Fatalf("hook saw %q", seen)
 	}
 }
+
+// TestLink: a hard link is a second name for the same bytes, on the OS
+// file system and in Mem alike; it refuses an existing name, and in Mem
+// it survives a crash only once its directory is synced.
+func TestLink(t *testing.T) {
+	dir := t.TempDir()
+	m := NewMem()
+	m.MkdirAll("/d/b", 0o755)
+	for _, tc := range []struct {
+		name string
+		fs   FS
+		a, b string
+	}{
+		{"os", Default, filepath.Join(dir, "a"), filepath.Join(dir, "b")},
+		{"mem", m, "/d/a", "/d/b/a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := tc.fs.Create(tc.a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(t, f, "snapshot")
+			f.Sync()
+			f.Close()
+			if err := tc.fs.Link(tc.a, tc.b); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.fs.Link(tc.a, tc.b); !errors.Is(err, os.ErrExist) {
+				t.Fatalf("linking onto an existing name: %v, want an error wrapping os.ErrExist", err)
+			}
+			if err := tc.fs.Link(tc.a+"-absent", tc.b+"2"); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("linking a missing file: %v, want an error wrapping os.ErrNotExist", err)
+			}
+			if err := tc.fs.Remove(tc.a); err != nil {
+				t.Fatal(err)
+			}
+			g, err := tc.fs.Open(tc.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			b, err := io.ReadAll(g)
+			if err != nil || string(b) != "snapshot" {
+				t.Fatalf("the link after removing the first name reads %q, %v", b, err)
+			}
+		})
+	}
+	m.Crash()
+	if _, err := m.Stat("/d/b/a"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a link survived a crash without a directory sync: %v", err)
+	}
+}

@@ -5,6 +5,20 @@
 //	pykv-cli                      a REPL with history, completion and hints
 //	pykv-cli SET greeting hello   one command, then exit
 //	pykv-cli < commands.txt       one command per line of standard input
+//	pykv-cli --export FILE|-      every key as JSON lines, as of one seq
+//	pykv-cli --import FILE|-      set the keys of JSON lines, with their expiries
+//	pykv-cli --backup DIR         a consistent copy of the data directory, made by the server
+//
+// --export writes package kvjson's lines (docs/format.md, "Export
+// lines") from the server's EXPORT stream to FILE (through FILE.tmp,
+// renamed once whole) or standard output, and its summary to standard
+// error. --import sends them back in pipelined batches (MSET for keys
+// without an expiry, SET ... PXAT for the others), skips keys already
+// expired, names every line it could not use by its number on standard
+// error, prints what it did on standard output, and exits 1 if any line
+// failed. --backup sends BACKUP with DIR made absolute (DIR is on the
+// server's machine). --export and --import show a progress bar on a
+// terminal (standard error), unless --quiet.
 //
 // Lines (in the REPL and on standard input) are split with redis-cli's
 // quoting: "double quotes" with \n \t \xHH escapes, 'single quotes'
@@ -33,7 +47,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
+	"time"
 
 	"github.com/pykv/pykv/client"
 )
@@ -51,6 +68,10 @@ type options struct {
 	caCert, cert, key, sni    string
 	raw, noRaw, noAuthWarning bool
 	showVersion               bool
+	// export, importFrom and backup are --export FILE, --import FILE
+	// and --backup DIR; quiet turns their progress bar off.
+	export, importFrom, backup string
+	quiet                      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, []string, error) {
@@ -71,6 +92,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, []string, error) {
 	fl.BoolVar(&o.noRaw, "no-raw", false, "print replies in the standard form even when standard output is not a terminal")
 	fl.BoolVar(&o.noAuthWarning, "no-auth-warning", false, "do not warn about -a")
 	fl.BoolVar(&o.showVersion, "version", false, "print the version and exit")
+	fl.StringVar(&o.export, "export", "", "write every key, as of one seq, as JSON lines to `FILE` (- for standard output); costs the server a merge")
+	fl.StringVar(&o.importFrom, "import", "", "set every key of the JSON lines of `FILE` (- for standard input), with its expiry")
+	fl.StringVar(&o.backup, "backup", "", "make the server write a consistent copy of its data directory into `DIR`, a new or empty directory on the server's machine")
+	fl.BoolVar(&o.quiet, "quiet", false, "no progress bar for --export and --import")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), `Usage: pykv-cli [options] [command [arg ...]]
 
@@ -81,10 +106,15 @@ Options:
 `)
 		fl.PrintDefaults()
 		fmt.Fprintf(fl.Output(), `
+With --export, --import or --backup: that, then exit (docs/operations.md,
+"Export and import", "Backup").
+
 Examples:
   pykv-cli SET greeting hello
   pykv-cli -p 7380 --raw GET greeting
   printf 'INCR n\nGET n\n' | pykv-cli
+  pykv-cli --export dump.jsonl && pykv-cli -p 7390 --import dump.jsonl
+  pykv-cli --backup /var/backups/pykv/2026-05-01
 `)
 	}
 	if err := fl.Parse(args); err != nil {
@@ -92,6 +122,11 @@ Examples:
 	}
 	if o.port < 0 || o.port > 65535 {
 		return nil, nil, errors.New("invalid server port " + strconv.Itoa(o.port))
+	}
+	if mode, err := o.transferMode(); err != nil {
+		return nil, nil, err
+	} else if mode != "" && fl.NArg() > 0 {
+		return nil, nil, fmt.Errorf("%s takes no command (%q given)", mode, fl.Arg(0))
 	}
 	return o, fl.Args(), nil
 }
@@ -124,16 +159,35 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "pykv-cli:", err)
 		return 2
 	}
+	mode, _ := o.transferMode()
+	readTimeout := time.Duration(0) // the client's default
+	if mode == "--backup" {
+		readTimeout = -1 // BACKUP's merge takes what it takes
+	}
 	// One connection, so that AUTH, CLIENT SETNAME and the like typed in
 	// the REPL apply to every command after them.
 	c, err := client.New(client.Options{Addr: addr, Username: o.user, Password: o.password,
-		TLSConfig: tlsConfig, PoolSize: 1})
+		TLSConfig: tlsConfig, PoolSize: 1, ReadTimeout: readTimeout})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pykv-cli:", err)
 		return 2
 	}
 	defer c.Close()
 
+	if mode != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		x := &transfer{c: c, addr: addr, stdin: os.Stdin, stdout: os.Stdout, out: os.Stdout, errOut: os.Stderr,
+			now: time.Now, quiet: o.quiet}
+		switch mode {
+		case "--export":
+			return x.exportFile(ctx, o.export)
+		case "--import":
+			return x.importFile(ctx, o.importFrom)
+		default:
+			return x.backupDir(ctx, o.backup)
+		}
+	}
 	stdoutTTY := isTerminal(os.Stdout)
 	s := &cli{c: c, addr: addr, version: version, out: os.Stdout, errOut: os.Stderr, connected: true,
 		raw: o.raw || !stdoutTTY && !o.noRaw, color: stdoutTTY}

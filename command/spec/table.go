@@ -317,6 +317,11 @@ func table() []*Command {
 		{Name: "flushdb", Arity: -1, Flags: FlagWrite, Group: "server",
 			Summary: "Not supported by pykv: replies with an error.",
 			Args:    "[ASYNC|SYNC]"},
+		{Name: "export", Arity: 1, Flags: FlagAdmin, Group: "server",
+			Summary: "Merge, then stream every key as export lines (NDJSON) as of one seq (native protocol: pykv-cli --export)."},
+		{Name: "backup", Arity: 2, Flags: FlagAdmin, Group: "server",
+			Summary: "Merge, then copy the dataset as of one seq into a new or empty directory on the server; return its path and seq.",
+			Args:    "path"},
 
 		// replication
 		{Name: "replicaof", Arity: 3, Flags: FlagAdmin | FlagNoMulti, Group: "server",

@@ -42,6 +42,7 @@ func TestImportRules(t *testing.T) {
 		{pkg: "reply"},
 		{pkg: "internal/redisfmt"},
 		{pkg: "internal/glob"},
+		{pkg: "internal/kvjson"},
 		{pkg: "vfs"},
 		{pkg: "index"},
 		{pkg: "segment", allowed: []string{"vfs"}},
