@@ -146,7 +146,8 @@ func TestNativeEveryOpcode(t *testing.T) {
 		{[]string{"EXPIRE", "nosuch", "100"}, "(integer) 0"},
 		{[]string{"PEXPIRE", "nosuch", "100"}, "(integer) 0"},
 		{[]string{"EXPIRE", "ctr", "x"}, notInt},
-		{[]string{"EXPIRE", "ctr", "100", "NX"}, "(error) ERR the NX, XX, GT and LT options of EXPIRE are not supported by pykv"},
+		{[]string{"EXPIRE", "ctr", "100", "NX"}, "(integer) 0"}, // it has an expiry
+		{[]string{"EXPIRE", "ctr", "100", "NX", "XX"}, "(error) ERR NX and XX, GT or LT options at the same time are not compatible"},
 		{[]string{"EXPIRE", "ctr", "100", "YY"}, "(error) ERR Unsupported option YY"},
 		{[]string{"PERSIST", "ctr"}, "(integer) 1"},
 		{[]string{"PERSIST", "ctr"}, "(integer) 0"},
