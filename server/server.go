@@ -272,7 +272,17 @@ func (s *Server) Serve() error {
 			continue
 		}
 		delay = 0
+		// Added under mu, as Shutdown sets closing before it waits: a
+		// connection accepted as the server shuts down is either waited
+		// for or closed here, never added while Wait runs.
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			c.Close()
+			return nil
+		}
 		s.wg.Add(1)
+		s.mu.Unlock()
 		go s.serveConn(c)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -59,7 +60,10 @@ func TestHTTPExamplesRunTopToBottom(t *testing.T) {
 		{"/docs/curl", page},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			testdaemon.Start(t, testdaemon.Options{Args: []string{"--http-addr", httpAddr}})
+			d := testdaemon.Start(t, testdaemon.Options{Args: []string{"--http-addr", httpAddr}})
+			// An example that feeds pykv-cli runs the one built from this
+			// checkout, pointed at this daemon.
+			cli := testdaemon.Tool(t, "pykv-cli") + " -p " + strconv.Itoa(d.NativePort()) + " "
 			blocks := tc.blocks(t)
 			if len(blocks) < 5 {
 				t.Fatalf("found only %d example blocks", len(blocks))
@@ -68,8 +72,13 @@ func TestHTTPExamplesRunTopToBottom(t *testing.T) {
 			for _, block := range blocks {
 				for _, cmd := range shellLines(block) {
 					line := strings.ReplaceAll(cmd, "localhost:7381", httpAddr)
-					if strings.HasPrefix(line, "curl ") {
+					switch {
+					case strings.HasPrefix(line, "curl ") && !strings.Contains(line, ">"):
 						line = "curl -sSf -o /dev/null " + strings.TrimPrefix(line, "curl ")
+					case strings.HasPrefix(line, "curl "):
+						line = "curl -sSf " + strings.TrimPrefix(line, "curl ")
+					case strings.HasPrefix(line, "pykv-cli "):
+						line = cli + strings.TrimPrefix(line, "pykv-cli ")
 					}
 					sh := exec.Command("bash", "-c", line)
 					sh.Dir = dir
