@@ -112,11 +112,14 @@ func waitCaughtUp(t testing.TB, ctx context.Context, leader, follower *redis.Cli
 // and takes writes once promoted.
 func TestReplication(t *testing.T) {
 	t.Parallel()
-	ctx := testCtx(t)
+	// More than testCtx's 30 s: the test writes a few thousand commands
+	// under fsync on two daemons, on a machine that may be busy.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
 	leaderHTTP, followerHTTP := freeAddr(t), freeAddr(t)
 	leader := testdaemon.Start(t, testdaemon.Options{Fsync: "always", Args: []string{"--segment-size", "65536", "--http-addr", leaderHTTP}})
 	lc := newRedis(t, leader.RESPAddr(), 4, nil)
-	writeMix(t, ctx, lc, "before", 1500)
+	writeMix(t, ctx, lc, "before", 800)
 	if err := lc.Do(ctx, "COMPACT").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +128,7 @@ func TestReplication(t *testing.T) {
 	follower := testdaemon.Start(t, testdaemon.Options{Fsync: "always", Args: []string{"--replicaof", leader.Addr(), "--http-addr", followerHTTP}})
 	fc := newRedis(t, follower.RESPAddr(), 4, nil)
 	var wg sync.WaitGroup
-	wg.Go(func() { writeMix(t, ctx, lc, "during", 1000) })
+	wg.Go(func() { writeMix(t, ctx, lc, "during", 500) })
 	wg.Wait()
 	// One batch larger than a frame of the stream (256 KiB): it reaches
 	// the follower whole, across frames.
@@ -191,7 +194,7 @@ func TestReplication(t *testing.T) {
 	// the backlog kept the log it needs, and it comes back with a partial
 	// sync.
 	follower.Kill()
-	writeMix(t, ctx, lc, "while-down", 500)
+	writeMix(t, ctx, lc, "while-down", 300)
 	if err := lc.Do(ctx, "COMPACT").Err(); err != nil {
 		t.Fatal(err)
 	}
