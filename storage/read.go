@@ -270,17 +270,11 @@ func boolCount(b bool) int {
 // pttl returns key's remaining time to live in milliseconds, -1 when it has
 // no expiry, -2 when it does not exist.
 func (db *DB) pttl(key []byte) (int64, error) {
-	if db.closed.Load() {
-		return 0, ErrClosed
+	at, err := db.expireTime(key)
+	if err != nil || at < 0 {
+		return at, err
 	}
-	e, ok := db.lookup(key)
-	switch {
-	case !ok:
-		return -2, nil
-	case e.ExpireAt == 0:
-		return -1, nil
-	}
-	return max(e.ExpireAt-db.nowMs(), 0), nil
+	return max(at-db.nowMs(), 0), nil
 }
 
 // scan returns about count keys matching the glob pattern match (empty

@@ -236,11 +236,20 @@ func startRedis(t *testing.T, server string, extra ...string) int {
 		cmd.Process.Kill()
 		<-exited
 	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	waitFor(t, 10*time.Second, "redis-server to accept on "+addr, func() bool {
+	waitAccepting(t, "redis-server", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), exited, func() string {
+		return fmt.Sprintf("port %d taken?", port)
+	})
+	return port
+}
+
+// waitAccepting waits until a tool's process accepts on addr, failing
+// the test with why() if the process exits first (exited is closed).
+func waitAccepting(t *testing.T, name, addr string, exited <-chan struct{}, why func() string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, name+" to accept on "+addr, func() bool {
 		select {
 		case <-exited:
-			t.Fatalf("redis-server exited at start (port %d taken?)", port)
+			t.Fatalf("%s exited at start: %s", name, why())
 		default:
 		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -249,7 +258,6 @@ func startRedis(t *testing.T, server string, extra ...string) int {
 		}
 		return err == nil
 	})
-	return port
 }
 
 // TestRedisCLIPipe feeds redis-cli --pipe, Redis's mass-insertion mode,

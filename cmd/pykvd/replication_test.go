@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -41,35 +40,6 @@ func replInfo(t testing.TB, ctx context.Context, c *redis.Client) map[string]str
 		t.Fatal(err)
 	}
 	return parseInfo(t, text).Fields
-}
-
-// dump returns every key of c with its value and whether it has a TTL.
-func dump(t testing.TB, ctx context.Context, c *redis.Client) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	var cursor uint64
-	for range 100000 {
-		keys, next, err := c.Scan(ctx, cursor, "", 500).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range keys {
-			v, err := c.Get(ctx, k).Result()
-			if err != nil {
-				t.Fatalf("GET %q: %v", k, err)
-			}
-			ttl, err := c.PTTL(ctx, k).Result()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[k] = v + "/ttl=" + strconv.FormatBool(ttl > 0)
-		}
-		if cursor = next; cursor == 0 {
-			return out
-		}
-	}
-	t.Fatal("SCAN did not end")
-	return nil
 }
 
 // writeMix writes n rounds of SET, MSET, INCR, DEL and EXPIRE through c.
@@ -140,9 +110,7 @@ func TestReplication(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCaughtUp(t, ctx, lc, fc)
-	if got, want := dump(t, ctx, fc), dump(t, ctx, lc); !maps.Equal(got, want) {
-		t.Fatalf("after the full sync the follower holds %d keys, the leader %d; they differ", len(got), len(want))
-	}
+	sameData(t, "after the full sync the follower", dataOf(t, ctx, lc), dataOf(t, ctx, fc))
 	li := replInfo(t, ctx, lc)
 	if li["role"] != "master" || li["connected_slaves"] != "1" || li["pykv_full_syncs_served"] != "1" ||
 		!strings.Contains(li["slave0"], "state=online") {
@@ -204,9 +172,7 @@ func TestReplication(t *testing.T) {
 	follower.Restart()
 	fc = newRedis(t, follower.RESPAddr(), 4, nil)
 	waitCaughtUp(t, ctx, lc, fc)
-	if got, want := dump(t, ctx, fc), dump(t, ctx, lc); !maps.Equal(got, want) {
-		t.Fatalf("after the restart the follower holds %d keys, the leader %d; they differ", len(got), len(want))
-	}
+	sameData(t, "after the restart the follower", dataOf(t, ctx, lc), dataOf(t, ctx, fc))
 	if li := replInfo(t, ctx, lc); li["pykv_partial_syncs_served"] != "1" || li["pykv_full_syncs_served"] != "1" {
 		t.Fatalf("after the follower's restart the leader served: %v", li)
 	}
@@ -263,12 +229,9 @@ func TestPromotionAndTheOldLeadersReturn(t *testing.T) {
 	}
 	waitCaughtUp(t, ctx, pc, oc)
 	waitCaughtUp(t, ctx, pc, xc)
-	want := dump(t, ctx, pc)
-	for name, c := range map[string]*redis.Client{"old leader": oc, "other follower": xc} {
-		if got := dump(t, ctx, c); !maps.Equal(got, want) {
-			t.Errorf("%s holds %d keys, the new leader %d; they differ", name, len(got), len(want))
-		}
-	}
+	want := dataOf(t, ctx, pc)
+	sameData(t, "the old leader", want, dataOf(t, ctx, oc))
+	sameData(t, "the other follower", want, dataOf(t, ctx, xc))
 	if n, err := oc.Exists(ctx, "lost:1").Result(); err != nil || n != 0 {
 		t.Fatalf("the old leader still serves a write of the diverged history: %d %v", n, err)
 	}

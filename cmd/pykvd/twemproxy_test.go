@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pykv/pykv/internal/testdaemon"
 )
@@ -65,18 +64,9 @@ func startNutcracker(t *testing.T, shards []string) string {
 			t.Logf("nutcracker log:\n%s", log)
 		}
 	})
-	waitFor(t, 10*time.Second, "nutcracker to accept on "+addr, func() bool {
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "nutcracker.log"))
-			t.Fatalf("nutcracker exited at start:\n%s", log)
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
+	waitAccepting(t, "nutcracker", addr, exited, func() string {
+		log, _ := os.ReadFile(filepath.Join(dir, "nutcracker.log"))
+		return string(log)
 	})
 	return addr
 }
