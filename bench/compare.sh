@@ -378,12 +378,24 @@ restarted() {
 	row "$group" ready "$test" "fsync $DATASET_FSYNC" "$server" - - - "$(mib "$rss")" "$bpk" "$(printf '%.0f' "$READY_MS")"
 }
 
+# running GROUP TEST SERVER PID: the memory row of a server that has run
+# for a while (loaded, replayed, merged): its RSS, and the RSS per key over
+# the empty server's BASE_KIB.
+running() {
+	local group=$1 test=$2 server=$3 pid=$4 rss
+	rss=$(rss_kib "$pid")
+	rss_detail "$pid"
+	row "$group" mem "$test" "fsync $DATASET_FSYNC" "$server" - - - "$(mib "$rss")" "$(bytes_per_key "$rss" "$BASE_KIB")" -
+}
+
 # merged DIR: waits for pykv's merge (started by BGREWRITEAOF) to leave a
-# snapshot and no temporary file.
+# snapshot and no temporary file, and to be over (INFO says no rewrite in
+# progress once the merge has also handed its buffers back to the OS).
 merged() {
 	local dir=$1 i
 	for ((i = 0; i < 6000; i++)); do
-		if compgen -G "$dir/*.snap" >/dev/null && ! compgen -G "$dir/*.tmp" >/dev/null; then
+		if compgen -G "$dir/*.snap" >/dev/null && ! compgen -G "$dir/*.tmp" >/dev/null &&
+			redis-cli -p "$PYKV_RESP_PORT" INFO persistence | grep -q '^aof_rewrite_in_progress:0'; then
 			return 0
 		fi
 		sleep 0.1
@@ -429,6 +441,7 @@ dataset() {
 	if [[ $reply == *started* ]]; then
 		log "merging: $reply"
 		merged "$pdir/data" || die "no snapshot after BGREWRITEAOF"
+		running mem "$n keys merged, same process" "pykvd cache 1 MiB" "$PYKV_PID"
 		stop_pykv
 		start_pykv "$pdir" "$DATASET_FSYNC" "$SMALL_CACHE" --segment-size "$LOG_SEGMENT"
 		restarted ready-snap "restart, $n keys" "pykvd (snapshot)" "$PYKV_PID" "$PYKV_RESP_PORT" "$BASE_KIB"
