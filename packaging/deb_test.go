@@ -52,7 +52,7 @@ type deb struct {
 // as the unit says, then removed and purged). Each part skips, saying
 // why, where its tool is missing; `make deps` installs them.
 func TestDebPackage(t *testing.T) {
-	need(t, "go", "dpkg-deb", "dpkg")
+	need(t, "go", "dpkg-deb", "dpkg", "strip", "dpkg-shlibdeps")
 	p := buildDeb(t)
 	t.Run("Contents", func(t *testing.T) { testContents(t, p) })
 	t.Run("Lintian", func(t *testing.T) { t.Parallel(); testLintian(t, p) })
