@@ -513,6 +513,23 @@ func testRun(t *testing.T, p *deb, td, root string, uid, gid int) {
 		t.Fatalf("TimeoutStopSec: %v", err)
 	}
 	emulated = append(emulated, "UMask", "LimitNOFILE", "WorkingDirectory", "TimeoutStopSec", "Type", "ExecStart")
+	// ProtectSystem=strict, ReadWritePaths= and ProtectHome=yes in a mount
+	// namespace of the daemon's own (unshare), where root can make mounts
+	// read-only without touching this machine's.
+	var sandbox []string
+	var rwPaths []string
+	if unit.one(t, "ProtectSystem") == "strict" && unit.one(t, "ProtectHome") == "yes" {
+		if out, err := runErr(nil, "unshare", "--mount", "--propagation=private", "true"); err != nil {
+			t.Logf("unshare --mount does not work here (%v: %s): ProtectSystem=, ReadWritePaths= and ProtectHome= left to systemd", err, out)
+		} else {
+			for _, rw := range unit["ReadWritePaths"] {
+				rwPaths = append(rwPaths, filepath.Join(root, rw))
+			}
+			sandbox = append([]string{"unshare", "--mount", "--propagation=private", "sh", "-c", mountSandbox, "sh"}, rwPaths...)
+			sandbox = append(sandbox, "--")
+			emulated = append(emulated, "ProtectSystem", "ReadWritePaths", "ProtectHome")
+		}
+	}
 	var skipped []string
 	for k := range unit {
 		if !slices.Contains(emulated, k) {
@@ -563,10 +580,9 @@ func testRun(t *testing.T, p *deb, td, root string, uid, gid int) {
 			"--native-addr=127.0.0.1:"+strconv.Itoa(ports[0]),
 			"--resp-addr=127.0.0.1:"+strconv.Itoa(ports[1]),
 			"--http-addr=127.0.0.1:"+strconv.Itoa(ports[2]))
-		shArgs := append([]string{"-c", `umask "$1" && ulimit -n "$2" && shift 2 && exec "$@"`, "sh", umask, nofile}, setpriv...)
-		shArgs = append(shArgs, "--")
-		shArgs = append(shArgs, args...)
-		cmd := exec.Command("sh", shArgs...)
+		cmdline := append(slices.Clone(sandbox), "sh", "-c", `umask "$1" && ulimit -n "$2" && shift 2 && exec "$@"`, "sh", umask, nofile)
+		cmdline = append(append(append(cmdline, setpriv...), "--"), args...)
+		cmd := exec.Command(cmdline[0], cmdline[1:]...)
 		cmd.Dir = workDir
 		// systemd's environment for a service with User= (systemd.exec(5),
 		// "Environment Variables in Spawned Processes"), paths under the
@@ -612,6 +628,20 @@ func testRun(t *testing.T, p *deb, td, root string, uid, gid int) {
 	}
 	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err != nil || cwd != workDir {
 		t.Errorf("the daemon's working directory is %q (%v), want %s", cwd, err, workDir)
+	}
+	if sandbox != nil {
+		mounts := procMounts(t, pid)
+		if o := mounts["/"]; !slices.Contains(o, "ro") {
+			t.Errorf("the daemon's / is mounted %v, want ro (ProtectSystem=strict)", o)
+		}
+		for _, rw := range rwPaths {
+			if o := mounts[rw]; !slices.Contains(o, "rw") {
+				t.Errorf("the daemon's %s is mounted %v, want rw (ReadWritePaths=)", rw, o)
+			}
+		}
+		if _, err := os.Stat("/root"); err == nil && !slices.Contains(mounts["/root"], "ro") {
+			t.Errorf("the daemon's /root is mounted %v, want an empty read-only tmpfs (ProtectHome=yes)", mounts["/root"])
+		}
 	}
 
 	// It serves on loopback, and writes.
@@ -667,6 +697,47 @@ func testRun(t *testing.T, p *deb, td, root string, uid, gid int) {
 	if err != nil || n == 0 {
 		t.Errorf("the data directory holds %d entries (%v), want the daemon's files", n, err)
 	}
+}
+
+// mountSandbox is the shell script, run by unshare in the daemon's own
+// mount namespace, that imitates the unit's ProtectSystem=strict (every
+// mount read-only but the API file systems /proc, /sys and /dev),
+// ReadWritePaths= (its arguments, bound on themselves before, so that they
+// stay writable) and ProtectHome=yes (/home, /root and /run/user hidden
+// under empty read-only tmpfs). Stricter than systemd in one way: without
+// PrivateTmp='s own /tmp, /tmp is read-only too. Its arguments are the
+// writable paths, "--", then the command it runs.
+const mountSandbox = `set -e
+while [ "$1" != -- ]; do mount --bind "$1" "$1"; rw="$rw $1"; shift; done
+shift
+for m in $(awk '{print $5}' /proc/self/mountinfo); do
+  case " $m $rw " in
+    " /proc "*|" /proc/"*|" /sys "*|" /sys/"*|" /dev "*|" /dev/"*) ;;
+    *" $m "*" $m "*) ;;
+    *) mount -o remount,bind,ro "$m" ;;
+  esac
+done
+for h in /home /root /run/user; do
+  if [ -d "$h" ]; then mount -t tmpfs -o ro,mode=000 tmpfs "$h"; fi
+done
+exec "$@"`
+
+// procMounts returns the mount points of the process's mount namespace
+// and each one's per-mount options (/proc/PID/mountinfo), the last mount
+// on a point winning.
+func procMounts(t *testing.T, pid int) map[string][]string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string][]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 6 {
+			m[f[4]] = strings.Split(f[5], ",")
+		}
+	}
+	return m
 }
 
 // daemon is the pykvd testRun started.
