@@ -369,11 +369,16 @@ func testInstall(t *testing.T, p *deb) {
 		}
 	}
 	// --force-depends: the scratch database has neither systemd nor libc6;
-	// the scripts use this machine's.
+	// the scripts use this machine's. --log: dpkg.cfg names this machine's
+	// /var/log/dpkg.log, which --root does not move.
+	dpkgLog := filepath.Join(root, "var/log/dpkg.log")
 	dpkg := func(args ...string) string {
-		return run(t, nil, "dpkg", append([]string{"--root=" + root, "--force-script-chrootless", "--force-depends"}, args...)...)
+		return run(t, nil, "dpkg", append([]string{"--root=" + root, "--log=" + dpkgLog, "--force-script-chrootless", "--force-depends"}, args...)...)
 	}
 	dpkg("-i", p.path)
+	if b, err := os.ReadFile(dpkgLog); err != nil || !strings.Contains(string(b), "status installed pykv") {
+		t.Errorf("the scratch root's dpkg.log has no install of pykv (%v):\n%s", err, b)
+	}
 	for f, b := range hostFiles {
 		if now, err := os.ReadFile(f); err != nil || !bytes.Equal(now, b) {
 			t.Errorf("installing into the scratch root changed this machine's %s (%v)", f, err)
