@@ -58,6 +58,9 @@ func (s *cli) exec(ctx context.Context, args []string) bool {
 		argv[i] = a
 	}
 	rep, err := s.c.Do(ctx, argv...).Result()
+	if rep.Kind == 0 && ctx.Err() != nil {
+		return false // interrupted (Ctrl-C): no failure of the command's
+	}
 	if rep.Kind == 0 {
 		s.connected = false
 		s.failures++
