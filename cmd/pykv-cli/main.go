@@ -8,6 +8,13 @@
 //	pykv-cli --export FILE|-      every key as JSON lines, as of one seq
 //	pykv-cli --import FILE|-      set the keys of JSON lines, with their expiries
 //	pykv-cli --backup DIR         a consistent copy of the data directory, made by the server
+//	pykv-cli -r N -i S CMD ...    CMD N times (-1: until Ctrl-C), S seconds apart
+//	pykv-cli --json CMD ...       the reply as one line of JSON
+//	pykv-cli --scan [--pattern P] every key (matching P), one per line
+//	pykv-cli --bigkeys            the biggest values, and the keyspace's sizes
+//	pykv-cli --stat               a line of the server's figures every -i seconds (1)
+//	pykv-cli --latency            PING's round trip: min, max, average
+//	pykv-cli --latency-history    the same, a line every -i seconds (15)
 //
 // --export writes package kvjson's lines (docs/format.md, "Export
 // lines") from the server's EXPORT stream to FILE (through FILE.tmp,
@@ -24,6 +31,13 @@
 // quoting: "double quotes" with \n \t \xHH escapes, 'single quotes'
 // literal. A line may start with a repeat count ("3 INCR n"); help, quit,
 // exit and clear are handled by pykv-cli itself.
+//
+// The modes after --backup are redis-cli's, in its output shapes (modes.go
+// says where they differ, docs/operations.md "pykv-cli" too): -r bounds
+// them (lines; samples for --latency), -i paces them, Ctrl-C ends them.
+// --json (json.go) prints replies as redis-cli 7's --json does, except
+// that every line is valid JSON: an error is {"error":"..."} and a string
+// that is not UTF-8 is {"base64":"..."}.
 //
 // Replies are printed in redis-cli's standard form (OK, (nil),
 // (integer) 3, "quoted", (error) ERR ..., numbered arrays) when standard

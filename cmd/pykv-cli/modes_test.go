@@ -574,3 +574,94 @@ func TestModeUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveLines runs the modes in process as on a terminal, which a pipe
+// to the binary cannot show: --latency rewrites its line in place and
+// ends it after -r samples, --latency-history ends each interval's line
+// with its range, and an interrupted --bigkeys prints the summary of
+// what it saw, marked with its progress.
+func TestLiveLines(t *testing.T) {
+	t.Parallel()
+	_, _, native := cliDaemon(t)
+	c := dial(t, native)
+	ctx := context.Background()
+	c.Set(ctx, "k", "v", client.SetArgs{})
+	newMonitor := func(out *bytes.Buffer, repeat int, interval float64) *monitor {
+		return &monitor{c: c, addr: "test", out: out, errOut: out, tty: true,
+			repeat: repeat, repeatSet: true, interval: interval, now: time.Now}
+	}
+
+	var out bytes.Buffer
+	if code := newMonitor(&out, 4, 0).latencyMode(ctx, false); code != 0 {
+		t.Fatalf("--latency -r 4 on a terminal: exit %d\n%q", code, out.String())
+	}
+	parts := strings.Split(out.String(), "\x1b[0G\x1b[2K")
+	live := regexp.MustCompile(`^min: \d+\.\d\d, max: \d+\.\d\d, avg: \d+\.\d\d \((\d) samples\)$`)
+	if len(parts) != 5 || parts[0] != "" || !strings.HasSuffix(out.String(), " (4 samples)\n") {
+		t.Fatalf("--latency -r 4 on a terminal: %q, want 4 rewrites of one line, then a newline", out.String())
+	}
+	for i, p := range parts[1:] {
+		m := live.FindStringSubmatch(strings.TrimSuffix(p, "\n"))
+		if m == nil || m[1] != strconv.Itoa(i+1) {
+			t.Errorf("--latency on a terminal: update %d is %q", i+1, p)
+		}
+	}
+
+	out.Reset()
+	if code := newMonitor(&out, 2, 0.1).latencyMode(ctx, true); code != 0 {
+		t.Fatalf("--latency-history on a terminal: exit %d\n%q", code, out.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	ended := regexp.MustCompile(`\x1b\[0G\x1b\[2Kmin: \d+\.\d\d, max: \d+\.\d\d, avg: \d+\.\d\d \(\d+ samples\) -- 0\.\d\d seconds range$`)
+	if len(lines) != 2 || !ended.MatchString(lines[0]) || !ended.MatchString(lines[1]) {
+		t.Errorf("--latency-history -i 0.1 -r 2 on a terminal: %q, want 2 lines, each ending with its range", out.String())
+	}
+
+	// --bigkeys with --count 1 and -i 60 pauses a minute after 100 SCANs;
+	// once the daemon has counted DBSIZE and those SCANs, Ctrl-C (the
+	// context's cancel) ends it at once, with the summary.
+	p := c.Pipeline()
+	for i := range 300 {
+		p.Set(ctx, "big:"+strconv.Itoa(i), i, client.SetArgs{})
+	}
+	if err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	processed := func() int64 {
+		info, err := c.Info(ctx, "stats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := testdaemon.ParseInfo(info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := n.Int("total_commands_processed")
+		return v
+	}
+	base := processed() + 1 // this INFO
+	out.Reset()
+	interrupt, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m := newMonitor(&out, 1, 60)
+	m.count = 1
+	exited := make(chan int, 1)
+	go func() { exited <- m.bigKeys(interrupt) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for processed() < base+101 {
+		if time.Now().After(deadline) {
+			t.Fatal("--bigkeys did not send DBSIZE and 100 SCANs in 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-exited:
+		summary := regexp.MustCompile(`\n-------- summary -------\n\n\[\d\d\.\d\d%\] Sampled \d+ keys in the keyspace!\n`)
+		if code != 0 || !summary.MatchString(out.String()) {
+			t.Errorf("--bigkeys interrupted: exit %d\n%s", code, out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("--bigkeys did not stop within 10 s of its interruption")
+	}
+}
