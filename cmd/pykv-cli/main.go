@@ -59,7 +59,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -102,6 +101,9 @@ type options struct {
 	pattern                                      string
 	count                                        int
 }
+
+// maxInterval bounds -i, a day, so that its seconds are a time.Duration.
+const maxInterval = 24 * time.Hour
 
 func parseFlags(args []string, stderr io.Writer) (*options, []string, error) {
 	o := &options{}
@@ -175,8 +177,8 @@ Examples:
 	if o.repeat < -1 {
 		return nil, nil, fmt.Errorf("-r %d: the repeat count is -1 (forever) or more", o.repeat)
 	}
-	if o.interval < 0 || math.IsNaN(o.interval) || math.IsInf(o.interval, 0) {
-		return nil, nil, fmt.Errorf("-i %v: the interval is 0 or more seconds", o.interval)
+	if !(o.interval >= 0 && o.interval <= maxInterval.Seconds()) { // NaN too
+		return nil, nil, fmt.Errorf("-i %v: the interval is 0 to %.0f seconds", o.interval, maxInterval.Seconds())
 	}
 	if o.count < 0 {
 		return nil, nil, fmt.Errorf("--count %d: the SCAN count is 1 or more", o.count)

@@ -557,6 +557,7 @@ func TestModeUsage(t *testing.T) {
 		{"-r", "-2", "PING"},
 		{"-i", "-1", "PING"},
 		{"-i", "NaN", "PING"},
+		{"-i", "1e12", "PING"},
 		{"--pattern", "x*", "PING"},
 		{"--scan", "--count", "-1"},
 	}
