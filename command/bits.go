@@ -1,6 +1,7 @@
 package command
 
 import (
+	"crypto/subtle"
 	"errors"
 	"math/bits"
 
@@ -254,4 +255,136 @@ func (t *Table) bitpos(s *Session, argv [][]byte) Reply {
 		return Int(-1)
 	}
 	return Int(hi + 1)
+}
+
+// The operations of BITOP.
+type bitOp int
+
+const (
+	bitAnd bitOp = iota
+	bitOr
+	bitXor
+	bitNot
+)
+
+// Errors of BITOP, in Redis 7's words but the last, which is pykv's, as
+// MULTI's for a Store without transactions.
+var (
+	errBitopNot  = Err("BITOP NOT must be called with a single source key.")
+	errBitopNoTx = Err("BITOP is not supported by this storage engine")
+)
+
+// parseBitOp parses BITOP's operation, in any case.
+func parseBitOp(arg []byte) (bitOp, bool) {
+	switch {
+	case is(arg, "AND"):
+		return bitAnd, true
+	case is(arg, "OR"):
+		return bitOr, true
+	case is(arg, "XOR"):
+		return bitXor, true
+	case is(arg, "NOT"):
+		return bitNot, true
+	}
+	return 0, false
+}
+
+// BITOP AND|OR|XOR|NOT destkey key [key ...]
+//
+// As Redis: a missing source is an empty string, shorter sources are
+// zero-filled to the longest, and the result is one SET of destkey (which
+// clears its expiry), or a DEL of it when the result is empty; the reply
+// is the result's length. The sources are read and destkey written in one
+// storage Atomic, so the result is of one instant and is logged as one
+// write before the reply; inside EXEC, in the transaction's view. The
+// sources are folded one at a time, so memory is the result and one
+// source, whatever the number of keys.
+func (t *Table) bitop(s *Session, argv [][]byte) Reply {
+	op, ok := parseBitOp(argv[1])
+	if !ok {
+		return errSyntax
+	}
+	if op == bitNot && len(argv) != 4 {
+		return errBitopNot
+	}
+	dest, srcs := argv[2], argv[3:]
+	var n int
+	run := func(st Store) error {
+		res, err := foldBits(st, op, srcs)
+		if err != nil {
+			return err
+		}
+		n = len(res)
+		if n == 0 {
+			_, err = st.Del(dest)
+			return err
+		}
+		_, err = st.Set(dest, res, storage.SetOptions{})
+		return err
+	}
+	var err error
+	if s.tx.running != nil {
+		err = run(s.tx.running) // inside EXEC, already atomic
+	} else {
+		tr, ok := t.transactor(s)
+		if !ok {
+			return errBitopNoTx
+		}
+		var ranErr error
+		_, err = tr.Atomic(nil, func(tx *storage.Tx) { ranErr = run(tx) })
+		if err == nil {
+			err = ranErr
+		}
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	return Int(int64(n))
+}
+
+// foldBits reads the sources from st one at a time and folds them with op
+// into the result. A source longer than the value-size limit (written
+// under a larger one) is ErrValueTooLarge, before it is copied.
+func foldBits(st Store, op bitOp, srcs [][]byte) ([]byte, error) {
+	limit := st.MaxValueSize()
+	var res []byte
+	for i, key := range srcs {
+		v, err := st.Get(key)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			v = nil
+		case err != nil:
+			return nil, err
+		case len(v) > limit:
+			return nil, storage.ErrValueTooLarge
+		}
+		if i == 0 {
+			res = append([]byte(nil), v...)
+			if op == bitNot {
+				for j := range res {
+					res[j] = ^res[j]
+				}
+			}
+			continue
+		}
+		// The zero bytes res grows by are what the sources before had
+		// there: AND with them is 0, OR and XOR are v's bytes.
+		if len(v) > len(res) {
+			res = append(res, make([]byte, len(v)-len(res))...)
+		}
+		switch op {
+		case bitAnd:
+			for j, c := range v {
+				res[j] &= c
+			}
+			clear(res[len(v):])
+		case bitOr:
+			for j, c := range v {
+				res[j] |= c
+			}
+		case bitXor:
+			subtle.XORBytes(res, res, v)
+		}
+	}
+	return res, nil
 }

@@ -44,11 +44,12 @@ func startTwins(t *testing.T) twins {
 }
 
 // asPykv is redis-server's reply as pykvd is documented to answer it
-// (docs/protocol.md, Differences from Redis 7): the size-limit error names
-// pykv's max_value_size where Redis names its proto-max-bulk-len. Nothing
-// else is changed.
+// (docs/protocol.md, Differences from Redis 7): the size-limit errors, of
+// a value and of LCS's table, name pykv's max_value_size where Redis
+// names its proto-max-bulk-len. Nothing else is changed.
 func asPykv(redisReply string) string {
-	return strings.ReplaceAll(redisReply, "(proto-max-bulk-len)", "(max_value_size)")
+	r := strings.ReplaceAll(redisReply, "(proto-max-bulk-len)", "(max_value_size)")
+	return strings.ReplaceAll(r, "for LCS exceeds proto-max-bulk-len", "for LCS exceeds max_value_size")
 }
 
 // nativeAsRESP2 sends args to pykvd over the native protocol and encodes
