@@ -95,7 +95,7 @@ func TestBitop(t *testing.T) {
 		{cmd: "GET d", want: `"\x87\x86"`},
 		// Zero-filled to the longest, a missing key as an empty string.
 		{cmd: "BITOP AND d a c", want: "(integer) 6"},
-		{cmd: "GET d", want: `"`+"`"+`i\x00\x00\x00\x00"`},
+		{cmd: "GET d", want: `"` + "`" + `i\x00\x00\x00\x00"`},
 		{cmd: "BITOP OR d c a", want: "(integer) 6"},
 		{cmd: "GET d", want: `"~\x7fobar"`},
 		{cmd: "BITOP XOR d c none a", want: "(integer) 6"},
