@@ -368,9 +368,12 @@ func foldBits(st Store, op bitOp, srcs [][]byte) ([]byte, error) {
 			continue
 		}
 		// The zero bytes res grows by are what the sources before had
-		// there: AND with them is 0, OR and XOR are v's bytes.
+		// there: AND with them is 0, OR and XOR are v's bytes. It grows
+		// to the exact length, not append's next size.
 		if len(v) > len(res) {
-			res = append(res, make([]byte, len(v)-len(res))...)
+			grown := make([]byte, len(v))
+			copy(grown, res)
+			res = grown
 		}
 		switch op {
 		case bitAnd:

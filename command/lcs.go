@@ -3,14 +3,17 @@ package command
 import "github.com/pykv/pykv/internal/redisfmt"
 
 // LCS's memory: the table of the classic dynamic programme holds one
-// uint32 per pair of prefixes, (len(a)+1) x (len(b)+1) of them. Redis
-// refuses a table larger than proto-max-bulk-len; pykv refuses one larger
-// than storage.max_value_size (64 MiB by default: two values of about
-// 4 KiB each), the limit it has in that place for everything else, with
-// Redis's text naming it. And since every connection could ask at once,
-// a table of lcsSmallTable bytes or more waits for one of lcsTables
-// slots: at most lcsTables times max_value_size bytes of tables exist at
-// any time, and as many cores are busy with them.
+// uint32 per pair of prefixes, (len(a)+1) x (len(b)+1) of them, and its
+// time is as many steps. Redis refuses a table larger than
+// proto-max-bulk-len; pykv refuses one larger than storage.max_value_size
+// (64 MiB by default: two values of about 4 KiB each, some tens of
+// milliseconds), its limit in that place for everything else, in Redis's
+// words with that name. And since every connection could ask at once, a
+// table of lcsSmallTable bytes or more waits for one of lcsTables slots:
+// at most lcsTables times max_value_size bytes of tables exist at any
+// time, and as many cores are busy with them. LEN needs two rows of the
+// table, not all of it, and no slot. (Inside EXEC the wait holds the
+// engine's write lock; the slots' holders need no lock to finish.)
 const (
 	lcsCell       = 4 // bytes per cell: a uint32, as Redis's
 	lcsSmallTable = 1 << 20
@@ -66,24 +69,29 @@ func parseLCSOptions(opts [][]byte) (lcsOptions, Reply, bool) {
 // instant. Without options it is the subsequence itself, with LEN its
 // length, with IDX the map {matches: [[[a-start a-end] [b-start b-end]
 // (len)] ...], len: n} of its contiguous runs from the end of the strings
-// back, those shorter than MINMATCHLEN left out. The choices among equal
+// back, those shorter than MINMATCHLEN left out. The options are parsed
+// before the keys are read: every value is a string, so Redis's type
+// check, which comes first there, never fails here. The choices among equal
 // subsequences are Redis's: the same table, walked back the same way.
 func (t *Table) lcs(s *Session, argv [][]byte) Reply {
+	o, rep, ok := parseLCSOptions(argv[3:])
+	if !ok {
+		return rep
+	}
 	store := t.storeFor(s)
 	vals, err := store.MGet(argv[1], argv[2])
 	if err != nil {
 		return storeError(err)
 	}
 	a, b := vals[0], vals[1]
-	o, rep, ok := parseLCSOptions(argv[3:])
-	if !ok {
-		return rep
-	}
 	cells := uint64(len(a)+1) * uint64(len(b)+1)
 	if cells > uint64(store.MaxValueSize())/lcsCell {
 		return errLCSMemory
 	}
 	if o.getLen {
+		if len(b) > len(a) {
+			a, b = b, a // rows of the shorter
+		}
 		return Int(int64(lcsLength(a, b)))
 	}
 	if cells*lcsCell >= lcsSmallTable {
@@ -137,7 +145,10 @@ func lcsLength(a, b []byte) uint32 {
 func lcsWalk(a, b []byte, tab []uint32, o lcsOptions) Reply {
 	w := len(b) + 1
 	n := tab[len(tab)-1]
-	seq := make([]byte, n)
+	var seq []byte // the subsequence, unless IDX
+	if !o.getIdx {
+		seq = make([]byte, n)
+	}
 	var matches []Reply
 	const unset = -1
 	aStart, aEnd, bStart, bEnd := unset, 0, 0, 0
@@ -145,7 +156,9 @@ func lcsWalk(a, b []byte, tab []uint32, o lcsOptions) Reply {
 	for i, j := len(a), len(b); i > 0 && j > 0; {
 		emit := false
 		if a[i-1] == b[j-1] {
-			seq[k-1] = a[i-1]
+			if seq != nil {
+				seq[k-1] = a[i-1]
+			}
 			switch {
 			case aStart == unset:
 				aStart, aEnd, bStart, bEnd = i-1, i-1, j-1, j-1
