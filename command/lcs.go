@@ -6,7 +6,7 @@ import "github.com/pykv/pykv/internal/redisfmt"
 // uint32 per pair of prefixes, (len(a)+1) x (len(b)+1) of them, and its
 // time is as many steps. Redis refuses a table larger than
 // proto-max-bulk-len; pykv refuses one larger than storage.max_value_size
-// (64 MiB by default: two values of about 4 KiB each, 0.06 to 0.12 s of
+// (64 MiB by default: two values of about 4 KiB each, about 0.1 s of
 // one core, BenchmarkLCSAtTheLimit; Redis 7.0 takes as long), its limit
 // in that place for everything else, in Redis's words with that name. And since every connection could ask at once, a
 // table of lcsSmallTable bytes or more waits for one of lcsTables slots:
