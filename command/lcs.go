@@ -6,14 +6,15 @@ import "github.com/pykv/pykv/internal/redisfmt"
 // uint32 per pair of prefixes, (len(a)+1) x (len(b)+1) of them, and its
 // time is as many steps. Redis refuses a table larger than
 // proto-max-bulk-len; pykv refuses one larger than storage.max_value_size
-// (64 MiB by default: two values of about 4 KiB each, about 0.1 s of
-// one core, BenchmarkLCSAtTheLimit; Redis 7.0 takes as long), its limit
-// in that place for everything else, in Redis's words with that name. And since every connection could ask at once, a
-// table of lcsSmallTable bytes or more waits for one of lcsTables slots:
-// at most lcsTables times max_value_size bytes of tables exist at any
-// time, and as many cores are busy with them. LEN needs two rows of the
-// table, not all of it, and no slot. (Inside EXEC the wait holds the
-// engine's write lock; the slots' holders need no lock to finish.)
+// (64 MiB by default: two values of about 4 KiB each, about 0.1 s of one
+// core, BenchmarkLCSAtTheLimit; Redis 7.0 takes as long), its limit in
+// that place for everything else, in Redis's words with that name. And
+// since every connection could ask at once, a table of lcsSmallTable
+// bytes or more waits for one of lcsTables slots: at most lcsTables times
+// max_value_size bytes of tables exist at any time, and as many cores are
+// busy with them. LEN needs two rows of the table, not all of it, and no
+// slot. (Inside EXEC the wait holds the engine's write lock; the slots'
+// holders need no lock to finish.)
 const (
 	lcsCell       = 4 // bytes per cell: a uint32, as Redis's
 	lcsSmallTable = 1 << 20
