@@ -294,11 +294,10 @@ func parseBitOp(arg []byte) (bitOp, bool) {
 // As Redis: a missing source is an empty string, shorter sources are
 // zero-filled to the longest, and the result is one SET of destkey (which
 // clears its expiry), or a DEL of it when the result is empty; the reply
-// is the result's length. The sources are read and destkey written in one
-// storage Atomic, so the result is of one instant and is logged as one
-// write before the reply; inside EXEC, in the transaction's view. The
-// sources are folded one at a time, so memory is the result and one
-// source, whatever the number of keys.
+// is the result's length. The result is of one instant and is logged as
+// one write before the reply (bitopAtomic); inside EXEC it is the
+// transaction's. The sources are folded one at a time, so memory is the
+// result and one source, whatever the number of keys.
 func (t *Table) bitop(s *Session, argv [][]byte) Reply {
 	op, ok := parseBitOp(argv[1])
 	if !ok {
@@ -309,37 +308,88 @@ func (t *Table) bitop(s *Session, argv [][]byte) Reply {
 	}
 	dest, srcs := argv[2], argv[3:]
 	var n int
-	run := func(st Store) error {
-		res, err := foldBits(st, op, srcs)
-		if err != nil {
-			return err
-		}
-		n = len(res)
-		if n == 0 {
-			_, err = st.Del(dest)
-			return err
-		}
-		_, err = st.Set(dest, res, storage.SetOptions{})
-		return err
-	}
 	var err error
 	if s.tx.running != nil {
-		err = run(s.tx.running) // inside EXEC, already atomic
+		n, err = bitopIn(s.tx.running, op, dest, srcs) // inside EXEC, already atomic
 	} else {
 		tr, ok := t.transactor(s)
 		if !ok {
 			return errBitopNoTx
 		}
-		var ranErr error
-		_, err = tr.Atomic(nil, func(tx *storage.Tx) { ranErr = run(tx) })
-		if err == nil {
-			err = ranErr
-		}
+		n, err = bitopAtomic(t.storeFor(s), tr, op, dest, srcs)
 	}
 	if err != nil {
 		return storeError(err)
 	}
 	return Int(int64(n))
+}
+
+// bitopTries is how many times BITOP reads its sources outside the
+// engine's write lock before it reads them under it.
+const bitopTries = 3
+
+// bitopAtomic runs BITOP as one atomic step without holding the engine's
+// write lock while it reads the sources, which may be many and large (a
+// read from disk each): it watches them, reads and folds them as any
+// reader does, then writes destkey in an Atomic that runs only if no
+// source changed since the watch, so that the values read are the
+// sources' at that moment. When writers keep changing a source,
+// bitopTries times, it reads them inside the Atomic instead, holding the
+// lock for as long.
+func bitopAtomic(st Store, tr Transactor, op bitOp, dest []byte, srcs [][]byte) (int, error) {
+	var keys [][]byte
+	for _, k := range srcs {
+		if !containsKey(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	for range bitopTries {
+		vs, err := tr.Watch(keys...)
+		if err != nil {
+			return 0, err
+		}
+		res, err := foldBits(st, op, srcs)
+		if err != nil {
+			tr.Unwatch(vs)
+			return 0, err
+		}
+		var werr error
+		ran, err := tr.Atomic(vs, func(tx *storage.Tx) { werr = writeBits(tx, dest, res) })
+		tr.Unwatch(vs)
+		switch {
+		case err != nil:
+			return 0, err
+		case ran:
+			return len(res), werr
+		}
+	}
+	var n int
+	var rerr error
+	_, err := tr.Atomic(nil, func(tx *storage.Tx) { n, rerr = bitopIn(tx, op, dest, srcs) })
+	if err != nil {
+		return 0, err
+	}
+	return n, rerr
+}
+
+// bitopIn reads, folds and writes in st, which is atomic (a Tx).
+func bitopIn(st Store, op bitOp, dest []byte, srcs [][]byte) (int, error) {
+	res, err := foldBits(st, op, srcs)
+	if err != nil {
+		return 0, err
+	}
+	return len(res), writeBits(st, dest, res)
+}
+
+// writeBits stores BITOP's result: a SET of dest, or a DEL of it for an
+// empty result.
+func writeBits(st Store, dest, res []byte) error {
+	if len(res) == 0 {
+		_, err := st.Del(dest)
+		return err
+	}
+	_, err := st.Set(dest, res, storage.SetOptions{})
+	return err
 }
 
 // foldBits reads the sources from st one at a time and folds them with op

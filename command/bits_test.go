@@ -180,3 +180,38 @@ func TestBitopNeedsTransactions(t *testing.T) {
 		{cmd: "BITOP FOO d a", want: errSyntaxText}, // the arguments first
 	})
 }
+
+// busyStore is a connection's Deferred whose Atomic finds, every time, that
+// a watched key changed: writers that never let up.
+type busyStore struct {
+	*storage.Deferred
+	refused int
+}
+
+func (b *busyStore) Atomic(watched []storage.Version, fn func(tx *storage.Tx)) (bool, error) {
+	if len(watched) > 0 {
+		b.refused++
+		return false, nil
+	}
+	return b.Deferred.Atomic(nil, fn)
+}
+
+// TestBitopUnderWrites: when a source changes between BITOP's read and
+// its write every time, BITOP tries bitopTries times, then reads and
+// writes under the write lock, and answers as ever.
+func TestBitopUnderWrites(t *testing.T) {
+	f := newTxFixture(t, Config{})
+	busy := &busyStore{Deferred: f.db.Deferred()}
+	f.s[0].Store = busy
+	f.run([]txStep{
+		{who: 1, cmd: "SET a foobar", want: "OK"},
+		{cmd: "BITOP NOT d a a", want: "(error) ERR BITOP NOT must be called with a single source key."},
+		{cmd: "BITOP OR d a none a", want: "(integer) 6"},
+		{who: 1, cmd: "GET d", want: `"foobar"`},
+		{cmd: "BITOP AND d none", want: "(integer) 0"},
+		{who: 1, cmd: "EXISTS d", want: "(integer) 0"},
+	})
+	if busy.refused != 2*bitopTries {
+		t.Fatalf("%d refused Atomics, want %d", busy.refused, 2*bitopTries)
+	}
+}
