@@ -118,6 +118,12 @@ DBSIZE
 CLIENT SETNAME cli-test
 CLIENT GETNAME
 EXPIRE counter 10 NX
+SET lcs1 ohmytext
+SET lcs2 mynewtext
+LCS lcs1 lcs2
+LCS lcs1 lcs2 IDX MINMATCHLEN 4 WITHMATCHLEN
+BITOP AND band lcs1 lcs2
+BITOP NOT band lcs1 lcs2
 SELECT 1
 FLUSHALL
 LPUSH list x
@@ -162,6 +168,20 @@ OK
 OK
 cli-test
 1
+OK
+OK
+mytext
+matches
+4
+7
+5
+8
+4
+len
+6
+9
+ERR BITOP NOT must be called with a single source key.
+
 ERR DB index is out of range
 
 ERR FLUSHALL is not supported by pykv
