@@ -443,7 +443,7 @@ func hbarFigure(name, title, xlabel string, rows []Row, value func(Row) float64,
 		p.Add(lab)
 	}
 	p.NominalY(labels...)
-	p.X.Min, p.X.Max = 0, top*1.15
+	p.X.Min, p.X.Max = 0, top*1.35 // room for the value labels and, right of them, the legend
 	p.X.Tick.Marker = relabel(func(v float64) string { return fmt.Sprintf("%g", v) })
 	p.Legend.Top = false
 	p.Legend.Left = false
