@@ -274,6 +274,20 @@ func relabel(format func(float64) string) plot.Ticker {
 	})
 }
 
+// decades is a log axis's ticks: every power of ten from lo to hi
+// labelled (lo and hi are whole decades), 2 to 9 times each unlabelled.
+func decades(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for d := math.Floor(math.Log10(lo)); d <= math.Ceil(math.Log10(hi)); d++ {
+		v := math.Pow(10, d)
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
+		for m := 2.0; m < 10 && m*v < hi; m++ {
+			ts = append(ts, plot.Tick{Value: m * v})
+		}
+	}
+	return ts
+}
+
 // nines maps a percentile to the CDF's vertical scale: linear from 0 to
 // 90 % (0 to 3), then one unit per nine (99 % is 4, 99.9 % is 5), so that
 // the median and the tail both get room.
@@ -324,7 +338,7 @@ func latencyFigure(rows []Row, median map[[2]string]Run, setting string, cold bo
 		p.X.Label.Text = "latency, ms (log scale)"
 		p.Y.Label.Text = "requests at or under"
 		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.X.Tick.Marker = plot.TickerFunc(decades)
 		p.Y.Tick.Marker = ninesTicks()
 		p.Y.Min, p.Y.Max = 0, maxNines
 		grid := plotter.NewGrid()

@@ -123,6 +123,21 @@ func TestReadRunsErrors(t *testing.T) {
 	}
 }
 
+func TestDecades(t *testing.T) {
+	var labels []string
+	for _, tk := range decades(0.1, 100) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if !slices.Equal(labels, []string{"0.1", "1", "10", "100"}) {
+		t.Errorf("labelled ticks %q", labels)
+	}
+	if n := len(decades(0.1, 100)); n != 4+3*8 {
+		t.Errorf("%d ticks, want 4 labelled and 8 between each two", n)
+	}
+}
+
 func TestNines(t *testing.T) {
 	for _, tc := range []struct{ q, want float64 }{{0, 0}, {45, 1.5}, {90, 3}, {99, 4}, {99.9, 5}, {99.999, 7}} {
 		if got := nines(tc.q); math.Abs(got-tc.want) > 1e-9 {
