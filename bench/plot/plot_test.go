@@ -220,3 +220,41 @@ func TestUsage(t *testing.T) {
 		t.Errorf("empty data dir: exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// TestDatasetOnly: a run of BENCH_SECTIONS=dataset leaves no latency.jsonl
+// and no throughput rows but the cold reads; the program draws what there
+// is and no empty figure.
+func TestDatasetOnly(t *testing.T) {
+	data, out := t.TempDir(), t.TempDir()
+	rows, err := os.ReadFile(filepath.Join("testdata", "rows.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for line := range strings.Lines(string(rows)) {
+		if !strings.HasPrefix(line, "tp-") {
+			keep = append(keep, line)
+		}
+	}
+	meta, err := os.ReadFile(filepath.Join("testdata", "meta.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "rows.tsv"), []byte(strings.Join(keep, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "meta.tsv"), meta, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-data", data, "-out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var want []string
+	for _, name := range []string{"throughput", "cpu", "memory", "restart"} { // the cold GETs are throughput rows
+		want = append(want, filepath.Join(out, name+".png"))
+	}
+	if got := strings.Fields(stdout.String()); !slices.Equal(got, want) {
+		t.Errorf("wrote %v, want %v", got, want)
+	}
+}
