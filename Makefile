@@ -151,7 +151,7 @@ fuzz-long: ## every fuzz target for FUZZLONG inputs (default 3000000x); failures
 	$(MAKE) fuzz FUZZTIME=$(FUZZLONG)
 
 bench: gobench ## Go benchmarks, then pykv against Redis 7 (docs/performance.md)
-	bench/compare.sh
+	BENCH_DATA=docs/bench/data bench/compare.sh && $(GO) run ./bench/plot -data docs/bench/data -out docs/bench
 
 gobench: ## Go benchmarks only (figures, not assertions)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

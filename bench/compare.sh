@@ -25,6 +25,11 @@
 #   BENCH_CLIENTS=50 BENCH_PIPELINE=16 BENCH_KEYSPACE=100000  throughput load shape
 #   BENCH_PORT_BASE=23000  first port tried (6379 is never used)
 #   BENCH_OUT=file         also write the table (markdown) there
+#   BENCH_DATA=dir         also keep the results there, machine-readable, for
+#                          bench/plot: rows.tsv (the table's rows, below),
+#                          latency.jsonl (each throughput run's latency
+#                          distribution, from pykv-bench --latency-out),
+#                          meta.tsv (date, commit, machine, load) and table.md
 #   BENCH_BIN=dir          where pykvd and pykv-bench are built (default ./bin)
 #   BENCH_KEEP=1           keep the temp dir (logs, data) for a post-mortem
 #
@@ -51,6 +56,7 @@ KEYSPACE=${BENCH_KEYSPACE:-100000}
 PORT_BASE=${BENCH_PORT_BASE:-23000}
 BIN=${BENCH_BIN:-$ROOT/bin}
 OUT=${BENCH_OUT:-}
+DATA=${BENCH_DATA:-}
 VALUE_SIZE=100
 DATASET_FSYNC=everysec
 SMALL_CACHE=1048576     # 1 MiB: values are cold, read from the files
@@ -86,6 +92,12 @@ REDIS_VERSION=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')
 log "building pykvd and pykv-bench into $BIN"
 mkdir -p "$BIN"
 (cd "$ROOT" && go build -o "$BIN/pykvd" ./cmd/pykvd && go build -o "$BIN/pykv-bench" ./cmd/pykv-bench)
+
+if [[ -n $DATA ]]; then
+	mkdir -p "$DATA"
+	DATA=$(cd "$DATA" && pwd)
+	rm -f "$DATA/rows.tsv" "$DATA/latency.jsonl" "$DATA/meta.tsv" "$DATA/table.md"
+fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pykv-compare.XXXXXX")
 mkfifo "$TMP/nap"
@@ -249,19 +261,27 @@ CLK_TCK=$(getconf CLK_TCK)
 # bench PORT PROTOCOL TEST PIPELINE KEYSPACE PID: one timed run; sets
 # BENCH_RESULT to "ops p50 p99 cpu", cpu being the server's (PID's) CPU
 # microseconds per request over the run, or to nothing when the run failed
-# (noted, and the script then exits 1 after printing the table).
+# (noted, and the script then exits 1 after printing the table). With
+# BENCH_DATA, the run's latency distribution is added to latency.jsonl,
+# labelled with LAT_LABEL's group, server and run.
 BENCH_RESULT=""
+LAT_LABEL=("" "" 0)
 bench() {
-	local port=$1 proto=$2 test=$3 pipe=$4 keyspace=$5 pid=$6 t0 t1 requests
+	local port=$1 proto=$2 test=$3 pipe=$4 keyspace=$5 pid=$6 t0 t1 requests extra=()
 	BENCH_RESULT=""
+	[[ -z $DATA ]] || extra=(--latency-out "$TMP/latency.jsonl")
 	t0=$(cpu_ticks "$pid")
 	if ! "$BIN/pykv-bench" -p "$port" --protocol "$proto" -t "$test" -c "$CLIENTS" -P "$pipe" -d "$VALUE_SIZE" \
-		-r "$keyspace" --duration "$DURATION" --json >"$OUT_JSON" 2>"$TMP/bench.err"; then
+		-r "$keyspace" --duration "$DURATION" --json "${extra[@]}" >"$OUT_JSON" 2>"$TMP/bench.err"; then
 		note "$test -P $pipe on port $port ($proto) failed: $(head -c 300 "$TMP/bench.err")"
 		: >"$TMP/failed"
 		return 0
 	fi
 	t1=$(cpu_ticks "$pid")
+	if [[ -n $DATA ]]; then
+		printf '{"group":"%s","server":"%s","run":%d,"latency":%s}\n' "${LAT_LABEL[@]}" "$(<"$TMP/latency.jsonl")" \
+			>>"$DATA/latency.jsonl"
+	fi
 	requests=$(jfield requests <"$OUT_JSON")
 	BENCH_RESULT="$(jfield ops_per_sec <"$OUT_JSON") $(jfield p50_ms <"$OUT_JSON") $(jfield p99_ms <"$OUT_JSON")"
 	BENCH_RESULT+=" $(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.2f", (n > 0 ? t * 1e6 / hz / n : 0)}')"
@@ -274,6 +294,11 @@ preload() {
 	"$BIN/pykv-bench" -p "$1" --protocol "$2" --preload "$3" -t none -c 8 -d "$VALUE_SIZE" --json >"$OUT_JSON" ||
 		die "preload of $3 keys on port $1 failed"
 	PRELOAD_OPS=$(jfield ops_per_sec <"$OUT_JSON")
+}
+
+# server_name TARGET: the server column of a measure target's rows.
+server_name() {
+	if [[ $1 == redis ]]; then echo redis/resp; else echo "${1/-/\/}"; fi
 }
 
 # measure GROUP TEST LABEL SETTING PIPE KEYSPACE TARGET...: RUNS runs of
@@ -293,6 +318,7 @@ measure() {
 			pykv-native) port=$PYKV_NATIVE_PORT proto=native pid=$PYKV_PID ;;
 			esac
 			log "$label ($setting), $target, run $run of $RUNS"
+			LAT_LABEL=("$group" "$(server_name "$target")" "$run")
 			bench "$port" "$proto" "$test" "$pipe" "$keyspace" "$pid"
 			[[ -n $BENCH_RESULT ]] || continue
 			read -r o a b u <<<"$BENCH_RESULT"
@@ -300,8 +326,8 @@ measure() {
 		done
 	done
 	for target in "$@"; do
-		local name=${target/-/\/}
-		[[ $target == redis ]] && name=redis/resp
+		local name
+		name=$(server_name "$target")
 		# shellcheck disable=SC2086
 		if [[ -n ${ops[$target]:-} ]]; then
 			row "$group" ops "$label" "$setting" "$name" "$(median ${ops[$target]})" \
@@ -525,6 +551,7 @@ table() {
 }
 
 START=$(date +%s)
+COMMIT=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo unknown)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 BASE_KIB=0
 log "Redis $REDIS_VERSION on port $REDIS_PORT; pykvd on $PYKV_RESP_PORT (RESP) and $PYKV_NATIVE_PORT (native)"
@@ -546,6 +573,29 @@ done
 		printf '\n'
 		sed 's/^/note: /' "$NOTES"
 	fi
-} | tee "${OUT:-/dev/null}"
+} | tee "${OUT:-/dev/null}" ${DATA:+"$DATA/table.md"}
+if [[ -n $DATA ]]; then
+	cp "$ROWS" "$DATA/rows.tsv"
+	{
+		printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+		printf 'commit\t%s\n' "$COMMIT"
+		printf 'cpu\t%s\n' "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+		printf 'cores\t%s\n' "$(nproc)"
+		printf 'memory_gib\t%s\n' "$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
+		printf 'kernel\t%s\n' "$(uname -r)"
+		printf 'load_start\t%s\n' "$LOAD_START"
+		printf 'load_end\t%s\n' "$(cut -d' ' -f1 /proc/loadavg)"
+		printf 'redis\t%s\n' "$REDIS_VERSION"
+		printf 'runs\t%s\n' "$RUNS"
+		printf 'duration\t%s\n' "$DURATION"
+		printf 'clients\t%s\n' "$CLIENTS"
+		printf 'pipeline\t%s\n' "$PIPELINE"
+		printf 'keyspace\t%s\n' "$KEYSPACE"
+		printf 'keys\t%s\n' "$KEYS"
+		printf 'value_size\t%s\n' "$VALUE_SIZE"
+		printf 'quick\t%s\n' "$QUICK"
+	} >"$DATA/meta.tsv"
+	log "results kept in $DATA"
+fi
 log "done in $(($(date +%s) - START)) s"
 [[ ! -e $TMP/failed ]]
