@@ -292,6 +292,20 @@ func (db *DB) FullSync() (*Sync, error) {
 	if s.snap != nil {
 		s.Covered = s.snap.snap.Header.CoveredSeq
 	}
+	if f := db.flushedBelow.Load(); f != 0 && (s.snap == nil || s.snap.id&^snapFlag < f) {
+		// A flush made the snapshot and the log before it dead: the
+		// dataset is the log from the flush on, and no snapshot is sent.
+		h, err := segmentHeader(db.opts.FS, db.segPath(f))
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		if s.snap != nil {
+			db.files.release(s.snap)
+			s.snap = nil
+		}
+		s.Covered = h.FirstSeq - 1
+	}
 	feed, err := db.feedLocked(s.Covered, false)
 	if err != nil {
 		s.Close()

@@ -431,3 +431,51 @@ func TestReplicaAppliesFlush(t *testing.T) {
 		t.Fatal("a batch with a flush record second was applied")
 	}
 }
+
+// TestFullSyncAfterFlush: a full sync of a leader that flushed since its
+// last merge sends no snapshot (it is dead) but the log from the flush on,
+// and the follower holds exactly the leader's keys, across a restart.
+func TestFullSyncAfterFlush(t *testing.T) {
+	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 1024, NoHousekeeper: true})
+	defer leader.Close()
+	fill(t, leader)
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, leader)
+	if err := leader.FlushAll(); err != nil {
+		t.Fatal(err)
+	}
+	flushSeq := leader.LastSeq()
+	want := map[string]string{"key-04": "after"}
+	mustSet(t, leader, "key-04", "after")
+	s, err := leader.FullSync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Keys() != 0 || s.Covered != flushSeq-1 {
+		t.Fatalf("full sync after a flush: %d snapshot keys, covered seq %d; want none, and the seq before the flush's (%d)",
+			s.Keys(), s.Covered, flushSeq)
+	}
+	s.Close()
+	fs := vfs.NewMem()
+	follower := openMem(t, fs, Options{Replica: true, NoHousekeeper: true})
+	mustApply := func(seq uint64, k string) {
+		if err := follower.Apply([]segment.Record{{Type: segment.TypeSet, Seq: seq, Key: []byte(k), Value: []byte("own")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustApply(1, "own")
+	fullSync(t, leader, follower)
+	checkData(t, follower, want)
+	if _, err := follower.Get([]byte("own")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the follower's own key survived the full sync: %v", err)
+	}
+	follower.Close()
+	follower = openMem(t, fs, Options{Replica: true, NoHousekeeper: true})
+	defer follower.Close()
+	checkData(t, follower, want)
+	if follower.LastSeq() != leader.LastSeq() {
+		t.Fatalf("follower at seq %d after a restart, leader at %d", follower.LastSeq(), leader.LastSeq())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,4 +162,24 @@ func TestReplicationFlush(t *testing.T) {
 		t.Fatalf("the follower took a full sync (%s, before %s); want a partial sync from the flush", li["pykv_full_syncs_served"], full)
 	}
 	sameData(t, "at the end the follower", dataOf(t, ctx, lc), dataOf(t, ctx, fc))
+
+	// A new follower's full sync after a flush: the snapshot before the
+	// flush is dead and not sent; the log from the flush on is.
+	writeMix(t, ctx, lc, "before-3", 200)
+	if err := lc.Do(ctx, "COMPACT").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	want = writeAfterFlush(t, ctx, lc, "after-3", 20)
+	second := testdaemon.Start(t, testdaemon.Options{Fsync: "always", Args: []string{"--replicaof", leader.Addr()}})
+	sc := newRedis(t, second.RESPAddr(), 2, nil)
+	waitCaughtUp(t, ctx, lc, sc)
+	holdsExactly(t, ctx, "a follower that took a full sync after a FLUSHALL", sc, want)
+	for _, line := range strings.Split(second.WaitLog("full sync: installed"), "\n") {
+		if strings.Contains(line, "full sync: installed") && !strings.Contains(line, " keys=0 ") {
+			t.Fatalf("the full sync after a FLUSHALL sent snapshot keys: %s", line)
+		}
+	}
 }
