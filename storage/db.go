@@ -78,7 +78,6 @@ type DB struct {
 	// flushedBelow is the id of the segment that holds the last flush
 	// record: every file with a lower id holds nothing live (flush.go).
 	flushedBelow atomic.Uint32
-	flushes      atomic.Uint64 // flushes applied since open
 }
 
 // Open opens (creating if needed) the data directory dir.

@@ -24,7 +24,7 @@ import (
 // transaction's batch: the batch then opens the new segment, and recovery
 // applies the flush and the writes that follow it, or none of them.
 
-// flush returns the batch that flushes the keyspace: one record.
+// flushBatch returns the batch that flushes the keyspace: one record.
 func flushBatch() []segment.Record { return []segment.Record{{Type: segment.TypeFlush}} }
 
 // flushAll logs a flush and applies it.
@@ -65,5 +65,4 @@ func (db *DB) clearKeyspace(fileID uint32) {
 	db.liveBytes.Store(0)
 	db.undo = undoLog{}
 	db.flushedBelow.Store(fileID)
-	db.flushes.Add(1)
 }

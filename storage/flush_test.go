@@ -479,3 +479,40 @@ func TestFullSyncAfterFlush(t *testing.T) {
 		t.Fatalf("follower at seq %d after a restart, leader at %d", follower.LastSeq(), leader.LastSeq())
 	}
 }
+
+// TestFailedFlushShowsNothing: when the log fails at any fsync of a
+// FLUSHALL (the seal of the old segment, the new one's header, the flush
+// record), FLUSHALL fails, every key still reads as before, and a restart
+// finds them all: the keydir is cleared only for a durable flush.
+func TestFailedFlushShowsNothing(t *testing.T) {
+	for at := 1; ; at++ {
+		mem := vfs.NewMem()
+		var armed atomic.Bool
+		var n atomic.Int64
+		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+			if armed.Load() && op == vfs.OpSync && n.Add(1) == int64(at) {
+				return fmt.Errorf("injected fsync failure of %s", path)
+			}
+			return nil
+		})
+		db := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+		want := fill(t, db)
+		armed.Store(true)
+		err := db.FlushAll()
+		if err == nil {
+			db.Close()
+			if at < 3 {
+				t.Fatalf("a flush took only %d fsyncs", at-1)
+			}
+			return
+		}
+		if !errors.Is(err, ErrLogFailed) {
+			t.Fatalf("fsync %d failed: FLUSHALL: %v, want ErrLogFailed", at, err)
+		}
+		checkData(t, db, want)
+		db.Close()
+		db = openMem(t, mem, Options{NoHousekeeper: true})
+		checkData(t, db, want)
+		db.Close()
+	}
+}
