@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync/atomic"
@@ -514,5 +515,71 @@ func TestFailedFlushShowsNothing(t *testing.T) {
 		db = openMem(t, mem, Options{NoHousekeeper: true})
 		checkData(t, db, want)
 		db.Close()
+	}
+}
+
+// TestGoldenDataDirV2 opens a data directory as a pykv that flushed wrote
+// it (a snapshot and segments of version 1, then a FLUSHALL's version 2
+// segment and writes after it) and finds exactly the writes after the
+// flush. The directory was written with -update and is kept as it
+// is: a later pykv must read it.
+func TestGoldenDataDirV2(t *testing.T) {
+	dir := filepath.Join("testdata", "v2")
+	if *updateGolden {
+		os.RemoveAll(dir)
+		clock := &fakeClock{}
+		clock.ms.Store(1_800_000_000_000)
+		db, err := Open(dir, Options{Logger: quiet(), Clock: clock.Now, ExpiryInterval: -1, NoHousekeeper: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, db, "greeting", "hello")
+		db.MSet([]byte("a"), []byte("1"), []byte("b"), []byte("2"))
+		if _, err := db.Merge(); err != nil { // a snapshot, then more log
+			t.Fatal(err)
+		}
+		mustSet(t, db, "before", "flush")
+		if err := db.FlushAll(); err != nil {
+			t.Fatal(err)
+		}
+		mustSet(t, db, "after", "flush")
+		db.Set([]byte("session"), []byte("abc"), SetOptions{ExpireAt: 4_000_000_000_000})
+		db.Close()
+		os.Remove(filepath.Join(dir, lockFile))
+	}
+	var versions []uint16
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir() // opening writes: work on a copy
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		os.WriteFile(filepath.Join(tmp, e.Name()), b, 0o644)
+		if filepath.Ext(e.Name()) == ".log" {
+			h, err := segmentHeader(vfs.Default, filepath.Join(dir, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			versions = append(versions, h.Version)
+		}
+	}
+	if fmt.Sprint(versions) != "[1 2]" {
+		t.Fatalf("golden directory's segments have versions %v; want a version 1 one, then the flush's", versions)
+	}
+	db, err := Open(tmp, Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mustGet(t, db, "after", "flush")
+	mustGet(t, db, "session", "abc")
+	for _, k := range []string{"greeting", "a", "b", "before"} {
+		if _, err := db.Get([]byte(k)); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("flushed key %s: %v", k, err)
+		}
+	}
+	if db.DBSize() != 2 || db.recovery.snapshotKeys != 0 {
+		t.Fatalf("dbsize %d, %d keys from the snapshot; want 2 and none (the flush made it dead)", db.DBSize(), db.recovery.snapshotKeys)
 	}
 }
