@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"testing"
@@ -581,5 +582,45 @@ func TestGoldenDataDirV2(t *testing.T) {
 	}
 	if db.DBSize() != 2 || db.recovery.snapshotKeys != 0 {
 		t.Fatalf("dbsize %d, %d keys from the snapshot; want 2 and none (the flush made it dead)", db.DBSize(), db.recovery.snapshotKeys)
+	}
+}
+
+// TestFlushedDirectoryIsVersion1AfterMerge: once a merge has folded the
+// flush's segment into a snapshot and a restart has removed what the
+// snapshot covers, a flushed directory holds version 1 segments only
+// again (docs/operations.md says a downgrade is possible then).
+func TestFlushedDirectoryIsVersion1AfterMerge(t *testing.T) {
+	fs := vfs.NewMem()
+	db := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+	fill(t, db)
+	if err := db.FlushAll(); err != nil {
+		t.Fatal(err)
+	}
+	mustSet(t, db, "key-01", "after")
+	versions := func() []uint16 {
+		var vs []uint16
+		for _, name := range dataFiles(t, fs) {
+			if filepath.Ext(name) == ".log" {
+				h, err := segmentHeader(fs, filepath.Join("/data", name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				vs = append(vs, h.Version)
+			}
+		}
+		return vs
+	}
+	if !slices.Contains(versions(), segment.VersionFlush) {
+		t.Fatalf("after a flush the segments have versions %v; want one of version 2", versions())
+	}
+	if _, err := db.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = openMem(t, fs, Options{NoHousekeeper: true})
+	checkData(t, db, map[string]string{"key-01": "after"})
+	db.Close()
+	if vs := versions(); slices.Contains(vs, segment.VersionFlush) {
+		t.Fatalf("after a merge and a restart the segments have versions %v; want version 1 only", vs)
 	}
 }
