@@ -58,7 +58,12 @@
 // flush they reply "ERR FLUSHALL is not supported by this storage engine".
 //
 // GETDEL works when the Store implements GetDeleter, and otherwise replies
-// with an error. The NX, XX, GT and LT options of EXPIRE and its kin
+// with an error; BITOP likewise needs a Transactor: it watches its sources,
+// reads them, and writes its destination in an Atomic that checks they did
+// not change. LCS refuses a table
+// larger than the Store's MaxValueSize, where Redis's limit is
+// proto-max-bulk-len, and bounds how many large tables exist at once
+// (lcs.go). The NX, XX, GT and LT options of EXPIRE and its kin
 // compare and replace the expiry in one Store.Update.
 //
 // MULTI, EXEC, DISCARD, WATCH and UNWATCH are Redis 7.0's (multi.go says

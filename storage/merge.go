@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -179,6 +180,11 @@ func (db *DB) mergeSealedOnce() (st MergeStats, err error) {
 	}
 	st.Duration = time.Since(start)
 	db.countMerge(st)
+	// The merge's buffers are garbage now, and the heap grew to hold them
+	// beside the keydir: give those pages back at once rather than carry
+	// them in RSS until the runtime's scavenger gets to them (minutes, for
+	// hundreds of megabytes), as open does after recovery.
+	debug.FreeOSMemory()
 	return st, nil
 }
 

@@ -119,6 +119,12 @@ DBSIZE
 CLIENT SETNAME cli-test
 CLIENT GETNAME
 EXPIRE counter 10 NX
+SET lcs1 ohmytext
+SET lcs2 mynewtext
+LCS lcs1 lcs2
+LCS lcs1 lcs2 IDX MINMATCHLEN 4 WITHMATCHLEN
+BITOP AND band lcs1 lcs2
+BITOP NOT band lcs1 lcs2
 FLUSHALL ASYNC
 DBSIZE
 GET counter
@@ -167,6 +173,20 @@ OK
 OK
 cli-test
 1
+OK
+OK
+mytext
+matches
+4
+7
+5
+8
+4
+len
+6
+9
+ERR BITOP NOT must be called with a single source key.
+
 OK
 0
 

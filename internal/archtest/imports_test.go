@@ -43,6 +43,7 @@ func TestImportRules(t *testing.T) {
 		{pkg: "internal/redisfmt"},
 		{pkg: "internal/glob"},
 		{pkg: "internal/kvjson"},
+		{pkg: "internal/gcpace"},
 		{pkg: "vfs"},
 		{pkg: "index"},
 		{pkg: "segment", allowed: []string{"vfs"}},
