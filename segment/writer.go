@@ -136,8 +136,9 @@ type Writer struct {
 	// gathering: a writer about to lead yields so that others join its
 	// round (see await); the others wait as for a round.
 	gathering bool
-	rotating  bool  // a rotation is sealing the active file: appends wait
-	err       error // sticky: no append succeeds after a failed write or fsync
+	rotating  bool   // a rotation is sealing the active file: appends wait
+	version   uint16 // the active file's format version
+	err       error  // sticky: no append succeeds after a failed write or fsync
 	closed    bool
 
 	syncs  atomic.Uint64
@@ -162,7 +163,7 @@ func Create(opts WriterOptions, id uint32, firstSeq uint64) (*Writer, error) {
 		w.appendedSeq, w.writtenSeq, w.syncedSeq = firstSeq-1, firstSeq-1, firstSeq-1
 		w.durable.Store(firstSeq - 1)
 	}
-	if err := w.openSegment(id, firstSeq); err != nil {
+	if err := w.openSegment(id, firstSeq, VersionPlain); err != nil {
 		return nil, err
 	}
 	if opts.Sync == SyncEverySec {
@@ -173,14 +174,15 @@ func Create(opts WriterOptions, id uint32, firstSeq uint64) (*Writer, error) {
 	return w, nil
 }
 
-// openSegment creates segment id with its header, durably.
-func (w *Writer) openSegment(id uint32, firstSeq uint64) error {
+// openSegment creates segment id with its header, of format version,
+// durably.
+func (w *Writer) openSegment(id uint32, firstSeq uint64, version uint16) error {
 	path := Path(w.opts.Dir, id)
 	f, err := w.opts.FS.Create(path)
 	if err != nil {
 		return fmt.Errorf("pykv/segment: create %s: %w", path, err)
 	}
-	hdr := AppendHeader(nil, Header{Version: Version, ID: id, FirstSeq: firstSeq})
+	hdr := AppendHeader(nil, Header{Version: version, ID: id, FirstSeq: firstSeq})
 	if _, err := f.Write(hdr); err != nil {
 		f.Close()
 		return fmt.Errorf("pykv/segment: write header of %s: %w", path, err)
@@ -207,6 +209,7 @@ func (w *Writer) openSegment(id uint32, firstSeq uint64) error {
 		return fmt.Errorf("pykv/segment: fsync directory %s: %w", w.opts.Dir, err)
 	}
 	w.f, w.id, w.size, w.fileDone, w.reserved = f, id, HeaderSize, HeaderSize, reserved
+	w.version = version
 	w.syncedOff = HeaderSize
 	return nil
 }
@@ -225,7 +228,17 @@ func (w *Writer) Syncs() uint64 { return w.syncs.Load() }
 // Append buffers the records as one batch (all but the last are marked as
 // continued) and returns where each lies and the LSN to Commit. pos must
 // have room for len(recs) entries. Nothing is durable before Commit.
+//
+// A batch that starts with a TypeFlush record opens a new segment of
+// VersionFlush first (sealing the active one, as a rotation does), so
+// that the flush is its first record; a flush record anywhere else in a
+// batch is refused.
 func (w *Writer) Append(pos []Pos, recs ...Record) (LSN, error) {
+	for i := 1; i < len(recs); i++ {
+		if recs[i].Type == TypeFlush {
+			return 0, fmt.Errorf("pykv/segment: flush record of seq %d is record %d of its batch; it must be the first", recs[i].Seq, i)
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for w.rotating { // its drain releases mu; nothing may land in the file it seals
@@ -244,7 +257,12 @@ func (w *Writer) Append(pos []Pos, recs ...Record) (LSN, error) {
 	for i := range recs {
 		total += int64(recs[i].EncodedSize())
 	}
-	if w.size > HeaderSize && w.size+total > w.opts.SegmentSize {
+	switch {
+	case recs[0].Type == TypeFlush:
+		if err := w.rotateToLocked(recs[0].Seq, VersionFlush); err != nil {
+			return 0, err
+		}
+	case w.size > HeaderSize && w.size+total > w.opts.SegmentSize:
 		if err := w.rotateLocked(recs[0].Seq); err != nil {
 			return 0, err
 		}
@@ -562,6 +580,11 @@ func (w *Writer) Err() error {
 // rotateLocked seals the active segment (everything written and fsynced
 // whatever the policy) and starts segment id+1.
 func (w *Writer) rotateLocked(firstSeq uint64) error {
+	return w.rotateToLocked(firstSeq, VersionPlain)
+}
+
+// rotateToLocked is rotateLocked, the new segment of format version.
+func (w *Writer) rotateToLocked(firstSeq uint64, version uint16) error {
 	w.rotating = true
 	defer func() {
 		w.rotating = false
@@ -575,7 +598,7 @@ func (w *Writer) rotateLocked(firstSeq uint64) error {
 		return w.err
 	}
 	sealed := w.id
-	if err := w.openSegment(sealed+1, firstSeq); err != nil {
+	if err := w.openSegment(sealed+1, firstSeq, version); err != nil {
 		w.fail(err)
 		return w.err
 	}

@@ -257,14 +257,23 @@ func (db *DB) runMerge(plan mergePlan, st *MergeStats) (run *mergeRun, err error
 			db.opts.MergeProgress(st.BytesRead, plan.total)
 		}
 	}
+	// A file older than the segment of the last flush holds nothing live
+	// (flush.go): it is retired without being read.
+	flushed := db.flushedBelow.Load()
 	if plan.prev != nil {
-		if err := db.mergeSnapshotFile(w, plan.prev, st); err != nil {
-			return nil, err
+		if plan.prev.id&^snapFlag >= flushed {
+			if err := db.mergeSnapshotFile(w, plan.prev, st); err != nil {
+				return nil, err
+			}
 		}
 		retired = append(retired, plan.prev.id)
 		report()
 	}
 	for _, id := range plan.segs {
+		if id < flushed {
+			retired = append(retired, id)
+			continue
+		}
 		if err := db.mergeSegmentFile(w, id, st); err != nil {
 			return nil, err
 		}
