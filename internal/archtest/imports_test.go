@@ -32,7 +32,8 @@ func deps(t *testing.T, pkg string) []string {
 }
 
 // TestImportRules: leaves import nothing of the project, and the codecs,
-// the client library, pykv-cli and pykv-bench depend on no engine package.
+// the client library, pykv-cli, pykv-bench and bench/repllag depend on no
+// engine package.
 func TestImportRules(t *testing.T) {
 	for _, tc := range []struct {
 		pkg       string
@@ -52,6 +53,7 @@ func TestImportRules(t *testing.T) {
 		{pkg: "command/spec", allowed: []string{"reply"}},
 		{pkg: "cmd/pykv-cli", forbidden: engine},
 		{pkg: "cmd/pykv-bench", forbidden: engine},
+		{pkg: "bench/repllag", forbidden: engine},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
 			for _, d := range deps(t, tc.pkg) {
