@@ -12,8 +12,9 @@
 # compare.sh) while bench/repllag polls ROLE on every server every 5 ms. A
 # row gives the leader's ops/s (median of the rounds), the ratio to no
 # follower (the median of each round's ratio, so that a ratio compares runs
-# a few seconds apart), and the followers' lag in records and in ms (p50,
-# p99: median of the runs; max: the largest).
+# a few seconds apart, with the smallest and largest of them), and the
+# followers' lag in records and in ms (p50, p99: median of the runs; max:
+# the largest). Each run's figures are logged on stderr as it ends.
 #
 # Full sync: for each key count, a leader (fsync everysec) is loaded with
 # that many keys of 16 bytes (key:000000000000...) and 100-byte values,
@@ -272,9 +273,10 @@ one_run() {
 	fi
 	stop_all
 	RUN_RESULT="$res $lag"
+	log "  ops/s p50 p99, lag records p50 p99 max, lag ms p50 p99 max: $RUN_RESULT"
 }
 
-# row FSYNC LOAD N OPS RATIO P50 P99 LREC50 LREC99 LRECMAX LMS50 LMS99 LMSMAX
+# row FSYNC LOAD N OPS RATIO RATIO_RANGE P50 P99 LREC50 LREC99 LRECMAX LMS50 LMS99 LMSMAX
 row() {
 	local IFS=$'\t'
 	printf '%s\n' "$*" >>"$ROWS"
@@ -306,11 +308,14 @@ throughput() {
 				local cells=()
 				# shellcheck disable=SC2086
 				if [[ -n ${ops[$n]:-} ]]; then
-					local rt=-
-					[[ -z ${ratio[$n]:-} ]] || rt=$(median ${ratio[$n]})
-					cells=("$(median ${ops[$n]})" "$rt" "$(median ${p50[$n]})" "$(median ${p99[$n]})")
+					local rt=- span=-
+					if [[ -n ${ratio[$n]:-} ]]; then
+						rt=$(median ${ratio[$n]})
+						span=$(printf '%s\n' ${ratio[$n]} | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%.2f-%.2f", lo, hi}')
+					fi
+					cells=("$(median ${ops[$n]})" "$rt" "$span" "$(median ${p50[$n]})" "$(median ${p99[$n]})")
 				else
-					cells=(- - - -)
+					cells=(- - - - -)
 				fi
 				# shellcheck disable=SC2086
 				if [[ -n ${lr50[$n]:-} ]]; then
@@ -381,7 +386,7 @@ table() {
 		for (i = 1; i <= nh; i++) {
 			fmtc[i] = ""
 			if (h[i] ~ /ops\/s|records|keys\/s/) fmtc[i] = "int"
-			if (h[i] ~ /ratio/) fmtc[i] = "ratio"
+			if (h[i] == "ratio to 0") fmtc[i] = "ratio"
 			if (h[i] ~ /lag ms|sync ms/) fmtc[i] = "ms"
 			if (h[i] ~ /^p(50|99) ms$/) fmtc[i] = "lat"
 		}
@@ -426,7 +431,7 @@ done
 		"$RUNS" "$DURATION" "$CLIENTS" "$KEYSPACE" "$VALUE_SIZE"
 	if [[ -s $ROWS ]]; then
 		printf '\n'
-		table "$ROWS" setting load followers "leader ops/s" "ratio to 0" "p50 ms" "p99 ms" \
+		table "$ROWS" setting load followers "leader ops/s" "ratio to 0" "ratio range" "p50 ms" "p99 ms" \
 			"lag records p50" "lag records p99" "lag records max" "lag ms p50" "lag ms p99" "lag ms max"
 	fi
 	if [[ -s $SYNC_ROWS ]]; then
