@@ -19,7 +19,9 @@
 # Full sync: for each key count, a leader (fsync everysec) is loaded with
 # that many keys of 16 bytes (key:000000000000...) and 100-byte values,
 # then an empty follower is started; the time runs from its start until
-# ROLE says "connected" with the leader's seq.
+# ROLE says "connected" with the leader's seq. "in snapshot" is how many of
+# the keys came in the leader's snapshot (a merge the housekeeper ran
+# during the load made one), the rest in its log.
 #
 # Environment (all optional):
 #   BENCH_QUICK=1            1 s runs, one round, 100k keys for the full sync: about 1 minute
@@ -348,8 +350,12 @@ fullsync() {
 		wait_ready 0
 		preload "$keys"
 		local load_ops=$PRELOAD_OPS
-		start_server 1 "$TMP/sync/follower" "$SYNC_FSYNC" --replicaof "127.0.0.1:${NATIVE[0]}"
+		# At log level info the follower says how much of the dataset came
+		# in the leader's snapshot (keys=, as of seq=), the rest being log.
+		start_server 1 "$TMP/sync/follower" "$SYNC_FSYNC" --replicaof "127.0.0.1:${NATIVE[0]}" --log-level info
 		wait_sync 1 "$STARTED_NS"
+		local snap_keys
+		snap_keys=$(sed -n "s/.*receiving the leader's snapshot.* keys=\([0-9]*\).*/\1/p" "$TMP/sync/follower/pykvd.log" | tail -1)
 		ms=$(jfield sync_ms <"$OUT_JSON")
 		seq=$(jfield seq <"$OUT_JSON")
 		full=$(jfield full_syncs_received <"$OUT_JSON")
@@ -357,7 +363,7 @@ fullsync() {
 		local bytes
 		bytes=$(du -sb "$TMP/sync/follower/data" | cut -f1)
 		stop_all
-		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(human_keys "$keys")" "$seq" "$load_ops" "$ms" \
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(human_keys "$keys")" "$seq" "${snap_keys:--}" "$load_ops" "$ms" \
 			"$(awk -v k="$keys" -v ms="$ms" 'BEGIN {printf "%.0f", k / (ms / 1000)}')" \
 			"$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b / 1048576}')" >>"$SYNC_ROWS"
 		rm -rf "$TMP/sync"
@@ -436,7 +442,7 @@ done
 	fi
 	if [[ -s $SYNC_ROWS ]]; then
 		printf '\n'
-		table "$SYNC_ROWS" keys "leader seq" "load keys/s" "full sync ms" "synced keys/s" "follower MiB"
+		table "$SYNC_ROWS" keys "leader seq" "in snapshot" "load keys/s" "full sync ms" "synced keys/s" "follower MiB"
 	fi
 	if [[ -s $NOTES ]]; then
 		printf '\n'
