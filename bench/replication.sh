@@ -37,6 +37,7 @@
 #   REPL_OUT=file            also write the tables (markdown) there
 #   BENCH_BIN=dir            where pykvd, pykv-bench and repllag are built (default ./bin)
 #   BENCH_KEEP=1             keep the temp dir (logs) for a post-mortem
+#   REPL_LOG_LEVEL=warn      the servers' --log-level (their logs are in the temp dir)
 #
 # Requires Go. Exit status 0 when every row was measured.
 set -euo pipefail
@@ -229,7 +230,7 @@ preload() {
 # to nothing when the load failed (noted).
 RUN_RESULT=""
 one_run() {
-	local fsync=$1 test=$2 pipe=$3 n=$4 i rc=0 lag="- - - - - -"
+	local fsync=$1 test=$2 pipe=$3 n=$4 i f rc=0 lag="- - - - - -"
 	RUN_RESULT=""
 	rm -rf "$TMP/run"
 	start_server 0 "$TMP/run/leader" "$fsync"
