@@ -102,19 +102,26 @@ func (f *Follower) Run(ctx context.Context) {
 // session is one connection to the leader: handshake, sync, stream.
 func (f *Follower) session(ctx context.Context) error {
 	d := net.Dialer{Timeout: handshakeTimeout}
-	conn, err := d.DialContext(ctx, "tcp", f.opts.Leader)
+	raw, err := d.DialContext(ctx, "tcp", f.opts.Leader)
 	if err != nil {
 		return err
 	}
+	conn := raw
 	if f.opts.TLS != nil {
 		conf := f.opts.TLS.Clone()
 		if conf.ServerName == "" {
 			conf.ServerName, _, _ = net.SplitHostPort(f.opts.Leader)
 		}
-		conn = tls.Client(conn, conf)
+		conn = tls.Client(raw, conf)
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+	// A stop closes the socket, which no later call can undo: a deadline
+	// set to now would be replaced by the next read's own deadline when
+	// the stop comes while a frame is being applied, and the follower
+	// would read on, heartbeat after heartbeat, as long as its leader
+	// lives (TestFollowerStopsWhileItsLeaderStreams). The raw socket, so
+	// that a TLS close_notify is not written from this goroutine.
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	br := bufio.NewReaderSize(conn, 64<<10)

@@ -32,8 +32,8 @@ func deps(t *testing.T, pkg string) []string {
 }
 
 // TestImportRules: leaves import nothing of the project, and the codecs,
-// the client library, pykv-cli and pykv-bench depend on no engine package;
-// bench/plot reads files and imports nothing of the project.
+// the client library, pykv-cli, pykv-bench and bench/repllag depend on no
+// engine package; bench/plot reads files and imports nothing of the project.
 func TestImportRules(t *testing.T) {
 	for _, tc := range []struct {
 		pkg       string
@@ -55,6 +55,7 @@ func TestImportRules(t *testing.T) {
 		{pkg: "cmd/pykv-cli", forbidden: engine},
 		{pkg: "cmd/pykv-bench", forbidden: engine},
 		{pkg: "bench/plot"},
+		{pkg: "bench/repllag", forbidden: engine},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
 			for _, d := range deps(t, tc.pkg) {
