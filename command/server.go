@@ -207,7 +207,7 @@ func (t *Table) configParams() []configParam {
 // out, as in Redis 7 (TestConfigGetMatchesLikeRedis checks it against
 // redis-server).
 func (t *Table) configGet(_ *Session, argv [][]byte) Reply {
-	params := t.configParams()
+	params := append(t.configParams(), t.settingsParams()...)
 	var kv []Reply
 	for _, p := range params {
 		for _, pattern := range argv[2:] {

@@ -206,6 +206,8 @@ type Server struct {
 	stopOnce sync.Once
 	accepted atomic.Uint64
 	rejected atomic.Uint64
+	// maxClients is Config.MaxClients, changed by SetMaxClients.
+	maxClients atomic.Int64
 }
 
 // New returns a server of table speaking proto.
@@ -216,9 +218,16 @@ func New(cfg Config, table *command.Table, proto Protocol) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, table: table, proto: proto, conns: map[net.Conn]struct{}{},
+	s := &Server{cfg: cfg, table: table, proto: proto, conns: map[net.Conn]struct{}{},
 		stopping: make(chan struct{}), log: cfg.Logger.With("listener", proto.Name())}
+	s.maxClients.Store(int64(cfg.MaxClients))
+	return s
 }
+
+// SetMaxClients changes Config.MaxClients while the server serves: it
+// applies to connections accepted from now on; a lower limit closes none
+// of those already open.
+func (s *Server) SetMaxClients(n int) { s.maxClients.Store(int64(n)) }
 
 // Listen binds the address; Serve then accepts on it.
 func (s *Server) Listen() error {
@@ -338,7 +347,8 @@ func (s *Server) serveConn(c net.Conn) {
 	}()
 
 	var refuse error
-	if s.cfg.MaxClients > 0 && n > int64(s.cfg.MaxClients) {
+	maxClients := s.maxClients.Load()
+	if maxClients > 0 && n > maxClients {
 		refuse = errTooManyClients
 	}
 	dw.by = time.Now().Add(handshakeTimeout)
@@ -346,7 +356,7 @@ func (s *Server) serveConn(c net.Conn) {
 	if err := codec.Handshake(refuse); err != nil {
 		if refuse != nil {
 			s.rejected.Add(1)
-			log.Warn("refused connection: max clients reached", "max_clients", s.cfg.MaxClients)
+			log.Warn("refused connection: max clients reached", "max_clients", maxClients)
 		} else {
 			log.Debug("handshake failed", "err", err)
 		}

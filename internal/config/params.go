@@ -29,6 +29,10 @@ type Param struct {
 	Min, Max int64
 	// Choices, when set, are the only values a string may take.
 	Choices []string
+	// Live says that a running pykvd applies a new value without a
+	// restart, on SIGHUP or CONFIG SET (daemon.Reload); a change of any
+	// other key is logged as waiting for the next start.
+	Live bool
 	// field returns a pointer to the setting's field of c.
 	field func(c *Config) any
 }
@@ -36,13 +40,13 @@ type Param struct {
 // Params lists every setting in the order pykv.toml shows them.
 var Params = []Param{
 	{Key: "data_dir", Usage: "data directory", field: func(c *Config) any { return &c.DataDir }},
-	{Key: "password", Usage: "require AUTH with this password (prefer the config file: flags show in ps)",
+	{Key: "password", Live: true, Usage: "require AUTH with this password (prefer the config file: flags show in ps)",
 		field: func(c *Config) any { return &c.Password }},
 	{Key: "protected_mode", Usage: "yes: refuse to listen beyond loopback without a password; no: allow it (trusted networks only)",
 		field: func(c *Config) any { return &c.ProtectedMode }},
 	{Key: "auth_timeout", Usage: "with a password, close connections not authenticated this long after connecting (0: never)",
 		field: func(c *Config) any { return &c.AuthTimeout }},
-	{Key: "max_clients", Usage: "maximum connections of all listeners together", Min: 1, Max: 1 << 20,
+	{Key: "max_clients", Live: true, Usage: "maximum connections of all listeners together", Min: 1, Max: 1 << 20,
 		field: func(c *Config) any { return &c.MaxClients }},
 	{Key: "idle_timeout", Usage: "close connections idle this long (0: never)",
 		field: func(c *Config) any { return &c.IdleTimeout }},
@@ -80,19 +84,47 @@ var Params = []Param{
 		field: func(c *Config) any { return &c.Storage.Fsync }},
 	{Key: "storage.segment_size", Usage: "log segment size in bytes", Min: 4096, Max: 1<<32 - 1,
 		field: func(c *Config) any { return &c.Storage.SegmentSize }},
-	{Key: "storage.cache_bytes", Usage: "value cache budget in bytes (0: no cache)", Min: 0,
+	{Key: "storage.cache_bytes", Live: true, Usage: "value cache budget in bytes (0: no cache)", Min: 0,
 		field: func(c *Config) any { return &c.Storage.CacheBytes }},
 	{Key: "storage.max_key_size", Usage: "largest key in bytes", Min: 1, Max: int64(segment.FormatLimits.MaxKey),
 		field: func(c *Config) any { return &c.Storage.MaxKeySize }},
 	{Key: "storage.max_value_size", Usage: "largest value in bytes", Min: 1, Max: int64(segment.FormatLimits.MaxValue),
 		field: func(c *Config) any { return &c.Storage.MaxValueSize }},
-	{Key: "storage.expiry_interval", Usage: "period of the active expiry cycle (0: off; lazy expiry still applies)",
+	{Key: "storage.expiry_interval", Live: true, Usage: "period of the active expiry cycle (0: off; lazy expiry still applies)",
 		field: func(c *Config) any { return &c.Storage.ExpiryInterval }},
-	{Key: "log.level", Usage: "log level: debug, info, warn or error", Choices: []string{"debug", "info", "warn", "error"},
+	{Key: "log.level", Live: true, Usage: "log level: debug, info, warn or error", Choices: []string{"debug", "info", "warn", "error"},
 		field: func(c *Config) any { return &c.Log.Level }},
 	{Key: "log.format", Usage: "log format: text or json", Choices: []string{"text", "json"},
 		field: func(c *Config) any { return &c.Log.Format }},
 }
+
+// LiveParams returns the keys of the Params a running pykvd changes
+// without a restart (Param.Live), in Params' order.
+func LiveParams() []string {
+	var keys []string
+	for _, p := range Params {
+		if p.Live {
+			keys = append(keys, p.Key)
+		}
+	}
+	return keys
+}
+
+// ParamByKey returns the Param whose TOML key is key.
+func ParamByKey(key string) (Param, bool) {
+	i := slices.IndexFunc(Params, func(p Param) bool { return p.Key == key })
+	if i < 0 {
+		return Param{}, false
+	}
+	return Params[i], true
+}
+
+// Set parses s as p's flag does and sets p's field of c to it.
+func (p Param) Set(c *Config, s string) error { return value{p.field(c)}.Set(s) }
+
+// Check returns why c's value of p is out of p's bounds, or "" when it is
+// within them.
+func (p Param) Check(c *Config) string { return p.check(c) }
 
 // Flag is the name of the pykvd flag that sets p: its key with the
 // "storage." table left out and "." and "_" written "-", so
