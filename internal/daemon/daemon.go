@@ -105,8 +105,8 @@ type Daemon struct {
 	cacheOn, expiryOn bool
 	table             *command.Table
 	info              Info
-	log     *slog.Logger
-	started time.Time
+	log               *slog.Logger
+	started           time.Time
 
 	db      *storage.DB
 	repl    *repl.Replication
