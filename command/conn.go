@@ -120,7 +120,7 @@ func parseHello(argv [][]byte) (helloArgs, Reply, bool) {
 }
 
 var errHelloNoAuth = Errorf("NOAUTH", "HELLO must be called with the client already authenticated, "+
-	"otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate "+
+	"otherwise the HELLO AUTH <user> <pass> option can be used to authenticate "+
 	"the client and select the RESP protocol version at the same time")
 
 // HELLO [protover [AUTH username password] [SETNAME clientname]]: the
