@@ -278,3 +278,38 @@ func TestFlagValues(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedFileSaysWhatReloads: the comment right above each key of
+// pykv.toml mentions SIGHUP exactly when its Param is Live, so the file
+// says which keys a running pykvd changes.
+func TestShippedFileSaysWhatReloads(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "pykv.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comments := map[string]string{}
+	section, comment := "", ""
+	for line := range strings.SplitSeq(string(text), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+			comment = ""
+		case strings.HasPrefix(line, "#"):
+			comment += line + "\n"
+		case strings.HasPrefix(line, "["):
+			section, comment = strings.Trim(line, "[]")+".", ""
+		default:
+			key, _, _ := strings.Cut(line, " = ")
+			comments[section+key] = comment
+			comment = ""
+		}
+	}
+	for _, p := range Params {
+		if says := strings.Contains(comments[p.Key], "SIGHUP"); says != p.Live {
+			t.Errorf("pykv.toml: the comment above %s mentions SIGHUP: %v; Param.Live: %v\n%s", p.Key, says, p.Live, comments[p.Key])
+		}
+	}
+	if len(LiveParams()) == 0 {
+		t.Fatal("no Param is Live")
+	}
+}
