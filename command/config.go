@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pykv/pykv/internal/redisfmt"
 )
@@ -59,30 +60,53 @@ type redisParam struct {
 	// value checks and translates a Redis value into pykv's, or returns
 	// Redis's reason for refusing it.
 	value func(string) (string, string)
+	// get, when set, writes pykv's value as Redis does for CONFIG GET;
+	// else the value is shown as it is.
+	get func(string) string
+}
+
+// redisInt is the value check of a Redis integer parameter bounded by
+// lo and hi, with Redis's errors.
+func redisInt(lo, hi int64, unit string) func(string) (string, string) {
+	return func(v string) (string, string) {
+		n, ok := redisfmt.ParseInt([]byte(v))
+		if !ok {
+			return "", "argument couldn't be parsed into an integer"
+		}
+		if n < lo || n > hi {
+			return "", "argument must be between " + strconv.FormatInt(lo, 10) + " and " + strconv.FormatInt(hi, 10) + " inclusive"
+		}
+		return strconv.FormatInt(n, 10) + unit, ""
+	}
+}
+
+// seconds writes a pykv duration ("10s", "1m30s") as Redis's whole
+// seconds; one that does not parse is shown as it is.
+func seconds(d string) string {
+	v, err := time.ParseDuration(d)
+	if err != nil {
+		return d
+	}
+	return strconv.FormatInt(int64(v/time.Second), 10)
 }
 
 // redisParams are the Redis 7 parameters CONFIG SET changes, each the
 // pykv parameter of the same meaning.
 var redisParams = []redisParam{
-	{"requirepass", "password", func(v string) (string, string) { return v, "" }},
-	{"maxclients", "max-clients", func(v string) (string, string) {
-		n, ok := redisfmt.ParseInt([]byte(v))
-		if !ok {
-			return "", "argument couldn't be parsed into an integer"
-		}
-		if n < 1 || n > 1<<32-1 {
-			return "", "argument must be between 1 and 4294967295 inclusive"
-		}
-		return strconv.FormatInt(n, 10), ""
-	}},
-	{"loglevel", "log-level", func(v string) (string, string) {
+	{name: "requirepass", pykv: "password", value: func(v string) (string, string) { return v, "" }},
+	{name: "maxclients", pykv: "max-clients", value: redisInt(1, 1<<32-1, "")},
+	{name: "loglevel", pykv: "log-level", value: func(v string) (string, string) {
 		for _, l := range redisLogLevels {
 			if strings.EqualFold(v, l.redis) {
 				return l.pykv, ""
 			}
 		}
 		return "", "argument(s) must be one of the following: debug, verbose, notice, warning"
-	}},
+	}, get: redisLogLevel},
+	// Redis's names and pykv's flags' are the same here; Redis's values
+	// (whole seconds for the lag) are taken and shown.
+	{name: "min-replicas-to-write", pykv: "min-replicas-to-write", value: redisInt(0, 1<<31-1, "")},
+	{name: "min-replicas-max-lag", pykv: "min-replicas-max-lag", value: redisInt(0, 1<<31-1, "s"), get: seconds},
 }
 
 // configSetFailed is Redis's error for a CONFIG SET refused because of
@@ -180,21 +204,32 @@ func (p configPick) canonical() string {
 	return p.param.Name
 }
 
-// settingsParams are the parameters CONFIG GET shows of Settings: pykv's
-// own, and the Redis ones CONFIG SET maps onto them.
-func (t *Table) settingsParams() []configParam {
+// settingsParams are the parameters CONFIG GET shows of Settings beyond
+// those of configParams: pykv's own, and the Redis ones CONFIG SET maps
+// onto them.
+func (t *Table) settingsParams(have []configParam) []configParam {
 	if t.cfg.Settings == nil {
 		return nil
 	}
 	var out []configParam
 	for _, p := range t.cfg.Settings.ConfigParams() {
-		out = append(out, configParam{p.Name, p.Value})
-		switch p.Name {
-		case "password":
-			out = append(out, configParam{"requirepass", p.Value})
-		case "log-level":
-			out = append(out, configParam{"loglevel", redisLogLevel(p.Value)})
+		shown := false
+		for _, r := range redisParams {
+			if r.pykv != p.Name {
+				continue
+			}
+			v := p.Value
+			if r.get != nil {
+				v = r.get(v)
+			}
+			out = append(out, configParam{r.name, v})
+			shown = shown || r.name == p.Name
+		}
+		if !shown {
+			out = append(out, configParam{p.Name, p.Value})
 		}
 	}
-	return out
+	return slices.DeleteFunc(out, func(p configParam) bool {
+		return slices.ContainsFunc(have, func(h configParam) bool { return h.name == p.name })
+	})
 }

@@ -207,7 +207,8 @@ func (t *Table) configParams() []configParam {
 // out, as in Redis 7 (TestConfigGetMatchesLikeRedis checks it against
 // redis-server).
 func (t *Table) configGet(_ *Session, argv [][]byte) Reply {
-	params := append(t.configParams(), t.settingsParams()...)
+	params := t.configParams()
+	params = append(params, t.settingsParams(params)...)
 	var kv []Reply
 	for _, p := range params {
 		for _, pattern := range argv[2:] {

@@ -9,7 +9,9 @@ import (
 )
 
 // TestConfigSetLikeRedis (twin): CONFIG SET of the parameters pykvd and
-// redis-server share (requirepass, maxclients, loglevel), its errors
+// redis-server share (requirepass, maxclients, loglevel,
+// min-replicas-to-write and min-replicas-max-lag, the latter refusing
+// writes at once without followers), its errors
 // (unknown parameter, odd arguments, duplicates, bad values, the order in
 // which they are found) and CONFIG GET of the new values, byte-identical
 // over RESP2 and RESP3; a password set takes effect for new connections
@@ -68,6 +70,18 @@ func TestConfigSetLikeRedis(t *testing.T) {
 				{"CONFIG", "GET", "maxclients"},
 				{"CONFIG", "SET", "loglevel", "debug"},
 				{"CONFIG", "GET", "loglevel"},
+				{"CONFIG", "SET", "min-replicas-to-write", "abc"},
+				{"CONFIG", "SET", "min-replicas-to-write", "-1"},
+				{"CONFIG", "SET", "min-replicas-max-lag", "10s"},
+				{"CONFIG", "SET", "min-replicas-max-lag", "3000000000"},
+				{"CONFIG", "GET", "min-replicas-to-write"},
+				{"CONFIG", "GET", "min-replicas-max-lag"},
+				{"CONFIG", "SET", "min-replicas-to-write", "1", "min-replicas-max-lag", "5"},
+				{"CONFIG", "GET", "min-replicas-to-write"},
+				{"CONFIG", "GET", "min-replicas-max-lag"},
+				{"SET", "k", "v"}, // no follower: refused
+				{"CONFIG", "SET", "min-replicas-to-write", "0"},
+				{"SET", "k", "v"},
 				{"CONFIG", "GET", "requirepass"},
 				{"CONFIG", "SET", "requirepass", "s3cret"},
 				{"CONFIG", "GET", "requirepass"},

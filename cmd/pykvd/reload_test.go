@@ -350,7 +350,7 @@ func TestConfigSetCacheBudget(t *testing.T) {
 		{[]string{"CONFIG", "SET", "max-clients", "100", "cache-bytes", "lots"}, `(error) ERR CONFIG SET failed (possibly related to argument 'cache-bytes') - want an integer, not "lots"`},
 		{[]string{"CONFIG", "GET", "max-clients"}, `["max-clients" "10000"]`}, // the failed CONFIG SET changed nothing
 		{[]string{"CONFIG", "SET", "expiry-interval", "250ms", "log-level", "warn"}, "OK"},
-		{[]string{"CONFIG", "GET", "expiry-interval", "log-level", "loglevel"}, `["expiry-interval" "250ms" "log-level" "warn" "loglevel" "warning"]`},
+		{[]string{"CONFIG", "GET", "expiry-interval", "log-level", "loglevel"}, `["expiry-interval" "250ms" "loglevel" "warning" "log-level" "warn"]`},
 	})
 	info = parseInfo(t, string(n.do("INFO", "memory").Bytes))
 	budget, _ := info.Int("pykv_cache_budget_bytes")

@@ -279,29 +279,33 @@ func TestFlagValues(t *testing.T) {
 	}
 }
 
-// TestShippedFileSaysWhatReloads: the comment right above each key of
-// pykv.toml mentions SIGHUP exactly when its Param is Live, so the file
-// says which keys a running pykvd changes.
+// TestShippedFileSaysWhatReloads: the comment above each key of pykv.toml
+// (its own, or for a key right below another one, its group's) mentions
+// SIGHUP exactly when its Param is Live, so the file says which keys a
+// running pykvd changes.
 func TestShippedFileSaysWhatReloads(t *testing.T) {
 	text, err := os.ReadFile(filepath.Join("..", "..", "pykv.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	comments := map[string]string{}
-	section, comment := "", ""
+	section, comment, afterKey := "", "", false
 	for line := range strings.SplitSeq(string(text), "\n") {
 		line = strings.TrimSpace(line)
 		switch {
 		case line == "":
-			comment = ""
+			comment, afterKey = "", false
 		case strings.HasPrefix(line, "#"):
+			if afterKey {
+				comment, afterKey = "", false // a key's own comment within a group
+			}
 			comment += line + "\n"
 		case strings.HasPrefix(line, "["):
-			section, comment = strings.Trim(line, "[]")+".", ""
+			section, comment, afterKey = strings.Trim(line, "[]")+".", "", false
 		default:
 			key, _, _ := strings.Cut(line, " = ")
 			comments[section+key] = comment
-			comment = ""
+			afterKey = true
 		}
 	}
 	for _, p := range Params {

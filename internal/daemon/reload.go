@@ -62,7 +62,8 @@ func (d *Daemon) canApply(key string, next *config.Config) bool {
 // Reload applies a new configuration without a restart, as SIGHUP and
 // CONFIG SET do: it validates next, applies every key that can change at
 // run time (config.Param.Live: the password, max_clients, the cache
-// budget, the expiry interval, the log level) and logs each change; a key
+// budget, the expiry interval, min_replicas_to_write and _max_lag, the log
+// level) and logs each change; a key
 // that cannot, whose new value differs, is logged as needing a restart and
 // keeps its running value. source names where next came from ("SIGHUP
 // /etc/pykv/pykv.toml", "CONFIG SET"), for the log. A bad next is an
@@ -102,6 +103,8 @@ func (d *Daemon) apply(run config.Config, ch Changes, source string) {
 			if err := d.db.SetExpiryInterval(run.Storage.ExpiryInterval.Duration); err != nil {
 				d.log.Error("expiry interval not changed", "err", err) // canApply ruled this out
 			}
+		case "min_replicas_to_write", "min_replicas_max_lag":
+			d.repl.SetMinFollowers(run.MinReplicasToWrite, run.MinReplicasMaxLag.Duration)
 		case "log.level":
 			if d.info.LogLevel != nil {
 				var lvl slog.Level
