@@ -60,22 +60,21 @@ func (db *DB) expireLoop() {
 		select {
 		case <-db.stop:
 			return
-		case <-t.C:
-			now := time.Duration(db.expiryEvery.Load())
-			if now <= 0 {
-				continue // turned off by SetExpiryInterval: idle at the old period
-			}
-			db.ExpireCycle()
-			if now != every {
+		case <-db.expiryChanged:
+			if now := time.Duration(db.expiryEvery.Load()); now > 0 && now != every {
 				every = now
 				t.Reset(every)
+			}
+		case <-t.C:
+			if db.expiryEvery.Load() > 0 { // 0: turned off by SetExpiryInterval
+				db.ExpireCycle()
 			}
 		}
 	}
 }
 
 // SetExpiryInterval changes the period of the active expiry cycle while
-// the DB is open, from the next cycle on; 0 or less turns active expiry
+// the DB is open, at once (the next cycle is d from now); 0 or less turns active expiry
 // off (lazy expiry still applies). A DB opened without active expiry
 // (Options.ExpiryInterval negative) has no cycle to turn on: a positive d
 // is then an error and changes nothing.
@@ -84,6 +83,10 @@ func (db *DB) SetExpiryInterval(d time.Duration) error {
 		return errors.New("pykv/storage: active expiry is off since the DB was opened: turning it on takes a restart")
 	}
 	db.expiryEvery.Store(int64(max(d, 0)))
+	select {
+	case db.expiryChanged <- struct{}{}:
+	default: // a change not yet seen is pending: the loop reads the newest
+	}
 	return nil
 }
 
