@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,4 +98,72 @@ func TestReloadSortsKeys(t *testing.T) {
 	if d.Config().MaxClients != 20 {
 		t.Fatalf("a refused CONFIG SET changed max_clients to %d", d.Config().MaxClients)
 	}
+}
+
+// TestReloadWhileServing: reloads, CONFIG SETs, AUTHs and INFOs at once
+// (run with -race): the live settings are read and written safely.
+func TestReloadWhileServing(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Native.Addr, cfg.RESP.Addr, cfg.HTTP.Addr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	d, err := New(cfg, Info{Version: "test", LogLevel: new(slog.LevelVar)}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- d.Serve(context.Background()) }()
+	<-d.Ready()
+	done := make(chan struct{})
+	var wg, reloads sync.WaitGroup
+	reloads.Go(func() {
+		for i := range 200 {
+			next := d.Config()
+			next.Password = []string{"", "a", "b"}[i%3]
+			next.MaxClients = 100 + i
+			next.Storage.CacheBytes = int64(1<<20 + i)
+			next.Log.Level = []string{"info", "debug"}[i%2]
+			if _, err := d.Reload(next, "test"); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for w := range 3 {
+		wg.Go(func() {
+			s := d.table.NewSession()
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				args := [][]string{{"AUTH", "a"}, {"INFO"}, {"CONFIG", "GET", "*"},
+					{"CONFIG", "SET", "maxclients", strconv.Itoa(50 + i + w)}, {"SET", "k", "v"}, {"GET", "k"}}[i%6]
+				argv := make([][]byte, len(args))
+				for j, a := range args {
+					argv[j] = []byte(a)
+				}
+				d.table.Exec(s, argv)
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 50 {
+			c, err := net.Dial("tcp", d.RESPAddr().String())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			c.Close()
+		}
+	})
+	reloads.Wait() // the reloads end by themselves; then the others are told to stop
+	close(done)
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-served
 }
