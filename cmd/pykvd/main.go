@@ -1,6 +1,9 @@
 // Command pykvd is the pykv daemon: a durable key-value store speaking a
 // compact binary protocol and Redis's RESP. It reads pykv.toml (optional),
-// applies flags on top, and serves until SIGTERM or SIGINT.
+// applies flags on top, and serves until SIGTERM or SIGINT. SIGHUP reads
+// the file again, the flags over it, and applies what can change at run
+// time (daemon.Reload). Sockets passed by systemd (LISTEN_FDS, named
+// native, resp and http) are served instead of binding.
 //
 // Exit codes: 0 after a clean shutdown, 1 on a runtime failure (the data
 // directory is damaged or locked, a port is taken), 2 on a usage or

@@ -1,7 +1,8 @@
 // Package daemon wires pykvd together as a value: New opens the engine,
 // builds the command table and binds the native, RESP and HTTP listeners;
 // Serve serves them; Shutdown stops everything in order (stop accepting,
-// finish requests in flight, fsync, close the engine). cmd/pykvd parses
+// finish requests in flight, fsync, close the engine); Reload applies a new
+// configuration's run-time keys while it serves (reload.go). cmd/pykvd parses
 // flags, maps signals and systemd notification onto these methods; tests
 // run a Daemon in their own process over a file system they control.
 package daemon
