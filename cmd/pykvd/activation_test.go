@@ -103,32 +103,42 @@ func TestSocketActivation(t *testing.T) {
 	}
 }
 
-// TestSocketActivationUnknownName: a socket named what pykvd does not
-// serve is refused at start, exit 1, with the name in the error.
-func TestSocketActivationUnknownName(t *testing.T) {
+// TestSocketActivationRefused: a socket named what pykvd does not serve,
+// and, in protected mode without a password, a socket beyond loopback,
+// are refused at start, exit 1, with an error that says why.
+func TestSocketActivationRefused(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.Close()
-	defer f.Close()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), testdaemon.ReadyTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, self, "--data-dir", filepath.Join(t.TempDir(), "data"), "--fsync", "no",
-		"--native-addr", "127.0.0.1:0", "--resp-addr", "127.0.0.1:0", "--http-addr", "")
-	cmd.Env = append(os.Environ(), activateEnv+"="+testdaemon.Binary(t), "LISTEN_FDS=1", "LISTEN_FDNAMES=pykvd.socket")
-	cmd.ExtraFiles = []*os.File{f}
-	out, err := cmd.CombinedOutput() // killed, by its pid, at ctx's end
-	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), `a socket named \"pykvd.socket\"`) {
-		t.Fatalf("exit code %d (%v), want 1 and the socket's name in the error:\n%s", code, err, out)
+	for _, tc := range []struct {
+		name, bind, want string
+	}{
+		{"pykvd.socket", "127.0.0.1:0", `a socket named \"pykvd.socket\"`},
+		{"resp", "0.0.0.0:0", "protected mode: the resp listener ("},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", tc.bind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := ln.(*net.TCPListener).File()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln.Close()
+			defer f.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), testdaemon.ReadyTimeout)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, self, "--data-dir", filepath.Join(t.TempDir(), "data"), "--fsync", "no",
+				"--native-addr", "127.0.0.1:0", "--resp-addr", "127.0.0.1:0", "--http-addr", "")
+			cmd.Env = append(os.Environ(), activateEnv+"="+testdaemon.Binary(t), "LISTEN_FDS=1", "LISTEN_FDNAMES="+tc.name)
+			cmd.ExtraFiles = []*os.File{f}
+			out, err := cmd.CombinedOutput() // killed, by its pid, at ctx's end
+			if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), tc.want) {
+				t.Fatalf("exit code %d (%v), want 1 and %q in the error:\n%s", code, err, tc.want, out)
+			}
+		})
 	}
 }

@@ -229,6 +229,9 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		}
 		logListening(log, "http", d.http.Addr(), tlsConf != nil, info.given("http") != nil)
 	}
+	if err := d.protected(cfg); err != nil {
+		return nil, err
+	}
 	if cfg.ReplicaOf != "" {
 		if _, err := d.repl.ReplicaOf(cfg.ReplicaOf); err != nil {
 			return nil, err
@@ -405,6 +408,25 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	})
 	<-d.done
 	return d.stopErr
+}
+
+// protected applies protected mode to the addresses the daemon listens on
+// (cfg.Validate checked the configured ones; systemd's sockets are only
+// known bound): with protected mode on and no password, a listener beyond
+// loopback is an error naming it.
+func (d *Daemon) protected(cfg config.Config) error {
+	if !cfg.ProtectedMode || cfg.Password != "" {
+		return nil
+	}
+	addrs := []net.Addr{d.NativeAddr(), d.RESPAddr(), d.HTTPAddr()}
+	for i, name := range []string{"native", "resp", "http"} {
+		if a, ok := addrs[i].(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+			return fmt.Errorf("protected mode: the %s listener (%s) listens beyond loopback and no password is set, "+
+				"so anyone who can reach it could read and change every key: set a password, listen on loopback only, "+
+				"or, if the network is trusted, turn protected mode off (protected_mode = false)", name, a)
+		}
+	}
+	return nil
 }
 
 // closeListeners closes what New bound when New fails after binding.

@@ -43,6 +43,9 @@ func (d *Daemon) plan(next config.Config) (config.Config, Changes, error) {
 	if err := run.Validate(); err != nil {
 		return config.Config{}, Changes{}, fmt.Errorf("with the keys that need a restart left as they run: %w", err)
 	}
+	if err := d.protected(run); err != nil {
+		return config.Config{}, Changes{}, err
+	}
 	return run, ch, nil
 }
 
