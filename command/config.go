@@ -95,6 +95,8 @@ func seconds(d string) string {
 var redisParams = []redisParam{
 	{name: "requirepass", pykv: "password", value: func(v string) (string, string) { return v, "" }},
 	{name: "maxclients", pykv: "max-clients", value: redisInt(1, 1<<32-1, "")},
+	// Redis's timeout is pykv's idle_timeout, in whole seconds.
+	{name: "timeout", pykv: "idle-timeout", value: redisInt(0, 1<<31-1, "s"), get: seconds},
 	{name: "loglevel", pykv: "log-level", value: func(v string) (string, string) {
 		for _, l := range redisLogLevels {
 			if strings.EqualFold(v, l.redis) {

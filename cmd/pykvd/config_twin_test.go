@@ -9,7 +9,7 @@ import (
 )
 
 // TestConfigSetLikeRedis (twin): CONFIG SET of the parameters pykvd and
-// redis-server share (requirepass, maxclients, loglevel,
+// redis-server share (requirepass, maxclients, timeout, loglevel,
 // min-replicas-to-write and min-replicas-max-lag, the latter refusing
 // writes at once without followers), its errors
 // (unknown parameter, odd arguments, duplicates, bad values, the order in
@@ -70,6 +70,13 @@ func TestConfigSetLikeRedis(t *testing.T) {
 				{"CONFIG", "GET", "maxclients"},
 				{"CONFIG", "SET", "loglevel", "debug"},
 				{"CONFIG", "GET", "loglevel"},
+				{"CONFIG", "SET", "timeout", "abc"},
+				{"CONFIG", "SET", "timeout", "-1"},
+				{"CONFIG", "SET", "timeout", "5s"},
+				{"CONFIG", "GET", "timeout"},
+				{"CONFIG", "SET", "timeout", "300"},
+				{"CONFIG", "GET", "timeout"},
+				{"CONFIG", "SET", "timeout", "0"},
 				{"CONFIG", "SET", "min-replicas-to-write", "abc"},
 				{"CONFIG", "SET", "min-replicas-to-write", "-1"},
 				{"CONFIG", "SET", "min-replicas-max-lag", "10s"},

@@ -383,3 +383,25 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestConfigSetTimeout: CONFIG SET timeout (Redis's, in seconds: pykv's
+// idle_timeout) applies to connections made after it, which an idle
+// second closes, on RESP and the native protocol alike.
+func TestConfigSetTimeout(t *testing.T) {
+	t.Parallel()
+	d := testdaemon.Start(t, testdaemon.Options{})
+	if got := respDo(t, d.RESPAddr(), "CONFIG", "SET", "timeout", "1"); got != "+OK\r\n" {
+		t.Fatalf("CONFIG SET timeout 1 = %q", got)
+	}
+	if got := respDo(t, d.RESPAddr(), "CONFIG", "GET", "idle-timeout"); got != "*2\r\n$12\r\nidle-timeout\r\n$2\r\n1s\r\n" {
+		t.Errorf("CONFIG GET idle-timeout = %q", got)
+	}
+	dialRESPRaw(t, d.RESPAddr()).expectClosed() // within ioTimeout, by the idle second
+	n := dialNative(t, d.Addr())
+	n.c.SetReadDeadline(time.Now().Add(ioTimeout))
+	if _, err := n.c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("an idle native connection got bytes instead of being closed")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("an idle native connection was not closed within %v", ioTimeout)
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/internal/config"
+	"github.com/pykv/pykv/server"
 )
 
 // Changes is what a Reload did: the keys it applied at once, and those
@@ -64,9 +65,10 @@ func (d *Daemon) canApply(key string, next *config.Config) bool {
 
 // Reload applies a new configuration without a restart, as SIGHUP and
 // CONFIG SET do: it validates next, applies every key that can change at
-// run time (config.Param.Live: the password, max_clients, the cache
-// budget, the expiry interval, min_replicas_to_write and _max_lag, the log
-// level) and logs each change; a key
+// run time (config.Param.Live: the password, max_clients, the native and
+// RESP listeners' idle, auth and write timeouts, the cache budget, the
+// expiry interval, min_replicas_to_write and _max_lag, the log level) and
+// logs each change; a key
 // that cannot, whose new value differs, is logged as needing a restart and
 // keeps its running value. source names where next came from ("SIGHUP
 // /etc/pykv/pykv.toml", "CONFIG SET"), for the log. A bad next is an
@@ -105,6 +107,11 @@ func (d *Daemon) apply(run config.Config, ch Changes, source string) {
 		case "storage.expiry_interval":
 			if err := d.db.SetExpiryInterval(run.Storage.ExpiryInterval.Duration); err != nil {
 				d.log.Error("expiry interval not changed", "err", err) // canApply ruled this out
+			}
+		case "idle_timeout", "auth_timeout", "write_timeout":
+			for _, s := range d.servers {
+				s.SetTimeouts(server.Timeouts{Idle: run.IdleTimeout.Duration, Auth: run.AuthTimeout.Duration,
+					Request: run.RequestTimeout.Duration, Write: run.WriteTimeout.Duration})
 			}
 		case "min_replicas_to_write", "min_replicas_max_lag":
 			d.repl.SetMinFollowers(run.MinReplicasToWrite, run.MinReplicasMaxLag.Duration)
