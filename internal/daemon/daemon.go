@@ -104,10 +104,13 @@ type Daemon struct {
 	// cacheOn and expiryOn: the value cache and active expiry were on at
 	// start, so a reload may change them (never turn them on).
 	cacheOn, expiryOn bool
-	table             *command.Table
-	info              Info
-	log               *slog.Logger
-	started           time.Time
+	// cert is the listeners' TLS certificate, nil without TLS; a reload
+	// reads its files again.
+	cert    atomic.Pointer[tls.Certificate]
+	table   *command.Table
+	info    Info
+	log     *slog.Logger
+	started time.Time
 
 	db      *storage.DB
 	repl    *repl.Replication
@@ -171,7 +174,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 			d.db.Close()
 		}
 	}()
-	tlsConf, err := loadTLS(cfg.TLS)
+	tlsConf, err := d.loadTLS(cfg.TLS)
 	if err != nil {
 		return nil, err
 	}
@@ -514,13 +517,27 @@ func loadLeaderTLS(caFile string) (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
-func loadTLS(c config.TLS) (*tls.Config, error) {
+// loadTLS returns the listeners' TLS configuration, or nil without
+// [tls]. Its certificate is d.cert's, which a reload replaces (reloadTLS):
+// every handshake takes the one in force.
+func (d *Daemon) loadTLS(c config.TLS) (*tls.Config, error) {
 	if c.CertFile == "" {
 		return nil, nil
 	}
+	cert, err := readCert(c)
+	if err != nil {
+		return nil, err
+	}
+	d.cert.Store(cert)
+	return &tls.Config{MinVersion: tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return d.cert.Load(), nil }}, nil
+}
+
+// readCert reads the certificate and key files of c.
+func readCert(c config.TLS) (*tls.Certificate, error) {
 	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("tls: load %s and %s: %w", c.CertFile, c.KeyFile, err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return &cert, nil
 }

@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/internal/config"
@@ -20,12 +22,15 @@ type Changes struct {
 
 // plan works out what Reload(next) would do: the configuration that
 // would then run (next's values of the keys that can change live, the
-// running values of the others) and the Changes. It changes nothing.
-// A next that does not validate, or a running configuration it would make
-// invalid, is an error.
-func (d *Daemon) plan(next config.Config) (config.Config, Changes, error) {
+// running values of the others) and the Changes, and with TLS on, the
+// certificate read from the files when they changed or rereadTLS says
+// (a SIGHUP reads them again: a renewed certificate keeps its paths).
+// It changes nothing. A next that does not validate, a running
+// configuration it would make invalid, or certificate files that do not
+// load are an error.
+func (d *Daemon) plan(next config.Config, rereadTLS bool) (config.Config, Changes, *tls.Certificate, error) {
 	if err := next.Validate(); err != nil {
-		return config.Config{}, Changes{}, err
+		return config.Config{}, Changes{}, nil, err
 	}
 	cur := d.cfg
 	run := cur
@@ -42,23 +47,33 @@ func (d *Daemon) plan(next config.Config) (config.Config, Changes, error) {
 		ch.Applied = append(ch.Applied, p.Key)
 	}
 	if err := run.Validate(); err != nil {
-		return config.Config{}, Changes{}, fmt.Errorf("with the keys that need a restart left as they run: %w", err)
+		return config.Config{}, Changes{}, nil, fmt.Errorf("with the keys that need a restart left as they run: %w", err)
 	}
 	if err := d.protected(run); err != nil {
-		return config.Config{}, Changes{}, err
+		return config.Config{}, Changes{}, nil, err
 	}
-	return run, ch, nil
+	var cert *tls.Certificate
+	if d.cert.Load() != nil && (rereadTLS || run.TLS != cur.TLS) {
+		var err error
+		if cert, err = readCert(run.TLS); err != nil {
+			return config.Config{}, Changes{}, nil, err
+		}
+	}
+	return run, ch, cert, nil
 }
 
 // canApply reports whether a live key's change from cur to next can be
 // applied without a restart: the value cache and active expiry, off since
-// start, cannot be turned on.
+// start, cannot be turned on, and TLS can be neither turned on nor off
+// (its certificate files can change).
 func (d *Daemon) canApply(key string, next *config.Config) bool {
 	switch key {
 	case "storage.cache_bytes":
 		return d.cacheOn || next.Storage.CacheBytes == 0
 	case "storage.expiry_interval":
 		return d.expiryOn || next.Storage.ExpiryInterval.Duration == 0
+	case "tls.cert_file", "tls.key_file":
+		return d.cert.Load() != nil && next.TLS.CertFile != ""
 	}
 	return true
 }
@@ -76,19 +91,28 @@ func (d *Daemon) canApply(key string, next *config.Config) bool {
 func (d *Daemon) Reload(next config.Config, source string) (Changes, error) {
 	d.cfgMu.Lock()
 	defer d.cfgMu.Unlock()
-	run, ch, err := d.plan(next)
+	run, ch, cert, err := d.plan(next, strings.HasPrefix(source, "SIGHUP"))
 	if err != nil {
 		d.log.Error("configuration not reloaded; the running one stays", "source", source, "err", err)
 		return Changes{}, err
 	}
-	d.apply(run, ch, source)
+	d.apply(run, ch, cert, source)
 	return ch, nil
 }
 
 // apply makes run the running configuration, setting each key of
-// ch.Applied in its subsystem, and logs what changed.
-func (d *Daemon) apply(run config.Config, ch Changes, source string) {
+// ch.Applied in its subsystem and cert, when not nil, as the listeners'
+// certificate, and logs what changed.
+func (d *Daemon) apply(run config.Config, ch Changes, cert *tls.Certificate, source string) {
 	old := d.cfg
+	if cert != nil {
+		d.cert.Store(cert)
+		attrs := []any{"source", source, "cert_file", run.TLS.CertFile}
+		if cert.Leaf != nil {
+			attrs = append(attrs, "subject", cert.Leaf.Subject.String(), "not_after", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
+		}
+		d.log.Info("TLS certificate loaded", attrs...)
+	}
 	for _, key := range ch.Applied {
 		switch key {
 		case "password":
@@ -192,7 +216,7 @@ func (s settings) ConfigSet(pairs []command.ConfigParam) error {
 			return &command.SettingError{Name: pr.Name, Reason: why}
 		}
 	}
-	run, ch, err := d.plan(next)
+	run, ch, cert, err := d.plan(next, false)
 	if err != nil {
 		return &command.SettingError{Name: pairs[0].Name, Reason: oneLine(err)}
 	}
@@ -200,7 +224,7 @@ func (s settings) ConfigSet(pairs []command.ConfigParam) error {
 		p, _ := config.ParamByKey(ch.Restart[0])
 		return &command.SettingError{Name: p.Flag(), Reason: restartReason(p.Key)}
 	}
-	d.apply(run, ch, "CONFIG SET")
+	d.apply(run, ch, cert, "CONFIG SET")
 	return nil
 }
 
@@ -211,6 +235,8 @@ func restartReason(key string) string {
 		return "the value cache was off at start: turning it on takes a restart"
 	case "storage.expiry_interval":
 		return "active expiry was off at start: turning it on takes a restart"
+	case "tls.cert_file", "tls.key_file":
+		return "turning TLS on or off takes a restart"
 	}
 	return "takes a restart"
 }
