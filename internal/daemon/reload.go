@@ -81,13 +81,14 @@ func (d *Daemon) canApply(key string, next *config.Config) bool {
 // Reload applies a new configuration without a restart, as SIGHUP and
 // CONFIG SET do: it validates next, applies every key that can change at
 // run time (config.Param.Live: the password, max_clients, the native and
-// RESP listeners' idle, auth and write timeouts, the cache budget, the
-// expiry interval, min_replicas_to_write and _max_lag, the log level) and
-// logs each change; a key
+// RESP listeners' idle, auth and write timeouts, the TLS certificate files,
+// the cache budget, the expiry interval, min_replicas_to_write and
+// _max_lag, the log level) and logs each change; a key
 // that cannot, whose new value differs, is logged as needing a restart and
 // keeps its running value. source names where next came from ("SIGHUP
-// /etc/pykv/pykv.toml", "CONFIG SET"), for the log. A bad next is an
-// error and changes nothing.
+// /etc/pykv/pykv.toml", "CONFIG SET"), for the log; from a SIGHUP, the TLS
+// certificate files are read again even when their names are the same. A
+// bad next is an error and changes nothing.
 func (d *Daemon) Reload(next config.Config, source string) (Changes, error) {
 	d.cfgMu.Lock()
 	defer d.cfgMu.Unlock()
