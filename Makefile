@@ -43,8 +43,12 @@ test: deps lint race fuzz ## everything CI runs: lint, unit+e2e tests with -race
 # redis-server, with redis-py (TestPythonRedisClient), through twemproxy
 # (TestTwemproxyShards), and the Swagger UI page at /docs with headless
 # Chromium (TestSwaggerUITryItOut); install them from Debian's packages when
-# missing and root.
-deps: ## install what the tests need (redis-server, redis-tools, python3-redis, nutcracker, chromium) when missing
+# missing and root. TestDebPackage (packaging/) lints the .deb with lintian,
+# and builds it with dpkg-shlibdeps and strip (dpkg-dev, which brings
+# binutils); it installs it with the postinst's systemd-sysusers and
+# systemd-tmpfiles and verifies the unit with systemd-analyze, all three in
+# Debian 12's systemd package, which installs without being PID 1.
+deps: ## install what the tests need (redis-server, redis-tools, python3-redis, nutcracker, chromium, lintian, dpkg-dev, systemd) when missing
 	@if ! command -v redis-cli >/dev/null || ! command -v redis-server >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing redis-server and redis-tools"; \
@@ -79,6 +83,33 @@ deps: ## install what the tests need (redis-server, redis-tools, python3-redis, 
 	      || echo "could not install chromium: the browser test of /docs will be skipped"; \
 	  else \
 	    echo "chromium missing and not root: the browser test of /docs will be skipped"; \
+	  fi; \
+	fi
+	@if ! command -v lintian >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing lintian"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lintian >/dev/null; } \
+	      || echo "could not install lintian: the lint of the .deb will be skipped"; \
+	  else \
+	    echo "lintian missing and not root: the lint of the .deb will be skipped"; \
+	  fi; \
+	fi
+	@if ! command -v dpkg-shlibdeps >/dev/null || ! command -v strip >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing dpkg-dev"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dpkg-dev >/dev/null; } \
+	      || echo "could not install dpkg-dev: the .deb test will fail to build the package"; \
+	  else \
+	    echo "dpkg-shlibdeps or strip missing and not root: the .deb test will fail to build the package"; \
+	  fi; \
+	fi
+	@if ! command -v systemd-analyze >/dev/null || ! command -v systemd-sysusers >/dev/null || ! command -v systemd-tmpfiles >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing systemd (systemd-analyze, systemd-sysusers, systemd-tmpfiles)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null; } \
+	      || echo "could not install systemd: the install and verify parts of the .deb test will be skipped"; \
+	  else \
+	    echo "systemd tools missing and not root: the install and verify parts of the .deb test will be skipped"; \
 	  fi; \
 	fi
 
@@ -120,7 +151,7 @@ fuzz-long: ## every fuzz target for FUZZLONG inputs (default 3000000x); failures
 	$(MAKE) fuzz FUZZTIME=$(FUZZLONG)
 
 bench: gobench ## Go benchmarks, then pykv against Redis 7 (docs/performance.md)
-	bench/compare.sh
+	BENCH_DATA=docs/bench/data bench/compare.sh && $(GO) run ./bench/plot -data docs/bench/data -out docs/bench
 
 gobench: ## Go benchmarks only (figures, not assertions)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -135,6 +166,8 @@ torture: ## long runs: 1000 kill -9 cycles per fsync policy, 600 power cuts, flo
 	$(GO) test -count=1 -timeout 60m -race -run 'TestMergeUnderLoad|TestCrashAtEveryMergeStep' -count=20 ./storage/
 	$(MAKE) fuzz-long FUZZLONG=$(TORTURE_FUZZ)
 
+# packaging/deb_test.go (in `make test`) builds, lints and installs the same
+# package (docs/operations.md, "Installing the .deb").
 package: build ## build the .deb under dist/
 	packaging/build-deb.sh $(VERSION)
 

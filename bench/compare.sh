@@ -12,6 +12,8 @@
 # start to the first PONG after a restart (Redis from RDB and from AOF; pykv
 # from its log, and from a snapshot after BGREWRITEAOF's merge), and GET
 # throughput over random keys of the whole keyspace with pykv's cache cold.
+# Every throughput row also says the server's CPU microseconds per request
+# (user + system from /proc/PID/stat over the run) and its ratio to Redis's.
 #
 # Environment (all optional):
 #   BENCH_QUICK=1          100k keys, 1 s runs, one run each: under 3 minutes
@@ -23,6 +25,11 @@
 #   BENCH_CLIENTS=50 BENCH_PIPELINE=16 BENCH_KEYSPACE=100000  throughput load shape
 #   BENCH_PORT_BASE=23000  first port tried (6379 is never used)
 #   BENCH_OUT=file         also write the table (markdown) there
+#   BENCH_DATA=dir         also keep the results there, machine-readable, for
+#                          bench/plot: rows.tsv (the table's rows, below),
+#                          latency.jsonl (each throughput run's latency
+#                          distribution, from pykv-bench --latency-out),
+#                          meta.tsv (date, commit, machine, load) and table.md
 #   BENCH_BIN=dir          where pykvd and pykv-bench are built (default ./bin)
 #   BENCH_KEEP=1           keep the temp dir (logs, data) for a post-mortem
 #
@@ -49,6 +56,7 @@ KEYSPACE=${BENCH_KEYSPACE:-100000}
 PORT_BASE=${BENCH_PORT_BASE:-23000}
 BIN=${BENCH_BIN:-$ROOT/bin}
 OUT=${BENCH_OUT:-}
+DATA=${BENCH_DATA:-}
 VALUE_SIZE=100
 DATASET_FSYNC=everysec
 SMALL_CACHE=1048576     # 1 MiB: values are cold, read from the files
@@ -84,6 +92,12 @@ REDIS_VERSION=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')
 log "building pykvd and pykv-bench into $BIN"
 mkdir -p "$BIN"
 (cd "$ROOT" && go build -o "$BIN/pykvd" ./cmd/pykvd && go build -o "$BIN/pykv-bench" ./cmd/pykv-bench)
+
+if [[ -n $DATA ]]; then
+	mkdir -p "$DATA"
+	DATA=$(cd "$DATA" && pwd)
+	rm -f "$DATA/rows.tsv" "$DATA/latency.jsonl" "$DATA/meta.tsv" "$DATA/table.md"
+fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pykv-compare.XXXXXX")
 mkfifo "$TMP/nap"
@@ -226,8 +240,8 @@ jfield() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-# row GROUP KIND TEST SETTING SERVER OPS P50 P99 RSS_MIB BYTES_PER_KEY READY_MS
-# KIND says which figure the pykv/Redis ratio compares: ops, mem or ready.
+# row GROUP KIND TEST SETTING SERVER OPS P50 P99 RSS_MIB BYTES_PER_KEY READY_MS [CPU_US]
+# CPU_US is the server's CPU microseconds per request (throughput rows). KIND says which figure the pykv/Redis ratio compares: ops, mem or ready.
 # The Redis row of a GROUP is the reference of the others.
 row() {
 	local IFS=$'\t'
@@ -238,20 +252,39 @@ note() {
 	printf '%s\n' "$*" >>"$NOTES"
 }
 
-# bench PORT PROTOCOL TEST PIPELINE KEYSPACE: one timed run; sets
-# BENCH_RESULT to "ops p50 p99", or to nothing when the run failed (noted,
-# and the script then exits 1 after printing the table).
+# cpu_ticks PID: the process's user + system CPU time so far, in clock
+# ticks (fields 14 and 15 of /proc/PID/stat, counted after the command
+# name's closing parenthesis, which may hold spaces).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+CLK_TCK=$(getconf CLK_TCK)
+
+# bench PORT PROTOCOL TEST PIPELINE KEYSPACE PID: one timed run; sets
+# BENCH_RESULT to "ops p50 p99 cpu", cpu being the server's (PID's) CPU
+# microseconds per request over the run, or to nothing when the run failed
+# (noted, and the script then exits 1 after printing the table). With
+# BENCH_DATA, the run's latency distribution is added to latency.jsonl,
+# labelled with LAT_LABEL's group, server and run.
 BENCH_RESULT=""
+LAT_LABEL=("" "" 0)
 bench() {
-	local port=$1 proto=$2 test=$3 pipe=$4 keyspace=$5
+	local port=$1 proto=$2 test=$3 pipe=$4 keyspace=$5 pid=$6 t0 t1 requests extra=()
 	BENCH_RESULT=""
+	[[ -z $DATA ]] || extra=(--latency-out "$TMP/latency.jsonl")
+	t0=$(cpu_ticks "$pid")
 	if ! "$BIN/pykv-bench" -p "$port" --protocol "$proto" -t "$test" -c "$CLIENTS" -P "$pipe" -d "$VALUE_SIZE" \
-		-r "$keyspace" --duration "$DURATION" --json >"$OUT_JSON" 2>"$TMP/bench.err"; then
+		-r "$keyspace" --duration "$DURATION" --json "${extra[@]}" >"$OUT_JSON" 2>"$TMP/bench.err"; then
 		note "$test -P $pipe on port $port ($proto) failed: $(head -c 300 "$TMP/bench.err")"
 		: >"$TMP/failed"
 		return 0
 	fi
+	t1=$(cpu_ticks "$pid")
+	if [[ -n $DATA ]]; then
+		printf '{"group":"%s","server":"%s","run":%d,"latency":%s}\n' "${LAT_LABEL[@]}" "$(<"$TMP/latency.jsonl")" \
+			>>"$DATA/latency.jsonl"
+	fi
+	requests=$(jfield requests <"$OUT_JSON")
 	BENCH_RESULT="$(jfield ops_per_sec <"$OUT_JSON") $(jfield p50_ms <"$OUT_JSON") $(jfield p99_ms <"$OUT_JSON")"
+	BENCH_RESULT+=" $(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" -v n="$requests" 'BEGIN {printf "%.2f", (n > 0 ? t * 1e6 / hz / n : 0)}')"
 }
 
 # preload PORT PROTOCOL N: writes keys 0..N-1; sets PRELOAD_OPS to the
@@ -263,6 +296,11 @@ preload() {
 	PRELOAD_OPS=$(jfield ops_per_sec <"$OUT_JSON")
 }
 
+# server_name TARGET: the server column of a measure target's rows.
+server_name() {
+	if [[ $1 == redis ]]; then echo redis/resp; else echo "${1/-/\/}"; fi
+}
+
 # measure GROUP TEST LABEL SETTING PIPE KEYSPACE TARGET...: RUNS runs of
 # each target ("redis", "pykv-resp", "pykv-native"), interleaved so that
 # drift in the machine's load spreads over all of them; one row per target
@@ -270,31 +308,32 @@ preload() {
 measure() {
 	local group=$1 test=$2 label=$3 setting=$4 pipe=$5 keyspace=$6
 	shift 6
-	local -A ops p50 p99
-	local run target port proto o a b
+	local -A ops p50 p99 cpu
+	local run target port proto pid o a b u
 	for ((run = 1; run <= RUNS; run++)); do
 		for target in "$@"; do
 			case $target in
-			redis) port=$REDIS_PORT proto=resp ;;
-			pykv-resp) port=$PYKV_RESP_PORT proto=resp ;;
-			pykv-native) port=$PYKV_NATIVE_PORT proto=native ;;
+			redis) port=$REDIS_PORT proto=resp pid=$REDIS_PID ;;
+			pykv-resp) port=$PYKV_RESP_PORT proto=resp pid=$PYKV_PID ;;
+			pykv-native) port=$PYKV_NATIVE_PORT proto=native pid=$PYKV_PID ;;
 			esac
 			log "$label ($setting), $target, run $run of $RUNS"
-			bench "$port" "$proto" "$test" "$pipe" "$keyspace"
+			LAT_LABEL=("$group" "$(server_name "$target")" "$run")
+			bench "$port" "$proto" "$test" "$pipe" "$keyspace" "$pid"
 			[[ -n $BENCH_RESULT ]] || continue
-			read -r o a b <<<"$BENCH_RESULT"
-			ops[$target]+="$o " p50[$target]+="$a " p99[$target]+="$b "
+			read -r o a b u <<<"$BENCH_RESULT"
+			ops[$target]+="$o " p50[$target]+="$a " p99[$target]+="$b " cpu[$target]+="$u "
 		done
 	done
 	for target in "$@"; do
-		local name=${target/-/\/}
-		[[ $target == redis ]] && name=redis/resp
+		local name
+		name=$(server_name "$target")
 		# shellcheck disable=SC2086
 		if [[ -n ${ops[$target]:-} ]]; then
 			row "$group" ops "$label" "$setting" "$name" "$(median ${ops[$target]})" \
-				"$(median ${p50[$target]})" "$(median ${p99[$target]})" - - -
+				"$(median ${p50[$target]})" "$(median ${p99[$target]})" - - - "$(median ${cpu[$target]})"
 		else
-			row "$group" ops "$label" "$setting" "$name" - - - - - -
+			row "$group" ops "$label" "$setting" "$name" - - - - - - -
 		fi
 	done
 }
@@ -365,12 +404,24 @@ restarted() {
 	row "$group" ready "$test" "fsync $DATASET_FSYNC" "$server" - - - "$(mib "$rss")" "$bpk" "$(printf '%.0f' "$READY_MS")"
 }
 
+# running GROUP TEST SERVER PID: the memory row of a server that has run
+# for a while (loaded, replayed, merged): its RSS, and the RSS per key over
+# the empty server's BASE_KIB.
+running() {
+	local group=$1 test=$2 server=$3 pid=$4 rss
+	rss=$(rss_kib "$pid")
+	rss_detail "$pid"
+	row "$group" mem "$test" "fsync $DATASET_FSYNC" "$server" - - - "$(mib "$rss")" "$(bytes_per_key "$rss" "$BASE_KIB")" -
+}
+
 # merged DIR: waits for pykv's merge (started by BGREWRITEAOF) to leave a
-# snapshot and no temporary file.
+# snapshot and no temporary file, and to be over (INFO says no rewrite in
+# progress once the merge has also handed its buffers back to the OS).
 merged() {
 	local dir=$1 i
 	for ((i = 0; i < 6000; i++)); do
-		if compgen -G "$dir/*.snap" >/dev/null && ! compgen -G "$dir/*.tmp" >/dev/null; then
+		if compgen -G "$dir/*.snap" >/dev/null && ! compgen -G "$dir/*.tmp" >/dev/null &&
+			redis-cli -p "$PYKV_RESP_PORT" INFO persistence | grep -q '^aof_rewrite_in_progress:0'; then
 			return 0
 		fi
 		sleep 0.1
@@ -416,6 +467,7 @@ dataset() {
 	if [[ $reply == *started* ]]; then
 		log "merging: $reply"
 		merged "$pdir/data" || die "no snapshot after BGREWRITEAOF"
+		running mem "$n keys merged, same process" "pykvd cache 1 MiB" "$PYKV_PID"
 		stop_pykv
 		start_pykv "$pdir" "$DATASET_FSYNC" "$SMALL_CACHE" --segment-size "$LOG_SEGMENT"
 		restarted ready-snap "restart, $n keys" "pykvd (snapshot)" "$PYKV_PID" "$PYKV_RESP_PORT" "$BASE_KIB"
@@ -452,12 +504,13 @@ table() {
 		if ($5 ~ /^redis/) {
 			col = ($2 == "ops") ? 6 : ($2 == "mem") ? 10 : 11
 			ref[$1] = $col
+			cref[$1] = $12
 		}
 	}
 	END {
 		hdr[1] = "test"; hdr[2] = "setting"; hdr[3] = "server/protocol"; hdr[4] = "ops/s"
 		hdr[5] = "p50 ms"; hdr[6] = "p99 ms"; hdr[7] = "RSS MiB"; hdr[8] = "B/key"
-		hdr[9] = "ready ms"; hdr[10] = "pykv/Redis"
+		hdr[9] = "ready ms"; hdr[10] = "pykv/Redis"; hdr[11] = "CPU µs/req"; hdr[12] = "CPU pykv/Redis"
 		for (r = 1; r <= n; r++) {
 			kind = f[r, 2]; group = f[r, 1]
 			c[r, 1] = f[r, 3]; c[r, 2] = f[r, 4]; c[r, 3] = f[r, 5]
@@ -469,16 +522,21 @@ table() {
 				c[r, 10] = "-"
 			else
 				c[r, 10] = sprintf("%.2fx", v / ref[group])
+			u = cell(f[r, 12]); c[r, 11] = u
+			if (f[r, 5] ~ /^redis/ || u == "-" || !(group in cref) || cref[group] == "" || cref[group] == "-" || cref[group] + 0 == 0)
+				c[r, 12] = "-"
+			else
+				c[r, 12] = sprintf("%.2fx", u / cref[group])
 		}
-		for (i = 1; i <= 10; i++) {
+		for (i = 1; i <= 12; i++) {
 			w[i] = length(hdr[i])
 			for (r = 1; r <= n; r++) if (length(c[r, i]) > w[i]) w[i] = length(c[r, i])
 		}
 		line = "|"
-		for (i = 1; i <= 10; i++) line = line sprintf(" %-" w[i] "s |", hdr[i])
+		for (i = 1; i <= 12; i++) line = line sprintf(" %-" w[i] "s |", hdr[i])
 		print line
 		line = "|"
-		for (i = 1; i <= 10; i++) {
+		for (i = 1; i <= 12; i++) {
 			dash = ""
 			for (k = 0; k < w[i]; k++) dash = dash "-"
 			line = line (i >= 4 ? " " substr(dash, 2) ": |" : " " dash " |")
@@ -486,13 +544,14 @@ table() {
 		print line
 		for (r = 1; r <= n; r++) {
 			line = "|"
-			for (i = 1; i <= 10; i++) line = line sprintf(i >= 4 ? " %" w[i] "s |" : " %-" w[i] "s |", c[r, i])
+			for (i = 1; i <= 12; i++) line = line sprintf(i >= 4 ? " %" w[i] "s |" : " %-" w[i] "s |", c[r, i])
 			print line
 		}
 	}' "$ROWS"
 }
 
 START=$(date +%s)
+COMMIT=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo unknown)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 BASE_KIB=0
 log "Redis $REDIS_VERSION on port $REDIS_PORT; pykvd on $PYKV_RESP_PORT (RESP) and $PYKV_NATIVE_PORT (native)"
@@ -514,6 +573,29 @@ done
 		printf '\n'
 		sed 's/^/note: /' "$NOTES"
 	fi
-} | tee "${OUT:-/dev/null}"
+} | tee "${OUT:-/dev/null}" ${DATA:+"$DATA/table.md"}
+if [[ -n $DATA ]]; then
+	cp "$ROWS" "$DATA/rows.tsv"
+	{
+		printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+		printf 'commit\t%s\n' "$COMMIT"
+		printf 'cpu\t%s\n' "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+		printf 'cores\t%s\n' "$(nproc)"
+		printf 'memory_gib\t%s\n' "$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)"
+		printf 'kernel\t%s\n' "$(uname -r)"
+		printf 'load_start\t%s\n' "$LOAD_START"
+		printf 'load_end\t%s\n' "$(cut -d' ' -f1 /proc/loadavg)"
+		printf 'redis\t%s\n' "$REDIS_VERSION"
+		printf 'runs\t%s\n' "$RUNS"
+		printf 'duration\t%s\n' "$DURATION"
+		printf 'clients\t%s\n' "$CLIENTS"
+		printf 'pipeline\t%s\n' "$PIPELINE"
+		printf 'keyspace\t%s\n' "$KEYSPACE"
+		printf 'keys\t%s\n' "$KEYS"
+		printf 'value_size\t%s\n' "$VALUE_SIZE"
+		printf 'quick\t%s\n' "$QUICK"
+	} >"$DATA/meta.tsv"
+	log "results kept in $DATA"
+fi
 log "done in $(($(date +%s) - START)) s"
 [[ ! -e $TMP/failed ]]

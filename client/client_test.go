@@ -162,6 +162,15 @@ func TestKeysAndCounters(t *testing.T) {
 	if _, err := c.Del(ctx).Result(); err == nil {
 		t.Error("Del without keys: no error")
 	}
+	if st, err := c.FlushAll(ctx).Result(); err != nil || st != "OK" {
+		t.Errorf("FlushAll = %q, %v, want OK", st, err)
+	}
+	if n, err := c.DBSize(ctx).Result(); err != nil || n != 0 {
+		t.Errorf("DBSize after FlushAll = %d, %v, want 0", n, err)
+	}
+	if _, err := c.Get(ctx, "c").Result(); !errors.Is(err, client.ErrNil) {
+		t.Errorf("Get after FlushAll: %v, want ErrNil", err)
+	}
 
 	steps := []struct {
 		name string

@@ -43,6 +43,7 @@ type Cmdable interface {
 	MSet(ctx context.Context, pairs ...any) *Result[string]
 	Scan(ctx context.Context, cursor uint64, match string, count int64) *Result[ScanPage]
 	DBSize(ctx context.Context) *Result[int64]
+	FlushAll(ctx context.Context) *Result[string]
 	Info(ctx context.Context, sections ...string) *Result[string]
 	Ping(ctx context.Context) *Result[string]
 	Do(ctx context.Context, args ...any) *Result[reply.Reply]
@@ -181,6 +182,13 @@ func (c cmdable) Scan(ctx context.Context, cursor uint64, match string, count in
 // DBSize returns the number of keys.
 func (c cmdable) DBSize(ctx context.Context) *Result[int64] {
 	return do(ctx, c, newResult([][]byte{nameDBSize}, nil, decodeInt))
+}
+
+// FlushAll removes every key (FLUSHALL): one record on the server, so
+// that after a crash every key or none is found. Its value is "OK", once
+// the flush is durable under the server's fsync policy.
+func (c cmdable) FlushAll(ctx context.Context) *Result[string] {
+	return do(ctx, c, newResult([][]byte{nameFlushAll}, nil, decodeStatus))
 }
 
 // Info returns the server's INFO text for sections (all of the default

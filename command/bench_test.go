@@ -100,3 +100,31 @@ func BenchmarkExecTwin(b *testing.B) {
 		tab.Exec(s, get)
 	}
 }
+
+// BenchmarkLCSAtTheLimit is LCS of two 4095-byte values, whose table of
+// 4096 x 4096 cells is max_value_size's default of 64 MiB: the longest an
+// LCS can take there (the default reply and IDX), and LEN's two rows.
+func BenchmarkLCSAtTheLimit(b *testing.B) {
+	store := newMemStore()
+	tab := New(store, Config{})
+	s := tab.NewSession()
+	const n = 4095
+	x, y := make([]byte, n), make([]byte, n)
+	for i := range x {
+		x[i], y[i] = "ACGT"[i*7%4], "ACGT"[i*5%3]
+	}
+	store.m["x"], store.m["y"] = memEntry{v: x}, memEntry{v: y}
+	for _, opt := range []string{"", "IDX", "LEN"} {
+		argv := [][]byte{[]byte("LCS"), []byte("x"), []byte("y")}
+		if opt != "" {
+			argv = append(argv, []byte(opt))
+		}
+		b.Run("opt="+opt, func(b *testing.B) {
+			for b.Loop() {
+				if r := tab.Exec(s, argv); r.Kind == KindError {
+					b.Fatal(r)
+				}
+			}
+		})
+	}
+}

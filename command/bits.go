@@ -1,6 +1,7 @@
 package command
 
 import (
+	"crypto/subtle"
 	"errors"
 	"math/bits"
 
@@ -254,4 +255,189 @@ func (t *Table) bitpos(s *Session, argv [][]byte) Reply {
 		return Int(-1)
 	}
 	return Int(hi + 1)
+}
+
+// The operations of BITOP.
+type bitOp int
+
+const (
+	bitAnd bitOp = iota
+	bitOr
+	bitXor
+	bitNot
+)
+
+// Errors of BITOP, in Redis 7's words but the last, which is pykv's, as
+// MULTI's for a Store without transactions.
+var (
+	errBitopNot  = Err("BITOP NOT must be called with a single source key.")
+	errBitopNoTx = Err("BITOP is not supported by this storage engine")
+)
+
+// parseBitOp parses BITOP's operation, in any case.
+func parseBitOp(arg []byte) (bitOp, bool) {
+	switch {
+	case is(arg, "AND"):
+		return bitAnd, true
+	case is(arg, "OR"):
+		return bitOr, true
+	case is(arg, "XOR"):
+		return bitXor, true
+	case is(arg, "NOT"):
+		return bitNot, true
+	}
+	return 0, false
+}
+
+// BITOP AND|OR|XOR|NOT destkey key [key ...]
+//
+// As Redis: a missing source is an empty string, shorter sources are
+// zero-filled to the longest, and the result is one SET of destkey (which
+// clears its expiry), or a DEL of it when the result is empty; the reply
+// is the result's length. The result is of one instant and is logged as
+// one write before the reply (bitopAtomic); inside EXEC it is the
+// transaction's. The sources are folded one at a time, so memory is the
+// result and one source, whatever the number of keys.
+func (t *Table) bitop(s *Session, argv [][]byte) Reply {
+	op, ok := parseBitOp(argv[1])
+	if !ok {
+		return errSyntax
+	}
+	if op == bitNot && len(argv) != 4 {
+		return errBitopNot
+	}
+	dest, srcs := argv[2], argv[3:]
+	var n int
+	var err error
+	if s.tx.running != nil {
+		n, err = bitopIn(s.tx.running, op, dest, srcs) // inside EXEC, already atomic
+	} else {
+		tr, ok := t.transactor(s)
+		if !ok {
+			return errBitopNoTx
+		}
+		n, err = bitopAtomic(t.storeFor(s), tr, op, dest, srcs)
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	return Int(int64(n))
+}
+
+// bitopTries is how many times BITOP reads its sources outside the
+// engine's write lock before it reads them under it.
+const bitopTries = 3
+
+// bitopAtomic runs BITOP as one atomic step without holding the engine's
+// write lock while it reads the sources, which may be many and large (a
+// read from disk each): it watches them, reads and folds them as any
+// reader does, then writes destkey in an Atomic that runs only if no
+// source changed since the watch, so that the values read are the
+// sources' at that moment. When writers keep changing a source,
+// bitopTries times, it reads them inside the Atomic instead, holding the
+// lock for as long.
+func bitopAtomic(st Store, tr Transactor, op bitOp, dest []byte, srcs [][]byte) (int, error) {
+	var keys [][]byte
+	for _, k := range srcs {
+		if !containsKey(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	for range bitopTries {
+		vs, err := tr.Watch(keys...)
+		if err != nil {
+			return 0, err
+		}
+		res, err := foldBits(st, op, srcs)
+		if err != nil {
+			tr.Unwatch(vs)
+			return 0, err
+		}
+		var werr error
+		ran, err := tr.Atomic(vs, func(tx *storage.Tx) { werr = writeBits(tx, dest, res) })
+		tr.Unwatch(vs)
+		switch {
+		case err != nil:
+			return 0, err
+		case ran:
+			return len(res), werr
+		}
+	}
+	var n int
+	var rerr error
+	_, err := tr.Atomic(nil, func(tx *storage.Tx) { n, rerr = bitopIn(tx, op, dest, srcs) })
+	if err != nil {
+		return 0, err
+	}
+	return n, rerr
+}
+
+// bitopIn reads, folds and writes in st, which is atomic (a Tx).
+func bitopIn(st Store, op bitOp, dest []byte, srcs [][]byte) (int, error) {
+	res, err := foldBits(st, op, srcs)
+	if err != nil {
+		return 0, err
+	}
+	return len(res), writeBits(st, dest, res)
+}
+
+// writeBits stores BITOP's result: a SET of dest, or a DEL of it for an
+// empty result.
+func writeBits(st Store, dest, res []byte) error {
+	if len(res) == 0 {
+		_, err := st.Del(dest)
+		return err
+	}
+	_, err := st.Set(dest, res, storage.SetOptions{})
+	return err
+}
+
+// foldBits reads the sources from st one at a time and folds them with op
+// into the result. A source longer than the value-size limit (written
+// under a larger one) is ErrValueTooLarge, before it is copied.
+func foldBits(st Store, op bitOp, srcs [][]byte) ([]byte, error) {
+	limit := st.MaxValueSize()
+	var res []byte
+	for i, key := range srcs {
+		v, err := st.Get(key)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			v = nil
+		case err != nil:
+			return nil, err
+		case len(v) > limit:
+			return nil, storage.ErrValueTooLarge
+		}
+		if i == 0 {
+			res = append([]byte(nil), v...)
+			if op == bitNot {
+				for j := range res {
+					res[j] = ^res[j]
+				}
+			}
+			continue
+		}
+		// The zero bytes res grows by are what the sources before had
+		// there: AND with them is 0, OR and XOR are v's bytes. It grows
+		// to the exact length, not append's next size.
+		if len(v) > len(res) {
+			grown := make([]byte, len(v))
+			copy(grown, res)
+			res = grown
+		}
+		switch op {
+		case bitAnd:
+			for j, c := range v {
+				res[j] &= c
+			}
+			clear(res[len(v):])
+		case bitOr:
+			for j, c := range v {
+				res[j] |= c
+			}
+		case bitXor:
+			subtle.XORBytes(res, res, v)
+		}
+	}
+	return res, nil
 }

@@ -48,16 +48,22 @@
 //
 // # What differs from Redis
 //
-// FLUSHALL and FLUSHDB reply "ERR FLUSHALL is not supported by pykv" (and
-// FLUSHDB's like it). Emptying a durable store is not a loop of deletes: it
-// must be one logged record that recovery, merges and followers all honour,
-// or a crash half-way leaves half a dataset, and writes racing the loop
-// survive it. The engine has no such operation yet; when it has, these
-// commands become one call. A clear error is better than a slow,
-// non-atomic imitation on a command whose whole point is finality.
+// FLUSHALL and FLUSHDB [ASYNC|SYNC] are the same command (there is one
+// database) and call the Store's FlushAll (Flusher): the engine logs one
+// flush record, not a loop of deletes, so that a crash at any instant
+// finds every key or none and followers apply it too, and replies once it
+// is durable. ASYNC and SYNC are accepted and mean the same; any other
+// argument is Redis's "ERR syntax error". Inside MULTI the flush is part
+// of EXEC's one batch (storage.Tx.FlushAll). With a Store that cannot
+// flush they reply "ERR FLUSHALL is not supported by this storage engine".
 //
 // GETDEL works when the Store implements GetDeleter, and otherwise replies
-// with an error. The NX, XX, GT and LT options of EXPIRE and its kin
+// with an error; BITOP likewise needs a Transactor: it watches its sources,
+// reads them, and writes its destination in an Atomic that checks they did
+// not change. LCS refuses a table
+// larger than the Store's MaxValueSize, where Redis's limit is
+// proto-max-bulk-len, and bounds how many large tables exist at once
+// (lcs.go). The NX, XX, GT and LT options of EXPIRE and its kin
 // compare and replace the expiry in one Store.Update.
 //
 // MULTI, EXEC, DISCARD, WATCH and UNWATCH are Redis 7.0's (multi.go says

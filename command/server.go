@@ -242,14 +242,40 @@ func configMatch(pattern []byte, name string) bool {
 	return glob.Match(lower, []byte(name))
 }
 
-// FLUSHALL and FLUSHDB are refused; the package documentation says why.
-func (t *Table) flushall(_ *Session, _ [][]byte) Reply {
-	return Err("FLUSHALL is not supported by pykv")
+// Flusher is a Store that can remove every key in one atomic, durable
+// step. *storage.DB, its Deferred and its transaction view implement it;
+// with a Store that does not, FLUSHALL and FLUSHDB reply with an error.
+type Flusher interface {
+	// FlushAll removes every key: one logged record, so that recovery,
+	// merges and followers find all of the keys or none.
+	FlushAll() error
 }
 
-func (t *Table) flushdb(_ *Session, _ [][]byte) Reply {
-	return Err("FLUSHDB is not supported by pykv")
+// FLUSHALL [ASYNC|SYNC] and FLUSHDB [ASYNC|SYNC] (one database, so they
+// are the same): both modes empty the keyspace at once and reply once
+// the flush is durable under the fsync policy. ASYNC is accepted for
+// Redis's clients and means nothing more: the flush is one record and
+// the keyspace is emptied in place, and the memory and the dead files are
+// given back as they are in either mode (the dead files by the next
+// merge, or at the next start).
+func (t *Table) flushall(s *Session, argv [][]byte) Reply {
+	switch {
+	case len(argv) == 1:
+	case len(argv) == 2 && (is(argv[1], "ASYNC") || is(argv[1], "SYNC")):
+	default:
+		return errSyntax
+	}
+	f, ok := t.storeFor(s).(Flusher)
+	if !ok {
+		return Err(strings.ToUpper(string(argv[0])) + " is not supported by this storage engine")
+	}
+	if err := f.FlushAll(); err != nil {
+		return storeError(err)
+	}
+	return OK
 }
+
+func (t *Table) flushdb(s *Session, argv [][]byte) Reply { return t.flushall(s, argv) }
 
 // Merger is a Store that can compact its log into a snapshot. *storage.DB
 // implements it; with a Store that does not, BGREWRITEAOF and COMPACT reply

@@ -92,12 +92,74 @@ func TestConfigGet(t *testing.T) {
 	}
 }
 
-func TestFlushRefused(t *testing.T) {
+// TestFlush: FLUSHALL and FLUSHDB over the engine, every mode and
+// spelling, their syntax errors, FLUSHALL queued in MULTI (the writes
+// queued before it are gone, those after it stay, and a syntax error is
+// reported in EXEC's array), and WATCH across another session's flush.
+func TestFlush(t *testing.T) {
+	f := newTxFixture(t, Config{})
+	f.run([]txStep{
+		{cmd: "SET k v", want: "OK"},
+		{cmd: "SET t v EX 100", want: "OK"},
+		{cmd: "FLUSHALL", want: "OK"},
+		{cmd: "DBSIZE", want: "(integer) 0"},
+		{cmd: "GET k", want: "(nil)"},
+		{cmd: "TTL t", want: "(integer) -2"},
+		{who: 1, cmd: "EXISTS k t", want: "(integer) 0"},
+		{cmd: "SET k v2", want: "OK"},
+		{cmd: "flushall async", want: "OK"},
+		{cmd: "EXISTS k", want: "(integer) 0"},
+		{cmd: "SET k v3", want: "OK"},
+		{cmd: "FLUSHALL sync", want: "OK"},
+		{cmd: "FLUSHDB", want: "OK"},
+		{cmd: "FLUSHDB ASYNC", want: "OK"},
+		{cmd: "FLUSHDB SYNC", want: "OK"},
+		{cmd: "SET k v4", want: "OK"},
+		{cmd: "FLUSHALL NOW", want: "(error) ERR syntax error"},
+		{cmd: "FLUSHALL ASYNC SYNC", want: "(error) ERR syntax error"},
+		{cmd: "FLUSHDB SYNC SYNC", want: "(error) ERR syntax error"},
+		{cmd: "FLUSHDB x", want: "(error) ERR syntax error"},
+		{cmd: "DBSIZE", want: "(integer) 1"},
+		{cmd: "MULTI", want: "OK"},
+		{cmd: "SET a 1", want: "QUEUED"},
+		{cmd: "FLUSHALL", want: "QUEUED"},
+		{cmd: "GET k", want: "QUEUED"},
+		{cmd: "SET b 2", want: "QUEUED"},
+		{cmd: "DBSIZE", want: "QUEUED"},
+		{cmd: "EXEC", want: `[OK OK (nil) OK (integer) 1]`},
+		{cmd: "KEYS *", want: `["b"]`},
+		{cmd: "MULTI", want: "OK"},
+		{cmd: "FLUSHALL BAD", want: "QUEUED"},
+		{cmd: "EXEC", want: `[(error) ERR syntax error]`},
+		{cmd: "DBSIZE", want: "(integer) 1"},
+		{cmd: "WATCH b", want: "OK"},
+		{who: 1, cmd: "FLUSHALL", want: "OK"},
+		{cmd: "MULTI", want: "OK"},
+		{cmd: "SET c 1", want: "QUEUED"},
+		{cmd: "EXEC", want: "nil array"},
+		{cmd: "GET c", want: "(nil)"},
+	})
+}
+
+// TestFlushOnAFollower: a follower refuses FLUSHALL like any write.
+func TestFlushOnAFollower(t *testing.T) {
+	repl := &followerRepl{}
+	repl.follow.Store(true)
+	f := newTxFixture(t, Config{Repl: repl})
+	f.run([]txStep{
+		{cmd: "FLUSHALL", want: "(error) READONLY You can't write against a read only replica."},
+		{cmd: "FLUSHDB ASYNC", want: "(error) READONLY You can't write against a read only replica."},
+	})
+}
+
+// TestFlushNeedsAFlusher: over a Store that cannot flush (the in-memory
+// twin), FLUSHALL says so and removes nothing.
+func TestFlushNeedsAFlusher(t *testing.T) {
 	runSteps(t, []step{
 		{cmd: "SET k v", want: "OK"},
-		{cmd: "FLUSHALL", want: "(error) ERR FLUSHALL is not supported by pykv"},
-		{cmd: "flushall async", want: "(error) ERR FLUSHALL is not supported by pykv"},
-		{cmd: "FLUSHDB", want: "(error) ERR FLUSHDB is not supported by pykv"},
+		{cmd: "FLUSHALL", want: "(error) ERR FLUSHALL is not supported by this storage engine"},
+		{cmd: "flushdb", want: "(error) ERR FLUSHDB is not supported by this storage engine"},
+		{cmd: "FLUSHALL BAD", want: "(error) ERR syntax error"},
 		{cmd: "DBSIZE", want: "(integer) 1"},
 	})
 }

@@ -49,6 +49,9 @@ type Table struct {
 
 	lastID    atomic.Uint64
 	processed stripedCounter
+
+	// lcsSlots bounds how many large LCS tables exist at once (lcs.go).
+	lcsSlots chan struct{}
 }
 
 // New returns a Table that runs commands against store.
@@ -56,7 +59,8 @@ func New(store Store, cfg Config) *Table {
 	if store == nil {
 		panic("command: New with a nil Store")
 	}
-	t := &Table{store: store, cfg: cfg, started: store.Now(), runID: newRunID()}
+	t := &Table{store: store, cfg: cfg, started: store.Now(), runID: newRunID(),
+		lcsSlots: make(chan struct{}, lcsTables)}
 	t.SetPassword(cfg.Password)
 	return t
 }

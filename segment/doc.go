@@ -28,9 +28,19 @@
 // field (21 + keylen + len(value)); crc is CRC-32C of every byte after the
 // crc field, the length included, so a damaged length is caught. expire_at is
 // an absolute unix time in milliseconds, 0 for none. The low 7 bits of type
-// are the record type (1 set, 2 delete); the high bit marks a record whose
-// batch continues in the next record, so that a batch (MSET) is applied whole
-// or not at all: a batch cut by a torn tail is dropped at recovery.
+// are the record type (1 set, 2 delete, 3 flush); the high bit marks a record
+// whose batch continues in the next record, so that a batch (MSET) is applied
+// whole or not at all: a batch cut by a torn tail is dropped at recovery.
+//
+// # Versions
+//
+// Version 1 segments hold set and delete records. A flush record (TypeFlush:
+// every key written at a lower seq is gone) is only ever the first record of
+// a version 2 segment, with the header's first seq: the Writer opens one for
+// each batch that starts with a flush, and the Iterator reports a flush
+// anywhere else, or a version 2 segment that starts otherwise, as damage
+// (ErrMisplacedFlush). Every other segment stays version 1, so a directory
+// that never flushed reads with a pykv that knows version 1 only.
 //
 // These constants are part of the on-disk format: they never change within a
 // format version. A decoder checks length and keylen against the configured

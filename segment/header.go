@@ -14,8 +14,17 @@ import (
 const (
 	// Magic opens every segment file.
 	Magic = "PYKVLG"
-	// Version is the segment format version this package writes.
-	Version uint16 = 1
+	// Version is the newest segment format version this package reads.
+	Version uint16 = VersionFlush
+	// VersionPlain is the version of a segment that holds set and delete
+	// records only: every segment but one opened for a flush, so a data
+	// directory that never flushed keeps the bytes older pykv read.
+	VersionPlain uint16 = 1
+	// VersionFlush is the version of a segment opened for a flush: its
+	// first record is a TypeFlush record of seq FirstSeq, possibly the
+	// first of a batch. An older pykv refuses it by its version rather
+	// than misreading the directory.
+	VersionFlush uint16 = 2
 	// HeaderSize is the size of a segment file's header.
 	HeaderSize = 6 + 2 + 4 + 8 + 4
 	// Ext is the file name extension of segment files.

@@ -140,6 +140,14 @@ func (it *Iterator) Next() bool {
 		it.fail(it.off, it.off+1, err)
 		return false
 	}
+	first := it.off == HeaderSize
+	if flush := r.Type == TypeFlush; flush != (first && it.header.Version >= VersionFlush) || (flush && r.Seq != it.header.FirstSeq) {
+		// A flush record opens a version 2 segment, with the header's
+		// first seq, and nothing else does.
+		it.fail(it.off, it.off+1, fmt.Errorf("%w: record of type %d and seq %d at offset %d of a version %d segment whose first seq is %d",
+			ErrMisplacedFlush, r.Type, r.Seq, it.off, it.header.Version, it.header.FirstSeq))
+		return false
+	}
 	it.rec, it.recOff = r, it.off
 	switch {
 	case !r.More:
@@ -180,7 +188,7 @@ func (it *Iterator) fail(off, scanFrom int, reason error) {
 // practice, and makes an old record's bytes quoted inside a value unable
 // to pass for the next record.
 func plausible(b []byte, lastSeq uint64) bool {
-	if t := Type(b[8] &^ batchFlag); t != TypeSet && t != TypeDel {
+	if t := Type(b[8] &^ batchFlag); t != TypeSet && t != TypeDel && t != TypeFlush {
 		return false
 	}
 	length := uint64(binary.LittleEndian.Uint32(b[4:]))

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 // buildSegment returns a segment file with n records and the offset at
 // which each record ends.
 func buildSegment(n int) (buf []byte, ends []int) {
-	buf = AppendHeader(nil, Header{Version: Version, ID: 1, FirstSeq: 1})
+	buf = AppendHeader(nil, Header{Version: VersionPlain, ID: 1, FirstSeq: 1})
 	for i := 1; i <= n; i++ {
 		r := set(uint64(i), fmt.Sprintf("key-%d", i), fmt.Sprintf("value-%d", i))
 		buf = AppendRecord(buf, &r)
@@ -230,5 +230,87 @@ func TestClassifyingGarbageIsLinear(t *testing.T) {
 	_, _, err := readAll(t, append(buf, garbage...))
 	if !errors.Is(err, ErrTorn) {
 		t.Fatalf("%v, want a torn tail", err)
+	}
+}
+
+// TestGoldenV2 proves that format version 2 (a segment opened for a
+// flush: its first record a flush record of the header's first seq) reads
+// as shipped.
+func TestGoldenV2(t *testing.T) {
+	golden := filepath.Join("testdata", "v2.log")
+	buf := AppendHeader(nil, Header{Version: VersionFlush, ID: 9, FirstSeq: 200})
+	recs := []Record{
+		{Type: TypeFlush, Seq: 200},
+		{Type: TypeSet, Seq: 201, Key: []byte("after"), Value: []byte("flush")},
+		{Type: TypeFlush, Seq: 202, More: true}, // not first: must be refused
+	}
+	for i := range recs[:2] {
+		buf = AppendRecord(buf, &recs[i])
+	}
+	if *update {
+		if err := os.WriteFile(golden, buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored, buf) {
+		t.Fatalf("the encoder no longer writes version 2 byte for byte (a format change needs a new version and golden file)")
+	}
+	it, err := ReadFile(vfs.Default, golden, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := it.Header(); h.Version != 2 || h.ID != 9 || h.FirstSeq != 200 {
+		t.Fatalf("header %+v", h)
+	}
+	i := 0
+	for ; it.Next(); i++ {
+		got, want := it.Record(), recs[i]
+		if got.Type != want.Type || got.Seq != want.Seq || got.More != want.More ||
+			!bytes.Equal(got.Key, want.Key) || !bytes.Equal(got.Value, want.Value) {
+			t.Fatalf("record %d: %+v, want %+v", i, got, want)
+		}
+	}
+	if it.Err() != nil || i != 2 {
+		t.Fatalf("%d records, err %v", i, it.Err())
+	}
+}
+
+// TestFlushOutOfPlace: a flush record is accepted only as the first record
+// of a version 2 segment, with the header's first seq, and a version 2
+// segment must start with one.
+func TestFlushOutOfPlace(t *testing.T) {
+	seg := func(version uint16, recs ...Record) []byte {
+		buf := AppendHeader(nil, Header{Version: version, ID: 1, FirstSeq: 1})
+		for i := range recs {
+			buf = AppendRecord(buf, &recs[i])
+		}
+		return buf
+	}
+	flush := func(seq uint64) Record { return Record{Type: TypeFlush, Seq: seq} }
+	for _, tc := range []struct {
+		name string
+		buf  []byte
+		ok   int // records read before the error
+	}{
+		{"flush in a version 1 segment", seg(VersionPlain, set(1, "a", "1"), flush(2), set(3, "b", "2")), 1},
+		{"flush first in a version 1 segment", seg(VersionPlain, flush(1), set(2, "b", "2")), 0},
+		{"version 2 segment not opened by a flush", seg(VersionFlush, set(1, "a", "1"), set(2, "b", "2")), 0},
+		{"flush of another seq", seg(VersionFlush, flush(5), set(6, "b", "2")), 0},
+		{"second flush in a version 2 segment", seg(VersionFlush, flush(1), flush(2), set(3, "b", "2")), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seqs, _, err := readAll(t, tc.buf)
+			if !errors.Is(err, ErrMisplacedFlush) || !errors.Is(err, ErrCorrupt) || len(seqs) != tc.ok {
+				t.Fatalf("read %v, err %v; want %d records then a misplaced flush reported as damage", seqs, err, tc.ok)
+			}
+		})
+	}
+	seqs, _, err := readAll(t, seg(VersionFlush, flush(1), set(2, "a", "1")))
+	if err != nil || len(seqs) != 2 {
+		t.Fatalf("a flush segment: read %v, err %v", seqs, err)
 	}
 }

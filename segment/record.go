@@ -14,6 +14,11 @@ type Type uint8
 const (
 	TypeSet Type = 1 // key now holds value, with expire_at
 	TypeDel Type = 2 // key no longer exists (delete, or expiry on the leader)
+	// TypeFlush says that every key written at a seq below the record's
+	// own no longer exists (FLUSHALL). It has no key, value or expiry, and
+	// it is only ever the first record of a version 2 segment (see
+	// VersionFlush): the segments before it, and the snapshot, are dead.
+	TypeFlush Type = 3
 )
 
 // batchFlag marks a record whose batch continues in the next record.
@@ -115,6 +120,10 @@ var (
 	ErrBadLength = errors.New("pykv/segment: bad length")
 	// ErrBadType means an unknown record type.
 	ErrBadType = errors.New("pykv/segment: unknown record type")
+	// ErrMisplacedFlush means a flush record anywhere but at the start of
+	// a version 2 segment, or such a segment that starts with another
+	// record.
+	ErrMisplacedFlush = errors.New("pykv/segment: flush record out of place")
 )
 
 // DecodeRecord decodes the record at the start of buf. Key and Value alias
@@ -146,7 +155,7 @@ func DecodeRecord(buf []byte, lim Limits) (Record, int, error) {
 		return Record{}, 0, fmt.Errorf("%w: value length %d (limit %d)", ErrBadLength, vlen, lim.MaxValue)
 	}
 	t := Type(buf[8] &^ batchFlag)
-	if t != TypeSet && t != TypeDel {
+	if t != TypeSet && t != TypeDel && t != TypeFlush {
 		return Record{}, 0, fmt.Errorf("%w: %d", ErrBadType, buf[8])
 	}
 	r := Record{

@@ -564,3 +564,52 @@ func TestPanicInAFlushFailsTheLog(t *testing.T) {
 		})
 	}
 }
+
+// TestFlushOpensVersion2Segment: a batch that starts with a flush record
+// seals the active segment and opens a version 2 segment whose first
+// record it is; later rotations go back to version 1; a flush record
+// anywhere else in a batch is refused.
+func TestFlushOpensVersion2Segment(t *testing.T) {
+	m := memFS(t)
+	w := newWriter(t, m, SyncAlways, 1<<20)
+	var pos [2]Pos
+	commit := func(recs ...Record) {
+		t.Helper()
+		lsn, err := w.Append(pos[:], recs...)
+		if err == nil {
+			err = w.Commit(lsn)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(set(1, "a", "1"))
+	commit(Record{Type: TypeFlush, Seq: 2}, set(3, "b", "2"))
+	if pos[0].FileID != 2 || pos[0].Offset != HeaderSize || pos[1].FileID != 2 {
+		t.Fatalf("flush batch at %+v, want the start of segment 2", pos)
+	}
+	if _, err := w.Append(pos[:], set(4, "c", "3"), Record{Type: TypeFlush, Seq: 5}); err == nil {
+		t.Fatal("a flush record second in its batch was accepted")
+	}
+	if err := w.Rotate(4); err != nil {
+		t.Fatal(err)
+	}
+	commit(set(4, "c", "3"))
+	for id, want := range map[uint32]struct {
+		version uint16
+		seqs    []uint64
+	}{1: {VersionPlain, []uint64{1}}, 2: {VersionFlush, []uint64{2, 3}}, 3: {VersionPlain, []uint64{4}}} {
+		it, err := ReadFile(m, Path("/db", id), DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seqs []uint64
+		for it.Next() {
+			seqs = append(seqs, it.Record().Seq)
+		}
+		if it.Header().Version != want.version || fmt.Sprint(seqs) != fmt.Sprint(want.seqs) {
+			t.Fatalf("segment %d: version %d, seqs %v (err %v); want version %d, seqs %v",
+				id, it.Header().Version, seqs, it.Err(), want.version, want.seqs)
+		}
+	}
+}

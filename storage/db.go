@@ -79,6 +79,9 @@ type DB struct {
 	// watched holds the keys that WATCH registered, with the last delete
 	// of each since (tx.go); guarded by wmu.
 	watched map[string]*watchState
+	// flushedBelow is the id of the segment that holds the last flush
+	// record: every file with a lower id holds nothing live (flush.go).
+	flushedBelow atomic.Uint32
 }
 
 // Open opens (creating if needed) the data directory dir.

@@ -38,7 +38,15 @@
 // incomplete) is cut off and logged. Any other damage stops Open with the
 // file and offset, unless Options.Repair is set, in which case the damaged
 // file is cut at the damage and the cut bytes are kept beside it in a
-// .broken file.
+// .broken file. A segment opened by a flush (FlushAll, flush.go) makes the
+// snapshot and the segments before it dead: they are removed unread.
+//
+// # Flush
+//
+// FlushAll (FLUSHALL) logs one flush record in a new segment of format
+// version 2 and, once it is durable, empties the keydir and the cache;
+// WATCH, transactions (Tx.FlushAll), merges, recovery and followers all
+// honour it (docs/format.md, "Flush record").
 //
 // # Expiry
 //

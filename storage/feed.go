@@ -60,18 +60,29 @@ func (db *DB) feedLocked(after uint64, capped bool) (*Feed, error) {
 		return nil, fmt.Errorf("%w: asked for the records after seq %d, the log ends at seq %d", ErrAhead, after, seq)
 	}
 	// The segment to start in is the last one whose first seq is at or
-	// below after+1; every earlier one is not needed.
+	// below after+1; every earlier one is not needed. A segment opened by
+	// a flush will do for any seq before its own (the first it holds
+	// anything after): the flush record subsumes every record before it,
+	// so a follower that was behind it continues from it with a partial
+	// sync, whatever the backlog has dropped (the segments between the
+	// retained log and the flush are not needed either).
 	var start uint32
 	var startPath string
 	for id, path, ok := db.files.nextSegment(0); ok; id, path, ok = db.files.nextSegment(id) {
-		first, err := segmentFirstSeq(db.opts.FS, path)
+		h, err := segmentHeader(db.opts.FS, path)
 		if err != nil {
 			return nil, err
 		}
-		if first > after+1 {
+		if h.FirstSeq <= after+1 {
+			start, startPath = id, path
+			continue
+		}
+		if start == 0 && h.Version == segment.VersionFlush {
+			start, startPath = id, path
+		}
+		if start != 0 {
 			break
 		}
-		start, startPath = id, path
 	}
 	if start == 0 {
 		return nil, fmt.Errorf("%w: asked for the records after seq %d", ErrNotRetained, after)
@@ -79,22 +90,22 @@ func (db *DB) feedLocked(after uint64, capped bool) (*Feed, error) {
 	return &Feed{db: db, pin: db.files.pin(start, capped), id: start, path: startPath, off: segment.HeaderSize, last: after}, nil
 }
 
-// segmentFirstSeq reads the first seq of the segment at path.
-func segmentFirstSeq(fsys vfs.FS, path string) (uint64, error) {
+// segmentHeader reads the header of the segment at path.
+func segmentHeader(fsys vfs.FS, path string) (segment.Header, error) {
 	f, err := fsys.Open(path)
 	if err != nil {
-		return 0, fmt.Errorf("pykv/storage: open %s: %w", path, err)
+		return segment.Header{}, fmt.Errorf("pykv/storage: open %s: %w", path, err)
 	}
 	defer f.Close()
 	b := make([]byte, segment.HeaderSize)
 	if _, err := f.ReadAt(b, 0); err != nil {
-		return 0, fmt.Errorf("pykv/storage: read the header of %s: %w", path, err)
+		return segment.Header{}, fmt.Errorf("pykv/storage: read the header of %s: %w", path, err)
 	}
 	h, err := segment.DecodeHeader(b)
 	if err != nil {
-		return 0, fmt.Errorf("pykv/storage: %s: %w", path, err)
+		return segment.Header{}, fmt.Errorf("pykv/storage: %s: %w", path, err)
 	}
-	return h.FirstSeq, nil
+	return h, nil
 }
 
 // Last returns the seq of the last record the feed has returned (or the
@@ -280,6 +291,20 @@ func (db *DB) FullSync() (*Sync, error) {
 	s := &Sync{db: db, snap: db.files.liveSnapshot()}
 	if s.snap != nil {
 		s.Covered = s.snap.snap.Header.CoveredSeq
+	}
+	if f := db.flushedBelow.Load(); f != 0 && (s.snap == nil || s.snap.id&^snapFlag < f) {
+		// A flush made the snapshot and the log before it dead: the
+		// dataset is the log from the flush on, and no snapshot is sent.
+		h, err := segmentHeader(db.opts.FS, db.segPath(f))
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		if s.snap != nil {
+			db.files.release(s.snap)
+			s.snap = nil
+		}
+		s.Covered = h.FirstSeq - 1
 	}
 	feed, err := db.feedLocked(s.Covered, false)
 	if err != nil {

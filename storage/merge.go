@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -179,6 +180,11 @@ func (db *DB) mergeSealedOnce() (st MergeStats, err error) {
 	}
 	st.Duration = time.Since(start)
 	db.countMerge(st)
+	// The merge's buffers are garbage now, and the heap grew to hold them
+	// beside the keydir: give those pages back at once rather than carry
+	// them in RSS until the runtime's scavenger gets to them (minutes, for
+	// hundreds of megabytes), as open does after recovery.
+	debug.FreeOSMemory()
 	return st, nil
 }
 
@@ -251,14 +257,23 @@ func (db *DB) runMerge(plan mergePlan, st *MergeStats) (run *mergeRun, err error
 			db.opts.MergeProgress(st.BytesRead, plan.total)
 		}
 	}
+	// A file older than the segment of the last flush holds nothing live
+	// (flush.go): it is retired without being read.
+	flushed := db.flushedBelow.Load()
 	if plan.prev != nil {
-		if err := db.mergeSnapshotFile(w, plan.prev, st); err != nil {
-			return nil, err
+		if plan.prev.id&^snapFlag >= flushed {
+			if err := db.mergeSnapshotFile(w, plan.prev, st); err != nil {
+				return nil, err
+			}
 		}
 		retired = append(retired, plan.prev.id)
 		report()
 	}
 	for _, id := range plan.segs {
+		if id < flushed {
+			retired = append(retired, id)
+			continue
+		}
 		if err := db.mergeSegmentFile(w, id, st); err != nil {
 			return nil, err
 		}

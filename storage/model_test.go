@@ -100,6 +100,13 @@ func TestModel(t *testing.T) {
 			"msetnx":  mt.msetnx,
 			"update":  mt.update,
 			"scan":    mt.scan,
+			"flushall": func(t *rapid.T) {
+				if err := mt.db.FlushAll(); err != nil {
+					t.Fatalf("flushall: %v", err)
+				}
+				clear(mt.model.m)
+			},
+			"txflush": mt.txFlush,
 			"tick": func(t *rapid.T) {
 				mt.clock.Advance(rapid.Int64Range(1, 3000).Draw(t, "ms"))
 			},
@@ -362,6 +369,23 @@ func (mt *modelTest) update(t *rapid.T) {
 	if write {
 		mt.model.m[k] = modelEntry{val: append(append([]byte{}, e.val...), suffix...), expireAt: e.expireAt}
 	}
+}
+
+// txFlush runs a transaction that writes, flushes, and writes again: what
+// it wrote before the flush is gone with the rest.
+func (mt *modelTest) txFlush(t *rapid.T) {
+	before, after := mt.key(t), mt.key(t)
+	v := mt.value(t)
+	ran, err := mt.db.Atomic(nil, func(tx *Tx) {
+		tx.Set([]byte(before), []byte("x"), SetOptions{})
+		tx.FlushAll()
+		tx.Set([]byte(after), v, SetOptions{})
+	})
+	if err != nil || !ran {
+		t.Fatalf("transaction with a flush: ran %v, %v", ran, err)
+	}
+	clear(mt.model.m)
+	mt.model.m[after] = modelEntry{val: v}
 }
 
 func (mt *modelTest) scan(t *rapid.T) {

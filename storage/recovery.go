@@ -39,13 +39,31 @@ func (db *DB) recover() (nextID uint32, err error) {
 	}
 	nextID = 1
 	if plan.snapshot != 0 {
+		nextID = plan.snapshot + 1
+	}
+	segs := plan.segments
+	from, err := db.lastFlush(segs)
+	if err != nil {
+		return 0, err
+	}
+	if from >= 0 {
+		// A flush subsumes every file before its segment: they are
+		// removed without being read.
+		if plan.snapshot != 0 {
+			plan.obsolete = append(plan.obsolete, snapshot.Path(db.dir, plan.snapshot))
+		}
+		for _, id := range segs[:from] {
+			plan.obsolete = append(plan.obsolete, db.segPath(id))
+			nextID = max(nextID, id+1)
+		}
+		segs = segs[from:]
+	} else if plan.snapshot != 0 {
 		if err := db.loadSnapshot(plan.snapshot); err != nil {
 			return 0, err
 		}
-		nextID = plan.snapshot + 1
 	}
-	for i, id := range plan.segments {
-		keep, err := db.replaySegment(id, i == len(plan.segments)-1)
+	for i, id := range segs {
+		keep, err := db.replaySegment(id, i == len(segs)-1)
 		if err != nil {
 			return 0, err
 		}
@@ -70,6 +88,56 @@ func (db *DB) recover() (nextID uint32, err error) {
 		}
 	}
 	return nextID, nil
+}
+
+// lastFlush returns the index in segs (the live segments, oldest first)
+// of the newest segment opened by a flush whose first batch, the flush's,
+// is whole, or -1. That segment is fsynced before lastFlush returns: the
+// files before it are removed on the strength of it.
+func (db *DB) lastFlush(segs []uint32) (int, error) {
+	for i := len(segs) - 1; i >= 0; i-- {
+		path := db.segPath(segs[i])
+		h, err := segmentHeader(db.opts.FS, path)
+		if err != nil || h.Version != segment.VersionFlush {
+			continue // a damaged header is replay's to report
+		}
+		whole, err := db.flushWhole(path)
+		if err != nil {
+			return -1, err
+		}
+		if !whole {
+			continue // a crash cut the flush: it did not happen
+		}
+		f, err := db.opts.FS.Open(path)
+		if err != nil {
+			return -1, fmt.Errorf("pykv/storage: open %s: %w", path, err)
+		}
+		err = f.Sync()
+		f.Close()
+		if err != nil {
+			return -1, fmt.Errorf("pykv/storage: fsync %s: %w", path, err)
+		}
+		return i, nil
+	}
+	return -1, nil
+}
+
+// flushWhole reports whether the segment at path, opened by a flush,
+// holds the flush's whole batch.
+func (db *DB) flushWhole(path string) (bool, error) {
+	it, release, err := segment.MapFile(db.opts.FS, path, db.opts.limits())
+	if err != nil {
+		return false, fmt.Errorf("pykv/storage: open segment: %w", err)
+	}
+	defer release()
+	for n := 0; it.Next(); n++ {
+		if r := it.Record(); n == 0 && r.Type != segment.TypeFlush {
+			return false, nil
+		} else if !r.More {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // loadSnapshot maps snapshot id and loads its index into the keydir, the
@@ -292,6 +360,8 @@ func (db *DB) apply(r *segment.Record, e index.Entry) {
 		db.liveBytes.Add(int64(e.Size))
 	case segment.TypeDel:
 		db.track(db.keydir.Delete(r.Key))
+	case segment.TypeFlush:
+		db.clearKeyspace(e.FileID)
 	}
 }
 

@@ -45,8 +45,8 @@ func (db *DB) Apply(batch []segment.Record) error {
 		return nil
 	}
 	for i := range batch {
-		if batch[i].Type != segment.TypeSet && batch[i].Type != segment.TypeDel {
-			return fmt.Errorf("pykv/storage: replicated record of seq %d has unknown type %d", batch[i].Seq, batch[i].Type)
+		if t := batch[i].Type; t != segment.TypeSet && t != segment.TypeDel && (t != segment.TypeFlush || i > 0) {
+			return fmt.Errorf("pykv/storage: replicated record of seq %d has type %d, which is unknown or (a flush) not first in its batch", batch[i].Seq, batch[i].Type)
 		}
 		if i > 0 && batch[i].Seq <= batch[i-1].Seq {
 			return fmt.Errorf("%w: seq %d after %d in one batch", ErrSeqOrder, batch[i].Seq, batch[i-1].Seq)

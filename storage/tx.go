@@ -177,6 +177,33 @@ type Tx struct {
 	done    bool
 	written map[string]*txKey // keys written by the transaction
 	order   []string          // and the order they were first written in
+	// flushed is set once the transaction flushed the keyspace: the keydir
+	// is then no part of what it sees, and its batch starts with a flush
+	// record.
+	flushed bool
+}
+
+// inBase reports whether key is in the keydir as the transaction sees it:
+// not at all once it flushed.
+func (tx *Tx) inBase(key []byte) bool {
+	if tx.flushed {
+		return false
+	}
+	_, in := tx.db.keydir.Get(key)
+	return in
+}
+
+// FlushAll removes every key, as Redis's FLUSHALL inside MULTI does: the
+// rest of the transaction sees an empty keyspace plus its own later
+// writes, and its batch is a flush record followed by those writes, so
+// that recovery finds all of it or none.
+func (tx *Tx) FlushAll() error {
+	if tx.done {
+		return errTxDone
+	}
+	tx.flushed = true
+	tx.written, tx.order = nil, nil
+	return nil
 }
 
 // txKey is a key's state as the transaction left it.
@@ -196,6 +223,9 @@ func (tx *Tx) state(key []byte) (value []byte, expireAt int64, exists bool, err 
 	}
 	if k, ok := tx.written[string(key)]; ok {
 		return k.value, k.expireAt, k.exists, nil
+	}
+	if tx.flushed {
+		return nil, 0, false, nil
 	}
 	e, ok := tx.db.liveLocked(key, tx.now)
 	if !ok {
@@ -250,14 +280,17 @@ func (tx *Tx) set(key []byte, k *txKey) {
 // needs no record, unless someone watches it: the transaction may have
 // written it in between, which is a change to them, as in Redis.
 func (tx *Tx) records() []segment.Record {
-	recs := make([]segment.Record, 0, len(tx.order))
+	recs := make([]segment.Record, 0, len(tx.order)+1)
+	if tx.flushed {
+		recs = append(recs, flushBatch()...)
+	}
 	for _, key := range tx.order {
 		k := tx.written[key]
 		if k.exists {
 			recs = append(recs, segment.Record{Type: segment.TypeSet, Key: []byte(key), Value: k.value, ExpireAt: k.expireAt})
 			continue
 		}
-		if _, in := tx.db.keydir.Get([]byte(key)); !in && tx.db.watched[key] == nil {
+		if !tx.inBase([]byte(key)) && tx.db.watched[key] == nil {
 			continue
 		}
 		recs = append(recs, segment.Record{Type: segment.TypeDel, Key: []byte(key)})
@@ -531,7 +564,11 @@ func (tx *Tx) Scan(cursor uint64, match []byte, count int) (uint64, [][]byte, er
 		count = 10
 	}
 	var keys [][]byte
-	next := tx.db.keydir.Scan(cursor, count, func(key []byte, e index.Entry) {
+	scan := tx.db.keydir.Scan
+	if tx.flushed {
+		scan = func(uint64, int, func([]byte, index.Entry)) uint64 { return 0 }
+	}
+	next := scan(cursor, count, func(key []byte, e index.Entry) {
 		if k, ok := tx.written[string(key)]; ok {
 			if !k.exists {
 				return
@@ -548,7 +585,7 @@ func (tx *Tx) Scan(cursor uint64, match []byte, count int) (uint64, [][]byte, er
 			if k := tx.written[key]; !k.exists {
 				continue
 			}
-			if _, in := tx.db.keydir.Get([]byte(key)); in {
+			if tx.inBase([]byte(key)) {
 				continue
 			}
 			if len(match) == 0 || glob.Match(match, []byte(key)) {
@@ -563,8 +600,11 @@ func (tx *Tx) Scan(cursor uint64, match []byte, count int) (uint64, [][]byte, er
 // including expired keys not yet removed (as Redis's DBSIZE does).
 func (tx *Tx) DBSize() int64 {
 	n := tx.db.keydir.Len()
+	if tx.flushed {
+		n = 0
+	}
 	for key, k := range tx.written {
-		_, in := tx.db.keydir.Get([]byte(key))
+		in := tx.inBase([]byte(key))
 		switch {
 		case k.exists && !in:
 			n++
@@ -678,6 +718,9 @@ func (tx *Tx) Keys(match []byte) ([][]byte, error) {
 	}
 	var keys [][]byte
 	tx.db.keydir.Range(func(key []byte, e index.Entry) bool {
+		if tx.flushed {
+			return false
+		}
 		if _, mine := tx.written[string(key)]; !mine && !expired(e, tx.now) && (len(match) == 0 || glob.Match(match, key)) {
 			keys = append(keys, bytes.Clone(key))
 		}

@@ -70,18 +70,28 @@ func (db *DB) logLocked(recs []segment.Record) error {
 	if _, err := db.log.Append(pos, recs...); err != nil {
 		return logFailed(err)
 	}
+	flush := recs[0].Type == segment.TypeFlush
+	if flush {
+		// Applied only once durable: no undo log could take back a
+		// cleared keydir (flush.go).
+		if err := db.log.CommitSeq(recs[len(recs)-1].Seq); err != nil {
+			return logFailed(err)
+		}
+	}
 	db.seq = recs[len(recs)-1].Seq
 	db.undo.trim(db.log.DurableSeq())
 	// Published before the keydir changes: a reader that sees one of these
 	// versions then reads applied at least as high, and waits for it.
 	db.applied.Store(db.seq)
-	if len(recs) > 1 {
+	if len(recs) > 1 || flush {
 		db.changing.Add(1)
 		defer db.changing.Add(1)
 	}
 	for i := range recs {
 		r := &recs[i]
 		switch r.Type {
+		case segment.TypeFlush:
+			db.applyFlushLocked(r.Seq, pos[i].FileID)
 		case segment.TypeSet:
 			old, existed := db.keydir.Put(r.Key, index.Entry{FileID: pos[i].FileID, Offset: uint64(pos[i].Offset),
 				Size: pos[i].Size, ExpireAt: r.ExpireAt, Seq: r.Seq})

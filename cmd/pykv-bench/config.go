@@ -50,6 +50,9 @@ type Config struct {
 	Seed      uint64        // key sequence seed; 0 picks one from the clock
 	WaitReady time.Duration // instead of tests: poll PING until it answers, up to this long
 	Since     int64         // with WaitReady: unix ns to measure readiness from (0: now)
+	// LatencyOut, when not empty, is a file to write each test's latency
+	// distribution to (latency.go: one JSON object per test).
+	LatencyOut string
 }
 
 // Test is one kind of load.
@@ -95,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	seed := fl.Uint64("seed", 0, "random key seed (0: from the clock)")
 	waitReady := fl.Duration("wait-ready", 0, "instead of tests: send PING every 10ms until it is answered, up to this long, and print the time")
 	since := fl.Int64("since", 0, "with --wait-ready: measure from this unix time in ns (the server's start), not from now")
+	latencyOut := fl.String("latency-out", "", "also write each test's latency distribution to this file: one JSON object per test, the latency at fixed percentiles")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), "Usage: pykv-bench [flags]\n\n"+
 			"A load generator for pykvd (native protocol or RESP) and Redis (RESP),\n"+
@@ -115,6 +119,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		Protocol: *protocol, Password: *password, Clients: *clients, Requests: *requests,
 		Duration: *duration, Pipeline: *pipeline, DataSize: *dataSize, Keyspace: *keyspace,
 		Preload: *preload, JSON: *jsonOut, Seed: *seed, WaitReady: *waitReady, Since: *since,
+		LatencyOut: *latencyOut,
 	}
 	if c.Protocol != protoNative && c.Protocol != protoRESP {
 		return Config{}, usagef("--protocol %q: want native or resp", c.Protocol)

@@ -42,6 +42,7 @@ func TestParseFlags(t *testing.T) {
 		{"ratio", []string{"--ratio", "3:7"}, func(c *Config) { c.SetRatio, c.GetRatio = 3, 7 }},
 		{"reads only", []string{"--ratio", "0:1"}, func(c *Config) { c.SetRatio, c.GetRatio = 0, 1 }},
 		{"json and seed", []string{"--json", "--seed", "7"}, func(c *Config) { c.JSON, c.Seed = true, 7 }},
+		{"latency out", []string{"--latency-out", "lat.json"}, func(c *Config) { c.LatencyOut = "lat.json" }},
 		{"wait ready", []string{"--wait-ready", "30s", "--since", "12345"}, func(c *Config) { c.WaitReady, c.Since = 30*time.Second, 12345 }},
 	}
 	for _, tc := range cases {

@@ -18,6 +18,10 @@
 // without being decoded into values. The request loop allocates nothing
 // (TestRequestLoopDoesNotAllocate, BenchmarkRequestLoop).
 //
+// --latency-out FILE also writes each test's latency distribution there,
+// for plots (bench/plot draws CDFs from it): one JSON object per test, the
+// latency at fixed percentiles from 0 (the fastest) to 100 (the slowest).
+//
 // --wait-ready measures a server's time to ready instead: it PINGs every
 // 10 ms until PONG comes back and prints the time since --since (the unix
 // time in ns at which a script started the server).
@@ -60,6 +64,12 @@ func run(args []string, stdout, stderr io.Writer, tty bool) int {
 		return 0
 	}
 	results, err := r.runAll()
+	if cfg.LatencyOut != "" {
+		if werr := writeLatencies(cfg.LatencyOut, results); werr != nil {
+			fmt.Fprintf(stderr, "pykv-bench: %v\n", werr)
+			return 1
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "pykv-bench: %v\n", err)
 		return 1

@@ -46,6 +46,8 @@ type Result struct {
 	P99Ms      float64 `json:"p99_ms"`
 	P999Ms     float64 `json:"p999_ms"`
 	MaxMs      float64 `json:"max_ms"`
+
+	hist *hdrhistogram.Histogram // every latency, in µs: for --latency-out
 }
 
 // runner runs the tests of one Config.
@@ -193,7 +195,7 @@ func (r *runner) result(wl *workload, pipeline int, workers []*worker, elapsed t
 	h := newHistogram()
 	res := Result{Test: wl.test, Name: wl.name, Protocol: r.cfg.Protocol, Addr: r.cfg.Addr,
 		Clients: len(workers), Pipeline: pipeline, DataSize: r.cfg.DataSize, Keyspace: r.cfg.Keyspace,
-		Seconds: elapsed.Seconds()}
+		Seconds: elapsed.Seconds(), hist: h}
 	if wl.seq {
 		res.Keyspace = uint64(r.cfg.Preload)
 	}

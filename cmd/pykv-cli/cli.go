@@ -27,9 +27,19 @@ type cli struct {
 	addr    string
 	version string
 	raw     bool // print replies in the raw form
+	json    bool // print replies as JSON (--json)
 	color   bool // colour the help (stdout is a terminal)
 	out     io.Writer
 	errOut  io.Writer
+
+	// repeat and interval are -r and -i: how many times a one-shot
+	// command, or a line of standard input without its own count, runs
+	// (-1: until interrupted), and the pause between two runs.
+	repeat   int
+	interval time.Duration
+	// pipedInput is set while standard input's lines run, to which -r applies
+	// as to a one-shot command (not to the REPL's lines, as in redis-cli).
+	pipedInput bool
 
 	// connected is false once a command found no server; the REPL's
 	// prompt says so until one answers again.
@@ -48,6 +58,9 @@ func (s *cli) exec(ctx context.Context, args []string) bool {
 		argv[i] = a
 	}
 	rep, err := s.c.Do(ctx, argv...).Result()
+	if rep.Kind == 0 && ctx.Err() != nil {
+		return false // interrupted (Ctrl-C): no failure of the command's
+	}
 	if rep.Kind == 0 {
 		s.connected = false
 		s.failures++
@@ -70,6 +83,8 @@ func (s *cli) print(rep reply.Reply, verbatim bool) {
 	switch {
 	case verbatim:
 		text = formatVerbatim(rep)
+	case s.json:
+		text = formatJSON(rep)
 	case s.raw:
 		text = formatRaw(rep)
 	default:
@@ -127,7 +142,10 @@ func (s *cli) line(ctx context.Context, text string, remember func(string)) (qui
 	if len(args) == 0 {
 		return false
 	}
-	repeat := 1
+	repeat, interval := 1, time.Duration(0)
+	if s.pipedInput {
+		repeat, interval = s.repeat, s.interval
+	}
 	if len(args) > 1 {
 		if n, err := strconv.Atoi(args[0]); err == nil {
 			if n <= 0 {
@@ -153,17 +171,49 @@ func (s *cli) line(ctx context.Context, text string, remember func(string)) (qui
 		io.WriteString(s.out, "\x1b[H\x1b[2J")
 		return false
 	}
-	for range repeat {
+	s.execRepeat(ctx, args, repeat, interval, !s.raw && !s.json)
+	return false
+}
+
+// oneShot runs the command of the command line -r times, -i apart, and
+// returns the exit code: 1 if any run failed.
+func (s *cli) oneShot(ctx context.Context, args []string) int {
+	s.execRepeat(ctx, args, s.repeat, s.interval, false)
+	if s.failures > 0 {
+		return 1
+	}
+	return 0
+}
+
+// execRepeat runs args repeat times (forever when repeat is -1),
+// waiting interval between two runs, until ctx is done. timing prints
+// how long a slow command took, as the REPL does.
+func (s *cli) execRepeat(ctx context.Context, args []string, repeat int, interval time.Duration, timing bool) {
+	for i := 0; repeat < 0 || i < repeat; i++ {
+		if i > 0 && interval > 0 && !sleep(ctx, interval) {
+			return
+		}
 		start := time.Now()
 		s.exec(ctx, args)
 		if ctx.Err() != nil {
-			break
+			return
 		}
-		if d := time.Since(start); d >= 500*time.Millisecond && !s.raw {
+		if d := time.Since(start); d >= 500*time.Millisecond && timing {
 			fmt.Fprintf(s.out, "(%.2fs)\n", d.Seconds())
 		}
 	}
-	return false
+}
+
+// sleep waits d, or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // isNumber reports whether s is an integer too large for a repeat count.
@@ -192,6 +242,8 @@ func sensitive(args []string) bool {
 // piped runs every line of r, as redis-cli does when its input is not a
 // terminal, and returns the exit code: 1 when any command failed.
 func (s *cli) piped(ctx context.Context, r io.Reader) int {
+	s.pipedInput = true
+	defer func() { s.pipedInput = false }()
 	br := bufio.NewReader(r)
 	for {
 		text, err := br.ReadString('\n')

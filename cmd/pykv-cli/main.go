@@ -8,6 +8,13 @@
 //	pykv-cli --export FILE|-      every key as JSON lines, as of one seq
 //	pykv-cli --import FILE|-      set the keys of JSON lines, with their expiries
 //	pykv-cli --backup DIR         a consistent copy of the data directory, made by the server
+//	pykv-cli -r N -i S CMD ...    CMD N times (-1: until Ctrl-C), S seconds apart
+//	pykv-cli --json CMD ...       the reply as one line of JSON
+//	pykv-cli --scan [--pattern P] every key (matching P), one per line
+//	pykv-cli --bigkeys            the biggest values, and the keyspace's sizes
+//	pykv-cli --stat               a line of the server's figures every -i seconds (1)
+//	pykv-cli --latency            PING's round trip: min, max, average
+//	pykv-cli --latency-history    the same, a line every -i seconds (15)
 //
 // --export writes package kvjson's lines (docs/format.md, "Export
 // lines") from the server's EXPORT stream to FILE (through FILE.tmp,
@@ -24,6 +31,13 @@
 // quoting: "double quotes" with \n \t \xHH escapes, 'single quotes'
 // literal. A line may start with a repeat count ("3 INCR n"); help, quit,
 // exit and clear are handled by pykv-cli itself.
+//
+// The modes after --backup are redis-cli's, in its output shapes (modes.go
+// says where they differ, docs/operations.md "pykv-cli" too): -r bounds
+// them (lines; samples for --latency), -i paces them, Ctrl-C ends them.
+// --json (json.go) prints replies as redis-cli 7's --json does, except
+// that every line is valid JSON: an error is {"error":"..."} and a string
+// that is not UTF-8 is {"base64":"..."}.
 //
 // Replies are printed in redis-cli's standard form (OK, (nil),
 // (integer) 3, "quoted", (error) ERR ..., numbered arrays) when standard
@@ -72,7 +86,24 @@ type options struct {
 	// and --backup DIR; quiet turns their progress bar off.
 	export, importFrom, backup string
 	quiet                      bool
+
+	// repeat and interval are -r and -i: run the command repeat times
+	// (-1: until interrupted), interval seconds apart; they also pace
+	// and bound the modes below. repeatSet tells -r from its default.
+	repeat    int
+	repeatSet bool
+	interval  float64
+	// json prints replies (and the modes' lines) as JSON.
+	json bool
+	// The modes of modes.go: --scan with --pattern and --count,
+	// --bigkeys, --stat, --latency and --latency-history.
+	scan, bigkeys, stat, latency, latencyHistory bool
+	pattern                                      string
+	count                                        int
 }
+
+// maxInterval bounds -i, a day, so that its seconds are a time.Duration.
+const maxInterval = 24 * time.Hour
 
 func parseFlags(args []string, stderr io.Writer) (*options, []string, error) {
 	o := &options{}
@@ -96,6 +127,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, []string, error) {
 	fl.StringVar(&o.importFrom, "import", "", "set every key of the JSON lines of `FILE` (- for standard input), with its expiry")
 	fl.StringVar(&o.backup, "backup", "", "make the server write a consistent copy of its data directory into `DIR`, a new or empty directory on the server's machine")
 	fl.BoolVar(&o.quiet, "quiet", false, "no progress bar for --export and --import")
+	fl.IntVar(&o.repeat, "r", 1, "run the command `N` times (-1: until interrupted); with --stat and --latency-history, print N lines; with --latency, take N samples")
+	fl.Float64Var(&o.interval, "i", 0, "wait `seconds` (0.1 and the like allowed) between the commands of -r; the interval of --scan, --stat (default 1), --latency (default 1) and --latency-history (default 15), and the pause per 100 SCANs of --bigkeys")
+	fl.BoolVar(&o.json, "json", false, "print replies as JSON: maps as objects, arrays as arrays, nil as null, errors as {\"error\": ...}, non-UTF-8 strings as {\"base64\": ...}; also the lines of --scan, --stat and --latency")
+	fl.BoolVar(&o.scan, "scan", false, "list every key (matching --pattern) with SCAN, one per line")
+	fl.StringVar(&o.pattern, "pattern", "", "the glob `pattern` of the keys --scan and --bigkeys look at (default: every key)")
+	fl.IntVar(&o.count, "count", 0, "the COUNT `N` of each SCAN of --scan and --bigkeys (default: the server's, 10)")
+	fl.BoolVar(&o.bigkeys, "bigkeys", false, "scan the keys and report the biggest value (by STRLEN) and the average sizes")
+	fl.BoolVar(&o.stat, "stat", false, "print a line of the server's figures every -i seconds: keys, memory, clients, requests, lookups")
+	fl.BoolVar(&o.latency, "latency", false, "measure PING's round trip: on a terminal, a live line until interrupted; otherwise one line after -i seconds (default 1) or -r samples")
+	fl.BoolVar(&o.latencyHistory, "latency-history", false, "like --latency, a line per interval of -i seconds (default 15)")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), `Usage: pykv-cli [options] [command [arg ...]]
 
@@ -107,7 +148,9 @@ Options:
 		fl.PrintDefaults()
 		fmt.Fprintf(fl.Output(), `
 With --export, --import or --backup: that, then exit (docs/operations.md,
-"Export and import", "Backup").
+"Export and import", "Backup"). With --scan, --bigkeys, --stat, --latency
+or --latency-history: that, until done, -r is reached, or Ctrl-C
+(docs/operations.md, "pykv-cli").
 
 Examples:
   pykv-cli SET greeting hello
@@ -115,15 +158,38 @@ Examples:
   printf 'INCR n\nGET n\n' | pykv-cli
   pykv-cli --export dump.jsonl && pykv-cli -p 7390 --import dump.jsonl
   pykv-cli --backup /var/backups/pykv/2026-05-01
+  pykv-cli -r 100 -i 0.5 INCR counter
+  pykv-cli --json MGET a b
+  pykv-cli --scan --pattern 'user:*'
+  pykv-cli --bigkeys
+  pykv-cli --stat -i 5
+  pykv-cli --latency-history -i 1
 `)
 	}
 	if err := fl.Parse(args); err != nil {
 		return nil, nil, err
 	}
+	fl.Visit(func(f *flag.Flag) {
+		if f.Name == "r" {
+			o.repeatSet = true
+		}
+	})
+	if o.repeat < -1 {
+		return nil, nil, fmt.Errorf("-r %d: the repeat count is -1 (forever) or more", o.repeat)
+	}
+	if !(o.interval >= 0 && o.interval <= maxInterval.Seconds()) { // NaN too
+		return nil, nil, fmt.Errorf("-i %v: the interval is 0 to %.0f seconds", o.interval, maxInterval.Seconds())
+	}
+	if o.count < 0 {
+		return nil, nil, fmt.Errorf("--count %d: the SCAN count is 1 or more", o.count)
+	}
+	if (o.pattern != "" || o.count != 0) && !o.scan && !o.bigkeys {
+		return nil, nil, errors.New("--pattern and --count go with --scan or --bigkeys")
+	}
 	if o.port < 0 || o.port > 65535 {
 		return nil, nil, errors.New("invalid server port " + strconv.Itoa(o.port))
 	}
-	if mode, err := o.transferMode(); err != nil {
+	if mode, err := o.mode(); err != nil {
 		return nil, nil, err
 	} else if mode != "" && fl.NArg() > 0 {
 		return nil, nil, fmt.Errorf("%s takes no command (%q given)", mode, fl.Arg(0))
@@ -159,7 +225,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "pykv-cli:", err)
 		return 2
 	}
-	mode, _ := o.transferMode()
+	mode, _ := o.mode()
 	readTimeout := time.Duration(0) // the client's default
 	if mode == "--backup" {
 		readTimeout = -1 // BACKUP's merge takes what it takes
@@ -174,6 +240,15 @@ func run(args []string) int {
 	}
 	defer c.Close()
 
+	if isLoopMode(mode) {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		m := &monitor{c: c, addr: addr, out: os.Stdout, errOut: os.Stderr, tty: isTerminal(os.Stdout),
+			raw: o.raw || !isTerminal(os.Stdout) && !o.noRaw, json: o.json,
+			repeat: o.repeat, repeatSet: o.repeatSet, interval: o.interval,
+			pattern: o.pattern, count: o.count, now: time.Now}
+		return m.run(ctx, mode)
+	}
 	if mode != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -190,13 +265,13 @@ func run(args []string) int {
 	}
 	stdoutTTY := isTerminal(os.Stdout)
 	s := &cli{c: c, addr: addr, version: version, out: os.Stdout, errOut: os.Stderr, connected: true,
-		raw: o.raw || !stdoutTTY && !o.noRaw, color: stdoutTTY}
+		raw: o.raw || !stdoutTTY && !o.noRaw, color: stdoutTTY, json: o.json,
+		repeat: o.repeat, interval: time.Duration(o.interval * float64(time.Second))}
 	switch {
 	case len(cmd) > 0:
-		if !s.exec(context.Background(), cmd) {
-			return 1
-		}
-		return 0
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return s.oneShot(ctx, cmd)
 	case isTerminal(os.Stdin):
 		return s.repl()
 	default:

@@ -401,12 +401,20 @@ func (x *transfer) backupDir(ctx context.Context, dir string) int {
 	return 0
 }
 
-// transferMode names the one of --export, --import and --backup given,
-// or "" for none; more than one is a usage error.
-func (o *options) transferMode() (string, error) {
+// mode names the one of --export, --import, --backup, --scan, --bigkeys,
+// --stat, --latency and --latency-history given, or "" for none; more
+// than one is a usage error.
+func (o *options) mode() (string, error) {
 	var set []string
-	for _, m := range []struct{ name, v string }{{"--export", o.export}, {"--import", o.importFrom}, {"--backup", o.backup}} {
-		if m.v != "" {
+	for _, m := range []struct {
+		name string
+		on   bool
+	}{
+		{"--export", o.export != ""}, {"--import", o.importFrom != ""}, {"--backup", o.backup != ""},
+		{"--scan", o.scan}, {"--bigkeys", o.bigkeys}, {"--stat", o.stat},
+		{"--latency", o.latency}, {"--latency-history", o.latencyHistory},
+	} {
+		if m.on {
 			set = append(set, m.name)
 		}
 	}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/pykv/pykv/internal/config"
 	"github.com/pykv/pykv/internal/daemon"
+	"github.com/pykv/pykv/internal/gcpace"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/segment"
 )
@@ -158,6 +159,11 @@ func serve(cfg config.Config, info daemon.Info, load func() (config.Config, erro
 	sd.SdNotify(false, sd.SdNotifyReady+"\nSTATUS=serving")
 	stopWatchdog := startWatchdog(log)
 	defer stopWatchdog()
+	if gcpace.Enabled() { // GOGC in the environment: the operator's choice
+		ctx, stopPacer := context.WithCancel(context.Background())
+		defer stopPacer()
+		go gcpace.New(log).Run(ctx)
+	}
 	for {
 		select {
 		case sig := <-sigs:

@@ -173,7 +173,7 @@ func TestNativeEveryOpcode(t *testing.T) {
 		{[]string{"ECHO", "hi"}, `"hi"`},
 		{[]string{"SELECT", "0"}, "OK"},
 		{[]string{"SELECT", "1"}, "(error) ERR DB index is out of range"},
-		{[]string{"FLUSHALL"}, "(error) ERR FLUSHALL is not supported by pykv"},
+		{[]string{"FLUSHDB", "ASYNC", "SYNC"}, "(error) ERR syntax error"},
 		{[]string{"NOSUCH", "x"}, "(error) ERR unknown command 'NOSUCH', with args beginning with: 'x' "},
 	})
 
@@ -193,6 +193,16 @@ func TestNativeEveryOpcode(t *testing.T) {
 	}
 	if db0, err := info.Sub("db0"); err != nil || db0["keys"] != "9" {
 		t.Errorf("INFO db0 = %q, %v, want keys=9:\n%s", db0, err, text)
+	}
+	// FLUSHALL, through the generic opcode, empties the keyspace.
+	if got := n.do("FLUSHALL").String(); got != "OK" {
+		t.Errorf("FLUSHALL = %s", got)
+	}
+	if got := n.do("DBSIZE").String(); got != "(integer) 0" {
+		t.Errorf("DBSIZE after FLUSHALL = %s", got)
+	}
+	if got := n.do("INFO", "keyspace").String(); got != `"# Keyspace\r\n"` {
+		t.Errorf("INFO keyspace after FLUSHALL = %s", got)
 	}
 	if got := n.do("QUIT"); got.String() != "OK" {
 		t.Fatalf("QUIT = %v", got)

@@ -398,10 +398,24 @@ func testServer(t *testing.T, rdb *redis.Client, d *testdaemon.Daemon) {
 	check(t, "CONFIG GET save", cfg, err, map[string]string{"save": ""})
 	cfg, err = rdb.ConfigGet(ctx, "appendonly").Result()
 	check(t, "CONFIG GET appendonly", cfg, err, map[string]string{"appendonly": "yes"})
-	err = rdb.FlushAll(ctx).Err()
-	checkErr(t, "FLUSHALL", err, "ERR FLUSHALL is not supported by pykv")
-	err = rdb.FlushDB(ctx).Err()
-	checkErr(t, "FLUSHDB", err, "ERR FLUSHDB is not supported by pykv")
+	if err := rdb.Set(ctx, "flushed", "x", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.FlushAll(ctx).Err(); err != nil {
+		t.Errorf("FLUSHALL: %v", err)
+	}
+	if n, err := rdb.DBSize(ctx).Result(); err != nil || n != 0 {
+		t.Errorf("DBSIZE after FLUSHALL = %d, %v; want 0", n, err)
+	}
+	if err := rdb.Set(ctx, "flushed", "x", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.FlushDBAsync(ctx).Err(); err != nil {
+		t.Errorf("FLUSHDB ASYNC: %v", err)
+	}
+	if err := rdb.Get(ctx, "flushed").Err(); err != redis.Nil {
+		t.Errorf("GET after FLUSHDB ASYNC: %v, want redis.Nil", err)
+	}
 	n, err := rdb.Do(ctx, "COMMAND", "COUNT").Int64()
 	if err != nil || n < 30 {
 		t.Errorf("COMMAND COUNT = %d, %v", n, err)

@@ -44,11 +44,12 @@ func startTwins(t *testing.T) twins {
 }
 
 // asPykv is redis-server's reply as pykvd is documented to answer it
-// (docs/protocol.md, Differences from Redis 7): the size-limit error names
-// pykv's max_value_size where Redis names its proto-max-bulk-len. Nothing
-// else is changed.
+// (docs/protocol.md, Differences from Redis 7): the size-limit errors, of
+// a value and of LCS's table, name pykv's max_value_size where Redis
+// names its proto-max-bulk-len. Nothing else is changed.
 func asPykv(redisReply string) string {
-	return strings.ReplaceAll(redisReply, "(proto-max-bulk-len)", "(max_value_size)")
+	r := strings.ReplaceAll(redisReply, "(proto-max-bulk-len)", "(max_value_size)")
+	return strings.ReplaceAll(r, "for LCS exceeds proto-max-bulk-len", "for LCS exceeds max_value_size")
 }
 
 // nativeAsRESP2 sends args to pykvd over the native protocol and encodes
@@ -316,9 +317,9 @@ func TestStringCommandsLikeRedis(t *testing.T) {
 }
 
 // TestStringCommandsRandomLikeRedis (twin): a seeded random mix of the
-// string commands with SET, GET, DEL and INCR over a few keys, run in
-// lock step on pykvd and redis-server, gets the same replies step by
-// step. PYKV_TWIN_SEED replays a seed, PYKV_TWIN_STEPS sets the length.
+// string and bit commands (BITOP and LCS among them) with SET, GET, DEL
+// and INCR over a few keys, run in lock step on pykvd and redis-server,
+// gets the same replies step by step. PYKV_TWIN_SEED replays a seed, PYKV_TWIN_STEPS sets the length.
 func TestStringCommandsRandomLikeRedis(t *testing.T) {
 	t.Parallel()
 	seed := int64(envInt(t, "PYKV_TWIN_SEED", int(time.Now().UnixNano()%1e12)))
@@ -382,7 +383,7 @@ func (g *stringGen) offset() string {
 
 func (g *stringGen) next() []string {
 	k := g.pick(g.keys)
-	switch g.rng.Intn(21) {
+	switch g.rng.Intn(23) {
 	case 0:
 		return []string{"SET", k, g.pick(genValues)}
 	case 1:
@@ -447,6 +448,32 @@ func (g *stringGen) next() []string {
 		}
 		if len(cmd) == 5 && g.rng.Intn(2) == 0 {
 			cmd = append(cmd, g.pick([]string{"BIT", "BYTE"}))
+		}
+		return cmd
+	case 20:
+		// NOT takes one source; two make its error.
+		op := g.pick([]string{"AND", "OR", "XOR", "NOT"})
+		cmd := []string{"BITOP", op, k}
+		for range 1 + g.rng.Intn(3) {
+			cmd = append(cmd, g.pick(g.keys))
+			if op == "NOT" && g.rng.Intn(4) != 0 {
+				break
+			}
+		}
+		return cmd
+	case 21:
+		cmd := []string{"LCS", k, g.pick(g.keys)}
+		for range g.rng.Intn(3) {
+			switch g.rng.Intn(5) {
+			case 0:
+				cmd = append(cmd, "LEN")
+			case 1, 2:
+				cmd = append(cmd, "IDX")
+			case 3:
+				cmd = append(cmd, "WITHMATCHLEN")
+			default:
+				cmd = append(cmd, "MINMATCHLEN", strconv.Itoa(g.rng.Intn(4)))
+			}
 		}
 		return cmd
 	}

@@ -158,6 +158,15 @@ func txScript(p string) []txStep {
 // array is that Nil there, and is compared as RESP2's "*-1".
 func TestTransactionsLikeRedis(t *testing.T) {
 	t.Parallel()
+	runTxTwin(t, "tx", txScript)
+}
+
+// runTxTwin runs script, with keys under a prefix named after the leg
+// and name, over RESP2, RESP3 and the native protocol on two connections
+// to a fresh pykvd, and the same on two connections to a fresh
+// redis-server, and compares every reply byte for byte.
+func runTxTwin(t *testing.T, name string, script func(prefix string) []txStep) {
+	t.Helper()
 	tw := startTwins(t)
 	type leg struct {
 		name string
@@ -193,8 +202,8 @@ func TestTransactionsLikeRedis(t *testing.T) {
 	}
 	legs = append(legs, native)
 	for _, l := range legs {
-		prefix := strings.ToLower(l.name) + ":tx:"
-		for i, st := range txScript(prefix) {
+		prefix := strings.ToLower(l.name) + ":" + name + ":"
+		for i, st := range script(prefix) {
 			if st.gone != "" {
 				waitFor(t, 10*time.Second, st.gone+" to expire", func() bool {
 					return l.pykv[1]([]string{"PTTL", st.gone}) == ":-2\r\n" &&

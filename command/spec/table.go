@@ -138,6 +138,10 @@ func table() []*Command {
 			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
 			Summary: "Overwrite part of a key's value from an offset, padding with zero bytes; return the new length.",
 			Args:    "key offset value"},
+		{Name: "lcs", Arity: -3, Flags: FlagReadOnly, Group: "string",
+			FirstKey: oneKey, LastKey: 2, KeyStep: keysStep,
+			Summary: "Return the longest common subsequence of two keys' values, its length, or the matching ranges (IDX).",
+			Args:    "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]"},
 
 		// bitmap
 		{Name: "getbit", Arity: 3, Flags: FlagReadOnly | FlagFast, Group: "bitmap",
@@ -156,6 +160,12 @@ func table() []*Command {
 			FirstKey: oneKey, LastKey: oneKey, KeyStep: keysStep,
 			Summary: "Return the position of the first bit set to 1 or 0 in a key's value, or in a range of it.",
 			Args:    "key bit [start [end [BYTE|BIT]]]"},
+		// BITOP writes its first key (the destination) and reads the
+		// others: FirstKey 2 to the end, as Redis's COMMAND INFO says.
+		{Name: "bitop", Arity: -4, Flags: FlagWrite, Group: "bitmap",
+			FirstKey: 2, LastKey: allKeys, KeyStep: keysStep,
+			Summary: "Store the AND, OR, XOR (zero-filled to the longest) or NOT of keys' values in destkey, deleting it for an empty result; return its length.",
+			Args:    "AND|OR|XOR|NOT destkey key [key ...]"},
 
 		// generic (keys)
 		{Name: "del", Arity: -2, Flags: FlagWrite, Group: "generic",
@@ -315,10 +325,10 @@ func table() []*Command {
 		{Name: "compact", Arity: 1, Flags: FlagAdmin | FlagNoMulti, Group: "server",
 			Summary: "Merge the log into a new snapshot now and report what it did."},
 		{Name: "flushall", Arity: -1, Flags: FlagWrite, Group: "server",
-			Summary: "Not supported by pykv: replies with an error.",
+			Summary: "Remove every key, as one durable record (ASYNC and SYNC alike).",
 			Args:    "[ASYNC|SYNC]"},
 		{Name: "flushdb", Arity: -1, Flags: FlagWrite, Group: "server",
-			Summary: "Not supported by pykv: replies with an error.",
+			Summary: "Remove every key of the one database: FLUSHALL.",
 			Args:    "[ASYNC|SYNC]"},
 		{Name: "export", Arity: 1, Flags: FlagAdmin, Group: "server",
 			Summary: "Merge, then stream every key as export lines (NDJSON) as of one seq (native protocol: pykv-cli --export)."},
