@@ -132,10 +132,11 @@ func (t *Table) configSet(_ *Session, argv [][]byte) Reply {
 		params = t.cfg.Settings.ConfigParams()
 	}
 	picks := make([]configPick, 0, (len(argv)-2)/2)
-	var fault Reply // the first parameter at fault, as Redis reports it
+	var fault *Reply // the first parameter at fault, as Redis reports it
+	set := func(r Reply) { fault = &r }
 	for i := 2; i < len(argv); i += 2 {
 		name := string(argv[i])
-		p := configPick{typed: name, value: string(argv[i+1])}
+		p := configPick{value: string(argv[i+1])}
 		lookup := strings.ToLower(name)
 		if j := slices.IndexFunc(redisParams, func(r redisParam) bool { return r.name == lookup }); j >= 0 {
 			p.redis = &redisParams[j]
@@ -145,21 +146,21 @@ func (t *Table) configSet(_ *Session, argv [][]byte) Reply {
 		known := j >= 0 || p.redis != nil ||
 			slices.ContainsFunc(t.configParams(), func(c configParam) bool { return c.name == lookup })
 		switch {
-		case fault.Kind != 0:
+		case fault != nil:
 		case !known:
-			fault = Err(oneLine("Unknown option or number of arguments for CONFIG SET - '" + name + "'"))
+			set(Err(oneLine("Unknown option or number of arguments for CONFIG SET - '" + name + "'")))
 		case j < 0 || !params[j].Settable:
 			// a parameter CONFIG GET shows that this daemon cannot change
-			fault = configSetFailed(name, "can't set immutable config")
+			set(configSetFailed(name, "can't set immutable config"))
 		case slices.ContainsFunc(picks, func(q configPick) bool { return q.param.Name == params[j].Name }):
-			fault = configSetFailed(name, "duplicate parameter")
+			set(configSetFailed(name, "duplicate parameter"))
 		default:
 			p.param = params[j]
 			picks = append(picks, p)
 		}
 	}
-	if fault.Kind != 0 {
-		return fault
+	if fault != nil {
+		return *fault
 	}
 	pairs := make([]ConfigParam, len(picks))
 	for i, p := range picks {
@@ -187,11 +188,10 @@ func (t *Table) configSet(_ *Session, argv [][]byte) Reply {
 	return OK
 }
 
-// configPick is one parameter of a CONFIG SET: the name as the client
-// wrote it, its Redis mapping if it is a Redis name, its pykv parameter and
-// the value given.
+// configPick is one parameter of a CONFIG SET: its Redis mapping if the
+// client named it by its Redis name, its pykv parameter and the value
+// given.
 type configPick struct {
-	typed string
 	redis *redisParam
 	param ConfigParam
 	value string
