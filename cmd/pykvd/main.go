@@ -28,7 +28,6 @@ import (
 
 	"github.com/coreos/go-systemd/v22/activation"
 	sd "github.com/coreos/go-systemd/v22/daemon"
-	"golang.org/x/sys/unix"
 
 	"github.com/pykv/pykv/internal/config"
 	"github.com/pykv/pykv/internal/daemon"
@@ -198,9 +197,7 @@ const shutdownGrace = 10 * time.Second
 // ready again. A file that does not read or validate is logged, with its
 // name and line, and the running configuration stays.
 func reload(d *daemon.Daemon, file string, load func() (config.Config, error), log *slog.Logger) {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) // cannot fail on Linux
-	sd.SdNotify(false, fmt.Sprintf("%s\nMONOTONIC_USEC=%d", sd.SdNotifyReloading, ts.Nano()/1000))
+	sd.SdNotify(false, fmt.Sprintf("%s\nMONOTONIC_USEC=%d", sd.SdNotifyReloading, monotonicUsec()))
 	defer sd.SdNotify(false, sd.SdNotifyReady+"\nSTATUS=serving")
 	source := "SIGHUP"
 	if file == "" {

@@ -62,7 +62,7 @@ func (d *Daemon) plan(next config.Config, rereadTLS bool) (config.Config, Change
 	return run, ch, cert, nil
 }
 
-// canApply reports whether a live key's change from cur to next can be
+// canApply reports whether a live key's change to next's value can be
 // applied without a restart: the value cache and active expiry, off since
 // start, cannot be turned on, and TLS can be neither turned on nor off
 // (its certificate files can change).
