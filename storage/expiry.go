@@ -53,7 +53,9 @@ func (db *DB) expireLoop() {
 			db.logger().Error("active expiry stopped until a restart; expired keys are still removed when read", "err", err)
 		}
 	}()
-	every := time.Duration(db.expiryEvery.Load())
+	// The period it was opened with, positive, not expiryEvery's, which a
+	// SetExpiryInterval(0) before this goroutine runs may have made 0.
+	every := db.opts.ExpiryInterval
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
