@@ -92,6 +92,7 @@ func handlers() []struct {
 		{"command|list", (*Table).commandList},
 		{"command|help", helpFor("command")},
 		{"config|get", (*Table).configGet},
+		{"config|set", (*Table).configSet},
 		{"config|help", helpFor("config")},
 		{"bgrewriteaof", (*Table).bgrewriteaof},
 		{"compact", (*Table).compact},

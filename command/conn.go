@@ -55,7 +55,7 @@ func (t *Table) auth(s *Session, argv [][]byte) Reply {
 	user, pass := []byte(defaultUser), argv[1]
 	if len(argv) == 3 {
 		user, pass = argv[1], argv[2]
-	} else if !t.needAuth {
+	} else if !t.needAuth() {
 		return errAuthNoPassword
 	}
 	if !t.authenticate(user, pass) {
@@ -73,11 +73,12 @@ func (t *Table) authenticate(user, pass []byte) bool {
 	if string(user) != defaultUser {
 		return false
 	}
-	if !t.needAuth {
+	a := t.password.Load()
+	if !a.need {
 		return true
 	}
 	sum := sha256.Sum256(pass)
-	return subtle.ConstantTimeCompare(sum[:], t.passHash[:]) == 1
+	return subtle.ConstantTimeCompare(sum[:], a.hash[:]) == 1
 }
 
 // helloArgs are HELLO's parsed arguments.
@@ -119,7 +120,7 @@ func parseHello(argv [][]byte) (helloArgs, Reply, bool) {
 }
 
 var errHelloNoAuth = Errorf("NOAUTH", "HELLO must be called with the client already authenticated, "+
-	"otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate "+
+	"otherwise the HELLO AUTH <user> <pass> option can be used to authenticate "+
 	"the client and select the RESP protocol version at the same time")
 
 // HELLO [protover [AUTH username password] [SETNAME clientname]]: the
@@ -136,7 +137,7 @@ func (t *Table) hello(s *Session, argv [][]byte) Reply {
 		}
 		s.Authed = true
 	}
-	if t.needAuth && !s.Authed {
+	if !s.Authed && t.needAuth() {
 		return errHelloNoAuth
 	}
 	if h.setName {

@@ -80,4 +80,11 @@
 // Redis's error under the noeviction policy CONFIG GET reports. AUTH knows one user,
 // "default". HELLO names the server "pykv" but reports RedisVersion as its
 // version, which clients use to choose features; INFO reports both.
+//
+// CONFIG SET (config.go) changes, through Config.Settings, the daemon's
+// settings that change at run time, by Redis 7's names where Redis has the
+// same setting (requirepass, maxclients, timeout, loglevel,
+// min-replicas-to-write, min-replicas-max-lag) with Redis's errors, and by pykvd's flag names for
+// the rest; SetPassword is how the password changes under running
+// connections.
 package command

@@ -208,6 +208,7 @@ func (t *Table) configParams() []configParam {
 // redis-server).
 func (t *Table) configGet(_ *Session, argv [][]byte) Reply {
 	params := t.configParams()
+	params = append(params, t.settingsParams(params)...)
 	var kv []Reply
 	for _, p := range params {
 		for _, pattern := range argv[2:] {

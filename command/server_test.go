@@ -19,7 +19,8 @@ func TestCommand(t *testing.T) {
 		{cmd: "COMMAND INFO client|id", want: `[["client|id" (integer) 2 [fast] (integer) 0 (integer) 0 (integer) 0 [@connection @fast] [] [] []]]`},
 		{cmd: "COMMAND INFO config", want: `[["config" (integer) -2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] [` +
 			`["config|get" (integer) -3 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
-			`["config|help" (integer) 2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []]]]]`},
+			`["config|help" (integer) 2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []] ` +
+			`["config|set" (integer) -4 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []]]]]`},
 		{cmd: "COMMAND DOCS get", want: `["get" ["summary" "Return the value of a key, or nil when the key does not exist." "group" "string" "pykv-args" "key"]]`},
 		{cmd: "COMMAND DOCS nosuch", want: `[]`},
 		{cmd: "COMMAND FOO", want: "(error) ERR unknown subcommand 'FOO'. Try COMMAND HELP."},
@@ -74,7 +75,11 @@ func TestConfigGet(t *testing.T) {
 		{cmd: `CONFIG GET sa\ve*`, want: `["save" ""]`},
 		{cmd: "CONFIG", want: "(error) ERR wrong number of arguments for 'config' command"},
 		{cmd: "CONFIG GET", want: "(error) ERR wrong number of arguments for 'config|get' command"},
-		{cmd: "CONFIG SET save x", want: "(error) ERR unknown subcommand 'SET'. Try CONFIG HELP."},
+		{cmd: "CONFIG SET save x", want: "(error) ERR CONFIG SET failed (possibly related to argument 'save') - can't set immutable config"},
+		{cmd: "CONFIG SET nosuch x", want: "(error) ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"},
+		{cmd: "CONFIG SET save x y", want: "(error) ERR syntax error"},
+		{cmd: "CONFIG SET save", want: "(error) ERR wrong number of arguments for 'config|set' command"},
+		{cmd: "CONFIG REWRITE", want: "(error) ERR unknown subcommand 'REWRITE'. Try CONFIG HELP."},
 	})
 	if r := f.exec("CONFIG", "GET", "save"); r.Kind != KindMap {
 		t.Errorf("CONFIG GET kind %d, want a map", r.Kind)

@@ -26,6 +26,10 @@ type Config struct {
 	// Repl, when set, is the daemon's replication: PSYNC, REPLICAOF,
 	// ROLE and WAIT use it, and a follower refuses writes.
 	Repl Replication
+
+	// Settings, when set, is the daemon's configuration: CONFIG GET shows
+	// its parameters and CONFIG SET changes them (config.go).
+	Settings Settings
 }
 
 // Table is the command table: it parses a command's arguments, calls the
@@ -36,8 +40,9 @@ type Table struct {
 	store Store
 	cfg   Config
 
-	needAuth bool
-	passHash [sha256.Size]byte
+	// password is the password in force: SetPassword replaces it while
+	// commands run.
+	password atomic.Pointer[authState]
 
 	started time.Time
 	runID   string
@@ -56,12 +61,32 @@ func New(store Store, cfg Config) *Table {
 	}
 	t := &Table{store: store, cfg: cfg, started: store.Now(), runID: newRunID(),
 		lcsSlots: make(chan struct{}, lcsTables)}
-	if cfg.Password != "" {
-		t.needAuth = true
-		t.passHash = sha256.Sum256([]byte(cfg.Password))
-	}
+	t.SetPassword(cfg.Password)
 	return t
 }
+
+// authState is a password in force: whether one is set, and its SHA-256.
+type authState struct {
+	need bool
+	hash [sha256.Size]byte
+}
+
+// SetPassword replaces the password of the user "default" while the table
+// serves, as Redis's CONFIG SET requirepass: connections that have
+// authenticated stay so, later AUTHs check the new password, and with ""
+// no AUTH is needed any more, by connections that had not authenticated
+// either.
+func (t *Table) SetPassword(password string) {
+	a := &authState{}
+	if password != "" {
+		a.need = true
+		a.hash = sha256.Sum256([]byte(password))
+	}
+	t.password.Store(a)
+}
+
+// needAuth reports whether a password is set.
+func (t *Table) needAuth() bool { return t.password.Load().need }
 
 // newRunID returns 40 random hex characters, the shape of Redis's run_id,
 // used in INFO when ServerInfo does not name one.
@@ -78,7 +103,7 @@ func (t *Table) NewSession() *Session {
 	return &Session{
 		ID:     t.lastID.Add(1),
 		Proto:  2,
-		Authed: !t.needAuth,
+		Authed: !t.needAuth(),
 	}
 }
 
@@ -111,7 +136,7 @@ func (t *Table) Exec(s *Session, argv [][]byte) Reply {
 	if !sp.ArityOK(len(argv)) {
 		return t.refuse(s, sp, sp.ArityError())
 	}
-	if t.needAuth && !s.Authed && sp.Flags&FlagNoAuth == 0 {
+	if !s.Authed && t.needAuth() && sp.Flags&FlagNoAuth == 0 {
 		return t.refuse(s, sp, errNoAuth)
 	}
 	if sp.Flags&FlagWrite != 0 {

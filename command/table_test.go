@@ -123,7 +123,7 @@ func TestAuthGating(t *testing.T) {
 		{cmd: "CLIENT ID", want: "(error) NOAUTH Authentication required."},
 		{cmd: "SELECT 0", want: "(error) NOAUTH Authentication required."},
 		{cmd: "HELLO 3", want: "(error) NOAUTH HELLO must be called with the client already authenticated, " +
-			"otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate " +
+			"otherwise the HELLO AUTH <user> <pass> option can be used to authenticate " +
 			"the client and select the RESP protocol version at the same time"},
 		{cmd: "AUTH wrong", want: "(error) WRONGPASS invalid username-password pair or user is disabled."},
 		{cmd: "AUTH s3cre", want: "(error) WRONGPASS invalid username-password pair or user is disabled."},

@@ -39,7 +39,7 @@ var refusal = []byte("HTTP/1.1 503 Service Unavailable\r\n" +
 // other protocols' clients hold their slots.
 type limitListener struct {
 	net.Listener
-	max      int64
+	max      atomic.Int64
 	clients  *atomic.Int64
 	tls      *tls.Config // the listener above speaks TLS: so must a refusal
 	refusing chan struct{}
@@ -52,8 +52,10 @@ func newLimitListener(ln net.Listener, n int, clients *atomic.Int64, tlsConf *tl
 	if clients == nil {
 		clients = new(atomic.Int64)
 	}
-	return &limitListener{Listener: ln, max: int64(n), clients: clients, tls: tlsConf,
+	l := &limitListener{Listener: ln, clients: clients, tls: tlsConf,
 		refusing: make(chan struct{}, maxRefusing)}
+	l.max.Store(int64(n))
+	return l
 }
 
 // Accept returns the next connection under the limit; the connection holds
@@ -65,7 +67,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.clients.Add(1) <= l.max {
+		if l.clients.Add(1) <= l.max.Load() {
 			return &limitConn{Conn: c, release: func() { l.clients.Add(-1) }}, nil
 		}
 		l.clients.Add(-1)

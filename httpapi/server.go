@@ -212,6 +212,15 @@ func (s *Server) UseListener(ln net.Listener) {
 	s.ln = ln
 }
 
+// SetMaxConns changes Config.MaxConns while the server serves, for
+// connections accepted from now on. It does nothing on a server made
+// without MaxConns.
+func (s *Server) SetMaxConns(n int) {
+	if s.limit != nil {
+		s.limit.max.Store(int64(n))
+	}
+}
+
 // Rejected counts connections refused because of MaxConns.
 func (s *Server) Rejected() uint64 {
 	if s.limit == nil {

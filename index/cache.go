@@ -44,7 +44,7 @@ type Cache struct {
 	shards []cacheShard // nil when caching is disabled
 	shift  uint
 	hash   func([]byte) uint64 // xxhash; tests inject colliding ones
-	budget int64
+	budget atomic.Int64
 	misses atomic.Uint64 // misses of a disabled cache
 }
 
@@ -60,7 +60,9 @@ type cacheShard struct {
 	free       int32 // first free node, linked through next; -1 when none
 	head, tail int32 // most and least recently used node; -1 when empty
 	bytes      int64
-	budget     int64
+	// budget is the shard's share: written under mu (SetBudget), read
+	// without it by Put's check before copying.
+	budget atomic.Int64
 
 	hits, misses, evictions uint64
 
@@ -83,7 +85,8 @@ type cacheNode struct {
 // shard's share is not cached. A budget of 0 or less disables caching: Get
 // always misses and Put does nothing.
 func NewCache(budgetBytes int64, shards int) *Cache {
-	c := &Cache{budget: max(budgetBytes, 0), shift: 64, hash: xxhash.Sum64}
+	c := &Cache{shift: 64, hash: xxhash.Sum64}
+	c.budget.Store(max(budgetBytes, 0))
 	if budgetBytes <= 0 {
 		return c
 	}
@@ -100,9 +103,35 @@ func NewCache(budgetBytes int64, shards int) *Cache {
 		s := &c.shards[i]
 		s.index = make(map[uint64]int32)
 		s.free, s.head, s.tail = -1, -1, -1
-		s.budget = budgetBytes / int64(len(c.shards))
+		s.budget.Store(budgetBytes / int64(len(c.shards)))
 	}
 	return c
+}
+
+// SetBudget changes the budget while the cache is in use: each shard gets
+// its share of budgetBytes and, when that is less than it holds, drops its
+// least recently used entries until it fits. The shard count stays the one
+// NewCache chose. A cache made disabled (a budget of 0) cannot be given
+// one: SetBudget reports false and changes nothing. A budget of 0 or less
+// empties an enabled cache and caches nothing more until raised again.
+func (c *Cache) SetBudget(budgetBytes int64) bool {
+	budgetBytes = max(budgetBytes, 0)
+	if c.shards == nil {
+		return budgetBytes == 0
+	}
+	c.budget.Store(budgetBytes)
+	share := budgetBytes / int64(len(c.shards))
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.budget.Store(share)
+		for s.bytes > share && s.tail >= 0 {
+			s.remove(s.tail)
+			s.evictions++
+		}
+		s.mu.Unlock()
+	}
+	return true
 }
 
 func (c *Cache) shardFor(key []byte) (*cacheShard, uint64) {
@@ -154,7 +183,7 @@ func (c *Cache) Put(key []byte, seq uint64, value []byte) {
 	cost := entryCost(len(key), len(value))
 	s, h := c.shardFor(key)
 	var v []byte
-	if cost <= s.budget { // copy before locking: the shard waits for no memmove
+	if cost <= s.budget.Load() { // copy before locking: the shard waits for no memmove
 		v = append(make([]byte, 0, len(value)), value...)
 	}
 	s.mu.Lock()
@@ -167,7 +196,8 @@ func (c *Cache) Put(key []byte, seq uint64, value []byte) {
 	if ok && s.nodes[i].seq > seq {
 		return
 	}
-	if cost > s.budget {
+	budget := s.budget.Load()
+	if cost > budget {
 		if ok {
 			s.remove(i)
 		}
@@ -186,7 +216,7 @@ func (c *Cache) Put(key []byte, seq uint64, value []byte) {
 		s.bytes += cost
 	}
 	s.pushFront(i)
-	for s.bytes > s.budget { // never reaches i: it is first, and fits alone
+	for s.bytes > budget { // never reaches i: it is first, and fits alone
 		s.remove(s.tail)
 		s.evictions++
 	}
@@ -207,7 +237,7 @@ func (c *Cache) Remove(key []byte) {
 
 // Stats returns the cache's counters, summed over shards one after another.
 func (c *Cache) Stats() CacheStats {
-	st := CacheStats{Budget: c.budget, Misses: c.misses.Load()}
+	st := CacheStats{Budget: c.budget.Load(), Misses: c.misses.Load()}
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()

@@ -36,8 +36,8 @@ func checkCache(t interface {
 		if prev != s.tail || n != len(s.index) {
 			t.Fatalf("shard %d: list of %d ends at %d, tail %d, index has %d", si, n, prev, s.tail, len(s.index))
 		}
-		if bytes != s.bytes || s.bytes > s.budget {
-			t.Fatalf("shard %d: entries cost %d, counted %d, budget %d", si, bytes, s.bytes, s.budget)
+		if bytes != s.bytes || s.bytes > s.budget.Load() {
+			t.Fatalf("shard %d: entries cost %d, counted %d, budget %d", si, bytes, s.bytes, s.budget.Load())
 		}
 		s.mu.Unlock()
 	}
@@ -320,4 +320,50 @@ func TestCacheConcurrent(t *testing.T) {
 	})
 	wg.Wait()
 	checkCache(t, c)
+}
+
+// TestCacheSetBudget: a lower budget evicts down to it at once, a higher
+// one lets more in again, 0 empties the cache, and a cache made disabled
+// refuses a budget.
+func TestCacheSetBudget(t *testing.T) {
+	c := NewCache(1<<20, 4)
+	val := make([]byte, 1000)
+	for i := range 800 {
+		c.Put(fmt.Appendf(nil, "k%d", i), 1, val)
+	}
+	full := c.Stats()
+	if full.Bytes < 700_000 {
+		t.Fatalf("cache holds %d bytes before the change, want most of 1 MiB", full.Bytes)
+	}
+	for _, tc := range []struct {
+		budget int64
+		fill   bool
+	}{{256 << 10, false}, {512 << 10, true}, {0, true}, {1 << 20, true}} {
+		if !c.SetBudget(tc.budget) {
+			t.Fatalf("SetBudget(%d) refused", tc.budget)
+		}
+		if tc.fill {
+			for i := range 800 {
+				c.Put(fmt.Appendf(nil, "k%d", i), 2, val)
+			}
+		}
+		st := c.Stats()
+		if st.Budget != tc.budget || st.Bytes > tc.budget {
+			t.Fatalf("after SetBudget(%d): budget %d, bytes %d", tc.budget, st.Budget, st.Bytes)
+		}
+		if tc.budget > 0 && st.Bytes < tc.budget/2 {
+			t.Fatalf("after SetBudget(%d): only %d bytes cached", tc.budget, st.Bytes)
+		}
+		checkCache(t, c)
+	}
+	if st := c.Stats(); st.Evictions <= full.Evictions {
+		t.Fatalf("evictions %d, were %d: shrinking evicted nothing", st.Evictions, full.Evictions)
+	}
+	d := NewCache(0, 4)
+	if d.SetBudget(1 << 20) {
+		t.Fatal("a disabled cache took a budget")
+	}
+	if !d.SetBudget(0) {
+		t.Fatal("a disabled cache refused a budget of 0")
+	}
 }

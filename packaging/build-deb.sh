@@ -34,6 +34,7 @@ install -m 0644 packaging/pykvd.service "$root/lib/systemd/system/pykvd.service"
 install -m 0644 packaging/pykv.sysusers "$root/usr/lib/sysusers.d/pykv.conf"
 install -m 0644 packaging/pykv.tmpfiles "$root/usr/lib/tmpfiles.d/pykv.conf"
 install -m 0644 README.md docs/*.md "$root/usr/share/doc/pykv/"
+install -m 0644 packaging/pykvd.socket "$root/usr/share/doc/pykv/pykvd.socket.example"
 install -m 0644 packaging/copyright "$root/usr/share/doc/pykv/copyright"
 # A native package's changelog (Debian Policy 12.7), dated by the last
 # commit when there is one so that two builds of a commit are alike.

@@ -150,6 +150,7 @@ func testContents(t *testing.T, p *deb) {
 		{"/usr/share/doc/pykv/changelog.gz", "-rw-r--r-- root/root", ""},
 		{"/usr/share/doc/pykv/README.md", "-rw-r--r-- root/root", "../README.md"},
 		{"/usr/share/doc/pykv/operations.md", "-rw-r--r-- root/root", "../docs/operations.md"},
+		{"/usr/share/doc/pykv/pykvd.socket.example", "-rw-r--r-- root/root", "pykvd.socket"},
 	}
 	for _, w := range want {
 		if got, ok := p.entries[w.path]; !ok {

@@ -41,6 +41,9 @@ type Replication struct {
 	db     *storage.DB
 	opts   Options
 	leader *Leader
+	// minFollowers and maxLag are Options.MinFollowers and MaxLag (in
+	// nanoseconds), changed by SetMinFollowers.
+	minFollowers, maxLag atomic.Int64
 
 	mu       sync.Mutex
 	follower *Follower
@@ -67,7 +70,16 @@ func New(db *storage.DB, opts Options) (*Replication, error) {
 			return nil, err
 		}
 	}
-	return &Replication{db: db, opts: opts, leader: NewLeader(db, opts.Logger)}, nil
+	r := &Replication{db: db, opts: opts, leader: NewLeader(db, opts.Logger)}
+	r.SetMinFollowers(opts.MinFollowers, opts.MaxLag)
+	return r, nil
+}
+
+// SetMinFollowers changes Options.MinFollowers and MaxLag while the
+// daemon runs: writes from then on are refused or taken by the new rule.
+func (r *Replication) SetMinFollowers(n int, maxLag time.Duration) {
+	r.minFollowers.Store(int64(n))
+	r.maxLag.Store(int64(maxLag))
 }
 
 // Leader returns the address of the leader being followed, or "".
@@ -79,18 +91,21 @@ func (r *Replication) Leader() string {
 }
 
 // EnoughFollowers reports whether the leader has Options.MinFollowers
-// followers online that acknowledged within Options.MaxLag.
+// followers online that acknowledged within Options.MaxLag (as
+// SetMinFollowers last set them).
 func (r *Replication) EnoughFollowers() bool {
-	if r.opts.MinFollowers <= 0 {
+	want := r.minFollowers.Load()
+	if want <= 0 {
 		return true
 	}
-	good := 0
+	maxLag := time.Duration(r.maxLag.Load())
+	var good int64
 	for _, f := range r.leader.Followers() {
-		if f.State == stateOnline && f.Lag <= r.opts.MaxLag {
+		if f.State == stateOnline && f.Lag <= maxLag {
 			good++
 		}
 	}
-	return good >= r.opts.MinFollowers
+	return good >= want
 }
 
 // ReplicaOf follows the leader at addr, or stops following with "". The

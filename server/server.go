@@ -206,7 +206,21 @@ type Server struct {
 	stopOnce sync.Once
 	accepted atomic.Uint64
 	rejected atomic.Uint64
+	// maxClients is Config.MaxClients, changed by SetMaxClients.
+	maxClients atomic.Int64
+	// timeouts are Config's, changed by SetTimeouts.
+	timeouts atomic.Pointer[Timeouts]
 }
+
+// Timeouts are Config's IdleTimeout, AuthTimeout, RequestTimeout and
+// WriteTimeout, which SetTimeouts changes together.
+type Timeouts struct {
+	Idle, Auth, Request, Write time.Duration
+}
+
+// SetTimeouts changes the timeouts while the server serves: connections
+// accepted from then on get the new ones; those open keep theirs.
+func (s *Server) SetTimeouts(t Timeouts) { s.timeouts.Store(&t) }
 
 // New returns a server of table speaking proto.
 func New(cfg Config, table *command.Table, proto Protocol) *Server {
@@ -216,9 +230,17 @@ func New(cfg Config, table *command.Table, proto Protocol) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, table: table, proto: proto, conns: map[net.Conn]struct{}{},
+	s := &Server{cfg: cfg, table: table, proto: proto, conns: map[net.Conn]struct{}{},
 		stopping: make(chan struct{}), log: cfg.Logger.With("listener", proto.Name())}
+	s.maxClients.Store(int64(cfg.MaxClients))
+	s.SetTimeouts(Timeouts{Idle: cfg.IdleTimeout, Auth: cfg.AuthTimeout, Request: cfg.RequestTimeout, Write: cfg.WriteTimeout})
+	return s
 }
+
+// SetMaxClients changes Config.MaxClients while the server serves: it
+// applies to connections accepted from now on; a lower limit closes none
+// of those already open.
+func (s *Server) SetMaxClients(n int) { s.maxClients.Store(int64(n)) }
 
 // Listen binds the address; Serve then accepts on it.
 func (s *Server) Listen() error {
@@ -315,11 +337,12 @@ func (s *Server) serveConn(c net.Conn) {
 	defer s.table.EndSession(sess) // after the Wait below: releases its WATCHed keys
 	sess.Native = s.proto.Name() == "native"
 	sess.RemoteAddr = c.RemoteAddr().String()
-	dr := &deadlineReader{conn: c, idle: s.cfg.IdleTimeout, request: s.cfg.RequestTimeout, closing: &s.closing}
-	if !sess.Authed && s.cfg.AuthTimeout > 0 {
-		dr.authBy = time.Now().Add(s.cfg.AuthTimeout)
+	to := s.timeouts.Load()
+	dr := &deadlineReader{conn: c, idle: to.Idle, request: to.Request, auth: to.Auth, closing: &s.closing}
+	if !sess.Authed && to.Auth > 0 {
+		dr.authBy = time.Now().Add(to.Auth)
 	}
-	dw := &durableWriter{conn: c, timeout: s.cfg.WriteTimeout}
+	dw := &durableWriter{conn: c, timeout: to.Write}
 	if s.cfg.Deferred != nil {
 		dw.d = s.cfg.Deferred()
 		sess.Store = dw.d
@@ -338,7 +361,8 @@ func (s *Server) serveConn(c net.Conn) {
 	}()
 
 	var refuse error
-	if s.cfg.MaxClients > 0 && n > int64(s.cfg.MaxClients) {
+	maxClients := s.maxClients.Load()
+	if maxClients > 0 && n > maxClients {
 		refuse = errTooManyClients
 	}
 	dw.by = time.Now().Add(handshakeTimeout)
@@ -346,7 +370,7 @@ func (s *Server) serveConn(c net.Conn) {
 	if err := codec.Handshake(refuse); err != nil {
 		if refuse != nil {
 			s.rejected.Add(1)
-			log.Warn("refused connection: max clients reached", "max_clients", s.cfg.MaxClients)
+			log.Warn("refused connection: max clients reached", "max_clients", maxClients)
 		} else {
 			log.Debug("handshake failed", "err", err)
 		}
@@ -371,6 +395,7 @@ type deadlineReader struct {
 	conn        net.Conn
 	idle        time.Duration
 	request     time.Duration // RequestTimeout
+	auth        time.Duration // AuthTimeout, for the log
 	closing     *atomic.Bool
 	handshakeBy time.Time // zero after the handshake
 	authBy      time.Time // zero once authenticated, or when not asked for
@@ -476,12 +501,12 @@ func (s *Server) loop(dr *deadlineReader, dw *durableWriter, br *bufio.Reader, c
 			}
 			if !sess.Authed && dr.authTimedOut(err) {
 				s.lastWords(dw, codec, sess, errAuthTimeout)
-				log.Info("closing connection: not authenticated within auth_timeout", "auth_timeout", s.cfg.AuthTimeout)
+				log.Info("closing connection: not authenticated within auth_timeout", "auth_timeout", dr.auth)
 				return
 			}
 			if dr.requestTimedOut(err) {
 				s.lastWords(dw, codec, sess, errRequestTimeout)
-				log.Info("closing connection: request not received whole within request_timeout", "request_timeout", s.cfg.RequestTimeout)
+				log.Info("closing connection: request not received whole within request_timeout", "request_timeout", dr.request)
 				return
 			}
 			reply, send, recoverable := codec.ErrorReply(err)
@@ -593,7 +618,7 @@ func (s *Server) lastWords(dw *durableWriter, codec Codec, sess *command.Session
 // read them within WriteTimeout is worth a line; one that hung up is not.
 func (s *Server) writeFailed(err error, log *slog.Logger) {
 	if errors.Is(err, os.ErrDeadlineExceeded) && !s.closing.Load() {
-		log.Warn("closing connection: replies not read within write_timeout", "write_timeout", s.cfg.WriteTimeout)
+		log.Warn("closing connection: replies not read within write_timeout", "write_timeout", s.timeouts.Load().Write)
 		return
 	}
 	log.Debug("closing connection: write failed", "err", err)

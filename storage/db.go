@@ -25,6 +25,10 @@ type DB struct {
 
 	keydir *index.Keydir
 	cache  *index.Cache
+	// expiryEvery is the active expiry period in nanoseconds, first
+	// Options.ExpiryInterval, changed by SetExpiryInterval.
+	expiryEvery   atomic.Int64
+	expiryChanged chan struct{} // SetExpiryInterval wakes the expiry loop
 
 	// wmu serializes mutations: seq assignment, condition checks, the log
 	// append and the keydir update happen under it; the wait for the fsync
@@ -103,8 +107,11 @@ func Open(dir string, opts Options) (*DB, error) {
 		files:   newFileTable(fsys),
 		stop:    make(chan struct{}),
 		rotated: make(chan struct{}, 1),
+
+		expiryChanged: make(chan struct{}, 1),
 	}
 	db.replica.Store(opts.Replica)
+	db.expiryEvery.Store(int64(opts.ExpiryInterval))
 	db.files.setBacklog(opts.Backlog)
 	if err := db.open(); err != nil {
 		db.files.closeAll()

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"errors"
 	"time"
 
 	"github.com/pykv/pykv/index"
@@ -52,16 +53,55 @@ func (db *DB) expireLoop() {
 			db.logger().Error("active expiry stopped until a restart; expired keys are still removed when read", "err", err)
 		}
 	}()
-	t := time.NewTicker(db.opts.ExpiryInterval)
+	// The period it was opened with, positive, not expiryEvery's, which a
+	// SetExpiryInterval(0) before this goroutine runs may have made 0.
+	every := db.opts.ExpiryInterval
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-db.stop:
 			return
+		case <-db.expiryChanged:
+			if now := time.Duration(db.expiryEvery.Load()); now > 0 && now != every {
+				every = now
+				t.Reset(every)
+			}
 		case <-t.C:
-			db.ExpireCycle()
+			if db.expiryEvery.Load() > 0 { // 0: turned off by SetExpiryInterval
+				db.ExpireCycle()
+			}
 		}
 	}
+}
+
+// SetExpiryInterval changes the period of the active expiry cycle while
+// the DB is open, at once (the next cycle is d from now); 0 or less turns active expiry
+// off (lazy expiry still applies). A DB opened without active expiry
+// (Options.ExpiryInterval negative) has no cycle to turn on: a positive d
+// is then an error and changes nothing.
+func (db *DB) SetExpiryInterval(d time.Duration) error {
+	if d > 0 && db.opts.ExpiryInterval <= 0 {
+		return errors.New("pykv/storage: active expiry is off since the DB was opened: turning it on takes a restart")
+	}
+	db.expiryEvery.Store(int64(max(d, 0)))
+	select {
+	case db.expiryChanged <- struct{}{}:
+	default: // a change not yet seen is pending: the loop reads the newest
+	}
+	return nil
+}
+
+// SetCacheBytes changes the value cache's budget while the DB is open:
+// a smaller one evicts the least recently used values at once. A DB
+// opened without a cache (Options.CacheBytes negative) cannot be given
+// one: that is an error and changes nothing. n of 0 or less empties the
+// cache and caches nothing more until raised.
+func (db *DB) SetCacheBytes(n int64) error {
+	if !db.cache.SetBudget(n) {
+		return errors.New("pykv/storage: the value cache is off since the DB was opened: turning it on takes a restart")
+	}
+	return nil
 }
 
 // ExpireCycle runs one active expiry cycle and returns how many keys it

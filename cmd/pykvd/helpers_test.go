@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -21,7 +22,16 @@ import (
 // directories, and talk to it as its users do: the native protocol through
 // the netproto codec, RESP through go-redis, redis-cli and
 // redis-benchmark.
-func TestMain(m *testing.M) { testdaemon.Main(m) }
+//
+// With PYKV_TEST_ACTIVATE set, the test binary is not a test run but
+// systemd's part in socket activation (TestSocketActivation): it execs
+// pykvd in its own process, with LISTEN_PID its pid.
+func TestMain(m *testing.M) {
+	if os.Getenv(activateEnv) != "" {
+		activateExec()
+	}
+	testdaemon.Main(m)
+}
 
 // ioTimeout bounds every read and write of a test connection, so that a
 // daemon that stops answering fails the test instead of hanging it.

@@ -379,12 +379,12 @@ func TestSIGHUPReloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the reload to be logged", func() bool {
-		return strings.Contains(d.Stderr(), "SIGHUP: configuration reloaded") || !d.Running()
+		return strings.Contains(d.Stderr(), "configuration reloaded") || !d.Running()
 	})
 	if !d.Running() {
 		t.Fatalf("pykvd died of SIGHUP; log:\n%s", d.Stderr())
 	}
-	if !strings.Contains(d.Stderr(), "log_level=DEBUG") {
+	if !strings.Contains(d.Stderr(), `msg="configuration changed" source="SIGHUP `+conf+`" key=log.level from=info to=debug`) {
 		t.Fatalf("reload did not apply the new log level:\n%s", d.Stderr())
 	}
 	converse(t, n, []step{{[]string{"GET", "k"}, `"v"`}})

@@ -1,6 +1,9 @@
 // Command pykvd is the pykv daemon: a durable key-value store speaking a
 // compact binary protocol and Redis's RESP. It reads pykv.toml (optional),
-// applies flags on top, and serves until SIGTERM or SIGINT.
+// applies flags on top, and serves until SIGTERM or SIGINT. SIGHUP reads
+// the file again, the flags over it, and applies what can change at run
+// time (daemon.Reload). Sockets passed by systemd (LISTEN_FDS, named
+// native, resp and http) are served instead of binding.
 //
 // Exit codes: 0 after a clean shutdown, 1 on a runtime failure (the data
 // directory is damaged or locked, a port is taken), 2 on a usage or
@@ -23,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/activation"
 	sd "github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/pykv/pykv/internal/config"
@@ -70,7 +74,6 @@ func run(args []string) int {
 		return 0
 	}
 
-	cfg := def
 	path := *configPath
 	if path == "" {
 		if _, err := os.Stat("pykv.toml"); err == nil {
@@ -80,20 +83,29 @@ func run(args []string) int {
 			return 2
 		}
 	}
-	if path != "" {
-		var err error
-		if cfg, err = config.Load(path); err != nil {
-			fmt.Fprintf(os.Stderr, "pykvd: %v\n", err)
-			return 2
+	// load reads the file (if any) and copies the flags given over it, at
+	// start and again on each SIGHUP: a flag keeps overriding the file.
+	load := func() (config.Config, error) {
+		cfg := def
+		if path != "" {
+			var err error
+			if cfg, err = config.Load(path); err != nil {
+				return cfg, err
+			}
 		}
+		fl.Visit(func(f *flag.Flag) {
+			if p, ok := config.ParamByFlag(f.Name); ok {
+				p.Copy(&cfg, &flags)
+			}
+		})
+		if err := cfg.Validate(); err != nil {
+			return cfg, fmt.Errorf("bad configuration:\n%w", err)
+		}
+		return cfg, nil
 	}
-	fl.Visit(func(f *flag.Flag) {
-		if p, ok := config.ParamByFlag(f.Name); ok {
-			p.Copy(&cfg, &flags)
-		}
-	})
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(os.Stderr, "pykvd: bad configuration:\n%v\n", err)
+	cfg, err := load()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pykvd: %v\n", err)
 		return 2
 	}
 	level := new(slog.LevelVar)
@@ -108,16 +120,23 @@ func run(args []string) int {
 			}
 		}()
 	}
-	if err := serve(cfg, daemon.Info{Version: version, ConfigFile: path, LogLevel: level}, log); err != nil {
+	listeners, err := activation.ListenersWithNames()
+	if err != nil {
+		log.Error("pykvd failed", "err", fmt.Errorf("systemd socket activation: %w", err))
+		return 1
+	}
+	info := daemon.Info{Version: version, ConfigFile: path, LogLevel: level, Listeners: listeners}
+	if err := serve(cfg, info, load, log); err != nil {
 		log.Error("pykvd failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
-// serve runs a daemon.Daemon until SIGTERM or SIGINT, reloading on SIGHUP,
-// and tells systemd when it is ready, alive (the watchdog) and stopping.
-func serve(cfg config.Config, info daemon.Info, log *slog.Logger) error {
+// serve runs a daemon.Daemon until SIGTERM or SIGINT, reloading on SIGHUP
+// the configuration load returns, and tells systemd when it is ready,
+// reloading, alive (the watchdog) and stopping.
+func serve(cfg config.Config, info daemon.Info, load func() (config.Config, error), log *slog.Logger) error {
 	// Signals are caught from the first instant: a SIGTERM during start-up
 	// (systemd stopping a unit it just started) waits in the channel and
 	// becomes a clean shutdown once serving starts, instead of killing the
@@ -148,7 +167,7 @@ func serve(cfg config.Config, info daemon.Info, log *slog.Logger) error {
 		select {
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				d.Reload()
+				reload(d, info.ConfigFile, load, log)
 				continue
 			}
 			log.Info("shutting down", "signal", sig.String())
@@ -170,6 +189,29 @@ func serve(cfg config.Config, info daemon.Info, log *slog.Logger) error {
 // shutdownGrace bounds how long in-flight requests may take at shutdown
 // before their connections are cut.
 const shutdownGrace = 10 * time.Second
+
+// reload is SIGHUP's: it tells systemd it is reloading (RELOADING=1 with
+// the CLOCK_MONOTONIC time, as systemd 253's Type=notify-reload wants it),
+// reads the configuration again as at start (the file, then the flags
+// given over it) and has the daemon apply it, then tells systemd it is
+// ready again. A file that does not read or validate is logged, with its
+// name and line, and the running configuration stays.
+func reload(d *daemon.Daemon, file string, load func() (config.Config, error), log *slog.Logger) {
+	sd.SdNotify(false, fmt.Sprintf("%s\nMONOTONIC_USEC=%d", sd.SdNotifyReloading, monotonicUsec()))
+	defer sd.SdNotify(false, sd.SdNotifyReady+"\nSTATUS=serving")
+	source := "SIGHUP"
+	if file == "" {
+		log.Info("SIGHUP: no configuration file; the flags are read again")
+	} else {
+		source += " " + file
+	}
+	next, err := load()
+	if err != nil {
+		log.Error("configuration not reloaded; the running one stays", "source", source, "err", err)
+		return
+	}
+	_, _ = d.Reload(next, source) // Reload logs what it did
+}
 
 // startWatchdog pings systemd's watchdog at half its interval when the
 // unit sets WatchdogSec.

@@ -278,3 +278,42 @@ func TestFlagValues(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedFileSaysWhatReloads: the comment above each key of pykv.toml
+// (its own, or for a key right below another one, its group's) mentions
+// SIGHUP exactly when its Param is Live, so the file says which keys a
+// running pykvd changes.
+func TestShippedFileSaysWhatReloads(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("..", "..", "pykv.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comments := map[string]string{}
+	section, comment, afterKey := "", "", false
+	for line := range strings.SplitSeq(string(text), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+			comment, afterKey = "", false
+		case strings.HasPrefix(line, "#"):
+			if afterKey {
+				comment, afterKey = "", false // a key's own comment within a group
+			}
+			comment += line + "\n"
+		case strings.HasPrefix(line, "["):
+			section, comment, afterKey = strings.Trim(line, "[]")+".", "", false
+		default:
+			key, _, _ := strings.Cut(line, " = ")
+			comments[section+key] = comment
+			afterKey = true
+		}
+	}
+	for _, p := range Params {
+		if says := strings.Contains(comments[p.Key], "SIGHUP"); says != p.Live {
+			t.Errorf("pykv.toml: the comment above %s mentions SIGHUP: %v; Param.Live: %v\n%s", p.Key, says, p.Live, comments[p.Key])
+		}
+	}
+	if len(LiveParams()) == 0 {
+		t.Fatal("no Param is Live")
+	}
+}

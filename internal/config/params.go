@@ -29,6 +29,10 @@ type Param struct {
 	Min, Max int64
 	// Choices, when set, are the only values a string may take.
 	Choices []string
+	// Live says that a running pykvd applies a new value without a
+	// restart, on SIGHUP or CONFIG SET (daemon.Reload); a change of any
+	// other key is logged as waiting for the next start.
+	Live bool
 	// field returns a pointer to the setting's field of c.
 	field func(c *Config) any
 }
@@ -36,19 +40,19 @@ type Param struct {
 // Params lists every setting in the order pykv.toml shows them.
 var Params = []Param{
 	{Key: "data_dir", Usage: "data directory", field: func(c *Config) any { return &c.DataDir }},
-	{Key: "password", Usage: "require AUTH with this password (prefer the config file: flags show in ps)",
+	{Key: "password", Live: true, Usage: "require AUTH with this password (prefer the config file: flags show in ps)",
 		field: func(c *Config) any { return &c.Password }},
 	{Key: "protected_mode", Usage: "yes: refuse to listen beyond loopback without a password; no: allow it (trusted networks only)",
 		field: func(c *Config) any { return &c.ProtectedMode }},
-	{Key: "auth_timeout", Usage: "with a password, close connections not authenticated this long after connecting (0: never)",
+	{Key: "auth_timeout", Live: true, Usage: "with a password, close connections not authenticated this long after connecting (0: never)",
 		field: func(c *Config) any { return &c.AuthTimeout }},
-	{Key: "max_clients", Usage: "maximum connections of all listeners together", Min: 1, Max: 1 << 20,
+	{Key: "max_clients", Live: true, Usage: "maximum connections of all listeners together", Min: 1, Max: 1 << 20,
 		field: func(c *Config) any { return &c.MaxClients }},
-	{Key: "idle_timeout", Usage: "close connections idle this long (0: never)",
+	{Key: "idle_timeout", Live: true, Usage: "close connections idle this long (0: never)",
 		field: func(c *Config) any { return &c.IdleTimeout }},
 	{Key: "request_timeout", Usage: "close connections whose request has not arrived whole this long after its first byte (0: never)",
 		field: func(c *Config) any { return &c.RequestTimeout }},
-	{Key: "write_timeout", Usage: "close connections whose replies are not read for this long (0: never)",
+	{Key: "write_timeout", Live: true, Usage: "close connections whose replies are not read for this long (0: never)",
 		field: func(c *Config) any { return &c.WriteTimeout }},
 	{Key: "max_frame_bytes", Usage: "largest native request frame or RESP bulk string in bytes (at least max-value-size)",
 		Min: 1024, Max: 1<<31 - 1, field: func(c *Config) any { return &c.MaxFrame }},
@@ -62,9 +66,9 @@ var Params = []Param{
 		field: func(c *Config) any { return &c.ReplBacklogBytes }},
 	{Key: "repl_backlog_age", Usage: "how long after it was written merged log is kept for followers (0: not at all)",
 		field: func(c *Config) any { return &c.ReplBacklogAge }},
-	{Key: "min_replicas_to_write", Usage: "refuse writes unless this many followers acknowledged within min-replicas-max-lag (0: never refuse)", Min: 0,
+	{Key: "min_replicas_to_write", Live: true, Usage: "refuse writes unless this many followers acknowledged within min-replicas-max-lag (0: never refuse)", Min: 0,
 		field: func(c *Config) any { return &c.MinReplicasToWrite }},
-	{Key: "min_replicas_max_lag", Usage: "how recently a follower must have acknowledged to count for min-replicas-to-write",
+	{Key: "min_replicas_max_lag", Live: true, Usage: "how recently a follower must have acknowledged to count for min-replicas-to-write",
 		field: func(c *Config) any { return &c.MinReplicasMaxLag }},
 	{Key: "native.addr", Usage: "native protocol listen address (empty: off)",
 		field: func(c *Config) any { return &c.Native.Addr }},
@@ -72,27 +76,55 @@ var Params = []Param{
 		field: func(c *Config) any { return &c.RESP.Addr }},
 	{Key: "http.addr", Usage: "HTTP listen address: REST, /healthz, /metrics (empty: off)",
 		field: func(c *Config) any { return &c.HTTP.Addr }},
-	{Key: "tls.cert_file", Usage: "PEM certificate: with tls-key-file, every listener speaks TLS only (empty: plain TCP)",
+	{Key: "tls.cert_file", Live: true, Usage: "PEM certificate: with tls-key-file, every listener speaks TLS only (empty: plain TCP)",
 		field: func(c *Config) any { return &c.TLS.CertFile }},
-	{Key: "tls.key_file", Usage: "PEM private key of tls-cert-file",
+	{Key: "tls.key_file", Live: true, Usage: "PEM private key of tls-cert-file",
 		field: func(c *Config) any { return &c.TLS.KeyFile }},
 	{Key: "storage.fsync", Usage: "fsync policy: always, everysec or no", Choices: []string{"always", "everysec", "no"},
 		field: func(c *Config) any { return &c.Storage.Fsync }},
 	{Key: "storage.segment_size", Usage: "log segment size in bytes", Min: 4096, Max: 1<<32 - 1,
 		field: func(c *Config) any { return &c.Storage.SegmentSize }},
-	{Key: "storage.cache_bytes", Usage: "value cache budget in bytes (0: no cache)", Min: 0,
+	{Key: "storage.cache_bytes", Live: true, Usage: "value cache budget in bytes (0: no cache)", Min: 0,
 		field: func(c *Config) any { return &c.Storage.CacheBytes }},
 	{Key: "storage.max_key_size", Usage: "largest key in bytes", Min: 1, Max: int64(segment.FormatLimits.MaxKey),
 		field: func(c *Config) any { return &c.Storage.MaxKeySize }},
 	{Key: "storage.max_value_size", Usage: "largest value in bytes", Min: 1, Max: int64(segment.FormatLimits.MaxValue),
 		field: func(c *Config) any { return &c.Storage.MaxValueSize }},
-	{Key: "storage.expiry_interval", Usage: "period of the active expiry cycle (0: off; lazy expiry still applies)",
+	{Key: "storage.expiry_interval", Live: true, Usage: "period of the active expiry cycle (0: off; lazy expiry still applies)",
 		field: func(c *Config) any { return &c.Storage.ExpiryInterval }},
-	{Key: "log.level", Usage: "log level: debug, info, warn or error", Choices: []string{"debug", "info", "warn", "error"},
+	{Key: "log.level", Live: true, Usage: "log level: debug, info, warn or error", Choices: []string{"debug", "info", "warn", "error"},
 		field: func(c *Config) any { return &c.Log.Level }},
 	{Key: "log.format", Usage: "log format: text or json", Choices: []string{"text", "json"},
 		field: func(c *Config) any { return &c.Log.Format }},
 }
+
+// LiveParams returns the keys of the Params a running pykvd changes
+// without a restart (Param.Live), in Params' order.
+func LiveParams() []string {
+	var keys []string
+	for _, p := range Params {
+		if p.Live {
+			keys = append(keys, p.Key)
+		}
+	}
+	return keys
+}
+
+// ParamByKey returns the Param whose TOML key is key.
+func ParamByKey(key string) (Param, bool) {
+	i := slices.IndexFunc(Params, func(p Param) bool { return p.Key == key })
+	if i < 0 {
+		return Param{}, false
+	}
+	return Params[i], true
+}
+
+// Set parses s as p's flag does and sets p's field of c to it.
+func (p Param) Set(c *Config, s string) error { return value{p.field(c)}.Set(s) }
+
+// Check returns why c's value of p is out of p's bounds, or "" when it is
+// within them.
+func (p Param) Check(c *Config) string { return p.check(c) }
 
 // Flag is the name of the pykvd flag that sets p: its key with the
 // "storage." table left out and "." and "_" written "-", so

@@ -1,7 +1,8 @@
 // Package daemon wires pykvd together as a value: New opens the engine,
 // builds the command table and binds the native, RESP and HTTP listeners;
 // Serve serves them; Shutdown stops everything in order (stop accepting,
-// finish requests in flight, fsync, close the engine). cmd/pykvd parses
+// finish requests in flight, fsync, close the engine); Reload applies a new
+// configuration's run-time keys while it serves (reload.go). cmd/pykvd parses
 // flags, maps signals and systemd notification onto these methods; tests
 // run a Daemon in their own process over a file system they control.
 package daemon
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,42 +42,52 @@ const shutdownGrace = 10 * time.Second
 type Info struct {
 	Version    string
 	ConfigFile string
-	// LogLevel, when set, is the level of the daemon's logger, changed by a
-	// reload (SIGHUP).
+	// LogLevel, when set, is the level of the daemon's logger, changed by
+	// Reload (SIGHUP, CONFIG SET loglevel).
 	LogLevel *slog.LevelVar
 	// FS, when set, is the file system the engine uses instead of the
 	// operating system's: tests inject faults through it.
 	FS vfs.FS
+	// Listeners, when set, are sockets already listening, by name, that
+	// New serves instead of binding: systemd's socket activation
+	// (activation.ListenersWithNames), named by the socket unit's
+	// FileDescriptorName. "native", "resp" and "http" each serve that
+	// front end, in place of its configured address (and even when that
+	// is empty); one listener a name. Any other name is an error.
+	Listeners map[string][]net.Listener
 }
 
-// reload applies what SIGHUP can change without a restart: it reads the
-// configuration file again and sets the log level. Other keys are read at
-// start only; a reload names those that differ.
-func reload(cfg config.Config, info Info, log *slog.Logger) {
-	if info.ConfigFile == "" {
-		log.Info("SIGHUP: no configuration file to reload")
-		return
+// activationNames are the socket names Info.Listeners may use.
+var activationNames = []string{"native", "resp", "http"}
+
+// given returns the activated listener named name, or nil.
+func (info Info) given(name string) net.Listener {
+	if l := info.Listeners[name]; len(l) > 0 {
+		return l[0]
 	}
-	next, err := config.Load(info.ConfigFile)
-	if err == nil {
-		err = next.Validate()
-	}
-	if err != nil {
-		log.Error("SIGHUP: configuration not reloaded", "file", info.ConfigFile, "err", err)
-		return
-	}
-	if info.LogLevel != nil {
-		var lvl slog.Level
-		if lvl.UnmarshalText([]byte(next.Log.Level)) == nil {
-			info.LogLevel.Set(lvl)
+	return nil
+}
+
+// checkListeners refuses listeners named other than activationNames, or
+// more than one a name, closing every listener it was given then.
+func checkListeners(ls map[string][]net.Listener) error {
+	var err error
+	for name, l := range ls {
+		switch {
+		case !slices.Contains(activationNames, name):
+			err = fmt.Errorf("socket activation: a socket named %q: pykvd serves only sockets named native, resp and http (FileDescriptorName= in the .socket unit)", name)
+		case len(l) > 1:
+			err = fmt.Errorf("socket activation: %d sockets named %q: one each", len(l), name)
 		}
 	}
-	next.Log.Level = cfg.Log.Level
-	restart := ""
-	if next != cfg {
-		restart = "keys other than log.level changed; they apply at the next start"
+	if err != nil {
+		for _, l := range ls {
+			for _, ln := range l {
+				ln.Close()
+			}
+		}
 	}
-	log.Info("SIGHUP: configuration reloaded", "file", info.ConfigFile, "log_level", info.LogLevel, "note", restart)
+	return err
 }
 
 // Daemon is one pykvd: the engine, the command table and the listeners.
@@ -85,7 +97,17 @@ func reload(cfg config.Config, info Info, log *slog.Logger) {
 // cmd/pykvd maps them onto these methods, and tests run a Daemon in their
 // own process.
 type Daemon struct {
-	cfg     config.Config
+	// cfg is the configuration running now; cfgMu guards it and orders
+	// reloads.
+	cfgMu sync.Mutex
+	cfg   config.Config
+	// cacheOn and expiryOn: the value cache and active expiry were on at
+	// start, so a reload may change them (never turn them on).
+	cacheOn, expiryOn bool
+	// cert is the listeners' TLS certificate, nil without TLS; a reload
+	// reads its files again.
+	cert    atomic.Pointer[tls.Certificate]
+	table   *command.Table
 	info    Info
 	log     *slog.Logger
 	started time.Time
@@ -116,6 +138,9 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bad configuration: %w", err)
 	}
+	if err := checkListeners(info.Listeners); err != nil {
+		return nil, err
+	}
 	policy, err := segment.ParseSyncPolicy(cfg.Storage.Fsync)
 	if err != nil {
 		return nil, err
@@ -125,6 +150,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		expiry = -1
 	}
 	d := &Daemon{cfg: cfg, info: info, log: log, started: time.Now(),
+		cacheOn: cfg.Storage.CacheBytes > 0, expiryOn: cfg.Storage.ExpiryInterval.Duration > 0,
 		ready: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	logStarting(cfg, info, log)
 	d.db, err = storage.Open(cfg.DataDir, storage.Options{
@@ -148,7 +174,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 			d.db.Close()
 		}
 	}()
-	tlsConf, err := loadTLS(cfg.TLS)
+	tlsConf, err := d.loadTLS(cfg.TLS)
 	if err != nil {
 		return nil, err
 	}
@@ -171,34 +197,43 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 	if err != nil {
 		return nil, err
 	}
-	table := command.New(d.db, command.Config{Password: cfg.Password, Info: d.serverInfo, Repl: d.repl})
-	if cfg.Native.Addr != "" {
+	table := command.New(d.db, command.Config{Password: cfg.Password, Info: d.serverInfo, Repl: d.repl,
+		Settings: settings{d}})
+	d.table = table
+	if cfg.Native.Addr != "" || info.given("native") != nil {
 		c := srvCfg
 		c.Addr = cfg.Native.Addr
 		d.native = server.New(c, table, server.Native{Limits: netproto.Limits{MaxFrame: cfg.MaxFrame}})
 		d.servers = append(d.servers, d.native)
 	}
-	if cfg.RESP.Addr != "" {
+	if cfg.RESP.Addr != "" || info.given("resp") != nil {
 		c := srvCfg
 		c.Addr = cfg.RESP.Addr
 		d.resp = server.New(c, table, server.RESP{Limits: resp.Limits{MaxBulk: cfg.MaxFrame, MaxCommand: cfg.MaxFrame}})
 		d.servers = append(d.servers, d.resp)
 	}
 	for _, s := range d.servers {
-		if err := s.Listen(); err != nil {
+		if ln := info.given(s.Protocol()); ln != nil {
+			s.UseListener(ln)
+		} else if err := s.Listen(); err != nil {
 			return nil, err
 		}
-		logListening(log, s.Protocol(), s.Addr(), tlsConf != nil)
+		logListening(log, s.Protocol(), s.Addr(), tlsConf != nil, info.given(s.Protocol()) != nil)
 	}
-	if cfg.HTTP.Addr != "" {
+	if cfg.HTTP.Addr != "" || info.given("http") != nil {
 		d.http = httpapi.New(httpapi.Config{Addr: cfg.HTTP.Addr, TLS: tlsConf, Table: table, DB: d.db,
 			RequestTimeout: cfg.RequestTimeout.Duration,
 			Collectors:     []prometheus.Collector{newReplCollector(d.repl.State)},
 			MaxConns:       cfg.MaxClients, Clients: &d.clients, ClientCount: d.clients.Load, Health: d.db.Healthy, Logger: log})
-		if err := d.http.Listen(); err != nil {
+		if ln := info.given("http"); ln != nil {
+			d.http.UseListener(ln)
+		} else if err := d.http.Listen(); err != nil {
 			return nil, err
 		}
-		logListening(log, "http", d.http.Addr(), tlsConf != nil)
+		logListening(log, "http", d.http.Addr(), tlsConf != nil, info.given("http") != nil)
+	}
+	if err := d.protected(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.ReplicaOf != "" {
 		if _, err := d.repl.ReplicaOf(cfg.ReplicaOf); err != nil {
@@ -211,7 +246,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 // serverInfo is what INFO, HELLO and CONFIG GET report of the daemon.
 func (d *Daemon) serverInfo() command.ServerInfo {
 	si := command.ServerInfo{Version: d.info.Version, Started: d.started, ConfigFile: d.info.ConfigFile,
-		ConnectedClients: int(d.clients.Load()), MaxClients: d.cfg.MaxClients}
+		ConnectedClients: int(d.clients.Load()), MaxClients: d.Config().MaxClients}
 	if a := d.RESPAddr(); a != nil {
 		si.TCPPort = port(a)
 	}
@@ -326,7 +361,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	// Every listener is bound and listening by now (the kernel completes
 	// connections into its backlog), so "ready" follows every "listening"
 	// line, as systemd's READY=1 does.
-	d.log.Info("ready", "version", d.info.Version, "pid", os.Getpid(), "data_dir", d.cfg.DataDir,
+	d.log.Info("ready", "version", d.info.Version, "pid", os.Getpid(), "data_dir", d.Config().DataDir,
 		"keys", d.db.DBSize(), "startup", time.Since(d.started).Round(time.Millisecond))
 	close(d.ready)
 	var runErr error
@@ -378,6 +413,25 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	return d.stopErr
 }
 
+// protected applies protected mode to the addresses the daemon listens on
+// (cfg.Validate checked the configured ones; systemd's sockets are only
+// known bound): with protected mode on and no password, a listener beyond
+// loopback is an error naming it.
+func (d *Daemon) protected(cfg config.Config) error {
+	if !cfg.ProtectedMode || cfg.Password != "" {
+		return nil
+	}
+	addrs := []net.Addr{d.NativeAddr(), d.RESPAddr(), d.HTTPAddr()}
+	for i, name := range []string{"native", "resp", "http"} {
+		if a, ok := addrs[i].(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+			return fmt.Errorf("protected mode: the %s listener (%s) listens beyond loopback and no password is set, "+
+				"so anyone who can reach it could read and change every key: set a password, listen on loopback only, "+
+				"or, if the network is trusted, turn protected mode off (protected_mode = false)", name, a)
+		}
+	}
+	return nil
+}
+
 // closeListeners closes what New bound when New fails after binding.
 func (d *Daemon) closeListeners() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -389,9 +443,6 @@ func (d *Daemon) closeListeners() {
 		_ = d.http.Shutdown(ctx)
 	}
 }
-
-// Reload applies what SIGHUP can change without a restart (see reload).
-func (d *Daemon) Reload() { reload(d.cfg, d.info, d.log) }
 
 // noConfigFile is what the start-up log says of the configuration file
 // when there is none.
@@ -414,8 +465,12 @@ func logStarting(cfg config.Config, info Info, log *slog.Logger) {
 }
 
 // logListening writes one line per listener once it is bound: its
-// protocol and the address it accepts on.
-func logListening(log *slog.Logger, protocol string, addr net.Addr, tls bool) {
+// protocol, the address it accepts on, and whether systemd passed it.
+func logListening(log *slog.Logger, protocol string, addr net.Addr, tls, activated bool) {
+	if activated {
+		log.Info("listening", "protocol", protocol, "addr", addr.String(), "tls", tls, "socket", "systemd")
+		return
+	}
 	log.Info("listening", "protocol", protocol, "addr", addr.String(), "tls", tls)
 }
 
@@ -462,13 +517,27 @@ func loadLeaderTLS(caFile string) (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
-func loadTLS(c config.TLS) (*tls.Config, error) {
+// loadTLS returns the listeners' TLS configuration, or nil without
+// [tls]. Its certificate is d.cert's, which a reload replaces (reloadTLS):
+// every handshake takes the one in force.
+func (d *Daemon) loadTLS(c config.TLS) (*tls.Config, error) {
 	if c.CertFile == "" {
 		return nil, nil
 	}
+	cert, err := readCert(c)
+	if err != nil {
+		return nil, err
+	}
+	d.cert.Store(cert)
+	return &tls.Config{MinVersion: tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return d.cert.Load(), nil }}, nil
+}
+
+// readCert reads the certificate and key files of c.
+func readCert(c config.TLS) (*tls.Certificate, error) {
 	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("tls: load %s and %s: %w", c.CertFile, c.KeyFile, err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return &cert, nil
 }
