@@ -1,5 +1,11 @@
 package resp
 
+import (
+	"math"
+
+	"github.com/pykv/pykv/internal/redisfmt"
+)
+
 // ReadCommand reads the next command and returns its arguments, appended to
 // args[:0] so that a server reuses one slice for every command. It accepts
 // both forms Redis accepts:
@@ -48,7 +54,6 @@ func (r *Reader) ReadCommand(args [][]byte) ([][]byte, error) {
 			return args, err // io.EOF here is the clean end
 		}
 		if first[0] == '*' {
-			_, _ = r.br.Discard(1) // cannot fail: the byte is buffered
 			err = r.readMultibulk()
 		} else {
 			err = r.readInline()
@@ -87,52 +92,45 @@ func (r *Reader) skipBlankLines() {
 	}
 }
 
-// readMultibulk reads an array of bulk strings (its '*' already read) into
-// r.buf and r.offs.
+// readMultibulk reads an array of bulk strings into r.buf and r.offs, by
+// the rules and with the texts of Redis 7's processMultibulkBuffer: a count
+// of zero or less is a request of no arguments, which is skipped; a count
+// above INT_MAX, or MaxArgs, is refused; the two bytes after each bulk
+// string are skipped unchecked.
 func (r *Reader) readMultibulk() error {
-	n, err := r.readInt(textInvalidMultibulkLength)
+	_, line, err := r.header(textTooBigCount)
 	if err != nil {
 		return err
 	}
-	// Redis ignores any count <= 0; only 0 and -1 (the null array) mean
-	// something, so other negatives are refused here.
-	if n < -1 {
+	n, ok := redisfmt.ParseInt(line)
+	if !ok || n > math.MaxInt32 || n > int64(r.lim.MaxArgs) {
 		return protoErr(textInvalidMultibulkLength)
 	}
 	if r.unauth && n > UnauthMaxArgs {
 		return protoErr(textUnauthMultibulkLength)
 	}
-	if n > int64(r.lim.MaxArgs) {
-		return protoErr(textInvalidMultibulkLength)
-	}
-	for range n {
-		c, err := r.br.ReadByte()
-		if err != nil {
-			return noEOF(err)
-		}
-		if c != '$' {
-			return protoErrByte(textExpectedDollar, c)
-		}
-		size, err := r.readInt(textInvalidBulkLength)
+	for range max(n, 0) {
+		first, line, err := r.header(textTooBigBulkCount)
 		if err != nil {
 			return err
 		}
-		if size < 0 {
+		if first != '$' {
+			return protoErrByte(textExpectedDollar, first)
+		}
+		size, ok := redisfmt.ParseInt(line)
+		if !ok || size < 0 || size > int64(r.lim.MaxBulk) {
 			return protoErr(textInvalidBulkLength)
 		}
 		if r.unauth && size > UnauthMaxBulk {
 			return protoErr(textUnauthBulkLength)
 		}
-		if size > int64(r.lim.MaxBulk) {
-			return protoErr(textInvalidBulkLength)
-		}
 		// len(r.buf) never passes MaxCommand, so the difference cannot
 		// overflow.
 		if size > int64(r.lim.MaxCommand-len(r.buf)) {
-			return protoErr(textCommandTooLarge)
+			return ErrCommandTooLarge
 		}
 		start := len(r.buf)
-		if r.buf, err = r.readBulk(r.buf, int(size)); err != nil {
+		if r.buf, err = r.readBulk(r.buf, int(size), false); err != nil {
 			return err
 		}
 		r.offs = append(r.offs, start, len(r.buf))
@@ -142,21 +140,20 @@ func (r *Reader) readMultibulk() error {
 
 // readInline reads one line and splits it into r.buf and r.offs.
 func (r *Reader) readInline() error {
-	line, err := r.readLine(r.lim.MaxInline, false)
-	if err == errLineTooLong {
-		return protoErr(textTooBigInline)
-	}
+	line, consume, err := r.inlineLine()
 	if err != nil {
 		return err
 	}
-	if err := r.splitInline(line); err != nil {
+	err = r.splitInline(line)
+	_, _ = r.br.Discard(consume) // cannot fail: the bytes are buffered
+	if err != nil {
 		return err
 	}
 	// Only a MaxCommand below MaxInline can be passed here, and what was
 	// split is at most the line, already bounded: checking afterwards
 	// costs nothing.
 	if len(r.buf) > r.lim.MaxCommand {
-		return protoErr(textCommandTooLarge)
+		return ErrCommandTooLarge
 	}
 	return nil
 }

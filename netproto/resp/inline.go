@@ -19,7 +19,7 @@ func (r *Reader) splitInline(line []byte) error {
 		if p == len(line) {
 			return nil
 		}
-		if len(r.offs)/2 >= r.lim.MaxArgs || r.unauth && len(r.offs)/2 >= UnauthMaxArgs {
+		if len(r.offs)/2 >= r.lim.MaxArgs {
 			return protoErr(textTooManyInlineArgs)
 		}
 		start := len(r.buf)

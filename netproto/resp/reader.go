@@ -16,8 +16,10 @@ const (
 	// proto-max-bulk-len.
 	DefaultMaxBulk = 512 << 20
 	// DefaultMaxArgs is the most arguments in one command (elements in one
-	// aggregate reply): 1<<20.
-	DefaultMaxArgs = 1 << 20
+	// aggregate reply): Redis 7's bound on an array count, INT_MAX. The
+	// arguments' bytes are bounded by MaxCommand, and room for them grows
+	// with what arrives, never with a count.
+	DefaultMaxArgs = math.MaxInt32
 	// DefaultMaxInline is the longest inline request (simple string in a
 	// reply), line ending excluded: 64 KiB, Redis's PROTO_INLINE_MAX_SIZE.
 	DefaultMaxInline = 64 << 10
@@ -248,13 +250,15 @@ func (r *Reader) headerLine() ([]byte, error) {
 }
 
 // readBulk appends the n bytes of a bulk string to dst, then consumes the
-// CRLF that ends it. Room grows with the bytes that have arrived, never with
-// the declared n alone.
-func (r *Reader) readBulk(dst []byte, n int) ([]byte, error) {
+// two bytes that end it. When checkCRLF, they must be CRLF (a reply);
+// otherwise they are skipped whatever they are, as Redis skips them after
+// an argument (processMultibulkBuffer). Room grows with the bytes that have
+// arrived, never with the declared n alone.
+func (r *Reader) readBulk(dst []byte, n int, checkCRLF bool) ([]byte, error) {
 	need := n + 2
 	if need <= r.br.Buffered() { // fast path: it has all arrived
 		b, _ := r.br.Peek(need)
-		if b[n] != '\r' || b[n+1] != '\n' {
+		if checkCRLF && (b[n] != '\r' || b[n+1] != '\n') {
 			return dst, protoErr(textBulkNotTerminated)
 		}
 		dst = append(dst, b[:n]...)
@@ -273,7 +277,7 @@ func (r *Reader) readBulk(dst []byte, n int) ([]byte, error) {
 			return dst, noEOF(err)
 		}
 	}
-	if dst[len(dst)-2] != '\r' || dst[len(dst)-1] != '\n' {
+	if checkCRLF && (dst[len(dst)-2] != '\r' || dst[len(dst)-1] != '\n') {
 		return dst, protoErr(textBulkNotTerminated)
 	}
 	return dst[:len(dst)-2], nil
