@@ -184,7 +184,7 @@ func (g *protoGen) request() string {
 				b.WriteString([]string{" ", "  ", "\t"}[g.rng.Intn(3)])
 			}
 			switch {
-			case a == "" || strings.ContainsAny(a, " \"'\x00\xff") || g.rng.Intn(4) == 0:
+			case a == "" || strings.ContainsAny(a, " \"'\x00") || strings.IndexByte(a, 0xff) >= 0 || g.rng.Intn(4) == 0:
 				b.WriteString(strconv.Quote(a)) // Go's escapes are sdssplitargs's for these bytes
 			default:
 				b.WriteString(a)
