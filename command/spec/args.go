@@ -141,18 +141,18 @@ var argNotation = map[string]string{
 
 	"watch": "key@0*",
 
-	"info":          "section?*",
-	"command|docs":  "command-name?*",
-	"command|info":  "command-name?*",
-	"command|list":  "filterby=FILTERBY?(module-name:string=MODULE category:string=ACLCAT pattern:pattern=PATTERN)",
-	"config|get":    "parameter*{parameter}",
-	"flushall":      "async?(async=ASYNC sync=SYNC)",
-	"flushdb":       "async?(async=ASYNC sync=SYNC)",
-	"replicaof":     "args(host-port{host port:integer} no-one{no=NO one=ONE})",
-	"slaveof":       "args(host-port{host port:integer} no-one{no=NO one=ONE})",
-	"wait":          "numreplicas:integer timeout:integer",
-	"psync":         "replicationid offset:integer",
-	"backup":        "path",
+	"info":         "section?*",
+	"command|docs": "command-name?*",
+	"command|info": "command-name?*",
+	"command|list": "filterby=FILTERBY?(module-name:string=MODULE category:string=ACLCAT pattern:pattern=PATTERN)",
+	"config|get":   "parameter*{parameter}",
+	"flushall":     "async?(async=ASYNC sync=SYNC)",
+	"flushdb":      "async?(async=ASYNC sync=SYNC)",
+	"replicaof":    "args(host-port{host port:integer} no-one{no=NO one=ONE})",
+	"slaveof":      "args(host-port{host port:integer} no-one{no=NO one=ONE})",
+	"wait":         "numreplicas:integer timeout:integer",
+	"psync":        "replicationid offset:integer",
+	"backup":       "path",
 }
 
 // argParser reads argNotation.
