@@ -176,7 +176,9 @@ var protoPieces = []string{"\r", "\n", "\r\n", "\x00", "*", "$", "-1", "0", "-",
 func (g *protoGen) request() string {
 	k := g.key + strconv.Itoa(g.rng.Intn(3))
 	v := []string{"v", "", "a b", "x\"y", "it's", "\x00\xff"}[g.rng.Intn(6)]
-	args := [][]string{{"PING"}, {"ECHO", v}, {"SET", k, v}, {"GET", k}, {"DEL", k}, {"STRLEN", k}, {"EXISTS", k, k}}[g.rng.Intn(7)]
+	menu := [][]string{{"PING"}, {"ECHO", v}, {"SET", k, v}, {"GET", k}, {"DEL", k}, {"STRLEN", k}, {"EXISTS", k, k},
+		{"MULTI"}, {"EXEC"}, {"INCR", k}}
+	args := menu[g.rng.Intn(len(menu))]
 	if g.rng.Intn(3) == 0 {
 		var b strings.Builder
 		for i, a := range args {
@@ -207,7 +209,7 @@ func (g *protoGen) stream() []string {
 		s += g.request()
 	}
 	b := []byte(s)
-	for n := g.rng.Intn(4); n > 0 && len(b) > 0; n-- {
+	for n := g.rng.Intn(6); n > 0 && len(b) > 0; n-- {
 		i := g.rng.Intn(len(b))
 		switch g.rng.Intn(4) {
 		case 0: // replace a byte
@@ -249,16 +251,26 @@ func TestProtocolRandomLikeRedis(t *testing.T) {
 		}
 	}
 	g := &protoGen{rng: rand.New(rand.NewSource(seed)), key: "proto:"}
-	iterations := 300
+	iterations := 1000
 	if testing.Short() {
 		iterations = 50
 	}
+	skipped := 0
 	for i := range iterations {
 		chunks := g.stream()
 		want := exchange(t, redisAddr, chunks, true, ioTimeout)
 		got := exchange(t, pykvAddr, chunks, true, ioTimeout)
+		// A mutation can make an empty key, which pykv refuses
+		// (docs/protocol.md, Differences): that stream proves nothing.
+		if strings.Contains(got.reply, "-ERR empty keys are not supported\r\n") {
+			skipped++
+			continue
+		}
 		if got != want {
 			t.Fatalf("seed %d (PYKV_PROTO_SEED=%d replays it), stream %d %q:\npykvd:        %q\nredis-server: %q", seed, seed, i, strings.Join(chunks, ""), got.reply, want.reply)
 		}
+	}
+	if skipped > iterations/10 {
+		t.Errorf("seed %d: %d of %d streams made an empty key", seed, skipped, iterations)
 	}
 }
