@@ -182,6 +182,29 @@ func TestMaxCommandStopsAnEndlessCommand(t *testing.T) {
 	t.Logf("read %d bytes, allocated %d", src.n, n)
 }
 
+// TestMaxCommandStopsAFloodOfEmptyArguments sends a count of INT_MAX,
+// which Redis 7 accepts, then empty bulk strings without end: six bytes
+// each, but each costs the reader its bookkeeping. MaxCommand holds that
+// too, so the flood stops after MaxCommand/argOverhead arguments.
+func TestMaxCommandStopsAFloodOfEmptyArguments(t *testing.T) {
+	const limit = 1 << 20
+	src := &countReader{r: io.MultiReader(strings.NewReader("*2147483647\r\n"), &repeatReader{pattern: []byte("$0\r\n\r\n")})}
+	r := NewReader(bufio.NewReader(src), Limits{MaxCommand: limit})
+	var err error
+	var args [][]byte
+	n := allocated(func() { args, err = r.ReadCommand(nil) })
+	if err != ErrCommandTooLarge {
+		t.Fatalf("got %v, want ErrCommandTooLarge", err)
+	}
+	if want := limit / argOverhead * 6; src.n > want+4096 {
+		t.Errorf("%d bytes read, want about %d", src.n, want)
+	}
+	if n > 4*limit {
+		t.Errorf("%d bytes allocated for a MaxCommand of %d", n, limit)
+	}
+	t.Logf("read %d bytes, allocated %d, %d args returned", src.n, n, len(args))
+}
+
 type countReader struct {
 	r io.Reader
 	n int

@@ -24,10 +24,16 @@ import (
 //   - a quote may open in the middle of an argument (a"b c" is "ab c"), but a
 //     closing quote must be followed by white space or the end of the line,
 //     or the line is the ProtocolError "unbalanced quotes in request";
-//   - a NUL byte ends the line, as it ends Redis's C string.
+//   - a NUL byte before the LF hides the line's end, as Redis's strchr
+//     stops at it: the request is "too big" once MaxInline bytes have come.
 //
-// Empty lines, and the empty arrays "*0\r\n" and "*-1\r\n", are skipped, as
-// Redis skips them; so the result always has at least one argument. Blank
+// The framing is Redis 7's to the byte (see the package doc): a length
+// line ends at its CR, the byte after it and the two after a bulk string
+// are skipped unchecked.
+//
+// Empty lines, and arrays of a count of zero or less ("*0\r\n", "*-1\r\n"),
+// are skipped, as Redis skips them; so the result always has at least one
+// argument. Blank
 // lines already buffered after a command are consumed with it, so that
 // Buffered is zero when nothing but them followed.
 //
@@ -40,6 +46,9 @@ import (
 // io.ErrUnexpectedEOF, that it ended inside one. A *ProtocolError means the
 // input broke the grammar or the Limits: the stream cannot be trusted after
 // it, so the server sends ProtocolError.Reply and closes the connection.
+// ErrCommandTooLarge means the command passed MaxCommand: the server
+// closes the connection without a reply, as Redis does past
+// client-query-buffer-limit.
 func (r *Reader) ReadCommand(args [][]byte) ([][]byte, error) {
 	if r.shrink() {
 		// The caller's slice still points into the dropped buffer past the
@@ -109,7 +118,11 @@ func (r *Reader) readMultibulk() error {
 	if r.unauth && n > UnauthMaxArgs {
 		return protoErr(textUnauthMultibulkLength)
 	}
-	for range max(n, 0) {
+	maxHeld := r.maxHeld()
+	for i := range max(n, 0) {
+		if i >= int64(maxHeld) {
+			return ErrCommandTooLarge
+		}
 		first, line, err := r.header(textTooBigBulkCount)
 		if err != nil {
 			return err
@@ -152,8 +165,15 @@ func (r *Reader) readInline() error {
 	// Only a MaxCommand below MaxInline can be passed here, and what was
 	// split is at most the line, already bounded: checking afterwards
 	// costs nothing.
-	if len(r.buf) > r.lim.MaxCommand {
+	if len(r.buf) > r.lim.MaxCommand || len(r.offs)/2 > r.maxHeld() {
 		return ErrCommandTooLarge
 	}
 	return nil
 }
+
+// maxHeld is how many arguments one command may have before their
+// bookkeeping passes MaxCommand; never fewer than minHeld, so that a
+// MaxCommand of a few bytes still admits short commands.
+func (r *Reader) maxHeld() int { return max(r.lim.MaxCommand/argOverhead, minHeld) }
+
+const minHeld = 1024

@@ -36,8 +36,8 @@ const (
 // applies them on top of the Limits.
 const (
 	// UnauthMaxArgs is the largest array count before AUTH; a larger one
-	// is "Protocol error: unauthenticated multibulk length". It bounds the
-	// arguments of an inline command too (Redis does not).
+	// is "Protocol error: unauthenticated multibulk length". An inline
+	// command is not bounded by it, as in Redis.
 	UnauthMaxArgs = 10
 	// UnauthMaxBulk is the longest bulk string before AUTH; a longer one is
 	// "Protocol error: unauthenticated bulk length".
@@ -55,14 +55,19 @@ type Limits struct {
 	// in one aggregate reply (a map counts its keys and values).
 	MaxArgs int
 	// MaxInline is the longest line of an inline request, or of a simple
-	// string, error or number in a reply, without its line ending.
+	// string, error or number in a reply, without its line ending; and the
+	// most bytes a request's "*count" or "$length" line may take to reach
+	// its CR.
 	MaxInline int
 	// MaxCommand is the most bytes of arguments in one command: the sum of
 	// the lengths of its bulk strings (of its split arguments, inline). It
 	// is checked as each bulk string's length is read, before any byte of
-	// it, so a command that would pass it is a ProtocolError as soon as
-	// the length that crosses it arrives. It bounds commands only, not
-	// replies (ReadReply).
+	// it, so a command that would pass it is ErrCommandTooLarge as soon as
+	// the length that crosses it arrives. The bookkeeping of its arguments,
+	// argOverhead bytes each, is held to MaxCommand too (but 1024 arguments
+	// are always allowed): a flood of empty
+	// arguments, which a count up to INT_MAX admits, stops there. It bounds
+	// commands only, not replies (ReadReply).
 	MaxCommand int
 }
 
@@ -96,6 +101,10 @@ const (
 	// arrived. A longer bulk grows with what has actually been read, so a
 	// declared length costs nothing until it is sent.
 	bulkChunk = 16 << 10
+
+	// argOverhead is what the Reader and its caller hold for each argument
+	// besides its bytes: two offsets and a slice header.
+	argOverhead = 40
 
 	// maxRetain is the most capacity a Reader keeps in its buffers between
 	// commands: a connection that once sent a 100 MB value does not hold
