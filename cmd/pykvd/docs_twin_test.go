@@ -90,12 +90,13 @@ func encodeAs(t *testing.T, r reply.Reply, proto int) string {
 // TestCommandDocsLikeRedis (twin): COMMAND DOCS of every command both
 // servers have, over RESP2 and RESP3, is redis-server's but for
 // docsDropped; the arguments above all, which redis-cli's hints and HELP
-// are made of.
+// are made of. The native protocol's answer is the RESP2 one.
 func TestCommandDocsLikeRedis(t *testing.T) {
 	t.Parallel()
 	server := needTool(t, "redis-server")
 	d := testdaemon.Start(t, testdaemon.Options{})
 	redisAddr := "127.0.0.1:" + strconv.Itoa(startRedis(t, server))
+	native := dialNative(t, d.Addr())
 	for _, proto := range []int{2, 3} {
 		pykv, real := dialRESPRaw(t, d.RESPAddr()), dialRESPRaw(t, redisAddr)
 		if proto == 3 {
@@ -109,7 +110,14 @@ func TestCommandDocsLikeRedis(t *testing.T) {
 				continue // a command of pykv's own
 			}
 			compared++
-			got := parseReply(t, pykv.call("COMMAND", "DOCS", sp.Name))
+			raw := pykv.call("COMMAND", "DOCS", sp.Name)
+			if proto == 2 {
+				// The native protocol carries the same reply.
+				if n := nativeAsRESP2(t, native, []string{"COMMAND", "DOCS", sp.Name}); n != raw {
+					t.Errorf("COMMAND DOCS %s: native %q, RESP2 %q", sp.Name, n, raw)
+				}
+			}
+			got := parseReply(t, raw)
 			if len(got.Array) != 2 {
 				t.Errorf("RESP%d COMMAND DOCS %s: %d items from pykvd", proto, sp.Name, len(got.Array))
 				continue
