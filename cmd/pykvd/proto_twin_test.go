@@ -274,3 +274,40 @@ func TestProtocolRandomLikeRedis(t *testing.T) {
 		t.Errorf("seed %d: %d of %d streams made an empty key", seed, skipped, iterations)
 	}
 }
+
+// TestProtocolUnauthenticatedLikeRedis: with a password set, a client that
+// has not authenticated is held to Redis's small limits (an array of 10, a
+// bulk of 16 KiB; an inline command is not bounded), with the same replies
+// and closes as redis-server's.
+func TestProtocolUnauthenticatedLikeRedis(t *testing.T) {
+	t.Parallel()
+	const pass = "s3cret"
+	server := needTool(t, "redis-server")
+	d := testdaemon.Start(t, testdaemon.Options{Password: pass})
+	redisAddr := "127.0.0.1:" + strconv.Itoa(startRedis(t, server, "--requirepass", pass))
+	const quiet = 700 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		chunks []string
+	}{
+		{"a command before AUTH", []string{"PING\r\n*1\r\n$4\r\nPING\r\n"}},
+		{"an array of 10", []string{respBulk(manyArgs("DEL", 10)...)}},
+		{"an array of 11", []string{"*11\r\n"}},
+		{"a count of INT_MAX", []string{"*2147483647\r\n"}},
+		{"an empty array", []string{"*0\r\n*-5\r\nPING\r\n"}},
+		{"a bulk of 16384", []string{respBulk("AUTH", strings.Repeat("p", 16384))}},
+		{"a bulk length of 16385", []string{"*2\r\n$4\r\nAUTH\r\n$16385\r\n"}},
+		{"an invalid bulk length", []string{"*2\r\n$4\r\nAUTH\r\n$536870913\r\n"}},
+		{"an inline command of 11 arguments", []string{"AUTH 1 2 3 4 5 6 7 8 9 10\r\n"}},
+		{"AUTH, then past the limits", []string{"AUTH " + pass + "\r\n" + respBulk(manyArgs("DEL", 11)...) + "*2\r\n$4\r\nECHO\r\n$16385\r\n" + strings.Repeat("e", 16385) + "\r\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			want := exchange(t, redisAddr, tc.chunks, false, quiet)
+			got := exchange(t, d.RESPAddr(), tc.chunks, false, quiet)
+			if got != want {
+				t.Errorf("stream %.200q:\npykvd:        %.300q closed=%v\nredis-server: %.300q closed=%v", strings.Join(tc.chunks, ""), got.reply, got.closed, want.reply, want.closed)
+			}
+		})
+	}
+}
