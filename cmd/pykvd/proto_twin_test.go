@@ -134,6 +134,11 @@ var protoCases = []struct {
 	{"bulk terminator skipped unchecked", []string{"*1\r\n$4\r\nPINGxy*1\r\n$4\r\nPING\r\n"}},
 	{"inline line over 64 KiB without newline", []string{"ECHO " + strings.Repeat("a", 70000)}},
 	{"inline line of 60 KiB", []string{"ECHO " + strings.Repeat("a", 60000) + "\r\n"}},
+	// Redis decides "too big" after each 16 KiB read: an end that comes in
+	// the read that passed 64 KiB is found.
+	{"inline line of 70 000 bytes sent at once", []string{"ECHO " + strings.Repeat("a", 70000) + "\r\nPING\r\n"}},
+	{"count line of 70 000 bytes sent at once", []string{"*" + strings.Repeat("1", 70000) + "\r\n"}},
+	{"bulk length line of 70 000 bytes sent at once", []string{"*1\r\n$" + strings.Repeat("1", 70000) + "\r\n"}},
 	{"count line over 64 KiB without CR", []string{"*" + strings.Repeat("1", 70000)}},
 	{"bulk length line over 64 KiB without CR", []string{"*1\r\n$" + strings.Repeat("1", 70000)}},
 	{"long count line with its CR", []string{"*" + strings.Repeat("1", 100) + "\r\n"}},

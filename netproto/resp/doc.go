@@ -70,10 +70,10 @@
 //     (Redis looks for it with strchr), so such a line is "too big inline
 //     request" once 64 KiB have come.
 //
-// Redis decides "too big" after each of its 16 KiB reads, so whether a
-// line whose end comes between 64 KiB and about 80 KiB is refused depends
-// there on how the bytes arrived; here it always is (the end must be
-// within the first 64 KiB, plus a CR).
+// Redis decides "too big" after each of its reads, of at most 16 KiB, so
+// the end of a line may come in the read that passed 64 KiB; so does a
+// Reader, after each read of its bufio.Reader (16 KiB in the server):
+// a line of 70 000 bytes sent at once is accepted by both.
 //
 // Redis holds a client that has not authenticated to an array of at most 10
 // and a bulk of at most 16 KiB. This package knows nothing of AUTH: a server

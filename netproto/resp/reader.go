@@ -54,10 +54,11 @@ type Limits struct {
 	// MaxArgs is the most arguments in one command, and the most elements
 	// in one aggregate reply (a map counts its keys and values).
 	MaxArgs int
-	// MaxInline is the longest line of an inline request, or of a simple
-	// string, error or number in a reply, without its line ending; and the
-	// most bytes a request's "*count" or "$length" line may take to reach
-	// its CR.
+	// MaxInline is the longest line of a simple string, error or number
+	// in a reply, without its line ending. In a request it is how many
+	// bytes of an inline line, or of a "*count" or "$length" line, may
+	// have come without the line's end once the bytes read are exhausted:
+	// Redis's rule, so the end may come in the read that passed it.
 	MaxInline int
 	// MaxCommand is the most bytes of arguments in one command: the sum of
 	// the lengths of its bulk strings (of its split arguments, inline). It

@@ -17,7 +17,9 @@ import (
 //     arrived. Its first byte is checked only then.
 //   - An inline line ends at LF; a CR just before the LF is dropped.
 //   - More than MaxInline bytes without the end (counted from the line's
-//     first byte, as Redis counts its unparsed buffer) is an error.
+//     first byte, as Redis counts its unparsed buffer) is an error, found
+//     once the bytes read from the connection are exhausted (Redis checks
+//     after each read): the end may come in the read that passed the limit.
 
 // header reads a length line: its first byte (the type, '*' or '$' when
 // well formed) and what lies between that byte and the CR, copied into
@@ -63,7 +65,8 @@ func (r *Reader) header(tooBig string) (byte, []byte, error) {
 		if c == 0 {
 			nul = true
 		}
-		if count > r.lim.MaxInline {
+		// Decided once what was read is exhausted, as inlineLine does.
+		if count > r.lim.MaxInline && r.br.Buffered() == 0 {
 			return 0, nil, protoErr(tooBig)
 		}
 	}
@@ -73,10 +76,18 @@ func (r *Reader) header(tooBig string) (byte, []byte, error) {
 // LF, or CRLF, and how many buffered bytes the caller discards once it is
 // done with it (the line still lies in br's buffer then). The slice is
 // valid until the next read.
+//
+// Like Redis, it decides that a line is too big only once what has been
+// read from the connection is exhausted: a line is refused when more than
+// MaxInline bytes of it have come without its end, but its end may come in
+// the same read as the byte that passed MaxInline. Redis reads 16 KiB at
+// a time, and so does a server's Reader whose bufio buffer is 16 KiB: a
+// line of 70 000 bytes sent at once is accepted by both, one of 82 000
+// refused.
 func (r *Reader) inlineLine() ([]byte, int, error) {
 	// Fast path: the whole line is buffered.
 	b, _ := r.br.Peek(r.br.Buffered())
-	if i := bytes.IndexByte(b, '\n'); i >= 0 && (i <= r.lim.MaxInline || i == r.lim.MaxInline+1 && b[i-1] == '\r') && bytes.IndexByte(b[:i], 0) < 0 {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 && i <= r.lim.MaxInline && bytes.IndexByte(b[:i], 0) < 0 {
 		return trimCR(b[:i]), i + 1, nil
 	}
 	r.line = r.line[:0]
@@ -88,7 +99,6 @@ func (r *Reader) inlineLine() ([]byte, int, error) {
 			}
 		}
 		b, _ := r.br.Peek(r.br.Buffered())
-		b = b[:min(len(b), r.lim.MaxInline+2-total)]
 		if !nul {
 			end, z := bytes.IndexByte(b, '\n'), bytes.IndexByte(b, 0)
 			switch {
@@ -97,18 +107,13 @@ func (r *Reader) inlineLine() ([]byte, int, error) {
 			case end >= 0:
 				r.line = append(r.line, b[:end]...)
 				_, _ = r.br.Discard(end + 1)
-				if line := trimCR(r.line); len(line) <= r.lim.MaxInline {
-					return line, 0, nil
-				}
-				return nil, 0, protoErr(textTooBigInline)
+				return trimCR(r.line), 0, nil
 			default:
 				r.line = append(r.line, b...)
 			}
 		}
 		_, _ = r.br.Discard(len(b))
-		// More than MaxInline bytes without the end is too big, but for
-		// a CR in the last place: the LF may follow it.
-		if total += len(b); total > r.lim.MaxInline && (nul || total > r.lim.MaxInline+1 || r.line[len(r.line)-1] != '\r') {
+		if total += len(b); total > r.lim.MaxInline {
 			return nil, 0, protoErr(textTooBigInline)
 		}
 	}
