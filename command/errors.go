@@ -73,7 +73,7 @@ const unknownArgsLimit = 128
 func unknownCommand(argv [][]byte) Reply {
 	var b strings.Builder
 	b.WriteString("unknown command '")
-	b.Write(truncate(argv[0], unknownArgsLimit))
+	b.Write(truncate(cBytes(argv[0]), unknownArgsLimit))
 	b.WriteString("', with args beginning with: ")
 	args := 0
 	for _, a := range argv[1:] {
@@ -81,7 +81,7 @@ func unknownCommand(argv [][]byte) Reply {
 			break
 		}
 		b.WriteByte('\'')
-		a = truncate(a, unknownArgsLimit-args)
+		a = truncate(cBytes(a), unknownArgsLimit-args)
 		b.Write(a)
 		b.WriteString("' ")
 		args += len(a) + 3
@@ -92,8 +92,16 @@ func unknownCommand(argv [][]byte) Reply {
 // unknownSubcommand is Redis 7's error for a container command (CLIENT,
 // COMMAND, CONFIG) called with a subcommand it does not have.
 func unknownSubcommand(container *Spec, sub []byte) Reply {
-	return Err(oneLine("unknown subcommand '" + string(truncate(sub, unknownArgsLimit)) +
+	return Err(oneLine("unknown subcommand '" + string(truncate(cBytes(sub), unknownArgsLimit)) +
 		"'. Try " + strings.ToUpper(container.Name) + " HELP."))
+}
+
+// cBytes is b up to its first NUL byte, as cString.
+func cBytes(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
 }
 
 func truncate(b []byte, n int) []byte {

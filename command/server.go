@@ -133,16 +133,16 @@ func aclCategories(sp *Spec) []string {
 	return append(cats, "@slow")
 }
 
-// specDocs is one command's entry in COMMAND DOCS: summary, group, the
-// argument hint (as "pykv-args", since Redis's structured "arguments" is
-// not produced) and the subcommands'.
+// specDocs is one command's entry in COMMAND DOCS, in Redis 7's order:
+// summary, group, the structured arguments (spec.Arg) and the
+// subcommands'. pykv has no since, complexity or history to give.
 func specDocs(sp *Spec) Reply {
 	kv := []Reply{
 		Bytes([]byte("summary")), Bytes([]byte(sp.Summary)),
 		Bytes([]byte("group")), Bytes([]byte(sp.Group)),
 	}
-	if sp.Args != "" {
-		kv = append(kv, Bytes([]byte("pykv-args")), Bytes([]byte(sp.Args)))
+	if args := sp.Arguments(); len(args) > 0 {
+		kv = append(kv, Bytes([]byte("arguments")), argDocs(args))
 	}
 	if len(sp.Subcommands) > 0 {
 		var subs []Reply
@@ -152,6 +152,30 @@ func specDocs(sp *Spec) Reply {
 		kv = append(kv, Bytes([]byte("subcommands")), Reply{Kind: KindMap, Array: subs})
 	}
 	return Reply{Kind: KindMap, Array: kv}
+}
+
+// argDocs is the "arguments" of COMMAND DOCS: a map per argument with
+// Redis 7.0's fields in its order (name, type, key_spec_index, token,
+// flags, arguments), each only when it applies.
+func argDocs(args []spec.Arg) Reply {
+	items := make([]Reply, len(args))
+	for i, a := range args {
+		kv := []Reply{Bytes([]byte("name")), Bytes([]byte(a.Name)), Bytes([]byte("type")), Bytes([]byte(a.Type))}
+		if a.KeySpec >= 0 {
+			kv = append(kv, Bytes([]byte("key_spec_index")), Int(int64(a.KeySpec)))
+		}
+		if a.Token != "" {
+			kv = append(kv, Bytes([]byte("token")), Bytes([]byte(a.Token)))
+		}
+		if a.Flags != 0 {
+			kv = append(kv, Bytes([]byte("flags")), statuses(a.Flags.Names()))
+		}
+		if len(a.Args) > 0 {
+			kv = append(kv, Bytes([]byte("arguments")), argDocs(a.Args))
+		}
+		items[i] = Reply{Kind: KindMap, Array: kv}
+	}
+	return Array(items)
 }
 
 func statuses(names []string) Reply {

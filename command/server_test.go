@@ -21,7 +21,7 @@ func TestCommand(t *testing.T) {
 			`["config|get" (integer) -3 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
 			`["config|help" (integer) 2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []] ` +
 			`["config|set" (integer) -4 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []]]]]`},
-		{cmd: "COMMAND DOCS get", want: `["get" ["summary" "Return the value of a key, or nil when the key does not exist." "group" "string" "pykv-args" "key"]]`},
+		{cmd: "COMMAND DOCS get", want: `["get" ["summary" "Return the value of a key, or nil when the key does not exist." "group" "string" "arguments" [["name" "key" "type" "key" "key_spec_index" (integer) 0]]]]`},
 		{cmd: "COMMAND DOCS nosuch", want: `[]`},
 		{cmd: "COMMAND FOO", want: "(error) ERR unknown subcommand 'FOO'. Try COMMAND HELP."},
 		{cmd: "COMMAND COUNT x", want: "(error) ERR wrong number of arguments for 'command|count' command"},

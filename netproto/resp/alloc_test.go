@@ -93,7 +93,7 @@ func TestHostileLengthsDoNotAllocate(t *testing.T) {
 		reply bool // read with ReadReply instead of ReadCommand
 		err   string
 	}{
-		{"array count, default limits", Limits{}, "*2147483647\r\n", false, textInvalidMultibulkLength},
+		{"array count, default limits", Limits{}, "*2147483648\r\n", false, textInvalidMultibulkLength},
 		{"bulk length, default limits", Limits{}, "*1\r\n$4294967296\r\n", false, textInvalidBulkLength},
 		{"array count, no limits", huge, "*2147483647\r\n$1\r\na\r\n", false, "unexpected EOF"},
 		{"bulk length, no limits", huge, "*1\r\n$4294967296\r\nabc", false, "unexpected EOF"},
@@ -101,7 +101,7 @@ func TestHostileLengthsDoNotAllocate(t *testing.T) {
 		{"bulk length of MaxInt64, no limits", huge, "*1\r\n$9223372036854775807\r\nabc", false, textInvalidBulkLength},
 		{"bulk length of MaxInt64-2, no limits", huge, "*1\r\n$9223372036854775805\r\nabc", false, "unexpected EOF"},
 		{"reply bulk length of MaxInt64, no limits", huge, "$9223372036854775807\r\nabc", true, textInvalidBulkLength},
-		{"reply array count, default limits", Limits{}, "*2147483647\r\n", true, textInvalidMultibulkLength},
+		{"reply array count, default limits", Limits{}, "*2147483648\r\n", true, textInvalidMultibulkLength},
 		{"reply bulk length, default limits", Limits{}, "$4294967296\r\n", true, textInvalidBulkLength},
 		{"reply array count, no limits", huge, "*2147483647\r\n:1\r\n", true, "unexpected EOF"},
 		{"reply map count, no limits", huge, "%1073741823\r\n:1\r\n", true, "unexpected EOF"},
@@ -167,8 +167,8 @@ func TestMaxCommandStopsAnEndlessCommand(t *testing.T) {
 	r := NewReader(bufio.NewReader(src), Limits{MaxCommand: limit})
 	var err error
 	n := allocated(func() { _, err = r.ReadCommand(nil) })
-	if err == nil || err.Error() != textCommandTooLarge {
-		t.Fatalf("got %v, want %q", err, textCommandTooLarge)
+	if err != ErrCommandTooLarge {
+		t.Fatalf("got %v, want ErrCommandTooLarge", err)
 	}
 	// The arguments up to the limit, their framing and one bufio buffer.
 	if src.n > limit+limit/64+4096 {
@@ -180,6 +180,29 @@ func TestMaxCommandStopsAnEndlessCommand(t *testing.T) {
 		t.Errorf("%d bytes allocated for a MaxCommand of %d", n, limit)
 	}
 	t.Logf("read %d bytes, allocated %d", src.n, n)
+}
+
+// TestMaxCommandStopsAFloodOfEmptyArguments sends a count of INT_MAX,
+// which Redis 7 accepts, then empty bulk strings without end: six bytes
+// each, but each costs the reader its bookkeeping. MaxCommand holds that
+// too, so the flood stops after MaxCommand/argOverhead arguments.
+func TestMaxCommandStopsAFloodOfEmptyArguments(t *testing.T) {
+	const limit = 1 << 20
+	src := &countReader{r: io.MultiReader(strings.NewReader("*2147483647\r\n"), &repeatReader{pattern: []byte("$0\r\n\r\n")})}
+	r := NewReader(bufio.NewReader(src), Limits{MaxCommand: limit})
+	var err error
+	var args [][]byte
+	n := allocated(func() { args, err = r.ReadCommand(nil) })
+	if err != ErrCommandTooLarge {
+		t.Fatalf("got %v, want ErrCommandTooLarge", err)
+	}
+	if want := limit / argOverhead * 6; src.n > want+4096 {
+		t.Errorf("%d bytes read, want about %d", src.n, want)
+	}
+	if n > 4*limit {
+		t.Errorf("%d bytes allocated for a MaxCommand of %d", n, limit)
+	}
+	t.Logf("read %d bytes, allocated %d, %d args returned", src.n, n, len(args))
 }
 
 type countReader struct {

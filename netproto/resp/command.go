@@ -1,5 +1,11 @@
 package resp
 
+import (
+	"math"
+
+	"github.com/pykv/pykv/internal/redisfmt"
+)
+
 // ReadCommand reads the next command and returns its arguments, appended to
 // args[:0] so that a server reuses one slice for every command. It accepts
 // both forms Redis accepts:
@@ -18,10 +24,16 @@ package resp
 //   - a quote may open in the middle of an argument (a"b c" is "ab c"), but a
 //     closing quote must be followed by white space or the end of the line,
 //     or the line is the ProtocolError "unbalanced quotes in request";
-//   - a NUL byte ends the line, as it ends Redis's C string.
+//   - a NUL byte before the LF hides the line's end, as Redis's strchr
+//     stops at it: the request is "too big" once MaxInline bytes have come.
 //
-// Empty lines, and the empty arrays "*0\r\n" and "*-1\r\n", are skipped, as
-// Redis skips them; so the result always has at least one argument. Blank
+// The framing is Redis 7's to the byte (see the package doc): a length
+// line ends at its CR, the byte after it and the two after a bulk string
+// are skipped unchecked.
+//
+// Empty lines, and arrays of a count of zero or less ("*0\r\n", "*-1\r\n"),
+// are skipped, as Redis skips them; so the result always has at least one
+// argument. Blank
 // lines already buffered after a command are consumed with it, so that
 // Buffered is zero when nothing but them followed.
 //
@@ -34,6 +46,9 @@ package resp
 // io.ErrUnexpectedEOF, that it ended inside one. A *ProtocolError means the
 // input broke the grammar or the Limits: the stream cannot be trusted after
 // it, so the server sends ProtocolError.Reply and closes the connection.
+// ErrCommandTooLarge means the command passed MaxCommand: the server
+// closes the connection without a reply, as Redis does past
+// client-query-buffer-limit.
 func (r *Reader) ReadCommand(args [][]byte) ([][]byte, error) {
 	if r.shrink() {
 		// The caller's slice still points into the dropped buffer past the
@@ -48,7 +63,6 @@ func (r *Reader) ReadCommand(args [][]byte) ([][]byte, error) {
 			return args, err // io.EOF here is the clean end
 		}
 		if first[0] == '*' {
-			_, _ = r.br.Discard(1) // cannot fail: the byte is buffered
 			err = r.readMultibulk()
 		} else {
 			err = r.readInline()
@@ -87,52 +101,49 @@ func (r *Reader) skipBlankLines() {
 	}
 }
 
-// readMultibulk reads an array of bulk strings (its '*' already read) into
-// r.buf and r.offs.
+// readMultibulk reads an array of bulk strings into r.buf and r.offs, by
+// the rules and with the texts of Redis 7's processMultibulkBuffer: a count
+// of zero or less is a request of no arguments, which is skipped; a count
+// above INT_MAX, or MaxArgs, is refused; the two bytes after each bulk
+// string are skipped unchecked.
 func (r *Reader) readMultibulk() error {
-	n, err := r.readInt(textInvalidMultibulkLength)
+	_, line, err := r.header(textTooBigCount)
 	if err != nil {
 		return err
 	}
-	// Redis ignores any count <= 0; only 0 and -1 (the null array) mean
-	// something, so other negatives are refused here.
-	if n < -1 {
+	n, ok := redisfmt.ParseInt(line)
+	if !ok || n > math.MaxInt32 || n > int64(r.lim.MaxArgs) {
 		return protoErr(textInvalidMultibulkLength)
 	}
 	if r.unauth && n > UnauthMaxArgs {
 		return protoErr(textUnauthMultibulkLength)
 	}
-	if n > int64(r.lim.MaxArgs) {
-		return protoErr(textInvalidMultibulkLength)
-	}
-	for range n {
-		c, err := r.br.ReadByte()
-		if err != nil {
-			return noEOF(err)
+	maxHeld := r.maxHeld()
+	for i := range max(n, 0) {
+		if i >= int64(maxHeld) {
+			return ErrCommandTooLarge
 		}
-		if c != '$' {
-			return protoErrByte(textExpectedDollar, c)
-		}
-		size, err := r.readInt(textInvalidBulkLength)
+		first, line, err := r.header(textTooBigBulkCount)
 		if err != nil {
 			return err
 		}
-		if size < 0 {
+		if first != '$' {
+			return protoErrByte(textExpectedDollar, first)
+		}
+		size, ok := redisfmt.ParseInt(line)
+		if !ok || size < 0 || size > int64(r.lim.MaxBulk) {
 			return protoErr(textInvalidBulkLength)
 		}
 		if r.unauth && size > UnauthMaxBulk {
 			return protoErr(textUnauthBulkLength)
 		}
-		if size > int64(r.lim.MaxBulk) {
-			return protoErr(textInvalidBulkLength)
-		}
 		// len(r.buf) never passes MaxCommand, so the difference cannot
 		// overflow.
 		if size > int64(r.lim.MaxCommand-len(r.buf)) {
-			return protoErr(textCommandTooLarge)
+			return ErrCommandTooLarge
 		}
 		start := len(r.buf)
-		if r.buf, err = r.readBulk(r.buf, int(size)); err != nil {
+		if r.buf, err = r.readBulk(r.buf, int(size), false); err != nil {
 			return err
 		}
 		r.offs = append(r.offs, start, len(r.buf))
@@ -142,21 +153,27 @@ func (r *Reader) readMultibulk() error {
 
 // readInline reads one line and splits it into r.buf and r.offs.
 func (r *Reader) readInline() error {
-	line, err := r.readLine(r.lim.MaxInline, false)
-	if err == errLineTooLong {
-		return protoErr(textTooBigInline)
-	}
+	line, consume, err := r.inlineLine()
 	if err != nil {
 		return err
 	}
-	if err := r.splitInline(line); err != nil {
+	err = r.splitInline(line)
+	_, _ = r.br.Discard(consume) // cannot fail: the bytes are buffered
+	if err != nil {
 		return err
 	}
 	// Only a MaxCommand below MaxInline can be passed here, and what was
 	// split is at most the line, already bounded: checking afterwards
 	// costs nothing.
-	if len(r.buf) > r.lim.MaxCommand {
-		return protoErr(textCommandTooLarge)
+	if len(r.buf) > r.lim.MaxCommand || len(r.offs)/2 > r.maxHeld() {
+		return ErrCommandTooLarge
 	}
 	return nil
 }
+
+// maxHeld is how many arguments one command may have before their
+// bookkeeping passes MaxCommand; never fewer than minHeld, so that a
+// MaxCommand of a few bytes still admits short commands.
+func (r *Reader) maxHeld() int { return max(r.lim.MaxCommand/argOverhead, minHeld) }
+
+const minHeld = 1024

@@ -187,18 +187,51 @@ func TestLargeBulk(t *testing.T) {
 	}
 }
 
-// TestInlineAtDefaultLimit checks the 64 KiB inline limit itself.
+// TestInlineAtDefaultLimit checks the 64 KiB inline limit as Redis
+// applies it: after each read of up to 16 KiB, a line of more than 64 KiB
+// without its end is too big; an end that came in the read that passed
+// 64 KiB is still found. The server's Reader reads through a 16 KiB bufio
+// buffer, as here.
 func TestInlineAtDefaultLimit(t *testing.T) {
-	ok := "ECHO " + strings.Repeat("a", DefaultMaxInline-5)
-	r := NewReader(bufio.NewReader(strings.NewReader(ok+"\r\n"+ok+"a\r\n")), Limits{})
-	args, err := r.ReadCommand(nil)
-	if err != nil || len(args) != 2 || len(args[1]) != DefaultMaxInline-5 {
-		t.Fatalf("a line of exactly MaxInline: %d args, %v", len(args), err)
+	line := func(n int) string { return "ECHO " + strings.Repeat("a", n-5) }
+	for _, tc := range []struct {
+		name  string
+		in    string
+		chunk int
+		args  int // the length of the second argument, 0 for the error
+	}{
+		{"a line of 64 KiB", line(DefaultMaxInline) + "\r\n", 16 << 10, DefaultMaxInline - 5},
+		{"a line of 70 000 bytes sent at once", line(70000) + "\r\n", 16 << 10, 70000 - 5},
+		{"a line of 81 900 bytes sent at once", line(81900) + "\r\n", 16 << 10, 81900 - 5},
+		{"a line of 82 000 bytes sent at once", line(82000) + "\r\n", 16 << 10, 0},
+		{"a line of 70 000 bytes without an end", line(70000), 16 << 10, 0},
+		{"a line of 64 KiB and a CR, then the LF, byte by byte", line(DefaultMaxInline) + "\r\n", 1, 0},
+		{"64 KiB before the LF, byte by byte", line(DefaultMaxInline-1) + "\r\n", 1, DefaultMaxInline - 6},
+	} {
+		r := NewReader(bufio.NewReaderSize(&chunkReader{data: []byte(tc.in), n: tc.chunk}, 16<<10), Limits{})
+		args, err := r.ReadCommand(nil)
+		switch {
+		case tc.args == 0 && (err == nil || err.Error() != textTooBigInline):
+			t.Errorf("%s: got %d args, %v; want %q", tc.name, len(args), err, textTooBigInline)
+		case tc.args != 0 && (err != nil || len(args) != 2 || len(args[1]) != tc.args):
+			t.Errorf("%s: got %d args, %v", tc.name, len(args), err)
+		}
 	}
-	_, err = r.ReadCommand(args)
-	if err == nil || err.Error() != textTooBigInline {
-		t.Fatalf("a line over MaxInline: got %v", err)
+}
+
+// chunkReader hands out its data n bytes per Read.
+type chunkReader struct {
+	data []byte
+	n    int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
 	}
+	k := copy(p[:min(len(p), c.n)], c.data)
+	c.data = c.data[k:]
+	return k, nil
 }
 
 // TestEOFBetweenCommandsIsClean tells a clean close from a cut command.

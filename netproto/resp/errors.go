@@ -31,19 +31,19 @@ const (
 	textInvalidBulkLength      = "Protocol error: invalid bulk length"
 	textExpectedDollar         = "Protocol error: expected '$', got '" // + byte + "'"
 	textTooBigInline           = "Protocol error: too big inline request"
+	textTooBigCount            = "Protocol error: too big mbulk count string"
+	textTooBigBulkCount        = "Protocol error: too big bulk count string"
 	textUnbalancedQuotes       = "Protocol error: unbalanced quotes in request"
 	textUnauthMultibulkLength  = "Protocol error: unauthenticated multibulk length"
 	textUnauthBulkLength       = "Protocol error: unauthenticated bulk length"
 
-	// Not in Redis, which trusts the two bytes after a bulk string blindly
-	// and has no argument limit for inline requests.
-	textBulkNotTerminated = "Protocol error: bulk string not terminated by CRLF"
+	// Not in Redis, which has no argument limit for inline requests: only
+	// a Limits.MaxArgs below the number of words a MaxInline line holds
+	// reaches it.
 	textTooManyInlineArgs = "Protocol error: too many arguments in inline request"
-	// Redis's nearest is closing the client, without a reply, when its
-	// query buffer passes client-query-buffer-limit.
-	textCommandTooLarge = "Protocol error: command too large"
 
 	// Reply parsing (the client side); Redis has no texts of its own here.
+	textBulkNotTerminated = "Protocol error: bulk string not terminated by CRLF"
 	textLineNotTerminated = "Protocol error: line not terminated by CRLF"
 	textTooBigLine        = "Protocol error: too big simple string"
 	textInvalidInteger    = "Protocol error: invalid integer"
@@ -59,8 +59,8 @@ const (
 // errorTexts lists every text above, for the test that proves each is reachable.
 var errorTexts = []string{
 	textInvalidMultibulkLength, textInvalidBulkLength, textExpectedDollar,
-	textTooBigInline, textUnbalancedQuotes, textBulkNotTerminated,
-	textTooManyInlineArgs, textCommandTooLarge, textUnauthMultibulkLength, textUnauthBulkLength, textLineNotTerminated, textTooBigLine,
+	textTooBigInline, textTooBigCount, textTooBigBulkCount, textUnbalancedQuotes, textBulkNotTerminated,
+	textTooManyInlineArgs, textUnauthMultibulkLength, textUnauthBulkLength, textLineNotTerminated, textTooBigLine,
 	textInvalidInteger, textInvalidDouble, textInvalidBoolean,
 	textInvalidBigNumber, textInvalidNull, textInvalidVerbatim, textTooDeep, textUnexpectedType,
 }
@@ -75,6 +75,12 @@ func protoErrByte(prefix string, c byte) error {
 	}
 	return &ProtocolError{Msg: prefix + string([]byte{c}) + "'"}
 }
+
+// ErrCommandTooLarge is ReadCommand's error for a command whose arguments
+// pass Limits.MaxCommand. It is not a ProtocolError: Redis's counterpart,
+// a query buffer past client-query-buffer-limit, closes the connection
+// without a reply, and so does a server given this error.
+var ErrCommandTooLarge = errors.New("resp: command larger than the limit on one command's arguments")
 
 // ErrInvalidReply is returned by Writer.WriteReply, wrapped with detail, for
 // a reply it cannot encode: an unknown Kind or a Map with an odd number of

@@ -7,11 +7,10 @@ import (
 
 // splitInline splits an inline request into arguments, appending their bytes
 // to r.buf and their bounds to r.offs, by the rules of Redis's sdssplitargs
-// that ReadCommand lists, so that what works in redis-cli works here.
+// that ReadCommand lists, so that what works in redis-cli works here. The
+// line holds no NUL byte: inlineLine never returns one that does, and
+// SplitArgs cuts its line at the first.
 func (r *Reader) splitInline(line []byte) error {
-	if i := bytes.IndexByte(line, 0); i >= 0 {
-		line = line[:i]
-	}
 	for p := 0; ; {
 		for p < len(line) && isSpace(line[p]) {
 			p++
@@ -19,7 +18,7 @@ func (r *Reader) splitInline(line []byte) error {
 		if p == len(line) {
 			return nil
 		}
-		if len(r.offs)/2 >= r.lim.MaxArgs || r.unauth && len(r.offs)/2 >= UnauthMaxArgs {
+		if len(r.offs)/2 >= r.lim.MaxArgs {
 			return protoErr(textTooManyInlineArgs)
 		}
 		start := len(r.buf)
@@ -142,7 +141,11 @@ func unescape(c byte) byte {
 // no arguments gives an empty slice; a NUL byte ends the line, as in C.
 func SplitArgs(line string) ([]string, error) {
 	r := Reader{lim: Limits{MaxArgs: math.MaxInt}}
-	if err := r.splitInline([]byte(line)); err != nil {
+	b := []byte(line)
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	if err := r.splitInline(b); err != nil {
 		return nil, err
 	}
 	args := make([]string, 0, len(r.offs)/2)

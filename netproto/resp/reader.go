@@ -16,8 +16,10 @@ const (
 	// proto-max-bulk-len.
 	DefaultMaxBulk = 512 << 20
 	// DefaultMaxArgs is the most arguments in one command (elements in one
-	// aggregate reply): 1<<20.
-	DefaultMaxArgs = 1 << 20
+	// aggregate reply): Redis 7's bound on an array count, INT_MAX. The
+	// arguments' bytes are bounded by MaxCommand, and room for them grows
+	// with what arrives, never with a count.
+	DefaultMaxArgs = math.MaxInt32
 	// DefaultMaxInline is the longest inline request (simple string in a
 	// reply), line ending excluded: 64 KiB, Redis's PROTO_INLINE_MAX_SIZE.
 	DefaultMaxInline = 64 << 10
@@ -34,8 +36,8 @@ const (
 // applies them on top of the Limits.
 const (
 	// UnauthMaxArgs is the largest array count before AUTH; a larger one
-	// is "Protocol error: unauthenticated multibulk length". It bounds the
-	// arguments of an inline command too (Redis does not).
+	// is "Protocol error: unauthenticated multibulk length". An inline
+	// command is not bounded by it, as in Redis.
 	UnauthMaxArgs = 10
 	// UnauthMaxBulk is the longest bulk string before AUTH; a longer one is
 	// "Protocol error: unauthenticated bulk length".
@@ -52,15 +54,21 @@ type Limits struct {
 	// MaxArgs is the most arguments in one command, and the most elements
 	// in one aggregate reply (a map counts its keys and values).
 	MaxArgs int
-	// MaxInline is the longest line of an inline request, or of a simple
-	// string, error or number in a reply, without its line ending.
+	// MaxInline is the longest line of a simple string, error or number
+	// in a reply, without its line ending. In a request it is how many
+	// bytes of an inline line, or of a "*count" or "$length" line, may
+	// have come without the line's end once the bytes read are exhausted:
+	// Redis's rule, so the end may come in the read that passed it.
 	MaxInline int
 	// MaxCommand is the most bytes of arguments in one command: the sum of
 	// the lengths of its bulk strings (of its split arguments, inline). It
 	// is checked as each bulk string's length is read, before any byte of
-	// it, so a command that would pass it is a ProtocolError as soon as
-	// the length that crosses it arrives. It bounds commands only, not
-	// replies (ReadReply).
+	// it, so a command that would pass it is ErrCommandTooLarge as soon as
+	// the length that crosses it arrives. The bookkeeping of its arguments,
+	// argOverhead bytes each, is held to MaxCommand too (but 1024 arguments
+	// are always allowed): a flood of empty
+	// arguments, which a count up to INT_MAX admits, stops there. It bounds
+	// commands only, not replies (ReadReply).
 	MaxCommand int
 }
 
@@ -94,6 +102,10 @@ const (
 	// arrived. A longer bulk grows with what has actually been read, so a
 	// declared length costs nothing until it is sent.
 	bulkChunk = 16 << 10
+
+	// argOverhead is what the Reader and its caller hold for each argument
+	// besides its bytes: two offsets and a slice header.
+	argOverhead = 40
 
 	// maxRetain is the most capacity a Reader keeps in its buffers between
 	// commands: a connection that once sent a 100 MB value does not hold
@@ -248,13 +260,15 @@ func (r *Reader) headerLine() ([]byte, error) {
 }
 
 // readBulk appends the n bytes of a bulk string to dst, then consumes the
-// CRLF that ends it. Room grows with the bytes that have arrived, never with
-// the declared n alone.
-func (r *Reader) readBulk(dst []byte, n int) ([]byte, error) {
+// two bytes that end it. When checkCRLF, they must be CRLF (a reply);
+// otherwise they are skipped whatever they are, as Redis skips them after
+// an argument (processMultibulkBuffer). Room grows with the bytes that have
+// arrived, never with the declared n alone.
+func (r *Reader) readBulk(dst []byte, n int, checkCRLF bool) ([]byte, error) {
 	need := n + 2
 	if need <= r.br.Buffered() { // fast path: it has all arrived
 		b, _ := r.br.Peek(need)
-		if b[n] != '\r' || b[n+1] != '\n' {
+		if checkCRLF && (b[n] != '\r' || b[n+1] != '\n') {
 			return dst, protoErr(textBulkNotTerminated)
 		}
 		dst = append(dst, b[:n]...)
@@ -273,7 +287,7 @@ func (r *Reader) readBulk(dst []byte, n int) ([]byte, error) {
 			return dst, noEOF(err)
 		}
 	}
-	if dst[len(dst)-2] != '\r' || dst[len(dst)-1] != '\n' {
+	if checkCRLF && (dst[len(dst)-2] != '\r' || dst[len(dst)-1] != '\n') {
 		return dst, protoErr(textBulkNotTerminated)
 	}
 	return dst[:len(dst)-2], nil

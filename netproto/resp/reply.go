@@ -124,7 +124,7 @@ func (r *Reader) readBlob(c byte) (reply.Reply, error) {
 	if n < 0 || n > int64(r.lim.MaxBulk) {
 		return reply.Reply{}, protoErr(textInvalidBulkLength)
 	}
-	b, err := r.readBulk(nil, int(n))
+	b, err := r.readBulk(nil, int(n), true)
 	if err != nil {
 		return reply.Reply{}, err
 	}

@@ -1,0 +1,40 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestArgNotationNamesCommands: every entry of argNotation is a command or
+// subcommand of the table, and every command with an argument hint has
+// structured arguments (and the other way round).
+func TestArgNotationNamesCommands(t *testing.T) {
+	known := map[string]*Command{}
+	var walk func(cs []*Command)
+	walk = func(cs []*Command) {
+		for _, c := range cs {
+			known[c.Name] = c
+			walk(c.Subcommands)
+		}
+	}
+	walk(All())
+	for name := range argNotation {
+		if known[name] == nil {
+			t.Errorf("argNotation has %q, not a command", name)
+		}
+	}
+	for name, c := range known {
+		// COMMAND LIST documents Redis's FILTERBY, which pykv refuses.
+		if len(c.Subcommands) > 0 || name == "command|list" {
+			continue
+		}
+		if (c.Args != "") != (len(c.Arguments()) > 0) {
+			t.Errorf("%s: hint %q but %d structured arguments", name, c.Args, len(c.Arguments()))
+		}
+	}
+	set := known["set"].Arguments()
+	if len(set) != 5 || set[0].Type != "key" || set[2].Type != "oneof" || set[3].Token != "GET" || set[3].Type != "pure-token" ||
+		strings.Join(set[4].Flags.Names(), ",") != "optional" || set[4].Args[0].Token != "EX" || set[4].Args[0].Type != "integer" {
+		t.Errorf("set parsed as %+v", set)
+	}
+}
