@@ -29,6 +29,9 @@ type DB struct {
 	// Options.ExpiryInterval, changed by SetExpiryInterval.
 	expiryEvery   atomic.Int64
 	expiryChanged chan struct{} // SetExpiryInterval wakes the expiry loop
+	// thresholds are the background merge triggers, first Options',
+	// changed by SetMergeThresholds.
+	thresholds atomic.Pointer[MergeThresholds]
 
 	// wmu serializes mutations: seq assignment, condition checks, the log
 	// append and the keydir update happen under it; the wait for the fsync
@@ -112,6 +115,8 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	db.replica.Store(opts.Replica)
 	db.expiryEvery.Store(int64(opts.ExpiryInterval))
+	db.thresholds.Store(&MergeThresholds{SealedSegments: opts.MergeSealedSegments, DeadBytes: opts.MergeDeadBytes,
+		DeadRatio: opts.MergeDeadRatio, MinInterval: opts.MergeMinInterval})
 	db.files.setBacklog(opts.Backlog)
 	if err := db.open(); err != nil {
 		db.files.closeAll()

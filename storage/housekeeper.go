@@ -43,7 +43,7 @@ func (db *DB) housekeep(lastEnd *time.Time) (goOn bool) {
 	}()
 	db.testPoint("housekeeper")
 	db.files.trim() // the backlog's age rule
-	if time.Since(*lastEnd) < db.opts.MergeMinInterval || !db.mergeDue() || !db.merges.mu.TryLock() {
+	if time.Since(*lastEnd) < db.thresholds.Load().MinInterval || !db.mergeDue() || !db.merges.mu.TryLock() {
 		return true
 	}
 	defer db.merges.mu.Unlock()
@@ -64,11 +64,37 @@ func (db *DB) mergeDue() bool {
 	if len(segs) == 0 {
 		return false
 	}
-	if db.opts.MergeSealedSegments > 0 && len(segs) >= db.opts.MergeSealedSegments {
+	t := db.thresholds.Load()
+	if t.SealedSegments > 0 && len(segs) >= t.SealedSegments {
 		return true
 	}
 	_, _, total := db.diskUsage()
 	dead := total - db.liveBytes.Load()
-	return db.opts.MergeDeadBytes > 0 && dead >= db.opts.MergeDeadBytes &&
-		float64(dead) >= db.opts.MergeDeadRatio*float64(total)
+	return t.DeadBytes > 0 && dead >= t.DeadBytes && float64(dead) >= t.DeadRatio*float64(total)
 }
+
+// MergeThresholds are the triggers of background merges, as in Options:
+// SealedSegments (MergeSealedSegments), DeadBytes and DeadRatio
+// (MergeDeadBytes, MergeDeadRatio), MinInterval (MergeMinInterval). A
+// zero field takes the default, a negative one disables its trigger (or,
+// for MinInterval, the pause).
+type MergeThresholds struct {
+	SealedSegments int
+	DeadBytes      int64
+	DeadRatio      float64
+	MinInterval    time.Duration
+}
+
+// SetMergeThresholds changes the background merge triggers while the DB
+// is open; the housekeeper uses them from its next check (at the latest a
+// housekeeperCheck later). A merge running now finishes as it began.
+func (db *DB) SetMergeThresholds(t MergeThresholds) {
+	o := Options{MergeSealedSegments: t.SealedSegments, MergeDeadBytes: t.DeadBytes,
+		MergeDeadRatio: t.DeadRatio, MergeMinInterval: t.MinInterval}.withDefaults()
+	db.thresholds.Store(&MergeThresholds{SealedSegments: o.MergeSealedSegments, DeadBytes: o.MergeDeadBytes,
+		DeadRatio: o.MergeDeadRatio, MinInterval: o.MergeMinInterval})
+}
+
+// Thresholds returns the background merge triggers in force, defaults
+// filled in.
+func (db *DB) Thresholds() MergeThresholds { return *db.thresholds.Load() }

@@ -59,3 +59,45 @@ func TestSetCacheBytes(t *testing.T) {
 		t.Fatal("a DB opened without a cache took a budget")
 	}
 }
+
+// TestSetMergeThresholds: the triggers SetMergeThresholds sets are the ones
+// mergeDue applies, with Options' rules (0: the default, negative: off).
+func TestSetMergeThresholds(t *testing.T) {
+	db := openMem(t, vfs.NewMem(), Options{SegmentSize: 4096, NoHousekeeper: true,
+		MergeSealedSegments: -1, MergeDeadBytes: -1})
+	defer db.Close()
+	val := make([]byte, 1000)
+	for i := range 20 { // about five sealed segments of 4 KiB, most of them dead
+		if _, err := db.Set([]byte{'k', byte('0' + i%3)}, val, SetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name string
+		set  MergeThresholds
+		want MergeThresholds
+		due  bool
+	}{
+		{"both triggers off", MergeThresholds{SealedSegments: -1, DeadBytes: -1},
+			MergeThresholds{-1, -1, DefaultMergeDeadRatio, DefaultMergeMinInterval}, false},
+		{"sealed segments", MergeThresholds{SealedSegments: 2, DeadBytes: -1, MinInterval: -1},
+			MergeThresholds{2, -1, DefaultMergeDeadRatio, -1}, true},
+		{"more sealed segments than there are", MergeThresholds{SealedSegments: 1000, DeadBytes: -1},
+			MergeThresholds{1000, -1, DefaultMergeDeadRatio, DefaultMergeMinInterval}, false},
+		{"dead bytes", MergeThresholds{SealedSegments: -1, DeadBytes: 1000, DeadRatio: 0.1},
+			MergeThresholds{-1, 1000, 0.1, DefaultMergeMinInterval}, true},
+		{"dead bytes, a share never reached", MergeThresholds{SealedSegments: -1, DeadBytes: 1000, DeadRatio: 1.01},
+			MergeThresholds{-1, 1000, 1.01, DefaultMergeMinInterval}, false},
+		{"zeros are the defaults", MergeThresholds{},
+			MergeThresholds{DefaultMergeSealedSegments, DefaultMergeDeadBytes, DefaultMergeDeadRatio, DefaultMergeMinInterval}, false},
+	}
+	for _, s := range steps {
+		db.SetMergeThresholds(s.set)
+		if got := db.Thresholds(); got != s.want {
+			t.Errorf("%s: Thresholds() = %+v, want %+v", s.name, got, s.want)
+		}
+		if got := db.mergeDue(); got != s.due {
+			t.Errorf("%s: mergeDue() = %v, want %v", s.name, got, s.due)
+		}
+	}
+}

@@ -394,3 +394,49 @@ func TestConfigSetTimeout(t *testing.T) {
 		t.Fatalf("an idle native connection was not closed within %v", ioTimeout)
 	}
 }
+
+// TestConfigSetMergeThresholds: with every background merge trigger off, a
+// pykvd whose log has sealed segments does not merge; CONFIG SET of
+// merge-sealed-segments (and merge-min-interval) makes the housekeeper
+// merge them, at its next check, with no restart.
+func TestConfigSetMergeThresholds(t *testing.T) {
+	t.Parallel()
+	d := testdaemon.Start(t, testdaemon.Options{Args: []string{"--segment-size", "65536",
+		"--merge-sealed-segments", "0", "--merge-dead-bytes", "0"}})
+	n := dialNative(t, d.Addr())
+	val := strings.Repeat("v", 4<<10)
+	write := func(from, count int) {
+		for i := from; i < from+count; i++ {
+			converse(t, n, []step{{[]string{"SET", "k" + strconv.Itoa(i%40), val}, "OK"}})
+		}
+	}
+	write(0, 100) // about 400 KiB: six sealed segments of 64 KiB
+	info := parseInfo(t, string(n.do("INFO", "persistence").Bytes))
+	if segs, _ := info.Int("pykv_segments"); segs < 4 {
+		t.Fatalf("pykv_segments %d after 400 KiB of writes into 64 KiB segments: want several", segs)
+	}
+	if m, _ := info.Int("pykv_merges"); m != 0 {
+		t.Fatalf("pykv_merges %d with every merge trigger off", m)
+	}
+	converse(t, n, []step{
+		{[]string{"CONFIG", "SET", "merge-sealed-segments", "2", "merge-min-interval", "0s"}, "OK"},
+		{[]string{"CONFIG", "GET", "merge-sealed-segments", "merge-dead-bytes"}, `["merge-sealed-segments" "2" "merge-dead-bytes" "0"]`},
+		{[]string{"CONFIG", "SET", "merge-dead-percent", "0"}, `(error) ERR CONFIG SET failed (possibly related to argument 'merge-dead-percent') - want 1 to 100`},
+	})
+	// The housekeeper checks at each rotation and every few seconds: keep
+	// writing (each few requests seal a segment) until INFO counts a merge.
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 100; ; i += 20 {
+		info = parseInfo(t, string(n.do("INFO", "persistence").Bytes))
+		if m, _ := info.Int("pykv_merges"); m > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no background merge within 30 s of CONFIG SET merge-sealed-segments 2:\n%s", grepLines(d.Stderr(), "merge"))
+		}
+		write(i, 20)
+	}
+	if log := d.Stderr(); !strings.Contains(log, `msg="configuration changed" source="CONFIG SET" key=storage.merge_sealed_segments from=0 to=2`) {
+		t.Errorf("the log lacks the CONFIG SET change:\n%s", grepLines(log, "configuration"))
+	}
+}

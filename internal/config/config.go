@@ -143,6 +143,12 @@ type Storage struct {
 	MaxKeySize     int      `toml:"max_key_size"`
 	MaxValueSize   int      `toml:"max_value_size"`
 	ExpiryInterval Duration `toml:"expiry_interval"`
+	// The background merge triggers (storage.MergeThresholds); 0 turns a
+	// trigger (or the pause) off.
+	MergeSealedSegments int      `toml:"merge_sealed_segments"`
+	MergeDeadBytes      int64    `toml:"merge_dead_bytes"`
+	MergeDeadPercent    int      `toml:"merge_dead_percent"`
+	MergeMinInterval    Duration `toml:"merge_min_interval"`
 }
 
 // Log configures logging.
@@ -176,6 +182,11 @@ func Default() Config {
 			MaxKeySize:     segment.DefaultMaxKey,
 			MaxValueSize:   segment.DefaultMaxValue,
 			ExpiryInterval: Duration{storage.DefaultExpiryInterval},
+
+			MergeSealedSegments: storage.DefaultMergeSealedSegments,
+			MergeDeadBytes:      storage.DefaultMergeDeadBytes,
+			MergeDeadPercent:    int(storage.DefaultMergeDeadRatio * 100),
+			MergeMinInterval:    Duration{storage.DefaultMergeMinInterval},
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}

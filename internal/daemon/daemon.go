@@ -153,6 +153,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		cacheOn: cfg.Storage.CacheBytes > 0, expiryOn: cfg.Storage.ExpiryInterval.Duration > 0,
 		ready: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	logStarting(cfg, info, log)
+	mt := mergeThresholds(cfg.Storage)
 	d.db, err = storage.Open(cfg.DataDir, storage.Options{
 		Sync:           policy,
 		SegmentSize:    cfg.Storage.SegmentSize,
@@ -163,7 +164,12 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		Replica:        cfg.ReplicaOf != "",
 		Backlog:        backlog(cfg),
 		Logger:         log,
-		FS:             info.FS,
+
+		MergeSealedSegments: mt.SealedSegments,
+		MergeDeadBytes:      mt.DeadBytes,
+		MergeDeadRatio:      mt.DeadRatio,
+		MergeMinInterval:    mt.MinInterval,
+		FS:                  info.FS,
 	})
 	if err != nil {
 		return nil, err
@@ -481,6 +487,24 @@ func backlog(cfg config.Config) storage.Backlog {
 		return storage.Backlog{Bytes: -1}
 	}
 	return storage.Backlog{Bytes: cfg.ReplBacklogBytes, Age: cfg.ReplBacklogAge.Duration}
+}
+
+// mergeThresholds maps the config's merge keys, where 0 turns a trigger
+// off, onto the engine's, where 0 means its default and a negative value
+// turns it off.
+func mergeThresholds(s config.Storage) storage.MergeThresholds {
+	off := func(n int64) int64 {
+		if n == 0 {
+			return -1
+		}
+		return n
+	}
+	return storage.MergeThresholds{
+		SealedSegments: int(off(int64(s.MergeSealedSegments))),
+		DeadBytes:      off(s.MergeDeadBytes),
+		DeadRatio:      float64(s.MergeDeadPercent) / 100,
+		MinInterval:    time.Duration(off(int64(s.MergeMinInterval.Duration))),
+	}
 }
 
 func cacheBytes(n int64) int64 {

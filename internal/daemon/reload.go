@@ -82,7 +82,8 @@ func (d *Daemon) canApply(key string, next *config.Config) bool {
 // CONFIG SET do: it validates next, applies every key that can change at
 // run time (config.Param.Live: the password, max_clients, the native and
 // RESP listeners' idle, auth and write timeouts, the TLS certificate files,
-// the cache budget, the expiry interval, min_replicas_to_write and
+// the cache budget, the expiry interval, the merge thresholds,
+// min_replicas_to_write and
 // _max_lag, the log level) and logs each change; a key
 // that cannot, whose new value differs, is logged as needing a restart and
 // keeps its running value. source names where next came from ("SIGHUP
@@ -129,6 +130,8 @@ func (d *Daemon) apply(run config.Config, ch Changes, cert *tls.Certificate, sou
 			if err := d.db.SetCacheBytes(run.Storage.CacheBytes); err != nil {
 				d.log.Error("cache budget not changed", "err", err) // canApply ruled this out
 			}
+		case "storage.merge_sealed_segments", "storage.merge_dead_bytes", "storage.merge_dead_percent", "storage.merge_min_interval":
+			d.db.SetMergeThresholds(mergeThresholds(run.Storage))
 		case "storage.expiry_interval":
 			if err := d.db.SetExpiryInterval(run.Storage.ExpiryInterval.Duration); err != nil {
 				d.log.Error("expiry interval not changed", "err", err) // canApply ruled this out
