@@ -19,7 +19,8 @@ func TestCommand(t *testing.T) {
 		{cmd: "COMMAND INFO client|id", want: `[["client|id" (integer) 2 [fast] (integer) 0 (integer) 0 (integer) 0 [@connection @fast] [] [] []]]`},
 		{cmd: "COMMAND INFO config", want: `[["config" (integer) -2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] [` +
 			`["config|get" (integer) -3 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
-			`["config|help" (integer) 2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []]]]]`},
+			`["config|help" (integer) 2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []] ` +
+			`["config|resetstat" (integer) 2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []]]]]`},
 		{cmd: "COMMAND DOCS get", want: `["get" ["summary" "Return the value of a key, or nil when the key does not exist." "group" "string" "pykv-args" "key"]]`},
 		{cmd: "COMMAND DOCS nosuch", want: `[]`},
 		{cmd: "COMMAND FOO", want: "(error) ERR unknown subcommand 'FOO'. Try COMMAND HELP."},

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,12 @@ type Config struct {
 	// Repl, when set, is the daemon's replication: PSYNC, REPLICAOF,
 	// ROLE and WAIT use it, and a follower refuses writes.
 	Repl Replication
+
+	// Shutdown, when set, starts the daemon's graceful stop, the one
+	// SIGTERM starts, and returns without waiting for it (the connection
+	// that asked is one it waits for); an error means it will not stop.
+	// SHUTDOWN calls it; without it SHUTDOWN is an error.
+	Shutdown func() error
 }
 
 // Table is the command table: it parses a command's arguments, calls the
@@ -44,6 +51,15 @@ type Table struct {
 
 	lastID    atomic.Uint64
 	processed stripedCounter
+
+	// epoch is the monotonic base of CLIENT LIST's idle times.
+	epoch    time.Time
+	cmds     *cmdStats  // INFO commandstats (stats.go)
+	errs     errorStats // INFO errorstats
+	baseMu   sync.Mutex
+	base     statBase // what CONFIG RESETSTAT set aside
+	clients  clientRegistry
+	monitors monitorSet
 }
 
 // New returns a Table that runs commands against store.
@@ -51,7 +67,8 @@ func New(store Store, cfg Config) *Table {
 	if store == nil {
 		panic("command: New with a nil Store")
 	}
-	t := &Table{store: store, cfg: cfg, started: store.Now(), runID: newRunID()}
+	t := &Table{store: store, cfg: cfg, started: store.Now(), runID: newRunID(),
+		epoch: time.Now(), cmds: newCmdStats()}
 	if cfg.Password != "" {
 		t.needAuth = true
 		t.passHash = sha256.Sum256([]byte(cfg.Password))
@@ -90,36 +107,73 @@ func (t *Table) NewSession() *Session {
 // the arity, then authentication, then a follower's refusal of writes.
 // After MULTI, a command that passes them is queued for EXEC (multi.go).
 func (t *Table) Exec(s *Session, argv [][]byte) Reply {
+	r := t.run(s, argv)
+	if s.replyCtl {
+		s.replyControl() // CLIENT REPLY OFF or SKIP (client.go)
+	}
+	return r
+}
+
+// run is Exec but for CLIENT REPLY. Each command that runs is counted
+// (INFO commandstats, stats.go) and shown to monitors (monitor.go); one
+// refused is counted as rejected, and an unknown one only in errorstats.
+func (t *Table) run(s *Session, argv [][]byte) Reply {
 	if len(argv) == 0 {
 		return errEmptyCommand
 	}
 	sp, ok := spec.Lookup(argv[0])
 	if !ok {
-		return s.refuse(unknownCommand(argv))
+		r := s.refuse(unknownCommand(argv))
+		t.errs.add(r.Code)
+		t.touch(s, nil)
+		return r
 	}
 	if len(sp.Subcommands) > 0 && len(argv) >= 2 {
 		sub, ok := sp.Sub(argv[1])
 		if !ok {
-			return s.refuse(unknownSubcommand(sp, argv[1]))
+			r := s.refuse(unknownSubcommand(sp, argv[1]))
+			t.errs.add(r.Code)
+			t.touch(s, sp)
+			return r
 		}
 		sp = sub
 	}
 	if !sp.ArityOK(len(argv)) {
-		return t.refuse(s, sp, sp.ArityError())
+		return t.rejected(s, sp, t.refuse(s, sp, sp.ArityError()))
 	}
 	if t.needAuth && !s.Authed && sp.Flags&FlagNoAuth == 0 {
-		return t.refuse(s, sp, errNoAuth)
+		return t.rejected(s, sp, t.refuse(s, sp, errNoAuth))
 	}
 	if sp.Flags&FlagWrite != 0 {
 		if r, refused := t.readOnly(s); refused {
-			return t.refuse(s, sp, r)
+			return t.rejected(s, sp, t.refuse(s, sp, r))
 		}
 	}
 	if s.tx.multi && !runsInMulti(sp) {
-		return t.enqueue(s, sp, argv) // multi.go
+		r := t.enqueue(s, sp, argv) // multi.go
+		if r.Kind == KindError {
+			return t.rejected(s, sp, r)
+		}
+		t.touch(s, sp)
+		if e := s.conn; e != nil {
+			e.multi.Store(int32(len(s.tx.queue)))
+		}
+		return r
+	}
+	start := time.Now()
+	if e := s.conn; e != nil {
+		e.lastCmd.Store(int32(sp.ID()) + 1)
+		e.lastNs.Store(int64(start.Sub(t.epoch)))
 	}
 	r := byID[sp.ID()](t, s, argv)
+	t.account(s, sp, r, start)
 	t.processed.add(s.ID) // after, as in Redis: INFO does not count itself
+	if publishes[sp.ID()] {
+		s.publish()
+	}
+	if ms := t.monitors.list.Load(); ms != nil {
+		t.feedMonitors(*ms, s, sp, argv)
+	}
 	return r
 }
 

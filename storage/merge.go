@@ -60,6 +60,7 @@ type mergeState struct {
 	read     int64 // bytes of the files merges read, since Open
 	written  int64 // bytes of the snapshots they wrote
 	last     time.Duration
+	lastAt   time.Time // when the last merge completed; Open's time before any
 	running  bool
 	failures uint64
 	declined uint64
@@ -70,6 +71,7 @@ type mergeSnapshot struct {
 	read     int64
 	written  int64
 	last     time.Duration
+	lastAt   time.Time
 	running  bool
 	failures uint64
 	declined uint64
@@ -78,7 +80,7 @@ type mergeSnapshot struct {
 func (m *mergeState) stats() mergeSnapshot {
 	m.statMu.Lock()
 	defer m.statMu.Unlock()
-	return mergeSnapshot{m.runs, m.read, m.written, m.last, m.running, m.failures, m.declined}
+	return mergeSnapshot{m.runs, m.read, m.written, m.last, m.lastAt, m.running, m.failures, m.declined}
 }
 
 // Merge seals the active segment when it holds records, then merges the
@@ -327,6 +329,7 @@ func (db *DB) countMerge(st MergeStats) {
 	db.merges.read += st.BytesRead
 	db.merges.written += st.BytesWritten
 	db.merges.last = st.Duration
+	db.merges.lastAt = time.Now()
 	db.merges.statMu.Unlock()
 	db.logger().Info("merge done", "snapshot", st.Snapshot, "files", st.Files, "keys", st.Keys, "expired", st.Expired,
 		"read_bytes", st.BytesRead, "written_bytes", st.BytesWritten, "duration", st.Duration.Round(time.Millisecond))
