@@ -154,7 +154,7 @@ func serve(cfg config.Config, info daemon.Info, log *slog.Logger) error {
 				err = serr
 			}
 			return err
-		case err := <-served: // a listener failed; Serve shut the daemon down
+		case err := <-served: // a listener failed or SHUTDOWN ran; the daemon is shut down
 			sd.SdNotify(false, sd.SdNotifyStopping)
 			return err
 		}

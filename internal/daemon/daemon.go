@@ -171,7 +171,8 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 	if err != nil {
 		return nil, err
 	}
-	table := command.New(d.db, command.Config{Password: cfg.Password, Info: d.serverInfo, Repl: d.repl})
+	table := command.New(d.db, command.Config{Password: cfg.Password, Info: d.serverInfo, Repl: d.repl,
+		Shutdown: d.shutdownCommand})
 	if cfg.Native.Addr != "" {
 		c := srvCfg
 		c.Addr = cfg.Native.Addr
@@ -376,6 +377,19 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	})
 	<-d.done
 	return d.stopErr
+}
+
+// shutdownCommand starts the stop SHUTDOWN asks for, the one SIGTERM
+// makes, and returns at once: the connection that asked is one Shutdown
+// waits for. Serve then returns Shutdown's result, as after Shutdown.
+func (d *Daemon) shutdownCommand() error {
+	d.log.Info("shutting down", "reason", "SHUTDOWN command")
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		_ = d.Shutdown(ctx) // Serve returns its result
+	}()
+	return nil
 }
 
 // closeListeners closes what New bound when New fails after binding.
