@@ -109,7 +109,7 @@ func (t *Table) monitorCmd(s *Session, _ [][]byte) Reply {
 	}
 	t.monitors.add(m)
 	s.Monitor = &MonitorStream{Lines: m.lines, Gone: m.gone,
-		Sent: func(r Reply) { m.bytes.Add(-int64(len(r.Msg))) },
+		Sent: func(r Reply) { m.bytes.Add(-int64(len(r.Bytes))) },
 		Stop: func() { t.stopMonitor(s) }}
 	return OK
 }
@@ -131,9 +131,9 @@ func (t *Table) feedMonitors(list []*monitor, s *Session, sp *Spec, argv [][]byt
 	if sp.Flags&FlagAdmin != 0 {
 		return
 	}
-	line := Status(string(monitorLine(nil, time.Now(), s.RemoteAddr, sp, argv)))
+	line := Reply{Kind: KindStatus, Bytes: monitorLine(nil, time.Now(), s.RemoteAddr, sp, argv)}
 	for _, m := range list {
-		if m.bytes.Add(int64(len(line.Msg))) > monitorBacklogBytes {
+		if m.bytes.Add(int64(len(line.Bytes))) > monitorBacklogBytes {
 			m.disconnect()
 			continue
 		}

@@ -114,8 +114,7 @@ func (e *errorStats) snapshot() (codes []string, counts []uint64) {
 }
 
 // account records a command that ran (it was not refused): its call,
-// its duration since start and, for an error reply, a failure; then what
-// CLIENT LIST shows of the session's last command.
+// its duration since start and, for an error reply, a failure.
 func (t *Table) account(s *Session, sp *Spec, r Reply, start time.Time) {
 	d := time.Since(start)
 	c := t.cmds.of(s.ID, sp.ID())
@@ -124,10 +123,6 @@ func (t *Table) account(s *Session, sp *Spec, r Reply, start time.Time) {
 	if r.Kind == KindError {
 		c.failed.Add(1)
 		t.errs.add(r.Code)
-	}
-	if e := s.conn; e != nil {
-		e.lastCmd.Store(int32(sp.ID()) + 1)
-		e.lastNs.Store(int64(start.Add(d).Sub(t.epoch)))
 	}
 }
 

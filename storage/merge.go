@@ -164,7 +164,12 @@ func (db *DB) mergeSealedOnce() (st MergeStats, err error) {
 	active, _ := db.log.Active()
 	segs, prev := db.files.mergeable(active)
 	if len(segs) == 0 {
-		return st, nil // nothing sealed since the last merge
+		// Nothing sealed since the last merge: the files are as a merge
+		// leaves them, which is what LASTSAVE tells.
+		db.merges.statMu.Lock()
+		db.merges.lastAt = time.Now()
+		db.merges.statMu.Unlock()
+		return st, nil
 	}
 	db.setMergeRunning(true)
 	defer db.setMergeRunning(false)
