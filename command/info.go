@@ -191,7 +191,7 @@ func (t *Table) infoPersistence(w *infoWriter, c *infoCtx) {
 	w.int("loading", 0)
 	w.int("aof_enabled", 1)                                          // the log is pykv's append-only file, always on
 	w.int("aof_rewrite_in_progress", boolInt(c.st.MergeRunning).Int) // a merge is pykv's rewrite
-	w.int("rdb_bgsave_in_progress", boolInt(c.st.MergeRunning).Int) // and a merge is pykv's save
+	w.int("rdb_bgsave_in_progress", boolInt(c.st.MergeRunning).Int)  // and a merge is pykv's save
 	w.int("rdb_last_save_time", t.lastSave(c.st))
 	w.uint("rdb_saves", c.st.Merges)
 	w.str("pykv_dataset_id", c.st.DatasetID)

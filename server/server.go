@@ -13,8 +13,8 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pykv/pykv/command"
