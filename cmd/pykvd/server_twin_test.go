@@ -422,3 +422,159 @@ func respCommand(args ...string) string {
 	}
 	return b.String()
 }
+
+// usecFields are the timings of INFO commandstats, which differ by nature.
+var usecFields = regexp.MustCompile(`usec=\d+,usec_per_call=\d+\.\d\d`)
+
+// TestStatsLikeRedis: after CONFIG RESETSTAT, INFO commandstats counts
+// calls, rejected calls (arity) and failed calls (an error reply) per
+// command and subcommand, INFO errorstats counts error replies by code
+// (unknown commands and subcommands included), and INFO stats' totals
+// agree, as redis-server's do, over RESP2, RESP3 and the native protocol;
+// only the timings differ.
+func TestStatsLikeRedis(t *testing.T) {
+	t.Parallel()
+	tw := startTwins(t)
+	script := [][]string{
+		{"CONFIG", "RESETSTAT"},
+		{"SET", "a", "1"}, {"GET", "a"}, {"GET"}, {"INCR", "a"},
+		{"SET", "s", "x"}, {"INCR", "s"}, {"NOSUCH"}, {"CLIENT", "NOSUCH"},
+		{"CLIENT", "SETNAME", "bad name"}, {"CLIENT", "GETNAME"}, {"SELECT", "9"},
+	}
+	sections := func(call func(...string) string) (cmdstats []string, errstats, totals string) {
+		for _, cmd := range script {
+			call(cmd...)
+		}
+		text := bulkText(t, call("INFO", "commandstats"))
+		for _, l := range strings.Split(strings.TrimSpace(text), "\r\n")[1:] {
+			cmdstats = append(cmdstats, usecFields.ReplaceAllString(l, "usec=T"))
+		}
+		slices.Sort(cmdstats)
+		errstats = bulkText(t, call("INFO", "errorstats"))
+		for _, l := range strings.Split(bulkText(t, call("INFO", "stats")), "\r\n") {
+			if strings.HasPrefix(l, "total_commands_processed:") || strings.HasPrefix(l, "total_error_replies:") {
+				totals += l + " "
+			}
+		}
+		return
+	}
+	legs := map[string]func(...string) string{}
+	for _, proto := range []int{2, 3} {
+		p := dialRESPRaw(t, tw.pykv.RESPAddr())
+		if proto == 3 {
+			hello3(t, p, "pykvd")
+		}
+		legs["RESP"+strconv.Itoa(proto)] = func(args ...string) string { return p.call(args...) }
+	}
+	n := dialNative(t, tw.pykv.Addr())
+	legs["native"] = func(args ...string) string { return nativeAsRESP2(t, n, args) }
+	r := dialRESPRaw(t, tw.redisAddr)
+	wantCmd, wantErr, wantTotals := sections(func(args ...string) string { return r.call(args...) })
+	if len(wantCmd) < 5 {
+		t.Fatalf("redis-server's commandstats: %q", wantCmd)
+	}
+	for leg, call := range legs {
+		gotCmd, gotErr, gotTotals := sections(call)
+		if !slices.Equal(gotCmd, wantCmd) {
+			t.Errorf("%s commandstats:\n pykvd %q\n redis %q", leg, gotCmd, wantCmd)
+		}
+		if gotErr != wantErr || gotTotals != wantTotals {
+			t.Errorf("%s errorstats/totals:\n pykvd %q %q\n redis %q %q", leg, gotErr, gotTotals, wantErr, wantTotals)
+		}
+	}
+}
+
+// TestInfoSectionsLikeRedis: INFO, INFO default, all, everything and a
+// list of sections give redis-server's sections in its order (but for
+// Latencystats, which pykv does not keep), and the cpu, keyspace,
+// commandstats and errorstats sections its field names.
+func TestInfoSectionsLikeRedis(t *testing.T) {
+	t.Parallel()
+	tw := startTwins(t)
+	p, r := dialRESPRaw(t, tw.pykv.RESPAddr()), dialRESPRaw(t, tw.redisAddr)
+	for _, c := range []*respRaw{p, r} {
+		c.call("SET", "k", "v", "EX", "100")
+		c.call("SET", "j", "v")
+		c.call("GET")
+	}
+	titles := func(text string) (ts []string) {
+		for _, l := range strings.Split(text, "\r\n") {
+			if strings.HasPrefix(l, "# ") && l != "# Latencystats" {
+				ts = append(ts, l)
+			}
+		}
+		return
+	}
+	names := func(text, section string) (ns []string) {
+		in := false
+		for _, l := range strings.Split(text, "\r\n") {
+			switch {
+			case strings.HasPrefix(l, "# "):
+				in = l == "# "+section
+			case in && l != "":
+				name, _, _ := strings.Cut(l, ":")
+				ns = append(ns, name)
+			}
+		}
+		slices.Sort(ns)
+		return slices.Compact(ns)
+	}
+	for _, args := range [][]string{{"INFO"}, {"INFO", "default"}, {"INFO", "all"}, {"INFO", "everything"},
+		{"INFO", "keyspace", "SERVER", "cpu"}, {"INFO", "default", "commandstats"}, {"INFO", "errorstats", "nosuch"}} {
+		got, want := bulkText(t, p.call(args...)), bulkText(t, r.call(args...))
+		if g, w := titles(got), titles(want); !slices.Equal(g, w) {
+			t.Errorf("%s: sections\n pykvd %v\n redis %v", quoteArgs(args), g, w)
+		}
+		if strings.HasSuffix(got, "\r\n\r\n") || !strings.HasSuffix(got, "\r\n") {
+			t.Errorf("%s ends %q", quoteArgs(args), got[max(0, len(got)-8):])
+		}
+	}
+	all, want := bulkText(t, p.call("INFO", "everything")), bulkText(t, r.call("INFO", "everything"))
+	for _, sec := range []string{"CPU", "Keyspace", "Errorstats"} {
+		g, w := names(all, sec), names(want, sec)
+		if sec == "CPU" { // Redis's children and main-thread times: pykv has neither
+			w = slices.DeleteFunc(w, func(n string) bool { return strings.Contains(n, "_children") || strings.Contains(n, "_main_thread") })
+		}
+		if !slices.Equal(g, w) {
+			t.Errorf("INFO %s fields:\n pykvd %v\n redis %v", sec, g, w)
+		}
+	}
+	for _, sec := range []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication"} {
+		g := names(all, sec)
+		for _, n := range g {
+			if !strings.HasPrefix(n, "pykv_") && !slices.Contains(names(want, sec), n) {
+				t.Errorf("INFO %s: field %s is neither Redis's nor pykv's own", sec, n)
+			}
+		}
+	}
+}
+
+// TestServerCommandSpecsLikeRedis: the arity and key positions COMMAND
+// INFO reports for the commands of issue 16 are redis-server's.
+func TestServerCommandSpecsLikeRedis(t *testing.T) {
+	t.Parallel()
+	tw := startTwins(t)
+	n := dialNative(t, tw.pykv.Addr())
+	r := newRedis(t, tw.redisAddr, 2, nil)
+	names := []string{"time", "lastsave", "save", "bgsave", "shutdown", "monitor", "memory", "memory|usage",
+		"memory|help", "memory|doctor", "memory|stats", "memory|purge", "memory|malloc-stats",
+		"client|list", "client|info", "client|kill", "client|reply", "client|no-evict", "config|resetstat"}
+	for _, name := range names {
+		want, err := r.Do(testCtx(t), "COMMAND", "INFO", name).Slice()
+		if err != nil || len(want) != 1 {
+			t.Fatalf("redis COMMAND INFO %s: %v %v", name, want, err)
+		}
+		w := want[0].([]any)
+		got := n.do("COMMAND", "INFO", name)
+		if got.Kind != 5 || len(got.Array) != 1 || len(got.Array[0].Array) < 6 {
+			t.Fatalf("pykvd COMMAND INFO %s: %v", name, got)
+		}
+		g := got.Array[0].Array
+		for i, field := range []string{"arity", "first key", "last key", "key step"} {
+			idx := []int{1, 3, 4, 5}[i]
+			if g[idx].Int != w[idx].(int64) {
+				t.Errorf("%s %s: pykvd %d, redis-server %d", name, field, g[idx].Int, w[idx])
+			}
+		}
+	}
+}
