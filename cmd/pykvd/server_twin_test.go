@@ -74,6 +74,9 @@ func TestServerCommandsLikeRedis(t *testing.T) {
 			{"SHUTDOWN", "ABORT", "NOW"},
 			{"SHUTDOWN", "SAVE", "ABORT"},
 			{"MONITOR", "x"},
+			{"MULTI"}, {"MONITOR"}, {"EXEC"},
+			{"MULTI"}, {"SHUTDOWN"}, {"SAVE"}, {"EXEC"},
+			{"MULTI"}, {"BGSAVE", "x"}, {"LASTSAVE", "x"}, {"DISCARD"},
 			{"CONFIG", "RESETSTAT", "x"},
 			{"CONFIG", "RESETSTAT"},
 		}

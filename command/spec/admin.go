@@ -17,7 +17,7 @@ func adminTable() []*Command {
 		{Name: "shutdown", Arity: -1, Flags: FlagAdmin | FlagNoMulti, Group: "server",
 			Summary: "Stop the server as SIGTERM does, merging first with SAVE; the connection closes without a reply.",
 			Args:    "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"},
-		{Name: "monitor", Arity: 1, Flags: FlagAdmin | FlagNoMulti, Group: "server",
+		{Name: "monitor", Arity: 1, Flags: FlagAdmin, Group: "server",
 			Summary: "Stream every command the server runs, as Redis prints them."},
 		{Name: "memory", Arity: -2, Group: "server",
 			Summary: "Inspect memory use.",
