@@ -56,26 +56,20 @@ func TestMonitorDisconnectsASlowMonitor(t *testing.T) {
 			t.Fatalf("MONITOR: %v", r)
 		}
 	}
-	got := 0
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for r := range fast.Monitor.Lines {
-			fast.Monitor.Sent(r)
-			if got++; got == monitorBacklog+10 {
-				return
-			}
-		}
-	}()
-	for range monitorBacklog + 10 {
+	for i := range monitorBacklog + 10 {
 		tab.Exec(client, [][]byte{[]byte("SET"), []byte("k"), []byte("v")})
+		select { // the monitor that keeps up reads each line as it comes
+		case r := <-fast.Monitor.Lines:
+			fast.Monitor.Sent(r)
+		default:
+			t.Fatalf("command %d: no line for the monitor that keeps up", i)
+		}
 	}
 	select {
 	case <-slow.Monitor.Gone:
 	default:
 		t.Error("the monitor that reads nothing is still connected")
 	}
-	<-done
 	select {
 	case <-fast.Monitor.Gone:
 		t.Error("the monitor that keeps up was disconnected")

@@ -43,9 +43,10 @@ type clientMeta struct {
 // clientRegistry is every connection a front end registered with
 // Table.Connect, by ID.
 type clientRegistry struct {
-	mu    sync.Mutex
-	byID  map[uint64]*clientEntry
-	count atomic.Int64
+	mu      sync.Mutex
+	byID    map[uint64]*clientEntry
+	count   atomic.Int64
+	ticking bool // under mu: tick runs
 }
 
 // Connect registers s, with what the front end set in it (RemoteAddr,
@@ -56,7 +57,8 @@ func (t *Table) Connect(s *Session) {
 	e := &clientEntry{id: s.ID, addr: s.RemoteAddr, laddr: s.LocalAddr, fd: s.FD,
 		created: time.Now(), kill: s.Kill}
 	e.multi.Store(-1)
-	e.lastNs.Store(int64(time.Since(t.epoch)))
+	t.coarse.Store(int64(time.Since(t.epoch)))
+	e.lastNs.Store(t.coarse.Load())
 	s.conn = e
 	s.publish()
 	t.clients.mu.Lock()
@@ -64,8 +66,33 @@ func (t *Table) Connect(s *Session) {
 		t.clients.byID = map[uint64]*clientEntry{}
 	}
 	t.clients.byID[s.ID] = e
-	t.clients.mu.Unlock()
 	t.clients.count.Add(1)
+	if !t.clients.ticking {
+		t.clients.ticking = true
+		go t.tick()
+	}
+	t.clients.mu.Unlock()
+}
+
+// coarseTick is how often the coarse clock of CLIENT LIST's idle times
+// moves: Redis's cached clock moves ten times a second too.
+const coarseTick = 100 * time.Millisecond
+
+// tick keeps Table.coarse while connections are registered, so that a
+// command stamps its session with one atomic load, not a clock read.
+func (t *Table) tick() {
+	tk := time.NewTicker(coarseTick)
+	defer tk.Stop()
+	for range tk.C {
+		t.coarse.Store(int64(time.Since(t.epoch)))
+		t.clients.mu.Lock()
+		if len(t.clients.byID) == 0 {
+			t.clients.ticking = false
+			t.clients.mu.Unlock()
+			return
+		}
+		t.clients.mu.Unlock()
+	}
 }
 
 // disconnect unregisters s (EndSession).
@@ -77,8 +104,8 @@ func (t *Table) disconnect(s *Session) {
 	t.stopMonitor(s)
 	t.clients.mu.Lock()
 	delete(t.clients.byID, e.id)
-	t.clients.mu.Unlock()
 	t.clients.count.Add(-1)
+	t.clients.mu.Unlock()
 }
 
 // publish republishes what CLIENT LIST shows of s that its commands
@@ -137,6 +164,7 @@ func (t *Table) clientLine(b []byte, e *clientEntry, now time.Time) []byte {
 		m = &clientMeta{proto: 2}
 	}
 	idle := time.Duration(int64(time.Since(t.epoch)) - e.lastNs.Load())
+	// The coarse clock may lag by a tick: an idle time under it is 0.
 	cmd := "NULL"
 	if id := e.lastCmd.Load(); id > 0 {
 		cmd = specByID[id-1].Name

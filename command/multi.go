@@ -1,7 +1,6 @@
 package command
 
 import (
-	"time"
 
 	"bytes"
 
@@ -208,7 +207,7 @@ func (t *Table) exec(s *Session, _ [][]byte) Reply {
 		s.tx.running = stx
 		defer func() { s.tx.running = nil }()
 		for _, c := range tx.queue {
-			start := time.Now()
+			start := t.startTiming(s, c.sp)
 			r := c.run(t, s, c.argv)
 			replies = append(replies, r)
 			t.account(s, c.sp, r, start)

@@ -103,4 +103,7 @@ type Session struct {
 	replyCtl, replyOff, skipThis, skipNext, muteOne bool
 	// noEvict is CLIENT NO-EVICT's flag.
 	noEvict bool
+	// rng is the state of the draw that picks the calls commandstats
+	// times (stats.go).
+	rng uint64
 }

@@ -52,8 +52,11 @@ type Table struct {
 	lastID    atomic.Uint64
 	processed stripedCounter
 
-	// epoch is the monotonic base of CLIENT LIST's idle times.
+	// epoch is the monotonic base of CLIENT LIST's idle times, and
+	// coarse the time since it, kept by a ticker while connections are
+	// registered (client.go), as Redis's cached clock.
 	epoch    time.Time
+	coarse   atomic.Int64
 	cmds     *cmdStats  // INFO commandstats (stats.go)
 	errs     errorStats // INFO errorstats
 	baseMu   sync.Mutex
@@ -160,11 +163,11 @@ func (t *Table) run(s *Session, argv [][]byte) Reply {
 		}
 		return r
 	}
-	start := time.Now()
 	if e := s.conn; e != nil {
 		e.lastCmd.Store(int32(sp.ID()) + 1)
-		e.lastNs.Store(int64(start.Sub(t.epoch)))
+		e.lastNs.Store(t.coarse.Load())
 	}
+	start := t.startTiming(s, sp)
 	r := byID[sp.ID()](t, s, argv)
 	t.account(s, sp, r, start)
 	t.processed.add(s.ID) // after, as in Redis: INFO does not count itself
