@@ -45,7 +45,6 @@ type clientMeta struct {
 type clientRegistry struct {
 	mu      sync.Mutex
 	byID    map[uint64]*clientEntry
-	count   atomic.Int64
 	ticking bool // under mu: tick runs
 }
 
@@ -66,7 +65,6 @@ func (t *Table) Connect(s *Session) {
 		t.clients.byID = map[uint64]*clientEntry{}
 	}
 	t.clients.byID[s.ID] = e
-	t.clients.count.Add(1)
 	if !t.clients.ticking {
 		t.clients.ticking = true
 		go t.tick()
@@ -104,7 +102,6 @@ func (t *Table) disconnect(s *Session) {
 	t.stopMonitor(s)
 	t.clients.mu.Lock()
 	delete(t.clients.byID, e.id)
-	t.clients.count.Add(-1)
 	t.clients.mu.Unlock()
 }
 
@@ -441,6 +438,3 @@ func (t *Table) clientNoEvict(s *Session, argv [][]byte) Reply {
 	}
 	return OK
 }
-
-// connectedClients is how many connections are registered.
-func (t *Table) connectedClients() int64 { return t.clients.count.Load() }

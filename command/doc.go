@@ -31,7 +31,7 @@
 //
 // GET and SET allocate nothing here beyond what the Store does: the name is
 // looked up through an upper-cased stack copy, numbers are parsed from the
-// bytes, and the commands-processed counter is striped by session so that
+// bytes, and the per-command counters are striped by session so that
 // cores do not contend for one cache line.
 //
 // # Adding a command

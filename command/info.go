@@ -218,7 +218,7 @@ func (t *Table) infoPersistence(w *infoWriter, c *infoCtx) {
 func (t *Table) infoStats(w *infoWriter, c *infoCtx) {
 	b := c.base
 	w.uint("total_connections_received", since(c.si.TotalConnections, b.connections))
-	w.uint("total_commands_processed", t.processed.load())
+	w.uint("total_commands_processed", t.cmds.total())
 	w.uint("rejected_connections", since(c.si.RejectedConnections, b.rejectedConns))
 	w.uint("expired_keys", since(c.st.ExpiredKeys, b.expired))
 	w.int("evicted_keys", 0)

@@ -1,7 +1,6 @@
 package command
 
 import (
-
 	"bytes"
 
 	"github.com/pykv/pykv/reply"
@@ -211,7 +210,6 @@ func (t *Table) exec(s *Session, _ [][]byte) Reply {
 			r := c.run(t, s, c.argv)
 			replies = append(replies, r)
 			t.account(s, c.sp, r, start)
-			t.processed.add(s.ID)
 			if ms := t.monitors.list.Load(); ms != nil {
 				t.feedMonitors(*ms, s, c.sp, c.argv)
 			}

@@ -21,8 +21,8 @@ type cmdCounters struct {
 	calls, timed, nanos, rejected, failed atomic.Uint64
 }
 
-// cmdStats are the per-command counters, striped by session like
-// stripedCounter: each stripe is its own allocation, so two sessions of
+// cmdStats are the per-command counters, striped by session: each
+// stripe is its own allocation, so two sessions of
 // different stripes never write the same cache line, and a command's
 // counters are found by its spec ID, without a map or a lock.
 type cmdStats struct {
@@ -43,6 +43,19 @@ func newCmdStats() *cmdStats {
 
 // of returns the counters of command id in session sid's stripe.
 func (c *cmdStats) of(sid uint64, id int) *cmdCounters { return &c.stripes[sid%counterStripes][id] }
+
+// total returns the calls of every command: INFO's
+// total_commands_processed. A command is counted once it has run, as in
+// Redis, so INFO does not count itself.
+func (c *cmdStats) total() uint64 {
+	var n uint64
+	for i := range c.stripes {
+		for j := range c.stripes[i] {
+			n += c.stripes[i][j].calls.Load()
+		}
+	}
+	return n
+}
 
 // sum returns command id's counters summed over the stripes.
 func (c *cmdStats) sum(id int) (calls, timed, nanos, rejected, failed uint64) {
@@ -196,9 +209,6 @@ func (t *Table) configResetStat(s *Session, _ [][]byte) Reply {
 	t.baseMu.Unlock()
 	t.cmds.reset()
 	t.errs.reset()
-	for i := range t.processed.stripes {
-		t.processed.stripes[i].n.Store(0)
-	}
 	return OK
 }
 

@@ -49,8 +49,7 @@ type Table struct {
 	started time.Time
 	runID   string
 
-	lastID    atomic.Uint64
-	processed stripedCounter
+	lastID atomic.Uint64
 
 	// epoch is the monotonic base of CLIENT LIST's idle times, and
 	// coarse the time since it, kept by a ticker while connections are
@@ -170,7 +169,6 @@ func (t *Table) run(s *Session, argv [][]byte) Reply {
 	start := t.startTiming(s, sp)
 	r := byID[sp.ID()](t, s, argv)
 	t.account(s, sp, r, start)
-	t.processed.add(s.ID) // after, as in Redis: INFO does not count itself
 	if publishes[sp.ID()] {
 		s.publish()
 	}
@@ -197,29 +195,10 @@ func (t *Table) info() ServerInfo {
 	return t.cfg.Info()
 }
 
-// counterStripes is the number of cache-line-separated counters a
-// stripedCounter spreads its additions over, chosen by session ID.
+// counterStripes is the number of stripes the per-command counters
+// spread their additions over, chosen by session ID, so that cores do not
+// contend for one cache line (stats.go).
 const counterStripes = 16
-
-// stripedCounter counts commands without making every core fight over one
-// cache line: each session adds to the stripe of its ID, and a reader (INFO)
-// sums the stripes.
-type stripedCounter struct {
-	stripes [counterStripes]struct {
-		n atomic.Uint64
-		_ [56]byte // pad to a 64-byte cache line
-	}
-}
-
-func (c *stripedCounter) add(id uint64) { c.stripes[id%counterStripes].n.Add(1) }
-
-func (c *stripedCounter) load() uint64 {
-	var sum uint64
-	for i := range c.stripes {
-		sum += c.stripes[i].n.Load()
-	}
-	return sum
-}
 
 // storeFor returns the Store that runs s's commands, reads and writes
 // alike: inside EXEC the transaction's, else the session's own (a
