@@ -95,11 +95,11 @@ func (t *Table) tick() {
 
 // disconnect unregisters s (EndSession).
 func (t *Table) disconnect(s *Session) {
+	t.stopMonitor(s)
 	e := s.conn
 	if e == nil {
 		return
 	}
-	t.stopMonitor(s)
 	t.clients.mu.Lock()
 	delete(t.clients.byID, e.id)
 	t.clients.mu.Unlock()

@@ -134,18 +134,25 @@ func (t *Table) feedMonitors(list []*monitor, s *Session, sp *Spec, argv [][]byt
 	line := Reply{Kind: KindStatus, Bytes: monitorLine(nil, time.Now(), s.RemoteAddr, sp, argv)}
 	for _, m := range list {
 		if m.bytes.Add(int64(len(line.Bytes))) > monitorBacklogBytes {
-			m.disconnect()
+			t.dropMonitor(m)
 			continue
 		}
 		select {
 		case m.lines <- line:
 		default:
-			m.disconnect()
+			t.dropMonitor(m)
 		}
 	}
 }
 
-func (m *monitor) disconnect() { m.goneMu.Do(func() { close(m.gone) }) }
+// dropMonitor disconnects a monitor that did not keep up: it is sent
+// nothing more, and its front end closes the connection.
+func (t *Table) dropMonitor(m *monitor) {
+	m.goneMu.Do(func() {
+		close(m.gone)
+		t.monitors.remove(m)
+	})
+}
 
 // monitorLine appends Redis's monitor line, without its "+" and line end:
 // the time with microseconds, "[0 addr]" and each argument quoted, with
