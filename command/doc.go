@@ -40,7 +40,8 @@
 //     arity in Redis's convention (negative means at least), flags, key
 //     positions, group, a one-line summary and an argument hint.
 //  2. The handler, in the file of its group (strings.go, keys.go, conn.go,
-//     server.go, info.go), with table tests of every reply and error text,
+//     client.go, server.go, persist.go, shutdown.go, memory.go, monitor.go,
+//     info.go, stats.go), with table tests of every reply and error text,
 //     and its line in handlers (commands.go); start-up panics if a command
 //     has none.
 //  3. One test vector per codec (netproto, resp) and one line in
@@ -74,4 +75,13 @@
 // Redis's error under the noeviction policy CONFIG GET reports. AUTH knows one user,
 // "default". HELLO names the server "pykv" but reports RedisVersion as its
 // version, which clients use to choose features; INFO reports both.
+//
+// A save is a merge (persist.go): SAVE runs one, BGSAVE starts one, and
+// LASTSAVE is the time of the last. SHUTDOWN is the daemon's graceful stop
+// (Config.Shutdown). CLIENT LIST, INFO and KILL read a registry of the
+// connections front ends register (Table.Connect), which each command
+// stamps with two atomic stores; MONITOR (monitor.go) costs one atomic
+// load while nobody monitors and never waits for a monitor; commandstats
+// (stats.go) count every call in counters found by spec ID and time a
+// random one call in 16.
 package command
