@@ -18,7 +18,7 @@ type MemoryUser interface {
 // MEMORY USAGE key [SAMPLES count]: Redis's parse (SAMPLES must be a
 // non-negative integer; it samples nested values, of which pykv has none,
 // so it changes nothing). The estimate is the engine's
-// (storage.DB.MemoryUsage): the key's share of the keydir, and its cached
+// (storage.DB.MemoryUsage): the key's keydir record, and its cached
 // value if it is cached; a value only on disk takes no memory.
 func (t *Table) memoryUsage(s *Session, argv [][]byte) Reply {
 	for j := 3; j < len(argv); j++ {

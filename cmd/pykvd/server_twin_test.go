@@ -392,13 +392,20 @@ func TestMonitorNative(t *testing.T) {
 // written (merged first with SAVE) is there after a restart.
 func TestShutdownCommand(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"SHUTDOWN"}, {"SHUTDOWN", "SAVE", "NOW"}, {"SHUTDOWN", "NOSAVE", "FORCE"}} {
+	for _, args := range [][]string{{"SHUTDOWN"}, {"SHUTDOWN", "SAVE", "NOW"}, {"SHUTDOWN", "NOSAVE", "FORCE"}, {"native", "SHUTDOWN", "SAVE"}} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
 			d := testdaemon.Start(t, testdaemon.Options{Fsync: "always"})
 			c := dialRESPRaw(t, d.RESPAddr())
 			c.call("SET", "kept", strings.Join(args, " "))
 			other := dialRESPRaw(t, d.RESPAddr())
-			c.write(respCommand(args...)) // no reply: the connection closes
+			if args[0] == "native" { // over the native protocol, alike
+				n := dialNative(t, d.Addr())
+				n.send(args[1:]...)
+				n.flush()
+				n.expectClosed()
+			} else {
+				c.write(respCommand(args...)) // no reply: the connection closes
+			}
 			c.expectClosed()
 			other.expectClosed()
 			if code := d.WaitExit(); code != 0 {
@@ -579,5 +586,29 @@ func TestServerCommandSpecsLikeRedis(t *testing.T) {
 				t.Errorf("%s %s: pykvd %d, redis-server %d", name, field, g[idx].Int, w[idx])
 			}
 		}
+	}
+}
+
+// TestMemoryUsage: MEMORY USAGE of an existing key is an estimate that
+// counts its cached value (a value read once is cached), and Nil once the
+// key is gone, over RESP and the native protocol.
+func TestMemoryUsage(t *testing.T) {
+	t.Parallel()
+	d := testdaemon.Start(t, testdaemon.Options{})
+	c := dialRESPRaw(t, d.RESPAddr())
+	value := strings.Repeat("v", 4096)
+	c.call("SET", "big", value)
+	c.call("GET", "big")
+	got := c.call("MEMORY", "USAGE", "big")
+	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(got, ":")))
+	if err != nil || n < len(value)+len("big") || n > 2*len(value)+4096 {
+		t.Errorf("MEMORY USAGE big = %q, want the 4 KiB value and a little", got)
+	}
+	if r := dialNative(t, d.Addr()).do("MEMORY", "USAGE", "big", "SAMPLES", "0"); r.Int != int64(n) {
+		t.Errorf("native MEMORY USAGE = %v, RESP %d", r, n)
+	}
+	c.call("DEL", "big")
+	if got := c.call("MEMORY", "USAGE", "big"); got != "$-1\r\n" {
+		t.Errorf("MEMORY USAGE of a deleted key = %q", got)
 	}
 }
