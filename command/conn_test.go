@@ -107,7 +107,7 @@ func TestClient(t *testing.T) {
 			want: "(error) ERR lib-name cannot contain spaces, newlines or special characters."},
 		{cmd: "CLIENT SETINFO LIB-NAME", want: "(error) ERR wrong number of arguments for 'client|setinfo' command"},
 		{cmd: "CLIENT ID x", want: "(error) ERR wrong number of arguments for 'client|id' command"},
-		{cmd: "CLIENT KILL x", want: "(error) ERR unknown subcommand 'KILL'. Try CLIENT HELP."},
+		{cmd: "CLIENT NOSUCH x", want: "(error) ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP."},
 	})
 	if f.s.LibName != "go-redis" || f.s.LibVer != "9.5.1" {
 		t.Errorf("SETINFO: LibName=%q LibVer=%q", f.s.LibName, f.s.LibVer)

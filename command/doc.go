@@ -31,7 +31,7 @@
 //
 // GET and SET allocate nothing here beyond what the Store does: the name is
 // looked up through an upper-cased stack copy, numbers are parsed from the
-// bytes, and the commands-processed counter is striped by session so that
+// bytes, and the per-command counters are striped by session so that
 // cores do not contend for one cache line.
 //
 // # Adding a command
@@ -40,7 +40,8 @@
 //     arity in Redis's convention (negative means at least), flags, key
 //     positions, group, a one-line summary and an argument hint.
 //  2. The handler, in the file of its group (strings.go, keys.go, conn.go,
-//     server.go, info.go), with table tests of every reply and error text,
+//     client.go, server.go, persist.go, shutdown.go, memory.go, monitor.go,
+//     info.go, stats.go), with table tests of every reply and error text,
 //     and its line in handlers (commands.go); start-up panics if a command
 //     has none.
 //  3. One test vector per codec (netproto, resp) and one line in
@@ -87,4 +88,13 @@
 // min-replicas-to-write, min-replicas-max-lag) with Redis's errors, and by pykvd's flag names for
 // the rest; SetPassword is how the password changes under running
 // connections.
+//
+// A save is a merge (persist.go): SAVE runs one, BGSAVE starts one, and
+// LASTSAVE is the time of the last. SHUTDOWN is the daemon's graceful stop
+// (Config.Shutdown). CLIENT LIST, INFO and KILL read a registry of the
+// connections front ends register (Table.Connect), which each command
+// stamps with two atomic stores; MONITOR (monitor.go) costs one atomic
+// load while nobody monitors and never waits for a monitor; commandstats
+// (stats.go) count every call in counters found by spec ID and time a
+// random one call in 16.
 package command

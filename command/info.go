@@ -58,41 +58,51 @@ type InfoField struct {
 	Value   string // the value; CR and LF are replaced by spaces
 }
 
-// infoSections are INFO's sections in their order; each is "default" and
-// all together are "all" and "everything". A section not listed here (cpu,
-// commandstats) is empty, as an unknown section is in Redis.
+// infoSections are INFO's sections in Redis 7.0's order. Those marked
+// dflt are INFO's and INFO default's; all of them are INFO all's and
+// INFO everything's. A section not listed (latencystats: pykv keeps no
+// latency percentiles) is empty, as an unknown section is in Redis.
 var infoSections = []struct {
 	name, title string
+	dflt        bool
 	write       func(t *Table, w *infoWriter, c *infoCtx)
 }{
-	{"server", "Server", (*Table).infoServer},
-	{"clients", "Clients", (*Table).infoClients},
-	{"memory", "Memory", (*Table).infoMemory},
-	{"persistence", "Persistence", (*Table).infoPersistence},
-	{"stats", "Stats", (*Table).infoStats},
-	{"replication", "Replication", (*Table).infoReplication},
-	{"keyspace", "Keyspace", (*Table).infoKeyspace},
+	{"server", "Server", true, (*Table).infoServer},
+	{"clients", "Clients", true, (*Table).infoClients},
+	{"memory", "Memory", true, (*Table).infoMemory},
+	{"persistence", "Persistence", true, (*Table).infoPersistence},
+	{"stats", "Stats", true, (*Table).infoStats},
+	{"replication", "Replication", true, (*Table).infoReplication},
+	{"cpu", "CPU", true, (*Table).infoCPU},
+	{"modules", "Modules", true, func(*Table, *infoWriter, *infoCtx) {}},
+	{"commandstats", "Commandstats", false, (*Table).infoCommandStats},
+	{"errorstats", "Errorstats", true, (*Table).infoErrorStats},
+	{"cluster", "Cluster", true, func(_ *Table, w *infoWriter, _ *infoCtx) { w.int("cluster_enabled", 0) }},
+	{"keyspace", "Keyspace", true, (*Table).infoKeyspace},
 }
 
 // INFO [section ...]: Redis's text layout, "# Title\r\n" then "name:value\r\n"
-// lines, sections separated by an empty line. Field names are Redis's where
-// Redis has the field, so that tools parse them; pykv's own begin "pykv_".
+// lines, sections separated by an empty line, in Redis's order whatever
+// the order of the arguments. Field names are Redis's where Redis has the
+// field, so that tools parse them; pykv's own begin "pykv_".
 func (t *Table) infoCmd(s *Session, argv [][]byte) Reply {
 	want := make(map[string]bool, len(argv))
-	all := len(argv) == 1
+	all, dflt := false, len(argv) == 1
 	for _, a := range argv[1:] {
 		name := strings.ToLower(string(a))
 		switch name {
-		case "all", "everything", "default":
+		case "all", "everything":
 			all = true
+		case "default":
+			dflt = true
 		default:
 			want[name] = true
 		}
 	}
-	c := &infoCtx{si: t.info(), st: t.storeFor(s).Stats(), now: t.store.Now()}
+	c := &infoCtx{si: t.info(), st: t.storeFor(s).Stats(), now: t.store.Now(), base: t.statBaseline()}
 	w := &infoWriter{}
 	for _, sec := range infoSections {
-		if !all && !want[sec.name] {
+		if !all && !want[sec.name] && !(dflt && sec.dflt) {
 			continue
 		}
 		w.section(sec.title)
@@ -147,7 +157,9 @@ var goMemory = []string{
 	"/memory/classes/total:bytes",
 }
 
-func (t *Table) infoMemory(w *infoWriter, c *infoCtx) {
+// goHeap returns the bytes of live heap objects and every byte the Go
+// runtime has mapped.
+func goHeap() (heap, sys uint64) {
 	samples := make([]metrics.Sample, len(goMemory))
 	for i, name := range goMemory {
 		samples[i].Name = name
@@ -159,6 +171,12 @@ func (t *Table) infoMemory(w *infoWriter, c *infoCtx) {
 			vals[i] = s.Value.Uint64()
 		}
 	}
+	return vals[0], vals[1]
+}
+
+func (t *Table) infoMemory(w *infoWriter, c *infoCtx) {
+	var vals [2]uint64
+	vals[0], vals[1] = goHeap()
 	w.uint("used_memory", vals[0])
 	w.str("used_memory_human", humanBytes(vals[0]))
 	w.int("maxmemory", 0)
@@ -173,7 +191,9 @@ func (t *Table) infoPersistence(w *infoWriter, c *infoCtx) {
 	w.int("loading", 0)
 	w.int("aof_enabled", 1)                                          // the log is pykv's append-only file, always on
 	w.int("aof_rewrite_in_progress", boolInt(c.st.MergeRunning).Int) // a merge is pykv's rewrite
-	w.int("rdb_bgsave_in_progress", 0)
+	w.int("rdb_bgsave_in_progress", boolInt(c.st.MergeRunning).Int)  // and a merge is pykv's save
+	w.int("rdb_last_save_time", t.lastSave(c.st))
+	w.uint("rdb_saves", c.st.Merges)
 	w.str("pykv_dataset_id", c.st.DatasetID)
 	w.uint("pykv_last_seq", c.st.LastSeq)
 	w.int("pykv_segments", int64(c.st.Segments))
@@ -193,16 +213,24 @@ func (t *Table) infoPersistence(w *infoWriter, c *infoCtx) {
 	w.int("pykv_last_merge_ms", c.st.LastMergeMs)
 }
 
+// infoStats reports the counters from the start or the last CONFIG
+// RESETSTAT.
 func (t *Table) infoStats(w *infoWriter, c *infoCtx) {
-	w.uint("total_connections_received", c.si.TotalConnections)
-	w.uint("total_commands_processed", t.processed.load())
-	w.uint("rejected_connections", c.si.RejectedConnections)
-	w.uint("expired_keys", c.st.ExpiredKeys)
+	b := c.base
+	w.uint("total_connections_received", since(c.si.TotalConnections, b.connections))
+	w.uint("total_commands_processed", t.cmds.total())
+	w.uint("rejected_connections", since(c.si.RejectedConnections, b.rejectedConns))
+	w.uint("expired_keys", since(c.st.ExpiredKeys, b.expired))
 	w.int("evicted_keys", 0)
-	w.uint("keyspace_hits", c.st.KeyspaceHits)
-	w.uint("keyspace_misses", c.st.KeyspaceMisses)
-	w.uint("pykv_cache_hits", c.st.CacheHits)
-	w.uint("pykv_cache_misses", c.st.CacheMisses)
+	w.int("evicted_clients", 0)
+	w.uint("keyspace_hits", since(c.st.KeyspaceHits, b.hits))
+	w.uint("keyspace_misses", since(c.st.KeyspaceMisses, b.misses))
+	w.int("pubsub_channels", 0)
+	w.int("pubsub_patterns", 0)
+	w.int("unexpected_error_replies", 0)
+	w.uint("total_error_replies", t.errs.total.Load())
+	w.uint("pykv_cache_hits", since(c.st.CacheHits, b.cHits))
+	w.uint("pykv_cache_misses", since(c.st.CacheMisses, b.cMiss))
 }
 
 func (t *Table) infoReplication(w *infoWriter, c *infoCtx) {
@@ -239,9 +267,10 @@ func (t *Table) infoKeyspace(w *infoWriter, c *infoCtx) {
 
 // infoCtx is what INFO's sections report from, read once per INFO.
 type infoCtx struct {
-	si  ServerInfo
-	st  storage.Stats
-	now time.Time
+	si   ServerInfo
+	st   storage.Stats
+	now  time.Time
+	base statBase
 }
 
 // infoWriter appends INFO's text.

@@ -48,7 +48,7 @@ func TestInfo(t *testing.T) {
 	f.store.stats.MergeRead, f.store.stats.MergeWritten, f.store.stats.MergeReclaimed = 100, 119, -19
 
 	titles, fields := f.info()
-	if got := strings.Join(titles, ","); got != "Server,Clients,Memory,Persistence,Stats,Replication,Keyspace" {
+	if got := strings.Join(titles, ","); got != "Server,Clients,Memory,Persistence,Stats,Replication,CPU,Modules,Errorstats,Cluster,Keyspace" {
 		t.Errorf("sections %s", got)
 	}
 	want := map[string]string{
@@ -96,16 +96,22 @@ func TestInfo(t *testing.T) {
 	if titles, _ := f.info("CLIENTS", "server"); strings.Join(titles, ",") != "Server,Clients" {
 		t.Errorf("INFO clients server: %v", titles)
 	}
-	for _, alias := range []string{"all", "everything", "default"} {
-		if titles, _ := f.info(alias); len(titles) != 7 {
+	for alias, n := range map[string]int{"all": 12, "everything": 12, "default": 11} {
+		if titles, _ := f.info(alias); len(titles) != n {
 			t.Errorf("INFO %s: %v", alias, titles)
 		}
 	}
-	if r := f.exec("INFO", "cpu"); r.Kind != KindBytes || len(r.Bytes) != 0 {
-		t.Errorf("INFO cpu = %s", r)
+	if titles, _ := f.info("default", "commandstats"); len(titles) != 12 {
+		t.Errorf("INFO default commandstats: %v", titles)
 	}
-	// INFO itself was counted: four commands, then seven INFOs.
-	if _, fields := f.info("stats"); fields["total_commands_processed"] != "11" {
+	if _, fields := f.info("cpu"); fields["used_cpu_sys"] == "" || fields["used_cpu_user"] == "" {
+		t.Errorf("INFO cpu = %v", fields)
+	}
+	if r := f.exec("INFO", "latencystats"); r.Kind != KindBytes || len(r.Bytes) != 0 {
+		t.Errorf("INFO latencystats = %s", r)
+	}
+	// INFO itself was counted: four commands, then nine INFOs.
+	if _, fields := f.info("stats"); fields["total_commands_processed"] != "13" {
 		t.Errorf("total_commands_processed = %s", fields["total_commands_processed"])
 	}
 }

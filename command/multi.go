@@ -76,6 +76,7 @@ type txState struct {
 // queuedCmd is one command of the queue, with its own copy of argv.
 type queuedCmd struct {
 	run  handler
+	sp   *Spec
 	argv [][]byte
 }
 
@@ -137,7 +138,7 @@ func (t *Table) enqueue(s *Session, sp *Spec, argv [][]byte) Reply {
 		buf = append(buf, a...)
 		own[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
 	}
-	s.tx.queue = append(s.tx.queue, queuedCmd{run: byID[sp.ID()], argv: own})
+	s.tx.queue = append(s.tx.queue, queuedCmd{run: byID[sp.ID()], sp: sp, argv: own})
 	s.tx.bytes += n
 	if sp.Flags&FlagWrite != 0 {
 		s.tx.writes = true
@@ -205,8 +206,13 @@ func (t *Table) exec(s *Session, _ [][]byte) Reply {
 		s.tx.running = stx
 		defer func() { s.tx.running = nil }()
 		for _, c := range tx.queue {
-			replies = append(replies, c.run(t, s, c.argv))
-			t.processed.add(s.ID)
+			start := t.startTiming(s, c.sp)
+			r := c.run(t, s, c.argv)
+			replies = append(replies, r)
+			t.account(s, c.sp, r, start)
+			if ms := t.monitors.list.Load(); ms != nil {
+				t.feedMonitors(*ms, s, c.sp, c.argv)
+			}
 		}
 	})
 	switch {
@@ -288,4 +294,7 @@ func (t *Table) unwatch(s *Session, _ [][]byte) Reply {
 
 // EndSession releases what s holds in the Store: the keys it watches. A
 // front end calls it once a connection is gone; s must not be used after.
-func (t *Table) EndSession(s *Session) { t.endTx(s) }
+func (t *Table) EndSession(s *Session) {
+	t.endTx(s)
+	t.disconnect(s)
+}

@@ -20,6 +20,7 @@ func TestCommand(t *testing.T) {
 		{cmd: "COMMAND INFO config", want: `[["config" (integer) -2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] [` +
 			`["config|get" (integer) -3 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
 			`["config|help" (integer) 2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []] ` +
+			`["config|resetstat" (integer) 2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
 			`["config|set" (integer) -4 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []]]]]`},
 		{cmd: "COMMAND DOCS get", want: `["get" ["summary" "Return the value of a key, or nil when the key does not exist." "group" "string" "arguments" [["name" "key" "type" "key" "key_spec_index" (integer) 0]]]]`},
 		{cmd: "COMMAND DOCS nosuch", want: `[]`},

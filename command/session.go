@@ -66,7 +66,44 @@ type Session struct {
 	// shows a write, the client's own or another's, before it is durable.
 	Store Store
 
+	// LocalAddr is the address the peer connected to, and FD the
+	// connection's file descriptor (-1 when not known), for CLIENT LIST.
+	LocalAddr string
+	FD        int
+
+	// Kill, set by the front end before Table.Connect, closes the
+	// connection from another goroutine (CLIENT KILL).
+	Kill func()
+
+	// Mute is set by Exec when its reply must not be sent: CLIENT REPLY
+	// OFF or SKIP is in force. The front end sends nothing for it.
+	Mute bool
+
+	// Drop is set by a command after which the connection closes without
+	// its reply (SHUTDOWN): the front end flushes the replies before it
+	// and closes.
+	Drop bool
+
+	// Monitor, when MONITOR sets it, makes the connection a monitor once
+	// the reply is sent: the front end reads no more commands from it
+	// and writes what the stream yields (monitor.go).
+	Monitor *MonitorStream
+
 	// tx is the connection's transaction: MULTI's queue and WATCH's keys
 	// (multi.go).
 	tx txState
+
+	// conn is the connection's entry in the Table's registry, nil for a
+	// session no front end registered (Table.Connect).
+	conn *clientEntry
+	// mon is the connection's monitor, once MONITOR ran.
+	mon *monitor
+	// The state of CLIENT REPLY (client.go): replyCtl is set while any
+	// of the others, or Mute, is.
+	replyCtl, replyOff, skipThis, skipNext, muteOne bool
+	// noEvict is CLIENT NO-EVICT's flag.
+	noEvict bool
+	// rng is the state of the draw that picks the calls commandstats
+	// times (stats.go).
+	rng uint64
 }

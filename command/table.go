@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,12 @@ type Config struct {
 	// Settings, when set, is the daemon's configuration: CONFIG GET shows
 	// its parameters and CONFIG SET changes them (config.go).
 	Settings Settings
+
+	// Shutdown, when set, starts the daemon's graceful stop, the one
+	// SIGTERM starts, and returns without waiting for it (the connection
+	// that asked is one it waits for); an error means it will not stop.
+	// SHUTDOWN calls it; without it SHUTDOWN is an error.
+	Shutdown func() error
 }
 
 // Table is the command table: it parses a command's arguments, calls the
@@ -47,11 +54,22 @@ type Table struct {
 	started time.Time
 	runID   string
 
-	lastID    atomic.Uint64
-	processed stripedCounter
+	lastID atomic.Uint64
 
 	// lcsSlots bounds how many large LCS tables exist at once (lcs.go).
 	lcsSlots chan struct{}
+
+	// epoch is the monotonic base of CLIENT LIST's idle times, and
+	// coarse the time since it, kept by a ticker while connections are
+	// registered (client.go), as Redis's cached clock.
+	epoch    time.Time
+	coarse   atomic.Int64
+	cmds     *cmdStats  // INFO commandstats (stats.go)
+	errs     errorStats // INFO errorstats
+	baseMu   sync.Mutex
+	base     statBase // what CONFIG RESETSTAT set aside
+	clients  clientRegistry
+	monitors monitorSet
 }
 
 // New returns a Table that runs commands against store.
@@ -60,7 +78,7 @@ func New(store Store, cfg Config) *Table {
 		panic("command: New with a nil Store")
 	}
 	t := &Table{store: store, cfg: cfg, started: store.Now(), runID: newRunID(),
-		lcsSlots: make(chan struct{}, lcsTables)}
+		lcsSlots: make(chan struct{}, lcsTables), epoch: time.Now(), cmds: newCmdStats()}
 	t.SetPassword(cfg.Password)
 	return t
 }
@@ -119,36 +137,72 @@ func (t *Table) NewSession() *Session {
 // the arity, then authentication, then a follower's refusal of writes.
 // After MULTI, a command that passes them is queued for EXEC (multi.go).
 func (t *Table) Exec(s *Session, argv [][]byte) Reply {
+	r := t.run(s, argv)
+	if s.replyCtl {
+		s.replyControl() // CLIENT REPLY OFF or SKIP (client.go)
+	}
+	return r
+}
+
+// run is Exec but for CLIENT REPLY. Each command that runs is counted
+// (INFO commandstats, stats.go) and shown to monitors (monitor.go); one
+// refused is counted as rejected, and an unknown one only in errorstats.
+func (t *Table) run(s *Session, argv [][]byte) Reply {
 	if len(argv) == 0 {
 		return errEmptyCommand
 	}
 	sp, ok := spec.Lookup(argv[0])
 	if !ok {
-		return s.refuse(unknownCommand(argv))
+		r := s.refuse(unknownCommand(argv))
+		t.errs.add(r.Code)
+		t.touch(s, nil)
+		return r
 	}
 	if len(sp.Subcommands) > 0 && len(argv) >= 2 {
 		sub, ok := sp.Sub(argv[1])
 		if !ok {
-			return s.refuse(unknownSubcommand(sp, argv[1]))
+			r := s.refuse(unknownSubcommand(sp, argv[1]))
+			t.errs.add(r.Code)
+			t.touch(s, sp)
+			return r
 		}
 		sp = sub
 	}
 	if !sp.ArityOK(len(argv)) {
-		return t.refuse(s, sp, sp.ArityError())
+		return t.rejected(s, sp, t.refuse(s, sp, sp.ArityError()))
 	}
 	if !s.Authed && t.needAuth() && sp.Flags&FlagNoAuth == 0 {
-		return t.refuse(s, sp, errNoAuth)
+		return t.rejected(s, sp, t.refuse(s, sp, errNoAuth))
 	}
 	if sp.Flags&FlagWrite != 0 {
 		if r, refused := t.readOnly(s); refused {
-			return t.refuse(s, sp, r)
+			return t.rejected(s, sp, t.refuse(s, sp, r))
 		}
 	}
 	if s.tx.multi && !runsInMulti(sp) {
-		return t.enqueue(s, sp, argv) // multi.go
+		r := t.enqueue(s, sp, argv) // multi.go
+		if r.Kind == KindError {
+			return t.rejected(s, sp, r)
+		}
+		t.touch(s, sp)
+		if e := s.conn; e != nil {
+			e.multi.Store(int32(len(s.tx.queue)))
+		}
+		return r
 	}
+	if e := s.conn; e != nil {
+		e.lastCmd.Store(int32(sp.ID()) + 1)
+		e.lastNs.Store(t.coarse.Load())
+	}
+	start := t.startTiming(s, sp)
 	r := byID[sp.ID()](t, s, argv)
-	t.processed.add(s.ID) // after, as in Redis: INFO does not count itself
+	t.account(s, sp, r, start)
+	if publishes[sp.ID()] {
+		s.publish()
+	}
+	if ms := t.monitors.list.Load(); ms != nil {
+		t.feedMonitors(*ms, s, sp, argv)
+	}
 	return r
 }
 
@@ -169,29 +223,10 @@ func (t *Table) info() ServerInfo {
 	return t.cfg.Info()
 }
 
-// counterStripes is the number of cache-line-separated counters a
-// stripedCounter spreads its additions over, chosen by session ID.
+// counterStripes is the number of stripes the per-command counters
+// spread their additions over, chosen by session ID, so that cores do not
+// contend for one cache line (stats.go).
 const counterStripes = 16
-
-// stripedCounter counts commands without making every core fight over one
-// cache line: each session adds to the stripe of its ID, and a reader (INFO)
-// sums the stripes.
-type stripedCounter struct {
-	stripes [counterStripes]struct {
-		n atomic.Uint64
-		_ [56]byte // pad to a 64-byte cache line
-	}
-}
-
-func (c *stripedCounter) add(id uint64) { c.stripes[id%counterStripes].n.Add(1) }
-
-func (c *stripedCounter) load() uint64 {
-	var sum uint64
-	for i := range c.stripes {
-		sum += c.stripes[i].n.Load()
-	}
-	return sum
-}
 
 // storeFor returns the Store that runs s's commands, reads and writes
 // alike: inside EXEC the transaction's, else the session's own (a

@@ -311,3 +311,20 @@ func (c *Cache) Clear() {
 		s.mu.Unlock()
 	}
 }
+
+// Peek reports the cost (entryCost: key, value and overhead) of key's
+// cached copy when it is the version written by seq, without marking it
+// used or counting a hit or a miss: MEMORY USAGE looks without changing
+// what the cache keeps or reports.
+func (c *Cache) Peek(key []byte, seq uint64) (int64, bool) {
+	if c.shards == nil {
+		return 0, false
+	}
+	s, h := c.shardFor(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, ok := s.index[h]; ok && s.nodes[i].key == string(key) && s.nodes[i].seq == seq {
+		return entryCost(len(key), len(s.nodes[i].value)), true
+	}
+	return 0, false
+}

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pykv/pykv/command"
@@ -337,6 +338,10 @@ func (s *Server) serveConn(c net.Conn) {
 	defer s.table.EndSession(sess) // after the Wait below: releases its WATCHed keys
 	sess.Native = s.proto.Name() == "native"
 	sess.RemoteAddr = c.RemoteAddr().String()
+	sess.LocalAddr = c.LocalAddr().String()
+	sess.FD = connFD(c)
+	sess.Kill = func() { c.Close() }
+	s.table.Connect(sess)
 	to := s.timeouts.Load()
 	dr := &deadlineReader{conn: c, idle: to.Idle, request: to.Request, auth: to.Auth, closing: &s.closing}
 	if !sess.Authed && to.Auth > 0 {
@@ -532,9 +537,15 @@ func (s *Server) loop(dr *deadlineReader, dw *durableWriter, br *bufio.Reader, c
 			codec.SetAuthenticated(sess.Authed)
 			dr.authBy = time.Time{}
 		}
-		if err := codec.WriteReply(sess, reply); err != nil {
-			s.writeFailed(err, log)
+		if sess.Drop { // SHUTDOWN: no reply, as the process exits
+			codec.Flush()
 			return
+		}
+		if !sess.Mute { // CLIENT REPLY OFF or SKIP
+			if err := codec.WriteReply(sess, reply); err != nil {
+				s.writeFailed(err, log)
+				return
+			}
 		}
 		if sess.Quit {
 			codec.Flush()
@@ -542,6 +553,10 @@ func (s *Server) loop(dr *deadlineReader, dw *durableWriter, br *bufio.Reader, c
 		}
 		if sess.Takeover != nil {
 			s.takeover(dr.conn, br, codec, sess, log)
+			return
+		}
+		if sess.Monitor != nil {
+			s.monitor(dr.conn, codec, sess, log)
 			return
 		}
 		if sess.Stream != nil && !s.stream(codec, sess, log) {
@@ -585,6 +600,53 @@ func (s *Server) stream(codec Codec, sess *command.Session, log *slog.Logger) bo
 		return false
 	}
 	return true
+}
+
+// monitor serves a connection that ran MONITOR (command.MonitorStream):
+// its reply first, then every line the table sends, flushed whenever no
+// more are waiting, until the table drops the monitor for not keeping up,
+// the client leaves or the server shuts down. What the client sends is
+// read and discarded, so that its leaving is seen; the read has no
+// deadline (Redis's timeout spares monitors), and Shutdown's wake-up
+// ends it.
+func (s *Server) monitor(conn net.Conn, codec Codec, sess *command.Session, log *slog.Logger) {
+	m := sess.Monitor
+	sess.Monitor = nil
+	defer m.Stop()
+	if err := codec.Flush(); err != nil {
+		s.writeFailed(err, log)
+		return
+	}
+	left := make(chan struct{})
+	conn.SetReadDeadline(time.Time{})
+	go func() {
+		defer close(left)
+		io.Copy(io.Discard, conn)
+	}()
+	defer func() { conn.Close(); <-left }()
+	for {
+		select {
+		case r := <-m.Lines:
+			err := codec.WriteReply(sess, r)
+			m.Sent(r)
+			if err == nil && len(m.Lines) == 0 {
+				err = codec.Flush()
+			}
+			if err != nil {
+				s.writeFailed(err, log)
+				return
+			}
+		case <-m.Gone:
+			codec.Flush()
+			log.Warn("closing monitor: it did not keep up with the commands")
+			return
+		case <-left:
+			return
+		case <-s.stopping:
+			codec.Flush()
+			return
+		}
+	}
 }
 
 // takeover hands the connection to the command that asked for it
@@ -653,4 +715,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 		return ctx.Err()
 	}
+}
+
+// connFD returns c's file descriptor, for CLIENT LIST's fd, or -1 when
+// it has none to tell (TLS, a test's pipe).
+func connFD(c net.Conn) int {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return -1
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	_ = raw.Control(func(f uintptr) { fd = int(f) })
+	return fd
 }

@@ -123,6 +123,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		lock.Close()
 		return nil, err
 	}
+	db.merges.lastAt = time.Now() // LASTSAVE before any merge: when the files were read whole
 	if opts.ExpiryInterval > 0 {
 		db.bgDone.Add(1)
 		go db.expireLoop()
@@ -271,6 +272,7 @@ func (db *DB) statsAt(seq uint64) Stats {
 		MergeRead:      ms.read,
 		MergeWritten:   ms.written,
 		LastMergeMs:    ms.last.Milliseconds(),
+		LastMergeAt:    ms.lastAt,
 		MergeRunning:   ms.running,
 		MergeFailures:  ms.failures,
 		MergesDeclined: ms.declined,

@@ -61,6 +61,7 @@ type mergeState struct {
 	read     int64 // bytes of the files merges read, since Open
 	written  int64 // bytes of the snapshots they wrote
 	last     time.Duration
+	lastAt   time.Time // when the last merge completed; Open's time before any
 	running  bool
 	failures uint64
 	declined uint64
@@ -71,6 +72,7 @@ type mergeSnapshot struct {
 	read     int64
 	written  int64
 	last     time.Duration
+	lastAt   time.Time
 	running  bool
 	failures uint64
 	declined uint64
@@ -79,7 +81,7 @@ type mergeSnapshot struct {
 func (m *mergeState) stats() mergeSnapshot {
 	m.statMu.Lock()
 	defer m.statMu.Unlock()
-	return mergeSnapshot{m.runs, m.read, m.written, m.last, m.running, m.failures, m.declined}
+	return mergeSnapshot{m.runs, m.read, m.written, m.last, m.lastAt, m.running, m.failures, m.declined}
 }
 
 // Merge seals the active segment when it holds records, then merges the
@@ -163,7 +165,12 @@ func (db *DB) mergeSealedOnce() (st MergeStats, err error) {
 	active, _ := db.log.Active()
 	segs, prev := db.files.mergeable(active)
 	if len(segs) == 0 {
-		return st, nil // nothing sealed since the last merge
+		// Nothing sealed since the last merge: the files are as a merge
+		// leaves them, which is what LASTSAVE tells.
+		db.merges.statMu.Lock()
+		db.merges.lastAt = time.Now()
+		db.merges.statMu.Unlock()
+		return st, nil
 	}
 	db.setMergeRunning(true)
 	defer db.setMergeRunning(false)
@@ -342,6 +349,7 @@ func (db *DB) countMerge(st MergeStats) {
 	db.merges.read += st.BytesRead
 	db.merges.written += st.BytesWritten
 	db.merges.last = st.Duration
+	db.merges.lastAt = time.Now()
 	db.merges.statMu.Unlock()
 	db.logger().Info("merge done", "snapshot", st.Snapshot, "files", st.Files, "keys", st.Keys, "expired", st.Expired,
 		"read_bytes", st.BytesRead, "written_bytes", st.BytesWritten, "duration", st.Duration.Round(time.Millisecond))

@@ -1,6 +1,9 @@
 package storage
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Errors returned by DB methods. Callers compare with errors.Is.
 var (
@@ -80,6 +83,10 @@ type Stats struct {
 	MergeRead      int64  // bytes of the files merges read (and removed) since Open
 	MergeWritten   int64  // bytes of the snapshots merges wrote since Open
 	LastMergeMs    int64  // duration of the last merge
+	// LastMergeAt is when the last merge completed (or found nothing to
+	// merge), or when Open finished before any: Redis's LASTSAVE, the
+	// instant the files were last as a merge leaves them.
+	LastMergeAt    time.Time
 	MergeRunning   bool   // a merge is in progress
 	MergeFailures  uint64 // merges that failed (an I/O error, a panic) since Open; the log is unaffected
 	MergesDeclined uint64 // merges not started because their output would not fit in the free space

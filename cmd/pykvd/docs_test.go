@@ -4,6 +4,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,6 +36,11 @@ func TestDocsListEveryCommand(t *testing.T) {
 			served = append(served, string(sub.Array[0].Bytes))
 		}
 	}
+	// The Differences row states how many commands there are.
+	m := regexp.MustCompile(`\| Commands \| about 240 \| the (\d+) of \[Commands\]`).FindStringSubmatch(string(text))
+	if top := len(n.do("COMMAND", "LIST").Array); m == nil || m[1] != strconv.Itoa(top) {
+		t.Errorf("docs/protocol.md's Differences row says %v commands; COMMAND LIST has %d", m, top)
+	}
 	for _, name := range served {
 		if !slices.Contains(documented, name) {
 			t.Errorf("%s is served but not in docs/protocol.md's RESP Commands table", name)
@@ -62,8 +68,8 @@ func documentedCommands(t *testing.T, doc string) []string {
 	}
 	table, _, _ = strings.Cut(table, "\n### ")
 	// A command is `NAME`; its subcommands follow it in parentheses.
-	entry := regexp.MustCompile("`([A-Z]+)`(?: \\(([^)]*)\\))?")
-	sub := regexp.MustCompile("`([A-Z]+)`")
+	entry := regexp.MustCompile("`([A-Z][A-Z-]*)`(?: \\(([^)]*)\\))?")
+	sub := regexp.MustCompile("`([A-Z][A-Z-]*)`")
 	var names []string
 	for _, line := range strings.Split(table, "\n") {
 		cols := strings.Split(line, "|")

@@ -150,7 +150,7 @@ func isReset(err error) bool {
 
 // infoSections are the titles of INFO's sections, in order: what INFO with
 // no argument answers.
-var infoSections = []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "Keyspace"}
+var infoSections = []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Modules", "Errorstats", "Cluster", "Keyspace"}
 
 // parseInfo parses INFO's text into its sections and fields
 // (testdaemon.ParseInfo), failing the test if it is not laid out as INFO

@@ -179,7 +179,7 @@ func serve(cfg config.Config, info daemon.Info, load func() (config.Config, erro
 				err = serr
 			}
 			return err
-		case err := <-served: // a listener failed; Serve shut the daemon down
+		case err := <-served: // a listener failed or SHUTDOWN ran; the daemon is shut down
 			sd.SdNotify(false, sd.SdNotifyStopping)
 			return err
 		}

@@ -72,6 +72,7 @@ var parsedArgs = func() map[string][]Arg {
 //
 //	name[:type][=TOKEN][@keyspec][?][*][+][(alternatives...)|{parts...}]
 //
+// (a backslash escapes the byte after it, for Redis's name "ip:port").
 // The type is "string" when left out, "key" when a key specification is
 // given, "pure-token" for a token alone, "oneof" before "(", "block"
 // before "{". ? is optional, * multiple, + multiple_token. The arguments
@@ -87,6 +88,14 @@ var argNotation = map[string]string{
 
 	"client|setname": "connection-name",
 	"client|setinfo": "attr(libname:string=LIB-NAME libver:string=LIB-VER)",
+	"client|kill": `filter(ip\:port new-format*(client-id:integer=ID? normal_master_slave_pubsub=TYPE?(normal=NORMAL master=MASTER ` +
+		`slave=SLAVE replica=REPLICA pubsub=PUBSUB) username:string=USER? ip\:port:string=ADDR? ip\:port:string=LADDR? yes/no:string=SKIPME?))`,
+	"client|list":     "normal_master_replica_pubsub=TYPE?(normal=NORMAL master=MASTER replica=REPLICA pubsub=PUBSUB) id=ID?{client-id:integer*}",
+	"client|reply":    "on_off_skip(on=ON off=OFF skip=SKIP)",
+	"client|no-evict": "enabled(on=ON off=OFF)",
+	"bgsave":          "schedule=SCHEDULE?",
+	"memory|usage":    "key@0 count:integer=SAMPLES?",
+	"shutdown":        "nosave_save?(nosave=NOSAVE save=SAVE) now=NOW? force=FORCE? abort=ABORT?",
 
 	"get":         "key@0",
 	"set":         "key@0 value condition?(nx=NX xx=XX) get=GET? expiration?(seconds:integer=EX milliseconds:integer=PX unix-time-seconds:unix-time=EXAT unix-time-milliseconds:unix-time=PXAT keepttl=KEEPTTL)",
@@ -180,15 +189,22 @@ func (p *argParser) list(close byte) []Arg {
 	return args
 }
 
+// word reads a name, a type, a token or a number; a backslash makes the
+// byte after it part of the word (`ip\:port`, a name of Redis's).
 func (p *argParser) word() string {
 	start := p.i
+	var w []byte
 	for p.i < len(p.s) && strings.IndexByte(":=@?*+(){} ", p.s[p.i]) < 0 {
+		if p.s[p.i] == '\\' && p.i+1 < len(p.s) {
+			p.i++
+		}
+		w = append(w, p.s[p.i])
 		p.i++
 	}
 	if p.i == start {
 		p.fail("a name expected at " + strconv.Itoa(start))
 	}
-	return p.s[start:p.i]
+	return string(w)
 }
 
 func (p *argParser) arg() Arg {

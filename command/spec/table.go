@@ -16,7 +16,7 @@ const (
 // and one line of its handlers table), its tests, one test vector per
 // codec and one line in docs/protocol.md.
 func table() []*Command {
-	return []*Command{
+	return append([]*Command{
 		// connection
 		{Name: "ping", Arity: -1, Flags: FlagFast, Group: "connection",
 			Summary: "Return PONG, or the message when one is given.",
@@ -51,6 +51,20 @@ func table() []*Command {
 					Args:    "LIB-NAME libname|LIB-VER libver"},
 				{Name: "help", Arity: 2, Group: "connection",
 					Summary: "List the CLIENT subcommands."},
+				{Name: "list", Arity: -2, Flags: FlagAdmin, Group: "connection",
+					Summary: "List the connections, one line of fields each.",
+					Args:    "[TYPE normal|master|replica|pubsub] [ID client-id [client-id ...]]"},
+				{Name: "info", Arity: 2, Group: "connection",
+					Summary: "Return this connection's line of CLIENT LIST."},
+				{Name: "kill", Arity: -3, Flags: FlagAdmin, Group: "connection",
+					Summary: "Close the connections matching the filters (or the one at ip:port).",
+					Args:    "ip:port | [ID client-id] [TYPE normal|master|replica|pubsub] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no] ..."},
+				{Name: "reply", Arity: 3, Group: "connection",
+					Summary: "Turn the replies to this connection off, on, or off for the next command.",
+					Args:    "ON|OFF|SKIP"},
+				{Name: "no-evict", Arity: 3, Flags: FlagAdmin, Group: "connection",
+					Summary: "Set the connection's no-evict flag (pykv never evicts clients).",
+					Args:    "ON|OFF"},
 			}},
 
 		// string
@@ -319,6 +333,8 @@ func table() []*Command {
 					Args:    "parameter value [parameter value ...]"},
 				{Name: "help", Arity: 2, Group: "server",
 					Summary: "List the CONFIG subcommands."},
+				{Name: "resetstat", Arity: 2, Flags: FlagAdmin, Group: "server",
+					Summary: "Reset the statistics INFO reports: commandstats, errorstats and the stats counters."},
 			}},
 		{Name: "bgrewriteaof", Arity: 1, Flags: FlagAdmin, Group: "server",
 			Summary: "Start a merge of the log into a new snapshot in the background (pykv's compaction)."},
@@ -351,5 +367,5 @@ func table() []*Command {
 		{Name: "psync", Arity: 4, Flags: FlagAdmin | FlagNoMulti, Group: "server",
 			Summary: "A follower's request to its leader: the records after seq of the dataset, or a full sync (native protocol).",
 			Args:    "dataset seq port"},
-	}
+	}, adminTable()...)
 }

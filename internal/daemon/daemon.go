@@ -204,7 +204,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		return nil, err
 	}
 	table := command.New(d.db, command.Config{Password: cfg.Password, Info: d.serverInfo, Repl: d.repl,
-		Settings: settings{d}})
+		Settings: settings{d}, Shutdown: d.shutdownCommand})
 	d.table = table
 	if cfg.Native.Addr != "" || info.given("native") != nil {
 		c := srvCfg
@@ -435,6 +435,19 @@ func (d *Daemon) protected(cfg config.Config) error {
 				"or, if the network is trusted, turn protected mode off (protected_mode = false)", name, a)
 		}
 	}
+	return nil
+}
+
+// shutdownCommand starts the stop SHUTDOWN asks for, the one SIGTERM
+// makes, and returns at once: the connection that asked is one Shutdown
+// waits for. Serve then returns Shutdown's result, as after Shutdown.
+func (d *Daemon) shutdownCommand() error {
+	d.log.Info("shutting down", "reason", "SHUTDOWN command")
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		_ = d.Shutdown(ctx) // Serve returns its result
+	}()
 	return nil
 }
 

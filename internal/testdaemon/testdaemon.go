@@ -233,6 +233,26 @@ func (d *Daemon) Stop() int {
 	return p.exitCode()
 }
 
+// WaitExit waits up to StopTimeout for a daemon told to stop some other
+// way than Stop (SHUTDOWN) to exit by itself, and returns its exit code;
+// it fails t (FailNow) if the daemon does not exit in time, after killing
+// it.
+func (d *Daemon) WaitExit() int {
+	d.t.Helper()
+	p := d.proc
+	if p == nil {
+		d.t.Fatal("testdaemon: WaitExit before Start")
+	}
+	select {
+	case <-p.exited:
+		return p.exitCode()
+	case <-time.After(StopTimeout):
+		d.kill(p)
+		d.t.Fatalf("testdaemon: pykvd (pid %d) did not exit within %v", p.cmd.Process.Pid, StopTimeout)
+		return -1
+	}
+}
+
 // Kill sends SIGKILL, as a crash or the OOM killer would, and waits for
 // the process to be gone. Nothing of the daemon's shutdown runs.
 func (d *Daemon) Kill() {

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package command
+
+// infoCPU reports nothing where getrusage is not available.
+func (t *Table) infoCPU(*infoWriter, *infoCtx) {}
