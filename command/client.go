@@ -251,9 +251,9 @@ func errUnknownClientType(b []byte) Reply {
 	return errorf("Unknown client type '" + cString(b) + "'")
 }
 
-// CLIENT LIST [TYPE type] [ID id [id ...]]: the reply is a bulk string in
-// RESP2 and RESP3 alike (Redis's RESP3 verbatim string is not produced),
-// one line per connection, each ended by "\n".
+// CLIENT LIST [TYPE type] [ID id [id ...]]: the reply is text (a bulk
+// string in RESP2, a verbatim string in RESP3, as Redis's), one line per
+// connection, each ended by "\n".
 func (t *Table) clientList(s *Session, argv [][]byte) Reply {
 	var list []*clientEntry
 	switch {
@@ -292,7 +292,7 @@ func (t *Table) clientList(s *Session, argv [][]byte) Reply {
 	if b == nil {
 		b = []byte{}
 	}
-	return Bytes(b)
+	return Text(b)
 }
 
 // CLIENT INFO: this connection's line, ended by "\n".
@@ -304,7 +304,7 @@ func (t *Table) clientInfo(s *Session, _ [][]byte) Reply {
 		e.lastNs.Store(int64(time.Since(t.epoch)))
 		e.meta.Store(&clientMeta{name: s.Name, libName: s.LibName, libVer: s.LibVer, proto: s.proto()})
 	}
-	return Bytes(append(t.clientLine(nil, e, time.Now()), '\n'))
+	return Text(append(t.clientLine(nil, e, time.Now()), '\n'))
 }
 
 // killFilter is CLIENT KILL's filters.

@@ -113,7 +113,7 @@ func (t *Table) infoCmd(s *Session, argv [][]byte) Reply {
 			}
 		}
 	}
-	return Bytes(w.b)
+	return Text(w.b)
 }
 
 func (t *Table) infoServer(w *infoWriter, c *infoCtx) {

@@ -79,14 +79,14 @@ func (t *Table) memoryHelpCmd(_ *Session, _ [][]byte) Reply {
 func (t *Table) memoryDoctor(_ *Session, _ [][]byte) Reply {
 	heap, _ := goHeap()
 	if heap < 5<<20 {
-		return Bytes([]byte("Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting."))
+		return Text([]byte("Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting."))
 	}
-	return Bytes([]byte("Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."))
+	return Text([]byte("Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."))
 }
 
 // MEMORY MALLOC-STATS: Redis's answer for an allocator without a report.
 func (t *Table) memoryMallocStats(_ *Session, _ [][]byte) Reply {
-	return Bytes([]byte("Stats not supported for the current allocator"))
+	return Bytes([]byte("Stats not supported for the current allocator")) // a bulk string, as Redis without jemalloc
 }
 
 // MEMORY PURGE returns freed heap to the operating system.

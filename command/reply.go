@@ -36,6 +36,10 @@ func Int(n int64) Reply { return reply.Int(n) }
 // Bytes is reply.Bytes.
 func Bytes(b []byte) Reply { return reply.Bytes(b) }
 
+// Text returns a reply of human-readable text: a RESP3 verbatim string,
+// as Redis answers INFO, CLIENT LIST and MEMORY DOCTOR (reply.Text).
+func Text(b []byte) Reply { return reply.Text(b) }
+
 // Status is reply.Status.
 func Status(s string) Reply { return reply.Status(s) }
 

@@ -28,7 +28,7 @@ const (
 // Reply is the result of one command, independent of any wire format.
 type Reply struct {
 	Kind  Kind
-	Int   int64   // KindInt; for KindNil, nilArray marks NilArray
+	Int   int64   // KindInt; for KindNil, nilArray marks NilArray; for KindBytes, verbatimText marks Text
 	Bytes []byte  // KindBytes, KindStatus
 	Array []Reply // KindArray, KindMap (flattened key, value, key, value...)
 	Code  string  // KindError: a short upper-case class such as "ERR", "NOAUTH", "WRONGTYPE"
@@ -52,6 +52,17 @@ var NilArray = Reply{Kind: KindNil, Int: nilArray}
 
 // IsNilArray reports whether r is NilArray.
 func (r Reply) IsNilArray() bool { return r.Kind == KindNil && r.Int == nilArray }
+
+// verbatimText is the Int of a KindBytes Reply made by Text.
+const verbatimText = 1
+
+// Text returns a string reply of human-readable text, such as INFO's: RESP3
+// writes it as Redis does, a verbatim string of format "txt"; RESP2 and the
+// native protocol as any string (KindBytes).
+func Text(b []byte) Reply { return Reply{Kind: KindBytes, Bytes: b, Int: verbatimText} }
+
+// IsText reports whether r was made by Text.
+func (r Reply) IsText() bool { return r.Kind == KindBytes && r.Int == verbatimText }
 
 // Int returns an integer reply.
 func Int(n int64) Reply { return Reply{Kind: KindInt, Int: n} }

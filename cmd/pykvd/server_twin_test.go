@@ -81,18 +81,30 @@ func TestServerCommandsLikeRedis(t *testing.T) {
 			{"CONFIG", "RESETSTAT"},
 		}
 	})
-	// Empty text replies, which Redis sends as RESP3 verbatim strings and
-	// pykv as bulk strings (docs/protocol.md), compared over RESP2.
-	p, r := dialRESPRaw(t, tw.pykv.RESPAddr()), dialRESPRaw(t, tw.redisAddr)
-	for _, cmd := range [][]string{
-		{"CLIENT", "LIST", "TYPE", "master"},
-		{"CLIENT", "LIST", "TYPE", "replica"},
-		{"CLIENT", "LIST", "TYPE", "pubsub"},
-		{"CLIENT", "LIST", "ID", "999999"},
-		{"INFO", "nosuch"},
-	} {
-		if got, want := p.call(cmd...), r.call(cmd...); got != want {
-			t.Errorf("%s: pykvd %q, redis-server %q", quoteArgs(cmd), got, want)
+	// Text replies (bulk strings in RESP2, verbatim strings of format txt
+	// in RESP3) whose text is the same on both servers, over both.
+	for _, proto := range []string{"2", "3"} {
+		p, r := dialRESPRaw(t, tw.pykv.RESPAddr()), dialRESPRaw(t, tw.redisAddr)
+		p.call("HELLO", proto)
+		r.call("HELLO", proto)
+		for _, cmd := range [][]string{
+			{"CLIENT", "LIST", "TYPE", "master"},
+			{"CLIENT", "LIST", "TYPE", "replica"},
+			{"CLIENT", "LIST", "TYPE", "pubsub"},
+			{"CLIENT", "LIST", "ID", "999999"},
+			{"INFO", "nosuch"},
+		} {
+			if got, want := p.call(cmd...), r.call(cmd...); got != want {
+				t.Errorf("RESP%s %s: pykvd %q, redis-server %q", proto, quoteArgs(cmd), got, want)
+			}
+		}
+		// INFO, CLIENT INFO and MEMORY DOCTOR differ in their text, not in
+		// its type.
+		for _, cmd := range [][]string{{"INFO", "keyspace"}, {"CLIENT", "INFO"}, {"MEMORY", "DOCTOR"}} {
+			got, want := p.call(cmd...), r.call(cmd...)
+			if got[0] != want[0] || (proto == "3" && !strings.HasPrefix(got, "=") != !strings.HasPrefix(want, "=")) {
+				t.Errorf("RESP%s %s: pykvd answers %q, redis-server %q: not the same type", proto, quoteArgs(cmd), got, want)
+			}
 		}
 	}
 }

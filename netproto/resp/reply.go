@@ -134,7 +134,10 @@ func (r *Reader) readBlob(c byte) (reply.Reply, error) {
 		if len(b) < 4 || b[3] != ':' {
 			return reply.Reply{}, protoErr(textInvalidVerbatim)
 		}
-		return reply.Bytes(b[4:]), nil
+		if string(b[:3]) == "txt" {
+			return reply.Text(b[4:]), nil // written back as it came
+		}
+		return reply.Bytes(b[4:]), nil // another format ("mkd"): its text
 	case '!':
 		return errorReply(b), nil
 	}

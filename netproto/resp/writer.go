@@ -99,6 +99,10 @@ func (w *Writer) reply(r reply.Reply) {
 	case reply.KindInt:
 		w.header(':', r.Int)
 	case reply.KindBytes:
+		if w.proto == 3 && r.IsText() {
+			w.verbatim(r.Bytes)
+			break
+		}
 		w.bulk(r.Bytes)
 	case reply.KindArray, reply.KindMap:
 		if r.Kind == reply.KindMap && w.proto == 3 {
@@ -133,6 +137,15 @@ func (w *Writer) header(c byte, n int64) {
 
 func (w *Writer) bulk(b []byte) {
 	w.header('$', int64(len(b)))
+	_, _ = w.bw.Write(b)
+	_, _ = w.bw.WriteString("\r\n")
+}
+
+// verbatim writes b as a RESP3 verbatim string of format "txt", as Redis's
+// addReplyVerbatim does: "=<len+4>\r\ntxt:<b>\r\n".
+func (w *Writer) verbatim(b []byte) {
+	w.header('=', int64(len(b))+4)
+	_, _ = w.bw.WriteString("txt:")
 	_, _ = w.bw.Write(b)
 	_, _ = w.bw.WriteString("\r\n")
 }
