@@ -256,13 +256,14 @@ func (t *Table) infoReplication(w *infoWriter, c *infoCtx) {
 }
 
 // infoKeyspace reports db0 only when it has keys, as Redis leaves out empty
-// databases. avg_ttl is not tracked and reads 0.
+// databases. avg_ttl is the engine's estimate (storage.Stats.AvgTTLMs), in
+// milliseconds as Redis's.
 func (t *Table) infoKeyspace(w *infoWriter, c *infoCtx) {
 	if c.st.Keys == 0 {
 		return
 	}
 	w.str("db0", "keys="+strconv.FormatInt(c.st.Keys, 10)+
-		",expires="+strconv.FormatInt(c.st.KeysWithTTL, 10)+",avg_ttl=0")
+		",expires="+strconv.FormatInt(c.st.KeysWithTTL, 10)+",avg_ttl="+strconv.FormatInt(c.st.AvgTTLMs, 10))
 }
 
 // infoCtx is what INFO's sections report from, read once per INFO.

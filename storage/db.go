@@ -32,6 +32,8 @@ type DB struct {
 	// thresholds are the background merge triggers, first Options',
 	// changed by SetMergeThresholds.
 	thresholds atomic.Pointer[MergeThresholds]
+	// avgTTL is Stats.AvgTTLMs, kept by ExpireCycle.
+	avgTTL atomic.Int64
 
 	// wmu serializes mutations: seq assignment, condition checks, the log
 	// append and the keydir update happen under it; the wait for the fsync
@@ -281,6 +283,7 @@ func (db *DB) statsAt(seq uint64) Stats {
 		DeadBytes:      max(bytes-db.liveBytes.Load(), 0),
 		Keys:           db.keydir.Len(),
 		KeysWithTTL:    db.keydir.LenWithTTL(),
+		AvgTTLMs:       db.avgTTL.Load(),
 		LastSeq:        seq,
 		Segments:       segs,
 		DiskBytes:      bytes,

@@ -108,6 +108,9 @@ func (db *DB) SetCacheBytes(n int64) error {
 // removed. The background loop calls it every ExpiryInterval; tests call
 // it directly.
 func (db *DB) ExpireCycle() int {
+	if db.keydir.LenWithTTL() == 0 {
+		db.avgTTL.Store(0)
+	}
 	if db.replica.Load() {
 		return 0 // the leader expires keys and sends the deletes
 	}
@@ -121,13 +124,18 @@ func (db *DB) ExpireCycle() int {
 	for loop := 0; loop < expiryMaxLoopsTick && !db.closed.Load(); loop++ {
 		now := db.nowMs()
 		sampled := 0
+		var ttlSum, ttlSamples int64
 		victims = victims[:0]
 		db.keydir.SampleExpiring(expirySample, func(key []byte, e index.Entry) {
 			sampled++
 			if expired(e, now) {
 				victims = append(victims, victim{bytes.Clone(key), e.Seq})
+			} else {
+				ttlSum += e.ExpireAt - now
+				ttlSamples++
 			}
 		})
+		db.sampleTTL(sampled, ttlSum, ttlSamples)
 		for _, v := range victims {
 			db.expireKey(v.key, v.seq, now)
 		}
@@ -144,4 +152,23 @@ func (db *DB) ExpireCycle() int {
 		_ = db.awaitDurable(db.applied.Load())
 	}
 	return removed
+}
+
+// sampleTTL folds one sample of an expiry cycle into Stats.AvgTTLMs as
+// Redis's activeExpireCycle folds its avg_ttl: the first sample's mean
+// is taken whole, later ones weigh 1/50 against the average so far; a
+// sample of no key with an expiry resets it to 0.
+func (db *DB) sampleTTL(sampled int, sum, n int64) {
+	if sampled == 0 {
+		db.avgTTL.Store(0)
+		return
+	}
+	if n == 0 {
+		return // every sampled key had expired
+	}
+	mean := sum / n
+	if old := db.avgTTL.Load(); old != 0 {
+		mean = old/50*49 + mean/50
+	}
+	db.avgTTL.Store(mean)
 }

@@ -101,3 +101,40 @@ func TestSetMergeThresholds(t *testing.T) {
 		}
 	}
 }
+
+// TestAvgTTL: each active expiry cycle folds the TTLs it samples into
+// Stats.AvgTTLMs, as Redis's avg_ttl; it reads 0 once no key has an expiry.
+func TestAvgTTL(t *testing.T) {
+	now := time.Now()
+	db := openMem(t, vfs.NewMem(), Options{ExpiryInterval: -1, Clock: func() time.Time { return now }})
+	defer db.Close()
+	if db.ExpireCycle(); db.Stats().AvgTTLMs != 0 {
+		t.Fatalf("AvgTTLMs %d with no key", db.Stats().AvgTTLMs)
+	}
+	for i := range 10 {
+		if _, err := db.Set([]byte{'k', byte('0' + i)}, []byte("v"), SetOptions{ExpireAt: now.UnixMilli() + 100_000}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Set([]byte("forever"), []byte("v"), SetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	db.ExpireCycle()
+	if got := db.Stats().AvgTTLMs; got != 100_000 {
+		t.Fatalf("AvgTTLMs %d after one cycle over keys of 100 s, want 100000", got)
+	}
+	now = now.Add(40 * time.Second) // 60 s left: the average moves a 50th of the way per cycle
+	db.ExpireCycle()
+	if got, want := db.Stats().AvgTTLMs, int64(100_000/50*49+60_000/50); got != want {
+		t.Fatalf("AvgTTLMs %d after a second cycle, want %d", got, want)
+	}
+	for i := range 10 {
+		if _, err := db.Persist([]byte{'k', byte('0' + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.ExpireCycle()
+	if got := db.Stats().AvgTTLMs; got != 0 {
+		t.Fatalf("AvgTTLMs %d with no key left with an expiry", got)
+	}
+}

@@ -624,3 +624,40 @@ func TestMemoryUsage(t *testing.T) {
 		t.Errorf("MEMORY USAGE of a deleted key = %q", got)
 	}
 }
+
+// TestAvgTTLLikeRedis: INFO keyspace's avg_ttl is, on both servers, the
+// active expiry cycle's estimate of the milliseconds keys with an expiry
+// have left, in (0, 100000] for keys set with EX 100, and 0 again once no
+// key has an expiry.
+func TestAvgTTLLikeRedis(t *testing.T) {
+	t.Parallel()
+	tw := startTwins(t)
+	for name, c := range map[string]*respRaw{"pykvd": dialRESPRaw(t, tw.pykv.RESPAddr()), "redis-server": dialRESPRaw(t, tw.redisAddr)} {
+		avgTTL := func() int64 {
+			t.Helper()
+			line := c.call("INFO", "keyspace")
+			_, v, ok := strings.Cut(line, "avg_ttl=")
+			if !ok {
+				return -1 // no db0 line: no key at all
+			}
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				t.Fatalf("%s: INFO keyspace: %q", name, line)
+			}
+			return n
+		}
+		for i := range 20 {
+			c.call("SET", "t"+strconv.Itoa(i), "v", "EX", "100")
+		}
+		c.call("SET", "forever", "v")
+		var got int64
+		waitFor(t, 10*time.Second, name+"'s avg_ttl", func() bool { got = avgTTL(); return got > 0 })
+		if got > 100_000 {
+			t.Errorf("%s: avg_ttl %d for keys set with EX 100", name, got)
+		}
+		for i := range 20 {
+			c.call("PERSIST", "t"+strconv.Itoa(i))
+		}
+		waitFor(t, 10*time.Second, name+"'s avg_ttl back to 0", func() bool { return avgTTL() == 0 })
+	}
+}
