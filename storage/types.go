@@ -54,13 +54,13 @@ type SetResult struct {
 
 // Stats are counters and gauges of a DB, for INFO and metrics.
 type Stats struct {
-	Keys           int64  // live keys in the keydir (expired but not yet removed included)
-	KeysWithTTL    int64  // of which have an expiry
+	Keys        int64 // live keys in the keydir (expired but not yet removed included)
+	KeysWithTTL int64 // of which have an expiry
 	// AvgTTLMs estimates the milliseconds the keys with an expiry have
 	// left, as Redis's avg_ttl: a running average over the keys each
 	// active expiry cycle samples; 0 when none has an expiry or none was
 	// sampled yet.
-	AvgTTLMs int64
+	AvgTTLMs       int64
 	LastSeq        uint64 // seq of the newest record
 	Segments       int    // log segment files
 	DiskBytes      int64  // bytes of every data file
