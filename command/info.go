@@ -60,8 +60,8 @@ type InfoField struct {
 
 // infoSections are INFO's sections in Redis 7.0's order. Those marked
 // dflt are INFO's and INFO default's; all of them are INFO all's and
-// INFO everything's. A section not listed (latencystats: pykv keeps no
-// latency percentiles) is empty, as an unknown section is in Redis.
+// INFO everything's. A section not listed is empty, as an unknown section
+// is in Redis.
 var infoSections = []struct {
 	name, title string
 	dflt        bool
@@ -77,6 +77,7 @@ var infoSections = []struct {
 	{"modules", "Modules", true, func(*Table, *infoWriter, *infoCtx) {}},
 	{"commandstats", "Commandstats", false, (*Table).infoCommandStats},
 	{"errorstats", "Errorstats", true, (*Table).infoErrorStats},
+	{"latencystats", "Latencystats", false, (*Table).infoLatencyStats},
 	{"cluster", "Cluster", true, func(_ *Table, w *infoWriter, _ *infoCtx) { w.int("cluster_enabled", 0) }},
 	{"keyspace", "Keyspace", true, (*Table).infoKeyspace},
 }

@@ -1,6 +1,8 @@
 package command
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +98,7 @@ func TestInfo(t *testing.T) {
 	if titles, _ := f.info("CLIENTS", "server"); strings.Join(titles, ",") != "Server,Clients" {
 		t.Errorf("INFO clients server: %v", titles)
 	}
-	for alias, n := range map[string]int{"all": 12, "everything": 12, "default": 11} {
+	for alias, n := range map[string]int{"all": 13, "everything": 13, "default": 11} {
 		if titles, _ := f.info(alias); len(titles) != n {
 			t.Errorf("INFO %s: %v", alias, titles)
 		}
@@ -107,8 +109,29 @@ func TestInfo(t *testing.T) {
 	if _, fields := f.info("cpu"); fields["used_cpu_sys"] == "" || fields["used_cpu_user"] == "" {
 		t.Errorf("INFO cpu = %v", fields)
 	}
-	if r := f.exec("INFO", "latencystats"); r.Kind != KindBytes || len(r.Bytes) != 0 {
-		t.Errorf("INFO latencystats = %s", r)
+	// Each command that ran has its percentiles, p50 <= p99 <= p99.9, in
+	// microseconds with three decimals, as Redis writes them.
+	lat := regexp.MustCompile(`^latency_percentiles_usec_([a-z|]+):p50=(\d+\.\d{3}),p99=(\d+\.\d{3}),p99\.9=(\d+\.\d{3})$`)
+	latTitles, latFields := f.info("latencystats")
+	if len(latTitles) != 1 || latTitles[0] != "Latencystats" {
+		t.Errorf("INFO latencystats: sections %v", latTitles)
+	}
+	for _, cmd := range []string{"get", "set", "info"} {
+		v, ok := latFields["latency_percentiles_usec_"+cmd]
+		m := lat.FindStringSubmatch("latency_percentiles_usec_" + cmd + ":" + v)
+		if !ok || m == nil {
+			t.Errorf("INFO latencystats: %s has %q", cmd, v)
+			continue
+		}
+		p50, _ := strconv.ParseFloat(m[2], 64)
+		p99, _ := strconv.ParseFloat(m[3], 64)
+		p999, _ := strconv.ParseFloat(m[4], 64)
+		if p50 <= 0 || p50 > p99 || p99 > p999 {
+			t.Errorf("INFO latencystats: %s percentiles out of order: %q", cmd, v)
+		}
+	}
+	if _, ok := latFields["latency_percentiles_usec_del"]; ok {
+		t.Errorf("INFO latencystats lists DEL, which never ran")
 	}
 	// INFO itself was counted: four commands, then nine INFOs.
 	if _, fields := f.info("stats"); fields["total_commands_processed"] != "13" {

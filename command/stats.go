@@ -160,8 +160,10 @@ func (t *Table) account(s *Session, sp *Spec, r Reply, start time.Time) {
 	c := t.cmds.of(s.ID, sp.ID())
 	c.calls.Add(1)
 	if !start.IsZero() {
-		c.nanos.Add(uint64(time.Since(start)))
+		d := uint64(time.Since(start))
+		c.nanos.Add(d)
 		c.timed.Add(1)
+		t.lat.add(sp.ID(), d)
 	}
 	if r.Kind == KindError {
 		c.failed.Add(1)
@@ -209,6 +211,7 @@ func (t *Table) configResetStat(s *Session, _ [][]byte) Reply {
 	t.baseMu.Unlock()
 	t.cmds.reset()
 	t.errs.reset()
+	t.lat.reset()
 	return OK
 }
 

@@ -65,6 +65,7 @@ type Table struct {
 	epoch    time.Time
 	coarse   atomic.Int64
 	cmds     *cmdStats  // INFO commandstats (stats.go)
+	lat      *latency   // INFO latencystats (latency.go)
 	errs     errorStats // INFO errorstats
 	baseMu   sync.Mutex
 	base     statBase // what CONFIG RESETSTAT set aside
@@ -78,7 +79,7 @@ func New(store Store, cfg Config) *Table {
 		panic("command: New with a nil Store")
 	}
 	t := &Table{store: store, cfg: cfg, started: store.Now(), runID: newRunID(),
-		lcsSlots: make(chan struct{}, lcsTables), epoch: time.Now(), cmds: newCmdStats()}
+		lcsSlots: make(chan struct{}, lcsTables), epoch: time.Now(), cmds: newCmdStats(), lat: newLatency()}
 	t.SetPassword(cfg.Password)
 	return t
 }
