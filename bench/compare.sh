@@ -38,6 +38,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 QUICK=${BENCH_QUICK:-0}
 if [[ $QUICK == 1 ]]; then
 	KEYS=${BENCH_KEYS:-100000}
@@ -68,8 +70,6 @@ LOG_SEGMENT=1073741824
 READY_TIMEOUT=600s
 SLOW_STOP=120           # seconds a server may take to shut down
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 # --- prerequisites ----------------------------------------------------------
 
@@ -150,22 +150,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# port_free reports whether nothing accepts connections on a loopback port.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-next_port() {
-	local p=$1
-	while [[ $p == 6379 ]] || ! port_free "$p"; do
-		p=$((p + 1))
-	done
-	echo "$p"
-}
 
 REDIS_PORT=$(next_port "$PORT_BASE")
 PYKV_RESP_PORT=$(next_port $((REDIS_PORT + 1)))
 PYKV_NATIVE_PORT=$(next_port $((PYKV_RESP_PORT + 1)))
 
-now_ns() { date +%s%N; }
 
 # Servers run in a session of their own (setsid), so that a Ctrl-C meant
 # for the script does not reach them: the script stops them itself, by PID.
@@ -236,9 +225,7 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # pages (pykv's snapshot mmap counts in VmRSS once touched).
 rss_detail() { log "pid $1: $(grep -E '^(RssAnon|RssFile):' "/proc/$1/status" | tr -s ' \t\n' ' ')"; }
 
-jfield() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 # row GROUP KIND TEST SETTING SERVER OPS P50 P99 RSS_MIB BYTES_PER_KEY READY_MS [CPU_US]
 # CPU_US is the server's CPU microseconds per request (throughput rows). KIND says which figure the pykv/Redis ratio compares: ops, mem or ready.

@@ -43,6 +43,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
 	RUNS=${REPL_RUNS:-1}
 	DURATION=${REPL_DURATION:-1s}
@@ -70,8 +72,6 @@ SYNC_TIMEOUT=900s       # a full sync of 5M keys on 2 busy cores takes a minute 
 READY_TIMEOUT=120s
 SLOW_STOP=30            # seconds a server may take to shut down
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 for f in $FOLLOWERS; do
 	[[ $f =~ ^[0-2]$ ]] || die "REPL_FOLLOWERS: $f is not a count from 0 to 2"
@@ -152,17 +152,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# port_free reports whether nothing accepts connections on a loopback port.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# next_port P: the first free port from P up, never Redis's or pykv's defaults.
-next_port() {
-	local p=$1
-	while [[ $p == 6379 || $p == 737[0-9] || $p == 738[0-9] ]] || ! port_free "$p"; do
-		p=$((p + 1))
-	done
-	echo "$p"
-}
 
 # Ports: server i (0 the leader, 1 and 2 the followers) has NATIVE[i] and RESP[i].
 NATIVE=() RESP=()
@@ -173,7 +162,6 @@ for i in 0 1 2; do
 	p=$((RESP[i] + 1))
 done
 
-now_ns() { date +%s%N; }
 
 # start_server I DIR FSYNC [pykvd flags...]: starts server I in DIR, in a
 # session of its own (setsid) so that a Ctrl-C meant for the script does
@@ -204,9 +192,7 @@ wait_sync() {
 		die "follower $1 (port ${NATIVE[$1]}) did not sync with the leader (see its log under $TMP)"
 }
 
-jfield() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 largest() { printf '%s\n' "$@" | sort -g | tail -1; }
 
 note() {
