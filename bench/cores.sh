@@ -16,7 +16,7 @@ start() { # $1 = cpus
   $B/pykv-bench -p $RPORT --protocol resp --preload 100000 -t none -c 8 -d 100 >/dev/null
   $B/pykv-bench -p $NPORT --protocol native --preload 100000 -t none -c 8 -d 100 >/dev/null
 }
-stop() { kill $RP $PP; wait $RP $PP 2>/dev/null; rm -rf $D/*; }
+stop() { kill $RP $PP; wait $RP $PP 2>/dev/null; rm -rf "${D:?}"/*; }
 for cpus in 1 0,1; do
   start $cpus
   for t in set get; do

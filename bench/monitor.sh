@@ -11,7 +11,7 @@ P="" M=""
 trap 'kill $M $P 2>/dev/null; rm -rf "$D"' EXIT
 $B/pykvd --data-dir $D/p --native-addr 127.0.0.1:$NPORT --resp-addr 127.0.0.1:$PPORT --http-addr "" --fsync everysec --log-level warn 2>/dev/null & P=$!
 $B/pykv-bench -p $PPORT --protocol resp --wait-ready 20s >/dev/null
-for r in 1 2 3; do for mon in no yes; do for pipe in 16 1; do
+for _ in 1 2 3; do for mon in no yes; do for pipe in 16 1; do
   if [[ $mon == yes ]]; then redis-cli -p $PPORT MONITOR > /dev/null & M=$!; sleep 0.3; fi
   out=$($B/pykv-bench -p $PPORT --protocol resp -t set -c 50 -P $pipe -d 100 -r 100000 --duration 4s --json)
   echo "monitor=$mon P=$pipe ops=$(sed 's/.*"ops_per_sec":\([0-9]*\).*/\1/' <<<"$out") p99=$(sed 's/.*"p99_ms":\([0-9.]*\).*/\1/' <<<"$out")"
