@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pykv/pykv/internal/redisfmt"
 )
 
 // MONITOR streams every command that runs to each monitoring connection,
@@ -177,7 +179,7 @@ func monitorLine(b []byte, now time.Time, addr string, sp *Spec, argv [][]byte) 
 		if j < len(redact) && redact[j] {
 			a = []byte("(redacted)")
 		}
-		b = catRepr(b, a)
+		b = redisfmt.AppendRepr(b, a)
 	}
 	return b
 }
@@ -208,34 +210,4 @@ func redacted(sp *Spec, argv [][]byte) []bool {
 		}
 	}
 	return r
-}
-
-// catRepr appends a quoted as Redis's sdscatrepr: backslash escapes for
-// \\ \" \n \r \t \a \b, printable ASCII as it is, any other byte \xHH.
-func catRepr(b, a []byte) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for _, c := range a {
-		switch c {
-		case '\\', '"':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '\a':
-			b = append(b, '\\', 'a')
-		case '\b':
-			b = append(b, '\\', 'b')
-		default:
-			if c >= ' ' && c <= '~' {
-				b = append(b, c)
-			} else {
-				b = append(b, '\\', 'x', hex[c>>4], hex[c&15])
-			}
-		}
-	}
-	return append(b, '"')
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pykv/pykv/internal/redisfmt"
 	"github.com/pykv/pykv/reply"
 )
 
@@ -113,37 +114,10 @@ func multiline(r reply.Reply) bool {
 }
 
 // writeQuoted writes s in double quotes with redis-cli's escapes (sds's
-// sdscatrepr): \\ \" \n \r \t \a \b, other bytes outside printable ASCII as
-// \xHH. So UTF-8 text shows as escapes, as it does in redis-cli.
+// sdscatrepr, redisfmt.AppendRepr), so UTF-8 text shows as escapes, as it
+// does in redis-cli.
 func writeQuoted(b *strings.Builder, s []byte) {
-	const hex = "0123456789abcdef"
-	b.WriteByte('"')
-	for _, c := range s {
-		switch c {
-		case '\\', '"':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\a':
-			b.WriteString(`\a`)
-		case '\b':
-			b.WriteString(`\b`)
-		default:
-			if c >= 0x20 && c <= 0x7e {
-				b.WriteByte(c)
-			} else {
-				b.WriteString(`\x`)
-				b.WriteByte(hex[c>>4])
-				b.WriteByte(hex[c&0xf])
-			}
-		}
-	}
-	b.WriteByte('"')
+	b.Write(redisfmt.AppendRepr(make([]byte, 0, len(s)+2), s))
 }
 
 // errorText is an error reply as Redis sends it: the code, a space, the

@@ -9,6 +9,9 @@
 // glibc's strtold parses, rounded as the x87 rounds and written as Redis's
 // ld2string writes, computed exactly with math/big.
 //
+// AppendRepr is sdscatrepr's quoting, which MONITOR writes and pykv-cli
+// prints as redis-cli does.
+//
 // Glob patterns, the other Redis text rule, have their own package,
 // internal/glob, whose matcher is long enough to deserve one.
 package redisfmt

@@ -1,0 +1,33 @@
+package redisfmt
+
+// AppendRepr appends s to b quoted as Redis's sdscatrepr quotes it, the
+// form of MONITOR's lines and of redis-cli's output: in double quotes,
+// backslash escapes for \\ \" \n \r \t \a \b, printable ASCII as it is and
+// any other byte as \xHH (so UTF-8 text shows as escapes).
+func AppendRepr(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, c := range s {
+		switch c {
+		case '\\', '"':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\a':
+			b = append(b, '\\', 'a')
+		case '\b':
+			b = append(b, '\\', 'b')
+		default:
+			if c >= ' ' && c <= '~' {
+				b = append(b, c)
+			} else {
+				b = append(b, '\\', 'x', hex[c>>4], hex[c&15])
+			}
+		}
+	}
+	return append(b, '"')
+}
