@@ -108,9 +108,6 @@ func (db *DB) SetCacheBytes(n int64) error {
 // removed. The background loop calls it every ExpiryInterval; tests call
 // it directly.
 func (db *DB) ExpireCycle() int {
-	if db.keydir.LenWithTTL() == 0 {
-		db.avgTTL.Store(0)
-	}
 	if db.replica.Load() {
 		return 0 // the leader expires keys and sends the deletes
 	}

@@ -561,6 +561,16 @@ func TestInfoSectionsLikeRedis(t *testing.T) {
 			t.Errorf("INFO %s fields:\n pykvd %v\n redis %v", sec, g, w)
 		}
 	}
+	// Each latencystats line is written as Redis writes it: microseconds
+	// with three decimals, at Redis's default percentiles.
+	latLine := regexp.MustCompile(`^latency_percentiles_usec_[a-z|]+:p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}$`)
+	for server, text := range map[string]string{"pykvd": all, "redis-server": want} {
+		for _, l := range strings.Split(text, "\r\n") {
+			if strings.HasPrefix(l, "latency_percentiles_usec_") && !latLine.MatchString(l) {
+				t.Errorf("%s: INFO latencystats line %q", server, l)
+			}
+		}
+	}
 	for _, sec := range []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication"} {
 		g := names(all, sec)
 		for _, n := range g {
