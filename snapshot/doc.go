@@ -17,8 +17,13 @@
 //
 // # File layout
 //
-// A snapshot is named NNNNNNNNNN.snap after the newest log segment it
-// covers: it holds the result of every segment with an id up to its own.
+// A snapshot is named NNNNNNNNNN.snap. In version 1 the number is the
+// newest log segment it covers, and the one snapshot holds the result of
+// every segment with an id up to its own. From version 2 a data directory
+// holds a set of snapshots that its manifest lists (package storage,
+// docs/format.md): the number is the file's own id, and each file holds
+// the records that were live when a merge wrote it, plus tombstones for
+// keys deleted meanwhile that an older file of the set may still hold.
 //
 //	header (24 bytes)
 //	+----------+---------+--------+----------------+---------+
@@ -35,8 +40,13 @@
 //	+---------------+---------------+-----------------+-----------------+
 //	| index off u64 | index len u64 | count u64       | covered seq u64 |
 //	+---------------+---------------+-----------------+-----------------+
-//	| index crc u32 | records crc u32 | reserved u32 | footer crc u32 | "PYKVSNFT" |
-//	+---------------+-----------------+--------------+----------------+------------+
+//	| index crc u32 | records crc u32 | tombstones u32 | footer crc u32 | "PYKVSNFT" |
+//	+---------------+-----------------+----------------+----------------+------------+
+//
+// A tombstone (version 2) is an index entry with offset 0, size 0 and
+// expire_at 0, and no record: its key was deleted at its seq. The footer's
+// tombstones field counts them (reserved, zero, in version 1) and count
+// includes them.
 //
 // Integers are little-endian. The header crc covers its first 20 bytes; the
 // footer crc its first 44; the index crc the whole index section; the

@@ -16,8 +16,14 @@ const (
 	Magic = "PYKVSN"
 	// FooterMagic closes every snapshot file.
 	FooterMagic = "PYKVSNFT"
-	// Version is the snapshot format version this package writes.
-	Version uint16 = 1
+	// Version is the snapshot format version this package writes. Version
+	// 1 holds set records only and is named after the newest segment it
+	// covers; version 2 may also hold tombstones (index entries of size 0,
+	// see IndexEntry.Tombstone) and is one file of a set that the data
+	// directory's manifest lists. Both are read.
+	Version uint16 = 2
+	// VersionNoTombstones is the first version, without tombstones.
+	VersionNoTombstones uint16 = 1
 	// HeaderSize is the size of the header.
 	HeaderSize = 24
 	// FooterSize is the size of the footer.
@@ -51,9 +57,14 @@ type Footer struct {
 	CoveredSeq  uint64
 	IndexCRC    uint32
 	RecordsCRC  uint32 // CRC-32C of the records section
+	// Tombstones is how many index entries are tombstones (version 2;
+	// the field is reserved, zero, in version 1). Count includes them.
+	Tombstones uint32
 }
 
-// IndexEntry locates one record of the snapshot.
+// IndexEntry locates one record of the snapshot, or is a tombstone: a
+// key deleted at Seq, whose older versions other files of the set may
+// still hold. A tombstone has Size 0 and Offset 0, which no record has.
 type IndexEntry struct {
 	Key      []byte
 	Offset   uint64
@@ -61,6 +72,9 @@ type IndexEntry struct {
 	ExpireAt int64
 	Seq      uint64
 }
+
+// Tombstone reports whether e is a tombstone rather than a record's.
+func (e IndexEntry) Tombstone() bool { return e.Size == 0 }
 
 func appendHeader(dst []byte, h Header) []byte {
 	var b [HeaderSize]byte
@@ -105,7 +119,7 @@ func appendFooter(dst []byte, f Footer) []byte {
 	binary.LittleEndian.PutUint64(b[24:], f.CoveredSeq)
 	binary.LittleEndian.PutUint32(b[32:], f.IndexCRC)
 	binary.LittleEndian.PutUint32(b[36:], f.RecordsCRC)
-	// b[40:44] is reserved (zero) and covered by the footer crc.
+	binary.LittleEndian.PutUint32(b[40:], f.Tombstones) // reserved (zero) in version 1
 	binary.LittleEndian.PutUint32(b[44:], crc32.Checksum(b[:44], castagnoli))
 	copy(b[48:], FooterMagic)
 	return append(dst, b[:]...)
@@ -131,6 +145,10 @@ func DecodeFooter(b []byte, fileSize int64) (Footer, error) {
 		CoveredSeq:  binary.LittleEndian.Uint64(b[24:]),
 		IndexCRC:    binary.LittleEndian.Uint32(b[32:]),
 		RecordsCRC:  binary.LittleEndian.Uint32(b[36:]),
+		Tombstones:  binary.LittleEndian.Uint32(b[40:]),
+	}
+	if f.Count < uint64(f.Tombstones) {
+		return f, fmt.Errorf("%w: footer at offset %d claims %d tombstones among %d entries", ErrCorrupt, at+40, f.Tombstones, f.Count)
 	}
 	if f.IndexOffset < HeaderSize || f.IndexOffset > uint64(at) || f.IndexLen != uint64(at)-f.IndexOffset {
 		return f, fmt.Errorf("%w: footer at offset %d places the index at [%d, +%d) in a %d-byte file",

@@ -67,6 +67,9 @@ func (s *Snapshot) verify() error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Path, err)
 	}
+	if h.Version == VersionNoTombstones && f.Tombstones != 0 {
+		return fmt.Errorf("%s: %w: version %d footer at offset %d has a nonzero reserved field", s.Path, ErrCorrupt, h.Version, size-FooterSize+40)
+	}
 	if f.CoveredSeq != h.CoveredSeq {
 		return fmt.Errorf("%s: %w: header covers seq %d, footer at offset %d seq %d", s.Path, ErrCorrupt, h.CoveredSeq, size-FooterSize, f.CoveredSeq)
 	}
@@ -342,6 +345,9 @@ func (s *Snapshot) entry(b []byte, at, maxKey int, fn func(e IndexEntry) error) 
 	if err != nil {
 		return fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+at, err)
 	}
+	if e.Tombstone() && e.Offset == 0 && e.ExpireAt == 0 && s.Header.Version > VersionNoTombstones {
+		return fn(e)
+	}
 	if !within(e.Offset, e.Size, end) || e.Size < segment.RecordHeaderSize {
 		return fmt.Errorf("%s: %w: index entry at offset %d points at [%d, +%d), outside the records",
 			s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+at, e.Offset, e.Size)
@@ -394,8 +400,12 @@ func (s *Snapshot) Verify(lim segment.Limits) []error {
 	}); err != nil {
 		errs = append(errs, err)
 	}
-	seen := 0
+	seen, tombs := 0, uint32(0)
 	err := s.Index(lim.MaxKey, func(e IndexEntry) error {
+		if e.Tombstone() {
+			tombs++
+			return nil
+		}
 		l, ok := recs[e.Offset]
 		switch {
 		case !ok:
@@ -414,6 +424,9 @@ func (s *Snapshot) Verify(lim segment.Limits) []error {
 	}
 	if err == nil && len(errs) == 0 && seen != len(recs) {
 		errs = append(errs, fmt.Errorf("%s: %w: %d records but %d index entries", s.Path, ErrCorrupt, len(recs), seen))
+	}
+	if err == nil && tombs != s.Footer.Tombstones {
+		errs = append(errs, fmt.Errorf("%s: %w: the index holds %d tombstones, the footer says %d", s.Path, ErrCorrupt, tombs, s.Footer.Tombstones))
 	}
 	return errs
 }

@@ -199,14 +199,46 @@ func TestNewerVersionRefused(t *testing.T) {
 	}
 }
 
-// TestGoldenV1: version 1 as shipped still opens, byte for byte.
+// TestGoldenV1: version 1 as shipped (no tombstones) still opens and
+// verifies.
 func TestGoldenV1(t *testing.T) {
-	golden := filepath.Join("testdata", "v1.snap")
+	s, err := Open(vfs.Default, filepath.Join("testdata", "v1.snap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Header.Version != 1 || s.Footer.Count != 4 || s.Footer.Tombstones != 0 || len(s.Verify(segment.DefaultLimits())) != 0 {
+		t.Fatalf("golden: %+v %+v", s.Header, s.Footer)
+	}
+	var n int
+	if err := s.Records(segment.DefaultLimits(), func(int64, segment.Record) error { n++; return nil }); err != nil || n != 4 {
+		t.Fatalf("records: %d, %v", n, err)
+	}
+}
+
+// TestGoldenV2: the writer writes version 2, records and a tombstone,
+// byte for byte as testdata/v2.snap holds it, and that file opens.
+func TestGoldenV2(t *testing.T) {
+	golden := filepath.Join("testdata", "v2.snap")
 	fs := memFS()
-	path := write(t, fs, testRecords(4))
+	w, err := Create(fs, "/d", 7, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range testRecords(3) {
+		if _, _, err := w.Add(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.AddTombstone([]byte("gone"), 8); err != nil {
+		t.Fatal(err)
+	}
+	path, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, _ := fs.ReadFile(path)
 	if *update {
-		os.MkdirAll("testdata", 0o755)
 		if err := os.WriteFile(golden, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -216,15 +248,47 @@ func TestGoldenV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(stored, b) {
-		t.Fatal("the writer no longer writes version 1 byte for byte (a format change needs a new version and golden file)")
+		t.Fatal("the writer no longer writes version 2 byte for byte (a format change needs a new version and golden file)")
 	}
 	s, err := Open(vfs.Default, golden)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.Header.Version != 1 || s.Footer.Count != 4 || len(s.Verify(segment.DefaultLimits())) != 0 {
+	if s.Header.Version != 2 || s.Footer.Count != 4 || s.Footer.Tombstones != 1 {
 		t.Fatalf("golden: %+v %+v", s.Header, s.Footer)
+	}
+	if errs := s.Verify(segment.DefaultLimits()); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	var tombs []string
+	if err := s.Index(64, func(e IndexEntry) error {
+		if e.Tombstone() {
+			tombs = append(tombs, fmt.Sprintf("%s@%d", e.Key, e.Seq))
+		}
+		return nil
+	}); err != nil || len(tombs) != 1 || tombs[0] != "gone@8" {
+		t.Fatalf("tombstones %v, %v", tombs, err)
+	}
+	var n int
+	if err := s.Records(segment.DefaultLimits(), func(int64, segment.Record) error { n++; return nil }); err != nil || n != 3 {
+		t.Fatalf("records: %d, %v", n, err)
+	}
+}
+
+// TestTombstoneRefusedInV1: an index entry of size 0 is damage in a
+// version 1 file, which has no tombstones.
+func TestTombstoneRefusedInV1(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "v2.snap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := appendHeader(nil, Header{Version: 1, ID: 7, CoveredSeq: 9})
+	copy(b, h)
+	fs := memFS()
+	fs.WriteFile("/d/0000000007.snap", b)
+	if _, err := Open(fs, "/d/0000000007.snap"); err == nil || !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a version 1 file with tombstones opened: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"path/filepath"
 	"slices"
 
@@ -25,7 +26,9 @@ type Writer struct {
 	off   int64
 	index []byte // the index section, built in memory (32 bytes + key per record), without OrderIndex
 	count uint64
+	tombs uint32 // tombstones among count
 	seq   uint64
+	lo    uint64 // lowest seq added, 0 before the first
 	rec   []byte
 	crc   uint32 // running CRC-32C of the records section
 
@@ -98,23 +101,58 @@ func (w *Writer) Add(r *segment.Record) (offset int64, size uint32, err error) {
 	}
 	w.crc = crc32.Update(w.crc, castagnoli, w.rec)
 	offset, size = w.off, uint32(len(w.rec))
-	e := &IndexEntry{Key: r.Key, Offset: uint64(offset), Size: size, ExpireAt: r.ExpireAt, Seq: r.Seq}
-	if w.order == nil {
-		w.index = appendIndexEntry(w.index, e)
-	} else {
-		w.keyed = append(w.keyed, orderedEntry{key: w.order(r.Key), off: w.side.size})
-		w.rec = appendIndexEntry(w.rec[:0], e)
-		if _, err := w.side.bw.Write(w.rec); err != nil {
-			return 0, 0, fmt.Errorf("pykv/snapshot: write %s: %w", w.side.path, err)
-		}
-		w.side.size += uint64(len(w.rec))
+	if err := w.addEntry(&IndexEntry{Key: r.Key, Offset: uint64(offset), Size: size, ExpireAt: r.ExpireAt, Seq: r.Seq}); err != nil {
+		return 0, 0, err
 	}
 	w.off += int64(size)
-	w.count++
 	return offset, size, nil
 }
 
-// Count returns how many records were added.
+// AddTombstone records that key was deleted at seq: an index entry of
+// size 0 with no record, which start-up applies over the older files of
+// the set that may still hold the key.
+func (w *Writer) AddTombstone(key []byte, seq uint64) error {
+	if w.tombs == math.MaxUint32 {
+		return fmt.Errorf("pykv/snapshot: %s: more than %d tombstones", w.tmp, uint32(math.MaxUint32))
+	}
+	if err := w.addEntry(&IndexEntry{Key: key, Seq: seq}); err != nil {
+		return err
+	}
+	w.tombs++
+	return nil
+}
+
+// addEntry adds e to the index, in memory or, with OrderIndex, to the
+// side file.
+func (w *Writer) addEntry(e *IndexEntry) error {
+	if w.order == nil {
+		w.index = appendIndexEntry(w.index, e)
+	} else {
+		w.keyed = append(w.keyed, orderedEntry{key: w.order(e.Key), off: w.side.size})
+		w.rec = appendIndexEntry(w.rec[:0], e)
+		if _, err := w.side.bw.Write(w.rec); err != nil {
+			return fmt.Errorf("pykv/snapshot: write %s: %w", w.side.path, err)
+		}
+		w.side.size += uint64(len(w.rec))
+	}
+	if w.lo == 0 || e.Seq < w.lo {
+		w.lo = e.Seq
+	}
+	w.count++
+	return nil
+}
+
+// MinSeq returns the lowest seq of the records and tombstones added, 0
+// when there are none.
+func (w *Writer) MinSeq() uint64 { return w.lo }
+
+// Tombstones returns how many tombstones were added.
+func (w *Writer) Tombstones() uint32 { return w.tombs }
+
+// ID returns the id the snapshot is written under.
+func (w *Writer) ID() uint32 { return w.id }
+
+// Count returns how many records and tombstones were added.
 func (w *Writer) Count() uint64 { return w.count }
 
 // Finish writes the index and footer, fsyncs the file, renames it to its
@@ -130,7 +168,7 @@ func (w *Writer) Finish() (string, error) {
 		return fail("write index of", err)
 	}
 	foot := Footer{IndexOffset: uint64(w.off), IndexLen: idxLen, Count: w.count,
-		CoveredSeq: w.seq, IndexCRC: idxCRC, RecordsCRC: w.crc}
+		CoveredSeq: w.seq, IndexCRC: idxCRC, RecordsCRC: w.crc, Tombstones: w.tombs}
 	if _, err := w.bw.Write(appendFooter(nil, foot)); err != nil {
 		return fail("write footer of", err)
 	}
