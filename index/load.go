@@ -17,9 +17,11 @@ type Loader struct {
 func (k *Keydir) NewLoader() *Loader { return &Loader{k: k} }
 
 // Put sets key's entry, unless the key already has an entry with a higher
-// Seq: the newer version wins whatever order loaders run in. It panics if
-// e.Offset exceeds MaxOffset.
-func (l *Loader) Put(key []byte, e Entry) {
+// Seq: the newer version wins whatever order loaders run in. It reports
+// whether e was stored and, if it replaced an entry, that entry, so that
+// a caller loading several files can count what each holds live. It
+// panics if e.Offset exceeds MaxOffset.
+func (l *Loader) Put(key []byte, e Entry) (old Entry, replaced, stored bool) {
 	checkOffset(e.Offset)
 	h := l.k.hash(key)
 	s := l.k.shardFor(h)
@@ -30,12 +32,13 @@ func (l *Loader) Put(key []byte, e Entry) {
 	}
 	s.ensureChunkRoom()
 	if g, j, ok := s.find(key, h); ok {
-		if s.seqAt(g, j) <= e.Seq {
-			s.replace(g, j, key, e)
+		if s.seqAt(g, j) > e.Seq {
+			return Entry{}, false, false
 		}
-		return
+		return s.replace(g, j, key, e), true, true
 	}
 	s.add(key, h, e)
+	return Entry{}, false, true
 }
 
 // Close publishes the counts of the shard held and releases it. The Loader

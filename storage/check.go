@@ -24,11 +24,14 @@ type CheckReport struct {
 	Obsolete []string
 	// Ignored lists files whose names are not pykv's; Open leaves them
 	// alone (and logs them).
-	Ignored  []string
-	Snapshot string // the live snapshot, if any
-	Keys     uint64 // keys in the snapshot
-	Segments int    // live segments
-	Records  int64  // records in the live segments
+	Ignored []string
+	// Snapshots are the live snapshot files, oldest first.
+	Snapshots []string
+	// Keys counts the records of the snapshot files: the keys they hold,
+	// some of which newer files may have replaced or deleted.
+	Keys     uint64
+	Segments int   // live segments
+	Records  int64 // records in the live segments
 	LastSeq  uint64
 	Bytes    int64 // bytes checked
 }
@@ -66,15 +69,25 @@ func Check(dir string, opts Options, progress Progress) CheckReport {
 	if _, err := readDataset(opts.FS, filepath.Join(dir, datasetFile)); err != nil {
 		rep.Problems = append(rep.Problems, err)
 	}
-	if plan.snapshot != 0 {
-		path := snapshot.Path(dir, plan.snapshot)
-		rep.Snapshot = path
+	if plan.manifest != nil {
+		rep.LastSeq = plan.manifest.covered
+	}
+	for i, id := range plan.snapshots {
+		path := snapshot.Path(dir, id)
+		rep.Snapshots = append(rep.Snapshots, path)
 		s, err := snapshot.Open(opts.FS, path)
 		if err != nil {
 			rep.Problems = append(rep.Problems, err)
 		} else {
 			rep.Problems = append(rep.Problems, s.Verify(opts.limits())...)
-			rep.Keys, rep.LastSeq = s.Footer.Count, s.Header.CoveredSeq
+			if m := plan.manifest; m != nil {
+				if f := m.files[i]; f.max != s.Header.CoveredSeq {
+					rep.Problems = append(rep.Problems, fmt.Errorf("%w: %s lists %s with seqs up to %d, its header says %d",
+						ErrDamaged, filepath.Join(dir, manifestFile), path, f.max, s.Header.CoveredSeq))
+				}
+			}
+			rep.Keys += s.Footer.Count - uint64(s.Footer.Tombstones)
+			rep.LastSeq = max(rep.LastSeq, s.Header.CoveredSeq)
 			rep.Bytes += s.Size()
 			s.Close()
 		}
@@ -116,20 +129,28 @@ func checkSegment(opts Options, dir string, id uint32, newest bool, rep *CheckRe
 	}
 }
 
-// dirPlan is what a directory's names say: the live snapshot, the live
-// segments, the files a finished merge left behind, and the names that are
-// not pykv's.
+// dirPlan is what a directory's names and its MANIFEST say: the live
+// snapshot files, the live segments, the files a finished merge left
+// behind, and the names that are not pykv's.
 type dirPlan struct {
-	dir      string
-	snapshot uint32 // 0: none
-	segments []uint32
-	obsolete []string
-	foreign  []string // names judgeName left alone as not pykv's
+	dir string
+	// manifest is the directory's MANIFEST, nil for a directory of the
+	// first format, whose names alone say what is live.
+	manifest *manifest
+	// snapshots are the live snapshot files, oldest first: the
+	// manifest's, or for a directory without one the highest-numbered
+	// snapshot, if any.
+	snapshots []uint32
+	segments  []uint32
+	obsolete  []string
+	foreign   []string // names judgeName left alone as not pykv's
+	maxSnap   uint32   // the highest snapshot id found, live or not
 }
 
-// planDir reads dir's names. A name that looks like a data file's but is
-// not one pykv writes (see judgeName) is an error naming the file; every
-// such name is reported, joined.
+// planDir reads dir's names and MANIFEST. A name that looks like a data
+// file's but is not one pykv writes (see judgeName) is an error naming the
+// file; every such name is reported, joined. So is a snapshot file the
+// manifest lists that is missing.
 func planDir(fs vfs.FS, dir string) (dirPlan, error) {
 	names, err := fs.List(dir)
 	if err != nil {
@@ -149,6 +170,7 @@ func planDir(fs vfs.FS, dir string) (dirPlan, error) {
 			segs = append(segs, id)
 		case nameSnapshot:
 			snaps = append(snaps, id)
+			p.maxSnap = max(p.maxSnap, id)
 		case nameTemp:
 			p.obsolete = append(p.obsolete, filepath.Join(dir, name))
 		case nameForeign:
@@ -158,15 +180,61 @@ func planDir(fs vfs.FS, dir string) (dirPlan, error) {
 	if len(bad) > 0 {
 		return dirPlan{}, errors.Join(bad...)
 	}
-	// List returns sorted names, and ten-digit names sort as their ids.
-	if len(snaps) > 0 {
-		p.snapshot = snaps[len(snaps)-1]
-		for _, id := range snaps[:len(snaps)-1] {
-			p.obsolete = append(p.obsolete, snapshot.Path(dir, id))
+	m, err := readManifest(fs, dir)
+	if err != nil {
+		return dirPlan{}, err
+	}
+	p.manifest = m
+	firstSeg := uint32(1)
+	if m != nil {
+		live := make(map[uint32]bool, len(m.files))
+		for _, f := range m.files {
+			live[f.id] = true
+			p.snapshots = append(p.snapshots, f.id)
+		}
+		for _, id := range snaps {
+			if !live[id] {
+				p.obsolete = append(p.obsolete, snapshot.Path(dir, id))
+			}
+			delete(live, id)
+		}
+		for _, f := range m.files {
+			if live[f.id] {
+				bad = append(bad, fmt.Errorf("%w: %s lists snapshot %s, which is missing", ErrDamaged,
+					filepath.Join(dir, manifestFile), snapshot.Path(dir, f.id)))
+			}
+		}
+		if len(bad) > 0 {
+			return dirPlan{}, errors.Join(bad...)
+		}
+		firstSeg = m.firstSeg
+	} else if len(snaps) > 0 {
+		// A directory of the first format. List returns sorted names, and
+		// ten-digit names sort as their ids: the highest version 1
+		// snapshot is live and covers every segment up to it. A later
+		// version's file is a merge's whose manifest never landed.
+		live := -1
+		for i := len(snaps) - 1; i >= 0 && live < 0; i-- {
+			v, err := snapshotVersion(fs, snapshot.Path(dir, snaps[i]))
+			if err != nil {
+				return dirPlan{}, err
+			}
+			if v == snapshot.VersionNoTombstones {
+				live = i
+			}
+		}
+		for i, id := range snaps {
+			if i != live {
+				p.obsolete = append(p.obsolete, snapshot.Path(dir, id))
+			}
+		}
+		if live >= 0 {
+			p.snapshots = []uint32{snaps[live]}
+			firstSeg = snaps[live] + 1
 		}
 	}
 	for _, id := range segs {
-		if len(snaps) > 0 && id <= p.snapshot {
+		if id < firstSeg {
 			p.obsolete = append(p.obsolete, segment.Path(dir, id))
 		} else {
 			p.segments = append(p.segments, id)
@@ -175,10 +243,28 @@ func planDir(fs vfs.FS, dir string) (dirPlan, error) {
 	return p, nil
 }
 
+// snapshotVersion reads the format version of the snapshot at path.
+func snapshotVersion(fsys vfs.FS, path string) (uint16, error) {
+	f, err := fsys.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("pykv/storage: open %s: %w", path, err)
+	}
+	defer f.Close()
+	b := make([]byte, snapshot.HeaderSize)
+	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("pykv/storage: read the header of %s: %w", path, err)
+	}
+	h, err := snapshot.DecodeHeader(b)
+	if err != nil && !errors.Is(err, snapshot.ErrNewerVersion) {
+		return 0, fmt.Errorf("%w: %s: %w", ErrDamaged, path, err)
+	}
+	return h.Version, nil
+}
+
 func (p dirPlan) bytes(fs vfs.FS) int64 {
 	var n int64
-	if p.snapshot != 0 {
-		s, _ := fs.Stat(snapshot.Path(p.dir, p.snapshot))
+	for _, id := range p.snapshots {
+		s, _ := fs.Stat(snapshot.Path(p.dir, id))
 		n += s
 	}
 	for _, id := range p.segments {

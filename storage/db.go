@@ -84,6 +84,10 @@ type DB struct {
 	// watched holds the keys that WATCH registered, with the last delete
 	// of each since (tx.go); guarded by wmu.
 	watched map[string]*watchState
+	// fileSet is the set of live snapshot files as the manifest says (or, for
+	// a directory of the first format, will say once a merge writes it);
+	// guarded by merges.mu, and set by recovery before anything runs.
+	fileSet *manifest
 	// flushedBelow is the id of the segment that holds the last flush
 	// record: every file with a lower id holds nothing live (flush.go).
 	flushedBelow atomic.Uint32
@@ -118,7 +122,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	db.replica.Store(opts.Replica)
 	db.expiryEvery.Store(int64(opts.ExpiryInterval))
 	db.thresholds.Store(&MergeThresholds{SealedSegments: opts.MergeSealedSegments, DeadBytes: opts.MergeDeadBytes,
-		DeadRatio: opts.MergeDeadRatio, MinInterval: opts.MergeMinInterval})
+		DeadRatio: opts.MergeDeadRatio, MaxSpaceAmp: opts.MergeMaxSpaceAmp, MinInterval: opts.MergeMinInterval})
 	db.files.setBacklog(opts.Backlog)
 	if err := db.open(); err != nil {
 		db.files.closeAll()

@@ -288,11 +288,18 @@ func (db *DB) FullSync() (*Sync, error) {
 	}
 	db.merges.mu.Lock()
 	defer db.merges.mu.Unlock()
-	s := &Sync{db: db, snap: db.files.liveSnapshot()}
+	if len(db.files.snapshots()) > 1 {
+		// A follower takes one snapshot: fold the set into one, with the
+		// sealed segments (the feed reads the rest).
+		if _, err := db.mergeSealed(true); err != nil {
+			return nil, err
+		}
+	}
+	s := &Sync{db: db, snap: db.files.liveSnapshot(), Covered: db.fileSet.covered}
 	if s.snap != nil {
 		s.Covered = s.snap.snap.Header.CoveredSeq
 	}
-	if f := db.flushedBelow.Load(); f != 0 && (s.snap == nil || s.snap.id&^snapFlag < f) {
+	if f := db.flushedBelow.Load(); f != 0 && f >= db.fileSet.firstSeg {
 		// A flush made the snapshot and the log before it dead: the
 		// dataset is the log from the flush on, and no snapshot is sent.
 		h, err := segmentHeader(db.opts.FS, db.segPath(f))

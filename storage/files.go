@@ -1,12 +1,15 @@
 package storage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/snapshot"
 	"github.com/pykv/pykv/vfs"
 )
@@ -31,7 +34,20 @@ type dataFile struct {
 	sealedAt  time.Time // a segment's, when it was sealed (or found sealed at start)
 	retiredAt time.Time // when a merge retired it
 	closing   bool      // the engine is closing: closed once no reader holds it
+
+	// live is the bytes of the file's records that the keydir points at;
+	// the rest of records is dead, and a merge reclaims it.
+	live atomic.Int64
+	// records is the bytes of a snapshot's records section (for a
+	// segment, its size after the header, kept by setSize and sealed).
+	records atomic.Int64
+	// A snapshot's seqs (the manifest's min and max seq) and tombstones.
+	minSeq, maxSeq uint64
+	tombs          uint32
 }
+
+// dead returns the file's dead record bytes.
+func (df *dataFile) dead() int64 { return max(df.records.Load()-df.live.Load(), 0) }
 
 // fileTable holds the data files readers may use, with reference counts, so
 // that a merge removes a file only once no reader holds it.
@@ -44,6 +60,46 @@ type fileTable struct {
 	pins    map[*pin]uint32
 	kept    map[uint32]*dataFile
 	backlog Backlog
+	// byID is a copy of files that writers read without the lock, to
+	// count live bytes per file (addLive); replaced whenever files
+	// changes.
+	byID atomic.Pointer[map[uint32]*dataFile]
+}
+
+// publishLocked refreshes byID from files. The caller holds mu.
+func (t *fileTable) publishLocked() {
+	m := make(map[uint32]*dataFile, len(t.files))
+	for id, df := range t.files {
+		m[id] = df
+	}
+	t.byID.Store(&m)
+}
+
+// addLive adds delta to the live bytes of file id, if it is registered.
+func (t *fileTable) addLive(id uint32, delta int64) {
+	if m := t.byID.Load(); m != nil {
+		if df := (*m)[id]; df != nil {
+			df.live.Add(delta)
+		}
+	}
+}
+
+// zeroLive marks every registered file as holding nothing live (a flush).
+func (t *fileTable) zeroLive() {
+	if m := t.byID.Load(); m != nil {
+		for _, df := range *m {
+			df.live.Store(0)
+		}
+	}
+}
+
+// forget removes segment id, which recovery found empty and removed, from
+// the table.
+func (t *fileTable) forget(id uint32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.files, id)
+	t.publishLocked()
 }
 
 func newFileTable(fs vfs.FS) *fileTable {
@@ -56,15 +112,25 @@ func (t *fileTable) addSegment(id uint32, path string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	size, _ := t.fs.Stat(path)
-	t.files[id] = &dataFile{id: id, path: path, size: size, sealedAt: time.Now()}
+	df := &dataFile{id: id, path: path, size: size, sealedAt: time.Now()}
+	df.records.Store(max(size-segment.HeaderSize, 0))
+	t.files[id] = df
+	t.publishLocked()
 }
 
-// addSnapshot registers an open snapshot.
-func (t *fileTable) addSnapshot(s *snapshot.Snapshot) {
+// addSnapshot registers an open snapshot whose records and tombstones
+// span seqs minSeq to its covered seq, and returns it. Its live bytes
+// start at 0: the caller counts them as it points keys at it.
+func (t *fileTable) addSnapshot(s *snapshot.Snapshot, minSeq uint64) *dataFile {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	id := s.ID() | snapFlag
-	t.files[id] = &dataFile{id: id, path: s.Path, size: s.Size(), snap: s}
+	df := &dataFile{id: id, path: s.Path, size: s.Size(), snap: s,
+		minSeq: minSeq, maxSeq: s.Header.CoveredSeq, tombs: s.Footer.Tombstones}
+	df.records.Store(s.RecordsEnd() - snapshot.HeaderSize)
+	t.files[id] = df
+	t.publishLocked()
+	return df
 }
 
 // acquire returns file id for reading; the caller must release it.
@@ -133,6 +199,7 @@ func (t *fileTable) retireFiles(ids []uint32, retain bool) int64 {
 		}
 	}
 	now = append(now, t.trimLocked(time.Now())...)
+	t.publishLocked()
 	t.mu.Unlock()
 	for _, df := range now {
 		t.drop(df)
@@ -167,7 +234,8 @@ func (t *fileTable) ids() []uint32 {
 	return ids
 }
 
-// liveSnapshot returns the registered snapshot, acquired, or nil.
+// liveSnapshot returns the registered snapshot, acquired, or nil. The
+// caller knows there is at most one (a full merge just ran).
 func (t *fileTable) liveSnapshot() *dataFile {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -178,6 +246,21 @@ func (t *fileTable) liveSnapshot() *dataFile {
 		}
 	}
 	return nil
+}
+
+// snapshots returns the registered snapshots, oldest (lowest max seq)
+// first.
+func (t *fileTable) snapshots() []*dataFile {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*dataFile
+	for id, df := range t.files {
+		if id&snapFlag != 0 {
+			out = append(out, df)
+		}
+	}
+	slices.SortFunc(out, func(a, b *dataFile) int { return cmp.Compare(a.maxSeq, b.maxSeq) })
+	return out
 }
 
 func (t *fileTable) drop(df *dataFile) {
@@ -200,6 +283,7 @@ func (t *fileTable) setSize(id uint32, size int64) {
 	t.mu.Lock()
 	if df, ok := t.files[id]; ok {
 		df.size = size
+		df.records.Store(max(size-segment.HeaderSize, 0))
 	}
 	t.mu.Unlock()
 }
@@ -209,6 +293,7 @@ func (t *fileTable) sealed(id uint32, size int64) {
 	t.mu.Lock()
 	if df, ok := t.files[id]; ok {
 		df.size, df.sealedAt = size, time.Now()
+		df.records.Store(max(size-segment.HeaderSize, 0))
 	}
 	t.mu.Unlock()
 }
@@ -228,20 +313,19 @@ func (t *fileTable) usage() (segments, snapshots int, bytes int64) {
 	return segments, snapshots, bytes
 }
 
-// mergeable returns the registered segment ids below limit, ascending,
-// and the snapshot in the table, if any.
-func (t *fileTable) mergeable(limit uint32) (segs []uint32, snap *dataFile) {
+// sealedSegments returns the registered segments below limit (the active
+// segment), oldest first.
+func (t *fileTable) sealedSegments(limit uint32) []*dataFile {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	var segs []*dataFile
 	for id, df := range t.files {
-		if id&snapFlag != 0 {
-			snap = df
-		} else if id < limit {
-			segs = append(segs, id)
+		if id&snapFlag == 0 && id < limit {
+			segs = append(segs, df)
 		}
 	}
-	slices.Sort(segs)
-	return segs, snap
+	slices.SortFunc(segs, func(a, b *dataFile) int { return cmp.Compare(a.id, b.id) })
+	return segs
 }
 
 func (t *fileTable) closeAll() {
@@ -256,6 +340,7 @@ func (t *fileTable) closeAll() {
 			gone = append(gone, df)
 		}
 	}
+	t.byID.Store(nil)
 	for id, df := range t.files {
 		delete(t.files, id)
 		df.closing = true

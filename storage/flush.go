@@ -63,6 +63,7 @@ func (db *DB) clearKeyspace(fileID uint32) {
 	db.keydir.Clear()
 	db.cache.Clear()
 	db.liveBytes.Store(0)
+	db.files.zeroLive()
 	db.undo = undoLog{}
 	db.flushedBelow.Store(fileID)
 }

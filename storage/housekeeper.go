@@ -43,34 +43,28 @@ func (db *DB) housekeep(lastEnd *time.Time) (goOn bool) {
 	}()
 	db.testPoint("housekeeper")
 	db.files.trim() // the backlog's age rule
-	if time.Since(*lastEnd) < db.thresholds.Load().MinInterval || !db.mergeDue() || !db.merges.mu.TryLock() {
+	if time.Since(*lastEnd) < db.thresholds.Load().MinInterval || !db.merges.mu.TryLock() {
 		return true
 	}
 	defer db.merges.mu.Unlock()
 	if db.merges.stuck != nil {
 		return true // logged when it happened; merges wait for a restart
 	}
-	if _, err := db.mergeSealed(); err != nil && !errors.Is(err, ErrMergeNoSpace) {
+	if !db.mergeDue() {
+		return true
+	}
+	if _, err := db.mergeSealed(false); err != nil && !errors.Is(err, ErrMergeNoSpace) {
 		db.logger().Error("background merge failed", "err", err)
 	}
 	*lastEnd = time.Now()
 	return true
 }
 
-// mergeDue reports whether a threshold is passed.
+// mergeDue reports whether the policy finds a merge worth running (see
+// mergeplan.go). The caller holds merges.mu.
 func (db *DB) mergeDue() bool {
-	active, _ := db.log.Active()
-	segs, _ := db.files.mergeable(active)
-	if len(segs) == 0 {
-		return false
-	}
-	t := db.thresholds.Load()
-	if t.SealedSegments > 0 && len(segs) >= t.SealedSegments {
-		return true
-	}
-	_, _, total := db.diskUsage()
-	dead := total - db.liveBytes.Load()
-	return t.DeadBytes > 0 && dead >= t.DeadBytes && float64(dead) >= t.DeadRatio*float64(total)
+	plan, err := db.pickMerge(false)
+	return err == nil && len(plan.segs)+len(plan.snaps) > 0
 }
 
 // MergeThresholds are the triggers of background merges, as in Options:
@@ -82,6 +76,7 @@ type MergeThresholds struct {
 	SealedSegments int
 	DeadBytes      int64
 	DeadRatio      float64
+	MaxSpaceAmp    float64
 	MinInterval    time.Duration
 }
 
@@ -90,9 +85,9 @@ type MergeThresholds struct {
 // housekeeperCheck later). A merge running now finishes as it began.
 func (db *DB) SetMergeThresholds(t MergeThresholds) {
 	o := Options{MergeSealedSegments: t.SealedSegments, MergeDeadBytes: t.DeadBytes,
-		MergeDeadRatio: t.DeadRatio, MergeMinInterval: t.MinInterval}.withDefaults()
+		MergeDeadRatio: t.DeadRatio, MergeMaxSpaceAmp: t.MaxSpaceAmp, MergeMinInterval: t.MinInterval}.withDefaults()
 	db.thresholds.Store(&MergeThresholds{SealedSegments: o.MergeSealedSegments, DeadBytes: o.MergeDeadBytes,
-		DeadRatio: o.MergeDeadRatio, MinInterval: o.MergeMinInterval})
+		DeadRatio: o.MergeDeadRatio, MaxSpaceAmp: o.MergeMaxSpaceAmp, MinInterval: o.MergeMinInterval})
 }
 
 // Thresholds returns the background merge triggers in force, defaults

@@ -101,7 +101,7 @@ func (db *DB) Merge() (MergeStats, error) {
 	if err := db.rotateForMerge(); err != nil {
 		return MergeStats{}, err
 	}
-	return db.mergeSealed()
+	return db.mergeSealed(true)
 }
 
 // rotateForMerge seals the active segment, holding wmu (released even on
@@ -140,7 +140,7 @@ func (db *DB) StartMerge() bool {
 // db.merges.mu. A failed merge leaves the log alone (writes go on) and
 // counts a failure; a merge that panicked is contained (see guard.go) and
 // stops merges until a restart, keeping every file it merged.
-func (db *DB) mergeSealed() (st MergeStats, err error) {
+func (db *DB) mergeSealed(full bool) (st MergeStats, err error) {
 	if db.merges.stuck != nil {
 		return st, db.merges.stuck
 	}
@@ -155,18 +155,21 @@ func (db *DB) mergeSealed() (st MergeStats, err error) {
 			db.merges.statMu.Unlock()
 		}
 	}()
-	return db.mergeSealedOnce()
+	return db.mergeSealedOnce(full)
 }
 
 // mergeSealedOnce plans, runs and installs one merge (see the top of this
-// file). st holds what was done so far when it fails.
-func (db *DB) mergeSealedOnce() (st MergeStats, err error) {
+// file): of every file when full, else of the files the policy picks
+// (pickMerge). st holds what was done so far when it fails.
+func (db *DB) mergeSealedOnce(full bool) (st MergeStats, err error) {
 	start := time.Now()
-	active, _ := db.log.Active()
-	segs, prev := db.files.mergeable(active)
-	if len(segs) == 0 {
-		// Nothing sealed since the last merge: the files are as a merge
-		// leaves them, which is what LASTSAVE tells.
+	plan, err := db.pickMerge(full)
+	if err != nil {
+		return st, err
+	}
+	if len(plan.segs) == 0 && len(plan.snaps) == 0 {
+		// Nothing to merge: the files are as a merge leaves them, which
+		// is what LASTSAVE tells.
 		db.merges.statMu.Lock()
 		db.merges.lastAt = time.Now()
 		db.merges.statMu.Unlock()
@@ -174,15 +177,17 @@ func (db *DB) mergeSealedOnce() (st MergeStats, err error) {
 	}
 	db.setMergeRunning(true)
 	defer db.setMergeRunning(false)
-	in, err := db.planMerge(active, segs, prev)
+	if err := db.checkMergeSpace(plan.total); err != nil {
+		return st, err
+	}
+	if plan.id, err = db.newSnapshotID(); err != nil {
+		return st, err
+	}
+	run, err := db.runMerge(plan, &st)
 	if err != nil {
 		return st, err
 	}
-	run, err := db.runMerge(in, &st)
-	if err != nil {
-		return st, err
-	}
-	if err := db.installMerge(run, &st); err != nil {
+	if err := db.installMerge(plan, run, &st); err != nil {
 		return st, err
 	}
 	st.Duration = time.Since(start)
@@ -195,44 +200,9 @@ func (db *DB) mergeSealedOnce() (st MergeStats, err error) {
 	return st, nil
 }
 
-// mergePlan names the inputs of one merge and the snapshot it writes.
-type mergePlan struct {
-	prev    *dataFile // the current snapshot, nil when there is none
-	segs    []uint32  // the sealed segments, oldest first
-	total   int64     // bytes of prev and segs together, for MergeProgress
-	newest  uint32    // the newest segment merged: the new snapshot's id
-	covered uint64    // the last seq the new snapshot covers
-}
-
-// planMerge sizes a merge of prev and segs, declines it when its output
-// would not fit in the free space (ErrMergeNoSpace), and finds the seq the
-// new snapshot covers: active is the active segment.
-func (db *DB) planMerge(active uint32, segs []uint32, prev *dataFile) (mergePlan, error) {
-	p := mergePlan{prev: prev, segs: segs, newest: segs[len(segs)-1]}
-	if prev != nil {
-		p.total += prev.size
-	}
-	for _, id := range segs {
-		n, _ := db.opts.FS.Stat(db.segPath(id))
-		p.total += n
-	}
-	if err := db.checkMergeSpace(p.total); err != nil {
-		return p, err
-	}
-	// Every segment between the newest merged and the active one was merged
-	// or removed as empty, so the active segment's first seq bounds what
-	// the snapshot covers, deletes included.
-	first, err := db.firstSeqOf(active)
-	if err != nil {
-		return p, err
-	}
-	p.covered = first - 1
-	return p, nil
-}
-
 // mergeRun is what the run step of a merge produced: a new snapshot, not
-// yet finished, holding every live record of the merged files, and the
-// files it replaces once installed.
+// yet finished, holding every live record of the merged files (nil when
+// there was nothing to keep), and the files it replaces once installed.
 type mergeRun struct {
 	w       *snapshot.Writer // records written; Finish writes the index and publishes
 	retired []uint32         // the files merged, to retire once the keys point at the snapshot
@@ -243,7 +213,7 @@ type mergeRun struct {
 // the snapshot may replace the merged files. It adds what it read, kept and
 // dropped to st.
 func (db *DB) runMerge(plan mergePlan, st *MergeStats) (run *mergeRun, err error) {
-	w, err := snapshot.Create(db.opts.FS, db.dir, plan.newest, plan.covered)
+	w, err := snapshot.Create(db.opts.FS, db.dir, plan.id, plan.covered)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +221,7 @@ func (db *DB) runMerge(plan mergePlan, st *MergeStats) (run *mergeRun, err error
 		// A run that produced no result, by an error or by a panic (which
 		// mergeSealed contains; err is then nil, and so is run), removes
 		// the temporary files it wrote. Abort is idempotent.
-		if run == nil {
+		if run == nil || run.w == nil {
 			w.Abort()
 		}
 	}()
@@ -265,30 +235,30 @@ func (db *DB) runMerge(plan mergePlan, st *MergeStats) (run *mergeRun, err error
 		}
 	}
 	// A file older than the segment of the last flush holds nothing live
-	// (flush.go): it is retired without being read.
+	// (flush.go), nor does a file whose records are all dead and that
+	// holds no tombstone: each is retired without being read.
 	flushed := db.flushedBelow.Load()
-	if plan.prev != nil {
-		if plan.prev.id&^snapFlag >= flushed {
-			if err := db.mergeSnapshotFile(w, plan.prev, st); err != nil {
+	for _, df := range plan.snaps {
+		if !plan.flushed && (df.live.Load() > 0 || df.tombs > 0) {
+			if err := db.mergeSnapshotFile(w, df, plan, st); err != nil {
 				return nil, err
 			}
+			report()
+			db.testPoint("merge: file merged")
 		}
-		retired = append(retired, plan.prev.id)
-		report()
+		retired = append(retired, df.id)
 	}
 	for _, id := range plan.segs {
-		if id < flushed {
-			retired = append(retired, id)
-			continue
-		}
-		if err := db.mergeSegmentFile(w, id, st); err != nil {
-			return nil, err
+		if id >= flushed {
+			if err := db.mergeSegmentFile(w, id, plan, st); err != nil {
+				return nil, err
+			}
+			report()
+			db.testPoint("merge: file merged")
 		}
 		retired = append(retired, id)
-		report()
-		db.testPoint("merge: file merged")
 	}
-	st.Keys = w.Count()
+	st.Keys = w.Count() - uint64(w.Tombstones())
 	// keep() chose records by what the keydir points at, and the keydir
 	// shows a write as soon as it is appended, before it is durable. A
 	// version the merge skipped because a newer one replaced it must not
@@ -297,34 +267,60 @@ func (db *DB) runMerge(plan mergePlan, st *MergeStats) (run *mergeRun, err error
 	if err := db.log.Sync(); err != nil {
 		return nil, logFailed(err)
 	}
-	return &mergeRun{w: w, retired: retired}, nil
+	run = &mergeRun{w: w, retired: retired}
+	if w.Count() == 0 && !plan.full {
+		// Nothing to keep: the manifest alone retires the files. (A full
+		// merge always writes its snapshot: it is the dataset a View or
+		// a backup holds, empty or not.)
+		run.w = nil
+	}
+	return run, nil
 }
 
 // installMerge is the second step of a merge: it publishes run's snapshot
-// (index, fsync, rename, directory fsync), repoints the keys whose seq is
-// unchanged to it, makes the log durable again and retires the merged
-// files. Once the snapshot is published a failure stops merges until a
-// restart, which completes the merge from the directory as it is.
-func (db *DB) installMerge(run *mergeRun, st *MergeStats) error {
-	path, err := run.w.Finish() // on an error it removes what it wrote
-	if err != nil {
-		return err
+// (index, fsync, rename, directory fsync), then the manifest that lists it
+// in place of the merged files (the atomic step), repoints the keys whose
+// seq is unchanged to it, makes the log durable again and retires the
+// merged files. Once the manifest is published a failure stops merges
+// until a restart, which completes the merge from the directory as it is.
+func (db *DB) installMerge(plan mergePlan, run *mergeRun, st *MergeStats) error {
+	next := db.fileSet.after(plan, run)
+	var path string
+	if run.w != nil {
+		var err error
+		if path, err = run.w.Finish(); err != nil { // on an error it removes what it wrote
+			return err
+		}
+		db.testPoint("merge: snapshot published")
 	}
-	db.testPoint("merge: snapshot published")
-	snap, err := snapshot.Open(db.opts.FS, path)
-	if err != nil {
-		return fmt.Errorf("pykv/storage: reopen the snapshot just written: %w", err)
+	if err := writeManifest(db.opts.FS, db.dir, next); err != nil {
+		// The old manifest stands: the new snapshot is not live, and a
+		// restart would remove it.
+		if path != "" {
+			db.opts.FS.Remove(path)
+		}
+		return fmt.Errorf("pykv/storage: write the manifest of a merge: %w", err)
 	}
-	db.files.addSnapshot(snap)
-	if err := db.swapToSnapshot(snap); err != nil {
-		// Some keys point at the new snapshot, the others still at the
-		// merged files, so those must stay. Every key stays readable, and
-		// the snapshot is complete and durable: the next start-up loads
-		// it and removes the files it covers. Until then no merge runs,
-		// since two snapshots are now registered.
-		db.merges.stuck = fmt.Errorf("pykv/storage: a merge could not repoint keys to %s and kept the files it merged; merges resume after a restart: %w", path, err)
-		db.logger().Error("merge could not finish; restart pykvd to complete it", "snapshot", path, "err", err)
-		return db.merges.stuck
+	db.fileSet = next
+	db.testPoint("merge: manifest published")
+	if path != "" {
+		snap, err := snapshot.Open(db.opts.FS, path)
+		if err != nil {
+			db.merges.stuck = fmt.Errorf("pykv/storage: reopen the snapshot just written, %s; merges resume after a restart: %w", path, err)
+			return db.merges.stuck
+		}
+		df := db.files.addSnapshot(snap, run.w.MinSeq())
+		if err := db.swapToSnapshot(snap); err != nil {
+			// Some keys point at the new snapshot, the others still at the
+			// merged files, so those must stay. Every key stays readable,
+			// and the snapshot is complete and durable: the next start-up
+			// loads the set the manifest names and removes the files it
+			// replaced.
+			db.merges.stuck = fmt.Errorf("pykv/storage: a merge could not repoint keys to %s and kept the files it merged; merges resume after a restart: %w", path, err)
+			db.logger().Error("merge could not finish; restart pykvd to complete it", "snapshot", path, "err", err)
+			return db.merges.stuck
+		}
+		st.BytesWritten = df.size
 	}
 	// Keys written between keep() and the swap kept their entries, and
 	// what they replaced, which the undo log would restore if the log
@@ -337,7 +333,6 @@ func (db *DB) installMerge(run *mergeRun, st *MergeStats) error {
 	}
 	db.files.retire(run.retired)
 	st.Snapshot, st.Files = path, len(run.retired)
-	st.BytesWritten = snap.Size()
 	st.Reclaimed = st.BytesRead - st.BytesWritten
 	return nil
 }
@@ -381,9 +376,14 @@ func (db *DB) firstSeqOf(id uint32) (uint64, error) {
 }
 
 // keep copies r into the snapshot when the keydir still points at it, and
-// deletes it when it has expired.
-func (db *DB) keep(w *snapshot.Writer, r *segment.Record, now int64, st *MergeStats) error {
-	if r.Type != segment.TypeSet {
+// deletes it when it has expired. A delete record is kept as a tombstone
+// when plan needs it (keepTombstone).
+func (db *DB) keep(w *snapshot.Writer, r *segment.Record, plan mergePlan, now int64, st *MergeStats) error {
+	switch r.Type {
+	case segment.TypeDel:
+		return db.keepTombstone(w, r.Key, r.Seq, plan)
+	case segment.TypeSet:
+	default:
 		return nil
 	}
 	e, ok := db.keydir.Get(r.Key)
@@ -399,15 +399,50 @@ func (db *DB) keep(w *snapshot.Writer, r *segment.Record, now int64, st *MergeSt
 	return err
 }
 
-func (db *DB) mergeSnapshotFile(w *snapshot.Writer, df *dataFile, st *MergeStats) error {
+// keepTombstone writes a tombstone for key, deleted at seq, into the new
+// snapshot when an older version may still lie in a file that stays: a
+// snapshot file the merge leaves alone whose seqs start below seq. Once
+// no such file is left (a full merge, or one that takes every older
+// file), the tombstone is dropped. A key the keydir holds again was set
+// after the delete, and that newer version, made durable before the
+// merge publishes (runMerge), stands for it.
+func (db *DB) keepTombstone(w *snapshot.Writer, key []byte, seq uint64, plan mergePlan) error {
+	if plan.full || plan.flushed {
+		return nil
+	}
+	if _, ok := db.keydir.Get(key); ok {
+		return nil
+	}
+	for _, df := range plan.others {
+		if df.minSeq < seq {
+			return w.AddTombstone(key, seq)
+		}
+	}
+	return nil
+}
+
+func (db *DB) mergeSnapshotFile(w *snapshot.Writer, df *dataFile, plan mergePlan, st *MergeStats) error {
 	now := db.nowMs()
 	st.BytesRead += df.size
-	return df.snap.Records(db.opts.limits(), func(_ int64, r segment.Record) error {
-		return db.keep(w, &r, now, st)
+	if df.live.Load() > 0 {
+		if err := df.snap.Records(db.opts.limits(), func(_ int64, r segment.Record) error {
+			return db.keep(w, &r, plan, now, st)
+		}); err != nil {
+			return err
+		}
+	}
+	if df.tombs == 0 {
+		return nil
+	}
+	return df.snap.Index(db.opts.limits().MaxKey, func(e snapshot.IndexEntry) error {
+		if !e.Tombstone() {
+			return nil
+		}
+		return db.keepTombstone(w, e.Key, e.Seq, plan)
 	})
 }
 
-func (db *DB) mergeSegmentFile(w *snapshot.Writer, id uint32, st *MergeStats) error {
+func (db *DB) mergeSegmentFile(w *snapshot.Writer, id uint32, plan mergePlan, st *MergeStats) error {
 	it, release, err := segment.MapFile(db.opts.FS, db.segPath(id), db.opts.limits())
 	if err != nil {
 		return err
@@ -417,7 +452,7 @@ func (db *DB) mergeSegmentFile(w *snapshot.Writer, id uint32, st *MergeStats) er
 	now := db.nowMs()
 	for it.Next() {
 		r := it.Record()
-		if err := db.keep(w, &r, now, st); err != nil {
+		if err := db.keep(w, &r, plan, now, st); err != nil {
 			return err
 		}
 	}
@@ -434,13 +469,17 @@ func (db *DB) mergeSegmentFile(w *snapshot.Writer, id uint32, st *MergeStats) er
 func (db *DB) swapToSnapshot(snap *snapshot.Snapshot) error {
 	fileID := snap.ID() | snapFlag
 	return snap.Index(db.opts.limits().MaxKey, func(e snapshot.IndexEntry) error {
+		if e.Tombstone() {
+			return nil
+		}
 		old, ok := db.keydir.Get(e.Key)
 		if !ok || old.Seq != e.Seq {
 			return nil
 		}
 		if db.keydir.CompareAndSwap(e.Key, e.Seq, index.Entry{FileID: fileID, Offset: e.Offset,
 			Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq}) {
-			db.liveBytes.Add(int64(e.Size) - int64(old.Size))
+			db.track(old, true)
+			db.gain(fileID, e.Size)
 		}
 		return nil
 	})

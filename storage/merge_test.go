@@ -347,7 +347,7 @@ func TestMergeKeepsDurableVersionUntilNewerIsDurable(t *testing.T) {
 	db.wmu.Lock()
 	db.log.Rotate(db.seq + 1) // seal everything, as the housekeeper finds it
 	db.wmu.Unlock()
-	if _, err := db.mergeSealed(); err != nil {
+	if _, err := db.mergeSealed(true); err != nil {
 		t.Fatal(err)
 	}
 	db.abandon()

@@ -37,10 +37,9 @@ func TestMergeDeclinedWithoutFreeSpace(t *testing.T) {
 	before, _ := mem.List("/data")
 
 	active, _ := db.log.Active()
-	segs, _ := db.files.mergeable(active)
 	var merged int64
-	for _, id := range segs {
-		n, _ := mem.Stat(db.segPath(id))
+	for _, df := range db.files.sealedSegments(active) {
+		n, _ := mem.Stat(df.path)
 		merged += n
 	}
 	need := db.mergeNeeds(merged)

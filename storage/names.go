@@ -19,9 +19,10 @@ import (
 //     digits, but not ten of them, looks like a data file that was renamed
 //     or mistyped. Ignoring it could hide acknowledged data, so it is
 //     refused, as is an id out of range.
-//   - LOCK, DATASET and NNNNNNNNNN.log.broken are pykv's and left alone.
-//   - A .tmp name that pykv writes (it starts with DATASET. or with a data
-//     file's name) is a file a crash interrupted before its rename, and is
+//   - LOCK, DATASET, MANIFEST and NNNNNNNNNN.log.broken are pykv's and
+//     left alone.
+//   - A .tmp name that pykv writes (it starts with DATASET., MANIFEST. or
+//     with a data file's name) is a file a crash interrupted before its rename, and is
 //     removed. Any other name is not pykv's: it is left alone and logged.
 
 // maxFileID is the highest id a data file may have. The keydir tags a
@@ -40,7 +41,7 @@ type nameKind int
 
 const (
 	nameForeign  nameKind = iota // not pykv's: left alone
-	nameOurs                     // LOCK, DATASET, .broken: left alone
+	nameOurs                     // LOCK, DATASET, MANIFEST, .broken: left alone
 	nameSegment                  // a log segment
 	nameSnapshot                 // a snapshot
 	nameTemp                     // a temporary file of pykv's: removed
@@ -54,10 +55,10 @@ func judgeName(dir, name string) (kind nameKind, id uint32, err error) {
 			ErrBadFileName, filepath.Join(dir, name), why)
 	}
 	switch {
-	case name == lockFile || name == datasetFile:
+	case name == lockFile || name == datasetFile || name == manifestFile:
 		return nameOurs, 0, nil
 	case strings.HasSuffix(name, ".tmp"):
-		if strings.HasPrefix(name, datasetFile+".") || isDataFileName(strings.SplitN(name, ".", 3)) {
+		if strings.HasPrefix(name, datasetFile+".") || strings.HasPrefix(name, manifestFile+".") || isDataFileName(strings.SplitN(name, ".", 3)) {
 			return nameTemp, 0, nil
 		}
 		return nameForeign, 0, nil

@@ -33,13 +33,20 @@ type Options struct {
 	// MergeSealedSegments starts a background merge once this many sealed
 	// segments wait; default 8. Negative disables this trigger.
 	MergeSealedSegments int
-	// MergeDeadBytes and MergeDeadRatio start a background merge once the
-	// data files hold at least MergeDeadBytes of overwritten, deleted or
-	// expired records and these are at least MergeDeadRatio of the files;
-	// defaults 64 MiB and 0.5. Negative MergeDeadBytes disables this
-	// trigger.
+	// MergeDeadRatio is the share of a data file's records that must be
+	// dead (overwritten, deleted or expired) for a background merge to
+	// rewrite it; default 0.5. The sealed segments count as one file.
+	// MergeDeadBytes is the least a background merge of such files must
+	// reclaim to run; default 64 MiB. Negative MergeDeadBytes disables
+	// these triggers. The lower the ratio, the less disk the dead records
+	// take and the more a merge writes (docs/operations.md, "Merges").
 	MergeDeadBytes int64
 	MergeDeadRatio float64
+	// MergeMaxSpaceAmp caps the record bytes of the snapshot files at
+	// this many times their live bytes: past it a background merge also
+	// takes the files with the largest share of dead bytes, whatever
+	// MergeDeadRatio says; default 2. Negative disables the cap.
+	MergeMaxSpaceAmp float64
 	// MergeMinInterval is the least time between the end of one
 	// background merge and the start of the next, so that a sustained
 	// write load does not keep a merge running; default 10 s. Negative:
@@ -80,6 +87,7 @@ const (
 	DefaultMergeSealedSegments = 8
 	DefaultMergeDeadBytes      = 64 << 20
 	DefaultMergeDeadRatio      = 0.5
+	DefaultMergeMaxSpaceAmp    = 2.0
 	DefaultMergeMinInterval    = 10 * time.Second
 )
 
@@ -118,6 +126,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MergeDeadRatio <= 0 {
 		o.MergeDeadRatio = DefaultMergeDeadRatio
+	}
+	if o.MergeMaxSpaceAmp == 0 {
+		o.MergeMaxSpaceAmp = DefaultMergeMaxSpaceAmp
 	}
 	if o.MergeMinInterval == 0 {
 		o.MergeMinInterval = DefaultMergeMinInterval

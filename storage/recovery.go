@@ -3,8 +3,10 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/pykv/pykv/index"
@@ -24,10 +26,10 @@ type recoveryStats struct {
 // somewhere other than the torn tail of the newest segment.
 var ErrDamaged = errors.New("pykv/storage: data file damaged (start with repair to cut it, keeping the cut bytes in a .broken file)")
 
-// recover loads the newest snapshot into the keydir, replays every newer
-// segment, removes what a finished merge left behind (older snapshots and
-// segments the snapshot covers, temporary files), and returns the id the
-// next segment must have.
+// recover loads the live snapshot files into the keydir, replays every
+// live segment, removes what a finished merge left behind (files the
+// manifest no longer lists, segments it covers, temporary files), and
+// returns the id the next segment must have.
 func (db *DB) recover() (nextID uint32, err error) {
 	fsys := db.opts.FS
 	plan, err := planDir(fsys, db.dir)
@@ -37,10 +39,8 @@ func (db *DB) recover() (nextID uint32, err error) {
 	for _, name := range plan.foreign {
 		db.logger().Warn("ignoring a file that is not pykv's in the data directory", "file", filepath.Join(db.dir, name))
 	}
-	nextID = 1
-	if plan.snapshot != 0 {
-		nextID = plan.snapshot + 1
-	}
+	db.fileSet = startSet(plan)
+	nextID = db.fileSet.firstSeg
 	segs := plan.segments
 	from, err := db.lastFlush(segs)
 	if err != nil {
@@ -48,35 +48,46 @@ func (db *DB) recover() (nextID uint32, err error) {
 	}
 	if from >= 0 {
 		// A flush subsumes every file before its segment: they are
-		// removed without being read.
-		if plan.snapshot != 0 {
-			plan.obsolete = append(plan.obsolete, snapshot.Path(db.dir, plan.snapshot))
+		// removed without being read, once a manifest that no longer
+		// lists them is durable.
+		for _, id := range plan.snapshots {
+			plan.obsolete = append(plan.obsolete, snapshot.Path(db.dir, id))
 		}
 		for _, id := range segs[:from] {
 			plan.obsolete = append(plan.obsolete, db.segPath(id))
 			nextID = max(nextID, id+1)
 		}
 		segs = segs[from:]
-	} else if plan.snapshot != 0 {
-		if err := db.loadSnapshot(plan.snapshot); err != nil {
-			return 0, err
+		if plan.manifest != nil {
+			m := *db.fileSet
+			m.files, m.firstSeg = nil, segs[0]
+			if err := writeManifest(fsys, db.dir, &m); err != nil {
+				return 0, fmt.Errorf("pykv/storage: write the manifest after a flush: %w", err)
+			}
+			db.fileSet = &m
 		}
+	} else if err := db.loadSnapshots(plan); err != nil {
+		return 0, err
 	}
 	for i, id := range segs {
+		// Registered before the replay, so that its records count as
+		// its live bytes; forgotten if the replay removes it.
+		db.files.addSegment(id, db.segPath(id))
 		keep, err := db.replaySegment(id, i == len(segs)-1)
 		if err != nil {
 			return 0, err
 		}
 		if keep {
-			db.files.addSegment(id, db.segPath(id))
 			db.recovery.segments++
+		} else {
+			db.files.forget(id)
 		}
 		nextID = max(nextID, id+1)
 	}
 	for _, path := range plan.obsolete {
-		// A merge finished (its snapshot is durable) but a crash came
-		// before it removed the files it covers, or a crash interrupted a
-		// file before its rename.
+		// A merge finished (its manifest is durable) but a crash came
+		// before it removed the files it replaced, or a crash interrupted
+		// a file before its rename.
 		if err := fsys.Remove(path); err != nil {
 			return 0, fmt.Errorf("pykv/storage: remove obsolete file %s: %w", path, err)
 		}
@@ -88,6 +99,26 @@ func (db *DB) recover() (nextID uint32, err error) {
 		}
 	}
 	return nextID, nil
+}
+
+// startSet returns the set of snapshot files plan found: its manifest, or
+// for a directory of the first format (no manifest) the set its names
+// describe, which the first merge writes down as a manifest.
+func startSet(plan dirPlan) *manifest {
+	if m := plan.manifest; m != nil {
+		c := *m
+		c.files = slices.Clone(m.files)
+		c.nextID = max(c.nextID, plan.maxSnap+1)
+		return &c
+	}
+	m := &manifest{firstSeg: 1, nextID: plan.maxSnap + 1}
+	if len(plan.snapshots) == 1 {
+		// Its seqs are read from its header as it loads; min 0: it may
+		// hold any key written before it.
+		m.files = []setFile{{id: plan.snapshots[0]}}
+		m.firstSeg = plan.snapshots[0] + 1
+	}
+	return m
 }
 
 // lastFlush returns the index in segs (the live segments, oldest first)
@@ -140,78 +171,169 @@ func (db *DB) flushWhole(path string) (bool, error) {
 	return false, nil
 }
 
-// loadSnapshot maps snapshot id and loads its index into the keydir, the
-// index split between the cores while one more goroutine checks the records
-// section's CRC. A damaged records section stops start-up unless
-// Options.Repair is set; then the entries whose record fails its own CRC
-// are dropped, each logged with its key and offset.
-func (db *DB) loadSnapshot(id uint32) error {
-	path := snapshot.Path(db.dir, id)
-	s, err := snapshot.Open(db.opts.FS, path)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrDamaged, err)
+// tombFileID is the FileID of a tombstone's keydir entry while snapshot
+// files load: a key deleted at the entry's seq, which an older file of
+// the set may still hold. No data file has this id (see maxFileID), and
+// every such entry is removed before the keydir serves.
+const tombFileID = math.MaxUint32
+
+// loadSnapshots maps the live snapshot files of plan and loads their
+// indexes into the keydir: each index split between the cores while one
+// more goroutine checks the file's records CRC. The newest version of a
+// key wins whatever the order (index.Loader keeps the higher seq), so a
+// tombstone of a newer file removes the key an older one holds. A damaged
+// records section stops start-up unless Options.Repair is set; then the
+// entries whose record fails its own CRC are dropped, each logged with its
+// key and offset.
+func (db *DB) loadSnapshots(plan dirPlan) error {
+	var snaps []*snapshot.Snapshot
+	defer func() {
+		for _, s := range snaps {
+			if s != nil {
+				s.Close()
+			}
+		}
+	}()
+	var n, keyBytes int64
+	for _, id := range plan.snapshots {
+		path := snapshot.Path(db.dir, id)
+		s, err := snapshot.Open(db.opts.FS, path)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrDamaged, err)
+		}
+		snaps = append(snaps, s)
+		c := int64(s.Footer.Count)
+		n += c
+		keyBytes += int64(s.Footer.IndexLen) - 32*c // every index entry is 32 bytes and its key
 	}
-	n := int64(s.Footer.Count)
-	db.keydir.Reserve(n)
-	// Every index entry is 32 bytes and its key. Assume every key has an
-	// expiry: what is reserved but not used is never touched.
-	db.keydir.ReserveArena(index.RecordBytes(n, int64(s.Footer.IndexLen)-32*n, n))
-	verified := make(chan error, 1)
-	go func() { verified <- s.VerifyRecords() }()
-	err = db.loadIndex(s, id|snapFlag)
+	if n > 0 {
+		db.keydir.Reserve(n)
+		// Assume every key has an expiry: what is reserved but not used
+		// is never touched.
+		db.keydir.ReserveArena(index.RecordBytes(n, keyBytes, n))
+	}
+	var files []*dataFile
+	for i, s := range snaps {
+		var min uint64
+		if plan.manifest != nil {
+			min = db.fileSet.files[i].min
+		} else {
+			db.fileSet.files[i].max = s.Header.CoveredSeq
+			db.fileSet.covered = s.Header.CoveredSeq
+		}
+		df, err := db.loadSnapshot(s, min)
+		if err != nil {
+			db.keydir.LoadDone()
+			return err
+		}
+		snaps[i] = nil // the table holds it now
+		files = append(files, df)
+		db.seq = max(db.seq, s.Header.CoveredSeq)
+		db.recovery.snapshotKeys += int64(s.Footer.Count - uint64(s.Footer.Tombstones))
+	}
 	db.keydir.LoadDone()
-	if verr := <-verified; err == nil && verr != nil {
-		if !db.opts.Repair {
-			err = verr
-		} else if err = db.dropDamaged(s, id|snapFlag); err == nil {
-			db.logger().Warn("repair: snapshot records damaged; dropped the keys whose record fails its checksum", "file", path, "err", verr)
+	db.seq = max(db.seq, db.fileSet.covered)
+	// Every version is in: a tombstone still in the keydir is the key's
+	// newest version, so the key is gone.
+	for _, df := range files {
+		if df.tombs == 0 {
+			continue
+		}
+		if err := df.snap.Index(db.opts.limits().MaxKey, func(e snapshot.IndexEntry) error {
+			if e.Tombstone() {
+				db.keydir.DeleteIf(e.Key, e.Seq)
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("%w: %w", ErrDamaged, err)
 		}
 	}
-	if err != nil {
-		s.Close()
-		return fmt.Errorf("%w: %w", ErrDamaged, err)
-	}
-	live := int64(s.RecordsEnd() - snapshot.HeaderSize)
-	db.liveBytes.Add(live)
-	db.seq = s.Header.CoveredSeq
-	db.files.addSnapshot(s)
-	db.recovery.snapshotKeys = int64(s.Footer.Count)
 	return nil
 }
 
+// loadSnapshot loads the index of s, whose records and tombstones span
+// seqs minSeq to its covered seq, registers it and returns it.
+func (db *DB) loadSnapshot(s *snapshot.Snapshot, minSeq uint64) (*dataFile, error) {
+	id := s.ID() | snapFlag
+	df := db.files.addSnapshot(s, minSeq)
+	verified := make(chan error, 1)
+	go func() { verified <- s.VerifyRecords() }()
+	err := db.loadIndex(s, id)
+	if verr := <-verified; err == nil && verr != nil {
+		if !db.opts.Repair {
+			err = verr
+		} else if err = db.dropDamaged(s, id); err == nil {
+			db.logger().Warn("repair: snapshot records damaged; dropped the keys whose record fails its checksum", "file", s.Path, "err", verr)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDamaged, err)
+	}
+	return df, nil
+}
+
 // loadIndex puts every entry of s's index into the keydir, one contiguous
-// part of the index per core, each through its own index.Loader. Merges
-// write the index in the keydir's hash order, so each part fills its own
-// stretch of shards front to back: about 50 ns a key against 260 in
-// arbitrary order, where every insert misses the CPU cache (go test -bench
-// KeydirLoad ./index/). An index in another order (or with a key in two
-// parts) loads correctly, only slower: the loaders lock per shard and keep
-// the higher seq.
+// part of the index per core, each through its own index.Loader, and
+// counts the live bytes each file gains and loses. Merges write the index
+// in the keydir's hash order, so each part fills its own stretch of shards
+// front to back: about 50 ns a key against 260 in arbitrary order, where
+// every insert misses the CPU cache (go test -bench KeydirLoad ./index/).
+// An index in another order (or with a key in two parts, or in two files)
+// loads correctly, only slower: the loaders lock per shard and keep the
+// higher seq.
 func (db *DB) loadIndex(s *snapshot.Snapshot, fileID uint32) error {
 	workers := runtime.GOMAXPROCS(0)
 	loaders := make([]*index.Loader, workers)
+	gained := make([]map[uint32]int64, workers)
 	for i := range loaders {
 		loaders[i] = db.keydir.NewLoader()
+		gained[i] = map[uint32]int64{}
 	}
 	// Each loader gives back the shard lock it holds as soon as its part
 	// ends: a finished part that kept it would block another part that
 	// reaches the same shard, and with it the whole load.
-	return s.IndexParts(workers, db.opts.limits().MaxKey, func(part int, e snapshot.IndexEntry) error {
-		loaders[part].Put(e.Key, index.Entry{FileID: fileID, Offset: e.Offset, Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq})
+	err := s.IndexParts(workers, db.opts.limits().MaxKey, func(part int, e snapshot.IndexEntry) error {
+		at := index.Entry{FileID: fileID, Offset: e.Offset, Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq}
+		if e.Tombstone() {
+			at.FileID = tombFileID
+		}
+		old, replaced, stored := loaders[part].Put(e.Key, at)
+		if !stored {
+			return nil
+		}
+		g := gained[part]
+		if replaced && old.FileID != tombFileID {
+			g[old.FileID] -= int64(old.Size)
+		}
+		if at.FileID != tombFileID {
+			g[fileID] += int64(e.Size)
+		}
 		return nil
 	}, func(part int) { loaders[part].Close() })
+	for _, g := range gained {
+		for id, n := range g {
+			db.files.addLive(id, n)
+			db.liveBytes.Add(n)
+		}
+	}
+	return err
 }
 
 // dropDamaged removes from the keydir every key of snapshot s whose record
 // does not decode.
 func (db *DB) dropDamaged(s *snapshot.Snapshot, fileID uint32) error {
 	return s.Index(db.opts.limits().MaxKey, func(e snapshot.IndexEntry) error {
+		if e.Tombstone() {
+			return nil
+		}
 		raw, err := s.Record(e.Offset, e.Size)
 		if err == nil {
 			_, _, err = segment.DecodeRecord(raw, db.opts.limits())
 		}
 		if err != nil {
-			db.keydir.DeleteIf(e.Key, e.Seq)
+			if db.keydir.DeleteIf(e.Key, e.Seq) {
+				db.track(index.Entry{FileID: fileID, Size: e.Size}, true)
+			}
 			db.logger().Warn("repair: dropped key with a damaged record", "file", s.Path, "offset", e.Offset, "key", string(e.Key), "err", err)
 		}
 		return nil
@@ -357,7 +479,7 @@ func (db *DB) apply(r *segment.Record, e index.Entry) {
 	switch r.Type {
 	case segment.TypeSet:
 		db.track(db.keydir.Put(r.Key, e))
-		db.liveBytes.Add(int64(e.Size))
+		db.gain(e.FileID, e.Size)
 	case segment.TypeDel:
 		db.track(db.keydir.Delete(r.Key))
 	case segment.TypeFlush:
@@ -369,5 +491,13 @@ func (db *DB) apply(r *segment.Record, e index.Entry) {
 func (db *DB) track(old index.Entry, existed bool) {
 	if existed {
 		db.liveBytes.Add(-int64(old.Size))
+		db.files.addLive(old.FileID, -int64(old.Size))
 	}
+}
+
+// gain accounts for a record of size bytes in file fileID that becomes
+// live.
+func (db *DB) gain(fileID, size uint32) {
+	db.liveBytes.Add(int64(size))
+	db.files.addLive(fileID, int64(size))
 }

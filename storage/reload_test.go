@@ -79,24 +79,27 @@ func TestSetMergeThresholds(t *testing.T) {
 		due  bool
 	}{
 		{"both triggers off", MergeThresholds{SealedSegments: -1, DeadBytes: -1},
-			MergeThresholds{-1, -1, DefaultMergeDeadRatio, DefaultMergeMinInterval}, false},
+			MergeThresholds{-1, -1, DefaultMergeDeadRatio, DefaultMergeMaxSpaceAmp, DefaultMergeMinInterval}, false},
 		{"sealed segments", MergeThresholds{SealedSegments: 2, DeadBytes: -1, MinInterval: -1},
-			MergeThresholds{2, -1, DefaultMergeDeadRatio, -1}, true},
+			MergeThresholds{2, -1, DefaultMergeDeadRatio, DefaultMergeMaxSpaceAmp, -1}, true},
 		{"more sealed segments than there are", MergeThresholds{SealedSegments: 1000, DeadBytes: -1},
-			MergeThresholds{1000, -1, DefaultMergeDeadRatio, DefaultMergeMinInterval}, false},
+			MergeThresholds{1000, -1, DefaultMergeDeadRatio, DefaultMergeMaxSpaceAmp, DefaultMergeMinInterval}, false},
 		{"dead bytes", MergeThresholds{SealedSegments: -1, DeadBytes: 1000, DeadRatio: 0.1},
-			MergeThresholds{-1, 1000, 0.1, DefaultMergeMinInterval}, true},
+			MergeThresholds{-1, 1000, 0.1, DefaultMergeMaxSpaceAmp, DefaultMergeMinInterval}, true},
 		{"dead bytes, a share never reached", MergeThresholds{SealedSegments: -1, DeadBytes: 1000, DeadRatio: 1.01},
-			MergeThresholds{-1, 1000, 1.01, DefaultMergeMinInterval}, false},
+			MergeThresholds{-1, 1000, 1.01, DefaultMergeMaxSpaceAmp, DefaultMergeMinInterval}, false},
 		{"zeros are the defaults", MergeThresholds{},
-			MergeThresholds{DefaultMergeSealedSegments, DefaultMergeDeadBytes, DefaultMergeDeadRatio, DefaultMergeMinInterval}, false},
+			MergeThresholds{DefaultMergeSealedSegments, DefaultMergeDeadBytes, DefaultMergeDeadRatio, DefaultMergeMaxSpaceAmp, DefaultMergeMinInterval}, false},
 	}
 	for _, s := range steps {
 		db.SetMergeThresholds(s.set)
 		if got := db.Thresholds(); got != s.want {
 			t.Errorf("%s: Thresholds() = %+v, want %+v", s.name, got, s.want)
 		}
-		if got := db.mergeDue(); got != s.due {
+		db.merges.mu.Lock()
+		got := db.mergeDue()
+		db.merges.mu.Unlock()
+		if got != s.due {
 			t.Errorf("%s: mergeDue() = %v, want %v", s.name, got, s.due)
 		}
 	}

@@ -71,7 +71,7 @@ func (db *DB) Apply(batch []segment.Record) error {
 type Install struct {
 	db      *DB
 	w       *snapshot.Writer
-	id      uint32
+	seg     uint32 // the active segment when it began
 	dataset string
 	covered uint64
 }
@@ -84,9 +84,15 @@ func (db *DB) BeginInstall(dataset string, covered uint64) (*Install, error) {
 	if len(dataset) != 32 {
 		return nil, fmt.Errorf("pykv/storage: dataset id %q is not 32 hex digits", dataset)
 	}
-	// The new snapshot takes the active segment's id: it covers that
-	// segment and every older file, so its rename retires them all.
-	id, _ := db.log.Active()
+	// The new snapshot replaces the whole set and every segment up to the
+	// active one: the manifest Commit writes says so in one rename.
+	seg, _ := db.log.Active()
+	db.merges.mu.Lock()
+	id, err := db.newSnapshotID()
+	db.merges.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	w, err := snapshot.Create(db.opts.FS, db.dir, id, covered)
 	if err != nil {
 		return nil, err
@@ -95,7 +101,7 @@ func (db *DB) BeginInstall(dataset string, covered uint64) (*Install, error) {
 		w.Abort()
 		return nil, err
 	}
-	return &Install{db: db, w: w, id: id, dataset: dataset, covered: covered}, nil
+	return &Install{db: db, w: w, seg: seg, dataset: dataset, covered: covered}, nil
 }
 
 // Add writes one record of the leader's snapshot.
@@ -126,9 +132,9 @@ func (in *Install) Commit() (err error) {
 		in.w.Abort()
 		return ErrClosed
 	}
-	if id, _ := db.log.Active(); id != in.id {
+	if id, _ := db.log.Active(); id != in.seg {
 		in.w.Abort()
-		return fmt.Errorf("pykv/storage: the log moved to segment %d during a full sync into snapshot %d", id, in.id)
+		return fmt.Errorf("pykv/storage: the log moved to segment %d during a full sync into snapshot %d", id, in.w.ID())
 	}
 	db.changing.Add(1)
 	defer db.changing.Add(1)
@@ -137,6 +143,15 @@ func (in *Install) Commit() (err error) {
 	if err != nil {
 		return err
 	}
+	db.testPoint("install: snapshot renamed")
+	// The log's next segment, which Restart makes, is the first live one.
+	set := &manifest{firstSeg: in.seg + 1, nextID: db.fileSet.nextID, covered: in.covered,
+		files: []setFile{{id: in.w.ID(), min: min(in.w.MinSeq(), in.covered), max: in.covered}}}
+	if err := writeManifest(db.opts.FS, db.dir, set); err != nil {
+		db.opts.FS.Remove(path)
+		return fmt.Errorf("pykv/storage: write the manifest of a full sync: %w", err)
+	}
+	db.fileSet = set
 	db.testPoint("install: renamed")
 	// From here on the disk holds the new dataset. Anything that fails
 	// leaves the process unable to serve it; it stops taking writes.
@@ -163,7 +178,7 @@ func (in *Install) Commit() (err error) {
 	db.liveBytes.Store(0)
 	db.undo = undoLog{}
 	db.seq = 0
-	if err := db.loadSnapshot(in.id); err != nil {
+	if err := db.loadSnapshots(dirPlan{dir: db.dir, manifest: set, snapshots: []uint32{in.w.ID()}}); err != nil {
 		return err
 	}
 	db.seq = in.covered

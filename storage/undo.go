@@ -100,7 +100,7 @@ func (db *DB) rollback() int {
 		key := u.key(r)
 		if r.existed {
 			db.track(db.keydir.Put(key, r.old))
-			db.liveBytes.Add(int64(r.old.Size))
+			db.gain(r.old.FileID, r.old.Size)
 		} else {
 			db.track(db.keydir.Delete(key))
 		}

@@ -51,7 +51,7 @@ func (db *DB) View() (*View, error) {
 	if err := db.rotateForMerge(); err != nil {
 		return nil, err
 	}
-	st, err := db.mergeSealed()
+	st, err := db.mergeSealed(true)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +167,13 @@ func (db *DB) Backup(dir string) (BackupStats, error) {
 		}
 		written = append(written, dst)
 		st.Linked = linked
+		// The copy's one snapshot file is its whole set.
+		m := &manifest{firstSeg: 1, nextID: v.snap.id&^snapFlag + 1, covered: v.Seq,
+			files: []setFile{{id: v.snap.id &^ snapFlag, min: min(v.snap.minSeq, v.Seq), max: v.Seq}}}
+		written = append(written, filepath.Join(dir, manifestFile))
+		if err := writeManifest(fsys, dir, m); err != nil {
+			return fail(fmt.Errorf("pykv/storage: backup: write %s: %w", filepath.Join(dir, manifestFile), err))
+		}
 	}
 	written = append(written, filepath.Join(dir, datasetFile))
 	if err := writeDataset(fsys, dir, v.History); err != nil { // its own fsyncs, the directory's included

@@ -97,7 +97,7 @@ func (db *DB) logLocked(recs []segment.Record) error {
 				Size: pos[i].Size, ExpireAt: r.ExpireAt, Seq: r.Seq})
 			db.undo.add(r.Seq, r.Key, old, existed)
 			db.track(old, existed)
-			db.liveBytes.Add(int64(pos[i].Size))
+			db.gain(pos[i].FileID, pos[i].Size)
 			db.cache.Put(r.Key, r.Seq, r.Value)
 		case segment.TypeDel:
 			old, existed := db.keydir.Delete(r.Key)

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/pykv/pykv/internal/dirlock"
 	"github.com/pykv/pykv/internal/plural"
@@ -90,11 +91,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, f := range rep.Ignored {
 		fmt.Fprintf(stdout, "ignored (not a pykv file; pykvd leaves it alone): %s\n", f)
 	}
-	snap := rep.Snapshot
-	if snap == "" {
-		snap = "none"
+	snap := "snapshot none"
+	switch len(rep.Snapshots) {
+	case 0:
+	case 1:
+		snap = "snapshot " + rep.Snapshots[0]
+	default:
+		snap = "snapshots " + strings.Join(rep.Snapshots, " ")
 	}
-	fmt.Fprintf(stdout, "%s: snapshot %s (%s), %s (%s), last seq %d, %s checked, %s\n",
+	fmt.Fprintf(stdout, "%s: %s (%s), %s (%s), last seq %d, %s checked, %s\n",
 		dir, snap, plural.Count(rep.Keys, "key"), plural.Count(rep.Segments, "segment"),
 		plural.Count(rep.Records, "record"), rep.LastSeq, plural.Count(rep.Bytes, "byte"),
 		plural.Count(len(rep.Problems), "problem"))
