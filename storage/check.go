@@ -243,6 +243,24 @@ func planDir(fs vfs.FS, dir string) (dirPlan, error) {
 	return p, nil
 }
 
+// LiveFiles returns the paths of the live snapshot files of the data
+// directory dir, oldest first, and of its live segments, in id order, as
+// start-up would find them: by its MANIFEST, or for a directory of the
+// first format by its names. It takes no lock and changes nothing.
+func LiveFiles(fsys vfs.FS, dir string) (snapshots, segments []string, err error) {
+	plan, err := planDir(fsys, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, id := range plan.snapshots {
+		snapshots = append(snapshots, snapshot.Path(dir, id))
+	}
+	for _, id := range plan.segments {
+		segments = append(segments, segment.Path(dir, id))
+	}
+	return snapshots, segments, nil
+}
+
 // snapshotVersion reads the format version of the snapshot at path.
 func snapshotVersion(fsys vfs.FS, path string) (uint16, error) {
 	f, err := fsys.Open(path)

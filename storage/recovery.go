@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
 	"runtime"
@@ -88,7 +89,9 @@ func (db *DB) recover() (nextID uint32, err error) {
 		// A merge finished (its manifest is durable) but a crash came
 		// before it removed the files it replaced, or a crash interrupted
 		// a file before its rename.
-		if err := fsys.Remove(path); err != nil {
+		if err := fsys.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// (A MANIFEST.tmp a crash left is gone when a manifest was
+			// written above.)
 			return 0, fmt.Errorf("pykv/storage: remove obsolete file %s: %w", path, err)
 		}
 		db.logger().Info("removed obsolete file", "file", path)

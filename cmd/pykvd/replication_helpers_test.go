@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/pykv/pykv/internal/testdaemon"
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/snapshot"
+	"github.com/pykv/pykv/storage"
 	"github.com/pykv/pykv/vfs"
 )
 
@@ -302,32 +302,20 @@ func (l *mixLoad) worker(ctx context.Context, c *redis.Client, w uint64, stop <-
 }
 
 // dataFiles returns the live files of a stopped daemon's data directory,
-// as Open reads them: the newest snapshot ("" when none) and the segments
-// after it, in order.
+// as Open reads them: its one snapshot ("" when none; more than one fails
+// t) and the live segments, in order.
 func dataFiles(t testing.TB, dir string) (snap string, segs []string) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
+	snaps, segs, err := storage.LiveFiles(vfs.Default, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var snapID uint32
-	var segIDs []uint32
-	for _, e := range entries {
-		if id, ok := snapshot.ParseFileName(e.Name()); ok && id > snapID {
-			snapID = id
-		}
-		if id, ok := segment.ParseFileName(e.Name()); ok {
-			segIDs = append(segIDs, id)
-		}
-	}
-	slices.Sort(segIDs)
-	if snapID != 0 {
-		snap = snapshot.Path(dir, snapID)
-	}
-	for _, id := range segIDs {
-		if id > snapID {
-			segs = append(segs, segment.Path(dir, id))
-		}
+	switch len(snaps) {
+	case 0:
+	case 1:
+		snap = snaps[0]
+	default:
+		t.Fatalf("%s holds %d live snapshot files, %v; want one", dir, len(snaps), snaps)
 	}
 	return snap, segs
 }
