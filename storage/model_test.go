@@ -80,6 +80,9 @@ func TestModel(t *testing.T) {
 			ExpiryInterval: -1, // cycles are steps of their own
 			// Background merges run too, racing the steps.
 			MergeSealedSegments: rapid.IntRange(2, 6).Draw(t, "mergeSealed"),
+			MergeDeadBytes:      rapid.Int64Range(1, 4096).Draw(t, "mergeDeadBytes"),
+			MergeDeadRatio:      rapid.Float64Range(0.1, 0.9).Draw(t, "mergeDeadRatio"),
+			MergeMaxSpaceAmp:    rapid.Float64Range(1.1, 4).Draw(t, "mergeMaxSpaceAmp"),
 			MergeMinInterval:    -1,
 			Clock:               clock.Now,
 			Logger:              slog.New(slog.DiscardHandler),
@@ -114,6 +117,20 @@ func TestModel(t *testing.T) {
 			"merge": func(t *rapid.T) {
 				if _, err := mt.db.Merge(); err != nil && !errors.Is(err, ErrMergeRunning) {
 					t.Fatalf("merge: %v", err)
+				}
+			},
+			// A merge by the policy (the housekeeper's), which leaves
+			// files alone and writes tombstones.
+			"partialMerge": func(t *rapid.T) {
+				if err := mt.db.rotateForMerge(); err != nil {
+					t.Fatalf("rotate: %v", err)
+				}
+				if !mt.db.merges.mu.TryLock() {
+					return // a background merge runs
+				}
+				defer mt.db.merges.mu.Unlock()
+				if _, err := mt.db.mergeSealed(false); err != nil {
+					t.Fatalf("partial merge: %v", err)
 				}
 			},
 			"reopen": func(t *rapid.T) {
