@@ -148,6 +148,7 @@ type Storage struct {
 	MergeSealedSegments int      `toml:"merge_sealed_segments"`
 	MergeDeadBytes      int64    `toml:"merge_dead_bytes"`
 	MergeDeadPercent    int      `toml:"merge_dead_percent"`
+	MergeMaxSpaceAmp    int      `toml:"merge_max_space_amp_percent"`
 	MergeMinInterval    Duration `toml:"merge_min_interval"`
 }
 
@@ -186,6 +187,7 @@ func Default() Config {
 			MergeSealedSegments: storage.DefaultMergeSealedSegments,
 			MergeDeadBytes:      storage.DefaultMergeDeadBytes,
 			MergeDeadPercent:    int(storage.DefaultMergeDeadRatio * 100),
+			MergeMaxSpaceAmp:    int(storage.DefaultMergeMaxSpaceAmp * 100),
 			MergeMinInterval:    Duration{storage.DefaultMergeMinInterval},
 		},
 		Log: Log{Level: "info", Format: "text"},

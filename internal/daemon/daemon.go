@@ -168,6 +168,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		MergeSealedSegments: mt.SealedSegments,
 		MergeDeadBytes:      mt.DeadBytes,
 		MergeDeadRatio:      mt.DeadRatio,
+		MergeMaxSpaceAmp:    mt.MaxSpaceAmp,
 		MergeMinInterval:    mt.MinInterval,
 		FS:                  info.FS,
 	})
@@ -516,6 +517,7 @@ func mergeThresholds(s config.Storage) storage.MergeThresholds {
 		SealedSegments: int(off(int64(s.MergeSealedSegments))),
 		DeadBytes:      off(s.MergeDeadBytes),
 		DeadRatio:      float64(s.MergeDeadPercent) / 100,
+		MaxSpaceAmp:    float64(off(int64(s.MergeMaxSpaceAmp))) / 100,
 		MinInterval:    time.Duration(off(int64(s.MergeMinInterval.Duration))),
 	}
 }

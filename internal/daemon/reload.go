@@ -130,7 +130,7 @@ func (d *Daemon) apply(run config.Config, ch Changes, cert *tls.Certificate, sou
 			if err := d.db.SetCacheBytes(run.Storage.CacheBytes); err != nil {
 				d.log.Error("cache budget not changed", "err", err) // canApply ruled this out
 			}
-		case "storage.merge_sealed_segments", "storage.merge_dead_bytes", "storage.merge_dead_percent", "storage.merge_min_interval":
+		case "storage.merge_sealed_segments", "storage.merge_dead_bytes", "storage.merge_dead_percent", "storage.merge_max_space_amp_percent", "storage.merge_min_interval":
 			d.db.SetMergeThresholds(mergeThresholds(run.Storage))
 		case "storage.expiry_interval":
 			if err := d.db.SetExpiryInterval(run.Storage.ExpiryInterval.Duration); err != nil {
