@@ -24,11 +24,12 @@ func partialMerge(t *testing.T, db *DB) MergeStats {
 	if err := db.rotateForMerge(); err != nil {
 		t.Fatal(err)
 	}
-	db.merges.mu.Lock()
-	defer db.merges.mu.Unlock()
-	st, err := db.mergeSealed(false)
+	st, err := db.MergeByPolicy()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st.Files == 0 {
+		t.Fatal("MergeByPolicy found nothing to merge")
 	}
 	return st
 }

@@ -60,6 +60,28 @@ func (db *DB) housekeep(lastEnd *time.Time) (goOn bool) {
 	return true
 }
 
+// MergeByPolicy runs now the merge the housekeeper would run (see
+// MergeThresholds), whatever MinInterval says, and returns what it did: a
+// zero MergeStats when the policy finds nothing due. Unlike Merge it
+// neither seals the active segment nor folds every file into one. It
+// returns ErrMergeRunning when a merge is in progress.
+func (db *DB) MergeByPolicy() (MergeStats, error) {
+	if db.closed.Load() {
+		return MergeStats{}, ErrClosed
+	}
+	if !db.merges.mu.TryLock() {
+		return MergeStats{}, ErrMergeRunning
+	}
+	defer db.merges.mu.Unlock()
+	if db.merges.stuck != nil {
+		return MergeStats{}, db.merges.stuck
+	}
+	if !db.mergeDue() {
+		return MergeStats{}, nil
+	}
+	return db.mergeSealed(false)
+}
+
 // mergeDue reports whether the policy finds a merge worth running (see
 // mergeplan.go). The caller holds merges.mu.
 func (db *DB) mergeDue() bool {
