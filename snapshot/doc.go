@@ -32,7 +32,13 @@
 //	records: the segment record encoding (see package segment), set
 //	records only, back to back
 //	index: one entry per record, in the order Writer.OrderIndex asks for
-//	(pykv's merges: ascending xxhash64 of the key), else record order
+//	(pykv's merges: ascending xxhash64 of the key), else record order;
+//	version 2, each integer a varint in its shortest form (29 bytes for a
+//	16-byte key where version 1 takes 48):
+//	+-----------------+------------+-----+---------------+-------------+-----------------+------------+
+//	| entry len uvar  | keylen uvar| key | offset uvar   | size uvar   | expire_at zigzag| seq uvar   |
+//	+-----------------+------------+-----+---------------+-------------+-----------------+------------+
+//	(entry len counts the bytes after itself); version 1, fixed widths:
 //	+------------+-----+------------+----------+---------------+---------+
 //	| keylen u32 | key | offset u64 | size u32 | expire_at i64 | seq u64 |
 //	+------------+-----+------------+----------+---------------+---------+

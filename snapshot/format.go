@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"path/filepath"
 
 	"github.com/pykv/pykv/segment"
@@ -154,14 +155,43 @@ func DecodeFooter(b []byte, fileSize int64) (Footer, error) {
 		return f, fmt.Errorf("%w: footer at offset %d places the index at [%d, +%d) in a %d-byte file",
 			ErrCorrupt, at, f.IndexOffset, f.IndexLen, fileSize)
 	}
-	if f.Count > f.IndexLen/indexFixed {
+	if f.Count > f.IndexLen/minIndexEntry {
 		return f, fmt.Errorf("%w: footer at offset %d claims %d keys, the index holds at most %d",
-			ErrCorrupt, at, f.Count, f.IndexLen/indexFixed)
+			ErrCorrupt, at, f.Count, f.IndexLen/minIndexEntry)
 	}
 	return f, nil
 }
 
+// minIndexEntry is the smallest index entry of any version (version 2:
+// six one-byte fields), which bounds the count a footer may claim.
+const minIndexEntry = 6
+
+// maxEntryHead is the most bytes a version 2 entry's length takes.
+const maxEntryHead = binary.MaxVarintLen32
+
+// appendIndexEntry appends e in the encoding of version 2:
+//
+//	entry len uvarint | keylen uvarint | key | offset uvarint | size uvarint | expire_at varint | seq uvarint
+//
+// where entry len counts the bytes after itself. Each integer takes its
+// shortest encoding (encoding/binary's varints; expire_at zigzag).
 func appendIndexEntry(dst []byte, e *IndexEntry) []byte {
+	var tail [4 * binary.MaxVarintLen64]byte
+	t := binary.AppendUvarint(tail[:0], e.Offset)
+	t = binary.AppendUvarint(t, uint64(e.Size))
+	t = binary.AppendVarint(t, e.ExpireAt)
+	t = binary.AppendUvarint(t, e.Seq)
+	n := uint64(uvarintLen(uint64(len(e.Key)))+len(e.Key)) + uint64(len(t))
+	dst = binary.AppendUvarint(dst, n)
+	dst = binary.AppendUvarint(dst, uint64(len(e.Key)))
+	dst = append(dst, e.Key...)
+	return append(dst, t...)
+}
+
+// appendIndexEntryV1 appends e in the encoding of version 1 (fixed
+// widths), which this package no longer writes; tests build version 1
+// files with it.
+func appendIndexEntryV1(dst []byte, e *IndexEntry) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(e.Key)))
 	dst = append(dst, e.Key...)
 	dst = binary.LittleEndian.AppendUint64(dst, e.Offset)
@@ -170,9 +200,83 @@ func appendIndexEntry(dst []byte, e *IndexEntry) []byte {
 	return binary.LittleEndian.AppendUint64(dst, e.Seq)
 }
 
-// DecodeIndexEntry decodes the index entry at the start of b, whose key
-// aliases b, and returns its encoded size. maxKey bounds the key length.
-func DecodeIndexEntry(b []byte, maxKey int) (IndexEntry, int, error) {
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// uvarint decodes the uvarint at the start of b, refusing one that does
+// not take its shortest encoding (so that an entry has one encoding) or
+// overflows.
+func uvarint(b []byte) (uint64, int, bool) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 || n != uvarintLen(v) {
+		return 0, 0, false
+	}
+	return v, n, true
+}
+
+// entryLen returns the size of the version 2 entry at the start of b
+// (its length field and what follows), reading only the length field;
+// ok is false when b does not start with a whole, shortest uvarint.
+func entryLen(b []byte) (size uint64, ok bool) {
+	n, l, ok := uvarint(b[:min(len(b), maxEntryHead)])
+	if !ok || n > math.MaxUint32 {
+		return 0, false
+	}
+	return uint64(l) + n, true
+}
+
+// DecodeIndexEntry decodes the index entry at the start of b, in the
+// encoding of the given snapshot version, whose key aliases b, and
+// returns its encoded size. maxKey bounds the key length.
+func DecodeIndexEntry(b []byte, version uint16, maxKey int) (IndexEntry, int, error) {
+	if version == VersionNoTombstones {
+		return decodeIndexEntryV1(b, maxKey)
+	}
+	bad := func(what string) (IndexEntry, int, error) {
+		return IndexEntry{}, 0, fmt.Errorf("%w: index entry: %s", ErrCorrupt, what)
+	}
+	n, l, ok := uvarint(b[:min(len(b), maxEntryHead)])
+	if !ok || n > uint64(len(b)-l) {
+		return bad(fmt.Sprintf("bad or cut length (%d bytes left)", len(b)))
+	}
+	body, size := b[l:l+int(n)], l+int(n)
+	klen, p, ok := uvarint(body)
+	if !ok || klen > uint64(maxKey) || klen > uint64(len(body)-p) {
+		return bad(fmt.Sprintf("key length %d (limit %d, %d bytes left)", klen, maxKey, len(body)-p))
+	}
+	e := IndexEntry{Key: body[p : p+int(klen) : p+int(klen)]}
+	p += int(klen)
+	var v [3]uint64
+	for i := range v {
+		x, m, ok := uvarint(body[p:])
+		if !ok {
+			return bad("bad offset, size or expiry")
+		}
+		v[i], p = x, p+m
+	}
+	if v[1] > math.MaxUint32 {
+		return bad(fmt.Sprintf("size %d over 2^32", v[1]))
+	}
+	e.Offset, e.Size = v[0], uint32(v[1])
+	// expire_at was zigzagged: x>>1 ^ -(x&1); its shortest encoding is
+	// that of the uvarint just read.
+	e.ExpireAt = int64(v[2]>>1) ^ -int64(v[2]&1)
+	seq, m, ok := uvarint(body[p:])
+	if !ok || p+m != len(body) {
+		return bad("bad seq, or bytes after it")
+	}
+	e.Seq = seq
+	return e, size, nil
+}
+
+// decodeIndexEntryV1 decodes a version 1 entry (fixed widths).
+func decodeIndexEntryV1(b []byte, maxKey int) (IndexEntry, int, error) {
 	if len(b) < indexFixed {
 		return IndexEntry{}, 0, fmt.Errorf("%w: index entry cut short (%d bytes)", ErrCorrupt, len(b))
 	}

@@ -73,11 +73,11 @@ func (s *Snapshot) verify() error {
 	if f.CoveredSeq != h.CoveredSeq {
 		return fmt.Errorf("%s: %w: header covers seq %d, footer at offset %d seq %d", s.Path, ErrCorrupt, h.CoveredSeq, size-FooterSize, f.CoveredSeq)
 	}
-	s.Footer = f
+	s.Header, s.Footer = h, f // scanIndex frames entries by the version
 	if err := s.scanIndex(); err != nil {
+		s.Header, s.Footer = Header{}, Footer{}
 		return err
 	}
-	s.Header, s.Footer = h, f
 	return nil
 }
 
@@ -174,20 +174,36 @@ func (s *Snapshot) readIndex(p indexPass, fn func(at int, entry []byte) error) e
 		return nil
 	}
 	var long []byte // an entry longer than the buffer
+	v1 := s.Header.Version == VersionNoTombstones
 	for at := p.from; at < p.to; {
-		if p.to-at < 4 {
+		// The head that frames an entry: version 1's key length, version
+		// 2's entry length.
+		head := 4
+		if !v1 {
+			head = min(maxEntryHead, p.to-at)
+		}
+		if p.to-at < head {
 			return corrupt(fmt.Errorf("%s: %w: index entry at offset %d cut short at offset %d", s.Path, ErrCorrupt, base+at, base+p.to))
 		}
-		if len(win) < 4 {
-			if err := more(4); err != nil {
+		if len(win) < head {
+			if err := more(head); err != nil {
 				return readFailed(at, err)
 			}
 		}
-		klen := uint64(binary.LittleEndian.Uint32(win))
-		if klen > p.maxKey {
-			return corrupt(fmt.Errorf("%s: %w: index entry at offset %d: key length %d over the limit %d", s.Path, ErrCorrupt, base+at, klen, p.maxKey))
+		var size int
+		if v1 {
+			klen := uint64(binary.LittleEndian.Uint32(win))
+			if klen > p.maxKey {
+				return corrupt(fmt.Errorf("%s: %w: index entry at offset %d: key length %d over the limit %d", s.Path, ErrCorrupt, base+at, klen, p.maxKey))
+			}
+			size = indexFixed + int(klen)
+		} else {
+			n, ok := entryLen(win[:head])
+			if !ok || n > p.maxKey+maxEntryHead+4*binary.MaxVarintLen64 {
+				return corrupt(fmt.Errorf("%s: %w: index entry at offset %d: bad length, or one over the key limit %d", s.Path, ErrCorrupt, base+at, p.maxKey))
+			}
+			size = int(n)
 		}
-		size := indexFixed + int(klen)
 		if size > p.to-at {
 			return corrupt(fmt.Errorf("%s: %w: index entry at offset %d cut short at offset %d", s.Path, ErrCorrupt, base+at, base+p.to))
 		}
@@ -275,6 +291,16 @@ func (s *Snapshot) ID() uint32 { return s.Header.ID }
 // Size returns the file's size.
 func (s *Snapshot) Size() int64 { return int64(len(s.data)) }
 
+// MaxKeyBytes returns a bound on the bytes of the keys in the index: the
+// index's bytes less the least each entry takes beside its key.
+func (s *Snapshot) MaxKeyBytes() int64 {
+	fixed := int64(minIndexEntry - 1) // version 2: one byte of key length
+	if s.Header.Version == VersionNoTombstones {
+		fixed = indexFixed
+	}
+	return max(int64(s.Footer.IndexLen)-fixed*int64(s.Footer.Count), 0)
+}
+
 // RecordsEnd returns the offset where the records end and the index begins.
 func (s *Snapshot) RecordsEnd() int64 { return int64(s.Footer.IndexOffset) }
 
@@ -341,7 +367,7 @@ func (s *Snapshot) walkIndex(from, to, maxKey int, fn func(e IndexEntry) error) 
 // points inside the records section and calls fn.
 func (s *Snapshot) entry(b []byte, at, maxKey int, fn func(e IndexEntry) error) error {
 	end := s.Footer.IndexOffset
-	e, _, err := DecodeIndexEntry(b, maxKey)
+	e, _, err := DecodeIndexEntry(b, s.Header.Version, maxKey)
 	if err != nil {
 		return fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+at, err)
 	}

@@ -202,6 +202,20 @@ func TestNewerVersionRefused(t *testing.T) {
 // TestGoldenV1: version 1 as shipped (no tombstones) still opens and
 // verifies.
 func TestGoldenV1(t *testing.T) {
+	defer func(c int) { indexChunk = c }(indexChunk)
+	for _, chunk := range []int{1, 17} { // version 1's framing, across the read buffer
+		indexChunk = chunk
+		s, err := Open(vfs.Default, filepath.Join("testdata", "v1.snap"))
+		if err != nil {
+			t.Fatalf("chunk %d: %v", chunk, err)
+		}
+		var keys []string
+		if err := s.Index(64, func(e IndexEntry) error { keys = append(keys, string(e.Key)); return nil }); err != nil || len(keys) != 4 {
+			t.Fatalf("chunk %d: keys %q, %v", chunk, keys, err)
+		}
+		s.Close()
+	}
+	indexChunk = 1 << 20
 	s, err := Open(vfs.Default, filepath.Join("testdata", "v1.snap"))
 	if err != nil {
 		t.Fatal(err)
@@ -306,19 +320,43 @@ func FuzzDecodeFooter(f *testing.F) {
 }
 
 func FuzzDecodeIndexEntry(f *testing.F) {
-	f.Add(appendIndexEntry(nil, &IndexEntry{Key: []byte("k"), Offset: 24, Size: 40, Seq: 3}))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		e, n, err := DecodeIndexEntry(b, 1024)
+	f.Add(appendIndexEntry(nil, &IndexEntry{Key: []byte("k"), Offset: 24, Size: 40, Seq: 3}), false)
+	f.Add(appendIndexEntry(nil, &IndexEntry{Key: []byte("gone"), Seq: 1 << 40, ExpireAt: -5}), false)
+	f.Add(appendIndexEntryV1(nil, &IndexEntry{Key: []byte("k"), Offset: 24, Size: 40, Seq: 3}), true)
+	f.Fuzz(func(t *testing.T, b []byte, v1 bool) {
+		version, enc := Version, appendIndexEntry
+		if v1 {
+			version, enc = VersionNoTombstones, appendIndexEntryV1
+		}
+		e, n, err := DecodeIndexEntry(b, version, 1024)
 		if err != nil {
 			return
 		}
 		if n > len(b) || len(e.Key) > 1024 {
 			t.Fatal("entry beyond input or limit")
 		}
-		if again := appendIndexEntry(nil, &e); !bytes.Equal(again, b[:n]) {
-			t.Fatal("re-encoding differs")
+		if again := enc(nil, &e); !bytes.Equal(again, b[:n]) {
+			t.Fatalf("re-encoding differs: %x, decoded from %x", again, b[:n])
+		}
+		if !v1 {
+			if size, ok := entryLen(b); !ok || size != uint64(n) {
+				t.Fatalf("entryLen %d %v, the entry takes %d", size, ok, n)
+			}
 		}
 	})
+}
+
+// TestIndexEntryV2Size: a version 2 entry of a 16-byte key with a
+// 145-byte record at a typical offset and seq takes 29 bytes, against 48
+// in version 1.
+func TestIndexEntryV2Size(t *testing.T) {
+	e := &IndexEntry{Key: []byte("key:000000012345"), Offset: 200 << 20, Size: 145, Seq: 100_000_000}
+	if n := len(appendIndexEntry(nil, e)); n != 29 {
+		t.Fatalf("v2 entry of %d bytes, want 29", n)
+	}
+	if n := len(appendIndexEntryV1(nil, e)); n != 48 {
+		t.Fatalf("v1 entry of %d bytes, want 48", n)
+	}
 }
 
 // FuzzOpen: arbitrary bytes as a snapshot file never panic, and what opens
@@ -467,10 +505,12 @@ func TestIndexParts(t *testing.T) {
 		good, _ := fs.ReadFile(path)
 		p := int(s.Footer.IndexOffset)
 		for range 25 {
-			p += indexFixed + int(binary.LittleEndian.Uint32(good[p:]))
+			n, _ := entryLen(good[p:])
+			p += int(n)
 		}
 		bad := bytes.Clone(good)
-		binary.LittleEndian.PutUint32(bad[p:], 1<<20)
+		// An entry length whose key would be over the limit.
+		copy(bad[p:], binary.AppendUvarint(nil, 1<<20))
 		fs.WriteFile(path, bad)
 		err = s.IndexParts(3, segment.DefaultMaxKey, func(int, IndexEntry) error { return nil }, nil)
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", p)) {
@@ -523,8 +563,10 @@ func TestIndexFramingNamed(t *testing.T) {
 	s.Close()
 	idx := int(foot.IndexOffset)
 	last := idx // the last entry of the index
-	for p := idx; p < idx+int(foot.IndexLen); p += indexFixed + int(binary.LittleEndian.Uint32(good[p:])) {
+	for p := idx; p < idx+int(foot.IndexLen); {
 		last = p
+		n, _ := entryLen(good[p:])
+		p += int(n)
 	}
 	// reseal rewrites the index's checksum and the footer after damage.
 	reseal := func(b []byte, f Footer) []byte {
@@ -540,8 +582,8 @@ func TestIndexFramingNamed(t *testing.T) {
 			binary.LittleEndian.PutUint32(b[last:], binary.LittleEndian.Uint32(b[last:])+1)
 			return reseal(b, foot)
 		}, fmt.Sprintf("index entry at offset %d cut short at offset %d", last, idx+int(foot.IndexLen))},
-		{"key length past the index", func(b []byte) []byte {
-			binary.LittleEndian.PutUint32(b[idx:], 1<<31)
+		{"entry length past the index", func(b []byte) []byte {
+			copy(b[idx:], binary.AppendUvarint(nil, 1<<30))
 			return reseal(b, foot)
 		}, fmt.Sprintf("index entry at offset %d cut short", idx)},
 		{"count not the footer's", func(b []byte) []byte {
@@ -553,8 +595,8 @@ func TestIndexFramingNamed(t *testing.T) {
 			b[last+4] ^= 1
 			return b
 		}, fmt.Sprintf("index at offset %d: checksum stored", idx)},
-		{"checksum, and a key length past the index", func(b []byte) []byte {
-			binary.LittleEndian.PutUint32(b[idx:], 1<<31) // the checksum covers the bytes after it too
+		{"checksum, and an entry length past the index", func(b []byte) []byte {
+			copy(b[idx:], binary.AppendUvarint(nil, 1<<30)) // the checksum covers the bytes after it too
 			return b
 		}, fmt.Sprintf("index at offset %d: checksum stored", idx)},
 	} {

@@ -3,7 +3,6 @@ package snapshot
 import (
 	"bufio"
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -216,8 +215,11 @@ func (w *Writer) writeIndex() (crc uint32, size uint64, err error) {
 		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.off, b.off))
 	})
 	for _, k := range w.keyed {
-		klen := binary.LittleEndian.Uint32(side[k.off:])
-		e := side[k.off : k.off+uint64(indexFixed)+uint64(klen)]
+		n, ok := entryLen(side[k.off:])
+		if !ok || k.off+n > uint64(len(side)) {
+			return 0, 0, fmt.Errorf("%s: entry at offset %d does not decode", w.side.path, k.off)
+		}
+		e := side[k.off : k.off+n]
 		crc = crc32.Update(crc, castagnoli, e)
 		if _, err := w.bw.Write(e); err != nil {
 			return 0, 0, err

@@ -205,9 +205,8 @@ func (db *DB) loadSnapshots(plan dirPlan) error {
 			return fmt.Errorf("%w: %w", ErrDamaged, err)
 		}
 		snaps = append(snaps, s)
-		c := int64(s.Footer.Count)
-		n += c
-		keyBytes += int64(s.Footer.IndexLen) - 32*c // every index entry is 32 bytes and its key
+		n += int64(s.Footer.Count)
+		keyBytes += s.MaxKeyBytes()
 	}
 	if n > 0 {
 		db.keydir.Reserve(n)
