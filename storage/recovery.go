@@ -286,10 +286,9 @@ func (db *DB) loadSnapshot(s *snapshot.Snapshot, minSeq uint64) (*dataFile, erro
 func (db *DB) loadIndex(s *snapshot.Snapshot, fileID uint32) error {
 	workers := runtime.GOMAXPROCS(0)
 	loaders := make([]*index.Loader, workers)
-	gained := make([]map[uint32]int64, workers)
+	gained := make([]liveDelta, workers)
 	for i := range loaders {
 		loaders[i] = db.keydir.NewLoader()
-		gained[i] = map[uint32]int64{}
 	}
 	// Each loader gives back the shard lock it holds as soon as its part
 	// ends: a finished part that kept it would block another part that
@@ -303,22 +302,48 @@ func (db *DB) loadIndex(s *snapshot.Snapshot, fileID uint32) error {
 		if !stored {
 			return nil
 		}
-		g := gained[part]
+		g := &gained[part]
 		if replaced && old.FileID != tombFileID {
-			g[old.FileID] -= int64(old.Size)
+			g.lose(old.FileID, int64(old.Size))
 		}
 		if at.FileID != tombFileID {
-			g[fileID] += int64(e.Size)
+			g.own += int64(e.Size)
 		}
 		return nil
 	}, func(part int) { loaders[part].Close() })
 	for _, g := range gained {
-		for id, n := range g {
-			db.files.addLive(id, n)
-			db.liveBytes.Add(n)
+		db.files.addLive(fileID, g.own)
+		db.liveBytes.Add(g.own)
+		for _, l := range g.lost {
+			db.files.addLive(l.id, -l.n)
+			db.liveBytes.Add(-l.n)
 		}
 	}
 	return err
+}
+
+// liveDelta is what one part of a load changes in the live bytes: what
+// the file being loaded gains, and what the files loaded before it lose
+// to its newer versions (a handful of files, so a short list).
+type liveDelta struct {
+	own  int64
+	lost []struct {
+		id uint32
+		n  int64
+	}
+}
+
+func (d *liveDelta) lose(id uint32, n int64) {
+	for i := range d.lost {
+		if d.lost[i].id == id {
+			d.lost[i].n += n
+			return
+		}
+	}
+	d.lost = append(d.lost, struct {
+		id uint32
+		n  int64
+	}{id, n})
 }
 
 // dropDamaged removes from the keydir every key of snapshot s whose record
