@@ -150,9 +150,10 @@ fuzz: ## run every fuzz target for FUZZTIME (default 150000x: inputs, or a durat
 fuzz-long: ## every fuzz target for FUZZLONG inputs (default 3000000x); failures land in testdata/fuzz/
 	$(MAKE) fuzz FUZZTIME=$(FUZZLONG)
 
-bench: gobench ## Go benchmarks, pykv against Redis 7 and its pictures, then replication's cost and lag (docs/performance.md)
+bench: gobench ## Go benchmarks, pykv against Redis 7 and its pictures, replication's cost and lag, merges' write and space amplification (docs/performance.md)
 	BENCH_DATA=docs/bench/data bench/compare.sh && $(GO) run ./bench/plot -data docs/bench/data -out docs/bench
 	bench/replication.sh
+	bench/merge-amp.sh
 
 gobench: ## Go benchmarks only (figures, not assertions)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
