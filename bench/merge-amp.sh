@@ -8,9 +8,11 @@
 # waits for the housekeeper's merges to end, and reports:
 #
 #   WA = bytes the daemon wrote (/proc/PID/io write_bytes) / (MERGE_WRITES * 116)
-#   SA = bytes of the data directory at the end / (live keys * 116), and
-#        the same for the snapshot files alone (the rest is log not yet
-#        merged and the backlog kept for followers, storage.backlog_bytes)
+#   SA = bytes of the data directory at the end / (live keys * 116): the
+#        snapshot files, the log not yet merged and the backlog of merged
+#        segments kept for followers (storage.backlog_bytes)
+#   disk per key: the one snapshot SAVE wrote / (N * 116), the dataset
+#        fully merged
 #
 # with the number of merges and the bytes they wrote. The disk's figures
 # are the kernel's, so a machine shared with other work does not change
@@ -47,7 +49,7 @@ trap 'stop; rm -rf "$T"' EXIT
 info() { redis-cli -p "$port" INFO persistence | tr -d '\r' | awk -F: -v k="$1" '$1 == k {print $2}'; }
 written() { awk '/^write_bytes/ {print $2}' "/proc/$P/io"; }
 
-echo "| keyspace | writes | disk written / user bytes | merges | merge bytes written | disk / live bytes | snapshot files / live bytes |"
+echo "| keyspace | writes | disk written / user bytes | merges | merge bytes written | disk / live bytes at the end | disk / key and value bytes, merged |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for n in $SIZES; do
 	port=$(next_port 17600)
@@ -62,25 +64,34 @@ for n in $SIZES; do
 	"$B/pykv-bench" -p "$native" -r "$n" --preload "$n" -t none >/dev/null
 	# A background merge may be running: SAVE waits for none, so ask again.
 	for _ in $(seq 600); do [[ $(redis-cli -p "$port" SAVE) == OK ]] && break; sleep 1; done
+	merged=$(du -cb "$D"/data/*.snap | tail -1 | cut -f1)
 	w0=$(written)
 	m0=$(info pykv_merges)
 	mw0=$(info pykv_merge_written_bytes)
 	log "keyspace $n: $WRITES random SETs"
 	redis-benchmark -p "$port" -t set -P 16 -c 50 -d 100 -r "$n" -n "$WRITES" -q >/dev/null
-	# The housekeeper looks every 5 s and after each rotation; give it two
-	# looks, then wait for what it started.
-	sleep 12
-	for _ in $(seq 1200); do [[ $(info aof_rewrite_in_progress) == 0 ]] && break; sleep 1; done
+	# The housekeeper looks every 5 s and after each rotation, and waits
+	# merge_min_interval (10 s) after a merge: the merges are over once
+	# none has run or started for 30 s.
+	quiet=0 last=$(info pykv_merges)
+	for _ in $(seq 3600); do
+		sleep 1
+		now=$(info pykv_merges)
+		if [[ $now != "$last" || $(info aof_rewrite_in_progress) != 0 ]]; then
+			quiet=0 last=$now
+		elif ((++quiet >= 30)); then
+			break
+		fi
+	done
 	w1=$(written)
 	m1=$(info pykv_merges)
 	mw1=$(info pykv_merge_written_bytes)
 	keys=$(redis-cli -p "$port" DBSIZE | tr -d '\r')
 	disk=$(du -sb "$D/data" | cut -f1)
-	snaps=$(du -cb "$D"/data/*.snap | tail -1 | cut -f1)
 	stop
 	wa=$(awk -v a="$w0" -v b="$w1" -v w="$WRITES" 'BEGIN {printf "%.2fx", (b - a) / (w * 116)}')
 	sa=$(awk -v d="$disk" -v k="$keys" 'BEGIN {printf "%.2fx", d / (k * 116)}')
-	ss=$(awk -v d="$snaps" -v k="$keys" 'BEGIN {printf "%.2fx", d / (k * 116)}')
+	ss=$(awk -v d="$merged" -v n="$n" 'BEGIN {printf "%.2fx (%.0f B/key)", d / (n * 116), d / n}')
 	echo "| $n | $WRITES | $wa | $((m1 - m0)) | $(((mw1 - mw0) >> 20)) MiB | $sa | $ss |"
 	grep 'merge done' "$D/log" | sed -E 's/.*(files=[0-9]+ keys=[0-9]+).*(read_bytes=[0-9]+ written_bytes=[0-9]+ duration=[^ ]+).*/  merge: \1 \2/' >&2
 	rm -rf "$D"
