@@ -30,9 +30,20 @@
 // its CRC, and promotes the value into the cache. Evicting from the cache
 // never loses data. Returned values must not be modified by the caller.
 //
+// # Files
+//
+// The data is the log (its segments) and a set of immutable snapshot files,
+// each with its own index, that the MANIFEST lists (manifest.go). Merges
+// rewrite only the live records of the files whose dead share makes it
+// worth it (mergeplan.go), so a merge costs what changed rather than the
+// dataset; Merge (COMPACT, SAVE), views, backups and a follower's full
+// sync fold every file into one.
+//
 // # Recovery
 //
-// Open replays the segments in id order (their seqs ascend), rebuilding the
+// Open loads the indexes of the live snapshot files (the newest version of
+// a key wins, whatever the file; a tombstone hides the older ones), then
+// replays the segments in id order (their seqs ascend), rebuilding the
 // keydir without keeping values in memory. A torn tail of the newest
 // segment (zeros or garbage after the last whole record, or a batch left
 // incomplete) is cut off and logged. Any other damage stops Open with the

@@ -13,37 +13,39 @@ import (
 	"github.com/pykv/pykv/snapshot"
 )
 
-// A merge folds the current snapshot and every sealed segment into a new
-// snapshot, without stopping reads or writes:
+// A merge rewrites the live records of the files it takes (mergeplan.go
+// says which: every file for Merge, the policy's for the housekeeper) into
+// one new snapshot file, without stopping reads or writes:
 //
-//  1. It reads the merged files in order; a set record is live when the
-//     keydir still points at its seq. Live records are copied into the new
-//     snapshot; expired ones are deleted (logged) instead. Deletes and
-//     overwritten records are dropped: the snapshot replaces every older
-//     file, so no tombstone is needed.
+//  1. It reads the taken files; a set record is live when the keydir still
+//     points at its seq. Live records are copied into the new snapshot;
+//     expired ones are deleted (logged) instead. Overwritten records are
+//     dropped; a delete is kept as a tombstone only while a file left
+//     alone may hold an older version of its key (keepTombstone).
 //  2. The snapshot is written as .tmp, fsynced, renamed, the directory
-//     fsynced. From here a restart uses it.
+//     fsynced; then the MANIFEST that lists it in place of the taken files
+//     is written the same way. The manifest's rename is the atomic step:
+//     from here a restart uses the new set.
 //  3. For each key of the snapshot, the keydir entry is repointed to the
 //     snapshot only if its seq is unchanged (compare-and-swap): a write
 //     that landed during the merge wins. The swap is per key, never a
 //     stop-the-world rebuild.
-//  4. The merged files are retired: each is removed once no reader holds
-//     it.
+//  4. The taken files are retired: each is removed once no reader holds
+//     it (and, for a segment, once no follower needs it: retention.go).
 //
-// Step 1, and the fsync of the log that must come before the rename, is the
-// run (runMerge): it only writes temporary files, and a run that fails
+// Step 1, and the fsync of the log that must come before the renames, is
+// the run (runMerge): it only writes temporary files, and a run that fails
 // removes them. Steps 2 to 4 are the install (installMerge).
 //
 // Writes during a merge go to the active segment, which is newer than
-// everything merged, so a restart at any point replays them over the
-// snapshot.
+// everything merged, so a restart at any point replays them over the set.
 
 // ErrMergeRunning is returned when a merge is asked for while one runs.
 var ErrMergeRunning = errors.New("pykv/storage: a merge is already running")
 
 // MergeStats describes one merge.
 type MergeStats struct {
-	Snapshot     string        // path of the snapshot written ("" when there was nothing to merge)
+	Snapshot     string        // path of the snapshot written ("" when there was nothing to merge, or nothing live to keep)
 	Files        int           // files merged
 	Keys         uint64        // live keys written
 	Expired      int           // expired keys dropped (and logged as deletes)
