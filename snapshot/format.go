@@ -213,8 +213,12 @@ func uvarintLen(v uint64) int {
 // not take its shortest encoding (so that an entry has one encoding) or
 // overflows.
 func uvarint(b []byte) (uint64, int, bool) {
+	if len(b) > 0 && b[0] < 0x80 { // the common case: one byte
+		return uint64(b[0]), 1, true
+	}
 	v, n := binary.Uvarint(b)
-	if n <= 0 || n != uvarintLen(v) {
+	// A longer encoding is the shortest unless its last byte adds nothing.
+	if n <= 0 || b[n-1] == 0 {
 		return 0, 0, false
 	}
 	return v, n, true
