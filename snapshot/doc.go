@@ -59,8 +59,8 @@
 // records crc the whole records section; and every record also carries its
 // own CRC, so that damage can be pinpointed. Open checks the header, the
 // footer and the index (its crc, its framing into whole entries, their
-// count); VerifyRecords checks the records crc, which the engine runs in
-// the background after start-up (start-up reads only the index). covered seq is the seq of the last record of
+// count); VerifyRecords checks the records crc, which start-up runs
+// alongside loading the index. covered seq is the seq of the last record of
 // the newest segment merged, deletes included, so that seqs never go back
 // even when every key was deleted. These constants are part of the on-disk
 // format: they never change within a version.

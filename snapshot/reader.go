@@ -246,41 +246,29 @@ func (s *Snapshot) readIndex(p indexPass, fn func(at int, entry []byte) error) e
 // pass over the mapping. Open does not, so that a caller can run it
 // alongside loading the index.
 func (s *Snapshot) VerifyRecords() error {
-	_, err := s.VerifyRecordsUntil(nil)
-	return err
-}
-
-// VerifyRecordsUntil is VerifyRecords that gives up, with done false and
-// no error, once stop is closed (it looks between reads of 4 MiB).
-func (s *Snapshot) VerifyRecordsUntil(stop <-chan struct{}) (done bool, err error) {
 	// Read with pread in large chunks rather than through the mapping:
 	// no page fault per 4 KiB page, and nothing left resident.
 	f, err := s.fs.Open(s.Path)
 	if err != nil {
-		return false, fmt.Errorf("pykv/snapshot: open %s: %w", s.Path, err)
+		return fmt.Errorf("pykv/snapshot: open %s: %w", s.Path, err)
 	}
 	defer f.Close()
 	buf := make([]byte, 4<<20)
 	var crc uint32
 	for off, end := int64(HeaderSize), int64(s.Footer.IndexOffset); off < end; {
-		select {
-		case <-stop:
-			return false, nil
-		default:
-		}
 		n := min(int64(len(buf)), end-off)
 		if _, err := f.ReadAt(buf[:n], off); err != nil {
-			return false, fmt.Errorf("pykv/snapshot: read %s at offset %d: %w", s.Path, off, err)
+			return fmt.Errorf("pykv/snapshot: read %s at offset %d: %w", s.Path, off, err)
 		}
 		crc = crc32.Update(crc, castagnoli, buf[:n])
 		off += n
 	}
 	if crc != s.Footer.RecordsCRC {
 		recs := s.data[HeaderSize:s.Footer.IndexOffset]
-		return true, fmt.Errorf("%s: %w: records at offset %d: checksum stored %08x, computed %08x%s",
+		return fmt.Errorf("%s: %w: records at offset %d: checksum stored %08x, computed %08x%s",
 			s.Path, ErrCorrupt, HeaderSize, s.Footer.RecordsCRC, crc, firstBadRecord(recs))
 	}
-	return true, nil
+	return nil
 }
 
 // firstBadRecord names the first record of recs (the records section) that

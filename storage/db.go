@@ -84,11 +84,6 @@ type DB struct {
 	// watched holds the keys that WATCH registered, with the last delete
 	// of each since (tx.go); guarded by wmu.
 	watched map[string]*watchState
-	// scrub lists the snapshot files start-up loaded without checking
-	// their records, for scrubSnapshots; scrubFailures counts those found
-	// damaged.
-	scrub         []uint32
-	scrubFailures atomic.Uint64
 	// fileSet is the set of live snapshot files as the manifest says (or, for
 	// a directory of the first format, will say once a merge writes it);
 	// guarded by merges.mu, and set by recovery before anything runs.
@@ -142,11 +137,6 @@ func Open(dir string, opts Options) (*DB, error) {
 	if !opts.NoHousekeeper {
 		db.bgDone.Add(1)
 		go db.housekeeper()
-	}
-	if len(db.scrub) > 0 {
-		db.bgDone.Add(1)
-		go db.scrubSnapshots(db.scrub)
-		db.scrub = nil
 	}
 	return db, nil
 }
@@ -293,7 +283,6 @@ func (db *DB) statsAt(seq uint64) Stats {
 		MergeFailures:  ms.failures,
 		MergesDeclined: ms.declined,
 		BgPanics:       db.guard.panics.Load(),
-		ScrubFailures:  db.scrubFailures.Load(),
 		LiveBytes:      db.liveBytes.Load(),
 		DeadBytes:      max(bytes-db.liveBytes.Load(), 0),
 		Keys:           db.keydir.Len(),

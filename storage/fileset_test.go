@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -471,51 +470,5 @@ func TestV1DirectoryGetsAManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	checkKeys(t, db, want)
-}
-
-// TestDamagedSnapshotRecordsFoundAfterStart: start-up reads only the
-// index; the check of the records that follows it in the background logs
-// damage with the file and offset, and a read of the damaged key fails
-// naming them while the others still read. Started with repair, the key is
-// dropped.
-func TestDamagedSnapshotRecordsFoundAfterStart(t *testing.T) {
-	mem := vfs.NewMem()
-	db := openMem(t, mem, Options{NoHousekeeper: true})
-	want := map[string]string{}
-	for i := range 20 {
-		k := fmt.Sprintf("k%02d", i)
-		mustSet(t, db, k, strings.Repeat(string(rune('a'+i)), 30))
-		want[k] = strings.Repeat(string(rune('a'+i)), 30)
-	}
-	if _, err := db.Merge(); err != nil {
-		t.Fatal(err)
-	}
-	e, _ := db.keydir.Get([]byte("k07"))
-	path := db.files.snapshots()[0].path
-	db.Close()
-	b, _ := mem.ReadFile(path)
-	b[e.Offset+uint64(e.Size)-3] ^= 0xff // inside k07's value
-	mem.WriteFile(path, b)
-
-	logs := &logCapture{}
-	damaged := logs.on("snapshot records damaged")
-	db = openMem(t, mem, Options{NoHousekeeper: true, Logger: slog.New(logs)})
-	line := wait(t, damaged, "log line of the damaged records")
-	if !strings.Contains(line, path) {
-		t.Fatalf("log line %q does not name %s", line, path)
-	}
-	if _, err := db.Get([]byte("k07")); err == nil || !strings.Contains(err.Error(), fmt.Sprint(e.Offset)) {
-		t.Fatalf("get of the damaged key: %v; want an error naming offset %d", err, e.Offset)
-	}
-	if n := db.Stats().ScrubFailures; n != 1 {
-		t.Fatalf("ScrubFailures %d, want 1", n)
-	}
-	mustGet(t, db, "k08", want["k08"])
-	db.Close()
-
-	db = openMem(t, mem, Options{NoHousekeeper: true, Repair: true})
-	defer db.Close()
-	delete(want, "k07")
 	checkKeys(t, db, want)
 }

@@ -254,27 +254,17 @@ func (db *DB) loadSnapshots(plan dirPlan) error {
 }
 
 // loadSnapshot loads the index of s, whose records and tombstones span
-// seqs minSeq to its covered seq, registers it and returns it. Start-up
-// reads only what the keydir needs, the index (its checksum checked by
-// snapshot.Open): the records section's checksum is checked after start-up
-// by the scrub (scrubSnapshots), and each record's own when it is read.
-// Under Options.Repair the records are checked here, alongside the load,
-// and the entries whose record fails its own checksum are dropped.
+// seqs minSeq to its covered seq, registers it and returns it.
 func (db *DB) loadSnapshot(s *snapshot.Snapshot, minSeq uint64) (*dataFile, error) {
 	id := s.ID() | snapFlag
 	df := db.files.addSnapshot(s, minSeq)
-	if !db.opts.Repair {
-		if err := db.loadIndex(s, id); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrDamaged, err)
-		}
-		db.scrub = append(db.scrub, id)
-		return df, nil
-	}
 	verified := make(chan error, 1)
 	go func() { verified <- s.VerifyRecords() }()
 	err := db.loadIndex(s, id)
 	if verr := <-verified; err == nil && verr != nil {
-		if err = db.dropDamaged(s, id); err == nil {
+		if !db.opts.Repair {
+			err = verr
+		} else if err = db.dropDamaged(s, id); err == nil {
 			db.logger().Warn("repair: snapshot records damaged; dropped the keys whose record fails its checksum", "file", s.Path, "err", verr)
 		}
 	}
@@ -282,34 +272,6 @@ func (db *DB) loadSnapshot(s *snapshot.Snapshot, minSeq uint64) (*dataFile, erro
 		return nil, fmt.Errorf("%w: %w", ErrDamaged, err)
 	}
 	return df, nil
-}
-
-// scrubSnapshots checks the records checksum of the snapshot files
-// start-up loaded without reading them, one at a time, in the background:
-// damage is logged with the file and the offset of the first bad record
-// (a read of a damaged record fails with the same, and pykv-check reports
-// it). A file a merge retired meanwhile is skipped. It stops when the DB
-// closes.
-func (db *DB) scrubSnapshots(ids []uint32) {
-	defer db.bgDone.Done()
-	for _, id := range ids {
-		df, err := db.files.acquire(id)
-		if err != nil {
-			continue // retired by a merge, which read (and checked) it
-		}
-		done, err := df.snap.VerifyRecordsUntil(db.stop)
-		db.files.release(df)
-		if !done && err == nil {
-			return
-		}
-		if err != nil {
-			db.scrubFailures.Add(1)
-			db.logger().Error("snapshot records damaged; reads of the damaged keys fail; stop pykvd and run pykv-check, then start it with repair to drop them",
-				"file", df.path, "err", err)
-			continue
-		}
-		db.logger().Debug("snapshot records checked", "file", df.path)
-	}
 }
 
 // loadIndex puts every entry of s's index into the keydir, one contiguous

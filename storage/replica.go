@@ -181,7 +181,6 @@ func (in *Install) Commit() (err error) {
 	if err := db.loadSnapshots(dirPlan{dir: db.dir, manifest: set, snapshots: []uint32{in.w.ID()}}); err != nil {
 		return err
 	}
-	db.scrub = nil // its records were checked as they arrived, and written here
 	db.seq = in.covered
 	db.applied.Store(in.covered)
 	db.logger().Info("full sync installed", "snapshot", path, "dataset", in.dataset, "seq", in.covered, "keys", db.keydir.Len())

@@ -96,9 +96,6 @@ type Stats struct {
 	MergeFailures  uint64 // merges that failed (an I/O error, a panic) since Open; the log is unaffected
 	MergesDeclined uint64 // merges not started because their output would not fit in the free space
 	BgPanics       uint64 // panics of background work (merges, expiry) contained since Open
-	// ScrubFailures counts the snapshot files whose records the check
-	// after start-up found damaged (each logged with its file and offset).
-	ScrubFailures uint64
 }
 
 // Current is a key's state as the function of an Update sees it, under the
