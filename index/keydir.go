@@ -69,6 +69,13 @@ func roundShards(n, def int) int {
 	return 1 << bits.Len(uint(n-1))
 }
 
+// ShardOf returns the number of the shard that holds key: a bulk load may
+// cut its input where this changes, so that loaders working at once never
+// wait for one another's shard.
+func (k *Keydir) ShardOf(key []byte) int {
+	return int(k.hash(key) >> k.shift) // a shift of 64 yields 0: one shard
+}
+
 func (k *Keydir) shardFor(h uint64) *shard {
 	return &k.shards[h>>k.shift] // a shift of 64 yields 0: one shard
 }

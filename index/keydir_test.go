@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -86,6 +87,20 @@ func TestNewKeydirShards(t *testing.T) {
 			k.Put([]byte("a"), Entry{Seq: 1})
 			if _, ok := k.Get([]byte("a")); !ok {
 				t.Fatal("key not found")
+			}
+			// ShardOf names the shard that holds the key, and every
+			// shard is named by some key.
+			used := make([]bool, tc.want)
+			for i := range min(64*tc.want, 1<<16) {
+				key := fmt.Appendf(nil, "key-%d", i)
+				n := k.ShardOf(key)
+				if n < 0 || n >= tc.want || &k.shards[n] != k.shardFor(k.hash(key)) {
+					t.Fatalf("ShardOf(%q) = %d, not the shard of %d that holds it", key, n, tc.want)
+				}
+				used[n] = true
+			}
+			if tc.want <= 1024 && slices.Contains(used, false) {
+				t.Fatalf("some of %d shards named by no key of %d", tc.want, 64*tc.want)
 			}
 		})
 	}

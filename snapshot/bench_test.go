@@ -42,10 +42,11 @@ func benchSnapshot(b *testing.B, n int) string {
 	return path
 }
 
-// BenchmarkIndexLoad measures what start-up spends on a snapshot's index:
-// Open (which reads the whole index once to check it), one walk of it
-// through Index, and one through IndexParts split between the cores, as
-// storage's loadIndex does.
+// BenchmarkIndexLoad measures what reading a snapshot's index costs: Open
+// (which reads the whole index once to check it), one walk of it through
+// Index, one through IndexParts split between the cores, and start-up's
+// one pass, OpenForLoad then Load with a worker per core, against the two
+// passes of Open then IndexParts.
 func BenchmarkIndexLoad(b *testing.B) {
 	n := benchKeys()
 	path := benchSnapshot(b, n)
@@ -56,6 +57,42 @@ func BenchmarkIndexLoad(b *testing.B) {
 				b.Fatal(err)
 			}
 			s.Close()
+		}
+	})
+	workers := runtime.GOMAXPROCS(0)
+	b.Run(fmt.Sprintf("Load/workers=%d/keys=%d", workers, n), func(b *testing.B) {
+		seen := make([]int, workers)
+		for b.Loop() {
+			clear(seen)
+			s, err := OpenForLoad(vfs.Default, path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			err = s.Load(workers, segment.DefaultMaxKey, nil, func(w int, _ IndexEntry) error { seen[w]++; return nil }, nil)
+			s.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			total := 0
+			for _, c := range seen {
+				total += c
+			}
+			if total != n {
+				b.Fatalf("%d entries, want %d", total, n)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("OpenIndexParts/parts=%d/keys=%d", workers, n), func(b *testing.B) {
+		for b.Loop() {
+			s, err := Open(vfs.Default, path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			err = s.IndexParts(workers, segment.DefaultMaxKey, func(int, IndexEntry) error { return nil }, nil)
+			s.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 	s, err := Open(vfs.Default, path)
@@ -74,7 +111,6 @@ func BenchmarkIndexLoad(b *testing.B) {
 			}
 		}
 	})
-	workers := runtime.GOMAXPROCS(0)
 	b.Run(fmt.Sprintf("IndexParts/parts=%d/keys=%d", workers, n), func(b *testing.B) {
 		seen := make([]int, workers)
 		for b.Loop() {

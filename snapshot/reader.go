@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/vfs"
@@ -25,9 +26,14 @@ type Snapshot struct {
 	unmap  func() error
 	fs     vfs.FS
 	// marks are entry boundaries in the index section (offsets from its
-	// start) about every indexMark bytes, found by Open, where IndexParts
-	// may cut the index.
+	// start) about every indexMark bytes, found by the pass that checks the
+	// index, where IndexParts may cut the index.
 	marks []int
+	// indexMu guards indexOK: whether the index's checksum, framing and
+	// count have been checked (by Open, or by the first Load or walk of a
+	// snapshot from OpenForLoad).
+	indexMu sync.Mutex
+	indexOK bool
 }
 
 // indexChunk is the size of the buffer readIndex reads the index through,
@@ -42,6 +48,23 @@ var (
 // footer and the checksum of its index. VerifyRecords checks the records
 // section; each record is also checked when read.
 func Open(fs vfs.FS, path string) (*Snapshot, error) {
+	s, err := OpenForLoad(fs, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkIndex(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenForLoad maps the snapshot at path read-only and verifies its header
+// and footer, leaving the index to Load, which checks it in the same pass
+// that loads it: start-up reads the index once, not once to check it and
+// again to load it. Until the index has been checked, every method that
+// reads it (Index, IndexParts) checks it first, as Open does.
+func OpenForLoad(fs vfs.FS, path string) (*Snapshot, error) {
 	data, unmap, err := mapFile(fs, path)
 	if err != nil {
 		return nil, err
@@ -54,6 +77,7 @@ func Open(fs vfs.FS, path string) (*Snapshot, error) {
 	return s, nil
 }
 
+// verify checks the header and the footer and sets them.
 func (s *Snapshot) verify() error {
 	h, err := DecodeHeader(s.data)
 	if err != nil {
@@ -73,26 +97,44 @@ func (s *Snapshot) verify() error {
 	if f.CoveredSeq != h.CoveredSeq {
 		return fmt.Errorf("%s: %w: header covers seq %d, footer at offset %d seq %d", s.Path, ErrCorrupt, h.CoveredSeq, size-FooterSize, f.CoveredSeq)
 	}
-	s.Header, s.Footer = h, f // scanIndex frames entries by the version
-	if err := s.scanIndex(); err != nil {
-		s.Header, s.Footer = Header{}, Footer{}
+	s.Header, s.Footer = h, f
+	return nil
+}
+
+// checkIndex checks the index unless that has been done.
+func (s *Snapshot) checkIndex() error {
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.indexOK {
+		return nil
+	}
+	if err := s.scanIndex(nil); err != nil {
 		return err
 	}
+	s.indexOK = true
 	return nil
 }
 
 // scanIndex reads the index section once: it checks its CRC, that it
 // splits into whole entries and that their number is the footer's count,
-// and notes the marks.
-func (s *Snapshot) scanIndex() error {
+// and notes the marks. If sink is not nil it gets every entry, in order,
+// with its offset in the index (the bytes valid only during the call),
+// before the checksum is known: a caller must throw away what it made of
+// them if scanIndex fails. sink's first error stops the scan and is
+// returned as it is.
+func (s *Snapshot) scanIndex(sink func(at int, entry []byte) error) error {
 	f := s.Footer
 	sum := crc32.New(castagnoli)
 	var count uint64
-	err := s.readIndex(indexPass{to: int(f.IndexLen), maxKey: math.MaxUint32, sum: sum}, func(at int, _ []byte) error {
+	s.marks = s.marks[:0]
+	err := s.readIndex(indexPass{to: int(f.IndexLen), maxKey: math.MaxUint32, sum: sum, bytes: sink != nil}, func(at int, entry []byte) error {
 		if len(s.marks) == 0 || at-s.marks[len(s.marks)-1] >= indexMark {
 			s.marks = append(s.marks, at)
 		}
 		count++
+		if sink != nil {
+			return sink(at, entry)
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrCorrupt) {
@@ -309,6 +351,9 @@ func (s *Snapshot) RecordsEnd() int64 { return int64(s.Footer.IndexOffset) }
 // entry can be trusted to point inside the file; an entry's key is valid
 // only during the call.
 func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
+	if err := s.checkIndex(); err != nil {
+		return err
+	}
 	return s.walkIndex(0, int(s.Footer.IndexLen), maxKey, fn)
 }
 
@@ -323,6 +368,9 @@ func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
 // index is in its own hash order (see Writer.OrderIndex) gets parts that
 // touch disjoint stretches of its tables.
 func (s *Snapshot) IndexParts(n, maxKey int, fn func(part int, e IndexEntry) error, done func(part int)) error {
+	if err := s.checkIndex(); err != nil {
+		return err
+	}
 	cuts := s.cuts(max(n, 1))
 	errs := make([]error, len(cuts)-1)
 	var wg sync.WaitGroup
@@ -338,6 +386,159 @@ func (s *Snapshot) IndexParts(n, maxKey int, fn func(part int, e IndexEntry) err
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// loadRun is about how many bytes of whole index entries Load hands a
+// worker at a time: small enough that the workers start at once and that
+// a few runs in flight cost little memory, large enough that handing them
+// over costs nothing per entry. A variable so that tests can make runs of
+// an entry or two.
+var loadRun = 256 << 10
+
+// errLoadStopped ends Load's scan once a worker has failed.
+var errLoadStopped = errors.New("pykv/snapshot: load stopped")
+
+// Load walks the whole index once, with n goroutines (n < 1 means 1)
+// calling fn(worker, e) for the entries, in no particular order across
+// runs, while one more goroutine reads the index in order and checks it as
+// Open does (checksum, framing, count): for a snapshot from OpenForLoad
+// this is the only pass over the index. The reader hands each worker a run
+// of consecutive entries, at least loadRun bytes, ended where group (if not
+// nil) changes from one key to the next: a loader whose index is in its own
+// hash order (see Writer.OrderIndex) and whose group is its shard gets runs
+// that share no shard, so its workers never wait for each other. After
+// each run the worker calls done(worker), if done is not nil, where a
+// worker must give back what another may need (a loader's shard lock).
+//
+// fn may see entries of an index that then fails its checksum: on any
+// error the caller must throw away what it built from them. Bounds are
+// checked as Index does.
+func (s *Snapshot) Load(n, maxKey int, group func(key []byte) int, fn func(worker int, e IndexEntry) error, done func(worker int)) error {
+	n = max(n, 1)
+	type run struct {
+		at int // the index offset of its first entry
+		b  []byte
+	}
+	work := make(chan run, n)
+	// Every run in flight is one of these buffers: n being decoded, n
+	// queued, one being filled.
+	free := make(chan []byte, 2*n+1)
+	for range cap(free) {
+		free <- nil
+	}
+	var stop atomic.Bool
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range work {
+				if !stop.Load() {
+					if err := s.decodeRun(r.at, r.b, maxKey, func(e IndexEntry) error { return fn(w, e) }); err != nil {
+						errs[w] = err
+						stop.Store(true)
+					}
+				}
+				if done != nil {
+					done(w)
+				}
+				free <- r.b[:0]
+			}
+		}()
+	}
+	cur := run{b: <-free}
+	hand := func() {
+		work <- cur
+		cur = run{b: <-free}
+	}
+	last := -1 // the group of the run's last entry, once it is long enough
+	v1 := s.Header.Version == VersionNoTombstones
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	err := s.scanIndex(func(at int, entry []byte) error {
+		if stop.Load() {
+			return errLoadStopped
+		}
+		if len(cur.b) >= loadRun {
+			if group == nil {
+				hand()
+			} else if g := group(entryKey(entry, v1)); last < 0 {
+				last = g
+			} else if g != last {
+				hand()
+				last = -1
+			}
+		}
+		if len(cur.b) == 0 {
+			cur.at = at
+			if cur.b == nil {
+				cur.b = make([]byte, 0, max(loadRun, len(entry)))
+			}
+		}
+		cur.b = append(cur.b, entry...)
+		return nil
+	})
+	if err == nil && len(cur.b) > 0 {
+		hand()
+	}
+	close(work)
+	wg.Wait()
+	if err != nil && !errors.Is(err, errLoadStopped) {
+		return err
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	s.indexOK = true
+	return nil
+}
+
+// entryKey returns the key of a whole index entry, as framed by readIndex
+// (its length field agrees with its size), or nil if it is cut short:
+// decoding it then reports the damage.
+func entryKey(entry []byte, v1 bool) []byte {
+	var klen uint64
+	p := 4
+	if v1 {
+		if len(entry) < 4 {
+			return nil
+		}
+		klen = uint64(binary.LittleEndian.Uint32(entry))
+	} else {
+		_, l, ok := uvarint(entry[:min(len(entry), maxEntryHead)])
+		if !ok {
+			return nil
+		}
+		var m int
+		if klen, m, ok = uvarint(entry[l:]); !ok {
+			return nil
+		}
+		p = l + m
+	}
+	if klen > uint64(len(entry)-p) {
+		return nil
+	}
+	return entry[p : p+int(klen)]
+}
+
+// decodeRun decodes the whole entries of b, the first of which is at
+// index offset at, checks their bounds and calls fn for each.
+func (s *Snapshot) decodeRun(at int, b []byte, maxKey int, fn func(e IndexEntry) error) error {
+	for p := 0; p < len(b); {
+		e, size, err := DecodeIndexEntry(b[p:], s.Header.Version, maxKey)
+		if err != nil {
+			return fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+at+p, err)
+		}
+		if err := s.checkEntry(&e, at+p); err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+		p += size
+	}
+	return nil
 }
 
 // cuts returns up to n+1 offsets, from the marks Open noted, that cut the
@@ -366,19 +567,27 @@ func (s *Snapshot) walkIndex(from, to, maxKey int, fn func(e IndexEntry) error) 
 // entry decodes the index entry b, found at index offset at, checks it
 // points inside the records section and calls fn.
 func (s *Snapshot) entry(b []byte, at, maxKey int, fn func(e IndexEntry) error) error {
-	end := s.Footer.IndexOffset
 	e, _, err := DecodeIndexEntry(b, s.Header.Version, maxKey)
 	if err != nil {
 		return fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+at, err)
 	}
-	if e.Tombstone() && e.Offset == 0 && e.ExpireAt == 0 && s.Header.Version > VersionNoTombstones {
-		return fn(e)
+	if err := s.checkEntry(&e, at); err != nil {
+		return err
 	}
-	if !within(e.Offset, e.Size, end) || e.Size < segment.RecordHeaderSize {
+	return fn(e)
+}
+
+// checkEntry checks that e, the entry at index offset at, is a tombstone
+// or points inside the records section.
+func (s *Snapshot) checkEntry(e *IndexEntry, at int) error {
+	if e.Tombstone() && e.Offset == 0 && e.ExpireAt == 0 && s.Header.Version > VersionNoTombstones {
+		return nil
+	}
+	if !within(e.Offset, e.Size, s.Footer.IndexOffset) || e.Size < segment.RecordHeaderSize {
 		return fmt.Errorf("%s: %w: index entry at offset %d points at [%d, +%d), outside the records",
 			s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+at, e.Offset, e.Size)
 	}
-	return fn(e)
+	return nil
 }
 
 // Record returns the encoded record at off, size bytes, aliasing the

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -611,6 +613,111 @@ func TestIndexFramingNamed(t *testing.T) {
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%s, chunk %d: %v; want ErrCorrupt naming %s and %q", tc.name, chunk, err, path, tc.want)
 			}
+		}
+	}
+}
+
+// TestLoad: start-up's one pass over the index gives every entry to
+// exactly one worker, calls done after each run, cuts runs only where the
+// group changes (whatever the read buffer and run sizes), and reports
+// damage found in the same pass: an entry over the key limit, and a byte changed inside a key by the index checksum, even
+// though the entries decoded.
+func TestLoad(t *testing.T) {
+	defer func(c, r int) { indexChunk, loadRun = c, r }(indexChunk, loadRun)
+	group := func(key []byte) int { return int(key[len(key)-1]) / 3 } // runs of keys ending in digits 0-2, 3-5, 6-8, 9
+	for _, chunk := range []int{1, 5, 47, 1 << 20} {
+		for _, run := range []int{1, 30, 1 << 20} {
+			indexChunk, loadRun = chunk, run
+			fs := memFS()
+			recs := testRecords(50)
+			path := write(t, fs, recs)
+			for _, n := range []int{0, 1, 2, 7} {
+				for _, g := range []func([]byte) int{nil, group} {
+					s, err := OpenForLoad(fs, path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var mu sync.Mutex
+					seen := map[uint64]int{}
+					var runs [][]IndexEntry // the entries of each run, as done ends it
+					cur := make([][]IndexEntry, max(n, 1))
+					err = s.Load(n, segment.DefaultMaxKey, g, func(w int, e IndexEntry) error {
+						mu.Lock()
+						defer mu.Unlock()
+						seen[e.Seq]++
+						e.Key = bytes.Clone(e.Key)
+						cur[w] = append(cur[w], e)
+						return nil
+					}, func(w int) {
+						mu.Lock()
+						defer mu.Unlock()
+						runs = append(runs, cur[w])
+						cur[w] = nil
+					})
+					s.Close()
+					if err != nil {
+						t.Fatalf("chunk %d, run %d, %d workers: %v", chunk, run, n, err)
+					}
+					for _, r := range recs {
+						if seen[r.Seq] != 1 {
+							t.Fatalf("chunk %d, run %d, %d workers: seq %d seen %d times", chunk, run, n, r.Seq, seen[r.Seq])
+						}
+					}
+					for _, c := range cur {
+						if len(c) > 0 {
+							t.Fatalf("chunk %d, run %d, %d workers: %d entries after the last done", chunk, run, n, len(c))
+						}
+					}
+					if g == nil {
+						continue
+					}
+					// Runs in file order: a run's last key and the next run's
+					// first are in different groups.
+					slices.SortFunc(runs, func(a, b []IndexEntry) int { return cmp.Compare(a[0].Seq, b[0].Seq) })
+					for i := 1; i < len(runs); i++ {
+						last, first := runs[i-1][len(runs[i-1])-1], runs[i][0]
+						if group(last.Key) == group(first.Key) {
+							t.Fatalf("chunk %d, run %d, %d workers: a run ends between %q and %q, of one group", chunk, run, n, last.Key, first.Key)
+						}
+					}
+				}
+			}
+			// Damage: an entry over the key limit stops the load, naming the file.
+			good, _ := fs.ReadFile(path)
+			s, err := OpenForLoad(fs, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := int(s.Footer.IndexOffset)
+			for range 25 {
+				n, _ := entryLen(good[p:])
+				p += int(n)
+			}
+			bad := bytes.Clone(good)
+			copy(bad[p:], binary.AppendUvarint(nil, 1<<20))
+			fs.WriteFile(path, bad)
+			err = s.Load(2, segment.DefaultMaxKey, nil, func(int, IndexEntry) error { return nil }, nil)
+			s.Close()
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("chunk %d, run %d, damaged entry: %v, want ErrCorrupt naming %s", chunk, run, err, path)
+			}
+			// A key's byte changed: every entry decodes, the checksum fails.
+			bad = bytes.Clone(good)
+			bad[p+2] ^= 1
+			fs.WriteFile(path, bad)
+			if s, err = OpenForLoad(fs, path); err != nil {
+				t.Fatal(err)
+			}
+			err = s.Load(2, segment.DefaultMaxKey, nil, func(int, IndexEntry) error { return nil }, nil)
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "checksum") {
+				t.Fatalf("chunk %d, run %d, changed key: %v, want ErrCorrupt naming the checksum", chunk, run, err)
+			}
+			// Nor does a later walk trust the index.
+			if err := s.Index(segment.DefaultMaxKey, func(IndexEntry) error { return nil }); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("chunk %d, run %d, walk after a failed load: %v, want ErrCorrupt", chunk, run, err)
+			}
+			s.Close()
+			fs.WriteFile(path, good)
 		}
 	}
 }

@@ -200,7 +200,7 @@ func (db *DB) loadSnapshots(plan dirPlan) error {
 	var n, keyBytes int64
 	for _, id := range plan.snapshots {
 		path := snapshot.Path(db.dir, id)
-		s, err := snapshot.Open(db.opts.FS, path)
+		s, err := snapshot.OpenForLoad(db.opts.FS, path)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrDamaged, err)
 		}
@@ -274,15 +274,17 @@ func (db *DB) loadSnapshot(s *snapshot.Snapshot, minSeq uint64) (*dataFile, erro
 	return df, nil
 }
 
-// loadIndex puts every entry of s's index into the keydir, one contiguous
-// part of the index per core, each through its own index.Loader, and
+// loadIndex puts every entry of s's index into the keydir in the one pass
+// that also checks the index (snapshot.Load): one worker per core, each
+// through its own index.Loader, takes runs of consecutive entries, and
 // counts the live bytes each file gains and loses. Merges write the index
-// in the keydir's hash order, so each part fills its own stretch of shards
-// front to back: about 50 ns a key against 260 in arbitrary order, where
-// every insert misses the CPU cache (go test -bench KeydirLoad ./index/).
-// An index in another order (or with a key in two parts, or in two files)
-// loads correctly, only slower: the loaders lock per shard and keep the
-// higher seq.
+// in the keydir's hash order, so the runs being loaded at once fill nearby
+// stretches of shards front to back: about 50 ns a key against 260 in
+// arbitrary order, where every insert misses the CPU cache (go test -bench
+// KeydirLoad ./index/). An index in another order (or with a key in two
+// runs, or in two files) loads correctly, only slower: the loaders lock
+// per shard and keep the higher seq. A load that fails leaves entries in
+// the keydir, which start-up then throws away with the DB.
 func (db *DB) loadIndex(s *snapshot.Snapshot, fileID uint32) error {
 	workers := runtime.GOMAXPROCS(0)
 	loaders := make([]*index.Loader, workers)
@@ -290,10 +292,10 @@ func (db *DB) loadIndex(s *snapshot.Snapshot, fileID uint32) error {
 	for i := range loaders {
 		loaders[i] = db.keydir.NewLoader()
 	}
-	// Each loader gives back the shard lock it holds as soon as its part
-	// ends: a finished part that kept it would block another part that
-	// reaches the same shard, and with it the whole load.
-	err := s.IndexParts(workers, db.opts.limits().MaxKey, func(part int, e snapshot.IndexEntry) error {
+	// Each loader gives back the shard lock it holds as soon as its run
+	// ends: a worker waiting for its next run while it kept it would block
+	// another that reaches the same shard, and with it the whole load.
+	err := s.Load(workers, db.opts.limits().MaxKey, db.keydir.ShardOf, func(part int, e snapshot.IndexEntry) error {
 		at := index.Entry{FileID: fileID, Offset: e.Offset, Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq}
 		if e.Tombstone() {
 			at.FileID = tombFileID
