@@ -200,7 +200,8 @@ func (t *Table) scan(s *Session, argv [][]byte) Reply {
 	if !ok {
 		return Err("invalid cursor")
 	}
-	var match []byte
+	var match []byte   // the Store's pattern: nil, without MATCH, is every key
+	var onlyEmpty bool // MATCH "": the empty key only
 	count := scanDefaultCount
 	onlyStrings := true
 	for i := 2; i < len(argv); i += 2 {
@@ -219,7 +220,7 @@ func (t *Table) scan(s *Session, argv [][]byte) Reply {
 			}
 			count = int(min(n, math.MaxInt32))
 		case is(opt, "MATCH"):
-			match = val
+			match, onlyEmpty = storePattern(val)
 		case is(opt, "TYPE"):
 			// Every pykv value is a string; another type matches no key,
 			// but the cursor still advances as in Redis.
@@ -228,8 +229,7 @@ func (t *Table) scan(s *Session, argv [][]byte) Reply {
 			return errSyntax
 		}
 	}
-	all, onlyEmpty := storePattern(match)
-	next, keys, err := t.storeFor(s).Scan(cursor, all, count)
+	next, keys, err := t.storeFor(s).Scan(cursor, match, count)
 	if err != nil {
 		return storeError(err)
 	}
