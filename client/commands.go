@@ -163,7 +163,9 @@ func (c cmdable) MSet(ctx context.Context, pairs ...any) *Result[string] {
 }
 
 // Scan returns a batch of keys matching the glob pattern match (empty
-// matches all) from cursor on, about count of them (0: the server's
+// matches all: no MATCH is sent, as go-redis does; Redis's MATCH "", which
+// matches the empty key only, is Do(ctx, "SCAN", cursor, "MATCH", "")) from
+// cursor on, about count of them (0: the server's
 // default, 10), and the cursor to pass next, 0 when the iteration is
 // done. Start with cursor 0. A key that exists for the whole iteration is
 // returned at least once; one added or deleted meanwhile may or may not

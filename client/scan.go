@@ -64,7 +64,8 @@ func (it *ScanIterator) Key() string { return it.key }
 func (it *ScanIterator) Err() error { return it.err }
 
 // All returns the keys matching match as a sequence for a range loop; an
-// error ends the sequence, paired with an empty key:
+// error ends the sequence, paired with "" (which is also a key the
+// sequence may yield, the empty key: check the error first):
 //
 //	for key, err := range c.All(ctx, "session:*", 0) {
 //		if err != nil { return err }

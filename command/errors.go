@@ -36,8 +36,6 @@ func storeError(err error) Reply {
 		// Redis's text names its limit, proto-max-bulk-len; pykv's is
 		// storage.max_value_size.
 		return Err("string exceeds maximum allowed size (max_value_size)")
-	case errors.Is(err, storage.ErrEmptyKey):
-		return Err("empty keys are not supported")
 	case errors.Is(err, storage.ErrLogFailed):
 		// Redis's class for "persistence is broken, writes are refused".
 		return Errorf("MISCONF", oneLine(err.Error()))

@@ -200,7 +200,8 @@ func (t *Table) scan(s *Session, argv [][]byte) Reply {
 	if !ok {
 		return Err("invalid cursor")
 	}
-	var match []byte
+	var match []byte   // the Store's pattern: nil, without MATCH, is every key
+	var onlyEmpty bool // MATCH "": the empty key only
 	count := scanDefaultCount
 	onlyStrings := true
 	for i := 2; i < len(argv); i += 2 {
@@ -219,10 +220,7 @@ func (t *Table) scan(s *Session, argv [][]byte) Reply {
 			}
 			count = int(min(n, math.MaxInt32))
 		case is(opt, "MATCH"):
-			match = val
-			if len(match) == 1 && match[0] == '*' {
-				match = nil // matches everything: spare the Store the glob
-			}
+			match, onlyEmpty = storePattern(val)
 		case is(opt, "TYPE"):
 			// Every pykv value is a string; another type matches no key,
 			// but the cursor still advances as in Redis.
@@ -234,6 +232,9 @@ func (t *Table) scan(s *Session, argv [][]byte) Reply {
 	next, keys, err := t.storeFor(s).Scan(cursor, match, count)
 	if err != nil {
 		return storeError(err)
+	}
+	if onlyEmpty {
+		keys = emptyKeyOf(keys)
 	}
 	if !onlyStrings {
 		keys = nil
@@ -357,16 +358,43 @@ func (t *Table) typeCmd(s *Session, argv [][]byte) Reply {
 	return Status("string")
 }
 
+// storePattern turns the pattern of SCAN's MATCH or of KEYS into the
+// Store's, whose empty pattern matches every key. "*" alone matches every
+// key without matching (Redis skips stringmatchlen for it, and so matches
+// the empty key, which no star matches): nil, sparing the Store the glob.
+// The empty pattern matches the empty key only, as stringmatchlen decides:
+// the Store is asked for every key and onlyEmpty says to keep that one,
+// which costs what KEYS * and SCAN cost, as KEYS "" costs in Redis.
+func storePattern(pattern []byte) (match []byte, onlyEmpty bool) {
+	switch {
+	case len(pattern) == 0:
+		return nil, true
+	case len(pattern) == 1 && pattern[0] == '*':
+		return nil, false
+	}
+	return pattern, false
+}
+
+// emptyKeyOf returns the empty key if keys holds it, else nothing.
+func emptyKeyOf(keys [][]byte) [][]byte {
+	for _, k := range keys {
+		if len(k) == 0 {
+			return [][]byte{k}
+		}
+	}
+	return nil
+}
+
 // KEYS pattern: the glob is SCAN MATCH's (internal/glob); the order is
 // the engine's.
 func (t *Table) keys(s *Session, argv [][]byte) Reply {
-	match := argv[1]
-	if len(match) == 1 && match[0] == '*' {
-		match = nil // matches everything: spare the Store the glob
-	}
+	match, onlyEmpty := storePattern(argv[1])
 	keys, err := t.storeFor(s).Keys(match)
 	if err != nil {
 		return storeError(err)
+	}
+	if onlyEmpty {
+		keys = emptyKeyOf(keys)
 	}
 	items := make([]Reply, len(keys))
 	for i, k := range keys {

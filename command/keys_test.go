@@ -309,3 +309,27 @@ func TestScan(t *testing.T) {
 		{cmd: "DBSIZE", want: "(integer) 12"},
 	})
 }
+
+// TestEmptyKeyPatterns: KEYS and SCAN MATCH "" match the empty key only,
+// "*" alone matches it too, no other star does (Redis's stringmatchlen),
+// and SCAN without MATCH is every key.
+func TestEmptyKeyPatterns(t *testing.T) {
+	f := newFixture(t, Config{})
+	f.run([]step{
+		{args: []string{"KEYS", ""}, want: "[]"},
+		{args: []string{"SCAN", "0", "MATCH", ""}, want: `["0" []]`},
+		{args: []string{"SET", "", "v"}, want: "OK"},
+		{cmd: "SET a v", want: "OK"},
+		{args: []string{"KEYS", ""}, want: `[""]`},
+		{cmd: "KEYS *", want: `["" "a"]`},
+		{cmd: "KEYS **", want: `["a"]`},
+		{cmd: "KEYS ?", want: `["a"]`},
+		{args: []string{"SCAN", "0", "MATCH", ""}, want: `["0" [""]]`},
+		{args: []string{"SCAN", "0", "MATCH", "", "MATCH", "a"}, want: `["0" ["a"]]`},
+		{args: []string{"SCAN", "0", "MATCH", "a", "MATCH", ""}, want: `["0" [""]]`},
+		{cmd: "SCAN 0 MATCH *", want: `["0" ["" "a"]]`},
+		{cmd: "SCAN 0 MATCH *?", want: `["0" ["a"]]`},
+		{cmd: "SCAN 0", want: `["0" ["" "a"]]`},
+		{args: []string{"SCAN", "0", "MATCH", "", "TYPE", "list"}, want: `["0" []]`},
+	})
+}

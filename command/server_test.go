@@ -176,7 +176,6 @@ func TestStoreErrors(t *testing.T) {
 		{fmt.Errorf("%w (leader 10.0.0.1:7379)", storage.ErrReadOnly), "(error) READONLY You can't write against a read only replica."},
 		{storage.ErrKeyTooLarge, "(error) ERR key exceeds maximum allowed size"},
 		{storage.ErrValueTooLarge, "(error) ERR string exceeds maximum allowed size (max_value_size)"},
-		{storage.ErrEmptyKey, "(error) ERR empty keys are not supported"},
 		{storage.ErrClosed, "(error) ERR pykv/storage: database closed"},
 		{fmt.Errorf("%w: fsync: EIO", storage.ErrLogFailed), "(error) MISCONF pykv/storage: log failed: fsync: EIO"},
 		{errors.New("disk on fire\r\nagain"), "(error) ERR disk on fire  again"},

@@ -38,7 +38,8 @@ type Store interface {
 	// step (APPEND, SETRANGE, INCRBYFLOAT, GETEX): see storage.Deferred's
 	// Update. fn runs under the store's lock and must not call it.
 	Update(key []byte, fn func(storage.Current) (storage.Change, error)) error
-	// Scan returns keys matching the glob pattern (empty matches all) from
+	// Scan returns keys matching the glob pattern (empty matches all; see
+	// storePattern for KEYS "" and MATCH "") from
 	// cursor on, about count of them, and the next cursor (0 when done).
 	Scan(cursor uint64, match []byte, count int) (next uint64, keys [][]byte, err error)
 	DBSize() int64

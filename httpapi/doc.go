@@ -24,7 +24,10 @@
 //
 // A key in a path is percent-decoded, so any bytes can be a key: "/" is
 // sent as %2F (or left as is: {key} takes the rest of the path), "." and
-// ".." as %2E and %2E%2E. Values are bytes in both directions.
+// ".." as %2E and %2E%2E. Values are bytes in both directions. The empty
+// key, which Redis allows, is the prefix alone (/v1/keys/, /get/,
+// /delete/), or "key": "" in /put; the mux redirects /v1/keys, and
+// /v1/keys// (a "/" that should have been %2F), to it.
 //
 // # Errors
 //

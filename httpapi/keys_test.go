@@ -199,7 +199,6 @@ func TestBadInput(t *testing.T) {
 		status                          int
 		msg                             string
 	}{
-		{"empty key", "PUT", "/v1/keys/", "", "v", 400, "empty keys"},
 		{"ttl not a number", "PUT", "/v1/keys/k?ttl_ms=soon", "", "v", 400, `ttl_ms must be a positive integer (milliseconds), not "soon"`},
 		{"ttl zero", "PUT", "/v1/keys/k?ttl_ms=0", "", "v", 400, `ttl_ms must be a positive integer (milliseconds), not "0"`},
 		{"ttl zero in a form", "POST", "/put", "application/x-www-form-urlencoded", "key=k&value=v&ttl_ms=0", 400, `ttl_ms must be a positive integer (milliseconds), not "0"`},
@@ -227,10 +226,69 @@ func TestBadInput(t *testing.T) {
 			wantError(t, body, "ERR", tt.msg)
 		})
 	}
-	// GET of the empty key is GET "", a miss, as in Redis.
-	if status, _, body := e.do("GET", "/get/", "", nil); status != 404 {
-		t.Fatalf("GET /get/: %d %s", status, body)
+}
+
+// TestEmptyKey: the empty key, a key like any other as in Redis, is the
+// path with nothing after the endpoint's prefix (/v1/keys/, /get/,
+// /delete/) and "key": "" (or an empty form field) in /put; every
+// endpoint reaches the one key.
+func TestEmptyKey(t *testing.T) {
+	e := newEnv(t)
+	expect := func(method, path string, wantStatus int, wantBody string) {
+		t.Helper()
+		status, _, body := e.do(method, path, "", nil)
+		if status != wantStatus || string(body) != wantBody {
+			t.Fatalf("%s %s: %d %q; want %d %q", method, path, status, body, wantStatus, wantBody)
+		}
 	}
+	status, _, body := e.do("GET", "/get/", "", nil)
+	if status != 404 {
+		t.Fatalf("GET /get/ of a missing empty key: %d %s", status, body)
+	}
+	wantError(t, body, "NOTFOUND", "no such key")
+	expect("HEAD", "/v1/keys/", 404, "")
+	if status, _, body := e.do("PUT", "/v1/keys/?ttl_ms=60000", "", strings.NewReader("raw")); status != 200 {
+		t.Fatalf("PUT /v1/keys/: %d %s", status, body)
+	}
+	expect("GET", "/v1/keys/", 200, "raw")
+	expect("GET", "/get/", 200, "raw")
+	expect("HEAD", "/v1/keys/", 200, "")
+	if ms, err := e.db.PTTL([]byte{}); err != nil || ms <= 0 || ms > 60000 {
+		t.Fatalf("PTTL \"\" after PUT with ttl_ms: %d, %v", ms, err)
+	}
+	if n := e.db.DBSize(); n != 1 {
+		t.Fatalf("%d keys after a PUT of the empty key, want 1", n)
+	}
+	if status, body := e.putJSON(map[string]any{"key": "", "value": "json", "xx": true}); status != 200 {
+		t.Fatalf("POST /put {\"key\": \"\"}: %d %s", status, body)
+	}
+	expect("GET", "/v1/keys/", 200, "json")
+	if status, body := e.putJSON(map[string]any{"key_base64": "", "value": "b64", "nx": true}); status != 409 {
+		t.Fatalf("POST /put {\"key_base64\": \"\"} with nx over the existing empty key: %d %s", status, body)
+	}
+	form := url.Values{"key": {""}, "value": {"form"}}
+	if status, _, body := e.do("POST", "/put", "application/x-www-form-urlencoded", strings.NewReader(form.Encode())); status != 200 {
+		t.Fatalf("POST /put key=: %d %s", status, body)
+	}
+	if v, err := e.db.Get(nil); err != nil || string(v) != "form" {
+		t.Fatalf("GET \"\" after the form: %q, %v", v, err)
+	}
+	// The mux redirects a path without the slash, and "//", to the
+	// empty key (docs/http.md, "Keys in paths").
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/v1/keys", "/v1/keys//"} {
+		resp, err := noFollow.Get(e.ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "/v1/keys/" {
+			t.Fatalf("GET %s: %s to %q; want 307 to /v1/keys/", path, resp.Status, resp.Header.Get("Location"))
+		}
+	}
+	expect("DELETE", "/delete/", 200, "{\"deleted\":1}\n")
+	expect("DELETE", "/v1/keys/", 200, "{\"deleted\":0}\n")
+	expect("HEAD", "/v1/keys/", 404, "")
 }
 
 // TestRouteErrorsAreJSON: a path no endpoint serves and a method a path

@@ -142,9 +142,9 @@ func (v validating) validate(req *http.Request, resp *http.Response, body []byte
 		// {key...} takes the rest of the path, slashes included, which
 		// an OpenAPI path template cannot say: look the path up with
 		// the key as one segment, as a client that escapes "/" sends it.
-		// An empty key (answered 400) matches no template either, whose
-		// parameters are never empty: it is looked up with a stand-in,
-		// to check the 400 against the operation's.
+		// The empty key matches no template either, whose parameters
+		// are never empty: it is looked up with a stand-in, to check
+		// the response against the operation's.
 		prefix, ok := strings.CutSuffix(pattern[strings.Index(pattern, " ")+1:], "{key...}")
 		if !ok {
 			return fmt.Errorf("the mux serves it as %q, the document has no operation for it: %w", pattern, err)

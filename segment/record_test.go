@@ -17,7 +17,10 @@ func TestRecordRoundTrip(t *testing.T) {
 		{"set", Record{Type: TypeSet, Seq: 1, Key: []byte("k"), Value: []byte("v")}},
 		{"set with expiry", Record{Type: TypeSet, Seq: 1 << 40, ExpireAt: 1700000000123, Key: []byte("key"), Value: []byte("value")}},
 		{"empty value", Record{Type: TypeSet, Seq: 7, Key: []byte("k"), Value: []byte{}}},
+		{"empty key", Record{Type: TypeSet, Seq: 8, ExpireAt: 1700000000123, Key: []byte{}, Value: []byte("v")}},
+		{"empty key and value", Record{Type: TypeSet, Seq: 8, Key: []byte{}, Value: []byte{}}},
 		{"delete", Record{Type: TypeDel, Seq: 9, Key: []byte("gone")}},
+		{"delete of the empty key", Record{Type: TypeDel, Seq: 10, Key: []byte{}}},
 		{"batch member", Record{Type: TypeSet, Seq: 3, Key: []byte("a"), Value: []byte("1"), More: true}},
 		{"binary", Record{Type: TypeSet, Seq: 5, Key: []byte{0, 1, 2}, Value: bytes.Repeat([]byte{0xff}, 1000)}},
 	}

@@ -551,7 +551,7 @@ func TestLimitsAndErrors(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"empty key", setErr(db, "", "v"), ErrEmptyKey},
+		{"empty key", setErr(db, "", "v"), nil}, // a key like any other, as in Redis
 		{"key too large", setErr(db, "123456789", "v"), ErrKeyTooLarge},
 		{"value too large", setErr(db, "k", strings.Repeat("x", 17)), ErrValueTooLarge},
 	}
@@ -560,6 +560,7 @@ func TestLimitsAndErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tt.name, tt.err, tt.want)
 		}
 	}
+	mustGet(t, db, "", "v")
 	mustSet(t, db, "s", "abc")
 	if _, err := db.IncrBy([]byte("s"), 1); !errors.Is(err, ErrNotInteger) {
 		t.Fatalf("incr of non-integer: %v", err)

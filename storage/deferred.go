@@ -365,9 +365,11 @@ func (db *DB) PTTL(key []byte) (int64, error) {
 }
 
 // Scan returns about count keys matching the glob pattern match (empty
-// matches everything) from cursor on, and the cursor to continue from (0
-// when the scan is complete). Every key that exists for the whole scan is
-// returned at least once; a key may be returned more than once.
+// matches everything, the empty key included: Redis's MATCH "", which
+// matches the empty key only, is the command table's to express) from
+// cursor on, and the cursor to continue from (0 when the scan is
+// complete). Every key that exists for the whole scan is returned at least
+// once; a key may be returned more than once.
 func (db *DB) Scan(cursor uint64, match []byte, count int) (uint64, [][]byte, error) {
 	d := Deferred{db: db}
 	next, keys, err := d.Scan(cursor, match, count)

@@ -45,7 +45,6 @@ func TestRenameCopyLogTheResult(t *testing.T) {
 		{"renamenx", "b", "b", false, nil},
 		{"renamenx", "b", "c", false, nil},
 		{"rename", "b", "toolongkey", false, ErrKeyTooLarge},
-		{"rename", "b", "", false, ErrEmptyKey},
 		{"rename", "a", "c", true, nil},      // c takes a's value and expiry
 		{"renamenx", "b", "d", true, nil},    // d without expiry
 		{"renamenx", "d", "gone", true, nil}, // an expired key does not count

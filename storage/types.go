@@ -20,8 +20,6 @@ var (
 	// exceeds the configured limit.
 	ErrKeyTooLarge   = errors.New("pykv/storage: key too large")
 	ErrValueTooLarge = errors.New("pykv/storage: value too large")
-	// ErrEmptyKey is returned for a zero-length key.
-	ErrEmptyKey = errors.New("pykv/storage: empty key")
 	// ErrLogFailed wraps the error of a log that failed a write or an
 	// fsync: it refuses every write until the daemon restarts.
 	ErrLogFailed = errors.New("pykv/storage: log failed")

@@ -94,9 +94,14 @@ func TestUpdateLogsTheResult(t *testing.T) {
 		}
 		mustGet(t, db, "k", "abcd")
 	}
-	if err := db.Update([]byte(""), appendFn("x")); !errors.Is(err, ErrEmptyKey) {
+	// The empty key is a key like any other, as in Redis.
+	if err := db.Update([]byte(""), appendFn("x")); err != nil {
 		t.Errorf("empty key: %v", err)
 	}
+	if err := db.Update([]byte(""), appendFn("y")); err != nil {
+		t.Errorf("empty key: %v", err)
+	}
+	mustGet(t, db, "", "xy")
 	if err := db.Update([]byte("gone"), appendFn("v")); err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +125,8 @@ func TestUpdateLogsTheResult(t *testing.T) {
 		{segment.TypeSet, "k", "ab", 1_009_000},
 		{segment.TypeSet, "k", "abcd", 1_009_000},
 		{segment.TypeSet, "new", "x", 0},
+		{segment.TypeSet, "", "x", 0},
+		{segment.TypeSet, "", "xy", 0},
 		{segment.TypeSet, "gone", "v", 0},
 		{segment.TypeDel, "gone", "", 0},
 	}
@@ -138,6 +145,7 @@ func TestUpdateLogsTheResult(t *testing.T) {
 	defer db.Close()
 	mustGet(t, db, "k", "abcd")
 	mustGet(t, db, "new", "x")
+	mustGet(t, db, "", "xy")
 	if ttl, _ := db.PTTL([]byte("k")); ttl != 5000 {
 		t.Fatalf("pttl after replay %d, want 5000", ttl)
 	}

@@ -11,11 +11,10 @@ import (
 	"github.com/pykv/pykv/segment"
 )
 
+// checkKey refuses a key over the configured limit. Any other key is
+// allowed, the empty one included, as Redis allows it.
 func (db *DB) checkKey(key []byte) error {
-	switch {
-	case len(key) == 0:
-		return ErrEmptyKey
-	case len(key) > db.opts.MaxKeySize:
+	if len(key) > db.opts.MaxKeySize {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLarge, len(key), db.opts.MaxKeySize)
 	}
 	return nil

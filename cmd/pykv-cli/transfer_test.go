@@ -58,6 +58,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 		"quote\"back\\nl\n": "tab\there \u2028 é 😀",
 		"ttl":               "expires",
 		"empty value":       "",
+		"":                  "the empty key",
 	}
 	for k, v := range keys {
 		args := []any{"SET", k, v}
@@ -70,7 +71,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "dump.jsonl")
 	_, stderr, code := runCLI(t, cli, "", "-p", strconv.Itoa(src), "--export", file)
-	if code != 0 || !regexp.MustCompile(`^exported 5 keys as of seq 5 to .*dump.jsonl \(\d+ bytes\) in `).MatchString(stderr) {
+	if code != 0 || !regexp.MustCompile(`^exported 6 keys as of seq 6 to .*dump.jsonl \(\d+ bytes\) in `).MatchString(stderr) {
 		t.Fatalf("--export: exit %d, %s", code, stderr)
 	}
 	dump, err := os.ReadFile(file)
@@ -80,7 +81,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if _, err := os.Stat(file + ".tmp"); !os.IsNotExist(err) {
 		t.Fatalf("the temporary file is left: %v", err)
 	}
-	if bytes.Count(dump, []byte("\n")) != 5 || !bytes.Contains(dump, []byte(`"key_base64":"YmluAP/+"`)) ||
+	if bytes.Count(dump, []byte("\n")) != 6 || !bytes.Contains(dump, []byte(`"key_base64":"YmluAP/+"`)) ||
+		!bytes.Contains(dump, []byte(`{"key":"","value":"the empty key"}`)) ||
 		!bytes.Contains(dump, []byte(fmt.Sprintf(`{"key":"ttl","value":"expires","expire_at_ms":%d}`, exp))) {
 		t.Fatalf("the export:\n%s", dump)
 	}
@@ -96,7 +98,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 
 	stdout, stderr, code = runCLI(t, cli, string(dump), "-p", strconv.Itoa(dst), "--import", "-")
-	if code != 0 || !strings.HasPrefix(stdout, "imported 5 keys, skipped 0 keys already expired, 0 lines failed (of 5 lines) in ") {
+	if code != 0 || !strings.HasPrefix(stdout, "imported 6 keys, skipped 0 keys already expired, 0 lines failed (of 6 lines) in ") {
 		t.Fatalf("--import -: exit %d\n%s%s", code, stdout, stderr)
 	}
 	for k, v := range keys {

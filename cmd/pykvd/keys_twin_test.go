@@ -29,6 +29,9 @@ const (
 	// servers compute from their own clocks a moment apart: the same when
 	// negative, else within twinSlack of the command's unit.
 	cmpClose
+	// cmpPositive: a positive integer on both servers, each its own
+	// estimate (MEMORY USAGE).
+	cmpPositive
 )
 
 // twinSlack bounds how far apart the two servers' clocks-based answers
@@ -104,6 +107,9 @@ func sameReplies(t *testing.T, st twinStep, got, want string, pykv, real twinCal
 			slack = (twinSlack + 999) / 1000
 		}
 		return max(g.Int-w.Int, w.Int-g.Int) <= slack
+	case cmpPositive:
+		g, w := parseReply(t, got), parseReply(t, want)
+		return g.Kind == reply.KindInt && w.Kind == reply.KindInt && g.Int > 0 && w.Int > 0
 	}
 	return false
 }
@@ -295,7 +301,7 @@ func TestKeysCommandsLikeRedis(t *testing.T) {
 // TestKeysCommandsRandomLikeRedis (twin): a seeded random mix of the
 // keyspace commands (EXPIRE's options, RENAME, COPY, KEYS, RANDOMKEY,
 // TYPE, OBJECT ENCODING, the expiry readers) with SET, MSET, INCR, DEL
-// and BITOP over four keys, run in lock step on pykvd and redis-server,
+// and BITOP over five keys ("" among them), run in lock step on pykvd and redis-server,
 // gets the same replies step by step, compared as
 // TestKeysCommandsLikeRedis does.
 // PYKV_TWIN_SEED replays a seed, PYKV_TWIN_STEPS sets the length.
@@ -353,7 +359,7 @@ func newKeysGen(seed int64, now time.Time) *keysGen {
 	far := now.Add(100_000_000 * time.Second).Unix()
 	return &keysGen{
 		rng:      rand.New(rand.NewSource(seed)),
-		keys:     []string{"gen:a", "gen:b", "gen:c", "gen:d"},
+		keys:     []string{"gen:a", "gen:b", "gen:c", "gen:d", ""}, // "" is a key like any other, as in Redis
 		absolute: []int64{far, far + 1000, far + 2000, -1, 0, 1},
 		used:     map[int64]bool{},
 	}
@@ -443,13 +449,17 @@ func (g *keysGen) next() twinStep {
 	case 18:
 		return exact("EXISTS", k, k2)
 	case 19:
-		return twinStep{cmd: []string{"KEYS", g.pick([]string{"*", "gen:[ab]", "gen:?", "*c*", "nope"})}, cmp: cmpSet}
+		return twinStep{cmd: []string{"KEYS", g.pick([]string{"*", "gen:[ab]", "gen:?", "*c*", "nope", "", "**"})}, cmp: cmpSet}
 	case 20:
 		return twinStep{cmd: []string{"RANDOMKEY"}, cmp: cmpMember}
 	case 21:
 		return exact("OBJECT", "ENCODING", k)
 	case 22:
-		return twinStep{cmd: []string{"SCAN", "0", "COUNT", "100", "TYPE", g.pick([]string{"string", "list"})}, cmp: cmpSet}
+		cmd := []string{"SCAN", "0", "COUNT", "100", "TYPE", g.pick([]string{"string", "list"})}
+		if g.rng.Intn(2) == 0 {
+			cmd = append(cmd, "MATCH", g.pick([]string{"", "*", "gen:*", "*?"}))
+		}
+		return twinStep{cmd: cmd, cmp: cmpSet}
 	case 23:
 		// Over sources with expiries (expired ones are missing), into a
 		// key of its own: OBJECT ENCODING of a BITOP's result is Redis's

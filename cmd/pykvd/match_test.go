@@ -12,19 +12,20 @@ import (
 )
 
 // matchKeys are keys that tell the corners of Redis's glob apart: the
-// bytes that mean something in a pattern, ranges' ends and bytes above
-// 0x7f, which Redis compares as signed char.
+// bytes that mean something in a pattern, ranges' ends, bytes above 0x7f,
+// which Redis compares as signed char, and the empty key, which only the
+// empty pattern and "*" alone match.
 var matchKeys = []string{
-	"a", "b", "x", "ab", "abc", "[", "[abc", "]", "]a]", "^", "_", "`", "-", `\`, `a\`,
+	"", "a", "b", "x", "ab", "abc", "[", "[abc", "]", "]a]", "^", "_", "`", "-", `\`, `a\`,
 	"*", "?", "h*llo", "hello", "hallo", "user:1", "user:42", "users:42", "user:",
 	"a:b:c", "aaaaaaaaaaaaab", "aaaaaaaaaaaaaa", "0", "\x80", "\x85", "\xff", "\xffzz", "b]",
 }
 
-// matchPatterns are the tricky patterns: unterminated and empty classes,
-// ']' as a range end, escapes in and out of classes, signed ranges, star
-// runs, and a few hostile ones.
+// matchPatterns are the tricky patterns: the empty one, unterminated and
+// empty classes, ']' as a range end, escapes in and out of classes, signed
+// ranges, star runs, and a few hostile ones.
 var matchPatterns = []string{
-	"*", "**", "?", "??", "*?*?", "[", "[abc", "x[abc", "[^", "[^abc", "*[ab", "[a-", "[]", "[]a]",
+	"", "*", "**", "***", "?", "??", "*?*?", "[", "[abc", "x[abc", "[^", "[^abc", "*[ab", "[a-", "[]", "[]a]",
 	"[^]", "[^]a", "[a-]x]", "[a-]", `[\]]`, `[\-a]`, `[a\`, `[\`, `[\^]`, "[*]", "[?]",
 	"[a-\xff]", "[\x80-\x90]", "[\x00-\x7f]", "\xff*", `h\*llo`, `a\`, `\`, `\\`, "h[^e]llo",
 	"h[b-a]llo", "user:*", "user:**", "*:*:*", "*a*a*a*b", strings.Repeat("*a", 40) + "b",
@@ -52,7 +53,10 @@ func TestMatchLikeRedis(t *testing.T) {
 		var all []string
 		var cursor uint64
 		for range 10000 { // bounded: far more rounds than keys
-			keys, next, err := c.Scan(ctx, cursor, pattern, 7).Result()
+			// Not c.Scan, which sends no MATCH for the empty pattern.
+			cmd := redis.NewScanCmd(ctx, nil, "SCAN", cursor, "MATCH", pattern, "COUNT", 7)
+			c.Process(ctx, cmd) // its error is cmd's
+			keys, next, err := cmd.Result()
 			if err != nil {
 				t.Fatalf("SCAN MATCH %q: %v", pattern, err)
 			}

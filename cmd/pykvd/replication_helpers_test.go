@@ -190,8 +190,8 @@ func replSeed(t *testing.T) uint64 {
 // mixLoad is a seeded write load of go-redis goroutines mixing SET (with
 // and without EX, KEEPTTL or PXAT), MSET (now and then one of 300 KiB,
 // more than one replication frame holds), INCR, DEL, EXPIRE, PEXPIREAT
-// and PERSIST over a small keyspace, so that the writers overwrite one
-// another's keys and the leader's order decides.
+// and PERSIST over a small keyspace ("" among its keys), so that the
+// writers overwrite one another's keys and the leader's order decides.
 type mixLoad struct {
 	// Seed seeds worker w's choices with (Seed, w).
 	Seed uint64
@@ -243,7 +243,12 @@ func (l *mixLoad) short(r *rand.Rand) int64 {
 
 func (l *mixLoad) worker(ctx context.Context, c *redis.Client, w uint64, stop <-chan struct{}) error {
 	r := rand.New(rand.NewPCG(l.Seed, w))
-	key := func() string { return "k:" + strconv.Itoa(r.IntN(500)) }
+	key := func() string {
+		if n := r.IntN(501); n < 500 {
+			return "k:" + strconv.Itoa(n)
+		}
+		return "" // the empty key, replicated as any other
+	}
 	counter := func() string { return "ctr:" + strconv.Itoa(r.IntN(20)) }
 	value := func() string {
 		b := make([]byte, r.IntN(300))

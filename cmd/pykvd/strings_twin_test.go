@@ -318,7 +318,7 @@ func TestStringCommandsLikeRedis(t *testing.T) {
 
 // TestStringCommandsRandomLikeRedis (twin): a seeded random mix of the
 // string and bit commands (BITOP and LCS among them) with SET, GET, DEL
-// and INCR over a few keys, run in lock step on pykvd and redis-server,
+// and INCR over a few keys ("" among them), run in lock step on pykvd and redis-server,
 // gets the same replies step by step. PYKV_TWIN_SEED replays a seed, PYKV_TWIN_STEPS sets the length.
 func TestStringCommandsRandomLikeRedis(t *testing.T) {
 	t.Parallel()
@@ -356,7 +356,7 @@ type stringGen struct {
 }
 
 func newStringGen(seed int64) *stringGen {
-	return &stringGen{rng: rand.New(rand.NewSource(seed)), keys: []string{"gen:a", "gen:b", "gen:c"}}
+	return &stringGen{rng: rand.New(rand.NewSource(seed)), keys: []string{"gen:a", "gen:b", "gen:c", ""}}
 }
 
 // Values the generator draws from: integers, floats, text, the corners of

@@ -1,0 +1,112 @@
+package snapshot
+
+import (
+	"bytes"
+	"hash/crc32"
+	"testing"
+
+	"github.com/pykv/pykv/segment"
+)
+
+// TestEmptyKeyInBothVersions: the empty key, which Redis allows and so
+// pykv, fits both index encodings as they stand: version 1's key length
+// of 0 followed by the fixed fields, version 2's varint length of 0 (an
+// entry of six bytes, the smallest the footer's count check allows), a
+// version 2 tombstone of it included. A file of each version holding it
+// opens, verifies, and gives the entry back, framed across any read
+// buffer.
+func TestEmptyKeyInBothVersions(t *testing.T) {
+	defer func(c int) { indexChunk = c }(indexChunk)
+	recs := []segment.Record{
+		{Type: segment.TypeSet, Seq: 5, ExpireAt: 1_700_000_000_000, Key: []byte{}, Value: []byte("v")},
+		{Type: segment.TypeSet, Seq: 6, Key: []byte("k"), Value: []byte{}},
+	}
+	// Hand-built version 1 file: records, fixed-width index, footer.
+	v1 := appendHeader(nil, Header{Version: VersionNoTombstones, ID: 7, CoveredSeq: 9})
+	var index []byte
+	for i := range recs {
+		off := len(v1)
+		v1 = segment.AppendRecord(v1, &recs[i])
+		index = appendIndexEntryV1(index, &IndexEntry{Key: recs[i].Key, Offset: uint64(off), Size: uint32(recs[i].EncodedSize()),
+			ExpireAt: recs[i].ExpireAt, Seq: recs[i].Seq})
+	}
+	if n := len(appendIndexEntryV1(nil, &IndexEntry{})); n != indexFixed {
+		t.Fatalf("a version 1 entry of the empty key takes %d bytes, want %d", n, indexFixed)
+	}
+	recsCRC := crc32.Checksum(v1[HeaderSize:], castagnoli)
+	indexOff := len(v1)
+	v1 = append(v1, index...)
+	v1 = appendFooter(v1, Footer{IndexOffset: uint64(indexOff), IndexLen: uint64(len(index)), Count: 2, CoveredSeq: 9,
+		IndexCRC: crc32.Checksum(index, castagnoli), RecordsCRC: recsCRC})
+
+	fs := memFS()
+	fs.WriteFile("/d/0000000001.snap", v1)
+	w, err := Create(fs, "/d", 7, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if _, _, err := w.Add(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.AddTombstone([]byte{}, 4); err != nil { // an older "" another file holds
+		t.Fatal(err)
+	}
+	v2, err := w.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(appendIndexEntry(nil, &IndexEntry{Key: []byte{}, Offset: 24, Size: 30, Seq: 5})); n != minIndexEntry {
+		t.Fatalf("a version 2 entry of the empty key takes %d bytes, want %d", n, minIndexEntry)
+	}
+
+	for _, tc := range []struct {
+		path      string
+		version   uint16
+		entries   int
+		tombstone bool
+	}{
+		{"/d/0000000001.snap", VersionNoTombstones, 2, false},
+		{v2, Version, 3, true},
+	} {
+		for _, chunk := range []int{1, 3, 1 << 20} {
+			indexChunk = chunk
+			s, err := Open(fs, tc.path)
+			if err != nil {
+				t.Fatalf("version %d, chunk %d: %v", tc.version, chunk, err)
+			}
+			if s.Header.Version != tc.version {
+				t.Fatalf("%s is version %d, want %d", tc.path, s.Header.Version, tc.version)
+			}
+			if errs := s.Verify(segment.DefaultLimits()); len(errs) > 0 {
+				t.Fatalf("version %d, chunk %d: %v", tc.version, chunk, errs)
+			}
+			var got []IndexEntry
+			if err := s.Index(segment.DefaultMaxKey, func(e IndexEntry) error {
+				e.Key = bytes.Clone(e.Key)
+				got = append(got, e)
+				return nil
+			}); err != nil || len(got) != tc.entries {
+				t.Fatalf("version %d, chunk %d: %d entries, %v", tc.version, chunk, len(got), err)
+			}
+			e := got[0]
+			if len(e.Key) != 0 || e.Tombstone() || e.Seq != 5 || e.ExpireAt != 1_700_000_000_000 {
+				t.Fatalf("version %d: the empty key's entry is %+v", tc.version, e)
+			}
+			raw, err := s.Record(e.Offset, e.Size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, err := segment.ReadValue(raw, segment.DefaultLimits()); err != nil || string(v) != "v" {
+				t.Fatalf("version %d: the empty key's value %q, %v", tc.version, v, err)
+			}
+			if tc.tombstone {
+				if tomb := got[2]; len(tomb.Key) != 0 || !tomb.Tombstone() || tomb.Seq != 4 {
+					t.Fatalf("the empty key's tombstone is %+v", tomb)
+				}
+			}
+			s.Close()
+		}
+	}
+}
