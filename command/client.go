@@ -31,6 +31,11 @@ type clientEntry struct {
 	multi   atomic.Int32 // commands queued in MULTI, -1 outside
 	monitor atomic.Bool
 	meta    atomic.Pointer[clientMeta]
+
+	// CLIENT LIST's memory fields (clientmem.go).
+	bufs     *ConnBuffers // nil when the front end gave none
+	argvMem  atomic.Int64 // bytes of the running command's arguments
+	multiMem atomic.Int64 // bytes of MULTI's queue
 }
 
 // clientMeta is the part of CLIENT LIST a session changes rarely.
@@ -49,12 +54,12 @@ type clientRegistry struct {
 }
 
 // Connect registers s, with what the front end set in it (RemoteAddr,
-// LocalAddr, FD and Kill), for CLIENT LIST, CLIENT KILL and MONITOR's
+// LocalAddr, FD, Kill and Buffers), for CLIENT LIST, CLIENT KILL and MONITOR's
 // lines. A front end calls it once per connection, before the first
 // Exec; EndSession unregisters it.
 func (t *Table) Connect(s *Session) {
 	e := &clientEntry{id: s.ID, addr: s.RemoteAddr, laddr: s.LocalAddr, fd: s.FD,
-		created: time.Now(), kill: s.Kill}
+		created: time.Now(), kill: s.Kill, bufs: s.Buffers}
 	e.multi.Store(-1)
 	t.coarse.Store(int64(time.Since(t.epoch)))
 	e.lastNs.Store(t.coarse.Load())
@@ -114,11 +119,7 @@ func (s *Session) publish() {
 	}
 	e.meta.Store(&clientMeta{name: s.Name, libName: s.LibName, libVer: s.LibVer,
 		proto: s.proto(), noEvict: s.noEvict})
-	if s.tx.multi {
-		e.multi.Store(int32(len(s.tx.queue)))
-	} else {
-		e.multi.Store(-1)
-	}
+	s.publishTx()
 }
 
 // publishes marks, by spec ID, the commands after which a session
@@ -152,9 +153,9 @@ func (t *Table) snapshotClients() []*clientEntry {
 }
 
 // clientLine appends e's line of CLIENT LIST, with Redis 7.0's fields in
-// its order and then 7.2's lib-name and lib-ver. pykv does not track
-// Redis's buffer sizes (qbuf to tot-mem) and reports 0 for them; it has
-// no pub/sub, one user and one database.
+// its order and then 7.2's lib-name and lib-ver; qbuf to tot-mem are
+// what the connection holds (clientmem.go). pykv has no pub/sub, one
+// user and one database.
 func (t *Table) clientLine(b []byte, e *clientEntry, now time.Time) []byte {
 	m := e.meta.Load()
 	if m == nil {
@@ -205,9 +206,17 @@ func (t *Table) clientLine(b []byte, e *clientEntry, now time.Time) []byte {
 	num("psub", 0)
 	num("ssub", 0)
 	num("multi", int64(multi))
-	for _, f := range []string{"qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "tot-mem"} {
-		num(f, 0)
-	}
+	mem := e.mem()
+	num("qbuf", mem.qbuf)
+	num("qbuf-free", mem.qbufFree)
+	num("argv-mem", mem.argvMem)
+	num("multi-mem", mem.multiMem)
+	num("rbs", mem.rbs)
+	num("rbp", mem.rbp)
+	num("obl", mem.obl)
+	num("oll", mem.oll)
+	num("omem", mem.omem)
+	num("tot-mem", mem.totMem)
 	str("events", "r")
 	str("cmd", cmd)
 	str("user", defaultUser)

@@ -186,18 +186,21 @@ func (t *Table) run(s *Session, argv [][]byte) Reply {
 			return t.rejected(s, sp, r)
 		}
 		t.touch(s, sp)
-		if e := s.conn; e != nil {
-			e.multi.Store(int32(len(s.tx.queue)))
-		}
+		s.publishTx()
 		return r
 	}
-	if e := s.conn; e != nil {
+	e := s.conn
+	if e != nil {
 		e.lastCmd.Store(int32(sp.ID()) + 1)
 		e.lastNs.Store(t.coarse.Load())
+		e.argvMem.Store(argvBytes(argv))
 	}
 	start := t.startTiming(s, sp)
 	r := byID[sp.ID()](t, s, argv)
 	t.account(s, sp, r, start)
+	if e != nil {
+		e.argvMem.Store(0)
+	}
 	if publishes[sp.ID()] {
 		s.publish()
 	}
