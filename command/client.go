@@ -15,9 +15,11 @@ import (
 // clientEntry is what the registry knows of one connection: what CLIENT
 // LIST shows and CLIENT KILL needs. Other connections read it while its
 // own goroutine runs commands, so what changes is atomic: the last
-// command and when it began on every command (two stores to the
-// session's own cache line), the rest (name, library, protocol, flags)
-// republished as a fresh clientMeta when a command changes it.
+// command with its arguments' bytes and when it began on every command
+// (two stores to the session's own cache line, and a third as it returns,
+// for argv-mem), MULTI's queue as it grows, the rest (name, library,
+// protocol, flags) republished as a fresh clientMeta when a command
+// changes it.
 type clientEntry struct {
 	id      uint64
 	addr    string
@@ -26,7 +28,9 @@ type clientEntry struct {
 	created time.Time
 	kill    func()
 
-	lastCmd atomic.Int32 // spec ID + 1 of the last command; 0 before any
+	// lastCmd is the last command (cmdWord): its spec ID + 1, 0 before
+	// any, and while it runs its arguments' bytes, in one store.
+	lastCmd atomic.Uint64
 	lastNs  atomic.Int64 // when it began, in ns since Table.epoch
 	multi   atomic.Int32 // commands queued in MULTI, -1 outside
 	monitor atomic.Bool
@@ -34,7 +38,6 @@ type clientEntry struct {
 
 	// CLIENT LIST's memory fields (clientmem.go).
 	bufs     *ConnBuffers // nil when the front end gave none
-	argvMem  atomic.Int64 // bytes of the running command's arguments
 	multiMem atomic.Int64 // bytes of MULTI's queue
 }
 
@@ -164,7 +167,7 @@ func (t *Table) clientLine(b []byte, e *clientEntry, now time.Time) []byte {
 	idle := time.Duration(int64(time.Since(t.epoch)) - e.lastNs.Load())
 	// The coarse clock may lag by a tick: an idle time under it is 0.
 	cmd := "NULL"
-	if id := e.lastCmd.Load(); id > 0 {
+	if id := uint32(e.lastCmd.Load()); id > 0 {
 		cmd = specByID[id-1].Name
 	}
 	multi := e.multi.Load()

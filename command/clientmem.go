@@ -60,6 +60,13 @@ const (
 	queuedCmdSize = int64(unsafe.Sizeof(queuedCmd{}))
 )
 
+// cmdWord is clientEntry.lastCmd's word for command id running with
+// argvMem bytes of arguments (0 once it ran): the ID + 1 in the low 32
+// bits, argv-mem in the high 32 (a request is bounded far below 4 GiB).
+func cmdWord(id int, argvMem int64) uint64 {
+	return uint64(min(argvMem, 1<<32-1))<<32 | uint64(uint32(id+1))
+}
+
 // argvBytes returns the bytes of argv's arguments, Redis's argv_len_sum.
 func argvBytes(argv [][]byte) int64 {
 	n := 0
@@ -92,7 +99,7 @@ type clientMem struct {
 
 // mem loads e's memory fields.
 func (e *clientEntry) mem() clientMem {
-	m := clientMem{argvMem: e.argvMem.Load(), multiMem: e.multiMem.Load()}
+	m := clientMem{argvMem: int64(e.lastCmd.Load() >> 32), multiMem: e.multiMem.Load()}
 	m.totMem = m.argvMem + m.multiMem + int64(max(e.multi.Load(), 0))*queuedCmdSize
 	if b := e.bufs; b != nil {
 		m.qbuf = b.Query.Load()

@@ -89,22 +89,25 @@ func newLatency() *latency {
 	return &latency{hists: make([]atomic.Pointer[latHist], spec.Count())}
 }
 
-// add counts a call of command id that ran ns nanoseconds.
+// add counts a call of command id that ran ns nanoseconds. It is small
+// enough to be inlined into the timed path; the first call makes the
+// histogram out of line.
 func (l *latency) add(id int, ns uint64) {
-	h := l.hists[id].Load()
-	if h == nil {
-		h = l.make(id)
+	if h := l.hists[id].Load(); h != nil {
+		h[latBucket(ns)].Add(1)
+		return
 	}
-	h[latBucket(ns)].Add(1)
+	l.addFirst(id, ns)
 }
 
-// make returns command id's histogram, made by this call or a racing one.
-func (l *latency) make(id int) *latHist {
+// addFirst is add when command id has no histogram yet: it makes one,
+// unless a racing call did, and counts the call in it.
+func (l *latency) addFirst(id int, ns uint64) {
 	h := new(latHist)
-	if l.hists[id].CompareAndSwap(nil, h) {
-		return h
+	if !l.hists[id].CompareAndSwap(nil, h) {
+		h = l.hists[id].Load()
 	}
-	return l.hists[id].Load()
+	h[latBucket(ns)].Add(1)
 }
 
 // reset drops every histogram (CONFIG RESETSTAT), as Redis frees them. A

@@ -191,15 +191,14 @@ func (t *Table) run(s *Session, argv [][]byte) Reply {
 	}
 	e := s.conn
 	if e != nil {
-		e.lastCmd.Store(int32(sp.ID()) + 1)
+		e.lastCmd.Store(cmdWord(sp.ID(), argvBytes(argv)))
 		e.lastNs.Store(t.coarse.Load())
-		e.argvMem.Store(argvBytes(argv))
 	}
 	start := t.startTiming(s, sp)
 	r := byID[sp.ID()](t, s, argv)
 	t.account(s, sp, r, start)
 	if e != nil {
-		e.argvMem.Store(0)
+		e.lastCmd.Store(cmdWord(sp.ID(), 0)) // argv-mem is 0 between commands
 	}
 	if publishes[sp.ID()] {
 		s.publish()
