@@ -208,3 +208,42 @@ func TestClientListShowsBuffers(t *testing.T) {
 		t.Errorf("a reply not read: %v", f)
 	}
 }
+
+// TestClientListNativeHandshakeIsParsed: over the native protocol, the
+// handshake's bytes are not a request waiting: a connection that has
+// sent nothing since shows qbuf=0.
+func TestClientListNativeHandshakeIsParsed(t *testing.T) {
+	f := start(t, nil)
+	obs := dial(t, f)
+	do := func(c *conn, args ...string) command.Reply {
+		t.Helper()
+		c.send(args...)
+		c.w.Flush()
+		r, err := c.r.ReadReply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	self := "id=" + strconv.FormatInt(do(obs, "CLIENT", "ID").Int, 10) + " "
+	dial(t, f) // its handshake answered, it sends nothing
+	// The server's goroutine may still be returning from the write of
+	// the handshake's reply: wait for it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var lines []string
+		for _, l := range strings.Split(strings.TrimSpace(string(do(obs, "CLIENT", "LIST").Bytes)), "\n") {
+			if !strings.HasPrefix(l, self) {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) == 1 && strings.Contains(lines[0], " qbuf=0 qbuf-free=16384 ") &&
+			strings.Contains(lines[0], " obl=0 ") && strings.Contains(lines[0], " tot-mem=32768 ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a native connection after its handshake: %q", lines)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

@@ -13,11 +13,11 @@ import (
 // being written. A value is stored only when it changed, so a request
 // and its reply cost a few stores to a line no other connection writes.
 type meter struct {
-	pub    *command.ConnBuffers
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	read   int64 // bytes read from the connection
-	parsed int64 // of them, those of whole commands
+	pub  *command.ConnBuffers
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	read int64 // bytes read from the connection
+	done int64 // of them, those of the handshake and of whole commands
 	// The values last stored in pub.
 	query, buffered, writing, peak int64
 }
@@ -29,15 +29,15 @@ func newMeter(readSize, writeSize int) *meter {
 // got counts n bytes read from the connection.
 func (m *meter) got(n int) {
 	m.read += int64(n)
-	m.setQuery(m.read - m.parsed)
+	m.setQuery(m.read - m.done)
 }
 
-// parsedCommand is called when a whole command has been read: what is
-// buffered past it is not yet parsed, and the replies of the commands
-// before it are in the write buffer.
-func (m *meter) parsedCommand() {
+// parsed is called when a whole command, or the handshake, has been
+// read: what is buffered past it is not yet parsed, and the replies of
+// the commands before it are in the write buffer.
+func (m *meter) parsed() {
 	q := int64(m.br.Buffered())
-	m.parsed = m.read - q
+	m.done = m.read - q
 	m.setQuery(q)
 	m.setBuffered(int64(m.bw.Buffered()))
 }

@@ -390,6 +390,7 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	dw.by = time.Time{}
 	dr.handshakeBy = time.Time{}
+	m.parsed()
 	s.accepted.Add(1)
 	codec.SetAuthenticated(sess.Authed)
 	s.loop(dr, dw, br, codec, sess, log)
@@ -539,7 +540,7 @@ func (s *Server) loop(dr *deadlineReader, dw *durableWriter, br *bufio.Reader, c
 			continue
 		}
 		dr.endRequest()
-		dr.meter.parsedCommand()
+		dr.meter.parsed()
 		if len(argv) == 0 {
 			continue
 		}
