@@ -144,6 +144,22 @@ func TestLatencyConcurrent(t *testing.T) {
 	}
 }
 
+// TestLatencyAsRedisPrintsIt: whole microseconds, which is what Redis
+// records, print as redis-server 7.0's INFO latencystats printed them
+// (p50=1.003, p99=2.007, p99.9=6.015 and so on, read off a real one), and
+// a call under a microsecond, which Redis records as 0, as its 0.001.
+func TestLatencyAsRedisPrintsIt(t *testing.T) {
+	for _, tc := range []struct {
+		ns   uint64
+		want string
+	}{{0, "0.001"}, {1000, "1.003"}, {2000, "2.007"}, {3000, "3.007"}, {4000, "4.015"},
+		{5000, "5.023"}, {6000, "6.015"}, {50000, "50.175"}} {
+		if got := string(appendLatency(nil, latUpper(latBucket(tc.ns)))); got != tc.want {
+			t.Errorf("%d ns reads %s, Redis's %s", tc.ns, got, tc.want)
+		}
+	}
+}
+
 // TestAppendLatency: a percentile prints as Redis's %.3f of ns/1000.0.
 func TestAppendLatency(t *testing.T) {
 	for _, tc := range []struct {
