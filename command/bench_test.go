@@ -128,3 +128,19 @@ func BenchmarkLCSAtTheLimit(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExecGetConnected is BenchmarkExecGet for a session a front end
+// registered (Table.Connect): each command also publishes what CLIENT
+// LIST shows of it.
+func BenchmarkExecGetConnected(b *testing.B) {
+	tab := New(&fixedStore{value: []byte("v"), now: testEpoch}, Config{})
+	s := tab.NewSession()
+	s.RemoteAddr, s.LocalAddr, s.FD = "127.0.0.1:1", "127.0.0.1:2", -1
+	tab.Connect(s)
+	defer tab.EndSession(s)
+	get, _, _ := hotPathArgv()
+	b.ReportAllocs()
+	for b.Loop() {
+		tab.Exec(s, get)
+	}
+}

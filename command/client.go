@@ -15,9 +15,11 @@ import (
 // clientEntry is what the registry knows of one connection: what CLIENT
 // LIST shows and CLIENT KILL needs. Other connections read it while its
 // own goroutine runs commands, so what changes is atomic: the last
-// command and when it began on every command (two stores to the
-// session's own cache line), the rest (name, library, protocol, flags)
-// republished as a fresh clientMeta when a command changes it.
+// command with its arguments' bytes and when it began on every command
+// (two stores to the session's own cache line, and a third as it returns,
+// for argv-mem), MULTI's queue as it grows, the rest (name, library,
+// protocol, flags) republished as a fresh clientMeta when a command
+// changes it.
 type clientEntry struct {
 	id      uint64
 	addr    string
@@ -26,11 +28,17 @@ type clientEntry struct {
 	created time.Time
 	kill    func()
 
-	lastCmd atomic.Int32 // spec ID + 1 of the last command; 0 before any
+	// lastCmd is the last command (cmdWord): its spec ID + 1, 0 before
+	// any, and while it runs its arguments' bytes, in one store.
+	lastCmd atomic.Uint64
 	lastNs  atomic.Int64 // when it began, in ns since Table.epoch
 	multi   atomic.Int32 // commands queued in MULTI, -1 outside
 	monitor atomic.Bool
 	meta    atomic.Pointer[clientMeta]
+
+	// CLIENT LIST's memory fields (clientmem.go).
+	bufs     *ConnBuffers // nil when the front end gave none
+	multiMem atomic.Int64 // bytes of MULTI's queue
 }
 
 // clientMeta is the part of CLIENT LIST a session changes rarely.
@@ -49,12 +57,12 @@ type clientRegistry struct {
 }
 
 // Connect registers s, with what the front end set in it (RemoteAddr,
-// LocalAddr, FD and Kill), for CLIENT LIST, CLIENT KILL and MONITOR's
+// LocalAddr, FD, Kill and Buffers), for CLIENT LIST, CLIENT KILL and MONITOR's
 // lines. A front end calls it once per connection, before the first
 // Exec; EndSession unregisters it.
 func (t *Table) Connect(s *Session) {
 	e := &clientEntry{id: s.ID, addr: s.RemoteAddr, laddr: s.LocalAddr, fd: s.FD,
-		created: time.Now(), kill: s.Kill}
+		created: time.Now(), kill: s.Kill, bufs: s.Buffers}
 	e.multi.Store(-1)
 	t.coarse.Store(int64(time.Since(t.epoch)))
 	e.lastNs.Store(t.coarse.Load())
@@ -114,11 +122,7 @@ func (s *Session) publish() {
 	}
 	e.meta.Store(&clientMeta{name: s.Name, libName: s.LibName, libVer: s.LibVer,
 		proto: s.proto(), noEvict: s.noEvict})
-	if s.tx.multi {
-		e.multi.Store(int32(len(s.tx.queue)))
-	} else {
-		e.multi.Store(-1)
-	}
+	s.publishTx()
 }
 
 // publishes marks, by spec ID, the commands after which a session
@@ -152,9 +156,9 @@ func (t *Table) snapshotClients() []*clientEntry {
 }
 
 // clientLine appends e's line of CLIENT LIST, with Redis 7.0's fields in
-// its order and then 7.2's lib-name and lib-ver. pykv does not track
-// Redis's buffer sizes (qbuf to tot-mem) and reports 0 for them; it has
-// no pub/sub, one user and one database.
+// its order and then 7.2's lib-name and lib-ver; qbuf to tot-mem are
+// what the connection holds (clientmem.go). pykv has no pub/sub, one
+// user and one database.
 func (t *Table) clientLine(b []byte, e *clientEntry, now time.Time) []byte {
 	m := e.meta.Load()
 	if m == nil {
@@ -163,7 +167,7 @@ func (t *Table) clientLine(b []byte, e *clientEntry, now time.Time) []byte {
 	idle := time.Duration(int64(time.Since(t.epoch)) - e.lastNs.Load())
 	// The coarse clock may lag by a tick: an idle time under it is 0.
 	cmd := "NULL"
-	if id := e.lastCmd.Load(); id > 0 {
+	if id := uint32(e.lastCmd.Load()); id > 0 {
 		cmd = specByID[id-1].Name
 	}
 	multi := e.multi.Load()
@@ -205,9 +209,17 @@ func (t *Table) clientLine(b []byte, e *clientEntry, now time.Time) []byte {
 	num("psub", 0)
 	num("ssub", 0)
 	num("multi", int64(multi))
-	for _, f := range []string{"qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "tot-mem"} {
-		num(f, 0)
-	}
+	mem := e.mem()
+	num("qbuf", mem.qbuf)
+	num("qbuf-free", mem.qbufFree)
+	num("argv-mem", mem.argvMem)
+	num("multi-mem", mem.multiMem)
+	num("rbs", mem.rbs)
+	num("rbp", mem.rbp)
+	num("obl", mem.obl)
+	num("oll", mem.oll)
+	num("omem", mem.omem)
+	num("tot-mem", mem.totMem)
 	str("events", "r")
 	str("cmd", cmd)
 	str("user", defaultUser)

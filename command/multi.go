@@ -68,6 +68,7 @@ type txState struct {
 	writes  bool // a queued command may write
 	queue   []queuedCmd
 	bytes   int // of the queued arguments
+	args    int // the queued arguments
 	watched []storage.Version
 	keys    map[string]bool // the watched keys, each once
 	running *storage.Tx     // while EXEC runs the queue
@@ -140,6 +141,7 @@ func (t *Table) enqueue(s *Session, sp *Spec, argv [][]byte) Reply {
 	}
 	s.tx.queue = append(s.tx.queue, queuedCmd{run: byID[sp.ID()], sp: sp, argv: own})
 	s.tx.bytes += n
+	s.tx.args += len(argv)
 	if sp.Flags&FlagWrite != 0 {
 		s.tx.writes = true
 	}
@@ -228,6 +230,7 @@ func (t *Table) exec(s *Session, _ [][]byte) Reply {
 func (t *Table) endTx(s *Session) {
 	watched := s.tx.watched
 	s.tx = txState{}
+	s.publishTx()
 	t.unwatchAll(s, watched)
 }
 

@@ -71,6 +71,11 @@ type Session struct {
 	LocalAddr string
 	FD        int
 
+	// Buffers, set by the front end before Table.Connect, is where it
+	// publishes what the connection's buffers hold, for CLIENT LIST; nil
+	// shows them as 0.
+	Buffers *ConnBuffers
+
 	// Kill, set by the front end before Table.Connect, closes the
 	// connection from another goroutine (CLIENT KILL).
 	Kill func()

@@ -187,7 +187,7 @@ func (t *Table) rejected(s *Session, sp *Spec, r Reply) Reply {
 func (t *Table) touch(s *Session, sp *Spec) {
 	if e := s.conn; e != nil {
 		if sp != nil {
-			e.lastCmd.Store(int32(sp.ID()) + 1)
+			e.lastCmd.Store(cmdWord(sp.ID(), 0))
 		}
 		e.lastNs.Store(t.coarse.Load())
 	}

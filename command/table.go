@@ -186,18 +186,20 @@ func (t *Table) run(s *Session, argv [][]byte) Reply {
 			return t.rejected(s, sp, r)
 		}
 		t.touch(s, sp)
-		if e := s.conn; e != nil {
-			e.multi.Store(int32(len(s.tx.queue)))
-		}
+		s.publishTx()
 		return r
 	}
-	if e := s.conn; e != nil {
-		e.lastCmd.Store(int32(sp.ID()) + 1)
+	e := s.conn
+	if e != nil {
+		e.lastCmd.Store(cmdWord(sp.ID(), argvBytes(argv)))
 		e.lastNs.Store(t.coarse.Load())
 	}
 	start := t.startTiming(s, sp)
 	r := byID[sp.ID()](t, s, argv)
 	t.account(s, sp, r, start)
+	if e != nil {
+		e.lastCmd.Store(cmdWord(sp.ID(), 0)) // argv-mem is 0 between commands
+	}
 	if publishes[sp.ID()] {
 		s.publish()
 	}

@@ -132,7 +132,8 @@ type durableWriter struct {
 	d       DeferredStore
 	timeout time.Duration
 	by      time.Time
-	set     bool // a deadline is set on conn
+	set     bool   // a deadline is set on conn
+	meter   *meter // what CLIENT LIST shows of the bytes being written
 }
 
 // WriteChunk is the most reply bytes written under one write deadline:
@@ -140,6 +141,8 @@ type durableWriter struct {
 const WriteChunk = 64 << 10
 
 func (w *durableWriter) Write(p []byte) (int, error) {
+	w.meter.writeStarts(len(p))
+	defer w.meter.writeEnds()
 	if w.d != nil {
 		if err := w.d.Wait(); err != nil {
 			return 0, fmt.Errorf("pykv/netproto: replies withheld, their writes are not durable: %w", err)
@@ -169,6 +172,7 @@ func (w *durableWriter) Write(p []byte) (int, error) {
 			return n, err
 		}
 		p = p[m:]
+		w.meter.writeLeft(len(p))
 	}
 	return n, nil
 }
@@ -341,13 +345,15 @@ func (s *Server) serveConn(c net.Conn) {
 	sess.LocalAddr = c.LocalAddr().String()
 	sess.FD = connFD(c)
 	sess.Kill = func() { c.Close() }
+	m := newMeter(bufSize, bufSize)
+	sess.Buffers = m.pub
 	s.table.Connect(sess)
 	to := s.timeouts.Load()
-	dr := &deadlineReader{conn: c, idle: to.Idle, request: to.Request, auth: to.Auth, closing: &s.closing}
+	dr := &deadlineReader{conn: c, idle: to.Idle, request: to.Request, auth: to.Auth, closing: &s.closing, meter: m}
 	if !sess.Authed && to.Auth > 0 {
 		dr.authBy = time.Now().Add(to.Auth)
 	}
-	dw := &durableWriter{conn: c, timeout: to.Write}
+	dw := &durableWriter{conn: c, timeout: to.Write, meter: m}
 	if s.cfg.Deferred != nil {
 		dw.d = s.cfg.Deferred()
 		sess.Store = dw.d
@@ -357,6 +363,7 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	br := bufio.NewReaderSize(dr, bufSize)
 	bw := bufio.NewWriterSize(dw, bufSize)
+	m.br, m.bw = br, bw
 	codec := s.proto.NewCodec(br, bw)
 	log := s.log.With("client", c.RemoteAddr().String(), "id", sess.ID)
 	defer func() {
@@ -383,6 +390,7 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	dw.by = time.Time{}
 	dr.handshakeBy = time.Time{}
+	m.parsed()
 	s.accepted.Add(1)
 	codec.SetAuthenticated(sess.Authed)
 	s.loop(dr, dw, br, codec, sess, log)
@@ -408,6 +416,7 @@ type deadlineReader struct {
 	requestBy   time.Time // zero until the request's first byte arrives
 	lastRead    time.Time // when the last read that returned bytes did
 	set         bool      // a deadline is set on conn
+	meter       *meter    // what CLIENT LIST shows of the bytes read
 }
 
 // beginRequest is called before each request is read; started says that
@@ -442,6 +451,9 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 		return 0, os.ErrDeadlineExceeded
 	}
 	n, err := d.conn.Read(p)
+	if n > 0 {
+		d.meter.got(n)
+	}
 	if n > 0 && d.request > 0 {
 		d.lastRead = time.Now()
 		if d.reading && d.requestBy.IsZero() {
@@ -528,6 +540,7 @@ func (s *Server) loop(dr *deadlineReader, dw *durableWriter, br *bufio.Reader, c
 			continue
 		}
 		dr.endRequest()
+		dr.meter.parsed()
 		if len(argv) == 0 {
 			continue
 		}
