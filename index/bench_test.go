@@ -216,6 +216,40 @@ func BenchmarkCacheGet(b *testing.B) {
 	})
 }
 
+// BenchmarkCachePut inserts values of 100 bytes into a full cache from one
+// goroutine: every Put adds a key the cache does not hold (the keys cycle
+// through twice as many as fit) and evicts the least recently used one.
+func BenchmarkCachePut(b *testing.B) {
+	const n = 100_000
+	keys := benchKeys(n)
+	val := make([]byte, 100)
+	c := NewCache(n/2*entryCost(benchKeyLen, len(val)), 1)
+	i := 0
+	for b.Loop() {
+		c.Put(keyAt(keys, i%n), uint64(i), val)
+		i++
+	}
+}
+
+// BenchmarkCacheMemory reports the heap a cache of 100,000 values of 100
+// bytes takes per entry beyond the key and value bytes themselves, against
+// the cacheEntryOverhead the budget counts.
+func BenchmarkCacheMemory(b *testing.B) {
+	const n = 100_000
+	keys := benchKeys(n)
+	val := make([]byte, 100)
+	for b.Loop() {
+		before := heapAfterGC()
+		c := NewCache(1<<30, 0)
+		for i := range n {
+			c.Put(keyAt(keys, i), uint64(i), val)
+		}
+		after := heapAfterGC()
+		b.ReportMetric(float64(after-before)/n-float64(benchKeyLen+len(val)), "B/entry-overhead")
+		runtime.KeepAlive(c)
+	}
+}
+
 // BenchmarkKeydirLoad loads 5M keys (1M with -short) into a reserved
 // keydir from one goroutine, as start-up does from a snapshot index: with a
 // Loader in hash order (how merges write the index), with a Loader in
