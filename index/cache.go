@@ -1,6 +1,7 @@
 package index
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -50,13 +51,17 @@ type Cache struct {
 
 type cacheShard struct {
 	mu sync.Mutex
-	// index maps a key's 64-bit hash to its node, whose key is compared:
-	// a map keyed by integers skips hashing and comparing the key a second
-	// time (a third of Get's time when keyed by string). Two keys with the
-	// same hash share a slot, the later one taking it: a miss for the
-	// other, which is all a cache owes.
-	index      map[uint64]int32
+	// slots is the shard's index, an open-addressing table with linear
+	// probing whose size is a power of two (nil until the first Put). A
+	// slot holds the low 32 bits of its key's hash (the tag, which also
+	// gives its home slot) above its node's index plus one; 0 is empty. A
+	// probe compares tags in the table and reads a node only when they
+	// match, then compares the node's full hash and, once, its key. Two keys
+	// with the same 64-bit hash share an entry, the later one taking it: a
+	// miss for the other, which is all a cache owes.
+	slots      []uint64
 	nodes      []cacheNode
+	live       int32 // entries: occupied slots and nodes in the list
 	free       int32 // first free node, linked through next; -1 when none
 	head, tail int32 // most and least recently used node; -1 when empty
 	bytes      int64
@@ -69,14 +74,36 @@ type cacheShard struct {
 	_ [64]byte // keep neighbouring shards' locks off this cache line
 }
 
-// cacheNode is an entry of the LRU list, linked by index into nodes.
+// cacheNode is an entry of the LRU list, linked by index into nodes. Its
+// key and value share one allocation, the key first: a hit reads the
+// key's bytes to compare them, which brings in the start of the value the
+// caller reads next.
 type cacheNode struct {
-	key        string
-	hash       uint64 // its key in the index
-	value      []byte
+	hash       uint64 // its key's xxhash
 	seq        uint64
+	data       *byte // key then value; nil when both are empty or the node is free
+	klen, vlen uint32
 	prev, next int32
 }
+
+func (n *cacheNode) key() []byte {
+	return unsafe.Slice(n.data, n.klen+n.vlen)[:n.klen:n.klen]
+}
+
+// value is the node's value, of capacity its length, never nil.
+func (n *cacheNode) value() []byte {
+	if n.data == nil {
+		return []byte{}
+	}
+	return unsafe.Slice(n.data, n.klen+n.vlen)[n.klen:]
+}
+
+const (
+	// cacheSlotTagShift puts a slot's tag above its node index.
+	cacheSlotTagShift = 32
+	// cacheMinSlots is a shard table's size at its first Put.
+	cacheMinSlots = 16
+)
 
 // NewCache returns a cache holding at most budgetBytes of keys, values and
 // per-entry overhead, in shards shards (rounded up to a power of two; 0
@@ -101,7 +128,6 @@ func NewCache(budgetBytes int64, shards int) *Cache {
 	}
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.index = make(map[uint64]int32)
 		s.free, s.head, s.tail = -1, -1, -1
 		s.budget.Store(budgetBytes / int64(len(c.shards)))
 	}
@@ -155,16 +181,20 @@ func (c *Cache) Get(key []byte, seq uint64) ([]byte, bool) {
 	s, h := c.shardFor(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.index[h]; ok && s.nodes[i].key == string(key) {
+	if i := s.find(h); i >= 0 {
 		n := &s.nodes[i]
-		if n.seq == seq {
-			s.hits++
-			s.unlink(i)
-			s.pushFront(i)
-			return n.value, true
-		}
-		if n.seq < seq {
-			s.remove(i) // the key has moved on: this copy can never hit again
+		if string(n.key()) == string(key) {
+			if n.seq == seq {
+				s.hits++
+				if i != s.head {
+					s.unlink(i)
+					s.pushFront(i)
+				}
+				return n.value(), true
+			}
+			if n.seq < seq {
+				s.remove(i) // the key has moved on: this copy can never hit again
+			}
 		}
 	}
 	s.misses++
@@ -182,37 +212,41 @@ func (c *Cache) Put(key []byte, seq uint64, value []byte) {
 	}
 	cost := entryCost(len(key), len(value))
 	s, h := c.shardFor(key)
-	var v []byte
-	if cost <= s.budget.Load() { // copy before locking: the shard waits for no memmove
-		v = append(make([]byte, 0, len(value)), value...)
+	var data *byte
+	// A shard's share of any budget this side of 4 GiB keeps out entries
+	// whose lengths would not fit the node's uint32s.
+	copied := cost <= s.budget.Load() && len(key)+len(value) <= math.MaxUint32
+	if copied && len(key)+len(value) > 0 { // copy before locking: the shard waits for no memmove
+		buf := make([]byte, len(key)+len(value))
+		copy(buf[copy(buf, key):], value)
+		data = unsafe.SliceData(buf)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.index[h]
-	if ok && s.nodes[i].key != string(key) {
+	i := s.find(h)
+	if i >= 0 && string(s.nodes[i].key()) != string(key) {
 		s.remove(i) // another key with the same hash: make way
-		ok = false
+		i = -1
 	}
-	if ok && s.nodes[i].seq > seq {
+	if i >= 0 && s.nodes[i].seq > seq {
 		return
 	}
 	budget := s.budget.Load()
-	if cost > budget {
-		if ok {
+	if !copied || cost > budget { // too big, or raised since the check: not copied
+		if i >= 0 {
 			s.remove(i)
 		}
 		return
 	}
-	if ok {
+	if i >= 0 {
 		n := &s.nodes[i]
-		s.bytes += cost - entryCost(len(n.key), len(n.value))
-		n.value, n.seq = v, seq
+		s.bytes += cost - entryCost(int(n.klen), int(n.vlen))
+		n.data, n.vlen, n.seq = data, uint32(len(value)), seq
 		s.unlink(i)
 	} else {
 		i = s.newNode()
-		n := &s.nodes[i]
-		n.key, n.hash, n.value, n.seq = string(key), h, v, seq
-		s.index[h] = i
+		s.nodes[i] = cacheNode{hash: h, seq: seq, data: data, klen: uint32(len(key)), vlen: uint32(len(value))}
+		s.insert(h, i)
 		s.bytes += cost
 	}
 	s.pushFront(i)
@@ -229,7 +263,7 @@ func (c *Cache) Remove(key []byte) {
 	}
 	s, h := c.shardFor(key)
 	s.mu.Lock()
-	if i, ok := s.index[h]; ok && s.nodes[i].key == string(key) {
+	if i := s.find(h); i >= 0 && string(s.nodes[i].key()) == string(key) {
 		s.remove(i)
 	}
 	s.mu.Unlock()
@@ -245,7 +279,7 @@ func (c *Cache) Stats() CacheStats {
 		st.Misses += s.misses
 		st.Evictions += s.evictions
 		st.Bytes += s.bytes
-		st.Entries += int64(len(s.index))
+		st.Entries += int64(s.live)
 		s.mu.Unlock()
 	}
 	return st
@@ -260,14 +294,96 @@ func (s *cacheShard) newNode() int32 {
 	return int32(len(s.nodes) - 1)
 }
 
-// remove drops node i from the list and the index and frees it.
+// remove drops node i from the list and the table and frees it.
 func (s *cacheShard) remove(i int32) {
 	s.unlink(i)
 	n := &s.nodes[i]
-	delete(s.index, n.hash)
-	s.bytes -= entryCost(len(n.key), len(n.value))
+	s.deleteSlot(s.slotOf(n.hash, i))
+	s.bytes -= entryCost(int(n.klen), int(n.vlen))
 	*n = cacheNode{next: s.free} // let the key and value go
 	s.free = i
+}
+
+func cacheSlot(h uint64, i int32) uint64 {
+	return uint64(uint32(h))<<cacheSlotTagShift | uint64(uint32(i+1))
+}
+
+// find returns the node whose key has hash h, or -1.
+func (s *cacheShard) find(h uint64) int32 {
+	if s.slots == nil {
+		return -1
+	}
+	mask := uint32(len(s.slots) - 1)
+	tag := uint64(uint32(h)) << cacheSlotTagShift
+	for p := uint32(h) & mask; ; p = (p + 1) & mask {
+		sl := s.slots[p]
+		if sl == 0 {
+			return -1
+		}
+		if sl&^(1<<cacheSlotTagShift-1) == tag {
+			if i := int32(uint32(sl)) - 1; s.nodes[i].hash == h {
+				return i
+			}
+		}
+	}
+}
+
+// slotOf returns the position in slots of node i, whose hash is h.
+func (s *cacheShard) slotOf(h uint64, i int32) uint32 {
+	mask := uint32(len(s.slots) - 1)
+	want := cacheSlot(h, i)
+	p := uint32(h) & mask
+	for s.slots[p] != want {
+		p = (p + 1) & mask
+	}
+	return p
+}
+
+// insert adds node i, whose hash h no other node has, to the table,
+// doubling it first when that would fill more than three quarters of it
+// (linear probing slows sharply beyond that).
+func (s *cacheShard) insert(h uint64, i int32) {
+	if 4*(int(s.live)+1) > 3*len(s.slots) {
+		s.grow()
+	}
+	s.put(cacheSlot(h, i))
+	s.live++
+}
+
+// put stores slot sl at the first empty position from its home.
+func (s *cacheShard) put(sl uint64) {
+	mask := uint32(len(s.slots) - 1)
+	p := uint32(sl>>cacheSlotTagShift) & mask
+	for s.slots[p] != 0 {
+		p = (p + 1) & mask
+	}
+	s.slots[p] = sl
+}
+
+func (s *cacheShard) grow() {
+	old := s.slots
+	s.slots = make([]uint64, max(2*len(old), cacheMinSlots))
+	for _, sl := range old {
+		if sl != 0 {
+			s.put(sl)
+		}
+	}
+}
+
+// deleteSlot empties position p and shifts back the slots after it that
+// would otherwise be cut off from their home by the gap, so a probe can
+// stop at the first empty slot (no tombstones).
+func (s *cacheShard) deleteSlot(p uint32) {
+	mask := uint32(len(s.slots) - 1)
+	s.live--
+	for q := (p + 1) & mask; s.slots[q] != 0; q = (q + 1) & mask {
+		home := uint32(s.slots[q]>>cacheSlotTagShift) & mask
+		if (q-home)&mask >= (q-p)&mask { // p lies between its home and q
+			s.slots[p] = s.slots[q]
+			p = q
+		}
+	}
+	s.slots[p] = 0
 }
 
 func (s *cacheShard) unlink(i int32) {
@@ -304,8 +420,7 @@ func (c *Cache) Clear() {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		clear(s.index)
-		s.nodes = nil
+		s.slots, s.nodes, s.live = nil, nil, 0
 		s.free, s.head, s.tail = -1, -1, -1
 		s.bytes = 0
 		s.mu.Unlock()
@@ -323,8 +438,8 @@ func (c *Cache) Peek(key []byte, seq uint64) (int64, bool) {
 	s, h := c.shardFor(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.index[h]; ok && s.nodes[i].key == string(key) && s.nodes[i].seq == seq {
-		return entryCost(len(key), len(s.nodes[i].value)), true
+	if i := s.find(h); i >= 0 && string(s.nodes[i].key()) == string(key) && s.nodes[i].seq == seq {
+		return entryCost(len(key), int(s.nodes[i].vlen)), true
 	}
 	return 0, false
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/cespare/xxhash/v2"
 	"pgregory.net/rapid"
 )
 
@@ -26,15 +29,29 @@ func checkCache(t interface {
 			if nd.prev != prev {
 				t.Fatalf("shard %d: node %d has prev %d, want %d", si, i, nd.prev, prev)
 			}
-			if j, ok := s.index[nd.hash]; !ok || j != i || nd.hash != c.hash([]byte(nd.key)) {
-				t.Fatalf("shard %d: node %d (%q) not indexed by its hash", si, i, nd.key)
+			if s.find(nd.hash) != i || nd.hash != c.hash(nd.key()) {
+				t.Fatalf("shard %d: node %d (%q) not found by its hash", si, i, nd.key())
 			}
-			bytes += entryCost(len(nd.key), len(nd.value))
+			bytes += entryCost(int(nd.klen), int(nd.vlen))
 			prev = i
 			n++
 		}
-		if prev != s.tail || n != len(s.index) {
-			t.Fatalf("shard %d: list of %d ends at %d, tail %d, index has %d", si, n, prev, s.tail, len(s.index))
+		if prev != s.tail || n != int(s.live) {
+			t.Fatalf("shard %d: list of %d ends at %d, tail %d, table has %d", si, n, prev, s.tail, s.live)
+		}
+		used := 0
+		for _, sl := range s.slots {
+			if sl != 0 {
+				used++
+			}
+		}
+		if used != n || 4*used > 3*len(s.slots) || len(s.slots)&(len(s.slots)-1) != 0 {
+			t.Fatalf("shard %d: %d of %d slots used for %d entries", si, used, len(s.slots), n)
+		}
+		for i := s.free; i >= 0; i = s.nodes[i].next {
+			if s.nodes[i].data != nil || s.nodes[i].klen != 0 {
+				t.Fatalf("shard %d: free node %d still holds a key", si, i)
+			}
 		}
 		if bytes != s.bytes || s.bytes > s.budget.Load() {
 			t.Fatalf("shard %d: entries cost %d, counted %d, budget %d", si, bytes, s.bytes, s.budget.Load())
@@ -70,9 +87,10 @@ func TestCacheHashCollisions(t *testing.T) {
 }
 
 func TestCacheEntryOverheadCoversNode(t *testing.T) {
-	// The node is only part of the per-entry cost; the map slot and the
-	// allocations need the rest.
-	if cacheNodeSize+24 > cacheEntryOverhead {
+	// The node is only part of the per-entry cost; the table's slots (8
+	// bytes each, at least a quarter of them spare) and the allocator's
+	// rounding of the key and value need the rest.
+	if cacheNodeSize+8*4/3*2+16 > cacheEntryOverhead {
 		t.Fatalf("cacheEntryOverhead %d leaves too little beyond the %d-byte node", cacheEntryOverhead, cacheNodeSize)
 	}
 }
@@ -167,7 +185,7 @@ func lruOrder(c *Cache) string {
 	s := &c.shards[0]
 	var out []byte
 	for i := s.head; i >= 0; i = s.nodes[i].next {
-		out = append(out, s.nodes[i].key...)
+		out = append(out, s.nodes[i].key()...)
 	}
 	return string(out)
 }
@@ -275,13 +293,94 @@ func TestCacheModel(t *testing.T) {
 			s := &c.shards[0]
 			j := 0
 			for n := s.head; n >= 0; n = s.nodes[n].next {
-				if j >= len(model) || s.nodes[n].key != model[j].key || s.nodes[n].seq != model[j].seq {
-					t.Fatalf("LRU position %d holds %q, model %v", j, s.nodes[n].key, model)
+				if j >= len(model) || string(s.nodes[n].key()) != model[j].key || s.nodes[n].seq != model[j].seq {
+					t.Fatalf("LRU position %d holds %q, model %v", j, s.nodes[n].key(), model)
 				}
 				j++
 			}
 			if j != len(model) {
 				t.Fatalf("cache holds %d entries, model %d", j, len(model))
+			}
+		}
+	})
+}
+
+// TestCacheTableModel drives one shard's open-addressing table against a
+// map under random Puts, Gets, Peeks, Removes and Clears, with a budget
+// that never evicts and hash functions that crowd it: tags that collide
+// while the full hashes differ, homes at the table's end so probes wrap,
+// and full collisions, where the later key takes the entry.
+func TestCacheTableModel(t *testing.T) {
+	num := func(key []byte) uint64 {
+		n, err := strconv.Atoi(string(key[1:]))
+		if err != nil {
+			panic(err)
+		}
+		return uint64(n)
+	}
+	hashes := []struct {
+		name string
+		fn   func([]byte) uint64
+	}{
+		{"xxhash", xxhash.Sum64},
+		{"few tags", func(k []byte) uint64 { return num(k)%16 | num(k)<<40 }},
+		{"homes at the end", func(k []byte) uint64 { return 0xffff_fff0 | num(k)%16 | num(k)<<40 }},
+		{"full collisions", func(k []byte) uint64 { return num(k) % 40 }},
+	}
+	type ent struct {
+		seq uint64
+		val string
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		hf := rapid.SampledFrom(hashes).Draw(t, "hash")
+		c := NewCache(1<<30, 1)
+		c.hash = hf.fn
+		model := map[string]ent{}
+		for range rapid.IntRange(1, 600).Draw(t, "steps") {
+			key := fmt.Sprintf("k%d", rapid.IntRange(0, 300).Draw(t, "key"))
+			seq := rapid.Uint64Range(1, 4).Draw(t, "seq")
+			e, had := model[key]
+			switch op := rapid.IntRange(0, 12).Draw(t, "op"); {
+			case op < 6:
+				val := strings.Repeat(string(rune('a'+seq)), rapid.IntRange(0, 40).Draw(t, "len"))
+				c.Put([]byte(key), seq, []byte(val))
+				if had && e.seq > seq {
+					break
+				}
+				for k := range model {
+					if k != key && hf.fn([]byte(k)) == hf.fn([]byte(key)) {
+						delete(model, k) // the later key takes the entry
+					}
+				}
+				model[key] = ent{seq, val}
+			case op < 9:
+				v, ok := c.Get([]byte(key), seq)
+				if want := had && e.seq == seq; ok != want || (ok && string(v) != e.val) {
+					t.Fatalf("Get(%s, %d) = %q %v, model %+v %v", key, seq, v, ok, e, had)
+				}
+				if had && e.seq < seq {
+					delete(model, key)
+				}
+			case op < 10:
+				cost, ok := c.Peek([]byte(key), seq)
+				if want := had && e.seq == seq; ok != want || (ok && cost != entryCost(len(key), len(e.val))) {
+					t.Fatalf("Peek(%s, %d) = %d %v, model %+v %v", key, seq, cost, ok, e, had)
+				}
+			case op < 12:
+				c.Remove([]byte(key))
+				delete(model, key)
+			default:
+				c.Clear()
+				clear(model)
+			}
+			checkCache(t, c)
+			if st := c.Stats(); st.Entries != int64(len(model)) || st.Evictions != 0 {
+				t.Fatalf("cache holds %d entries after %d evictions, model %d", st.Entries, st.Evictions, len(model))
+			}
+		}
+		for k, e := range model { // every entry is still found, whatever moved
+			if v, ok := c.Get([]byte(k), e.seq); !ok || string(v) != e.val {
+				t.Fatalf("Get(%s, %d) = %q %v at the end, want %q", k, e.seq, v, ok, e.val)
 			}
 		}
 	})
