@@ -87,10 +87,15 @@ func TestCacheHashCollisions(t *testing.T) {
 }
 
 func TestCacheEntryOverheadCoversNode(t *testing.T) {
+	// A node of 32 bytes never straddles two cache lines.
+	if cacheNodeSize != 32 {
+		t.Fatalf("cacheNode is %d bytes, want 32", cacheNodeSize)
+	}
 	// The node is only part of the per-entry cost; the table's slots (8
-	// bytes each, at least a quarter of them spare) and the allocator's
-	// rounding of the key and value need the rest.
-	if cacheNodeSize+8*4/3*2+16 > cacheEntryOverhead {
+	// bytes each, at least a quarter of them spare and up to as many again
+	// after a doubling), the seq and the allocator's rounding of the copy
+	// need the rest.
+	if cacheNodeSize+2*8*4/3+cacheSeqLen+16 > cacheEntryOverhead {
 		t.Fatalf("cacheEntryOverhead %d leaves too little beyond the %d-byte node", cacheEntryOverhead, cacheNodeSize)
 	}
 }
@@ -293,7 +298,7 @@ func TestCacheModel(t *testing.T) {
 			s := &c.shards[0]
 			j := 0
 			for n := s.head; n >= 0; n = s.nodes[n].next {
-				if j >= len(model) || string(s.nodes[n].key()) != model[j].key || s.nodes[n].seq != model[j].seq {
+				if j >= len(model) || string(s.nodes[n].key()) != model[j].key || s.nodes[n].seq() != model[j].seq {
 					t.Fatalf("LRU position %d holds %q, model %v", j, s.nodes[n].key(), model)
 				}
 				j++
