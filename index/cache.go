@@ -20,14 +20,13 @@ const (
 	minCacheShardBudget = 64 << 10
 
 	// cacheEntryOverhead is what a cached entry costs beyond its key and
-	// value bytes, counted against the budget: the list node (hash, data
-	// pointer, lengths, links: 32 bytes), its table slot (8 bytes, with up
-	// to as much again spare after the table doubles and a quarter spare
-	// before), the seq stored before the key, and allocator rounding of the
-	// copy. It was set when an entry cost more (a 64-byte node, a map slot,
-	// two copies), and is kept so that a cache-bytes setting holds as many
-	// entries as before. BenchmarkCacheMemory measures 75 bytes
-	// beyond 16-byte keys and 100-byte values (120 with the old layout).
+	// value bytes, counted against the budget: the list node (hash,
+	// lengths, links: 24 bytes), its table slot (16 bytes, with up to as
+	// much again spare after the table doubles and a quarter spare before),
+	// the seq stored before the key, and allocator rounding of the copy.
+	// It was set when an entry cost more (a 64-byte node, a map slot, two
+	// copies) and is kept so that a cache-bytes setting holds no more
+	// entries than before; BenchmarkCacheMemory measures what is spent.
 	cacheEntryOverhead = 96
 )
 
@@ -58,14 +57,10 @@ type Cache struct {
 type cacheShard struct {
 	mu sync.Mutex
 	// slots is the shard's index, an open-addressing table with linear
-	// probing whose size is a power of two (nil until the first Put). A
-	// slot holds the low 32 bits of its key's hash (the tag, which also
-	// gives its home slot) above its node's index plus one; 0 is empty. A
-	// probe compares tags in the table and reads a node only when they
-	// match, then compares the node's full hash and, once, its key. Two keys
-	// with the same 64-bit hash share an entry, the later one taking it: a
-	// miss for the other, which is all a cache owes.
-	slots      []uint64
+	// probing whose size is a power of two (nil until the first Put). See
+	// cacheSlot; a probe compares tags in the table and reads an entry only
+	// when they match.
+	slots      []cacheSlot
 	nodes      []cacheNode
 	live       int32 // entries: occupied slots and nodes in the list
 	free       int32 // first free node, linked through next; -1 when none
@@ -80,20 +75,35 @@ type cacheShard struct {
 	_ [64]byte // keep neighbouring shards' locks off this cache line
 }
 
-// cacheNode is an entry of the LRU list, linked by index into nodes: 32
-// bytes, so that reading one never touches two cache lines. Its version's
-// seq, key and value share one allocation, in that order: a hit reads the
-// seq and the key to compare them, which brings in the start of the value
-// the caller reads next.
+// cacheSlot is one position of a shard's table. data points straight at
+// the entry's copy, so that a hit reads the slot and then, side by side,
+// the copy (to compare the seq and the key) and the node (for its length
+// and LRU links) rather than going from slot to node to copy. Two keys
+// with the same 64-bit hash share an entry, the later one taking it: a miss
+// for the other, which is all a cache owes.
+type cacheSlot struct {
+	data *byte // cacheSeqLen bytes of seq, then key, then value
+	// tag holds the low 32 bits of the key's hash (which also give the
+	// slot's home) above the node's index plus one; 0 is an empty slot.
+	tag uint64
+}
+
+// cacheNode is an entry's place in the LRU list, linked by index into
+// nodes, with what eviction needs to find its slot and count its cost.
 type cacheNode struct {
 	hash       uint64 // its key's xxhash
-	data       *byte  // cacheSeqLen bytes of seq, key, value; nil when the node is free
 	klen, vlen uint32
 	prev, next int32
 }
 
-// cacheSeqLen is the size of the seq at the head of an entry's data.
-const cacheSeqLen = 8
+const (
+	// cacheSeqLen is the size of the seq at the head of an entry's copy.
+	cacheSeqLen = 8
+	// cacheTagShift puts a slot's hash bits above its node index.
+	cacheTagShift = 32
+	// cacheMinSlots is a shard table's size at its first Put.
+	cacheMinSlots = 16
+)
 
 // newCacheData copies seq, key and value into one allocation.
 func newCacheData(seq uint64, key, value []byte) *byte {
@@ -103,29 +113,22 @@ func newCacheData(seq uint64, key, value []byte) *byte {
 	return unsafe.SliceData(buf)
 }
 
-func (n *cacheNode) bytes() []byte {
-	return unsafe.Slice(n.data, cacheSeqLen+n.klen+n.vlen)
+func dataSeq(d *byte) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(d, cacheSeqLen))
 }
 
-func (n *cacheNode) seq() uint64 {
-	return binary.LittleEndian.Uint64(n.bytes())
+func dataKey(d *byte, klen uint32) []byte {
+	return unsafe.Slice(d, cacheSeqLen+klen)[cacheSeqLen:]
 }
 
-func (n *cacheNode) key() []byte {
-	return n.bytes()[cacheSeqLen : cacheSeqLen+n.klen : cacheSeqLen+n.klen]
+// dataValue returns the value in d, of capacity its length.
+func dataValue(d *byte, klen, vlen uint32) []byte {
+	return unsafe.Slice(d, cacheSeqLen+klen+vlen)[cacheSeqLen+klen:]
 }
 
-// value is the node's value, of capacity its length.
-func (n *cacheNode) value() []byte {
-	return n.bytes()[cacheSeqLen+n.klen:]
+func slotTag(h uint64, i int32) uint64 {
+	return uint64(uint32(h))<<cacheTagShift | uint64(uint32(i+1))
 }
-
-const (
-	// cacheSlotTagShift puts a slot's tag above its node index.
-	cacheSlotTagShift = 32
-	// cacheMinSlots is a shard table's size at its first Put.
-	cacheMinSlots = 16
-)
 
 // NewCache returns a cache holding at most budgetBytes of keys, values and
 // per-entry overhead, in shards shards (rounded up to a power of two; 0
@@ -203,20 +206,17 @@ func (c *Cache) Get(key []byte, seq uint64) ([]byte, bool) {
 	s, h := c.shardFor(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i := s.find(h); i >= 0 {
-		n := &s.nodes[i]
-		if string(n.key()) == string(key) {
-			if n.seq() == seq {
-				s.hits++
-				if i != s.head {
-					s.unlink(i)
-					s.pushFront(i)
-				}
-				return n.value(), true
+	if p, i, match := s.find(h, key); match {
+		d := s.slots[p].data
+		if seq1 := dataSeq(d); seq1 == seq {
+			s.hits++
+			if i != s.head {
+				s.unlink(i)
+				s.pushFront(i)
 			}
-			if n.seq() < seq {
-				s.remove(i) // the key has moved on: this copy can never hit again
-			}
+			return dataValue(d, s.nodes[i].klen, s.nodes[i].vlen), true
+		} else if seq1 < seq {
+			s.remove(i) // the key has moved on: this copy can never hit again
 		}
 	}
 	s.misses++
@@ -243,12 +243,12 @@ func (c *Cache) Put(key []byte, seq uint64, value []byte) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.find(h)
-	if i >= 0 && string(s.nodes[i].key()) != string(key) {
+	p, i, match := s.find(h, key)
+	if i >= 0 && !match {
 		s.remove(i) // another key with the same hash: make way
 		i = -1
 	}
-	if i >= 0 && s.nodes[i].seq() > seq {
+	if i >= 0 && dataSeq(s.slots[p].data) > seq {
 		return
 	}
 	budget := s.budget.Load()
@@ -261,12 +261,12 @@ func (c *Cache) Put(key []byte, seq uint64, value []byte) {
 	if i >= 0 {
 		n := &s.nodes[i]
 		s.bytes += cost - entryCost(int(n.klen), int(n.vlen))
-		n.data, n.vlen = data, uint32(len(value))
+		s.slots[p].data, n.vlen = data, uint32(len(value))
 		s.unlink(i)
 	} else {
 		i = s.newNode()
-		s.nodes[i] = cacheNode{hash: h, data: data, klen: uint32(len(key)), vlen: uint32(len(value))}
-		s.insert(h, i)
+		s.nodes[i] = cacheNode{hash: h, klen: uint32(len(key)), vlen: uint32(len(value))}
+		s.insert(cacheSlot{data: data, tag: slotTag(h, i)})
 		s.bytes += cost
 	}
 	s.pushFront(i)
@@ -283,7 +283,7 @@ func (c *Cache) Remove(key []byte) {
 	}
 	s, h := c.shardFor(key)
 	s.mu.Lock()
-	if i := s.find(h); i >= 0 && string(s.nodes[i].key()) == string(key) {
+	if _, i, match := s.find(h, key); match {
 		s.remove(i)
 	}
 	s.mu.Unlock()
@@ -320,30 +320,35 @@ func (s *cacheShard) remove(i int32) {
 	n := &s.nodes[i]
 	s.deleteSlot(s.slotOf(n.hash, i))
 	s.bytes -= entryCost(int(n.klen), int(n.vlen))
-	*n = cacheNode{next: s.free} // let the key and value go
+	*n = cacheNode{next: s.free}
 	s.free = i
 }
 
-func cacheSlot(h uint64, i int32) uint64 {
-	return uint64(uint32(h))<<cacheSlotTagShift | uint64(uint32(i+1))
-}
-
-// find returns the node whose key has hash h, or -1.
-func (s *cacheShard) find(h uint64) int32 {
+// find looks up key, whose hash is h. It returns the position of its
+// slot and its node with match true; or, when another key with the same
+// hash holds the entry, that key's with match false; else node -1. It
+// reads a node's hash only when a tag matches and the key does not.
+func (s *cacheShard) find(h uint64, key []byte) (p uint32, i int32, match bool) {
 	if s.slots == nil {
-		return -1
+		return 0, -1, false
 	}
 	mask := uint32(len(s.slots) - 1)
-	tag := uint64(uint32(h)) << cacheSlotTagShift
-	for p := uint32(h) & mask; ; p = (p + 1) & mask {
-		sl := s.slots[p]
-		if sl == 0 {
-			return -1
+	tag := uint64(uint32(h)) << cacheTagShift
+	for p = uint32(h) & mask; ; p = (p + 1) & mask {
+		sl := &s.slots[p]
+		if sl.tag == 0 {
+			return 0, -1, false
 		}
-		if sl&^(1<<cacheSlotTagShift-1) == tag {
-			if i := int32(uint32(sl)) - 1; s.nodes[i].hash == h {
-				return i
-			}
+		if sl.tag&^(1<<cacheTagShift-1) != tag {
+			continue
+		}
+		i = int32(uint32(sl.tag)) - 1
+		n := &s.nodes[i]
+		if int(n.klen) == len(key) && string(dataKey(sl.data, n.klen)) == string(key) {
+			return p, i, true
+		}
+		if n.hash == h {
+			return p, i, false
 		}
 	}
 }
@@ -351,30 +356,30 @@ func (s *cacheShard) find(h uint64) int32 {
 // slotOf returns the position in slots of node i, whose hash is h.
 func (s *cacheShard) slotOf(h uint64, i int32) uint32 {
 	mask := uint32(len(s.slots) - 1)
-	want := cacheSlot(h, i)
+	want := slotTag(h, i)
 	p := uint32(h) & mask
-	for s.slots[p] != want {
+	for s.slots[p].tag != want {
 		p = (p + 1) & mask
 	}
 	return p
 }
 
-// insert adds node i, whose hash h no other node has, to the table,
-// doubling it first when that would fill more than three quarters of it
-// (linear probing slows sharply beyond that).
-func (s *cacheShard) insert(h uint64, i int32) {
+// insert adds sl, whose hash no other entry has, to the table, doubling
+// it first when that would fill more than three quarters of it (linear
+// probing slows sharply beyond that).
+func (s *cacheShard) insert(sl cacheSlot) {
 	if 4*(int(s.live)+1) > 3*len(s.slots) {
 		s.grow()
 	}
-	s.put(cacheSlot(h, i))
+	s.put(sl)
 	s.live++
 }
 
-// put stores slot sl at the first empty position from its home.
-func (s *cacheShard) put(sl uint64) {
+// put stores sl at the first empty position from its home.
+func (s *cacheShard) put(sl cacheSlot) {
 	mask := uint32(len(s.slots) - 1)
-	p := uint32(sl>>cacheSlotTagShift) & mask
-	for s.slots[p] != 0 {
+	p := uint32(sl.tag>>cacheTagShift) & mask
+	for s.slots[p].tag != 0 {
 		p = (p + 1) & mask
 	}
 	s.slots[p] = sl
@@ -382,9 +387,9 @@ func (s *cacheShard) put(sl uint64) {
 
 func (s *cacheShard) grow() {
 	old := s.slots
-	s.slots = make([]uint64, max(2*len(old), cacheMinSlots))
+	s.slots = make([]cacheSlot, max(2*len(old), cacheMinSlots))
 	for _, sl := range old {
-		if sl != 0 {
+		if sl.tag != 0 {
 			s.put(sl)
 		}
 	}
@@ -396,14 +401,14 @@ func (s *cacheShard) grow() {
 func (s *cacheShard) deleteSlot(p uint32) {
 	mask := uint32(len(s.slots) - 1)
 	s.live--
-	for q := (p + 1) & mask; s.slots[q] != 0; q = (q + 1) & mask {
-		home := uint32(s.slots[q]>>cacheSlotTagShift) & mask
+	for q := (p + 1) & mask; s.slots[q].tag != 0; q = (q + 1) & mask {
+		home := uint32(s.slots[q].tag>>cacheTagShift) & mask
 		if (q-home)&mask >= (q-p)&mask { // p lies between its home and q
 			s.slots[p] = s.slots[q]
 			p = q
 		}
 	}
-	s.slots[p] = 0
+	s.slots[p] = cacheSlot{} // let the copy go
 }
 
 func (s *cacheShard) unlink(i int32) {
@@ -431,9 +436,12 @@ func (s *cacheShard) pushFront(i int32) {
 	s.head = i
 }
 
-// cacheNodeSize documents the node's share of cacheEntryOverhead; a test
-// keeps the two in step.
-const cacheNodeSize = unsafe.Sizeof(cacheNode{})
+// cacheNodeSize and cacheSlotSize document the node's and the slot's
+// shares of cacheEntryOverhead; a test keeps them in step.
+const (
+	cacheNodeSize = unsafe.Sizeof(cacheNode{})
+	cacheSlotSize = unsafe.Sizeof(cacheSlot{})
+)
 
 // Clear drops every cached value; the counters stay.
 func (c *Cache) Clear() {
@@ -458,7 +466,7 @@ func (c *Cache) Peek(key []byte, seq uint64) (int64, bool) {
 	s, h := c.shardFor(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i := s.find(h); i >= 0 && string(s.nodes[i].key()) == string(key) && s.nodes[i].seq() == seq {
+	if p, i, match := s.find(h, key); match && dataSeq(s.slots[p].data) == seq {
 		return entryCost(len(key), int(s.nodes[i].vlen)), true
 	}
 	return 0, false

@@ -13,6 +13,15 @@ import (
 	"pgregory.net/rapid"
 )
 
+// keyOf and seqOf return node i's key and seq, from its slot's copy.
+func (s *cacheShard) keyOf(i int32) []byte {
+	return dataKey(s.slots[s.slotOf(s.nodes[i].hash, i)].data, s.nodes[i].klen)
+}
+
+func (s *cacheShard) seqOf(i int32) uint64 {
+	return dataSeq(s.slots[s.slotOf(s.nodes[i].hash, i)].data)
+}
+
 // checkCache verifies a cache's lists, index and byte counts.
 func checkCache(t interface {
 	Helper()
@@ -29,8 +38,9 @@ func checkCache(t interface {
 			if nd.prev != prev {
 				t.Fatalf("shard %d: node %d has prev %d, want %d", si, i, nd.prev, prev)
 			}
-			if s.find(nd.hash) != i || nd.hash != c.hash(nd.key()) {
-				t.Fatalf("shard %d: node %d (%q) not found by its hash", si, i, nd.key())
+			key := s.keyOf(i)
+			if p, j, match := s.find(nd.hash, key); !match || j != i || s.slots[p].tag != slotTag(nd.hash, i) || nd.hash != c.hash(key) {
+				t.Fatalf("shard %d: node %d (%q) not found by its key", si, i, key)
 			}
 			bytes += entryCost(int(nd.klen), int(nd.vlen))
 			prev = i
@@ -41,15 +51,18 @@ func checkCache(t interface {
 		}
 		used := 0
 		for _, sl := range s.slots {
-			if sl != 0 {
+			if sl.tag != 0 {
 				used++
+			}
+			if (sl.tag != 0) != (sl.data != nil) {
+				t.Fatalf("shard %d: slot with tag %#x and data %p", si, sl.tag, sl.data)
 			}
 		}
 		if used != n || 4*used > 3*len(s.slots) || len(s.slots)&(len(s.slots)-1) != 0 {
 			t.Fatalf("shard %d: %d of %d slots used for %d entries", si, used, len(s.slots), n)
 		}
 		for i := s.free; i >= 0; i = s.nodes[i].next {
-			if s.nodes[i].data != nil || s.nodes[i].klen != 0 {
+			if s.nodes[i] != (cacheNode{next: s.nodes[i].next}) {
 				t.Fatalf("shard %d: free node %d still holds a key", si, i)
 			}
 		}
@@ -87,16 +100,11 @@ func TestCacheHashCollisions(t *testing.T) {
 }
 
 func TestCacheEntryOverheadCoversNode(t *testing.T) {
-	// A node of 32 bytes never straddles two cache lines.
-	if cacheNodeSize != 32 {
-		t.Fatalf("cacheNode is %d bytes, want 32", cacheNodeSize)
-	}
-	// The node is only part of the per-entry cost; the table's slots (8
-	// bytes each, at least a quarter of them spare and up to as many again
-	// after a doubling), the seq and the allocator's rounding of the copy
-	// need the rest.
-	if cacheNodeSize+2*8*4/3+cacheSeqLen+16 > cacheEntryOverhead {
-		t.Fatalf("cacheEntryOverhead %d leaves too little beyond the %d-byte node", cacheEntryOverhead, cacheNodeSize)
+	// The node is only part of the per-entry cost; the table's slots (at
+	// least a quarter of them spare, up to as many again after a doubling),
+	// the seq and the allocator's rounding of the copy need the rest.
+	if cacheNodeSize+2*cacheSlotSize*4/3+cacheSeqLen+12 > cacheEntryOverhead {
+		t.Fatalf("cacheEntryOverhead %d leaves too little beyond the %d-byte node and %d-byte slots", cacheEntryOverhead, cacheNodeSize, cacheSlotSize)
 	}
 }
 
@@ -190,7 +198,7 @@ func lruOrder(c *Cache) string {
 	s := &c.shards[0]
 	var out []byte
 	for i := s.head; i >= 0; i = s.nodes[i].next {
-		out = append(out, s.nodes[i].key()...)
+		out = append(out, s.keyOf(i)...)
 	}
 	return string(out)
 }
@@ -298,8 +306,8 @@ func TestCacheModel(t *testing.T) {
 			s := &c.shards[0]
 			j := 0
 			for n := s.head; n >= 0; n = s.nodes[n].next {
-				if j >= len(model) || string(s.nodes[n].key()) != model[j].key || s.nodes[n].seq() != model[j].seq {
-					t.Fatalf("LRU position %d holds %q, model %v", j, s.nodes[n].key(), model)
+				if j >= len(model) || string(s.keyOf(n)) != model[j].key || s.seqOf(n) != model[j].seq {
+					t.Fatalf("LRU position %d holds %q, model %v", j, s.keyOf(n), model)
 				}
 				j++
 			}
