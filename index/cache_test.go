@@ -13,16 +13,11 @@ import (
 	"pgregory.net/rapid"
 )
 
-// keyOf and seqOf return node i's key and seq, from its slot's copy.
-func (s *cacheShard) keyOf(i int32) []byte {
-	return dataKey(s.slots[s.slotOf(s.nodes[i].hash, i)].data, s.nodes[i].klen)
-}
+// keyOf and seqOf return the key and seq of the entry at position p.
+func (s *cacheShard) keyOf(p int32) []byte { return dataKey(s.slots[p].data) }
+func (s *cacheShard) seqOf(p int32) uint64 { return dataSeq(s.slots[p].data) }
 
-func (s *cacheShard) seqOf(i int32) uint64 {
-	return dataSeq(s.slots[s.slotOf(s.nodes[i].hash, i)].data)
-}
-
-// checkCache verifies a cache's lists, index and byte counts.
+// checkCache verifies a cache's lists, tables and byte counts.
 func checkCache(t interface {
 	Helper()
 	Fatalf(string, ...any)
@@ -33,17 +28,17 @@ func checkCache(t interface {
 		s.mu.Lock()
 		var bytes int64
 		n, prev := 0, int32(-1)
-		for i := s.head; i >= 0; i = s.nodes[i].next {
-			nd := &s.nodes[i]
-			if nd.prev != prev {
-				t.Fatalf("shard %d: node %d has prev %d, want %d", si, i, nd.prev, prev)
+		for p := s.head; p >= 0; p = s.slots[p].next {
+			sl := &s.slots[p]
+			if sl.data == nil || sl.prev != prev || n > len(s.slots) {
+				t.Fatalf("shard %d: slot %d in the list has data %p, prev %d (want %d)", si, p, sl.data, sl.prev, prev)
 			}
-			key := s.keyOf(i)
-			if p, j, match := s.find(nd.hash, key); !match || j != i || s.slots[p].tag != slotTag(nd.hash, i) || nd.hash != c.hash(key) {
-				t.Fatalf("shard %d: node %d (%q) not found by its key", si, i, key)
+			key := s.keyOf(p)
+			if q, match := s.find(sl.hash, key); !match || q != p || sl.hash != c.hash(key) {
+				t.Fatalf("shard %d: slot %d (%q) not found by its key", si, p, key)
 			}
-			bytes += entryCost(int(nd.klen), int(nd.vlen))
-			prev = i
+			bytes += dataCost(sl.data)
+			prev = p
 			n++
 		}
 		if prev != s.tail || n != int(s.live) {
@@ -51,20 +46,14 @@ func checkCache(t interface {
 		}
 		used := 0
 		for _, sl := range s.slots {
-			if sl.tag != 0 {
+			if sl.data != nil {
 				used++
-			}
-			if (sl.tag != 0) != (sl.data != nil) {
-				t.Fatalf("shard %d: slot with tag %#x and data %p", si, sl.tag, sl.data)
+			} else if sl != (cacheSlot{}) {
+				t.Fatalf("shard %d: empty slot %+v", si, sl)
 			}
 		}
 		if used != n || 4*used > 3*len(s.slots) || len(s.slots)&(len(s.slots)-1) != 0 {
 			t.Fatalf("shard %d: %d of %d slots used for %d entries", si, used, len(s.slots), n)
-		}
-		for i := s.free; i >= 0; i = s.nodes[i].next {
-			if s.nodes[i] != (cacheNode{next: s.nodes[i].next}) {
-				t.Fatalf("shard %d: free node %d still holds a key", si, i)
-			}
 		}
 		if bytes != s.bytes || s.bytes > s.budget.Load() {
 			t.Fatalf("shard %d: entries cost %d, counted %d, budget %d", si, bytes, s.bytes, s.budget.Load())
@@ -99,12 +88,12 @@ func TestCacheHashCollisions(t *testing.T) {
 	checkCache(t, c)
 }
 
-func TestCacheEntryOverheadCoversNode(t *testing.T) {
-	// The node is only part of the per-entry cost; the table's slots (at
-	// least a quarter of them spare, up to as many again after a doubling),
-	// the seq and the allocator's rounding of the copy need the rest.
-	if cacheNodeSize+2*cacheSlotSize*4/3+cacheSeqLen+12 > cacheEntryOverhead {
-		t.Fatalf("cacheEntryOverhead %d leaves too little beyond the %d-byte node and %d-byte slots", cacheEntryOverhead, cacheNodeSize, cacheSlotSize)
+func TestCacheEntryOverheadCoversSlot(t *testing.T) {
+	// Beyond the key and value: the table's slots (at least a quarter of
+	// them spare, up to as many again after a doubling), the copy's header
+	// and the allocator's rounding of the copy.
+	if 2*cacheSlotSize*4/3+cacheHeaderLen+12 > cacheEntryOverhead {
+		t.Fatalf("cacheEntryOverhead %d leaves too little beyond %d-byte slots", cacheEntryOverhead, cacheSlotSize)
 	}
 }
 
@@ -197,8 +186,8 @@ func TestCacheCopies(t *testing.T) {
 func lruOrder(c *Cache) string {
 	s := &c.shards[0]
 	var out []byte
-	for i := s.head; i >= 0; i = s.nodes[i].next {
-		out = append(out, s.keyOf(i)...)
+	for p := s.head; p >= 0; p = s.slots[p].next {
+		out = append(out, s.keyOf(p)...)
 	}
 	return string(out)
 }
@@ -305,7 +294,7 @@ func TestCacheModel(t *testing.T) {
 			checkCache(t, c)
 			s := &c.shards[0]
 			j := 0
-			for n := s.head; n >= 0; n = s.nodes[n].next {
+			for n := s.head; n >= 0; n = s.slots[n].next {
 				if j >= len(model) || string(s.keyOf(n)) != model[j].key || s.seqOf(n) != model[j].seq {
 					t.Fatalf("LRU position %d holds %q, model %v", j, s.keyOf(n), model)
 				}
