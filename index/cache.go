@@ -157,7 +157,7 @@ func (c *Cache) Put(key []byte, seq uint64, value []byte) {
 	s, h := c.shardFor(key)
 	var data *byte
 	// The copy's header holds the lengths in uint32s.
-	copied := cost <= s.budget.Load() && len(key) <= math.MaxUint32 && len(value) <= math.MaxUint32
+	copied := cost <= s.budget.Load() && uint64(len(key)) <= math.MaxUint32 && uint64(len(value)) <= math.MaxUint32
 	if copied { // copy before locking: the shard waits for no memmove
 		data = newCacheData(seq, key, value)
 	}
