@@ -1,9 +1,8 @@
 package index
 
 import (
-	"sync"
+	"math"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -18,9 +17,13 @@ const (
 	minCacheShardBudget = 64 << 10
 
 	// cacheEntryOverhead is what a cached entry costs beyond its key and
-	// value bytes, counted against the budget: the list node (key and value
-	// headers, hash, seq, links: 64 bytes), its map slot (hash and index,
-	// with the map's spare capacity) and allocator rounding of the two copies.
+	// value bytes, counted against the budget: its table slot (copy
+	// pointer, hash, LRU links: 24 bytes, with up to as much again spare
+	// after the table doubles and a quarter spare before), the copy's
+	// 16-byte header, and allocator rounding of the copy. It was set when
+	// an entry cost more (a 64-byte list node, a map slot, two copies) and
+	// is kept so that a cache-bytes setting holds no more entries than
+	// before; BenchmarkCacheMemory measures what is spent.
 	cacheEntryOverhead = 96
 )
 
@@ -48,36 +51,6 @@ type Cache struct {
 	misses atomic.Uint64 // misses of a disabled cache
 }
 
-type cacheShard struct {
-	mu sync.Mutex
-	// index maps a key's 64-bit hash to its node, whose key is compared:
-	// a map keyed by integers skips hashing and comparing the key a second
-	// time (a third of Get's time when keyed by string). Two keys with the
-	// same hash share a slot, the later one taking it: a miss for the
-	// other, which is all a cache owes.
-	index      map[uint64]int32
-	nodes      []cacheNode
-	free       int32 // first free node, linked through next; -1 when none
-	head, tail int32 // most and least recently used node; -1 when empty
-	bytes      int64
-	// budget is the shard's share: written under mu (SetBudget), read
-	// without it by Put's check before copying.
-	budget atomic.Int64
-
-	hits, misses, evictions uint64
-
-	_ [64]byte // keep neighbouring shards' locks off this cache line
-}
-
-// cacheNode is an entry of the LRU list, linked by index into nodes.
-type cacheNode struct {
-	key        string
-	hash       uint64 // its key in the index
-	value      []byte
-	seq        uint64
-	prev, next int32
-}
-
 // NewCache returns a cache holding at most budgetBytes of keys, values and
 // per-entry overhead, in shards shards (rounded up to a power of two; 0
 // means DefaultCacheShards). The shard count is lowered so that each shard
@@ -101,8 +74,7 @@ func NewCache(budgetBytes int64, shards int) *Cache {
 	}
 	for i := range c.shards {
 		s := &c.shards[i]
-		s.index = make(map[uint64]int32)
-		s.free, s.head, s.tail = -1, -1, -1
+		s.head, s.tail = -1, -1
 		s.budget.Store(budgetBytes / int64(len(c.shards)))
 	}
 	return c
@@ -155,16 +127,17 @@ func (c *Cache) Get(key []byte, seq uint64) ([]byte, bool) {
 	s, h := c.shardFor(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.index[h]; ok && s.nodes[i].key == string(key) {
-		n := &s.nodes[i]
-		if n.seq == seq {
+	if p, match := s.find(h, key); match {
+		d := s.slots[p].data
+		if seq1 := dataSeq(d); seq1 == seq {
 			s.hits++
-			s.unlink(i)
-			s.pushFront(i)
-			return n.value, true
-		}
-		if n.seq < seq {
-			s.remove(i) // the key has moved on: this copy can never hit again
+			if p != s.head {
+				s.unlink(p)
+				s.pushFront(p)
+			}
+			return dataValue(d), true
+		} else if seq1 < seq {
+			s.remove(p) // the key has moved on: this copy can never hit again
 		}
 	}
 	s.misses++
@@ -182,41 +155,39 @@ func (c *Cache) Put(key []byte, seq uint64, value []byte) {
 	}
 	cost := entryCost(len(key), len(value))
 	s, h := c.shardFor(key)
-	var v []byte
-	if cost <= s.budget.Load() { // copy before locking: the shard waits for no memmove
-		v = append(make([]byte, 0, len(value)), value...)
+	var data *byte
+	// The copy's header holds the lengths in uint32s.
+	copied := cost <= s.budget.Load() && uint64(len(key)) <= math.MaxUint32 && uint64(len(value)) <= math.MaxUint32
+	if copied { // copy before locking: the shard waits for no memmove
+		data = newCacheData(seq, key, value)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.index[h]
-	if ok && s.nodes[i].key != string(key) {
-		s.remove(i) // another key with the same hash: make way
-		ok = false
+	p, match := s.find(h, key)
+	if p >= 0 && !match {
+		s.remove(p) // another key with the same hash: make way
+		p = -1
 	}
-	if ok && s.nodes[i].seq > seq {
+	if p >= 0 && dataSeq(s.slots[p].data) > seq {
 		return
 	}
 	budget := s.budget.Load()
-	if cost > budget {
-		if ok {
-			s.remove(i)
+	if !copied || cost > budget { // too big, or raised since the check: not copied
+		if p >= 0 {
+			s.remove(p)
 		}
 		return
 	}
-	if ok {
-		n := &s.nodes[i]
-		s.bytes += cost - entryCost(len(n.key), len(n.value))
-		n.value, n.seq = v, seq
-		s.unlink(i)
+	if p >= 0 {
+		s.bytes += cost - dataCost(s.slots[p].data)
+		s.slots[p].data = data
+		s.unlink(p)
 	} else {
-		i = s.newNode()
-		n := &s.nodes[i]
-		n.key, n.hash, n.value, n.seq = string(key), h, v, seq
-		s.index[h] = i
+		p = s.insert(h, data)
 		s.bytes += cost
 	}
-	s.pushFront(i)
-	for s.bytes > budget { // never reaches i: it is first, and fits alone
+	s.pushFront(p)
+	for s.bytes > budget { // never reaches p: it is first, and fits alone
 		s.remove(s.tail)
 		s.evictions++
 	}
@@ -229,8 +200,8 @@ func (c *Cache) Remove(key []byte) {
 	}
 	s, h := c.shardFor(key)
 	s.mu.Lock()
-	if i, ok := s.index[h]; ok && s.nodes[i].key == string(key) {
-		s.remove(i)
+	if p, match := s.find(h, key); match {
+		s.remove(p)
 	}
 	s.mu.Unlock()
 }
@@ -245,68 +216,19 @@ func (c *Cache) Stats() CacheStats {
 		st.Misses += s.misses
 		st.Evictions += s.evictions
 		st.Bytes += s.bytes
-		st.Entries += int64(len(s.index))
+		st.Entries += int64(s.live)
 		s.mu.Unlock()
 	}
 	return st
 }
-
-func (s *cacheShard) newNode() int32 {
-	if i := s.free; i >= 0 {
-		s.free = s.nodes[i].next
-		return i
-	}
-	s.nodes = append(s.nodes, cacheNode{})
-	return int32(len(s.nodes) - 1)
-}
-
-// remove drops node i from the list and the index and frees it.
-func (s *cacheShard) remove(i int32) {
-	s.unlink(i)
-	n := &s.nodes[i]
-	delete(s.index, n.hash)
-	s.bytes -= entryCost(len(n.key), len(n.value))
-	*n = cacheNode{next: s.free} // let the key and value go
-	s.free = i
-}
-
-func (s *cacheShard) unlink(i int32) {
-	n := &s.nodes[i]
-	if n.prev >= 0 {
-		s.nodes[n.prev].next = n.next
-	} else {
-		s.head = n.next
-	}
-	if n.next >= 0 {
-		s.nodes[n.next].prev = n.prev
-	} else {
-		s.tail = n.prev
-	}
-}
-
-func (s *cacheShard) pushFront(i int32) {
-	n := &s.nodes[i]
-	n.prev, n.next = -1, s.head
-	if s.head >= 0 {
-		s.nodes[s.head].prev = i
-	} else {
-		s.tail = i
-	}
-	s.head = i
-}
-
-// cacheNodeSize documents the node's share of cacheEntryOverhead; a test
-// keeps the two in step.
-const cacheNodeSize = unsafe.Sizeof(cacheNode{})
 
 // Clear drops every cached value; the counters stay.
 func (c *Cache) Clear() {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
-		clear(s.index)
-		s.nodes = nil
-		s.free, s.head, s.tail = -1, -1, -1
+		s.slots, s.live = nil, 0
+		s.head, s.tail = -1, -1
 		s.bytes = 0
 		s.mu.Unlock()
 	}
@@ -323,8 +245,8 @@ func (c *Cache) Peek(key []byte, seq uint64) (int64, bool) {
 	s, h := c.shardFor(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.index[h]; ok && s.nodes[i].key == string(key) && s.nodes[i].seq == seq {
-		return entryCost(len(key), len(s.nodes[i].value)), true
+	if p, match := s.find(h, key); match && dataSeq(s.slots[p].data) == seq {
+		return dataCost(s.slots[p].data), true
 	}
 	return 0, false
 }

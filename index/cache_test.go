@@ -4,13 +4,20 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/cespare/xxhash/v2"
 	"pgregory.net/rapid"
 )
 
-// checkCache verifies a cache's lists, index and byte counts.
+// keyOf and seqOf return the key and seq of the entry at position p.
+func (s *cacheShard) keyOf(p int32) []byte { return dataKey(s.slots[p].data) }
+func (s *cacheShard) seqOf(p int32) uint64 { return dataSeq(s.slots[p].data) }
+
+// checkCache verifies a cache's lists, tables and byte counts.
 func checkCache(t interface {
 	Helper()
 	Fatalf(string, ...any)
@@ -21,20 +28,32 @@ func checkCache(t interface {
 		s.mu.Lock()
 		var bytes int64
 		n, prev := 0, int32(-1)
-		for i := s.head; i >= 0; i = s.nodes[i].next {
-			nd := &s.nodes[i]
-			if nd.prev != prev {
-				t.Fatalf("shard %d: node %d has prev %d, want %d", si, i, nd.prev, prev)
+		for p := s.head; p >= 0; p = s.slots[p].next {
+			sl := &s.slots[p]
+			if sl.data == nil || sl.prev != prev || n > len(s.slots) {
+				t.Fatalf("shard %d: slot %d in the list has data %p, prev %d (want %d)", si, p, sl.data, sl.prev, prev)
 			}
-			if j, ok := s.index[nd.hash]; !ok || j != i || nd.hash != c.hash([]byte(nd.key)) {
-				t.Fatalf("shard %d: node %d (%q) not indexed by its hash", si, i, nd.key)
+			key := s.keyOf(p)
+			if q, match := s.find(sl.hash, key); !match || q != p || sl.hash != c.hash(key) {
+				t.Fatalf("shard %d: slot %d (%q) not found by its key", si, p, key)
 			}
-			bytes += entryCost(len(nd.key), len(nd.value))
-			prev = i
+			bytes += dataCost(sl.data)
+			prev = p
 			n++
 		}
-		if prev != s.tail || n != len(s.index) {
-			t.Fatalf("shard %d: list of %d ends at %d, tail %d, index has %d", si, n, prev, s.tail, len(s.index))
+		if prev != s.tail || n != int(s.live) {
+			t.Fatalf("shard %d: list of %d ends at %d, tail %d, table has %d", si, n, prev, s.tail, s.live)
+		}
+		used := 0
+		for _, sl := range s.slots {
+			if sl.data != nil {
+				used++
+			} else if sl != (cacheSlot{}) {
+				t.Fatalf("shard %d: empty slot %+v", si, sl)
+			}
+		}
+		if used != n || 4*used > 3*len(s.slots) || len(s.slots)&(len(s.slots)-1) != 0 {
+			t.Fatalf("shard %d: %d of %d slots used for %d entries", si, used, len(s.slots), n)
 		}
 		if bytes != s.bytes || s.bytes > s.budget.Load() {
 			t.Fatalf("shard %d: entries cost %d, counted %d, budget %d", si, bytes, s.bytes, s.budget.Load())
@@ -69,11 +88,12 @@ func TestCacheHashCollisions(t *testing.T) {
 	checkCache(t, c)
 }
 
-func TestCacheEntryOverheadCoversNode(t *testing.T) {
-	// The node is only part of the per-entry cost; the map slot and the
-	// allocations need the rest.
-	if cacheNodeSize+24 > cacheEntryOverhead {
-		t.Fatalf("cacheEntryOverhead %d leaves too little beyond the %d-byte node", cacheEntryOverhead, cacheNodeSize)
+func TestCacheEntryOverheadCoversSlot(t *testing.T) {
+	// Beyond the key and value: the table's slots (at least a quarter of
+	// them spare, up to as many again after a doubling), the copy's header
+	// and the allocator's rounding of the copy.
+	if 2*cacheSlotSize*4/3+cacheHeaderLen+12 > cacheEntryOverhead {
+		t.Fatalf("cacheEntryOverhead %d leaves too little beyond %d-byte slots", cacheEntryOverhead, cacheSlotSize)
 	}
 }
 
@@ -166,8 +186,8 @@ func TestCacheCopies(t *testing.T) {
 func lruOrder(c *Cache) string {
 	s := &c.shards[0]
 	var out []byte
-	for i := s.head; i >= 0; i = s.nodes[i].next {
-		out = append(out, s.nodes[i].key...)
+	for p := s.head; p >= 0; p = s.slots[p].next {
+		out = append(out, s.keyOf(p)...)
 	}
 	return string(out)
 }
@@ -274,14 +294,95 @@ func TestCacheModel(t *testing.T) {
 			checkCache(t, c)
 			s := &c.shards[0]
 			j := 0
-			for n := s.head; n >= 0; n = s.nodes[n].next {
-				if j >= len(model) || s.nodes[n].key != model[j].key || s.nodes[n].seq != model[j].seq {
-					t.Fatalf("LRU position %d holds %q, model %v", j, s.nodes[n].key, model)
+			for n := s.head; n >= 0; n = s.slots[n].next {
+				if j >= len(model) || string(s.keyOf(n)) != model[j].key || s.seqOf(n) != model[j].seq {
+					t.Fatalf("LRU position %d holds %q, model %v", j, s.keyOf(n), model)
 				}
 				j++
 			}
 			if j != len(model) {
 				t.Fatalf("cache holds %d entries, model %d", j, len(model))
+			}
+		}
+	})
+}
+
+// TestCacheTableModel drives one shard's open-addressing table against a
+// map under random Puts, Gets, Peeks, Removes and Clears, with a budget
+// that never evicts and hash functions that crowd it: tags that collide
+// while the full hashes differ, homes at the table's end so probes wrap,
+// and full collisions, where the later key takes the entry.
+func TestCacheTableModel(t *testing.T) {
+	num := func(key []byte) uint64 {
+		n, err := strconv.Atoi(string(key[1:]))
+		if err != nil {
+			panic(err)
+		}
+		return uint64(n)
+	}
+	hashes := []struct {
+		name string
+		fn   func([]byte) uint64
+	}{
+		{"xxhash", xxhash.Sum64},
+		{"few tags", func(k []byte) uint64 { return num(k)%16 | num(k)<<40 }},
+		{"homes at the end", func(k []byte) uint64 { return 0xffff_fff0 | num(k)%16 | num(k)<<40 }},
+		{"full collisions", func(k []byte) uint64 { return num(k) % 40 }},
+	}
+	type ent struct {
+		seq uint64
+		val string
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		hf := rapid.SampledFrom(hashes).Draw(t, "hash")
+		c := NewCache(1<<30, 1)
+		c.hash = hf.fn
+		model := map[string]ent{}
+		for range rapid.IntRange(1, 600).Draw(t, "steps") {
+			key := fmt.Sprintf("k%d", rapid.IntRange(0, 300).Draw(t, "key"))
+			seq := rapid.Uint64Range(1, 4).Draw(t, "seq")
+			e, had := model[key]
+			switch op := rapid.IntRange(0, 12).Draw(t, "op"); {
+			case op < 6:
+				val := strings.Repeat(string(rune('a'+seq)), rapid.IntRange(0, 40).Draw(t, "len"))
+				c.Put([]byte(key), seq, []byte(val))
+				if had && e.seq > seq {
+					break
+				}
+				for k := range model {
+					if k != key && hf.fn([]byte(k)) == hf.fn([]byte(key)) {
+						delete(model, k) // the later key takes the entry
+					}
+				}
+				model[key] = ent{seq, val}
+			case op < 9:
+				v, ok := c.Get([]byte(key), seq)
+				if want := had && e.seq == seq; ok != want || (ok && string(v) != e.val) {
+					t.Fatalf("Get(%s, %d) = %q %v, model %+v %v", key, seq, v, ok, e, had)
+				}
+				if had && e.seq < seq {
+					delete(model, key)
+				}
+			case op < 10:
+				cost, ok := c.Peek([]byte(key), seq)
+				if want := had && e.seq == seq; ok != want || (ok && cost != entryCost(len(key), len(e.val))) {
+					t.Fatalf("Peek(%s, %d) = %d %v, model %+v %v", key, seq, cost, ok, e, had)
+				}
+			case op < 12:
+				c.Remove([]byte(key))
+				delete(model, key)
+			default:
+				c.Clear()
+				clear(model)
+			}
+			checkCache(t, c)
+			if st := c.Stats(); st.Entries != int64(len(model)) || st.Evictions != 0 {
+				t.Fatalf("cache holds %d entries after %d evictions, model %d", st.Entries, st.Evictions, len(model))
+			}
+		}
+		for k, e := range model { // every entry is still found, whatever moved
+			if v, ok := c.Get([]byte(k), e.seq); !ok || string(v) != e.val {
+				t.Fatalf("Get(%s, %d) = %q %v at the end, want %q", k, e.seq, v, ok, e.val)
 			}
 		}
 	})
