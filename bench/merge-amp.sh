@@ -20,7 +20,9 @@
 #
 # Usage: bench/merge-amp.sh [BIN_DIR]   (default ./bin, built by make build)
 # Knobs: MERGE_SIZES (default "1000000 5000000 20000000"), MERGE_WRITES
-# (default 5000000), BENCH_QUICK=1 (sizes "200000 1000000", 1M writes).
+# (default 5000000), MERGE_FLAGS (more pykvd flags, e.g.
+# "--merge-dead-percent 65"), BENCH_QUICK=1 (sizes "200000 1000000", 1M
+# writes).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
@@ -28,6 +30,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 B=$(cd "${1:-./bin}" && pwd)
 SIZES=${MERGE_SIZES:-"1000000 5000000 20000000"}
 WRITES=${MERGE_WRITES:-5000000}
+read -r -a FLAGS <<<"${MERGE_FLAGS:-}"
 if [[ ${BENCH_QUICK:-} == 1 ]]; then
 	SIZES="200000 1000000"
 	WRITES=1000000
@@ -57,7 +60,7 @@ for n in $SIZES; do
 	D="$T/$n"
 	mkdir -p "$D"
 	(cd "$D" && exec "$B/pykvd" --data-dir "$D/data" --fsync everysec --cache-bytes 1048576 --http-addr "" \
-		--resp-addr "127.0.0.1:$port" --native-addr "127.0.0.1:$native" 2>"$D/log") &
+		--resp-addr "127.0.0.1:$port" --native-addr "127.0.0.1:$native" "${FLAGS[@]}" 2>"$D/log") &
 	P=$!
 	for _ in $(seq 100); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
 	log "keyspace $n: loading"
