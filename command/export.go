@@ -97,7 +97,7 @@ func (t *Table) export(s *Session, _ [][]byte) Reply {
 	if err != nil {
 		return Err("EXPORT: " + oneLine(err.Error()))
 	}
-	now := t.nowMs()
+	now := t.nowMs(s)
 	s.Stream = func(emit func(Reply) error) {
 		defer v.Close()
 		gone := false // the connection failed: nothing more can be sent

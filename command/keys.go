@@ -131,7 +131,7 @@ func (t *Table) expireGeneric(s *Session, argv [][]byte, unitMs int64, relative 
 		when *= 1000
 	}
 	if relative {
-		now := t.nowMs()
+		now := t.nowMs(s)
 		if when > math.MaxInt64-now {
 			return invalidExpire(name)
 		}

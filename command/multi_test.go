@@ -441,3 +441,38 @@ func TestTransactionNeedsATransactor(t *testing.T) {
 		{cmd: "EXEC", want: "(error) ERR EXEC without MULTI"},
 	})
 }
+
+// TestExecOneClock: inside EXEC a relative expiry is taken from the
+// transaction's clock, read once, as the expiry checks of the same EXEC
+// are. The engine's clock here moves 1 ms at every reading, as a loaded
+// machine's does between commands: had EXPIRE k 0 read it again, k would
+// outlive its own EXEC's EXISTS, and PX 5 would show more than 5 ms left.
+func TestExecOneClock(t *testing.T) {
+	var ms atomic.Int64
+	ms.Store(testEpoch.UnixMilli())
+	ticking := func() time.Time { return time.UnixMilli(ms.Add(1)) }
+	db, err := storage.Open(t.TempDir(), storage.Options{Logger: slog.New(slog.DiscardHandler), NoHousekeeper: true,
+		ExpiryInterval: -1, Clock: ticking})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tab := New(db, Config{})
+	s := tab.NewSession()
+	run := func(args ...string) string {
+		argv := make([][]byte, len(args))
+		for i, a := range args {
+			argv[i] = []byte(a)
+		}
+		return tab.Exec(s, argv).String()
+	}
+	run("SET", "k", "v")
+	for _, cmd := range [][]string{{"MULTI"}, {"EXPIRE", "k", "0"}, {"EXISTS", "k"}, {"SET", "u", "v", "PX", "5"}, {"PTTL", "u"},
+		{"SET", "w", "v"}, {"PEXPIRE", "w", "7"}, {"PTTL", "w"}, {"GETEX", "w", "PX", "9"}, {"PTTL", "w"}} {
+		run(cmd...)
+	}
+	const want = `[(integer) 1 (integer) 0 OK (integer) 5 OK (integer) 1 (integer) 7 "v" (integer) 9]`
+	if got := run("EXEC"); got != want {
+		t.Fatalf("EXEC answered\n%s\nwant\n%s", got, want)
+	}
+}

@@ -87,9 +87,10 @@ func parseStringOptions(opts [][]byte, getex bool) (flags int, expiry []byte, ok
 
 // expireAt turns an expiry argument of SET, SETEX, PSETEX or GETEX into absolute
 // unix milliseconds, as Redis's getExpireMillisecondsOrReply: the number
-// must be positive and the result must fit in int64. name is the command's
-// name for the error text.
-func (t *Table) expireAt(arg []byte, unit int, name string) (int64, Reply, bool) {
+// must be positive and the result must fit in int64. A relative one is
+// taken from s's clock (see nowMs). name is the command's name for the
+// error text.
+func (t *Table) expireAt(s *Session, arg []byte, unit int, name string) (int64, Reply, bool) {
 	n, ok := redisfmt.ParseInt(arg)
 	if !ok {
 		return 0, errNotInteger, false
@@ -102,7 +103,7 @@ func (t *Table) expireAt(arg []byte, unit int, name string) (int64, Reply, bool)
 		n *= 1000
 	}
 	if unit == setEX || unit == setPX {
-		now := t.nowMs()
+		now := t.nowMs(s)
 		if n > math.MaxInt64-now {
 			return 0, invalidExpire(name), false
 		}
@@ -124,7 +125,7 @@ func (t *Table) set(s *Session, argv [][]byte) Reply {
 		KeepTTL: flags&setKeepTTL != 0,
 	}
 	if unit := flags & setExpiry; unit != 0 {
-		at, rep, ok := t.expireAt(expiry, unit, "set")
+		at, rep, ok := t.expireAt(s, expiry, unit, "set")
 		if !ok {
 			return rep
 		}
@@ -163,7 +164,7 @@ func (t *Table) psetex(s *Session, argv [][]byte) Reply {
 }
 
 func (t *Table) setWithExpiry(s *Session, argv [][]byte, unit int, name string) Reply {
-	at, rep, ok := t.expireAt(argv[2], unit, name)
+	at, rep, ok := t.expireAt(s, argv[2], unit, name)
 	if !ok {
 		return rep
 	}
@@ -307,7 +308,7 @@ func (t *Table) getex(s *Session, argv [][]byte) Reply {
 	var badExpiry Reply // replied only if the key exists
 	validExpiry := true
 	if unit := flags & setExpiry; unit != 0 {
-		at, badExpiry, validExpiry = t.expireAt(expiry, unit, "getex")
+		at, badExpiry, validExpiry = t.expireAt(s, expiry, unit, "getex")
 	}
 	var rep Reply
 	err := t.storeFor(s).Update(argv[1], func(cur storage.Current) (storage.Change, error) {

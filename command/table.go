@@ -214,9 +214,12 @@ func (t *Table) run(s *Session, argv [][]byte) Reply {
 // front ends that hold only a *Table.
 func (t *Table) Lookup(name []byte) (*Spec, bool) { return Lookup(name) }
 
-// nowMs is the Store's clock in unix milliseconds: the base of every
-// relative expiry.
-func (t *Table) nowMs() int64 { return t.store.Now().UnixMilli() }
+// nowMs is the clock of the Store s's commands run against, in unix
+// milliseconds: the base of every relative expiry. Inside EXEC that is the
+// transaction's, read once for the whole EXEC, so that an expiry set
+// relative to it agrees with the expiry checks of the same EXEC (EXPIRE k
+// 0 then EXISTS k is 0 however long the EXEC has run).
+func (t *Table) nowMs(s *Session) int64 { return t.storeFor(s).Now().UnixMilli() }
 
 // info returns the daemon's ServerInfo, or zero values without a provider.
 func (t *Table) info() ServerInfo {
