@@ -34,7 +34,12 @@ func TestArgNotationNamesCommands(t *testing.T) {
 	}
 	set := known["set"].Arguments()
 	if len(set) != 5 || set[0].Type != "key" || set[2].Type != "oneof" || set[3].Token != "GET" || set[3].Type != "pure-token" ||
-		strings.Join(set[4].Flags.Names(), ",") != "optional" || set[4].Args[0].Token != "EX" || set[4].Args[0].Type != "integer" {
+		strings.Join(set[4].Flags.Names(), ",") != "optional" || set[4].Args[0].Token != "EX" || set[4].Args[0].Type != "integer" ||
+		set[3].Since != "6.2.0" || set[4].Since != "" || set[4].Args[4].Since != "6.0.0" {
 		t.Errorf("set parsed as %+v", set)
+	}
+	if kill := known["client|kill"].Arguments()[0].Args; kill[0].Name != "ip:port" || kill[0].DeprecatedSince != "2.8.12" ||
+		kill[1].Args[4].Token != "LADDR" || kill[1].Args[4].Since != "6.2.0" || kill[1].Args[3].Since != "" {
+		t.Errorf("client|kill parsed as %+v", kill)
 	}
 }
