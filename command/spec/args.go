@@ -219,13 +219,13 @@ func (p *argParser) word() string {
 func (p *argParser) arg() Arg {
 	a := Arg{Name: p.word(), KeySpec: -1}
 	for p.i < len(p.s) {
-		switch c := p.s[p.i]; c {
-		case ':':
+		c := p.s[p.i]
+		if field := a.field(c); field != nil {
 			p.i++
-			a.Type = p.word()
-		case '=':
-			p.i++
-			a.Token = p.word()
+			*field = p.word()
+			continue
+		}
+		switch c {
 		case '@':
 			p.i++
 			n, err := strconv.Atoi(p.word())
@@ -233,21 +233,9 @@ func (p *argParser) arg() Arg {
 				p.fail(err.Error())
 			}
 			a.KeySpec, a.Type = n, "key"
-		case '^':
+		case '?', '*', '+':
 			p.i++
-			a.Since = p.word()
-		case '~':
-			p.i++
-			a.DeprecatedSince = p.word()
-		case '?':
-			p.i++
-			a.Flags |= ArgOptional
-		case '*':
-			p.i++
-			a.Flags |= ArgMultiple
-		case '+':
-			p.i++
-			a.Flags |= ArgMultipleToken
+			a.Flags |= map[byte]ArgFlags{'?': ArgOptional, '*': ArgMultiple, '+': ArgMultipleToken}[c]
 		case '(', '{':
 			p.i++
 			a.Type = map[byte]string{'(': "oneof", '{': "block"}[c]
@@ -261,6 +249,22 @@ func (p *argParser) arg() Arg {
 		}
 	}
 	return a.typed()
+}
+
+// field returns the text field of a that the mark c comes before in
+// argNotation, nil for any other byte.
+func (a *Arg) field(c byte) *string {
+	switch c {
+	case ':':
+		return &a.Type
+	case '=':
+		return &a.Token
+	case '^':
+		return &a.Since
+	case '~':
+		return &a.DeprecatedSince
+	}
+	return nil
 }
 
 func (a Arg) typed() Arg {

@@ -9,15 +9,7 @@ import (
 // subcommand of the table, and every command with an argument hint has
 // structured arguments (and the other way round).
 func TestArgNotationNamesCommands(t *testing.T) {
-	known := map[string]*Command{}
-	var walk func(cs []*Command)
-	walk = func(cs []*Command) {
-		for _, c := range cs {
-			known[c.Name] = c
-			walk(c.Subcommands)
-		}
-	}
-	walk(All())
+	known := byFullName()
 	for name := range argNotation {
 		if known[name] == nil {
 			t.Errorf("argNotation has %q, not a command", name)
@@ -42,4 +34,18 @@ func TestArgNotationNamesCommands(t *testing.T) {
 		kill[1].Args[4].Token != "LADDR" || kill[1].Args[4].Since != "6.2.0" || kill[1].Args[3].Since != "" {
 		t.Errorf("client|kill parsed as %+v", kill)
 	}
+}
+
+// byFullName is every command and subcommand by its name ("client|kill").
+func byFullName() map[string]*Command {
+	known := map[string]*Command{}
+	var walk func(cs []*Command)
+	walk = func(cs []*Command) {
+		for _, c := range cs {
+			known[c.Name] = c
+			walk(c.Subcommands)
+		}
+	}
+	walk(All())
+	return known
 }

@@ -9,15 +9,7 @@ import (
 // command or subcommand (index panics at start for a command without
 // one), and the facts a reader looks for are where they belong.
 func TestDocTableNamesCommands(t *testing.T) {
-	known := map[string]*Command{}
-	var walk func(cs []*Command)
-	walk = func(cs []*Command) {
-		for _, c := range cs {
-			known[c.Name] = c
-			walk(c.Subcommands)
-		}
-	}
-	walk(All())
+	known := byFullName()
 	for _, e := range docTable {
 		if known[e.name] == nil {
 			t.Errorf("docTable has %q, not a command", e.name)
