@@ -46,6 +46,10 @@ func Status(s string) Reply { return reply.Status(s) }
 // Array is reply.Array.
 func Array(items []Reply) Reply { return reply.Array(items) }
 
+// Set returns an array that RESP3 writes as a set, as Redis answers COMMAND
+// DOCS's flags and history (reply.Set).
+func Set(items []Reply) Reply { return reply.Set(items) }
+
 // Errorf is reply.Errorf.
 func Errorf(code, msg string) Reply { return reply.Errorf(code, msg) }
 

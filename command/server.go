@@ -134,12 +134,27 @@ func aclCategories(sp *Spec) []string {
 }
 
 // specDocs is one command's entry in COMMAND DOCS, in Redis 7's order:
-// summary, group, the structured arguments (spec.Arg) and the
-// subcommands'. pykv has no since, complexity or history to give.
+// summary, since, group, complexity, doc_flags, deprecated_since,
+// replaced_by, history, the structured arguments (spec.Arg) and the
+// subcommands', each of the optional ones only when it applies. As in
+// Redis, RESP3 gets doc_flags and history as sets.
 func specDocs(sp *Spec) Reply {
-	kv := []Reply{
-		Bytes([]byte("summary")), Bytes([]byte(sp.Summary)),
-		Bytes([]byte("group")), Bytes([]byte(sp.Group)),
+	doc := sp.Doc()
+	kv := []Reply{Bytes([]byte("summary")), Bytes([]byte(sp.Summary))}
+	kv = appendField(kv, "since", doc.Since)
+	kv = append(kv, Bytes([]byte("group")), Bytes([]byte(sp.Group)))
+	kv = appendField(kv, "complexity", doc.Complexity)
+	if flags := doc.DocFlags(); len(flags) > 0 {
+		kv = append(kv, Bytes([]byte("doc_flags")), statusSet(flags))
+	}
+	kv = appendField(kv, "deprecated_since", doc.DeprecatedSince)
+	kv = appendField(kv, "replaced_by", doc.ReplacedBy)
+	if len(doc.History) > 0 {
+		changes := make([]Reply, len(doc.History))
+		for i, h := range doc.History {
+			changes[i] = Array([]Reply{Bytes([]byte(h.Version)), Bytes([]byte(h.Text))})
+		}
+		kv = append(kv, Bytes([]byte("history")), Set(changes))
 	}
 	if args := sp.Arguments(); len(args) > 0 {
 		kv = append(kv, Bytes([]byte("arguments")), argDocs(args))
@@ -154,9 +169,19 @@ func specDocs(sp *Spec) Reply {
 	return Reply{Kind: KindMap, Array: kv}
 }
 
+// appendField appends the field name and its value to kv, unless the
+// value is empty: Redis leaves out what a command or argument lacks.
+func appendField(kv []Reply, name, value string) []Reply {
+	if value == "" {
+		return kv
+	}
+	return append(kv, Bytes([]byte(name)), Bytes([]byte(value)))
+}
+
 // argDocs is the "arguments" of COMMAND DOCS: a map per argument with
 // Redis 7.0's fields in its order (name, type, key_spec_index, token,
-// flags, arguments), each only when it applies.
+// since, deprecated_since, flags, arguments), each only when it applies;
+// flags are a set in RESP3, as Redis sends them.
 func argDocs(args []spec.Arg) Reply {
 	items := make([]Reply, len(args))
 	for i, a := range args {
@@ -164,11 +189,11 @@ func argDocs(args []spec.Arg) Reply {
 		if a.KeySpec >= 0 {
 			kv = append(kv, Bytes([]byte("key_spec_index")), Int(int64(a.KeySpec)))
 		}
-		if a.Token != "" {
-			kv = append(kv, Bytes([]byte("token")), Bytes([]byte(a.Token)))
-		}
+		kv = appendField(kv, "token", a.Token)
+		kv = appendField(kv, "since", a.Since)
+		kv = appendField(kv, "deprecated_since", a.DeprecatedSince)
 		if a.Flags != 0 {
-			kv = append(kv, Bytes([]byte("flags")), statuses(a.Flags.Names()))
+			kv = append(kv, Bytes([]byte("flags")), statusSet(a.Flags.Names()))
 		}
 		if len(a.Args) > 0 {
 			kv = append(kv, Bytes([]byte("arguments")), argDocs(a.Args))
@@ -176,6 +201,11 @@ func argDocs(args []spec.Arg) Reply {
 		items[i] = Reply{Kind: KindMap, Array: kv}
 	}
 	return Array(items)
+}
+
+// statusSet is names as a set of statuses: an array but in RESP3.
+func statusSet(names []string) Reply {
+	return Set(statuses(names).Array)
 }
 
 func statuses(names []string) Reply {

@@ -22,7 +22,12 @@ func TestCommand(t *testing.T) {
 			`["config|help" (integer) 2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []] ` +
 			`["config|resetstat" (integer) 2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
 			`["config|set" (integer) -4 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []]]]]`},
-		{cmd: "COMMAND DOCS get", want: `["get" ["summary" "Return the value of a key, or nil when the key does not exist." "group" "string" "arguments" [["name" "key" "type" "key" "key_spec_index" (integer) 0]]]]`},
+		{cmd: "COMMAND DOCS get", want: `["get" ["summary" "Return the value of a key, or nil when the key does not exist." "since" "1.0.0" "group" "string" "complexity" "O(1)" "arguments" [["name" "key" "type" "key" "key_spec_index" (integer) 0]]]]`},
+		{cmd: "COMMAND DOCS slaveof", want: `["slaveof" ["summary" "REPLICAOF's old name." "since" "1.0.0" "group" "server" "complexity" "O(1)" "doc_flags" [deprecated] ` +
+			`"deprecated_since" "5.0.0" "replaced_by" "` + "`REPLICAOF`" + `" "arguments" [["name" "args" "type" "oneof" "arguments" [["name" "host-port" "type" "block" ` +
+			`"arguments" [["name" "host" "type" "string"] ["name" "port" "type" "integer"]]] ["name" "no-one" "type" "block" "arguments" [["name" "no" "type" "pure-token" "token" "NO"] ["name" "one" "type" "pure-token" "token" "ONE"]]]]]]]]`},
+		{cmd: "COMMAND DOCS ttl", want: `["ttl" ["summary" "Return a key's time to live in seconds: -1 without expiry, -2 if missing." "since" "1.0.0" "group" "generic" "complexity" "O(1)" ` +
+			`"history" [["2.8.0" "Added the -2 reply."]] "arguments" [["name" "key" "type" "key" "key_spec_index" (integer) 0]]]]`},
 		{cmd: "COMMAND DOCS nosuch", want: `[]`},
 		{cmd: "COMMAND FOO", want: "(error) ERR unknown subcommand 'FOO'. Try COMMAND HELP."},
 		{cmd: "COMMAND COUNT x", want: "(error) ERR wrong number of arguments for 'command|count' command"},

@@ -28,7 +28,7 @@ const (
 // Reply is the result of one command, independent of any wire format.
 type Reply struct {
 	Kind  Kind
-	Int   int64   // KindInt; for KindNil, nilArray marks NilArray; for KindBytes, verbatimText marks Text
+	Int   int64   // KindInt; for KindNil, nilArray marks NilArray; for KindBytes, verbatimText marks Text; for KindArray, setItems marks Set
 	Bytes []byte  // KindBytes, KindStatus
 	Array []Reply // KindArray, KindMap (flattened key, value, key, value...)
 	Code  string  // KindError: a short upper-case class such as "ERR", "NOAUTH", "WRONGTYPE"
@@ -75,6 +75,18 @@ func Status(s string) Reply { return Reply{Kind: KindStatus, Bytes: []byte(s)} }
 
 // Array returns an array reply.
 func Array(items []Reply) Reply { return Reply{Kind: KindArray, Array: items} }
+
+// setItems is the Int of a KindArray Reply made by Set.
+const setItems = 1
+
+// Set returns an array reply whose items are a set, such as COMMAND
+// DOCS's flags: RESP3 writes it as Redis does, a set ("~"); RESP2 and the
+// native protocol as any array (KindArray). Its items are sent in the
+// order given.
+func Set(items []Reply) Reply { return Reply{Kind: KindArray, Array: items, Int: setItems} }
+
+// IsSet reports whether r was made by Set.
+func (r Reply) IsSet() bool { return r.Kind == KindArray && r.Int == setItems }
 
 // Errorf returns an error reply with the given code and message.
 func Errorf(code, msg string) Reply { return Reply{Kind: KindError, Code: code, Msg: msg} }

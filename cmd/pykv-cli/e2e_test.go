@@ -228,6 +228,7 @@ Invalid argument(s)
 
   GET key
   summary: Return the value of a key, or nil when the key does not exist.
+  since: 1.0.0
   group: string
 
 "3"

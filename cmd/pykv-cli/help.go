@@ -70,20 +70,27 @@ func topicHelp(topic []string, version string, color bool) string {
 		return fmt.Sprintf("No help for %q. Type \"help\" for the topics.\n", strings.Join(topic, " "))
 	}
 	var b strings.Builder
+	// field writes one "name: value" line, the name yellow in color as
+	// redis-cli shows it; an empty value writes nothing.
+	field := func(name, value string) {
+		switch {
+		case value == "":
+		case color:
+			fmt.Fprintf(&b, "  \x1b[33m%s:\x1b[0m %s\n", name, value)
+		default:
+			fmt.Fprintf(&b, "  %s: %s\n", name, value)
+		}
+	}
 	for _, sp := range specs {
-		name := displayName(sp)
 		if color {
-			fmt.Fprintf(&b, "\n  \x1b[1m%s\x1b[0m \x1b[90m%s\x1b[0m\n", name, sp.Args)
-			fmt.Fprintf(&b, "  \x1b[33msummary:\x1b[0m %s\n", sp.Summary)
-			if showGroup {
-				fmt.Fprintf(&b, "  \x1b[33mgroup:\x1b[0m %s\n", sp.Group)
-			}
+			fmt.Fprintf(&b, "\n  \x1b[1m%s\x1b[0m \x1b[90m%s\x1b[0m\n", displayName(sp), sp.Args)
 		} else {
-			fmt.Fprintf(&b, "\n  %s %s\n", name, sp.Args)
-			fmt.Fprintf(&b, "  summary: %s\n", sp.Summary)
-			if showGroup {
-				fmt.Fprintf(&b, "  group: %s\n", sp.Group)
-			}
+			fmt.Fprintf(&b, "\n  %s %s\n", displayName(sp), sp.Args)
+		}
+		field("summary", sp.Summary)
+		field("since", sp.Doc().Since)
+		if showGroup {
+			field("group", sp.Group)
 		}
 	}
 	b.WriteString("\n")

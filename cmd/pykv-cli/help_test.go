@@ -55,7 +55,7 @@ func TestCompleter(t *testing.T) {
 
 func TestTopicHelp(t *testing.T) {
 	got := topicHelp([]string{"set"}, "test", false)
-	for _, want := range []string{"\n  SET key value [NX|XX]", "  summary: Set a key's value", "  group: string\n"} {
+	for _, want := range []string{"\n  SET key value [NX|XX]", "  summary: Set a key's value", "  since: 1.0.0\n  group: string\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("help set = %q, missing %q", got, want)
 		}

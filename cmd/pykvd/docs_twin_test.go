@@ -14,26 +14,18 @@ import (
 	"github.com/pykv/pykv/reply"
 )
 
-// docsDropped are the fields of COMMAND DOCS that pykv does not give
-// (docs/protocol.md, Differences): its summaries are its own words, and it
-// has no since, complexity, history or deprecation notes, for a command or
-// an argument. Everything else must be redis-server's.
-var docsDropped = map[string]bool{
-	"summary": true, "since": true, "complexity": true, "history": true,
-	"doc_flags": true, "deprecated_since": true, "replaced_by": true,
-}
-
 // comparableDocs is one command's COMMAND DOCS entry (a map, or over
-// RESP2 its flat array) without docsDropped, and with only the
-// subcommands pykv has (Redis's CLIENT and CONFIG have many more), as a
-// map. A RESP3 set (an argument's flags, "~" from Redis) is read as an
-// array: pykv's reply model has no set.
+// RESP2 its flat array) without its summary, which is pykv's own words
+// (docs/protocol.md, Differences), and with only the subcommands pykv has
+// (Redis's CLIENT and CONFIG have many more), as a map. Everything else
+// must be redis-server's, RESP3's sets (doc_flags, history, an
+// argument's flags) included: the reader keeps a set a set.
 func comparableDocs(r reply.Reply, both func(sub string) bool) reply.Reply {
 	var kv []reply.Reply
 	for i := 0; i+1 < len(r.Array); i += 2 {
 		k, v := string(r.Array[i].Bytes), r.Array[i+1]
 		switch {
-		case docsDropped[k]:
+		case k == "summary":
 			continue
 		case k == "arguments":
 			args := make([]reply.Reply, len(v.Array))
@@ -88,8 +80,9 @@ func encodeAs(t *testing.T, r reply.Reply, proto int) string {
 }
 
 // TestCommandDocsLikeRedis (twin): COMMAND DOCS of every command both
-// servers have, over RESP2 and RESP3, is redis-server's but for
-// docsDropped; the arguments above all, which redis-cli's hints and HELP
+// servers have, over RESP2 and RESP3, is redis-server's but for the
+// summary: since, complexity, doc_flags, deprecated_since, replaced_by and
+// history, and the arguments above all, which redis-cli's hints and HELP
 // are made of. The native protocol's answer is the RESP2 one.
 func TestCommandDocsLikeRedis(t *testing.T) {
 	t.Parallel()
@@ -151,9 +144,9 @@ func TestCommandDocsLikeRedis(t *testing.T) {
 }
 
 // TestRedisCLIHelpLikeRedis: redis-cli builds its HELP from COMMAND DOCS,
-// so "redis-cli help CMD" shows the same usage line (the arguments) and
-// group against pykvd as against redis-server; only the summary and
-// since lines, pykv's own or absent, may differ.
+// so "redis-cli help CMD" shows the same usage line (the arguments),
+// since and group against pykvd as against redis-server; only the summary
+// line, pykv's own words, may differ.
 func TestRedisCLIHelpLikeRedis(t *testing.T) {
 	t.Parallel()
 	server, cli := needTool(t, "redis-server"), needTool(t, "redis-cli")
@@ -162,7 +155,7 @@ func TestRedisCLIHelpLikeRedis(t *testing.T) {
 	usage := func(out string) string {
 		var keep []string
 		for _, line := range strings.Split(out, "\n") {
-			if strings.Contains(line, "summary:") || strings.Contains(line, "since:") {
+			if strings.Contains(line, "summary:") {
 				continue
 			}
 			keep = append(keep, line)

@@ -1,6 +1,6 @@
 // Package spec says what each command of pykv is, apart from what it does:
-// its name, arity, flags, key positions, group, one-line summary and
-// argument hints, as Redis's COMMAND reports them. The command table
+// its name, arity, flags, key positions, group, one-line summary,
+// argument hints and documentation, as Redis's COMMAND reports them. The command table
 // (package command) runs what this package describes; the CLI reads it for
 // its help and hints. It imports nothing of the engine, so a client
 // program that shows help never compiles it.
@@ -81,6 +81,7 @@ type Command struct {
 	id       int
 	subs     map[string]*Command // upper-case subcommand name -> command
 	arityErr reply.Reply
+	doc      *Doc
 }
 
 // ID is the command's index among every command and subcommand, from 0 to
@@ -133,6 +134,9 @@ func index(cmds []*Command, parent string) map[string]*Command {
 		}
 		if len(short) > maxNameLen || c.Arity == 0 || c.Summary == "" {
 			panic("spec: malformed command " + c.Name)
+		}
+		if c.doc = docsByName[c.Name]; c.doc == nil {
+			panic("spec: no docs (docTable) for " + c.Name)
 		}
 		c.id = count
 		count++

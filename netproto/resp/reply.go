@@ -24,7 +24,8 @@ const maxNesting = 64
 //	*n / *-1       KindArray / KindNil (reply.NilArray)
 //	_              KindNil
 //	%n             KindMap, flattened to 2n items
-//	~n  >n         KindArray (a set; a push message)
+//	~n             KindArray made by reply.Set
+//	>n             KindArray (a push message)
 //	#t  #f         KindInt 1 or 0, as Redis maps booleans to RESP2
 //	,d  (n         KindBytes holding the double's or big number's text
 //	=n  !n         KindBytes without the "txt:" format prefix; KindError
@@ -168,6 +169,9 @@ func (r *Reader) readAggregate(c byte, depth int) (reply.Reply, error) {
 	items, err := r.readItems(int(n), depth)
 	if err != nil {
 		return reply.Reply{}, err
+	}
+	if c == '~' {
+		return reply.Set(items), nil
 	}
 	return reply.Reply{Kind: kind, Array: items}, nil
 }

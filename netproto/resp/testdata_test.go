@@ -182,8 +182,11 @@ func renderTo(b *strings.Builder, r reply.Reply) {
 		b.WriteString("-" + r.Code + " " + strconv.Quote(r.Msg))
 	case reply.KindArray, reply.KindMap:
 		open, end := "[", "]"
-		if r.Kind == reply.KindMap {
+		switch {
+		case r.Kind == reply.KindMap:
 			open, end = "{", "}"
+		case r.IsSet():
+			open = "~["
 		}
 		b.WriteString(open)
 		for i, it := range r.Array {

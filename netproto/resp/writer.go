@@ -52,6 +52,7 @@ func (w *Writer) Flush() error { return w.bw.Flush() }
 //	Int       :n                         :n
 //	Bytes     $len, then the bytes       $len, then the bytes
 //	Array     *n, then the items         *n, then the items
+//	Set       *n, then the items         ~n, then the items
 //	Map       *2n, keys and values       %n, keys and values
 //
 // A status or error text can only be one line: a CR or LF in it is written
@@ -105,9 +106,12 @@ func (w *Writer) reply(r reply.Reply) {
 		}
 		w.bulk(r.Bytes)
 	case reply.KindArray, reply.KindMap:
-		if r.Kind == reply.KindMap && w.proto == 3 {
+		switch {
+		case w.proto == 3 && r.Kind == reply.KindMap:
 			w.header('%', int64(len(r.Array)/2))
-		} else {
+		case w.proto == 3 && r.IsSet():
+			w.header('~', int64(len(r.Array)))
+		default:
 			w.header('*', int64(len(r.Array)))
 		}
 		for _, it := range r.Array {
