@@ -46,16 +46,19 @@ func storeError(err error) Reply {
 // oneLine replaces CR and LF with spaces, as Redis does for every error
 // text: a newline in an error would break RESP's framing, and error texts
 // can carry a client's bytes (an unknown command's name).
+// It works on bytes, not runes: a client's bytes that are not UTF-8 stay
+// as they came, as in Redis's reply.
 func oneLine(s string) string {
-	if strings.ContainsAny(s, "\r\n") {
-		s = strings.Map(func(r rune) rune {
-			if r == '\r' || r == '\n' {
-				return ' '
-			}
-			return r
-		}, s)
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
 	}
-	return s
+	b := []byte(s)
+	for i, c := range b {
+		if c == '\r' || c == '\n' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
 }
 
 // unknownArgsLimit bounds how much of the offending command an "unknown
