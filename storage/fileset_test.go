@@ -472,3 +472,45 @@ func TestV1DirectoryGetsAManifest(t *testing.T) {
 	defer db.Close()
 	checkKeys(t, db, want)
 }
+
+// TestV2DirectoryFlushThenMerge: a directory of the first format whose
+// log holds a flush after its snapshot (storage/testdata/v2) loses that
+// snapshot at start-up; the first merge's manifest must not list it, or
+// the next start-up stops on a missing file.
+func TestV2DirectoryFlushThenMerge(t *testing.T) {
+	for _, full := range []bool{true, false} {
+		t.Run(fmt.Sprintf("full=%v", full), func(t *testing.T) {
+			tmp := t.TempDir()
+			src := filepath.Join("testdata", "v2")
+			ents, err := os.ReadDir(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range ents {
+				b, _ := os.ReadFile(filepath.Join(src, e.Name()))
+				os.WriteFile(filepath.Join(tmp, e.Name()), b, 0o644)
+			}
+			db, err := Open(tmp, Options{Logger: quiet(), NoHousekeeper: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"after": "flush", "session": "abc", "new": "key"}
+			mustSet(t, db, "new", "key")
+			if full {
+				if _, err := db.Merge(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				partialMerge(t, db)
+			}
+			checkKeys(t, db, want)
+			db.Close()
+			db, err = Open(tmp, Options{Logger: quiet(), NoHousekeeper: true})
+			if err != nil {
+				t.Fatalf("reopen after the first merge: %v", err)
+			}
+			defer db.Close()
+			checkKeys(t, db, want)
+		})
+	}
+}

@@ -59,14 +59,17 @@ func (db *DB) recover() (nextID uint32, err error) {
 			nextID = max(nextID, id+1)
 		}
 		segs = segs[from:]
+		// Without a manifest the names say the same once the files are
+		// removed, but the set in memory, which the first merge writes
+		// down, must not list the removed snapshot either.
+		m := *db.fileSet
+		m.files, m.firstSeg = nil, segs[0]
 		if plan.manifest != nil {
-			m := *db.fileSet
-			m.files, m.firstSeg = nil, segs[0]
 			if err := writeManifest(fsys, db.dir, &m); err != nil {
 				return 0, fmt.Errorf("pykv/storage: write the manifest after a flush: %w", err)
 			}
-			db.fileSet = &m
 		}
+		db.fileSet = &m
 	} else if err := db.loadSnapshots(plan); err != nil {
 		return 0, err
 	}
