@@ -514,3 +514,82 @@ func TestV2DirectoryFlushThenMerge(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorAtEveryPartialMergeStep: an I/O error (not a crash) at each
+// file operation of a partial merge leaves the engine serving the
+// acknowledged data, and a directory that a restart opens to exactly it,
+// whether or not the failed step was after a rename had taken effect.
+func TestErrorAtEveryPartialMergeStep(t *testing.T) {
+	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, map[string]string) {
+		mem := vfs.NewMem()
+		var armed atomic.Bool
+		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+			if !armed.Load() {
+				return nil
+			}
+			return hook(op, path)
+		})
+		db := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+		want := fill(t, db)
+		if _, err := db.Merge(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 40; i += 3 {
+			k := fmt.Sprintf("key-%02d", i)
+			if i%2 == 0 {
+				if _, err := db.Del([]byte(k)); err != nil {
+					t.Fatal(err)
+				}
+				delete(want, k)
+			} else {
+				mustSet(t, db, k, "again")
+				want[k] = "again"
+			}
+		}
+		if err := db.rotateForMerge(); err != nil {
+			t.Fatal(err)
+		}
+		db.SetMergeThresholds(MergeThresholds{SealedSegments: 1, DeadBytes: 1, DeadRatio: 0.5, MinInterval: -1})
+		if err := db.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		return mem, db, want
+	}
+	run := func(db *DB) error {
+		db.merges.mu.Lock()
+		defer db.merges.mu.Unlock()
+		_, err := db.mergeSealed(false)
+		return err
+	}
+	var ops atomic.Int64
+	_, db, _ := setup(func(vfs.Op, string) error { ops.Add(1); return nil })
+	if err := run(db); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	total := int(ops.Load())
+	for at := 1; at <= total; at++ {
+		var n atomic.Int64
+		var what atomic.Value
+		mem, db, want := setup(func(op vfs.Op, path string) error {
+			if n.Add(1) == int64(at) {
+				what.Store(fmt.Sprintf("%s of %s", op, path))
+				return fmt.Errorf("injected error at %s of %s", op, path)
+			}
+			return nil
+		})
+		run(db)
+		if db.log.Err() == nil {
+			checkData(t, db, want)
+		}
+		db.Close()
+		db2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+		if err != nil {
+			t.Fatalf("error at operation %d of %d (%v): reopen: %v", at, total, what.Load(), err)
+		}
+		checkData(t, db2, want)
+		checkLiveCounts(t, db2, fmt.Sprintf("error at operation %d", at))
+		db2.Close()
+	}
+}
