@@ -148,7 +148,9 @@ func (in *Install) Commit() (err error) {
 	set := &manifest{firstSeg: in.seg + 1, nextID: db.fileSet.nextID, covered: in.covered,
 		files: []setFile{{id: in.w.ID(), min: min(in.w.MinSeq(), in.covered), max: in.covered}}}
 	if err := writeManifest(db.opts.FS, db.dir, set); err != nil {
-		db.opts.FS.Remove(path)
+		// The snapshot stays: a failed directory fsync comes after the
+		// rename, so the MANIFEST a restart finds may list it (if not,
+		// the restart removes it).
 		return fmt.Errorf("pykv/storage: write the manifest of a full sync: %w", err)
 	}
 	db.fileSet = set

@@ -540,3 +540,77 @@ func TestBacklog(t *testing.T) {
 		t.Fatalf("after the full sync:\n got  %v\n want %v", got, want)
 	}
 }
+
+// TestErrorAtEveryInstallStep: an I/O error (not a crash) at each file
+// operation of a full sync's Commit leaves a directory that a restart
+// opens to the old data or the new one, even when the error came after
+// the manifest's rename (its directory fsync).
+func TestErrorAtEveryInstallStep(t *testing.T) {
+	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 2048, NoHousekeeper: true})
+	defer leader.Close()
+	for round := range 3 {
+		load(t, leader, round)
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	newData := contents(t, leader)
+	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, *Install, map[string]string) {
+		mem := vfs.NewMem()
+		var armed atomic.Bool
+		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+			if !armed.Load() {
+				return nil
+			}
+			return hook(op, path)
+		})
+		f := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+		for i := range 50 {
+			mustSet(t, f, fmt.Sprintf("old%d", i), "o")
+		}
+		f.SetReplica(true)
+		old := contents(t, f)
+		s, err := leader.FullSync()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		in, err := f.BeginInstall(leader.DatasetID(), s.Covered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Records(func(r segment.Record) error { return in.Add(&r) }); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		return mem, f, in, old
+	}
+	var ops atomic.Int64
+	_, f, in, _ := setup(func(vfs.Op, string) error { ops.Add(1); return nil })
+	if err := in.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	total := int(ops.Load())
+	for at := 1; at <= total; at++ {
+		var n atomic.Int64
+		var what atomic.Value
+		mem, f, in, old := setup(func(op vfs.Op, path string) error {
+			if n.Add(1) == int64(at) {
+				what.Store(fmt.Sprintf("%s of %s", op, path))
+				return fmt.Errorf("injected error at %s of %s", op, path)
+			}
+			return nil
+		})
+		in.Commit() // fails at step at
+		f.Close()
+		f2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+		if err != nil {
+			t.Fatalf("error at operation %d of %d (%v): reopen: %v", at, total, what.Load(), err)
+		}
+		if got := contents(t, f2); !maps.Equal(got, old) && !maps.Equal(got, newData) {
+			t.Fatalf("error at operation %d of %d (%v): neither the old data nor the new:\n%v", at, total, what.Load(), got)
+		}
+		f2.Close()
+	}
+}
