@@ -614,3 +614,44 @@ func TestErrorAtEveryInstallStep(t *testing.T) {
 		f2.Close()
 	}
 }
+
+// TestFullSyncAfterDeadNewestFileDropped: when a policy merge drops the
+// newest snapshot file (all its records dead) and leaves an older one as
+// the whole set, the log that file covered is gone; a full sync must
+// start its feed where the set's covered seq is, not at the older file's
+// own, or it asks for log no longer retained.
+func TestFullSyncAfterDeadNewestFileDropped(t *testing.T) {
+	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 1024, NoHousekeeper: true, Backlog: Backlog{Bytes: -1}})
+	defer leader.Close()
+	for i := range 20 {
+		mustSet(t, leader, fmt.Sprintf("a%02d", i), "a")
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		mustSet(t, leader, fmt.Sprintf("b%02d", i), "b")
+	}
+	partialMerge(t, leader) // the log into a second file
+	if n := len(leader.files.snapshots()); n != 2 {
+		t.Fatalf("%d snapshot files, want 2", n)
+	}
+	for i := range 20 {
+		mustSet(t, leader, fmt.Sprintf("b%02d", i), "again") // the second file is all dead
+	}
+	// A merge of snapshot files alone: the dead one goes, unread.
+	leader.SetMergeThresholds(MergeThresholds{SealedSegments: 1000, DeadBytes: 1, DeadRatio: 0.5, MinInterval: -1})
+	if _, err := leader.MergeByPolicy(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(leader.files.snapshots()); n != 1 {
+		t.Fatalf("%d snapshot files after the dead one was dropped, want 1", n)
+	}
+	follower := openMem(t, vfs.NewMem(), Options{SegmentSize: 1024, NoHousekeeper: true})
+	defer follower.Close()
+	follower.SetReplica(true)
+	fullSync(t, leader, follower)
+	if got, want := contents(t, follower), contents(t, leader); !maps.Equal(got, want) {
+		t.Fatalf("after full sync:\n got  %v\n want %v", got, want)
+	}
+}
