@@ -330,7 +330,7 @@ func (s *Sync) Keys() uint64 {
 	if s.snap == nil {
 		return 0
 	}
-	return s.snap.snap.Footer.Count
+	return s.snap.snap.Footer.Count - uint64(s.snap.snap.Footer.Tombstones)
 }
 
 // Records passes the snapshot's records to fn in file order; their keys

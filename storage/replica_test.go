@@ -655,3 +655,47 @@ func TestFullSyncAfterDeadNewestFileDropped(t *testing.T) {
 		t.Fatalf("after full sync:\n got  %v\n want %v", got, want)
 	}
 }
+
+// TestFullSyncKeysCountsRecords: a full sync from a set whose one file
+// holds tombstones (the older file they hid was dropped) announces as
+// many keys as Records passes, tombstones not among them.
+func TestFullSyncKeysCountsRecords(t *testing.T) {
+	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 1024, NoHousekeeper: true})
+	defer leader.Close()
+	for i := range 20 {
+		mustSet(t, leader, fmt.Sprintf("a%02d", i), "a")
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := leader.Del([]byte(fmt.Sprintf("a%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSet(t, leader, "b", "b")
+	partialMerge(t, leader) // a second file, with 5 tombstones
+	for i := 5; i < 20; i++ {
+		mustSet(t, leader, fmt.Sprintf("a%02d", i), "again") // the first file is all dead
+	}
+	leader.SetMergeThresholds(MergeThresholds{SealedSegments: 1000, DeadBytes: 1, DeadRatio: 0.5, MinInterval: -1})
+	if _, err := leader.MergeByPolicy(); err != nil {
+		t.Fatal(err)
+	}
+	files := leader.files.snapshots()
+	if len(files) != 1 || files[0].tombs == 0 {
+		t.Fatalf("%d snapshot files; want one, with tombstones", len(files))
+	}
+	s, err := leader.FullSync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n uint64
+	if err := s.Records(func(segment.Record) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s.Keys() != n {
+		t.Fatalf("Keys() = %d, Records passed %d", s.Keys(), n)
+	}
+}
