@@ -181,7 +181,19 @@ func (in *Install) Commit() (err error) {
 	db.undo = undoLog{}
 	db.seq = 0
 	if err := db.loadSnapshots(dirPlan{dir: db.dir, manifest: set, snapshots: []uint32{in.w.ID()}}); err != nil {
-		return err
+		// The disk holds the new dataset, the keydir a part of it at
+		// most: drop that part, and take no write until a restart loads
+		// the whole (a record logged now, with a seq below the
+		// snapshot's, would stop that start-up).
+		db.keydir.Clear()
+		db.liveBytes.Store(0)
+		db.files.zeroLive()
+		db.seq = in.covered
+		db.applied.Store(in.covered)
+		db.installBroken = fmt.Errorf("pykv/storage: a full sync installed %s but could not load it; restart to load it: %w", path, err)
+		db.merges.stuck = db.installBroken // a merge would retire the unloaded file as dead
+		db.logger().Error("full sync installed but not loaded; restart pykvd", "snapshot", path, "err", err)
+		return db.installBroken
 	}
 	db.seq = in.covered
 	db.applied.Store(in.covered)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/snapshot"
 	"github.com/pykv/pykv/vfs"
 )
 
@@ -697,5 +698,72 @@ func TestFullSyncKeysCountsRecords(t *testing.T) {
 	}
 	if s.Keys() != n {
 		t.Fatalf("Keys() = %d, Records passed %d", s.Keys(), n)
+	}
+}
+
+// TestInstallLoadFails: when a full sync's snapshot is in place but
+// loading its index into the keydir fails, the follower serves neither a
+// part of the new dataset nor anything as if the install had not
+// happened: it refuses reads and writes until a restart, which loads the
+// installed data.
+func TestInstallLoadFails(t *testing.T) {
+	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 1 << 20, NoHousekeeper: true})
+	defer leader.Close()
+	for i := range 3000 {
+		mustSet(t, leader, fmt.Sprintf("key-%05d", i), strings.Repeat("v", 20))
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	want := contents(t, leader)
+	mem := vfs.NewMem()
+	var armed atomic.Bool
+	var reads atomic.Int64
+	fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+		if armed.Load() && op == vfs.OpRead && strings.HasSuffix(path, snapshot.Ext) && reads.Add(1) == 2 {
+			return errors.New("injected read error")
+		}
+		return nil
+	})
+	f := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+	for i := range 50 {
+		mustSet(t, f, fmt.Sprintf("old%d", i), "o")
+	}
+	f.SetReplica(true)
+	s, err := leader.FullSync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	in, err := f.BeginInstall(leader.DatasetID(), s.Covered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Records(func(r segment.Record) error { return in.Add(&r) }); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	if err := in.Commit(); err == nil {
+		t.Fatal("Commit succeeded though the load of its index failed")
+	}
+	armed.Store(false)
+	if n := f.DBSize(); n != 0 && n != int64(len(want)) {
+		if _, err := f.Get([]byte("key-00000")); err == nil {
+			t.Errorf("after a failed load the follower serves %d keys of the %d installed", n, len(want))
+		}
+	}
+	for _, seq := range []uint64{f.LastSeq() + 1, leader.LastSeq() + 1} {
+		if err := f.Apply([]segment.Record{{Type: segment.TypeSet, Seq: seq, Key: []byte("next"), Value: []byte("x")}}); err == nil {
+			t.Errorf("after a failed load the follower applies a record of seq %d", seq)
+		}
+	}
+	if _, err := f.Merge(); err == nil {
+		t.Errorf("after a failed load the follower merges (and would drop the unloaded file as dead)")
+	}
+	f.Close()
+	f2 := openMem(t, mem, Options{NoHousekeeper: true})
+	defer f2.Close()
+	if got := contents(t, f2); !maps.Equal(got, want) {
+		t.Fatalf("after a restart the follower holds %d keys, want the %d installed", len(got), len(want))
 	}
 }
