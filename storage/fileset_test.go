@@ -593,3 +593,41 @@ func TestErrorAtEveryPartialMergeStep(t *testing.T) {
 		db2.Close()
 	}
 }
+
+// TestTombstoneFilesDoNotAccumulate: merges of a log that only deletes
+// write files of tombstones alone, which hold no record bytes and so are
+// never dead by the ratio; the next merge that runs takes them along, so
+// that their number stays bounded and the keys stay deleted.
+func TestTombstoneFilesDoNotAccumulate(t *testing.T) {
+	mem := vfs.NewMem()
+	db := openMem(t, mem, Options{SegmentSize: 4096, NoHousekeeper: true})
+	want := map[string]string{}
+	for i := range 1000 {
+		k := fmt.Sprintf("k%04d", i)
+		mustSet(t, db, k, "v")
+		want[k] = "v"
+	}
+	if _, err := db.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	for r := range 20 {
+		for i := range 10 {
+			k := fmt.Sprintf("k%04d", r*10+i)
+			if _, err := db.Del([]byte(k)); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, k)
+		}
+		partialMerge(t, db)
+		checkLiveCounts(t, db, fmt.Sprintf("after merge %d", r))
+	}
+	checkKeys(t, db, want)
+	if n := len(db.files.snapshots()); n > 2 {
+		t.Errorf("%d snapshot files after 20 merges of deletes; want the base and at most one of tombstones", n)
+	}
+	db.Close()
+	db = openMem(t, mem, Options{SegmentSize: 4096, NoHousekeeper: true})
+	defer db.Close()
+	checkKeys(t, db, want)
+	checkLiveCounts(t, db, "after a restart")
+}
