@@ -2,8 +2,10 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -630,4 +632,53 @@ func TestTombstoneFilesDoNotAccumulate(t *testing.T) {
 	defer db.Close()
 	checkKeys(t, db, want)
 	checkLiveCounts(t, db, "after a restart")
+}
+
+// TestTombstoneCountChecked: a snapshot whose footer counts fewer
+// tombstones than its index holds (its checksums all valid: a writer's
+// mistake, which pykv-check reports) is refused at start-up, rather than
+// leaving tombstone entries in the keydir as keys that exist.
+func TestTombstoneCountChecked(t *testing.T) {
+	mem := vfs.NewMem()
+	db := openMem(t, mem, Options{SegmentSize: 4096, NoHousekeeper: true})
+	for i := range 50 {
+		mustSet(t, db, fmt.Sprintf("k%02d", i), "v")
+	}
+	if _, err := db.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := db.Del([]byte(fmt.Sprintf("k%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	partialMerge(t, db)
+	var path string
+	for _, df := range db.files.snapshots() {
+		if df.tombs > 0 {
+			path = df.path
+		}
+	}
+	db.Close()
+	if path == "" {
+		t.Fatal("no file with tombstones")
+	}
+	b, err := mem.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foot := b[len(b)-snapshot.FooterSize:]
+	binary.LittleEndian.PutUint32(foot[40:], 0)
+	binary.LittleEndian.PutUint32(foot[44:], crc32.Checksum(foot[:44], castagnoli))
+	mem.WriteFile(path, b)
+	mem.SyncDir("/data")
+	db2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+	if err == nil {
+		n := db2.DBSize()
+		db2.Close()
+		t.Fatalf("opened a snapshot whose footer counts 0 of its 5 tombstones (dbsize %d, want 45 or a refusal)", n)
+	}
+	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("open: %v; want ErrDamaged naming %s", err, path)
+	}
 }
