@@ -682,3 +682,111 @@ func TestTombstoneCountChecked(t *testing.T) {
 		t.Fatalf("open: %v; want ErrDamaged naming %s", err, path)
 	}
 }
+
+// TestCrashAtEveryTombstoneMergeStep: a power cut at each file operation
+// of a merge that takes a file holding tombstones (and the log) while it
+// leaves the older file those tombstones hide keys of alone, leaves a
+// directory that opens to exactly the acknowledged data: no deleted key
+// comes back.
+func TestCrashAtEveryTombstoneMergeStep(t *testing.T) {
+	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, map[string]string) {
+		mem := vfs.NewMem()
+		var armed atomic.Bool
+		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+			if !armed.Load() {
+				return nil
+			}
+			return hook(op, path)
+		})
+		db := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+		want := map[string]string{}
+		for i := range 40 {
+			k := fmt.Sprintf("key-%02d", i)
+			mustSet(t, db, k, "base")
+			want[k] = "base"
+		}
+		if _, err := db.Merge(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			k := fmt.Sprintf("key-%02d", i)
+			if _, err := db.Del([]byte(k)); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, k)
+		}
+		for i := range 10 {
+			k := fmt.Sprintf("new-%02d", i)
+			mustSet(t, db, k, "second")
+			want[k] = "second"
+		}
+		partialMerge(t, db) // a second file: new-* and 10 tombstones
+		for i := range 10 {
+			k := fmt.Sprintf("new-%02d", i)
+			mustSet(t, db, k, "third") // the second file is all dead but for its tombstones
+			want[k] = "third"
+		}
+		if _, err := db.Del([]byte("key-20")); err != nil {
+			t.Fatal(err)
+		}
+		delete(want, "key-20")
+		if err := db.rotateForMerge(); err != nil {
+			t.Fatal(err)
+		}
+		db.SetMergeThresholds(MergeThresholds{SealedSegments: 1, DeadBytes: 1, DeadRatio: 0.5, MinInterval: -1})
+		if err := db.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		return mem, db, want
+	}
+	run := func(db *DB) {
+		db.merges.mu.Lock()
+		defer db.merges.mu.Unlock()
+		db.mergeSealed(false)
+	}
+	var ops atomic.Int64
+	_, db, want := setup(func(vfs.Op, string) error { ops.Add(1); return nil })
+	before := len(liveSet(db))
+	run(db)
+	files := liveSet(db)
+	var tombs uint32
+	for _, n := range files {
+		tombs += n
+	}
+	if before != 2 || len(files) != 2 || tombs != 11 {
+		t.Fatalf("files %v after the merge (%d before); want the base and one new file holding 11 tombstones", files, before)
+	}
+	checkKeys(t, db, want)
+	db.Close()
+	total := int(ops.Load())
+	for at := 1; at <= total; at++ {
+		var n atomic.Int64
+		var mem *vfs.Mem
+		var crashed atomic.Bool
+		mem, db, want := setup(func(op vfs.Op, path string) error {
+			if crashed.Load() {
+				return errors.New("power is off")
+			}
+			if n.Add(1) == int64(at) {
+				crashed.Store(true)
+				mem.Crash()
+				return fmt.Errorf("power cut at %s of %s", op, path)
+			}
+			return nil
+		})
+		run(db) // fails at step at
+		if crashed.Load() {
+			db.abandon()
+		} else {
+			db.Close()
+		}
+		db2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+		if err != nil {
+			t.Fatalf("power cut at operation %d of %d: reopen: %v", at, total, err)
+		}
+		checkKeys(t, db2, want)
+		checkLiveCounts(t, db2, fmt.Sprintf("power cut at operation %d", at))
+		db2.Close()
+	}
+}
