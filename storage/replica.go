@@ -188,6 +188,7 @@ func (in *Install) Commit() (err error) {
 		db.keydir.Clear()
 		db.liveBytes.Store(0)
 		db.files.zeroLive()
+		db.files.forget(in.w.ID() | snapFlag) // unmapped by the failed load; the file stays
 		db.seq = in.covered
 		db.applied.Store(in.covered)
 		db.installBroken = fmt.Errorf("pykv/storage: a full sync installed %s but could not load it; restart to load it: %w", path, err)

@@ -760,6 +760,9 @@ func TestInstallLoadFails(t *testing.T) {
 	if _, err := f.Merge(); err == nil {
 		t.Errorf("after a failed load the follower merges (and would drop the unloaded file as dead)")
 	}
+	if n := len(f.files.snapshots()); n != 0 {
+		t.Errorf("after a failed load %d snapshot files are registered; their mapping is gone", n)
+	}
 	f.Close()
 	f2 := openMem(t, mem, Options{NoHousekeeper: true})
 	defer f2.Close()
