@@ -790,3 +790,73 @@ func TestCrashAtEveryTombstoneMergeStep(t *testing.T) {
 		db2.Close()
 	}
 }
+
+// TestFaultAtEveryOpenStep: an I/O error, or a power cut, at each file
+// operation of a start-up (of a set with tombstones, and of one whose log
+// flushed after it, which start-up writes a manifest for and prunes)
+// leaves a directory that the next start opens to exactly the
+// acknowledged data.
+func TestFaultAtEveryOpenStep(t *testing.T) {
+	for _, flush := range []bool{false, true} {
+		build := func() (*vfs.Mem, map[string]string) {
+			mem := vfs.NewMem()
+			db := openMem(t, mem, Options{SegmentSize: 1024, NoHousekeeper: true})
+			want := fill(t, db)
+			db.Merge()
+			for i := 0; i < 10; i++ {
+				k := fmt.Sprintf("key-%02d", i)
+				db.Del([]byte(k))
+				delete(want, k)
+			}
+			partialMerge(t, db)
+			if flush {
+				db.FlushAll()
+				want = map[string]string{}
+			}
+			mustSet(t, db, "after", "x")
+			want["after"] = "x"
+			db.Close()
+			return mem, want
+		}
+		var ops atomic.Int64
+		mem, _ := build()
+		db := openMem(t, vfs.Inject(mem, func(vfs.Op, string) error { ops.Add(1); return nil }), Options{NoHousekeeper: true})
+		db.Close()
+		total := int(ops.Load())
+		for _, crash := range []bool{false, true} {
+			for at := 1; at <= total; at++ {
+				mem, want := build()
+				var n atomic.Int64
+				var off atomic.Bool
+				fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+					if off.Load() {
+						return errors.New("off")
+					}
+					if n.Add(1) == int64(at) {
+						if crash {
+							off.Store(true)
+							mem.Crash()
+						}
+						return fmt.Errorf("injected at %s of %s", op, path)
+					}
+					return nil
+				})
+				db, err := Open("/data", Options{FS: fs, Logger: quiet(), NoHousekeeper: true})
+				if err == nil {
+					if off.Load() {
+						db.abandon()
+					} else {
+						db.Close()
+					}
+				}
+				db2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+				if err != nil {
+					t.Fatalf("flush %v crash %v at %d/%d: %v", flush, crash, at, total, err)
+				}
+				checkKeys(t, db2, want)
+				checkLiveCounts(t, db2, fmt.Sprint(at))
+				db2.Close()
+			}
+		}
+	}
+}
