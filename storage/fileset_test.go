@@ -507,6 +507,9 @@ func TestV2DirectoryFlushThenMerge(t *testing.T) {
 			}
 			checkKeys(t, db, want)
 			db.Close()
+			if rep := Check(tmp, Options{}, nil); len(rep.Problems) > 0 {
+				t.Fatalf("check after the first merge: %v", rep.Problems)
+			}
 			db, err = Open(tmp, Options{Logger: quiet(), NoHousekeeper: true})
 			if err != nil {
 				t.Fatalf("reopen after the first merge: %v", err)
