@@ -91,6 +91,11 @@ type DB struct {
 	// flushedBelow is the id of the segment that holds the last flush
 	// record: every file with a lower id holds nothing live (flush.go).
 	flushedBelow atomic.Uint32
+	// installBroken, guarded by wmu, is set when a full sync's snapshot
+	// was made the dataset on disk but could not be loaded into the
+	// keydir: every later write is refused until a restart, which loads
+	// it (Install.Commit).
+	installBroken error
 }
 
 // Open opens (creating if needed) the data directory dir.

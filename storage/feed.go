@@ -297,7 +297,10 @@ func (db *DB) FullSync() (*Sync, error) {
 	}
 	s := &Sync{db: db, snap: db.files.liveSnapshot(), Covered: db.fileSet.covered}
 	if s.snap != nil {
-		s.Covered = s.snap.snap.Header.CoveredSeq
+		// The set may cover more than its one file does (a merge dropped
+		// a newer file whose records were all dead, and the log it
+		// covered with it): the file is the dataset as of the set's seq.
+		s.Covered = max(s.snap.snap.Header.CoveredSeq, db.fileSet.covered)
 	}
 	if f := db.flushedBelow.Load(); f != 0 && f >= db.fileSet.firstSeg {
 		// A flush made the snapshot and the log before it dead: the
@@ -327,7 +330,7 @@ func (s *Sync) Keys() uint64 {
 	if s.snap == nil {
 		return 0
 	}
-	return s.snap.snap.Footer.Count
+	return s.snap.snap.Footer.Count - uint64(s.snap.snap.Footer.Tombstones)
 }
 
 // Records passes the snapshot's records to fn in file order; their keys

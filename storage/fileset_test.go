@@ -2,8 +2,10 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -471,4 +473,393 @@ func TestV1DirectoryGetsAManifest(t *testing.T) {
 	}
 	defer db.Close()
 	checkKeys(t, db, want)
+}
+
+// TestV2DirectoryFlushThenMerge: a directory of the first format whose
+// log holds a flush after its snapshot (storage/testdata/v2) loses that
+// snapshot at start-up; the first merge's manifest must not list it, or
+// the next start-up stops on a missing file.
+func TestV2DirectoryFlushThenMerge(t *testing.T) {
+	for _, full := range []bool{true, false} {
+		t.Run(fmt.Sprintf("full=%v", full), func(t *testing.T) {
+			tmp := t.TempDir()
+			src := filepath.Join("testdata", "v2")
+			ents, err := os.ReadDir(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range ents {
+				b, _ := os.ReadFile(filepath.Join(src, e.Name()))
+				os.WriteFile(filepath.Join(tmp, e.Name()), b, 0o644)
+			}
+			db, err := Open(tmp, Options{Logger: quiet(), NoHousekeeper: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"after": "flush", "session": "abc", "new": "key"}
+			mustSet(t, db, "new", "key")
+			if full {
+				if _, err := db.Merge(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				partialMerge(t, db)
+			}
+			checkKeys(t, db, want)
+			db.Close()
+			if rep := Check(tmp, Options{}, nil); len(rep.Problems) > 0 {
+				t.Fatalf("check after the first merge: %v", rep.Problems)
+			}
+			db, err = Open(tmp, Options{Logger: quiet(), NoHousekeeper: true})
+			if err != nil {
+				t.Fatalf("reopen after the first merge: %v", err)
+			}
+			defer db.Close()
+			checkKeys(t, db, want)
+		})
+	}
+}
+
+// TestErrorAtEveryPartialMergeStep: an I/O error (not a crash) at each
+// file operation of a partial merge leaves the engine serving the
+// acknowledged data, and a directory that a restart opens to exactly it,
+// whether or not the failed step was after a rename had taken effect.
+func TestErrorAtEveryPartialMergeStep(t *testing.T) {
+	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, map[string]string) {
+		mem := vfs.NewMem()
+		var armed atomic.Bool
+		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+			if !armed.Load() {
+				return nil
+			}
+			return hook(op, path)
+		})
+		db := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+		want := fill(t, db)
+		if _, err := db.Merge(); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 40; i += 3 {
+			k := fmt.Sprintf("key-%02d", i)
+			if i%2 == 0 {
+				if _, err := db.Del([]byte(k)); err != nil {
+					t.Fatal(err)
+				}
+				delete(want, k)
+			} else {
+				mustSet(t, db, k, "again")
+				want[k] = "again"
+			}
+		}
+		if err := db.rotateForMerge(); err != nil {
+			t.Fatal(err)
+		}
+		db.SetMergeThresholds(MergeThresholds{SealedSegments: 1, DeadBytes: 1, DeadRatio: 0.5, MinInterval: -1})
+		if err := db.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		return mem, db, want
+	}
+	run := func(db *DB) error {
+		db.merges.mu.Lock()
+		defer db.merges.mu.Unlock()
+		_, err := db.mergeSealed(false)
+		return err
+	}
+	var ops atomic.Int64
+	_, db, _ := setup(func(vfs.Op, string) error { ops.Add(1); return nil })
+	if err := run(db); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	total := int(ops.Load())
+	for at := 1; at <= total; at++ {
+		var n atomic.Int64
+		var what atomic.Value
+		mem, db, want := setup(func(op vfs.Op, path string) error {
+			if n.Add(1) == int64(at) {
+				what.Store(fmt.Sprintf("%s of %s", op, path))
+				return fmt.Errorf("injected error at %s of %s", op, path)
+			}
+			return nil
+		})
+		run(db)
+		if db.log.Err() == nil {
+			checkData(t, db, want)
+		}
+		db.Close()
+		db2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+		if err != nil {
+			t.Fatalf("error at operation %d of %d (%v): reopen: %v", at, total, what.Load(), err)
+		}
+		checkData(t, db2, want)
+		checkLiveCounts(t, db2, fmt.Sprintf("error at operation %d", at))
+		db2.Close()
+	}
+}
+
+// TestTombstoneFilesDoNotAccumulate: merges of a log that only deletes
+// write files of tombstones alone, which hold no record bytes and so are
+// never dead by the ratio; the next merge that runs takes them along, so
+// that their number stays bounded and the keys stay deleted.
+func TestTombstoneFilesDoNotAccumulate(t *testing.T) {
+	mem := vfs.NewMem()
+	db := openMem(t, mem, Options{SegmentSize: 4096, NoHousekeeper: true})
+	want := map[string]string{}
+	for i := range 1000 {
+		k := fmt.Sprintf("k%04d", i)
+		mustSet(t, db, k, "v")
+		want[k] = "v"
+	}
+	if _, err := db.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	for r := range 20 {
+		for i := range 10 {
+			k := fmt.Sprintf("k%04d", r*10+i)
+			if _, err := db.Del([]byte(k)); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, k)
+		}
+		partialMerge(t, db)
+		checkLiveCounts(t, db, fmt.Sprintf("after merge %d", r))
+	}
+	checkKeys(t, db, want)
+	if n := len(db.files.snapshots()); n > 2 {
+		t.Errorf("%d snapshot files after 20 merges of deletes; want the base and at most one of tombstones", n)
+	}
+	db.Close()
+	db = openMem(t, mem, Options{SegmentSize: 4096, NoHousekeeper: true})
+	defer db.Close()
+	checkKeys(t, db, want)
+	checkLiveCounts(t, db, "after a restart")
+}
+
+// TestTombstoneCountChecked: a snapshot whose footer counts fewer
+// tombstones than its index holds (its checksums all valid: a writer's
+// mistake, which pykv-check reports) is refused at start-up, rather than
+// leaving tombstone entries in the keydir as keys that exist.
+func TestTombstoneCountChecked(t *testing.T) {
+	mem := vfs.NewMem()
+	db := openMem(t, mem, Options{SegmentSize: 4096, NoHousekeeper: true})
+	for i := range 50 {
+		mustSet(t, db, fmt.Sprintf("k%02d", i), "v")
+	}
+	if _, err := db.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := db.Del([]byte(fmt.Sprintf("k%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	partialMerge(t, db)
+	var path string
+	for _, df := range db.files.snapshots() {
+		if df.tombs > 0 {
+			path = df.path
+		}
+	}
+	db.Close()
+	if path == "" {
+		t.Fatal("no file with tombstones")
+	}
+	b, err := mem.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	foot := b[len(b)-snapshot.FooterSize:]
+	binary.LittleEndian.PutUint32(foot[40:], 0)
+	binary.LittleEndian.PutUint32(foot[44:], crc32.Checksum(foot[:44], castagnoli))
+	mem.WriteFile(path, b)
+	mem.SyncDir("/data")
+	db2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+	if err == nil {
+		n := db2.DBSize()
+		db2.Close()
+		t.Fatalf("opened a snapshot whose footer counts 0 of its 5 tombstones (dbsize %d, want 45 or a refusal)", n)
+	}
+	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("open: %v; want ErrDamaged naming %s", err, path)
+	}
+}
+
+// TestCrashAtEveryTombstoneMergeStep: a power cut at each file operation
+// of a merge that takes a file holding tombstones (and the log) while it
+// leaves the older file those tombstones hide keys of alone, leaves a
+// directory that opens to exactly the acknowledged data: no deleted key
+// comes back.
+func TestCrashAtEveryTombstoneMergeStep(t *testing.T) {
+	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, map[string]string) {
+		mem := vfs.NewMem()
+		var armed atomic.Bool
+		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+			if !armed.Load() {
+				return nil
+			}
+			return hook(op, path)
+		})
+		db := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+		want := map[string]string{}
+		for i := range 40 {
+			k := fmt.Sprintf("key-%02d", i)
+			mustSet(t, db, k, "base")
+			want[k] = "base"
+		}
+		if _, err := db.Merge(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 10 {
+			k := fmt.Sprintf("key-%02d", i)
+			if _, err := db.Del([]byte(k)); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, k)
+		}
+		for i := range 10 {
+			k := fmt.Sprintf("new-%02d", i)
+			mustSet(t, db, k, "second")
+			want[k] = "second"
+		}
+		partialMerge(t, db) // a second file: new-* and 10 tombstones
+		for i := range 10 {
+			k := fmt.Sprintf("new-%02d", i)
+			mustSet(t, db, k, "third") // the second file is all dead but for its tombstones
+			want[k] = "third"
+		}
+		if _, err := db.Del([]byte("key-20")); err != nil {
+			t.Fatal(err)
+		}
+		delete(want, "key-20")
+		if err := db.rotateForMerge(); err != nil {
+			t.Fatal(err)
+		}
+		db.SetMergeThresholds(MergeThresholds{SealedSegments: 1, DeadBytes: 1, DeadRatio: 0.5, MinInterval: -1})
+		if err := db.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		return mem, db, want
+	}
+	run := func(db *DB) {
+		db.merges.mu.Lock()
+		defer db.merges.mu.Unlock()
+		db.mergeSealed(false)
+	}
+	var ops atomic.Int64
+	_, db, want := setup(func(vfs.Op, string) error { ops.Add(1); return nil })
+	before := len(liveSet(db))
+	run(db)
+	files := liveSet(db)
+	var tombs uint32
+	for _, n := range files {
+		tombs += n
+	}
+	if before != 2 || len(files) != 2 || tombs != 11 {
+		t.Fatalf("files %v after the merge (%d before); want the base and one new file holding 11 tombstones", files, before)
+	}
+	checkKeys(t, db, want)
+	db.Close()
+	total := int(ops.Load())
+	for at := 1; at <= total; at++ {
+		var n atomic.Int64
+		var mem *vfs.Mem
+		var crashed atomic.Bool
+		mem, db, want := setup(func(op vfs.Op, path string) error {
+			if crashed.Load() {
+				return errors.New("power is off")
+			}
+			if n.Add(1) == int64(at) {
+				crashed.Store(true)
+				mem.Crash()
+				return fmt.Errorf("power cut at %s of %s", op, path)
+			}
+			return nil
+		})
+		run(db) // fails at step at
+		if crashed.Load() {
+			db.abandon()
+		} else {
+			db.Close()
+		}
+		db2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+		if err != nil {
+			t.Fatalf("power cut at operation %d of %d: reopen: %v", at, total, err)
+		}
+		checkKeys(t, db2, want)
+		checkLiveCounts(t, db2, fmt.Sprintf("power cut at operation %d", at))
+		db2.Close()
+	}
+}
+
+// TestFaultAtEveryOpenStep: an I/O error, or a power cut, at each file
+// operation of a start-up (of a set with tombstones, and of one whose log
+// flushed after it, which start-up writes a manifest for and prunes)
+// leaves a directory that the next start opens to exactly the
+// acknowledged data.
+func TestFaultAtEveryOpenStep(t *testing.T) {
+	for _, flush := range []bool{false, true} {
+		build := func() (*vfs.Mem, map[string]string) {
+			mem := vfs.NewMem()
+			db := openMem(t, mem, Options{SegmentSize: 1024, NoHousekeeper: true})
+			want := fill(t, db)
+			db.Merge()
+			for i := 0; i < 10; i++ {
+				k := fmt.Sprintf("key-%02d", i)
+				db.Del([]byte(k))
+				delete(want, k)
+			}
+			partialMerge(t, db)
+			if flush {
+				db.FlushAll()
+				want = map[string]string{}
+			}
+			mustSet(t, db, "after", "x")
+			want["after"] = "x"
+			db.Close()
+			return mem, want
+		}
+		var ops atomic.Int64
+		mem, _ := build()
+		db := openMem(t, vfs.Inject(mem, func(vfs.Op, string) error { ops.Add(1); return nil }), Options{NoHousekeeper: true})
+		db.Close()
+		total := int(ops.Load())
+		for _, crash := range []bool{false, true} {
+			for at := 1; at <= total; at++ {
+				mem, want := build()
+				var n atomic.Int64
+				var off atomic.Bool
+				fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+					if off.Load() {
+						return errors.New("off")
+					}
+					if n.Add(1) == int64(at) {
+						if crash {
+							off.Store(true)
+							mem.Crash()
+						}
+						return fmt.Errorf("injected at %s of %s", op, path)
+					}
+					return nil
+				})
+				db, err := Open("/data", Options{FS: fs, Logger: quiet(), NoHousekeeper: true})
+				if err == nil {
+					if off.Load() {
+						db.abandon()
+					} else {
+						db.Close()
+					}
+				}
+				db2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+				if err != nil {
+					t.Fatalf("flush %v crash %v at %d/%d: %v", flush, crash, at, total, err)
+				}
+				checkKeys(t, db2, want)
+				checkLiveCounts(t, db2, fmt.Sprint(at))
+				db2.Close()
+			}
+		}
+	}
 }

@@ -296,11 +296,10 @@ func (db *DB) installMerge(plan mergePlan, run *mergeRun, st *MergeStats) error 
 		db.testPoint("merge: snapshot published")
 	}
 	if err := writeManifest(db.opts.FS, db.dir, next); err != nil {
-		// The old manifest stands: the new snapshot is not live, and a
-		// restart would remove it.
-		if path != "" {
-			db.opts.FS.Remove(path)
-		}
+		// The old manifest stands in memory, but on disk the new one may
+		// have been renamed in (a failed directory fsync): the new
+		// snapshot stays, since that manifest lists it, and a restart
+		// removes whichever files the manifest it finds does not list.
 		return fmt.Errorf("pykv/storage: write the manifest of a merge: %w", err)
 	}
 	db.fileSet = next

@@ -18,7 +18,9 @@ import (
 //     or when their dead bytes pass both DeadBytes and DeadRatio.
 //   - A snapshot file is taken when at least DeadRatio of its records are
 //     dead (overwritten, deleted, expired). A file whose records are all
-//     dead and that holds no tombstone is dropped without being read.
+//     dead and that holds no tombstone is dropped without being read. A
+//     file of tombstones alone, which has no dead share, goes with any
+//     merge that runs.
 //   - When the record bytes of all files pass MaxSpaceAmp times the live
 //     bytes, the files with the largest share of dead bytes are taken too,
 //     until the rest would be within it.
@@ -103,6 +105,15 @@ func (db *DB) pickMerge(full bool) (mergePlan, error) {
 			// Not worth a merge alone; files that cost nothing to drop
 			// go with the next one that runs.
 			clear(take)
+		} else {
+			// A file of tombstones alone (a merge of a log that only
+			// deleted) has no record bytes, so no dead share: it goes
+			// with any merge that runs, or such files would pile up.
+			for i, df := range snaps {
+				if df.records.Load() == 0 && df.tombs > 0 {
+					take[i] = true
+				}
+			}
 		}
 	}
 	for i, df := range snaps {

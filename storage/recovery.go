@@ -59,14 +59,17 @@ func (db *DB) recover() (nextID uint32, err error) {
 			nextID = max(nextID, id+1)
 		}
 		segs = segs[from:]
+		// Without a manifest the names say the same once the files are
+		// removed, but the set in memory, which the first merge writes
+		// down, must not list the removed snapshot either.
+		m := *db.fileSet
+		m.files, m.firstSeg = nil, segs[0]
 		if plan.manifest != nil {
-			m := *db.fileSet
-			m.files, m.firstSeg = nil, segs[0]
 			if err := writeManifest(fsys, db.dir, &m); err != nil {
 				return 0, fmt.Errorf("pykv/storage: write the manifest after a flush: %w", err)
 			}
-			db.fileSet = &m
 		}
+		db.fileSet = &m
 	} else if err := db.loadSnapshots(plan); err != nil {
 		return 0, err
 	}
@@ -299,6 +302,7 @@ func (db *DB) loadIndex(s *snapshot.Snapshot, fileID uint32) error {
 		at := index.Entry{FileID: fileID, Offset: e.Offset, Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq}
 		if e.Tombstone() {
 			at.FileID = tombFileID
+			gained[part].tombs++
 		}
 		old, replaced, stored := loaders[part].Put(e.Key, at)
 		if !stored {
@@ -313,6 +317,7 @@ func (db *DB) loadIndex(s *snapshot.Snapshot, fileID uint32) error {
 		}
 		return nil
 	}, func(part int) { loaders[part].Close() })
+	var tombs int64
 	for _, g := range gained {
 		db.files.addLive(fileID, g.own)
 		db.liveBytes.Add(g.own)
@@ -320,6 +325,12 @@ func (db *DB) loadIndex(s *snapshot.Snapshot, fileID uint32) error {
 			db.files.addLive(l.id, -l.n)
 			db.liveBytes.Add(-l.n)
 		}
+		tombs += g.tombs
+	}
+	if err == nil && tombs != int64(s.Footer.Tombstones) {
+		// Only the footer's count sends the file through the pass that
+		// removes the keys its tombstones delete (loadSnapshots).
+		return fmt.Errorf("%s: %w: the index holds %d tombstones, the footer says %d", s.Path, snapshot.ErrCorrupt, tombs, s.Footer.Tombstones)
 	}
 	return err
 }
@@ -328,15 +339,16 @@ func (db *DB) loadIndex(s *snapshot.Snapshot, fileID uint32) error {
 // the file being loaded gains, and what the files loaded before it lose
 // to its newer versions (a handful of files, so a short list).
 type liveDelta struct {
-	own  int64
-	lost []struct {
+	own   int64
+	tombs int64 // tombstones met
+	lost  []struct {
 		id uint32
 		n  int64
 	}
 	// Each part's delta is written by its own goroutine for every entry:
 	// padding keeps two of them off one cache line, which the cores would
 	// otherwise pass back and forth (a third more time per load).
-	_ [96]byte
+	_ [88]byte
 }
 
 func (d *liveDelta) lose(id uint32, n int64) {

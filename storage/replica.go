@@ -148,7 +148,9 @@ func (in *Install) Commit() (err error) {
 	set := &manifest{firstSeg: in.seg + 1, nextID: db.fileSet.nextID, covered: in.covered,
 		files: []setFile{{id: in.w.ID(), min: min(in.w.MinSeq(), in.covered), max: in.covered}}}
 	if err := writeManifest(db.opts.FS, db.dir, set); err != nil {
-		db.opts.FS.Remove(path)
+		// The snapshot stays: a failed directory fsync comes after the
+		// rename, so the MANIFEST a restart finds may list it (if not,
+		// the restart removes it).
 		return fmt.Errorf("pykv/storage: write the manifest of a full sync: %w", err)
 	}
 	db.fileSet = set
@@ -179,7 +181,20 @@ func (in *Install) Commit() (err error) {
 	db.undo = undoLog{}
 	db.seq = 0
 	if err := db.loadSnapshots(dirPlan{dir: db.dir, manifest: set, snapshots: []uint32{in.w.ID()}}); err != nil {
-		return err
+		// The disk holds the new dataset, the keydir a part of it at
+		// most: drop that part, and take no write until a restart loads
+		// the whole (a record logged now, with a seq below the
+		// snapshot's, would stop that start-up).
+		db.keydir.Clear()
+		db.liveBytes.Store(0)
+		db.files.zeroLive()
+		db.files.forget(in.w.ID() | snapFlag) // unmapped by the failed load; the file stays
+		db.seq = in.covered
+		db.applied.Store(in.covered)
+		db.installBroken = fmt.Errorf("pykv/storage: a full sync installed %s but could not load it; restart to load it: %w", path, err)
+		db.merges.stuck = db.installBroken // a merge would retire the unloaded file as dead
+		db.logger().Error("full sync installed but not loaded; restart pykvd", "snapshot", path, "err", err)
+		return db.installBroken
 	}
 	db.seq = in.covered
 	db.applied.Store(in.covered)

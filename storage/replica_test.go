@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/snapshot"
 	"github.com/pykv/pykv/vfs"
 )
 
@@ -538,5 +539,234 @@ func TestBacklog(t *testing.T) {
 	}
 	if got, want := contents(t, follower), contents(t, leader); !maps.Equal(got, want) {
 		t.Fatalf("after the full sync:\n got  %v\n want %v", got, want)
+	}
+}
+
+// TestErrorAtEveryInstallStep: an I/O error (not a crash) at each file
+// operation of a full sync's Commit leaves a directory that a restart
+// opens to the old data or the new one, even when the error came after
+// the manifest's rename (its directory fsync).
+func TestErrorAtEveryInstallStep(t *testing.T) {
+	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 2048, NoHousekeeper: true})
+	defer leader.Close()
+	for round := range 3 {
+		load(t, leader, round)
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	newData := contents(t, leader)
+	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, *Install, map[string]string) {
+		mem := vfs.NewMem()
+		var armed atomic.Bool
+		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+			if !armed.Load() {
+				return nil
+			}
+			return hook(op, path)
+		})
+		f := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+		for i := range 50 {
+			mustSet(t, f, fmt.Sprintf("old%d", i), "o")
+		}
+		f.SetReplica(true)
+		old := contents(t, f)
+		s, err := leader.FullSync()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		in, err := f.BeginInstall(leader.DatasetID(), s.Covered)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Records(func(r segment.Record) error { return in.Add(&r) }); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		return mem, f, in, old
+	}
+	var ops atomic.Int64
+	_, f, in, _ := setup(func(vfs.Op, string) error { ops.Add(1); return nil })
+	if err := in.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	total := int(ops.Load())
+	for at := 1; at <= total; at++ {
+		var n atomic.Int64
+		var what atomic.Value
+		mem, f, in, old := setup(func(op vfs.Op, path string) error {
+			if n.Add(1) == int64(at) {
+				what.Store(fmt.Sprintf("%s of %s", op, path))
+				return fmt.Errorf("injected error at %s of %s", op, path)
+			}
+			return nil
+		})
+		in.Commit() // fails at step at
+		f.Close()
+		f2, err := Open("/data", Options{FS: mem, Logger: quiet(), NoHousekeeper: true})
+		if err != nil {
+			t.Fatalf("error at operation %d of %d (%v): reopen: %v", at, total, what.Load(), err)
+		}
+		if got := contents(t, f2); !maps.Equal(got, old) && !maps.Equal(got, newData) {
+			t.Fatalf("error at operation %d of %d (%v): neither the old data nor the new:\n%v", at, total, what.Load(), got)
+		}
+		f2.Close()
+	}
+}
+
+// TestFullSyncAfterDeadNewestFileDropped: when a policy merge drops the
+// newest snapshot file (all its records dead) and leaves an older one as
+// the whole set, the log that file covered is gone; a full sync must
+// start its feed where the set's covered seq is, not at the older file's
+// own, or it asks for log no longer retained.
+func TestFullSyncAfterDeadNewestFileDropped(t *testing.T) {
+	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 1024, NoHousekeeper: true, Backlog: Backlog{Bytes: -1}})
+	defer leader.Close()
+	for i := range 20 {
+		mustSet(t, leader, fmt.Sprintf("a%02d", i), "a")
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		mustSet(t, leader, fmt.Sprintf("b%02d", i), "b")
+	}
+	partialMerge(t, leader) // the log into a second file
+	if n := len(leader.files.snapshots()); n != 2 {
+		t.Fatalf("%d snapshot files, want 2", n)
+	}
+	for i := range 20 {
+		mustSet(t, leader, fmt.Sprintf("b%02d", i), "again") // the second file is all dead
+	}
+	// A merge of snapshot files alone: the dead one goes, unread.
+	leader.SetMergeThresholds(MergeThresholds{SealedSegments: 1000, DeadBytes: 1, DeadRatio: 0.5, MinInterval: -1})
+	if _, err := leader.MergeByPolicy(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(leader.files.snapshots()); n != 1 {
+		t.Fatalf("%d snapshot files after the dead one was dropped, want 1", n)
+	}
+	follower := openMem(t, vfs.NewMem(), Options{SegmentSize: 1024, NoHousekeeper: true})
+	defer follower.Close()
+	follower.SetReplica(true)
+	fullSync(t, leader, follower)
+	if got, want := contents(t, follower), contents(t, leader); !maps.Equal(got, want) {
+		t.Fatalf("after full sync:\n got  %v\n want %v", got, want)
+	}
+}
+
+// TestFullSyncKeysCountsRecords: a full sync from a set whose one file
+// holds tombstones (the older file they hid was dropped) announces as
+// many keys as Records passes, tombstones not among them.
+func TestFullSyncKeysCountsRecords(t *testing.T) {
+	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 1024, NoHousekeeper: true})
+	defer leader.Close()
+	for i := range 20 {
+		mustSet(t, leader, fmt.Sprintf("a%02d", i), "a")
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := leader.Del([]byte(fmt.Sprintf("a%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSet(t, leader, "b", "b")
+	partialMerge(t, leader) // a second file, with 5 tombstones
+	for i := 5; i < 20; i++ {
+		mustSet(t, leader, fmt.Sprintf("a%02d", i), "again") // the first file is all dead
+	}
+	leader.SetMergeThresholds(MergeThresholds{SealedSegments: 1000, DeadBytes: 1, DeadRatio: 0.5, MinInterval: -1})
+	if _, err := leader.MergeByPolicy(); err != nil {
+		t.Fatal(err)
+	}
+	files := leader.files.snapshots()
+	if len(files) != 1 || files[0].tombs == 0 {
+		t.Fatalf("%d snapshot files; want one, with tombstones", len(files))
+	}
+	s, err := leader.FullSync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n uint64
+	if err := s.Records(func(segment.Record) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s.Keys() != n {
+		t.Fatalf("Keys() = %d, Records passed %d", s.Keys(), n)
+	}
+}
+
+// TestInstallLoadFails: when a full sync's snapshot is in place but
+// loading its index into the keydir fails, the follower serves neither a
+// part of the new dataset nor anything as if the install had not
+// happened: it refuses reads and writes until a restart, which loads the
+// installed data.
+func TestInstallLoadFails(t *testing.T) {
+	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 1 << 20, NoHousekeeper: true})
+	defer leader.Close()
+	for i := range 3000 {
+		mustSet(t, leader, fmt.Sprintf("key-%05d", i), strings.Repeat("v", 20))
+	}
+	if _, err := leader.Merge(); err != nil {
+		t.Fatal(err)
+	}
+	want := contents(t, leader)
+	mem := vfs.NewMem()
+	var armed atomic.Bool
+	var reads atomic.Int64
+	fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
+		if armed.Load() && op == vfs.OpRead && strings.HasSuffix(path, snapshot.Ext) && reads.Add(1) == 2 {
+			return errors.New("injected read error")
+		}
+		return nil
+	})
+	f := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
+	for i := range 50 {
+		mustSet(t, f, fmt.Sprintf("old%d", i), "o")
+	}
+	f.SetReplica(true)
+	s, err := leader.FullSync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	in, err := f.BeginInstall(leader.DatasetID(), s.Covered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Records(func(r segment.Record) error { return in.Add(&r) }); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	if err := in.Commit(); err == nil {
+		t.Fatal("Commit succeeded though the load of its index failed")
+	}
+	armed.Store(false)
+	if n := f.DBSize(); n != 0 && n != int64(len(want)) {
+		if _, err := f.Get([]byte("key-00000")); err == nil {
+			t.Errorf("after a failed load the follower serves %d keys of the %d installed", n, len(want))
+		}
+	}
+	for _, seq := range []uint64{f.LastSeq() + 1, leader.LastSeq() + 1} {
+		if err := f.Apply([]segment.Record{{Type: segment.TypeSet, Seq: seq, Key: []byte("next"), Value: []byte("x")}}); err == nil {
+			t.Errorf("after a failed load the follower applies a record of seq %d", seq)
+		}
+	}
+	if _, err := f.Merge(); err == nil {
+		t.Errorf("after a failed load the follower merges (and would drop the unloaded file as dead)")
+	}
+	if n := len(f.files.snapshots()); n != 0 {
+		t.Errorf("after a failed load %d snapshot files are registered; their mapping is gone", n)
+	}
+	f.Close()
+	f2 := openMem(t, mem, Options{NoHousekeeper: true})
+	defer f2.Close()
+	if got := contents(t, f2); !maps.Equal(got, want) {
+		t.Fatalf("after a restart the follower holds %d keys, want the %d installed", len(got), len(want))
 	}
 }

@@ -66,6 +66,9 @@ func (db *DB) logLocked(recs []segment.Record) error {
 	} else {
 		pos = small[:len(recs)]
 	}
+	if db.installBroken != nil {
+		return db.installBroken
+	}
 	if _, err := db.log.Append(pos, recs...); err != nil {
 		return logFailed(err)
 	}
