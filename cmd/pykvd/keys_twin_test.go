@@ -267,7 +267,9 @@ func keysScript(p string, now time.Time) []twinStep {
 	o := k("o")
 	exact([]string{"OBJECT", "ENCODING", k("none")}, []string{"OBJECT", "REFCOUNT", k("none")},
 		[]string{"OBJECT", "FREQ", k("none")}, []string{"OBJECT", "IDLETIME", k("none")},
-		[]string{"SET", o, "v"}, []string{"OBJECT", "FREQ", o}, []string{"OBJECT", "HELP"}, []string{"object", "help"},
+		[]string{"SET", o, "v"}, []string{"OBJECT", "IDLETIME", o}, []string{"GET", o}, []string{"OBJECT", "IDLETIME", o},
+		[]string{"TOUCH", o}, []string{"object", "idletime", o},
+		[]string{"OBJECT", "FREQ", o}, []string{"OBJECT", "HELP"}, []string{"object", "help"},
 		[]string{"OBJECT", "foo", o}, []string{"OBJECT", "foo"}, []string{"OBJECT"}, []string{"OBJECT", "ENCODING"},
 		[]string{"OBJECT", "encoding", o, o}, []string{"OBJECT", "REFCOUNT"}, []string{"OBJECT", "FREQ"},
 		[]string{"OBJECT", "IDLETIME"}, []string{"OBJECT", "HELP", "x"},
@@ -288,7 +290,8 @@ func keysScript(p string, now time.Time) []twinStep {
 
 // TestKeysCommandsLikeRedis (twin): every reply and error of EXPIRE's
 // options, EXPIRETIME, PEXPIRETIME, RENAME, RENAMENX, COPY, TYPE, TOUCH,
-// KEYS, SCAN ... TYPE, RANDOMKEY and OBJECT, from pykvd over RESP2, RESP3
+// KEYS, SCAN ... TYPE, RANDOMKEY and OBJECT (IDLETIME too: 0 on both for a
+// key just written, read or touched), from pykvd over RESP2, RESP3
 // and the native protocol, is what redis-server answers: byte for byte,
 // but for KEYS and SCAN (the same keys in the server's own order),
 // RANDOMKEY (one of the keys) and the times set by a relative EXPIRE
