@@ -164,6 +164,22 @@ func BenchmarkKeydirGet(b *testing.B) {
 	})
 }
 
+// BenchmarkKeydirAccess is BenchmarkKeydirGet through Access, the lookup
+// of a GET, which also sets the key's LRU clock: a store the first time a
+// key is read in a clock second, a load alone after.
+func BenchmarkKeydirAccess(b *testing.B) {
+	k, keys := filledKeydir(b)
+	k.SetClock(k.Clock() + 1) // every key's first access in the run stores
+	b.RunParallel(func(pb *testing.PB) {
+		r := rand.New(rand.NewPCG(rand.Uint64(), 0))
+		for pb.Next() {
+			if _, ok := k.Access(keyAt(keys, r.IntN(benchKeyspace))); !ok {
+				panic("missing key")
+			}
+		}
+	})
+}
+
 // BenchmarkKeydirPut overwrites random keys among 1M from all CPUs, as SETs
 // on existing keys do.
 func BenchmarkKeydirPut(b *testing.B) {
