@@ -154,6 +154,7 @@ func filledKeydir(b *testing.B) (*Keydir, []byte) {
 // BenchmarkKeydirGet looks up random existing keys among 1M from all CPUs.
 func BenchmarkKeydirGet(b *testing.B) {
 	k, keys := filledKeydir(b)
+	defer reportCPU(b, cpuTime(b))
 	b.RunParallel(func(pb *testing.PB) {
 		r := rand.New(rand.NewPCG(rand.Uint64(), 0))
 		for pb.Next() {
@@ -170,6 +171,7 @@ func BenchmarkKeydirGet(b *testing.B) {
 func BenchmarkKeydirAccess(b *testing.B) {
 	k, keys := filledKeydir(b)
 	k.SetClock(k.Clock() + 1) // every key's first access in the run stores
+	defer reportCPU(b, cpuTime(b))
 	b.RunParallel(func(pb *testing.PB) {
 		r := rand.New(rand.NewPCG(rand.Uint64(), 0))
 		for pb.Next() {
