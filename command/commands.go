@@ -77,7 +77,7 @@ func handlers() []struct {
 		{"type", (*Table).typeCmd},
 		{"keys", (*Table).keys},
 		{"randomkey", (*Table).randomkey},
-		{"touch", (*Table).exists},
+		{"touch", (*Table).touchKeys},
 		{"object|encoding", (*Table).objectEncoding},
 		{"object|freq", (*Table).objectFreq},
 		{"object|idletime", (*Table).objectIdletime},

@@ -76,9 +76,10 @@
 // index is "ERR DB index is out of range". Every value is a string, so
 // TYPE answers string or none, and SCAN's TYPE string matches everything
 // and any other type nothing. OBJECT ENCODING and REFCOUNT answer by the
-// value what Redis answers for a value SET stored; pykv keeps no access
-// times, so OBJECT IDLETIME of an existing key is an error, and FREQ is
-// Redis's error under the noeviction policy CONFIG GET reports. AUTH knows one user,
+// value what Redis answers for a value SET stored; OBJECT IDLETIME counts
+// from the key's last use by Redis's rules (Store.Get and Touch use a key,
+// Exists, Peek and IdleTime do not), and FREQ is Redis's error under the
+// noeviction policy CONFIG GET reports. AUTH knows one user,
 // "default". HELLO names the server "pykv" but reports RedisVersion as its
 // version, which clients use to choose features; INFO reports both.
 //

@@ -29,6 +29,16 @@ func (t *Table) exists(s *Session, argv [][]byte) Reply {
 	return Int(int64(n))
 }
 
+// TOUCH key [key ...]: EXISTS that counts as a use of each key, resetting
+// its OBJECT IDLETIME.
+func (t *Table) touchKeys(s *Session, argv [][]byte) Reply {
+	n, err := t.storeFor(s).Touch(argv[1:]...)
+	if err != nil {
+		return storeError(err)
+	}
+	return Int(int64(n))
+}
+
 // EXPIRE key seconds
 func (t *Table) expire(s *Session, argv [][]byte) Reply {
 	return t.expireGeneric(s, argv, 1000, true, "expire")
@@ -442,9 +452,10 @@ func encodingOf(v []byte) (enc string, n int64, isInt bool) {
 }
 
 // objectValue reads the key of OBJECT's subcommands: ok false with Nil
-// for a missing key, as Redis's objectCommandLookupOrReply answers.
+// for a missing key, as Redis's objectCommandLookupOrReply answers. The
+// read is no use of the key (LOOKUP_NOTOUCH there).
 func (t *Table) objectValue(s *Session, key []byte) ([]byte, Reply, bool) {
-	v, err := t.storeFor(s).Get(key)
+	v, err := t.storeFor(s).Peek(key)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, Nil, false
@@ -501,16 +512,18 @@ func (t *Table) objectFreq(s *Session, argv [][]byte) Reply {
 	return errNoLFU
 }
 
-// errNoIdleTime is OBJECT IDLETIME's answer for an existing key: pykv
-// keeps no access times (docs/protocol.md, Differences from Redis 7).
-var errNoIdleTime = Err("idle time not tracked by pykv")
-
-// OBJECT IDLETIME key
+// OBJECT IDLETIME key: the seconds since the key was last used, by
+// Redis's LRU clock (one-second steps, kept 24 bits wide), which pykv
+// keeps per key as Redis does under a policy other than LFU.
 func (t *Table) objectIdletime(s *Session, argv [][]byte) Reply {
-	if rep, ok := t.objectExists(s, argv[2]); !ok {
-		return rep
+	n, err := t.storeFor(s).IdleTime(argv[2])
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return Nil
+	case err != nil:
+		return storeError(err)
 	}
-	return errNoIdleTime
+	return Int(n)
 }
 
 // objectHelpLines are Redis 7.0's OBJECT HELP, word for word: pykv has

@@ -15,10 +15,21 @@ type Store interface {
 	// MaxValueSize is the longest value the store keeps; APPEND, SETRANGE
 	// and SETBIT check what they would build against it before building.
 	MaxValueSize() int
+	// Get returns key's value; the read is a use of the key (see
+	// IdleTime), as Redis's lookupKey counts one.
 	Get(key []byte) ([]byte, error)
+	// Peek is Get without the use: OBJECT ENCODING's read, which Redis
+	// makes with LOOKUP_NOTOUCH.
+	Peek(key []byte) ([]byte, error)
 	Set(key, value []byte, opt storage.SetOptions) (storage.SetResult, error)
 	Del(keys ...[]byte) (int, error)
+	// Exists counts the keys that exist, using none (EXISTS, TYPE).
 	Exists(keys ...[]byte) (int, error)
+	// Touch is Exists, each lookup a use of the key (TOUCH).
+	Touch(keys ...[]byte) (int, error)
+	// IdleTime returns the seconds since key was last used or written
+	// (OBJECT IDLETIME), or storage.ErrNotFound; it is no use itself.
+	IdleTime(key []byte) (int64, error)
 	IncrBy(key []byte, delta int64) (int64, error)
 	// Expire sets an absolute expiry in unix ms; a time not in the future
 	// deletes the key. It reports whether the key existed.

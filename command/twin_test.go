@@ -18,7 +18,8 @@ type memStore struct {
 	mu    sync.Mutex
 	now   time.Time
 	m     map[string]memEntry
-	err   error // when set, every method fails with it
+	used  map[string]time.Time // when each key was last written or read (OBJECT IDLETIME)
+	err   error                // when set, every method fails with it
 	stats storage.Stats
 	// maxValue is the engine's max_value_size; newMemStore sets the
 	// engine's default.
@@ -35,7 +36,7 @@ type memEntry struct {
 var testEpoch = time.UnixMilli(1_700_000_000_000)
 
 func newMemStore() *memStore {
-	return &memStore{now: testEpoch, m: map[string]memEntry{}, maxValue: 64 << 20}
+	return &memStore{now: testEpoch, m: map[string]memEntry{}, used: map[string]time.Time{}, maxValue: 64 << 20}
 }
 
 func (m *memStore) advance(d time.Duration) {
@@ -55,6 +56,49 @@ func (m *memStore) live(k string) (memEntry, bool) {
 		return memEntry{}, false
 	}
 	return e, ok
+}
+
+// set writes k's entry, which counts as a use of k.
+func (m *memStore) set(k string, e memEntry) {
+	m.m[k] = e
+	m.used[k] = m.now
+}
+
+func (m *memStore) Touch(keys ...[]byte) (int, error) {
+	n, err := m.Exists(keys...)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		if _, ok := m.m[string(k)]; ok {
+			m.used[string(k)] = m.now
+		}
+	}
+	return n, err
+}
+
+func (m *memStore) Peek(key []byte) ([]byte, error) {
+	m.mu.Lock()
+	used, had := m.used[string(key)]
+	m.mu.Unlock()
+	v, err := m.Get(key)
+	m.mu.Lock()
+	if had {
+		m.used[string(key)] = used
+	}
+	m.mu.Unlock()
+	return v, err
+}
+
+func (m *memStore) IdleTime(key []byte) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return 0, m.err
+	}
+	if _, ok := m.live(string(key)); !ok {
+		return 0, storage.ErrNotFound
+	}
+	return int64(m.now.Sub(m.used[string(key)]) / time.Second), nil
 }
 
 func (m *memStore) MaxValueSize() int {
@@ -81,6 +125,7 @@ func (m *memStore) Get(key []byte) ([]byte, error) {
 		return nil, storage.ErrNotFound
 	}
 	m.stats.KeyspaceHits++
+	m.used[string(key)] = m.now
 	return e.v, nil
 }
 
@@ -103,7 +148,7 @@ func (m *memStore) Set(key, value []byte, opt storage.SetOptions) (storage.SetRe
 	if opt.KeepTTL {
 		e.at = old.at
 	}
-	m.m[k] = e
+	m.set(k, e)
 	res.Written = true
 	return res, nil
 }
@@ -172,7 +217,7 @@ func (m *memStore) IncrBy(key []byte, delta int64) (int64, error) {
 	}
 	n += delta
 	e.v = strconv.AppendInt(nil, n, 10)
-	m.m[string(key)] = e
+	m.set(string(key), e)
 	return n, nil
 }
 
@@ -191,7 +236,7 @@ func (m *memStore) Expire(key []byte, atMs int64) (bool, error) {
 		return true, nil
 	}
 	e.at = atMs
-	m.m[string(key)] = e
+	m.set(string(key), e)
 	return true, nil
 }
 
@@ -206,7 +251,7 @@ func (m *memStore) Persist(key []byte) (bool, error) {
 		return false, nil
 	}
 	e.at = 0
-	m.m[string(key)] = e
+	m.set(string(key), e)
 	return true, nil
 }
 
@@ -236,6 +281,7 @@ func (m *memStore) MGet(keys ...[]byte) ([][]byte, error) {
 	for i, k := range keys {
 		if e, ok := m.live(string(k)); ok {
 			vals[i] = e.v
+			m.used[string(k)] = m.now
 		}
 	}
 	return vals, nil
@@ -248,7 +294,7 @@ func (m *memStore) MSet(pairs ...[]byte) error {
 		return m.err
 	}
 	for i := 0; i+1 < len(pairs); i += 2 {
-		m.m[string(pairs[i])] = memEntry{v: clone(pairs[i+1])}
+		m.set(string(pairs[i]), memEntry{v: clone(pairs[i+1])})
 	}
 	return nil
 }
@@ -268,7 +314,7 @@ func (m *memStore) MSetNX(pairs ...[]byte) (bool, error) {
 		}
 	}
 	for i := 0; i+1 < len(pairs); i += 2 {
-		m.m[string(pairs[i])] = memEntry{v: clone(pairs[i+1])}
+		m.set(string(pairs[i]), memEntry{v: clone(pairs[i+1])})
 	}
 	return true, nil
 }
@@ -294,7 +340,7 @@ func (m *memStore) Update(key []byte, fn func(storage.Current) (storage.Change, 
 	case len(ch.Value) > m.maxValue:
 		return storage.ErrValueTooLarge
 	default:
-		m.m[k] = memEntry{v: clone(ch.Value), at: ch.ExpireAt}
+		m.set(k, memEntry{v: clone(ch.Value), at: ch.ExpireAt})
 	}
 	return nil
 }
@@ -373,7 +419,7 @@ func (m *memStore) Rename(src, dst []byte, nx bool) (bool, error) {
 		return false, nil
 	}
 	delete(m.m, string(src))
-	m.m[string(dst)] = e
+	m.set(string(dst), e)
 	return true, nil
 }
 
@@ -390,7 +436,7 @@ func (m *memStore) Copy(src, dst []byte, replace bool) (bool, error) {
 	if _, exists := m.live(string(dst)); exists && !replace {
 		return false, nil
 	}
-	m.m[string(dst)] = memEntry{v: clone(e.v), at: e.at}
+	m.set(string(dst), memEntry{v: clone(e.v), at: e.at})
 	return true, nil
 }
 

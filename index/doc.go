@@ -19,11 +19,11 @@
 //	        +--------------------------+-----------------------------------+
 //	                                            |
 //	arena   [][]byte chunks of up to 16 KiB     v
-//	        +-----------+---------+-------+-------+-------+---------+ - - - - - - - - - - +
-//	        | uvarint   | key     | seq   | file  | size  | offset  | expire_at | ttl idx |
-//	        | 2*klen+t  | klen B  | u64   | u32   | u32   | u48     | i64       | u32     |
-//	        +-----------+---------+-------+-------+-------+---------+ - - - - - - - - - - +
-//	        1 B if key < 64 B     \__________ 22 B, fixed __________/ only when t = 1 (12 B)
+//	        +-----------+---------+---------------+-------+-------+---------+ - - - - - - - - - - +
+//	        | uvarint   | key     | size u32 with | seq   | file  | offset  | expire_at | ttl idx |
+//	        | 2*klen+t  | klen B  | LRU clock u32 | u64   | u32   | u48     | i64       | u32     |
+//	        +-----------+---------+---------------+-------+-------+---------+ - - - - - - - - - - +
+//	        1 B if key < 64 B     \______________ 26 B, fixed ______________/ only when t = 1 (12 B)
 //
 //	ttl     []uint32                 refs of the records with an expiry
 //
@@ -39,6 +39,13 @@
 // the table doubles. Probing is triangular over groups and stops at a group with an
 // empty slot; the table stays at most 7/8 full, counting tombstones, doubles
 // when it fills and shrinks when under 1/8 full.
+//
+// The LRU clock (Redis's: seconds, 24 bits) is one aligned 32-bit word,
+// so that a reader holding only the read lock can set it atomically
+// (Access); it sits at the first multiple of 4 in the fixed fields, and the
+// size field is split around it, so the clock costs 4 bytes and no padding
+// (arena.go draws it). Access stores it only when it changed: within a
+// second, repeated reads of a key load the word and dirty no cache line.
 //
 // Records are written once and updated in place: the fixed fields have fixed
 // offsets. A record that gains or loses an expiry changes length and moves
@@ -64,14 +71,17 @@
 // structure live (go1.26, linux/amd64, 256 shards):
 //
 //	                        B/key   beyond key   GC wall   GC pause
-//	Keydir, 1M keys          52.4      36.4       ~5 ms    ~0.15 ms
-//	Keydir, 5M keys          47.9      31.9       ~3 ms    ~0.15 ms
-//	Keydir, 1M, 10% TTL      53.0      37.0       ~5 ms    ~0.2 ms
+//	Keydir, 1M keys          56.4      40.4       ~5 ms    ~0.15 ms
+//	Keydir, 5M keys          51.9      35.9       ~3 ms    ~0.15 ms
+//	Keydir, 1M, 10% TTL      57.2      41.2       ~5 ms    ~0.2 ms
 //	map[string]Entry, 1M    150.2     134.2      ~54 ms    ~1.7 ms
 //
-// The 5M keydir peaks at about 250 MB of RSS. Per key, beyond the key: 23
-// bytes of record, 5 bytes of table slot divided by the load factor (7/16 to
-// 7/8: 6 to 11.5 bytes), and a few bytes of unfilled chunk. Reproduce with:
+// The LRU clock added 4.0 bytes per key to each keydir row (GC costs were
+// measured before it; its bytes hold no pointers). The 5M keydir peaked at
+// about 250 MB of RSS before the clock's 20 MB. Per key, beyond the key: 27
+// bytes of record, 5 bytes of table slot divided by the load factor (7/16
+// to 7/8: 6 to 11.5 bytes), and a few bytes of unfilled chunk. Reproduce
+// with:
 //
 //	go test -run '^$' -bench 'KeydirMemory|GoMapMemory' -benchtime=1x ./index/
 //

@@ -3,6 +3,8 @@ package index
 import (
 	"math/bits"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
@@ -37,6 +39,17 @@ type Keydir struct {
 	advised   [][]byte // memory advised for huge pages until LoadDone
 	shift     uint     // 64 - log2(len(shards)): the top hash bits pick the shard
 	hash      func([]byte) uint64
+	lru       atomic.Uint32 // the LRU clock that accesses and writes stamp keys with
+}
+
+// LRUClockMax is the largest LRU clock: the clock counts seconds modulo
+// 2^24, as Redis's does (LRU_BITS 24, LRU_CLOCK_RESOLUTION 1000 ms).
+const LRUClockMax = 1<<24 - 1
+
+// LRUClock returns the LRU clock at t: its unix seconds modulo 2^24, as
+// Redis's getLRUClock computes it.
+func LRUClock(t time.Time) uint32 {
+	return uint32(t.UnixMilli()/1000) & LRUClockMax
 }
 
 // NewKeydir returns an empty Keydir with shards shards, rounded up to a power
@@ -57,8 +70,19 @@ func newKeydir(shards int, hash func([]byte) uint64) *Keydir {
 	for i := range k.shards {
 		k.shards[i].init(hash, 64-k.shift)
 	}
+	k.lru.Store(LRUClock(time.Now()))
 	return k
 }
+
+// SetClock sets the LRU clock (see LRUClock) that Access, Put and Loader
+// stamp keys with from now on. The Keydir reads no time itself: its
+// owner ticks the clock, as Redis's serverCron refreshes server.lruclock
+// ten times a second, so that a lookup costs no reading of the time. A new
+// Keydir's clock is LRUClock(time.Now()).
+func (k *Keydir) SetClock(c uint32) { k.lru.Store(c & LRUClockMax) }
+
+// Clock returns the LRU clock.
+func (k *Keydir) Clock() uint32 { return k.lru.Load() }
 
 // roundShards rounds n up to a power of two in [1, MaxShards], with def for n <= 0.
 func roundShards(n, def int) int {
@@ -90,16 +114,57 @@ func (k *Keydir) Get(key []byte) (Entry, bool) {
 	return e, ok
 }
 
+// Access is Get for a lookup that counts as a use of the key, as Redis's
+// lookupKey without LOOKUP_NOTOUCH: it also sets the key's LRU clock to
+// the current Clock, from which IdleTime counts.
+func (k *Keydir) Access(key []byte) (Entry, bool) {
+	h := k.hash(key)
+	s := k.shardFor(h)
+	now := k.lru.Load()
+	s.mu.RLock()
+	e, ok := s.access(key, h, now)
+	s.mu.RUnlock()
+	return e, ok
+}
+
+// IdleTime returns the seconds since key's LRU clock was last set (by
+// Access, Put or a Loader), as of the current Clock, the way Redis's
+// estimateObjectIdleTime counts them: a clock that wrapped past 2^24
+// seconds (194 days) counts from the wrap, so an idle time is exact only
+// below that. It reports false for a missing key, and sets no clock.
+func (k *Keydir) IdleTime(key []byte) (seconds int64, ok bool) {
+	h := k.hash(key)
+	s := k.shardFor(h)
+	now := int64(k.lru.Load())
+	s.mu.RLock()
+	g, j, ok := s.find(key, h)
+	var at int64
+	if ok {
+		_, f, _ := parse(s.rec(g.refs[j]))
+		at = int64(f.loadClock())
+	}
+	s.mu.RUnlock()
+	if !ok {
+		return 0, false
+	}
+	if now >= at {
+		return now - at, true
+	}
+	return now + (LRUClockMax - at), true // Redis's formula, one short of modular
+}
+
 // Put sets key's entry, inserting the key or replacing its entry, and
-// returns the entry it replaced. The key is copied. It panics if e.Offset
-// exceeds MaxOffset.
+// returns the entry it replaced; the key's LRU clock becomes the current
+// Clock, as a write in Redis makes a new object. The key is copied. It
+// panics if e.Offset exceeds MaxOffset.
 func (k *Keydir) Put(key []byte, e Entry) (old Entry, existed bool) {
 	checkOffset(e.Offset)
 	h := k.hash(key)
 	s := k.shardFor(h)
+	now := k.lru.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.put(key, h, e)
+	return s.put(key, h, e, now)
 }
 
 // Delete removes key and returns the entry it had.
@@ -117,7 +182,8 @@ func (k *Keydir) Delete(key []byte) (old Entry, existed bool) {
 
 // CompareAndSwap replaces key's entry with e only if the key exists and its
 // current Seq is oldSeq. Merges use it to repoint a key at the merged file: a
-// write that landed meanwhile has a newer seq and wins.
+// write that landed meanwhile has a newer seq and wins. The key's LRU clock
+// is kept: moving a version is no use of the key.
 func (k *Keydir) CompareAndSwap(key []byte, oldSeq uint64, e Entry) bool {
 	checkOffset(e.Offset)
 	h := k.hash(key)
@@ -129,7 +195,7 @@ func (k *Keydir) CompareAndSwap(key []byte, oldSeq uint64, e Entry) bool {
 	if !ok || s.seqAt(g, j) != oldSeq {
 		return false
 	}
-	s.replace(g, j, key, e)
+	s.replace(g, j, key, e, 0, false)
 	return true
 }
 

@@ -2,7 +2,6 @@ package index
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"testing"
@@ -43,7 +42,7 @@ func checkInvariants(t interface {
 					liveBytes += int64(recordLen(len(key), ttl))
 					if ttl {
 						ttlKeys++
-						idx := binary.LittleEndian.Uint32(f[ttlIdxAt:])
+						idx := f.ttlIdx()
 						if int(idx) >= len(s.ttl) || s.ttl[idx] != g.refs[j] {
 							t.Fatalf("shard %d: key %q has ttl index %d, list does not point back", si, key, idx)
 						}

@@ -31,13 +31,14 @@ func (l *Loader) Put(key []byte, e Entry) (old Entry, replaced, stored bool) {
 		l.s = s
 	}
 	s.ensureChunkRoom()
+	now := l.k.lru.Load() // loaded keys start fresh, as Redis's do from an RDB
 	if g, j, ok := s.find(key, h); ok {
 		if s.seqAt(g, j) > e.Seq {
 			return Entry{}, false, false
 		}
-		return s.replace(g, j, key, e), true, true
+		return s.replace(g, j, key, e, now, true), true, true
 	}
-	s.add(key, h, e)
+	s.add(key, h, e, now)
 	return Entry{}, false, true
 }
 

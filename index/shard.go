@@ -1,7 +1,6 @@
 package index
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -111,24 +110,41 @@ func (s *shard) get(key []byte, h uint64) (Entry, bool) {
 	return decode(f, ttl), true
 }
 
-// put inserts or replaces key's entry.
-func (s *shard) put(key []byte, h uint64, e Entry) (Entry, bool) {
+// access is get that also sets key's LRU clock to now. Under the read
+// lock other readers may set the same clock at once, hence the atomics;
+// the store is skipped when the clock already reads now, as it does for
+// every access to a key within the clock's second after the first, so
+// that hot keys' cache lines are not dirtied on every read.
+func (s *shard) access(key []byte, h uint64, now uint32) (Entry, bool) {
+	g, j, ok := s.find(key, h)
+	if !ok {
+		return Entry{}, false
+	}
+	_, f, ttl := parse(s.rec(g.refs[j]))
+	if w := f.clock(); atomic.LoadUint32(w) != now {
+		atomic.StoreUint32(w, now)
+	}
+	return decode(f, ttl), true
+}
+
+// put inserts or replaces key's entry, setting its LRU clock to now.
+func (s *shard) put(key []byte, h uint64, e Entry, now uint32) (Entry, bool) {
 	s.ensureChunkRoom()
 	if g, j, ok := s.find(key, h); ok {
-		return s.replace(g, j, key, e), true
+		return s.replace(g, j, key, e, now, true), true
 	}
-	s.insert(key, h, e)
+	s.insert(key, h, e, now)
 	return Entry{}, false
 }
 
-// insert adds key, known to be absent.
-func (s *shard) insert(key []byte, h uint64, e Entry) {
-	s.add(key, h, e)
+// insert adds key, known to be absent, with LRU clock now.
+func (s *shard) insert(key []byte, h uint64, e Entry, now uint32) {
+	s.add(key, h, e, now)
 	s.publish()
 }
 
 // add is insert without publishing the counters.
-func (s *shard) add(key []byte, h uint64, e Entry) {
+func (s *shard) add(key []byte, h uint64, e Entry, now uint32) {
 	g, j := s.freeSlot(h)
 	if g.ctrl[j] == ctrlEmpty && s.growthLeft == 0 {
 		n := len(s.groups)
@@ -141,26 +157,33 @@ func (s *shard) add(key []byte, h uint64, e Entry) {
 	if g.ctrl[j] == ctrlEmpty {
 		s.growthLeft--
 	}
-	g.refs[j] = s.appendRecord(key, e)
+	g.refs[j] = s.appendRecord(key, e, now)
 	g.ctrl[j] = h2(h)
 	s.live++
 }
 
-// replace overwrites the entry in slot j of g and returns the old one. The
-// record is rewritten in place unless the key gains or loses its expiry,
-// which changes the record's length.
-func (s *shard) replace(g *group, j int, key []byte, e Entry) Entry {
+// replace overwrites the entry in slot j of g and returns the old one.
+// With touch the key's LRU clock becomes now, else it is kept. The record
+// is rewritten in place unless the key gains or loses its expiry, which
+// changes the record's length.
+func (s *shard) replace(g *group, j int, key []byte, e Entry, now uint32, touch bool) Entry {
 	ref := g.refs[j]
 	_, f, hadTTL := parse(s.rec(ref))
 	old := decode(f, hadTTL)
+	if !touch {
+		now = f.loadClock()
+	}
 	if hasTTL := e.ExpireAt != 0; hasTTL == hadTTL {
 		encode(f, e, hasTTL)
+		if touch {
+			f.storeClock(now)
+		}
 		return old
 	}
 	if hadTTL {
-		s.dropTTL(binary.LittleEndian.Uint32(f[ttlIdxAt:]))
+		s.dropTTL(f.ttlIdx())
 	}
-	g.refs[j] = s.appendRecord(key, e)
+	g.refs[j] = s.appendRecord(key, e, now)
 	s.kill(recordLen(len(key), hadTTL))
 	s.publish()
 	return old
@@ -172,7 +195,7 @@ func (s *shard) remove(g *group, j int) Entry {
 	old := decode(f, ttl)
 	size := recordLen(len(key), ttl)
 	if ttl {
-		s.dropTTL(binary.LittleEndian.Uint32(f[ttlIdxAt:]))
+		s.dropTTL(f.ttlIdx())
 	}
 	// A probe that reaches a group with an empty slot stops there, so no
 	// chain runs through this slot and it can be empty rather than a tombstone.

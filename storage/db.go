@@ -129,12 +129,15 @@ func Open(dir string, opts Options) (*DB, error) {
 	db.thresholds.Store(&MergeThresholds{SealedSegments: opts.MergeSealedSegments, DeadBytes: opts.MergeDeadBytes,
 		DeadRatio: opts.MergeDeadRatio, MaxSpaceAmp: opts.MergeMaxSpaceAmp, MinInterval: opts.MergeMinInterval})
 	db.files.setBacklog(opts.Backlog)
+	db.tickLRU() // keys loaded from disk start with an idle time of 0
 	if err := db.open(); err != nil {
 		db.files.closeAll()
 		lock.Close()
 		return nil, err
 	}
 	db.merges.lastAt = time.Now() // LASTSAVE before any merge: when the files were read whole
+	db.bgDone.Add(1)
+	go db.lruLoop()
 	if opts.ExpiryInterval > 0 {
 		db.bgDone.Add(1)
 		go db.expireLoop()

@@ -195,7 +195,15 @@ func (d *Deferred) GetDel(key []byte) ([]byte, error) {
 // not be modified.
 func (d *Deferred) Get(key []byte) ([]byte, error) {
 	t := d.begin()
-	v, err := d.db.get(key)
+	v, err := d.db.get(key, true)
+	return v, d.end(t, err)
+}
+
+// Peek is Get for a read that is no use of the key (OBJECT ENCODING):
+// it leaves the key's idle time alone.
+func (d *Deferred) Peek(key []byte) ([]byte, error) {
+	t := d.begin()
+	v, err := d.db.get(key, false)
 	return v, d.end(t, err)
 }
 
@@ -210,8 +218,24 @@ func (d *Deferred) MGet(keys ...[]byte) ([][]byte, error) {
 // Exists returns how many of keys exist (a key named twice counts twice).
 func (d *Deferred) Exists(keys ...[]byte) (int, error) {
 	t := d.begin()
-	n, err := d.db.exists(keys)
+	n, err := d.db.exists(keys, false)
 	return n, d.end(t, err)
+}
+
+// Touch is Exists for Redis's TOUCH: each lookup counts as a use of the
+// key, so that its idle time starts again from 0.
+func (d *Deferred) Touch(keys ...[]byte) (int, error) {
+	t := d.begin()
+	n, err := d.db.exists(keys, true)
+	return n, d.end(t, err)
+}
+
+// IdleTime returns the seconds since key was last used (see DB.IdleTime),
+// or ErrNotFound.
+func (d *Deferred) IdleTime(key []byte) (int64, error) {
+	t := d.begin()
+	s, err := d.db.idleTime(key)
+	return s, d.end(t, err)
 }
 
 // PTTL returns key's remaining time to live in milliseconds, -1 when it has
@@ -350,10 +374,39 @@ func (db *DB) MGet(keys ...[]byte) ([][]byte, error) {
 }
 
 // Exists returns how many of keys exist (a key named twice counts twice).
+// It is no use of the keys: their idle times go on.
 func (db *DB) Exists(keys ...[]byte) (int, error) {
 	d := Deferred{db: db}
 	n, err := d.Exists(keys...)
 	return n, d.settle(err)
+}
+
+// Touch is Exists, each lookup counting as a use of the key, as Redis's
+// TOUCH: the key's idle time starts again from 0.
+func (db *DB) Touch(keys ...[]byte) (int, error) {
+	d := Deferred{db: db}
+	n, err := d.Touch(keys...)
+	return n, d.settle(err)
+}
+
+// Peek is Get without counting as a use of the key: its idle time goes on.
+func (db *DB) Peek(key []byte) ([]byte, error) {
+	d := Deferred{db: db}
+	v, err := d.Peek(key)
+	return v, d.settle(err)
+}
+
+// IdleTime returns the seconds since key was last used, as Redis's OBJECT
+// IDLETIME counts them, or ErrNotFound. A key is used by every lookup of
+// a command but EXISTS, TYPE, TTL and the like, OBJECT and MEMORY USAGE
+// (as Redis's lookupKey without LOOKUP_NOTOUCH), by every write, and when
+// it is loaded at start-up. The clock is Options.Clock read ten times a
+// second, in whole seconds, so an idle time is the seconds since, give or
+// take one, and wraps after 2^24 seconds (194 days) as Redis's does.
+func (db *DB) IdleTime(key []byte) (int64, error) {
+	d := Deferred{db: db}
+	s, err := d.IdleTime(key)
+	return s, d.settle(err)
 }
 
 // PTTL returns key's remaining time to live in milliseconds, -1 when it has

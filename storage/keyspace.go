@@ -184,7 +184,7 @@ func (db *DB) expireTime(key []byte) (int64, error) {
 	if db.closed.Load() {
 		return 0, ErrClosed
 	}
-	e, ok := db.lookup(key)
+	e, ok := db.lookup(key, false) // TTL and EXPIRETIME touch no key, as in Redis
 	switch {
 	case !ok:
 		return -2, nil

@@ -18,9 +18,11 @@ var emptyValue = []byte{}
 func expired(e index.Entry, nowMs int64) bool { return e.ExpireAt != 0 && e.ExpireAt <= nowMs }
 
 // lookup returns the live entry of key, deleting it first when it has
-// expired (lazy expiry).
-func (db *DB) lookup(key []byte) (index.Entry, bool) {
-	e, ok := db.entry(key)
+// expired (lazy expiry). With touch the lookup counts as a use of the key
+// (its LRU clock, see IdleTime, becomes now), as Redis's lookupKey
+// without LOOKUP_NOTOUCH: GET and TOUCH touch, EXISTS, TYPE and TTL do not.
+func (db *DB) lookup(key []byte, touch bool) (index.Entry, bool) {
+	e, ok := db.entry(key, touch)
 	if ok && e.ExpireAt != 0 { // the clock only for keys with a TTL
 		if now := db.nowMs(); expired(e, now) {
 			db.expireKey(key, e.Seq, now)
@@ -40,8 +42,12 @@ func (db *DB) lookup(key []byte) (index.Entry, bool) {
 // look again under wmu, which the change holds. A client that reads two
 // keys one after the other therefore never sees the first from a batch
 // and the second from before it.
-func (db *DB) entry(key []byte) (e index.Entry, ok bool) {
-	db.stable(func() { e, ok = db.keydir.Get(key) })
+func (db *DB) entry(key []byte, touch bool) (e index.Entry, ok bool) {
+	if touch {
+		db.stable(func() { e, ok = db.keydir.Access(key) })
+	} else {
+		db.stable(func() { e, ok = db.keydir.Get(key) })
+	}
 	return e, ok
 }
 
@@ -67,13 +73,14 @@ func (db *DB) stable(f func()) {
 	f()
 }
 
-// get returns the value of key, or ErrNotFound.
-func (db *DB) get(key []byte) ([]byte, error) {
+// get returns the value of key, or ErrNotFound; with touch (see lookup)
+// the read counts as a use of the key.
+func (db *DB) get(key []byte, touch bool) ([]byte, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
 	for attempt := 0; ; attempt++ {
-		e, ok := db.lookup(key)
+		e, ok := db.lookup(key, touch)
 		if !ok {
 			return nil, ErrNotFound
 		}
@@ -172,7 +179,7 @@ func (db *DB) decodeValue(key []byte, e index.Entry, raw []byte, mapped bool) ([
 // reads the values outside it.
 func (db *DB) mget(keys [][]byte) ([][]byte, error) {
 	if len(keys) == 1 {
-		v, err := db.get(keys[0])
+		v, err := db.get(keys[0], true)
 		if errors.Is(err, ErrNotFound) {
 			err = nil
 		}
@@ -180,7 +187,7 @@ func (db *DB) mget(keys [][]byte) ([][]byte, error) {
 	}
 	vals := make([][]byte, len(keys))
 	for attempt := 0; ; attempt++ {
-		entries, found, err := db.entries(keys)
+		entries, found, err := db.entries(keys, true)
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +218,8 @@ func (db *DB) mget(keys [][]byte) ([][]byte, error) {
 
 // entries returns the live entries of keys as of one instant: it holds the
 // write lock while it looks them up, and removes the expired ones after.
-func (db *DB) entries(keys [][]byte) ([]index.Entry, []bool, error) {
+// With touch (see lookup) the lookups count as uses of the keys.
+func (db *DB) entries(keys [][]byte, touch bool) ([]index.Entry, []bool, error) {
 	if db.closed.Load() {
 		return nil, nil, ErrClosed
 	}
@@ -220,8 +228,12 @@ func (db *DB) entries(keys [][]byte) ([]index.Entry, []bool, error) {
 	var expiredAt []int
 	db.wmu.Lock()
 	now := db.nowMs()
+	get := db.keydir.Get
+	if touch {
+		get = db.keydir.Access
+	}
 	for i, k := range keys {
-		e, ok := db.keydir.Get(k)
+		e, ok := get(k)
 		if ok && expired(e, now) {
 			expiredAt = append(expiredAt, i)
 			ok = false
@@ -240,16 +252,17 @@ func (db *DB) entries(keys [][]byte) ([]index.Entry, []bool, error) {
 	return entries, found, nil
 }
 
-// exists returns how many of keys exist (a key named twice counts twice).
-func (db *DB) exists(keys [][]byte) (int, error) {
+// exists returns how many of keys exist (a key named twice counts twice);
+// with touch (TOUCH, not EXISTS: see lookup) the lookups count as uses.
+func (db *DB) exists(keys [][]byte, touch bool) (int, error) {
 	if db.closed.Load() {
 		return 0, ErrClosed
 	}
 	if len(keys) == 1 {
-		_, ok := db.lookup(keys[0])
+		_, ok := db.lookup(keys[0], touch)
 		return boolCount(ok), nil
 	}
-	_, found, err := db.entries(keys)
+	_, found, err := db.entries(keys, touch)
 	if err != nil {
 		return 0, err
 	}

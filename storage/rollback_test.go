@@ -75,7 +75,7 @@ func TestRollbackNeverAcknowledges(t *testing.T) {
 		if _, err := w.Set([]byte("p"), []byte("pending"), SetOptions{}); err != nil { // no reply yet
 			t.Fatal(err)
 		}
-		v, err := db.get([]byte("p"))
+		v, err := db.get([]byte("p"), true)
 		if _, err := db.Set([]byte("other"), []byte("x"), SetOptions{}); err == nil {
 			t.Fatal("the other write should fail")
 		}

@@ -216,8 +216,15 @@ type txKey struct {
 // errTxDone is the error of a Tx used after its Atomic returned.
 var errTxDone = errors.New("pykv/storage: transaction used after it ended")
 
-// state returns key's value and expiry as the transaction sees it.
+// state returns key's value and expiry as the transaction sees it; the
+// lookup counts as a use of the key (see DB.IdleTime), as those of the
+// commands that write do.
 func (tx *Tx) state(key []byte) (value []byte, expireAt int64, exists bool, err error) {
+	return tx.stateAs(key, true)
+}
+
+// stateAs is state, the lookup a use of the key only with touch.
+func (tx *Tx) stateAs(key []byte, touch bool) (value []byte, expireAt int64, exists bool, err error) {
 	if tx.done {
 		return nil, 0, false, errTxDone
 	}
@@ -227,7 +234,7 @@ func (tx *Tx) state(key []byte) (value []byte, expireAt int64, exists bool, err 
 	if tx.flushed {
 		return nil, 0, false, nil
 	}
-	e, ok := tx.db.liveLocked(key, tx.now)
+	e, ok := tx.db.liveLockedAs(key, tx.now, touch)
 	if !ok {
 		return nil, 0, false, nil
 	}
@@ -238,9 +245,9 @@ func (tx *Tx) state(key []byte) (value []byte, expireAt int64, exists bool, err 
 	return v, e.ExpireAt, true, nil
 }
 
-// read is state for a read command, counted as a keyspace hit or miss.
-func (tx *Tx) read(key []byte) ([]byte, int64, bool, error) {
-	v, at, ok, err := tx.state(key)
+// read is stateAs for a read command, counted as a keyspace hit or miss.
+func (tx *Tx) read(key []byte, touch bool) ([]byte, int64, bool, error) {
+	v, at, ok, err := tx.stateAs(key, touch)
 	if ok {
 		tx.db.hits.Add(1)
 	} else if err == nil {
@@ -305,8 +312,13 @@ func (tx *Tx) Now() time.Time { return time.UnixMilli(tx.now) }
 func (tx *Tx) MaxValueSize() int { return tx.db.MaxValueSize() }
 
 // Get returns the value of key, or ErrNotFound.
-func (tx *Tx) Get(key []byte) ([]byte, error) {
-	v, _, ok, err := tx.read(key)
+func (tx *Tx) Get(key []byte) ([]byte, error) { return tx.get(key, true) }
+
+// Peek is Deferred.Peek inside the transaction.
+func (tx *Tx) Peek(key []byte) ([]byte, error) { return tx.get(key, false) }
+
+func (tx *Tx) get(key []byte, touch bool) ([]byte, error) {
+	v, _, ok, err := tx.read(key, touch)
 	if err != nil {
 		return nil, err
 	}
@@ -314,6 +326,26 @@ func (tx *Tx) Get(key []byte) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	return v, nil
+}
+
+// IdleTime is Deferred.IdleTime inside the transaction: 0 for a key it
+// wrote, which the keydir has yet to see.
+func (tx *Tx) IdleTime(key []byte) (int64, error) {
+	_, _, ok, err := tx.stateAs(key, false)
+	switch {
+	case err != nil:
+		return 0, err
+	case !ok:
+		return 0, ErrNotFound
+	}
+	if _, written := tx.written[string(key)]; written {
+		return 0, nil
+	}
+	s, ok := tx.db.keydir.IdleTime(key)
+	if !ok {
+		return 0, ErrNotFound
+	}
+	return s, nil
 }
 
 // Set writes key = value with the options of Redis's SET.
@@ -514,7 +546,7 @@ func (tx *Tx) Persist(key []byte) (bool, error) {
 func (tx *Tx) MGet(keys ...[]byte) ([][]byte, error) {
 	vals := make([][]byte, len(keys))
 	for i, k := range keys {
-		v, _, ok, err := tx.read(k)
+		v, _, ok, err := tx.read(k, true)
 		if err != nil {
 			return nil, err
 		}
@@ -526,10 +558,15 @@ func (tx *Tx) MGet(keys ...[]byte) ([][]byte, error) {
 }
 
 // Exists returns how many of keys exist (a key named twice counts twice).
-func (tx *Tx) Exists(keys ...[]byte) (int, error) {
+func (tx *Tx) Exists(keys ...[]byte) (int, error) { return tx.exists(keys, false) }
+
+// Touch is Deferred.Touch inside the transaction.
+func (tx *Tx) Touch(keys ...[]byte) (int, error) { return tx.exists(keys, true) }
+
+func (tx *Tx) exists(keys [][]byte, touch bool) (int, error) {
 	n := 0
 	for _, k := range keys {
-		_, _, ok, err := tx.read(k)
+		_, _, ok, err := tx.read(k, touch)
 		if err != nil {
 			return 0, err
 		}
@@ -541,7 +578,7 @@ func (tx *Tx) Exists(keys ...[]byte) (int, error) {
 // PTTL returns key's remaining time to live in milliseconds, -1 when it
 // has no expiry, -2 when it does not exist.
 func (tx *Tx) PTTL(key []byte) (int64, error) {
-	_, at, ok, err := tx.read(key)
+	_, at, ok, err := tx.read(key, false)
 	switch {
 	case err != nil:
 		return 0, err
@@ -748,7 +785,7 @@ func (tx *Tx) RandomKey() ([]byte, error) {
 
 // ExpireTime is Deferred.ExpireTime inside the transaction.
 func (tx *Tx) ExpireTime(key []byte) (int64, error) {
-	_, at, exists, err := tx.read(key)
+	_, at, exists, err := tx.read(key, false)
 	switch {
 	case err != nil:
 		return 0, err

@@ -28,9 +28,21 @@ func (db *DB) checkValue(value []byte) error {
 }
 
 // liveLocked returns key's entry if it exists and has not expired. The
-// caller holds wmu.
+// caller holds wmu. The lookup counts as a use of the key (see lookup), as
+// Redis's lookupKeyWrite and the lookups of the commands that write.
 func (db *DB) liveLocked(key []byte, now int64) (index.Entry, bool) {
-	e, ok := db.keydir.Get(key)
+	return db.liveLockedAs(key, now, true)
+}
+
+// liveLockedAs is liveLocked, the lookup a use of the key only with touch.
+func (db *DB) liveLockedAs(key []byte, now int64, touch bool) (index.Entry, bool) {
+	var e index.Entry
+	var ok bool
+	if touch {
+		e, ok = db.keydir.Access(key)
+	} else {
+		e, ok = db.keydir.Get(key)
+	}
 	if ok && expired(e, now) {
 		return e, false
 	}

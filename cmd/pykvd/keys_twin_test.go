@@ -32,6 +32,10 @@ const (
 	// cmpPositive: a positive integer on both servers, each its own
 	// estimate (MEMORY USAGE).
 	cmpPositive
+	// cmpFresh: OBJECT IDLETIME of a key used a moment before: 0 on both
+	// servers, or 1 where the server's one-second LRU clock (refreshed ten
+	// times a second, on either) turned between the use and the question.
+	cmpFresh
 )
 
 // twinSlack bounds how far apart the two servers' clocks-based answers
@@ -110,6 +114,9 @@ func sameReplies(t *testing.T, st twinStep, got, want string, pykv, real twinCal
 	case cmpPositive:
 		g, w := parseReply(t, got), parseReply(t, want)
 		return g.Kind == reply.KindInt && w.Kind == reply.KindInt && g.Int > 0 && w.Int > 0
+	case cmpFresh:
+		g, w := parseReply(t, got), parseReply(t, want)
+		return g.Kind == reply.KindInt && w.Kind == reply.KindInt && g.Int >= 0 && g.Int <= 1 && w.Int >= 0 && w.Int <= 1
 	}
 	return false
 }
@@ -267,7 +274,14 @@ func keysScript(p string, now time.Time) []twinStep {
 	o := k("o")
 	exact([]string{"OBJECT", "ENCODING", k("none")}, []string{"OBJECT", "REFCOUNT", k("none")},
 		[]string{"OBJECT", "FREQ", k("none")}, []string{"OBJECT", "IDLETIME", k("none")},
-		[]string{"SET", o, "v"}, []string{"OBJECT", "FREQ", o}, []string{"OBJECT", "HELP"}, []string{"object", "help"},
+		[]string{"SET", o, "v"})
+	fresh := func(cmds ...[]string) { add(cmpFresh, cmds...) }
+	fresh([]string{"OBJECT", "IDLETIME", o})
+	exact([]string{"GET", o})
+	fresh([]string{"OBJECT", "IDLETIME", o})
+	exact([]string{"TOUCH", o})
+	fresh([]string{"object", "idletime", o})
+	exact([]string{"OBJECT", "FREQ", o}, []string{"OBJECT", "HELP"}, []string{"object", "help"},
 		[]string{"OBJECT", "foo", o}, []string{"OBJECT", "foo"}, []string{"OBJECT"}, []string{"OBJECT", "ENCODING"},
 		[]string{"OBJECT", "encoding", o, o}, []string{"OBJECT", "REFCOUNT"}, []string{"OBJECT", "FREQ"},
 		[]string{"OBJECT", "IDLETIME"}, []string{"OBJECT", "HELP", "x"},
@@ -288,7 +302,9 @@ func keysScript(p string, now time.Time) []twinStep {
 
 // TestKeysCommandsLikeRedis (twin): every reply and error of EXPIRE's
 // options, EXPIRETIME, PEXPIRETIME, RENAME, RENAMENX, COPY, TYPE, TOUCH,
-// KEYS, SCAN ... TYPE, RANDOMKEY and OBJECT, from pykvd over RESP2, RESP3
+// KEYS, SCAN ... TYPE, RANDOMKEY and OBJECT (IDLETIME too: 0 on both for a
+// key just written, read or touched, or 1 across a turn of the clock's
+// second), from pykvd over RESP2, RESP3
 // and the native protocol, is what redis-server answers: byte for byte,
 // but for KEYS and SCAN (the same keys in the server's own order),
 // RANDOMKEY (one of the keys) and the times set by a relative EXPIRE
