@@ -20,10 +20,9 @@ import (
 // updateCommandLatencyHistogram does, and a percentile is read as Redis's
 // hdr_value_at_percentile reads it (the rank rounded, the bucket's highest
 // value); the same durations give the same line as Redis's. Redis times a
-// call in whole microseconds and records that times 1000, so its values
-// are those of 1000, 2000... ns (p50=1.003, p99=2.007) and a call under a
-// microsecond reads 0.001; pykv times in nanoseconds, which tells its
-// sub-microsecond commands apart.
+// call in whole microseconds and records that times 1000, and so does
+// pykv (callDuration), so the values are those of 1000, 2000... ns
+// (p50=1.003, p99=2.007) and a call under a microsecond reads 0.001.
 //
 // A bucket is an atomic counter; a command's histogram is shared by every
 // session, which costs a contended add only on a timed call. A histogram

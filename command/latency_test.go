@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // hdrIndex and hdrHighest are Redis's HDR histogram of
@@ -168,6 +169,28 @@ func TestAppendLatency(t *testing.T) {
 	}{{1, "0.001"}, {999, "0.999"}, {1003, "1.003"}, {100351, "100.351"}, {1002438655, "1002438.655"}} {
 		if got := string(appendLatency(nil, tc.ns)); got != tc.want {
 			t.Errorf("appendLatency(%d) = %q, want %q", tc.ns, got, tc.want)
+		}
+	}
+}
+
+// TestCallDuration: a call lasts what two readings of a microsecond clock
+// say, as Redis's ustime() around call(): whole microseconds, a short
+// call 0 or 1 µs depending on where it falls, and never below 0.
+func TestCallDuration(t *testing.T) {
+	base := time.Unix(1700000000, 0)
+	for _, tc := range []struct {
+		start, end time.Duration // after base
+		want       uint64
+	}{
+		{0, 400 * time.Nanosecond, 0},
+		{800 * time.Nanosecond, 1200 * time.Nanosecond, 1000},
+		{999 * time.Nanosecond, 1000 * time.Nanosecond, 1000},
+		{0, 2500 * time.Nanosecond, 2000},
+		{1500 * time.Nanosecond, 4 * time.Microsecond, 3000},
+		{time.Millisecond, 0, 0}, // the clock stepped back
+	} {
+		if got := callDuration(base.Add(tc.start), base.Add(tc.end)); got != tc.want {
+			t.Errorf("callDuration(+%v, +%v) = %d ns, want %d", tc.start, tc.end, got, tc.want)
 		}
 	}
 }

@@ -160,7 +160,7 @@ func (t *Table) account(s *Session, sp *Spec, r Reply, start time.Time) {
 	c := t.cmds.of(s.ID, sp.ID())
 	c.calls.Add(1)
 	if !start.IsZero() {
-		d := uint64(time.Since(start))
+		d := callDuration(start, time.Now())
 		c.nanos.Add(d)
 		c.timed.Add(1)
 		t.lat.add(sp.ID(), d)
@@ -169,6 +169,21 @@ func (t *Table) account(s *Session, sp *Spec, r Reply, start time.Time) {
 		c.failed.Add(1)
 		t.errs.add(r.Code)
 	}
+}
+
+// callDuration is a call's time as Redis measures it, in nanoseconds:
+// the difference of two readings of a microsecond clock (ustime() before
+// and after call()), so whole microseconds, and 0 or 1 µs for a call
+// under one, in proportion to its length. commandstats' usec and
+// latencystats' percentiles then read as Redis's do (a sub-microsecond
+// command's p50 is 0.001, its mean unbiased). A clock that stepped back
+// gives 0.
+func callDuration(start, end time.Time) uint64 {
+	us := end.UnixMicro() - start.UnixMicro()
+	if us < 0 {
+		return 0
+	}
+	return uint64(us) * 1000
 }
 
 // rejected records a command refused before it ran (arity,
