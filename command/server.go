@@ -83,23 +83,30 @@ func findSpec(name []byte) (*Spec, bool) {
 
 // specInfo is one command's entry in COMMAND INFO, in Redis 7's shape:
 // name, arity, flags, first key, last key, key step, ACL categories, tips,
-// key specifications, subcommands.
+// key specifications, subcommands. Flags, categories, tips and key
+// specifications are sets, as Redis 7.0 sends them (RESP3's ~; an array in
+// RESP2 and the native protocol), and so are the subcommands of a command
+// that has none; a container's subcommands are an array, as in Redis.
 func specInfo(sp *Spec) Reply {
 	subs := make([]Reply, len(sp.Subcommands))
 	for i, sub := range sp.Subcommands {
 		subs[i] = specInfo(sub)
 	}
+	subReply := Array(subs)
+	if len(subs) == 0 {
+		subReply = Set(subs)
+	}
 	return Array([]Reply{
 		Bytes([]byte(sp.Name)),
 		Int(int64(sp.Arity)),
-		statuses(sp.Flags.Names()),
+		Set(statuses(sp.Flags.Names()).Array),
 		Int(int64(sp.FirstKey)),
 		Int(int64(sp.LastKey)),
 		Int(int64(sp.KeyStep)),
-		statuses(aclCategories(sp)),
-		Array([]Reply{}),
-		Array([]Reply{}),
-		Array(subs),
+		Set(statuses(aclCategories(sp)).Array),
+		Set([]Reply{}),
+		Set([]Reply{}),
+		subReply,
 	})
 }
 

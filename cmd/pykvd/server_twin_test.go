@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pykv/pykv/internal/testdaemon"
+	"github.com/pykv/pykv/reply"
 )
 
 // TestServerCommandsLikeRedis: the replies and errors of the server
@@ -669,5 +671,60 @@ func TestAvgTTLLikeRedis(t *testing.T) {
 			c.call("PERSIST", "t"+strconv.Itoa(i))
 		}
 		waitFor(t, 10*time.Second, name+"'s avg_ttl back to 0", func() bool { return avgTTL() == 0 })
+	}
+}
+
+// TestCommandInfoShapeLikeRedis (twin): over RESP3, COMMAND INFO's ten
+// fields have Redis 7.0's reply types, field by field and in every
+// subcommand's entry: flags, ACL categories, tips, key specifications and
+// a command's missing subcommands are sets (~), a container's subcommands
+// an array, the rest integers and a bulk name. (pykv's
+// key specifications and tips are empty; their contents are not compared.)
+func TestCommandInfoShapeLikeRedis(t *testing.T) {
+	t.Parallel()
+	tw := startTwins(t)
+	p, r := dialRESPRaw(t, tw.pykv.RESPAddr()), dialRESPRaw(t, tw.redisAddr)
+	hello3(t, p, "pykvd")
+	hello3(t, r, "redis-server")
+	kind := func(x reply.Reply) string {
+		if x.IsSet() {
+			return "set"
+		}
+		return fmt.Sprint(x.Kind)
+	}
+	shape := func(e reply.Reply) []string {
+		var out []string
+		for i, f := range e.Array {
+			out = append(out, fmt.Sprintf("%d:%s", i, kind(f)))
+		}
+		return out
+	}
+	subs := func(e reply.Reply) map[string]reply.Reply { // a container's subcommands by name
+		m := map[string]reply.Reply{}
+		if len(e.Array) == 10 {
+			for _, sub := range e.Array[9].Array {
+				m[string(sub.Array[0].Bytes)] = sub
+			}
+		}
+		return m
+	}
+	for _, name := range []string{"get", "set", "ping", "mset", "client", "config", "command", "object"} {
+		got, want := parseReply(t, p.call("COMMAND", "INFO", name)), parseReply(t, r.call("COMMAND", "INFO", name))
+		if len(got.Array) != 1 || len(want.Array) != 1 {
+			t.Fatalf("COMMAND INFO %s: pykvd %v, redis-server %v", name, got, want)
+		}
+		if g, w := shape(got.Array[0]), shape(want.Array[0]); !slices.Equal(g, w) {
+			t.Errorf("COMMAND INFO %s over RESP3:\n pykvd        %v\n redis-server %v", name, g, w)
+		}
+		theirs := subs(want.Array[0])
+		for sub, e := range subs(got.Array[0]) {
+			w, ok := theirs[sub]
+			if !ok {
+				continue // CLIENT SETINFO is Redis 7.2's, which 7.0 lacks
+			}
+			if g, w := shape(e), shape(w); !slices.Equal(g, w) {
+				t.Errorf("COMMAND INFO %s, subcommand %s, over RESP3:\n pykvd        %v\n redis-server %v", name, sub, g, w)
+			}
+		}
 	}
 }
