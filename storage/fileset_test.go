@@ -228,12 +228,15 @@ func checkKeys(t *testing.T, db *DB, want map[string]string) {
 	}
 }
 
-// TestCrashAtEveryPartialMergeStep: a power cut at each file operation of
-// a partial merge (one that writes tombstones and a new manifest, and
-// leaves an older file alone) leaves a directory that opens to exactly
-// the acknowledged data.
-func TestCrashAtEveryPartialMergeStep(t *testing.T) {
-	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, map[string]string) {
+// partialMergeSetup returns the directory of the partial merge tests: a
+// merged base, then deletes and overwrites of some of its keys in a sealed
+// segment, and thresholds that make the next policy merge take the
+// segment and write tombstones while the base stays. Its file system calls
+// hook from the moment the returned DB is handed back; want is the
+// acknowledged data.
+func partialMergeSetup(t *testing.T) func(hook vfs.Hook) (*vfs.Mem, *DB, map[string]string) {
+	t.Helper()
+	return func(hook vfs.Hook) (*vfs.Mem, *DB, map[string]string) {
 		mem := vfs.NewMem()
 		var armed atomic.Bool
 		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
@@ -269,6 +272,14 @@ func TestCrashAtEveryPartialMergeStep(t *testing.T) {
 		armed.Store(true)
 		return mem, db, want
 	}
+}
+
+// TestCrashAtEveryPartialMergeStep: a power cut at each file operation of
+// a partial merge (one that writes tombstones and a new manifest, and
+// leaves an older file alone) leaves a directory that opens to exactly
+// the acknowledged data.
+func TestCrashAtEveryPartialMergeStep(t *testing.T) {
+	setup := partialMergeSetup(t)
 	run := func(db *DB) {
 		db.merges.mu.Lock()
 		defer db.merges.mu.Unlock()
@@ -525,42 +536,7 @@ func TestV2DirectoryFlushThenMerge(t *testing.T) {
 // acknowledged data, and a directory that a restart opens to exactly it,
 // whether or not the failed step was after a rename had taken effect.
 func TestErrorAtEveryPartialMergeStep(t *testing.T) {
-	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, map[string]string) {
-		mem := vfs.NewMem()
-		var armed atomic.Bool
-		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
-			if !armed.Load() {
-				return nil
-			}
-			return hook(op, path)
-		})
-		db := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
-		want := fill(t, db)
-		if _, err := db.Merge(); err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i < 40; i += 3 {
-			k := fmt.Sprintf("key-%02d", i)
-			if i%2 == 0 {
-				if _, err := db.Del([]byte(k)); err != nil {
-					t.Fatal(err)
-				}
-				delete(want, k)
-			} else {
-				mustSet(t, db, k, "again")
-				want[k] = "again"
-			}
-		}
-		if err := db.rotateForMerge(); err != nil {
-			t.Fatal(err)
-		}
-		db.SetMergeThresholds(MergeThresholds{SealedSegments: 1, DeadBytes: 1, DeadRatio: 0.5, MinInterval: -1})
-		if err := db.Sync(); err != nil {
-			t.Fatal(err)
-		}
-		armed.Store(true)
-		return mem, db, want
-	}
+	setup := partialMergeSetup(t)
 	run := func(db *DB) error {
 		db.merges.mu.Lock()
 		defer db.merges.mu.Unlock()

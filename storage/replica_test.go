@@ -331,20 +331,20 @@ func TestReplicaExpiresNothingByItself(t *testing.T) {
 	}
 }
 
-// TestCrashAtEveryInstallStep cuts the power at each file operation of a
-// full sync's Commit in turn: the follower's directory then opens to its
-// old data or to exactly the leader's, never to a mix.
-func TestCrashAtEveryInstallStep(t *testing.T) {
+// installSetup returns the leader of the install step tests (three rounds
+// of writes, merged), its data, and a setup that makes a follower with
+// data of its own whose file system calls hook from the moment the
+// returned Install, holding the leader's full sync, is ready to Commit.
+func installSetup(t *testing.T) (*DB, map[string]string, func(hook vfs.Hook) (*vfs.Mem, *DB, *Install, map[string]string)) {
+	t.Helper()
 	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 2048, NoHousekeeper: true})
-	defer leader.Close()
 	for round := range 3 {
 		load(t, leader, round)
 	}
 	if _, err := leader.Merge(); err != nil {
 		t.Fatal(err)
 	}
-	newData := contents(t, leader)
-	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, *Install, map[string]string) {
+	return leader, contents(t, leader), func(hook vfs.Hook) (*vfs.Mem, *DB, *Install, map[string]string) {
 		mem := vfs.NewMem()
 		var armed atomic.Bool
 		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
@@ -374,6 +374,14 @@ func TestCrashAtEveryInstallStep(t *testing.T) {
 		armed.Store(true)
 		return mem, f, in, old
 	}
+}
+
+// TestCrashAtEveryInstallStep cuts the power at each file operation of a
+// full sync's Commit in turn: the follower's directory then opens to its
+// old data or to exactly the leader's, never to a mix.
+func TestCrashAtEveryInstallStep(t *testing.T) {
+	leader, newData, setup := installSetup(t)
+	defer leader.Close()
 	var ops atomic.Int64
 	_, f, in, _ := setup(func(vfs.Op, string) error { ops.Add(1); return nil })
 	if err := in.Commit(); err != nil {
@@ -547,45 +555,8 @@ func TestBacklog(t *testing.T) {
 // opens to the old data or the new one, even when the error came after
 // the manifest's rename (its directory fsync).
 func TestErrorAtEveryInstallStep(t *testing.T) {
-	leader := openMem(t, vfs.NewMem(), Options{SegmentSize: 2048, NoHousekeeper: true})
+	leader, newData, setup := installSetup(t)
 	defer leader.Close()
-	for round := range 3 {
-		load(t, leader, round)
-	}
-	if _, err := leader.Merge(); err != nil {
-		t.Fatal(err)
-	}
-	newData := contents(t, leader)
-	setup := func(hook vfs.Hook) (*vfs.Mem, *DB, *Install, map[string]string) {
-		mem := vfs.NewMem()
-		var armed atomic.Bool
-		fs := vfs.Inject(mem, func(op vfs.Op, path string) error {
-			if !armed.Load() {
-				return nil
-			}
-			return hook(op, path)
-		})
-		f := openMem(t, fs, Options{SegmentSize: 1024, NoHousekeeper: true})
-		for i := range 50 {
-			mustSet(t, f, fmt.Sprintf("old%d", i), "o")
-		}
-		f.SetReplica(true)
-		old := contents(t, f)
-		s, err := leader.FullSync()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		in, err := f.BeginInstall(leader.DatasetID(), s.Covered)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Records(func(r segment.Record) error { return in.Add(&r) }); err != nil {
-			t.Fatal(err)
-		}
-		armed.Store(true)
-		return mem, f, in, old
-	}
 	var ops atomic.Int64
 	_, f, in, _ := setup(func(vfs.Op, string) error { ops.Add(1); return nil })
 	if err := in.Commit(); err != nil {
