@@ -44,9 +44,8 @@ func benchSnapshot(b *testing.B, n int) string {
 
 // BenchmarkIndexLoad measures what reading a snapshot's index costs: Open
 // (which reads the whole index once to check it), one walk of it through
-// Index, one through IndexParts split between the cores, and start-up's
-// one pass, OpenForLoad then Load with a worker per core, against the two
-// passes of Open then IndexParts.
+// Index, and start-up's one pass, OpenForLoad then Load with a worker per
+// core.
 func BenchmarkIndexLoad(b *testing.B) {
 	n := benchKeys()
 	path := benchSnapshot(b, n)
@@ -82,19 +81,6 @@ func BenchmarkIndexLoad(b *testing.B) {
 			}
 		}
 	})
-	b.Run(fmt.Sprintf("OpenIndexParts/parts=%d/keys=%d", workers, n), func(b *testing.B) {
-		for b.Loop() {
-			s, err := Open(vfs.Default, path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			err = s.IndexParts(workers, segment.DefaultMaxKey, func(int, IndexEntry) error { return nil }, nil)
-			s.Close()
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 	s, err := Open(vfs.Default, path)
 	if err != nil {
 		b.Fatal(err)
@@ -108,23 +94,6 @@ func BenchmarkIndexLoad(b *testing.B) {
 			}
 			if seen != n {
 				b.Fatalf("%d entries, want %d", seen, n)
-			}
-		}
-	})
-	b.Run(fmt.Sprintf("IndexParts/parts=%d/keys=%d", workers, n), func(b *testing.B) {
-		seen := make([]int, workers)
-		for b.Loop() {
-			clear(seen)
-			err := s.IndexParts(workers, segment.DefaultMaxKey, func(part int, _ IndexEntry) error { seen[part]++; return nil }, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			total := 0
-			for _, c := range seen {
-				total += c
-			}
-			if total != n {
-				b.Fatalf("%d entries, want %d", total, n)
 			}
 		}
 	})

@@ -25,10 +25,6 @@ type Snapshot struct {
 	data   []byte
 	unmap  func() error
 	fs     vfs.FS
-	// marks are entry boundaries in the index section (offsets from its
-	// start) about every indexMark bytes, found by the pass that checks the
-	// index, where IndexParts may cut the index.
-	marks []int
 	// indexMu guards indexOK: whether the index's checksum, framing and
 	// count have been checked (by Open, or by the first Load or walk of a
 	// snapshot from OpenForLoad).
@@ -36,13 +32,9 @@ type Snapshot struct {
 	indexOK bool
 }
 
-// indexChunk is the size of the buffer readIndex reads the index through,
-// and indexMark about how far apart Open notes the marks. They are variables
-// so that tests can cut entries anywhere.
-var (
-	indexChunk = 1 << 20
-	indexMark  = 4 << 20
-)
+// indexChunk is the size of the buffer readIndex reads the index through:
+// a variable so that tests can cut entries anywhere.
+var indexChunk = 1 << 20
 
 // Open maps the snapshot at path read-only and verifies its header, its
 // footer and the checksum of its index. VerifyRecords checks the records
@@ -63,7 +55,7 @@ func Open(fs vfs.FS, path string) (*Snapshot, error) {
 // and footer, leaving the index to Load, which checks it in the same pass
 // that loads it: start-up reads the index once, not once to check it and
 // again to load it. Until the index has been checked, every method that
-// reads it (Index, IndexParts) checks it first, as Open does.
+// reads it (Index) checks it first, as Open does.
 func OpenForLoad(fs vfs.FS, path string) (*Snapshot, error) {
 	data, unmap, err := mapFile(fs, path)
 	if err != nil {
@@ -116,21 +108,17 @@ func (s *Snapshot) checkIndex() error {
 }
 
 // scanIndex reads the index section once: it checks its CRC, that it
-// splits into whole entries and that their number is the footer's count,
-// and notes the marks. If sink is not nil it gets every entry, in order,
-// with its offset in the index (the bytes valid only during the call),
-// before the checksum is known: a caller must throw away what it made of
+// splits into whole entries and that their number is the footer's count.
+// If sink is not nil it gets every entry, in order, with its offset in the
+// index (the bytes valid only during the call), before the checksum is
+// known: a caller must throw away what it made of
 // them if scanIndex fails. sink's first error stops the scan and is
 // returned as it is.
 func (s *Snapshot) scanIndex(sink func(at int, entry []byte) error) error {
 	f := s.Footer
 	sum := crc32.New(castagnoli)
 	var count uint64
-	s.marks = s.marks[:0]
 	err := s.readIndex(indexPass{to: int(f.IndexLen), maxKey: math.MaxUint32, sum: sum, bytes: sink != nil}, func(at int, entry []byte) error {
-		if len(s.marks) == 0 || at-s.marks[len(s.marks)-1] >= indexMark {
-			s.marks = append(s.marks, at)
-		}
 		count++
 		if sink != nil {
 			return sink(at, entry)
@@ -357,37 +345,6 @@ func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
 	return s.walkIndex(0, int(s.Footer.IndexLen), maxKey, fn)
 }
 
-// IndexParts walks the index from n goroutines at once (n < 1 means 1),
-// each taking one contiguous part of about equal size in order, and calls
-// fn(part, e) for every entry; calls for different parts run concurrently.
-// When a part ends (at its last entry or its first error) its goroutine
-// calls done(part), if done is not nil, before IndexParts waits for the
-// others: a part that holds resources another part may need (a loader's
-// lock) must give them back there. The errors of all parts are returned
-// once all have stopped. Bounds are checked as Index does. A loader whose
-// index is in its own hash order (see Writer.OrderIndex) gets parts that
-// touch disjoint stretches of its tables.
-func (s *Snapshot) IndexParts(n, maxKey int, fn func(part int, e IndexEntry) error, done func(part int)) error {
-	if err := s.checkIndex(); err != nil {
-		return err
-	}
-	cuts := s.cuts(max(n, 1))
-	errs := make([]error, len(cuts)-1)
-	var wg sync.WaitGroup
-	for p := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if done != nil {
-				defer done(p)
-			}
-			errs[p] = s.walkIndex(cuts[p], cuts[p+1], maxKey, func(e IndexEntry) error { return fn(p, e) })
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
 // loadRun is about how many bytes of whole index entries Load hands a
 // worker at a time: small enough that the workers start at once and that
 // a few runs in flight cost little memory, large enough that handing them
@@ -539,21 +496,6 @@ func (s *Snapshot) decodeRun(at int, b []byte, maxKey int, fn func(e IndexEntry)
 		p += size
 	}
 	return nil
-}
-
-// cuts returns up to n+1 offsets, from the marks Open noted, that cut the
-// index into at most n parts of about equal size at entry boundaries.
-func (s *Snapshot) cuts(n int) []int {
-	size := int(s.Footer.IndexLen)
-	cuts := []int{0}
-	for i := 1; i < n; i++ {
-		target := size * i / n
-		j, _ := slices.BinarySearch(s.marks, target)
-		if j < len(s.marks) && s.marks[j] > cuts[len(cuts)-1] {
-			cuts = append(cuts, s.marks[j])
-		}
-	}
-	return append(cuts, size)
 }
 
 // walkIndex calls fn for the entries in [from, to) of the index section,
