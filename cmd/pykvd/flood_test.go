@@ -35,8 +35,10 @@ import (
 // Bounds of the flood tests.
 const (
 	// probeP99 bounds the 99th percentile of the well-behaved client's
-	// round trips (PING, SET, GET) while a flood goes on.
-	probeP99 = 100 * time.Millisecond
+	// round trips (PING, SET, GET) while a flood goes on. Measured 9 to
+	// 40 ms; 108 ms once while make test's other packages and helpers
+	// held the two cores (load 13). A starved client waits seconds.
+	probeP99 = 250 * time.Millisecond
 	// probeRounds is how many PING/SET/GET rounds the client makes at
 	// least: 3 round trips each, so 201 samples or more.
 	probeRounds = 67
