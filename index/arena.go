@@ -223,7 +223,7 @@ func (s *shard) ensureChunkRoom() {
 
 // appendRecord writes a new record for key and e, with LRU clock clk, and
 // returns its reference. A key with an expiry joins the ttl list.
-func (s *shard) appendRecord(key []byte, e Entry, clk uint32) uint32 {
+func (s *shard) appendRecord(key []byte, e *Entry, clk uint32) uint32 {
 	ttl := e.ExpireAt != 0
 	ref := s.writeRecord(key, e, ttl, clk)
 	if ttl {
@@ -236,7 +236,7 @@ func (s *shard) appendRecord(key []byte, e Entry, clk uint32) uint32 {
 
 // writeRecord allocates a record for key and writes e and clk into it; the
 // ttl index, if any, is the caller's to write.
-func (s *shard) writeRecord(key []byte, e Entry, ttl bool, clk uint32) uint32 {
+func (s *shard) writeRecord(key []byte, e *Entry, ttl bool, clk uint32) uint32 {
 	size := recordLen(len(key), ttl)
 	ref := s.alloc(size)
 	c, off := s.rec(ref)
@@ -262,7 +262,7 @@ func (s *shard) writeRecord(key []byte, e Entry, ttl bool, clk uint32) uint32 {
 // than field by field: this is most of a bulk load's time in the keydir.
 // The clock word is written by a plain store, which the lock orders
 // before any reader's atomic load.
-func encodeNew(f fields, e Entry, ttl bool, clk uint32) {
+func encodeNew(f fields, e *Entry, ttl bool, clk uint32) {
 	b := f.c[f.p : f.p+fixedSize : f.p+fixedSize]
 	// The first 8 bytes: the size's low k bytes, the clock, its other
 	// bytes (see the layout above), k = clockAt - p.
@@ -319,7 +319,8 @@ func (s *shard) compact() {
 			j := slotOf(m)
 			ref := g.refs[j]
 			key, f, ttl := parse(old[ref>>chunkShift], int(ref&offsetMask))
-			nref := s.writeRecord(key, decode(f, ttl), ttl, f.loadClock())
+			e := decode(f, ttl)
+			nref := s.writeRecord(key, &e, ttl, f.loadClock())
 			g.refs[j] = nref
 			if ttl {
 				idx := f.ttlIdx()

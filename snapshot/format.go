@@ -260,11 +260,27 @@ func entryLen(b []byte) (size uint64, ok bool) {
 // encoding of the given snapshot version, whose key aliases b, and
 // returns its encoded size. maxKey bounds the key length.
 func DecodeIndexEntry(b []byte, version uint16, maxKey int) (IndexEntry, int, error) {
-	if version == VersionNoTombstones {
-		return decodeIndexEntryV1(b, maxKey)
+	var e IndexEntry
+	n, err := decodeIndexEntry(b, version, maxKey, &e)
+	if err != nil {
+		return IndexEntry{}, 0, err
 	}
-	bad := func(what string) (IndexEntry, int, error) {
-		return IndexEntry{}, 0, fmt.Errorf("%w: index entry: %s", ErrCorrupt, what)
+	return e, n, nil
+}
+
+// decodeIndexEntry is DecodeIndexEntry into *e, for start-up's loop over
+// millions of entries: an IndexEntry returned by value is copied on the
+// stack, with wide loads of narrow stores that the CPU cannot forward.
+// On an error *e is undefined.
+func decodeIndexEntry(b []byte, version uint16, maxKey int, e *IndexEntry) (int, error) {
+	if version == VersionNoTombstones {
+		var n int
+		var err error
+		*e, n, err = decodeIndexEntryV1(b, maxKey)
+		return n, err
+	}
+	bad := func(what string) (int, error) {
+		return 0, fmt.Errorf("%w: index entry: %s", ErrCorrupt, what)
 	}
 	n, l, ok := uvarint(b[:min(len(b), maxEntryHead)])
 	if !ok || n > uint64(len(b)-l) {
@@ -280,7 +296,7 @@ func DecodeIndexEntry(b []byte, version uint16, maxKey int) (IndexEntry, int, er
 	if !ok || klen > uint64(maxKey) || klen > uint64(size-p) {
 		return bad(fmt.Sprintf("key length %d (limit %d, %d bytes left)", klen, maxKey, size-p))
 	}
-	e := IndexEntry{Key: b[p : p+int(klen) : p+int(klen)]}
+	e.Key = b[p : p+int(klen) : p+int(klen)]
 	p += int(klen)
 	var v [3]uint64
 	for i := range v {
@@ -302,7 +318,7 @@ func DecodeIndexEntry(b []byte, version uint16, maxKey int) (IndexEntry, int, er
 		return bad("bad seq, or bytes after it")
 	}
 	e.Seq = seq
-	return e, size, nil
+	return size, nil
 }
 
 // decodeIndexEntryV1 decodes a version 1 entry (fixed widths).

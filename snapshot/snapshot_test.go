@@ -572,12 +572,13 @@ func TestLoad(t *testing.T) {
 					seen := map[uint64]int{}
 					var runs [][]IndexEntry // the entries of each run, as done ends it
 					cur := make([][]IndexEntry, max(n, 1))
-					err = s.Load(n, segment.DefaultMaxKey, g, func(w int, e IndexEntry) error {
+					err = s.Load(n, segment.DefaultMaxKey, g, func(w int, e *IndexEntry) error {
 						mu.Lock()
 						defer mu.Unlock()
 						seen[e.Seq]++
-						e.Key = bytes.Clone(e.Key)
-						cur[w] = append(cur[w], e)
+						c := *e
+						c.Key = bytes.Clone(e.Key)
+						cur[w] = append(cur[w], c)
 						return nil
 					}, func(w int) {
 						mu.Lock()
@@ -627,7 +628,7 @@ func TestLoad(t *testing.T) {
 			bad := bytes.Clone(good)
 			copy(bad[p:], binary.AppendUvarint(nil, 1<<20))
 			fs.WriteFile(path, bad)
-			err = s.Load(2, segment.DefaultMaxKey, nil, func(int, IndexEntry) error { return nil }, nil)
+			err = s.Load(2, segment.DefaultMaxKey, nil, func(int, *IndexEntry) error { return nil }, nil)
 			s.Close()
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
 				t.Fatalf("chunk %d, run %d, damaged entry: %v, want ErrCorrupt naming %s", chunk, run, err, path)
@@ -639,7 +640,7 @@ func TestLoad(t *testing.T) {
 			if s, err = OpenForLoad(fs, path); err != nil {
 				t.Fatal(err)
 			}
-			err = s.Load(2, segment.DefaultMaxKey, nil, func(int, IndexEntry) error { return nil }, nil)
+			err = s.Load(2, segment.DefaultMaxKey, nil, func(int, *IndexEntry) error { return nil }, nil)
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "checksum") {
 				t.Fatalf("chunk %d, run %d, changed key: %v, want ErrCorrupt naming the checksum", chunk, run, err)
 			}
