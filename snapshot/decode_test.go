@@ -6,7 +6,11 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
+
+	"github.com/pykv/pykv/segment"
 )
 
 // uvarintRef is the rule uvarint implements, in terms of the standard
@@ -91,6 +95,53 @@ func BenchmarkDecodeIndexEntry(b *testing.B) {
 				b.Fatal(err)
 			}
 			p += size
+		}
+	}
+}
+
+// TestLoadCutsAtEachGroupChange: for an index in its groups' order (as a
+// keydir's hash order is), Load's runs are exactly the groups when each
+// group is longer than loadRun, whatever stride its reader looks at the
+// groups with: the bisection between two looks finds the first entry of
+// the next group.
+func TestLoadCutsAtEachGroupChange(t *testing.T) {
+	defer func(r, st int) { loadRun, cutStride = r, st }(loadRun, cutStride)
+	const keys, per = 100, 10
+	recs := testRecords(keys)
+	group := func(key []byte) int { n, _ := strconv.Atoi(string(key[len("key-"):])); return n / per }
+	fs := memFS()
+	path := write(t, fs, recs)
+	for _, stride := range []int{1, 2, 3, 7, 9, 10, 11, 32} {
+		loadRun, cutStride = 1, stride
+		s, err := OpenForLoad(fs, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var runs [][]int // the groups of each run's entries
+		cur := make([][]int, 2)
+		err = s.Load(2, segment.DefaultMaxKey, group, func(w int, e *IndexEntry) error {
+			mu.Lock()
+			defer mu.Unlock()
+			cur[w] = append(cur[w], group(e.Key))
+			return nil
+		}, func(w int) {
+			mu.Lock()
+			defer mu.Unlock()
+			runs = append(runs, cur[w])
+			cur[w] = nil
+		})
+		s.Close()
+		if err != nil {
+			t.Fatalf("stride %d: %v", stride, err)
+		}
+		if len(runs) != keys/per {
+			t.Fatalf("stride %d: %d runs, want %d: %v", stride, len(runs), keys/per, runs)
+		}
+		for _, r := range runs {
+			if len(r) != per || slices.Min(r) != slices.Max(r) {
+				t.Fatalf("stride %d: a run of groups %v, want one whole group", stride, r)
+			}
 		}
 	}
 }

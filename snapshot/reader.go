@@ -357,6 +357,11 @@ func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
 // an entry or two.
 var loadRun = 256 << 10
 
+// cutStride is how many entries apart Load's reader looks at the group
+// once a run is long enough (see Load): a variable so that tests can try
+// every stride.
+var cutStride = 32
+
 // errLoadStopped ends Load's scan once a worker has failed.
 var errLoadStopped = errors.New("pykv/snapshot: load stopped")
 
@@ -417,22 +422,69 @@ func (s *Snapshot) Load(n, maxKey int, group func(key []byte) int, fn func(worke
 		work <- cur
 		cur = run{b: <-free}
 	}
-	last := -1 // the group of the run's last entry, once it is long enough
+	// Once a run is long enough, the reader looks for the group's change
+	// only at every cutStride-th entry, keeping where each entry since
+	// the last look starts (marks: the first of them is of group last),
+	// and finds the change between two looks by bisection: the group
+	// (a hash, for a keydir) costs the one reader a call per cutStride
+	// entries rather than per entry. The entries after the cut go
+	// through add again, as the next run's, so that for an index in its
+	// groups' order the runs are those of a look at every entry: each
+	// ends at the first change of group after loadRun bytes.
+	last := -1 // the group of marks[0], once the run is long enough
+	var marks []int
 	v1 := s.Header.Version == VersionNoTombstones
-	s.indexMu.Lock()
-	defer s.indexMu.Unlock()
-	err := s.scanIndex(func(at int, entry []byte) error {
-		if stop.Load() {
-			return errLoadStopped
+	groupAt := func(p int) int { return group(entryKey(cur.b[p:], v1)) }
+	var add func(at int, entry []byte)
+	// cutBefore ends the run where the group changes after marks[0]
+	// and at or before marks[hi] (hi = len(marks): the entry being
+	// added, not yet in cur.b), and adds the entries after the cut to
+	// the next run.
+	cutBefore := func(hi int) {
+		lo := 0
+		for hi-lo > 1 {
+			if mid := (lo + hi) / 2; groupAt(marks[mid]) == last {
+				lo = mid
+			} else {
+				hi = mid
+			}
 		}
+		last = -1
+		if hi == len(marks) {
+			hand()
+			return
+		}
+		tail := slices.Clone(cur.b[marks[hi]:])
+		offs := slices.Clone(marks[hi:])
+		base := cur.at + offs[0]
+		cur.b = cur.b[:offs[0]]
+		hand()
+		for k, off := range offs {
+			end := len(tail)
+			if k+1 < len(offs) {
+				end = offs[k+1] - offs[0]
+			}
+			add(base+off-offs[0], tail[off-offs[0]:end])
+		}
+	}
+	add = func(at int, entry []byte) {
 		if len(cur.b) >= loadRun {
-			if group == nil {
+			switch {
+			case group == nil:
 				hand()
-			} else if g := group(entryKey(entry, v1)); last < 0 {
-				last = g
-			} else if g != last {
-				hand()
-				last = -1
+			case last < 0:
+				last = group(entryKey(entry, v1))
+				marks = append(marks[:0], len(cur.b))
+			case len(marks) < cutStride:
+				marks = append(marks, len(cur.b))
+			default:
+				if g := group(entryKey(entry, v1)); g == last {
+					marks = append(marks[:0], len(cur.b))
+					break
+				}
+				cutBefore(len(marks))
+				add(at, entry)
+				return
 			}
 		}
 		if len(cur.b) == 0 {
@@ -442,8 +494,25 @@ func (s *Snapshot) Load(n, maxKey int, group func(key []byte) int, fn func(worke
 			}
 		}
 		cur.b = append(cur.b, entry...)
+	}
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	err := s.scanIndex(func(at int, entry []byte) error {
+		if stop.Load() {
+			return errLoadStopped
+		}
+		if n := len(cur.b); n > 0 && n < loadRun { // most entries: add's first case
+			cur.b = append(cur.b, entry...)
+			return nil
+		}
+		add(at, entry)
 		return nil
 	})
+	// The index ended between two looks: cut where the group changed
+	// since the last one, as often as it did.
+	for err == nil && last >= 0 && len(marks) > 1 && groupAt(marks[len(marks)-1]) != last {
+		cutBefore(len(marks) - 1)
+	}
 	if err == nil && len(cur.b) > 0 {
 		hand()
 	}

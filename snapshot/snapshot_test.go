@@ -554,11 +554,14 @@ func TestIndexFramingNamed(t *testing.T) {
 // damage found in the same pass: an entry over the key limit, and a byte changed inside a key by the index checksum, even
 // though the entries decoded.
 func TestLoad(t *testing.T) {
-	defer func(c, r int) { indexChunk, loadRun = c, r }(indexChunk, loadRun)
+	defer func(c, r, st int) { indexChunk, loadRun, cutStride = c, r, st }(indexChunk, loadRun, cutStride)
 	group := func(key []byte) int { return int(key[len(key)-1]) / 3 } // runs of keys ending in digits 0-2, 3-5, 6-8, 9
 	for _, chunk := range []int{1, 5, 47, 1 << 20} {
 		for _, run := range []int{1, 30, 1 << 20} {
-			indexChunk, loadRun = chunk, run
+			indexChunk, loadRun, cutStride = chunk, run, 1+chunk%4 // 2, 2, 4, 1
+			if run == 30 {
+				cutStride = 32
+			}
 			fs := memFS()
 			recs := testRecords(50)
 			path := write(t, fs, recs)
