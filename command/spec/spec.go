@@ -64,7 +64,8 @@ type Command struct {
 	Flags Flags
 	// FirstKey, LastKey and KeyStep locate the key arguments, as in COMMAND
 	// INFO: 1, -1, 2 means every other argument from argv[1] to the end.
-	// All zero for a command without keys.
+	// All zero for a command without keys. They are what Redis derives
+	// from the key specifications (KeySpecs), a test checks.
 	FirstKey, LastKey, KeyStep int
 	// Group is the Redis documentation group: "string", "bitmap",
 	// "generic", "transactions", "connection" or "server".
@@ -82,6 +83,8 @@ type Command struct {
 	subs     map[string]*Command // upper-case subcommand name -> command
 	arityErr reply.Reply
 	doc      *Doc
+	keySpecs []KeySpec
+	tips     []string
 }
 
 // ID is the command's index among every command and subcommand, from 0 to
@@ -137,6 +140,9 @@ func index(cmds []*Command, parent string) map[string]*Command {
 		}
 		if c.doc = docsByName[c.Name]; c.doc == nil {
 			panic("spec: no docs (docTable) for " + c.Name)
+		}
+		if i, ok := keySpecsByName[c.Name]; ok {
+			c.tips, c.keySpecs = keySpecTable[i].tips, keySpecTable[i].specs
 		}
 		c.id = count
 		count++
