@@ -99,11 +99,11 @@ func specInfo(sp *Spec) Reply {
 	return Array([]Reply{
 		Bytes([]byte(sp.Name)),
 		Int(int64(sp.Arity)),
-		Set(statuses(sp.Flags.Names()).Array),
+		statusSet(sp.FlagNames()),
 		Int(int64(sp.FirstKey)),
 		Int(int64(sp.LastKey)),
 		Int(int64(sp.KeyStep)),
-		Set(statuses(aclCategories(sp)).Array),
+		statusSet(sp.ACLCategories()),
 		Set(bulks(sp.Tips())),
 		Set(keySpecs(sp.KeySpecs())),
 		subReply,
@@ -150,36 +150,6 @@ func bulks(strs []string) []Reply {
 		items[i] = Bytes([]byte(s))
 	}
 	return items
-}
-
-// aclCategories derives Redis's ACL categories from a spec's flags and group.
-func aclCategories(sp *Spec) []string {
-	var cats []string
-	switch {
-	case sp.Flags&FlagWrite != 0:
-		cats = append(cats, "@write")
-	case sp.Flags&FlagReadOnly != 0:
-		cats = append(cats, "@read")
-	}
-	switch sp.Group {
-	case "string":
-		cats = append(cats, "@string")
-	case "bitmap":
-		cats = append(cats, "@bitmap")
-	case "generic":
-		cats = append(cats, "@keyspace")
-	case "connection":
-		cats = append(cats, "@connection")
-	case "transactions":
-		cats = append(cats, "@transaction")
-	}
-	if sp.Flags&FlagAdmin != 0 {
-		cats = append(cats, "@admin", "@dangerous")
-	}
-	if sp.Flags&FlagFast != 0 {
-		return append(cats, "@fast")
-	}
-	return append(cats, "@slow")
 }
 
 // specDocs is one command's entry in COMMAND DOCS, in Redis 7's order:

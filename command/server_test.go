@@ -17,15 +17,16 @@ func TestCommand(t *testing.T) {
 		{cmd: "COMMAND COUNT", want: "(integer) " + n},
 		{cmd: "COMMAND INFO get", want: `[["get" (integer) 2 [readonly fast] (integer) 1 (integer) 1 (integer) 1 [@read @string @fast] [] ` +
 			`[["flags" [RO access] "begin_search" ["type" "index" "spec" ["index" (integer) 1]] "find_keys" ["type" "range" "spec" ["lastkey" (integer) 0 "keystep" (integer) 1 "limit" (integer) 0]]]] []]]`},
-		{cmd: "COMMAND INFO MSET nosuch", want: `[["mset" (integer) -3 [write] (integer) 1 (integer) -1 (integer) 2 [@write @string @slow] ` +
+		{cmd: "COMMAND INFO MSET nosuch", want: `[["mset" (integer) -3 [write denyoom] (integer) 1 (integer) -1 (integer) 2 [@write @string @slow] ` +
 			`["request_policy:multi_shard" "response_policy:all_succeeded"] ` +
 			`[["flags" [OW update] "begin_search" ["type" "index" "spec" ["index" (integer) 1]] "find_keys" ["type" "range" "spec" ["lastkey" (integer) -1 "keystep" (integer) 2 "limit" (integer) 0]]]] []] (nil)]`},
-		{cmd: "COMMAND INFO client|id", want: `[["client|id" (integer) 2 [fast] (integer) 0 (integer) 0 (integer) 0 [@connection @fast] [] [] []]]`},
-		{cmd: "COMMAND INFO config", want: `[["config" (integer) -2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] [` +
-			`["config|get" (integer) -3 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
-			`["config|help" (integer) 2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []] ` +
-			`["config|resetstat" (integer) 2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
-			`["config|set" (integer) -4 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] ["request_policy:all_nodes" "response_policy:all_succeeded"] [] []]]]]`},
+		{cmd: "COMMAND INFO client|id", want: `[["client|id" (integer) 2 [noscript loading stale] (integer) 0 (integer) 0 (integer) 0 [@slow @connection] [] [] []]]`},
+		{cmd: "COMMAND INFO config", want: `[["config" (integer) -2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] [` +
+			`["config|get" (integer) -3 [admin noscript loading stale] (integer) 0 (integer) 0 (integer) 0 [@admin @slow @dangerous] [] [] []] ` +
+			`["config|help" (integer) 2 [loading stale] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []] ` +
+			`["config|resetstat" (integer) 2 [admin noscript loading stale] (integer) 0 (integer) 0 (integer) 0 [@admin @slow @dangerous] [] [] []] ` +
+			`["config|set" (integer) -4 [admin noscript loading stale] (integer) 0 (integer) 0 (integer) 0 [@admin @slow @dangerous] ` +
+			`["request_policy:all_nodes" "response_policy:all_succeeded"] [] []]]]]`},
 		{cmd: "COMMAND DOCS get", want: `["get" ["summary" "Return the value of a key, or nil when the key does not exist." "since" "1.0.0" "group" "string" "complexity" "O(1)" "arguments" [["name" "key" "type" "key" "key_spec_index" (integer) 0]]]]`},
 		{cmd: "COMMAND DOCS slaveof", want: `["slaveof" ["summary" "REPLICAOF's old name." "since" "1.0.0" "group" "server" "complexity" "O(1)" "doc_flags" [deprecated] ` +
 			`"deprecated_since" "5.0.0" "replaced_by" "` + "`REPLICAOF`" + `" "arguments" [["name" "args" "type" "oneof" "arguments" [["name" "host-port" "type" "block" ` +

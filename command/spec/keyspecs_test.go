@@ -1,6 +1,10 @@
 package spec
 
-import "testing"
+import (
+	"slices"
+	"strings"
+	"testing"
+)
 
 // legacyRange is the first key, last key and key step that COMMAND INFO's
 // 4th to 6th fields report for specs, as Redis 7 derives them: a lone
@@ -120,5 +124,45 @@ func TestKeySpecTableNamesCommands(t *testing.T) {
 		if known[e.name] == nil {
 			t.Errorf("keySpecTable has %q, not a command", e.name)
 		}
+	}
+}
+
+// TestACLCategoryTable: aclCategoryTable names commands and Redis's
+// categories only.
+func TestACLCategoryTable(t *testing.T) {
+	known := byFullName()
+	for name, cats := range aclCategoryTable {
+		if known[name] == nil {
+			t.Errorf("aclCategoryTable has %q, not a command", name)
+		}
+		for _, cat := range cats {
+			if !slices.Contains(aclOrder, cat) {
+				t.Errorf("%s: unknown ACL category %q", name, cat)
+			}
+		}
+	}
+	if got := strings.Join(known["flushall"].ACLCategories(), " "); got != "@keyspace @write @slow @dangerous" {
+		t.Errorf("flushall's ACL categories: %s", got)
+	}
+}
+
+// TestStateFlagTable: stateFlagTable names commands and Redis's flags
+// only, none of them one that pykv acts on (Flags), and FlagNames lists
+// both kinds in Redis's order.
+func TestStateFlagTable(t *testing.T) {
+	known := byFullName()
+	own := (FlagWrite | FlagReadOnly | FlagFast | FlagAdmin | FlagNoAuth | FlagNoMulti).Names()
+	for name, flags := range stateFlags {
+		if known[name] == nil {
+			t.Errorf("stateFlagTable has %q, not a command", name)
+		}
+		for _, f := range flags {
+			if !slices.Contains(redisFlagOrder, f) || slices.Contains(own, f) {
+				t.Errorf("%s: %q is not one of Redis's flags about a state pykv never enters", name, f)
+			}
+		}
+	}
+	if got := strings.Join(known["auth"].FlagNames(), " "); got != "noscript loading stale fast no_auth allow_busy" {
+		t.Errorf("auth's flags: %s", got)
 	}
 }
