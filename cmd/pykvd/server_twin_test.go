@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -745,6 +746,55 @@ func TestCommandInfoLikeRedis(t *testing.T) {
 			if all[i] != entries[sp.Name] {
 				t.Errorf("RESP%d COMMAND's entry of %s %q, COMMAND INFO's %q", proto, sp.Name, all[i], entries[sp.Name])
 			}
+		}
+	}
+}
+
+// TestGoRedisCommandLikeRedis (twin): go-redis's Command, which its
+// cluster client reads to route commands, parses from pykvd, over RESP2
+// and RESP3, for every command redis-server has too, what it parses from
+// redis-server: arity, flags, ACL categories, first key, last key, key
+// step, read-only, and the request and response policies and other tips
+// it makes of the tips, but for commandInfoDiffers.
+func TestGoRedisCommandLikeRedis(t *testing.T) {
+	t.Parallel()
+	tw := startTwins(t)
+	for _, proto := range []int{2, 3} {
+		got, err := newRedis(t, tw.pykv.RESPAddr(), proto, nil).Command(testCtx(t)).Result()
+		if err != nil {
+			t.Fatalf("RESP%d pykvd COMMAND: %v", proto, err)
+		}
+		want, err := newRedis(t, tw.redisAddr, proto, nil).Command(testCtx(t)).Result()
+		if err != nil {
+			t.Fatalf("RESP%d redis-server COMMAND: %v", proto, err)
+		}
+		if len(got) != len(spec.All()) {
+			t.Errorf("RESP%d: go-redis parsed %d commands from pykvd, which has %d", proto, len(got), len(spec.All()))
+		}
+		compared := 0
+		for name, g := range got {
+			w, ok := want[name]
+			if !ok {
+				continue // COMPACT, EXPORT, BACKUP: pykv's own
+			}
+			compared++
+			if slices.Contains(commandInfoDiffers[name], 1) {
+				g.Arity = w.Arity
+			}
+			if slices.Contains(commandInfoDiffers[name], 2) {
+				g.Flags = w.Flags
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("RESP%d go-redis COMMAND %s:\n pykvd        %+v %+v\n redis-server %+v %+v", proto, name, g, g.CommandPolicy, w, w.CommandPolicy)
+			}
+		}
+		if compared < 75 {
+			t.Errorf("RESP%d: only %d commands compared", proto, compared)
+		}
+		// Cluster routing reads these: the first key of MSET, every other
+		// argument, and DEL's and MGET's fan-out over shards.
+		if m := got["mset"]; m == nil || m.FirstKeyPos != 1 || m.StepCount != 2 || m.CommandPolicy == nil || m.CommandPolicy.Request.String() != "multi_shard" {
+			t.Errorf("RESP%d go-redis COMMAND mset from pykvd: %+v", proto, m)
 		}
 	}
 }
