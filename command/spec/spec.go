@@ -1,6 +1,7 @@
 // Package spec says what each command of pykv is, apart from what it does:
-// its name, arity, flags, key positions, group, one-line summary,
-// argument hints and documentation, as Redis's COMMAND reports them. The command table
+// its name, arity, flags, key positions and key specifications, ACL
+// categories, tips, group, one-line summary, argument hints and
+// documentation, as Redis's COMMAND reports them. The command table
 // (package command) runs what this package describes; the CLI reads it for
 // its help and hints. It imports nothing of the engine, so a client
 // program that shows help never compiles it.
@@ -37,8 +38,8 @@ const (
 // flagNames are the names COMMAND uses for each flag, in bit order.
 var flagNames = [...]string{"write", "readonly", "fast", "admin", "no_auth", "no_multi"}
 
-// Names returns the flags' names as COMMAND reports them, such as
-// ["write", "fast"].
+// Names returns the flags' names, such as ["write", "fast"];
+// COMMAND INFO reports them with Redis's others (Command.FlagNames).
 func (f Flags) Names() []string {
 	var names []string
 	for i, name := range flagNames {

@@ -12,9 +12,12 @@ const (
 )
 
 // table is what each command is: one entry per command. Adding a command
-// is an entry here, its handler in package command (the file of its group
-// and one line of its handlers table), its tests, one test vector per
-// codec and one line in docs/protocol.md.
+// is an entry here, its docs (docTable, argNotation), its key
+// specifications and tips (keySpecTable) and, for a command of Redis's,
+// Redis's flags and ACL categories where this entry does not give them
+// (stateFlagTable, aclCategoryTable), its handler in package command (the
+// file of its group and one line of its handlers table), its tests, one
+// test vector per codec and one line in docs/protocol.md.
 func table() []*Command {
 	return append([]*Command{
 		// connection
