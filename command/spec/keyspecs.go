@@ -55,8 +55,9 @@ type FindKeys struct {
 func byIndex(i int) BeginSearch { return BeginSearch{Type: "index", Index: i} }
 
 // byKeyword is a BeginSearch of type "keyword". No command of pykv's
-// begins its keys after a keyword (Redis's XREAD ... STREAMS does); it is
-// here so that the reply's shape is tested for it too.
+// begins its keys after a keyword yet (Redis's XREAD ... STREAMS does);
+// TestLegacyRange, and in package command TestKeySpecReplyShapes, cover
+// the type.
 func byKeyword(keyword string, startFrom int) BeginSearch {
 	return BeginSearch{Type: "keyword", Keyword: keyword, StartFrom: startFrom}
 }
@@ -67,7 +68,7 @@ func keyRange(lastKey, keyStep, limit int) FindKeys {
 }
 
 // keyNum is a FindKeys of type "keynum" (Redis's ZUNIONSTORE numkeys key
-// ...; none of pykv's), as byKeyword.
+// ...; none of pykv's yet), covered as byKeyword is.
 func keyNum(keyNumIdx, firstKey, keyStep int) FindKeys {
 	return FindKeys{Type: "keynum", KeyNumIdx: keyNumIdx, FirstKey: firstKey, KeyStep: keyStep}
 }
