@@ -20,17 +20,17 @@ type Writer struct {
 	dir     string
 	id      uint32
 	version uint16 // Version, but for tests that write older files
-	tmp   string
-	f     vfs.File
-	bw    *bufio.Writer
-	off   int64
-	index []byte // the index section, built in memory (32 bytes + key per record), without OrderIndex
-	count uint64
-	tombs uint32 // tombstones among count
-	seq   uint64
-	lo    uint64 // lowest seq added, 0 before the first
-	rec   []byte
-	crc   uint32 // running CRC-32C of the records section
+	tmp     string
+	f       vfs.File
+	bw      *bufio.Writer
+	off     int64
+	index   []byte // the index section, built in memory (32 bytes + key per record), without OrderIndex
+	count   uint64
+	tombs   uint32 // tombstones among count
+	seq     uint64
+	lo      uint64 // lowest seq added, 0 before the first
+	rec     []byte
+	crc     uint32 // running CRC-32C of the records section
 
 	order func(key []byte) uint64 // see OrderIndex; nil keeps the order of Add
 	keyed []orderedEntry          // with order: each entry's sort key and place in side
