@@ -379,16 +379,16 @@ func TestIndexEntryV2Size(t *testing.T) {
 // FuzzOpen: arbitrary bytes as a snapshot file never panic, and what opens
 // has an index whose entries stay inside the file.
 func FuzzOpen(f *testing.F) {
-	fs := memFS()
-	path := func() string {
-		w, _ := Create(fs, "/d", 1, 1)
-		r := segment.Record{Type: segment.TypeSet, Seq: 1, Key: []byte("k"), Value: []byte("v")}
+	for _, version := range []uint16{VersionTombstones, VersionCompact} { // a seed of each version written
+		fs := memFS()
+		w, _ := createVersion(fs, "/d", 1, 9, version)
+		r := segment.Record{Type: segment.TypeSet, Seq: 1, ExpireAt: 5, Key: []byte("k"), Value: []byte("v")}
 		w.Add(&r)
+		w.AddTombstone([]byte("gone"), 2)
 		p, _ := w.Finish()
-		return p
-	}()
-	seed, _ := fs.ReadFile(path)
-	f.Add(seed)
+		seed, _ := fs.ReadFile(p)
+		f.Add(seed)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fs := memFS()
 		fs.WriteFile("/d/x.snap", b)
@@ -397,13 +397,21 @@ func FuzzOpen(f *testing.F) {
 			return
 		}
 		defer s.Close()
+		lim := segment.Limits{MaxKey: 1024, MaxValue: 1 << 16}
 		s.Index(1024, func(e IndexEntry) error {
+			if e.Tombstone() {
+				return nil
+			}
 			if _, err := s.Record(e.Offset, e.Size); err != nil {
 				t.Fatalf("index entry accepted outside the records: %v", err)
 			}
+			if r, err := s.RecordAt(&e, lim); err == nil && (!bytes.Equal(r.Key, e.Key) || r.Seq != e.Seq || r.ExpireAt != e.ExpireAt) {
+				t.Fatalf("RecordAt accepted a record that is not its entry's: %+v for %+v", r, e)
+			}
 			return nil
 		})
-		s.Verify(segment.Limits{MaxKey: 1024, MaxValue: 1 << 16})
+		s.Records(lim, func(int64, segment.Record) error { return nil })
+		s.Verify(lim)
 	})
 }
 
