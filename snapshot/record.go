@@ -63,20 +63,40 @@ func appendRecordV3(dst []byte, seq uint64, expireAt int64, key, value []byte) [
 // recordV3CRC is the crc of a version 3 record whose bytes after the crc
 // field are body and whose index entry holds seq and expireAt.
 func recordV3CRC(seq uint64, expireAt int64, body []byte) uint32 {
-	return crc32.Update(crcUint64(crcUint64(0, seq), uint64(expireAt)), castagnoli, body)
+	return crc32.Update(crcBound(seq, uint64(expireAt)), castagnoli, body)
 }
 
-// crcUint64 is crc32.Update(crc, castagnoli, v's 8 little-endian bytes)
-// without a slice, which crc32.Update would make escape to the heap: one
-// allocation per record read.
-func crcUint64(crc uint32, v uint64) uint32 {
-	crc = ^crc
-	for range 8 {
-		crc = castagnoli[byte(crc)^byte(v)] ^ crc>>8
-		v >>= 8
+// crcBound is crc32.Checksum of seq and expireAt, 8 little-endian bytes
+// each, computed without a slice (crc32.Update would make a slice of
+// them escape to the heap: one allocation per record read) and a word at
+// a time, by slicing-by-8 as hash/crc32 does in software: a byte at a time
+// the two words cost 40 ns per record read, a third of a version 2
+// record's whole read.
+func crcBound(seq, expireAt uint64) uint32 {
+	crc := ^uint32(0)
+	for _, v := range [2]uint64{seq, expireAt} {
+		lo, hi := uint32(v)^crc, uint32(v>>32)
+		t := &castagnoli8
+		crc = t[0][hi>>24] ^ t[1][hi>>16&0xff] ^ t[2][hi>>8&0xff] ^ t[3][hi&0xff] ^
+			t[4][lo>>24] ^ t[5][lo>>16&0xff] ^ t[6][lo>>8&0xff] ^ t[7][lo&0xff]
 	}
 	return ^crc
 }
+
+// castagnoli8 holds the slicing-by-8 tables of CRC-32C: castagnoli8[0] is
+// the byte table, and castagnoli8[k][i] the crc of byte i followed by k
+// zero bytes.
+var castagnoli8 = func() (t [8][256]uint32) {
+	t[0] = *castagnoli
+	for i := range 256 {
+		crc := t[0][i]
+		for k := 1; k < 8; k++ {
+			crc = t[0][crc&0xff] ^ crc>>8
+			t[k][i] = crc
+		}
+	}
+	return t
+}()
 
 // decodeRecordV3 frames the version 3 record at the start of b: it
 // returns its key and value, which alias b, and its encoded size. It

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"math/rand"
 	"runtime"
 	"strings"
 	"testing"
@@ -110,6 +111,16 @@ func TestRecordV3CRC(t *testing.T) {
 	want = append(want, rec[recordCRCSize:]...)
 	if got := binary.LittleEndian.Uint32(rec); got != crc32Of(want) {
 		t.Fatalf("crc %08x, want %08x", got, crc32Of(want))
+	}
+	// crcBound's slicing-by-8 is crc32's own CRC-32C of the 16 bytes.
+	rng := rand.New(rand.NewSource(1))
+	for i := range 10000 {
+		seq, exp := rng.Uint64()>>(i%64), rng.Uint64()<<(i%64)
+		b := binary.LittleEndian.AppendUint64(nil, seq)
+		b = binary.LittleEndian.AppendUint64(b, exp)
+		if got, want := crcBound(seq, exp), crc32Of(b); got != want {
+			t.Fatalf("crcBound(%x, %x) = %08x, want %08x", seq, exp, got, want)
+		}
 	}
 }
 
