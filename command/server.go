@@ -99,45 +99,57 @@ func specInfo(sp *Spec) Reply {
 	return Array([]Reply{
 		Bytes([]byte(sp.Name)),
 		Int(int64(sp.Arity)),
-		Set(statuses(sp.Flags.Names()).Array),
+		statusSet(sp.FlagNames()),
 		Int(int64(sp.FirstKey)),
 		Int(int64(sp.LastKey)),
 		Int(int64(sp.KeyStep)),
-		Set(statuses(aclCategories(sp)).Array),
-		Set([]Reply{}),
-		Set([]Reply{}),
+		statusSet(sp.ACLCategories()),
+		Set(bulks(sp.Tips())),
+		Set(keySpecs(sp.KeySpecs())),
 		subReply,
 	})
 }
 
-// aclCategories derives Redis's ACL categories from a spec's flags and group.
-func aclCategories(sp *Spec) []string {
-	var cats []string
-	switch {
-	case sp.Flags&FlagWrite != 0:
-		cats = append(cats, "@write")
-	case sp.Flags&FlagReadOnly != 0:
-		cats = append(cats, "@read")
+// keySpecs is COMMAND INFO's key specifications, a map each in Redis
+// 7.0's shape and order: notes (only when there are any), flags (a set of
+// statuses), begin_search {type, spec} and find_keys {type, spec}, each
+// spec a map of its type's fields.
+func keySpecs(specs []spec.KeySpec) []Reply {
+	items := make([]Reply, len(specs))
+	for i, ks := range specs {
+		kv := appendField(nil, "notes", ks.Notes)
+		kv = append(kv, Bytes([]byte("flags")), statusSet(ks.Flags))
+		bs := ks.BeginSearch
+		var begin Reply
+		switch bs.Type {
+		case "index":
+			begin = mapReply("index", Int(int64(bs.Index)))
+		case "keyword":
+			begin = mapReply("keyword", bs.Keyword, "startfrom", Int(int64(bs.StartFrom)))
+		}
+		fk := ks.FindKeys
+		var find Reply
+		switch fk.Type {
+		case "range":
+			find = mapReply("lastkey", Int(int64(fk.LastKey)), "keystep", Int(int64(fk.KeyStep)), "limit", Int(int64(fk.Limit)))
+		case "keynum":
+			find = mapReply("keynumidx", Int(int64(fk.KeyNumIdx)), "firstkey", Int(int64(fk.FirstKey)), "keystep", Int(int64(fk.KeyStep)))
+		}
+		kv = append(kv,
+			Bytes([]byte("begin_search")), mapReply("type", bs.Type, "spec", begin),
+			Bytes([]byte("find_keys")), mapReply("type", fk.Type, "spec", find))
+		items[i] = Reply{Kind: KindMap, Array: kv}
 	}
-	switch sp.Group {
-	case "string":
-		cats = append(cats, "@string")
-	case "bitmap":
-		cats = append(cats, "@bitmap")
-	case "generic":
-		cats = append(cats, "@keyspace")
-	case "connection":
-		cats = append(cats, "@connection")
-	case "transactions":
-		cats = append(cats, "@transaction")
+	return items
+}
+
+// bulks is strings as bulk strings, as Redis sends COMMAND INFO's tips.
+func bulks(strs []string) []Reply {
+	items := make([]Reply, len(strs))
+	for i, s := range strs {
+		items[i] = Bytes([]byte(s))
 	}
-	if sp.Flags&FlagAdmin != 0 {
-		cats = append(cats, "@admin", "@dangerous")
-	}
-	if sp.Flags&FlagFast != 0 {
-		return append(cats, "@fast")
-	}
-	return append(cats, "@slow")
+	return items
 }
 
 // specDocs is one command's entry in COMMAND DOCS, in Redis 7's order:

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pykv/pykv/command/spec"
 	"github.com/pykv/pykv/storage"
 )
 
@@ -14,14 +15,18 @@ func TestCommand(t *testing.T) {
 	n := strconv.Itoa(len(Specs()))
 	f := runSteps(t, []step{
 		{cmd: "COMMAND COUNT", want: "(integer) " + n},
-		{cmd: "COMMAND INFO get", want: `[["get" (integer) 2 [readonly fast] (integer) 1 (integer) 1 (integer) 1 [@read @string @fast] [] [] []]]`},
-		{cmd: "COMMAND INFO MSET nosuch", want: `[["mset" (integer) -3 [write] (integer) 1 (integer) -1 (integer) 2 [@write @string @slow] [] [] []] (nil)]`},
-		{cmd: "COMMAND INFO client|id", want: `[["client|id" (integer) 2 [fast] (integer) 0 (integer) 0 (integer) 0 [@connection @fast] [] [] []]]`},
-		{cmd: "COMMAND INFO config", want: `[["config" (integer) -2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] [` +
-			`["config|get" (integer) -3 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
-			`["config|help" (integer) 2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []] ` +
-			`["config|resetstat" (integer) 2 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []] ` +
-			`["config|set" (integer) -4 [admin] (integer) 0 (integer) 0 (integer) 0 [@admin @dangerous @slow] [] [] []]]]]`},
+		{cmd: "COMMAND INFO get", want: `[["get" (integer) 2 [readonly fast] (integer) 1 (integer) 1 (integer) 1 [@read @string @fast] [] ` +
+			`[["flags" [RO access] "begin_search" ["type" "index" "spec" ["index" (integer) 1]] "find_keys" ["type" "range" "spec" ["lastkey" (integer) 0 "keystep" (integer) 1 "limit" (integer) 0]]]] []]]`},
+		{cmd: "COMMAND INFO MSET nosuch", want: `[["mset" (integer) -3 [write denyoom] (integer) 1 (integer) -1 (integer) 2 [@write @string @slow] ` +
+			`["request_policy:multi_shard" "response_policy:all_succeeded"] ` +
+			`[["flags" [OW update] "begin_search" ["type" "index" "spec" ["index" (integer) 1]] "find_keys" ["type" "range" "spec" ["lastkey" (integer) -1 "keystep" (integer) 2 "limit" (integer) 0]]]] []] (nil)]`},
+		{cmd: "COMMAND INFO client|id", want: `[["client|id" (integer) 2 [noscript loading stale] (integer) 0 (integer) 0 (integer) 0 [@slow @connection] [] [] []]]`},
+		{cmd: "COMMAND INFO config", want: `[["config" (integer) -2 [] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] [` +
+			`["config|get" (integer) -3 [admin noscript loading stale] (integer) 0 (integer) 0 (integer) 0 [@admin @slow @dangerous] [] [] []] ` +
+			`["config|help" (integer) 2 [loading stale] (integer) 0 (integer) 0 (integer) 0 [@slow] [] [] []] ` +
+			`["config|resetstat" (integer) 2 [admin noscript loading stale] (integer) 0 (integer) 0 (integer) 0 [@admin @slow @dangerous] [] [] []] ` +
+			`["config|set" (integer) -4 [admin noscript loading stale] (integer) 0 (integer) 0 (integer) 0 [@admin @slow @dangerous] ` +
+			`["request_policy:all_nodes" "response_policy:all_succeeded"] [] []]]]]`},
 		{cmd: "COMMAND DOCS get", want: `["get" ["summary" "Return the value of a key, or nil when the key does not exist." "since" "1.0.0" "group" "string" "complexity" "O(1)" "arguments" [["name" "key" "type" "key" "key_spec_index" (integer) 0]]]]`},
 		{cmd: "COMMAND DOCS slaveof", want: `["slaveof" ["summary" "REPLICAOF's old name." "since" "1.0.0" "group" "server" "complexity" "O(1)" "doc_flags" [deprecated] ` +
 			`"deprecated_since" "5.0.0" "replaced_by" "` + "`REPLICAOF`" + `" "arguments" [["name" "args" "type" "oneof" "arguments" [["name" "host-port" "type" "block" ` +
@@ -202,5 +207,51 @@ func TestStoreErrors(t *testing.T) {
 		"PEXPIREAT k 10", "PERSIST k", "TTL k", "PTTL k", "SCAN 0",
 	} {
 		f.run([]step{{cmd: cmd, want: readOnly}})
+	}
+}
+
+// TestKeySpecReplyShapes: the key-spec types no command of pykv's uses,
+// Redis's "keyword" begin_search and "keynum" find_keys, answer in Redis
+// 7.0's shape: XREAD's and ZUNIONSTORE's key specifications as
+// redis-server 7.0.15's COMMAND INFO gives them. (Every command's own are
+// compared with redis-server's by TestCommandInfoLikeRedis, in cmd/pykvd.)
+func TestKeySpecReplyShapes(t *testing.T) {
+	tests := []struct {
+		name  string
+		specs []spec.KeySpec
+		want  string
+	}{
+		{"xread", []spec.KeySpec{{Flags: []string{"RO", "access"},
+			BeginSearch: spec.BeginSearch{Type: "keyword", Keyword: "STREAMS", StartFrom: 1},
+			FindKeys:    spec.FindKeys{Type: "range", LastKey: -1, KeyStep: 1, Limit: 2}}},
+			`[["flags" [RO access] "begin_search" ["type" "keyword" "spec" ["keyword" "STREAMS" "startfrom" (integer) 1]] ` +
+				`"find_keys" ["type" "range" "spec" ["lastkey" (integer) -1 "keystep" (integer) 1 "limit" (integer) 2]]]]`},
+		{"zunionstore", []spec.KeySpec{
+			{Flags: []string{"OW", "update"}, BeginSearch: spec.BeginSearch{Type: "index", Index: 1},
+				FindKeys: spec.FindKeys{Type: "range", KeyStep: 1}},
+			{Notes: "a note", Flags: []string{"RO", "access"}, BeginSearch: spec.BeginSearch{Type: "index", Index: 2},
+				FindKeys: spec.FindKeys{Type: "keynum", KeyNumIdx: 0, FirstKey: 1, KeyStep: 1}}},
+			`[["flags" [OW update] "begin_search" ["type" "index" "spec" ["index" (integer) 1]] ` +
+				`"find_keys" ["type" "range" "spec" ["lastkey" (integer) 0 "keystep" (integer) 1 "limit" (integer) 0]]] ` +
+				`["notes" "a note" "flags" [RO access] "begin_search" ["type" "index" "spec" ["index" (integer) 2]] ` +
+				`"find_keys" ["type" "keynum" "spec" ["keynumidx" (integer) 0 "firstkey" (integer) 1 "keystep" (integer) 1]]]]`},
+	}
+	for _, tt := range tests {
+		got := Set(keySpecs(tt.specs))
+		if got.String() != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+		// Each key spec and its begin_search, find_keys and their specs are
+		// maps (RESP3's %), the flags a set, as Redis sends them.
+		for _, ks := range got.Array {
+			if ks.Kind != KindMap || !ks.Array[len(ks.Array)-5].IsSet() {
+				t.Errorf("%s: key spec %v is not a map with a set of flags", tt.name, ks)
+			}
+			for _, part := range []Reply{ks.Array[len(ks.Array)-3], ks.Array[len(ks.Array)-1]} {
+				if part.Kind != KindMap || part.Array[3].Kind != KindMap {
+					t.Errorf("%s: %v is not a map of a type and a map", tt.name, part)
+				}
+			}
+		}
 	}
 }

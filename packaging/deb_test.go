@@ -30,8 +30,8 @@ const debVersion = "1.2.3~test"
 
 // Bounds of the test's waits.
 const (
-	buildTimeout = 3 * time.Minute // go build of cmd/... with a cold cache on 2 busy cores
-	toolTimeout  = time.Minute     // dpkg, lintian, systemd-analyze, ...
+	buildTimeout = 8 * time.Minute // go build of cmd/... with a cold cache on 2 busy cores (over 3 min once, at load 10)
+	toolTimeout  = 3 * time.Minute // dpkg, lintian, systemd-analyze, ...
 	readyTimeout = 10 * time.Second
 )
 

@@ -29,12 +29,17 @@
 //	+----------+---------+--------+----------------+---------+
 //	| "PYKVSN" | ver u16 | id u32 | covered seq u64| crc u32 |
 //	+----------+---------+--------+----------------+---------+
-//	records: the segment record encoding (see package segment), set
-//	records only, back to back
+//	records: set records only, back to back; version 3 (record.go):
+//	+---------+-------------+-------------+-----+-------+
+//	| crc u32 | keylen uvar | vallen uvar | key | value |
+//	+---------+-------------+-------------+-----+-------+
+//	crc = CRC-32C(seq u64 | expire_at i64 | keylen .. value), seq and
+//	expire_at being the index entry's; versions 1 and 2: the segment
+//	record encoding (see package segment)
 //	index: one entry per record, in the order Writer.OrderIndex asks for
 //	(pykv's merges: ascending xxhash64 of the key), else record order;
-//	version 2, each integer a varint in its shortest form (29 bytes for a
-//	16-byte key where version 1 takes 48):
+//	versions 2 and 3, each integer a varint in its shortest form (29
+//	bytes for a 16-byte key where version 1 takes 48):
 //	+-----------------+------------+-----+---------------+-------------+-----------------+------------+
 //	| entry len uvar  | keylen uvar| key | offset uvar   | size uvar   | expire_at zigzag| seq uvar   |
 //	+-----------------+------------+-----+---------------+-------------+-----------------+------------+
@@ -49,7 +54,15 @@
 //	| index crc u32 | records crc u32 | tombstones u32 | footer crc u32 | "PYKVSNFT" |
 //	+---------------+-----------------+----------------+----------------+------------+
 //
-// A tombstone (version 2) is an index entry with offset 0, size 0 and
+// A version 3 record holds no type, seq or expiry: only set records live
+// in a snapshot, and its index entry holds the seq and expiry, under the
+// index's crc, and its size. For a 16-byte key and a 100-byte value the
+// record takes 122 bytes where the segment encoding takes 145. The record
+// crc binds the entry's seq and expiry, so a record checks only against
+// the entry that locates it (Snapshot.RecordAt), and one walk over the
+// records needs the index (Records walks it, in the index's order).
+//
+// A tombstone (version 2 on) is an index entry with offset 0, size 0 and
 // expire_at 0, and no record: its key was deleted at its seq. The footer's
 // tombstones field counts them (reserved, zero, in version 1) and count
 // includes them.
@@ -57,7 +70,8 @@
 // Integers are little-endian. The header crc covers its first 20 bytes; the
 // footer crc its first 44; the index crc the whole index section; the
 // records crc the whole records section; and every record also carries its
-// own CRC, so that damage can be pinpointed. Open checks the header, the
+// own CRC, so that damage can be pinpointed and a value read alone is
+// checked. Open checks the header, the
 // footer and the index (its crc, its framing into whole entries, their
 // count); VerifyRecords checks the records crc, which start-up runs
 // alongside loading the index. covered seq is the seq of the last record of

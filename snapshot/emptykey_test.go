@@ -8,14 +8,14 @@ import (
 	"github.com/pykv/pykv/segment"
 )
 
-// TestEmptyKeyInBothVersions: the empty key, which Redis allows and so
-// pykv, fits both index encodings as they stand: version 1's key length
-// of 0 followed by the fixed fields, version 2's varint length of 0 (an
-// entry of six bytes, the smallest the footer's count check allows), a
-// version 2 tombstone of it included. A file of each version holding it
-// opens, verifies, and gives the entry back, framed across any read
-// buffer.
-func TestEmptyKeyInBothVersions(t *testing.T) {
+// TestEmptyKeyInEveryVersion: the empty key, which Redis allows and so
+// pykv, fits every index encoding as it stands: version 1's key length
+// of 0 followed by the fixed fields, version 2's (and 3's) varint length
+// of 0 (an entry of six bytes, the smallest the footer's count check
+// allows), a tombstone of it included, and version 3's record of two
+// zero lengths. A file of each version holding it opens, verifies, and
+// gives the entry and its record back, framed across any read buffer.
+func TestEmptyKeyInEveryVersion(t *testing.T) {
 	defer func(c int) { indexChunk = c }(indexChunk)
 	recs := []segment.Record{
 		{Type: segment.TypeSet, Seq: 5, ExpireAt: 1_700_000_000_000, Key: []byte{}, Value: []byte("v")},
@@ -41,24 +41,29 @@ func TestEmptyKeyInBothVersions(t *testing.T) {
 
 	fs := memFS()
 	fs.WriteFile("/d/0000000001.snap", v1)
-	w, err := Create(fs, "/d", 7, 9)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range recs {
-		if _, _, err := w.Add(&recs[i]); err != nil {
+	written := map[uint16]string{}
+	for _, version := range []uint16{VersionTombstones, VersionCompact} {
+		w, err := createVersion(fs, "/d", uint32(version), 9, version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range recs {
+			if _, _, err := w.Add(&recs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.AddTombstone([]byte{}, 4); err != nil { // an older "" another file holds
+			t.Fatal(err)
+		}
+		if written[version], err = w.Finish(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := w.AddTombstone([]byte{}, 4); err != nil { // an older "" another file holds
-		t.Fatal(err)
-	}
-	v2, err := w.Finish()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if n := len(appendIndexEntry(nil, &IndexEntry{Key: []byte{}, Offset: 24, Size: 30, Seq: 5})); n != minIndexEntry {
 		t.Fatalf("a version 2 entry of the empty key takes %d bytes, want %d", n, minIndexEntry)
+	}
+	if n := len(appendRecordV3(nil, 5, 0, []byte{}, []byte{})); n != minRecordV3 {
+		t.Fatalf("a version 3 record of the empty key and value takes %d bytes, want %d", n, minRecordV3)
 	}
 
 	for _, tc := range []struct {
@@ -68,7 +73,8 @@ func TestEmptyKeyInBothVersions(t *testing.T) {
 		tombstone bool
 	}{
 		{"/d/0000000001.snap", VersionNoTombstones, 2, false},
-		{v2, Version, 3, true},
+		{written[VersionTombstones], VersionTombstones, 3, true},
+		{written[VersionCompact], VersionCompact, 3, true},
 	} {
 		for _, chunk := range []int{1, 3, 1 << 20} {
 			indexChunk = chunk
@@ -94,12 +100,8 @@ func TestEmptyKeyInBothVersions(t *testing.T) {
 			if len(e.Key) != 0 || e.Tombstone() || e.Seq != 5 || e.ExpireAt != 1_700_000_000_000 {
 				t.Fatalf("version %d: the empty key's entry is %+v", tc.version, e)
 			}
-			raw, err := s.Record(e.Offset, e.Size)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v, err := segment.ReadValue(raw, segment.DefaultLimits()); err != nil || string(v) != "v" {
-				t.Fatalf("version %d: the empty key's value %q, %v", tc.version, v, err)
+			if r, err := s.RecordAt(&e, segment.DefaultLimits()); err != nil || string(r.Value) != "v" || len(r.Key) != 0 {
+				t.Fatalf("version %d: the empty key's record %+v, %v", tc.version, r, err)
 			}
 			if tc.tombstone {
 				if tomb := got[2]; len(tomb.Key) != 0 || !tomb.Tombstone() || tomb.Seq != 4 {

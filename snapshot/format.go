@@ -22,10 +22,18 @@ const (
 	// 1 holds set records only and is named after the newest segment it
 	// covers; version 2 may also hold tombstones (index entries of size 0,
 	// see IndexEntry.Tombstone) and is one file of a set that the data
-	// directory's manifest lists. Both are read.
-	Version uint16 = 2
+	// directory's manifest lists; version 3 is version 2 with records in
+	// a compact encoding (see record.go) that leaves the type, seq and
+	// expiry to the index entry. All three are read.
+	Version = VersionCompact
 	// VersionNoTombstones is the first version, without tombstones.
 	VersionNoTombstones uint16 = 1
+	// VersionTombstones is the version that added tombstones, its
+	// records still in the segment record encoding.
+	VersionTombstones uint16 = 2
+	// VersionCompact is the first version whose records are in the
+	// compact encoding of record.go rather than the segment's.
+	VersionCompact uint16 = 3
 	// HeaderSize is the size of the header.
 	HeaderSize = 24
 	// FooterSize is the size of the footer.

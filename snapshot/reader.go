@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -299,25 +300,46 @@ func (s *Snapshot) VerifyRecords() error {
 		off += n
 	}
 	if crc != s.Footer.RecordsCRC {
-		recs := s.data[HeaderSize:s.Footer.IndexOffset]
 		return fmt.Errorf("%s: %w: records at offset %d: checksum stored %08x, computed %08x%s",
-			s.Path, ErrCorrupt, HeaderSize, s.Footer.RecordsCRC, crc, firstBadRecord(recs))
+			s.Path, ErrCorrupt, HeaderSize, s.Footer.RecordsCRC, crc, s.firstBadRecord())
 	}
 	return nil
 }
 
-// firstBadRecord names the first record of recs (the records section) that
-// does not decode, for an error message.
-func firstBadRecord(recs []byte) string {
-	lim := segment.Limits{MaxKey: 1 << 30, MaxValue: 1 << 30}
-	for p := 0; p < len(recs); {
-		_, n, err := segment.DecodeRecord(recs[p:], lim)
-		if err != nil {
-			return fmt.Sprintf(" (first bad record at offset %d: %v)", HeaderSize+p, err)
+// firstBadRecord names the first record of the records section that does
+// not decode, for an error message; "" when none is found. A version 3
+// record checks only against its index entry, so there it is the bad
+// record at the lowest offset that an index entry locates: the index is
+// walked without waiting for its own check (start-up runs this beside
+// the load that makes it), each entry's bounds still checked.
+func (s *Snapshot) firstBadRecord() string {
+	lim := segment.FormatLimits
+	if s.Header.Version < VersionCompact {
+		recs := s.data[HeaderSize:s.Footer.IndexOffset]
+		for p := 0; p < len(recs); {
+			_, n, err := segment.DecodeRecord(recs[p:], lim)
+			if err != nil {
+				return fmt.Sprintf(" (first bad record at offset %d: %v)", HeaderSize+p, err)
+			}
+			p += n
 		}
-		p += n
+		return ""
 	}
-	return ""
+	var first error
+	at := uint64(math.MaxUint64)
+	s.walkIndex(0, int(s.Footer.IndexLen), lim.MaxKey, func(e IndexEntry) error {
+		if e.Tombstone() || e.Offset > at {
+			return nil
+		}
+		if _, err := s.RecordAt(&e, lim); err != nil {
+			first, at = err, e.Offset
+		}
+		return nil
+	})
+	if first == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (first bad record at offset %d: %v)", at, first)
 }
 
 // ID returns the snapshot's id: the newest segment it covers.
@@ -603,7 +625,11 @@ func (s *Snapshot) checkEntry(e *IndexEntry, at int) error {
 	if e.Tombstone() && e.Offset == 0 && e.ExpireAt == 0 && s.Header.Version > VersionNoTombstones {
 		return nil
 	}
-	if !within(e.Offset, e.Size, s.Footer.IndexOffset) || e.Size < segment.RecordHeaderSize {
+	least := uint32(segment.RecordHeaderSize)
+	if s.Header.Version >= VersionCompact {
+		least = minRecordV3
+	}
+	if !within(e.Offset, e.Size, s.Footer.IndexOffset) || e.Size < least {
 		return fmt.Errorf("%s: %w: index entry at offset %d points at [%d, +%d), outside the records",
 			s.Path, ErrCorrupt, int(s.Footer.IndexOffset)+at, e.Offset, e.Size)
 	}
@@ -619,9 +645,25 @@ func (s *Snapshot) Record(off uint64, size uint32) ([]byte, error) {
 	return s.data[off : off+uint64(size)], nil
 }
 
-// Records iterates the records section in order: fn gets each record (its
-// key and value alias the mapping) and its offset.
+// Records passes every record to fn with its offset; the record's key and
+// value alias the mapping. Up to version 2 it walks the records section
+// in file order. A version 3 record holds no seq or expiry, so there it
+// walks the index, in the index's order (pykv's merges write it in the
+// keydir's hash order), and reads each entry's record (RecordAt): every
+// record is still checked against its entry.
 func (s *Snapshot) Records(lim segment.Limits, fn func(off int64, r segment.Record) error) error {
+	if s.Header.Version >= VersionCompact {
+		return s.Index(lim.MaxKey, func(e IndexEntry) error {
+			if e.Tombstone() {
+				return nil
+			}
+			r, err := s.RecordAt(&e, lim)
+			if err != nil {
+				return err
+			}
+			return fn(int64(e.Offset), r)
+		})
+	}
 	end := int(s.Footer.IndexOffset)
 	for p := HeaderSize; p < end; {
 		r, n, err := segment.DecodeRecord(s.data[p:end], lim)
@@ -643,6 +685,9 @@ func (s *Snapshot) Verify(lim segment.Limits) []error {
 	var errs []error
 	if err := s.VerifyRecords(); err != nil {
 		errs = append(errs, err)
+	}
+	if s.Header.Version >= VersionCompact {
+		return append(errs, s.verifyCompact(lim)...)
 	}
 	type loc struct {
 		size uint32
@@ -681,6 +726,52 @@ func (s *Snapshot) Verify(lim segment.Limits) []error {
 		errs = append(errs, fmt.Errorf("%s: %w: %d records but %d index entries", s.Path, ErrCorrupt, len(recs), seen))
 	}
 	if err == nil && tombs != s.Footer.Tombstones {
+		errs = append(errs, fmt.Errorf("%s: %w: the index holds %d tombstones, the footer says %d", s.Path, ErrCorrupt, tombs, s.Footer.Tombstones))
+	}
+	return errs
+}
+
+// verifyCompact is Verify's check of a version 3 file beyond the records
+// crc: each entry's record checks against it (RecordAt), and the records
+// the entries locate tile the records section, none overlapping another
+// and no byte left over, since a record cannot be framed without its
+// entry.
+func (s *Snapshot) verifyCompact(lim segment.Limits) []error {
+	var errs []error
+	type span struct{ off, end uint64 }
+	var spans []span
+	tombs := uint32(0)
+	err := s.Index(lim.MaxKey, func(e IndexEntry) error {
+		if e.Tombstone() {
+			tombs++
+			return nil
+		}
+		if _, err := s.RecordAt(&e, lim); err != nil {
+			errs = append(errs, err)
+		}
+		spans = append(spans, span{e.Offset, e.Offset + uint64(e.Size)})
+		return nil
+	})
+	if err != nil {
+		return append(errs, err)
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.off, b.off) })
+	at := uint64(HeaderSize)
+	for _, sp := range spans {
+		if sp.off != at {
+			what := "no record starts there; the next one at offset %d"
+			if sp.off < at {
+				what = "records overlap: one starts at offset %d"
+			}
+			errs = append(errs, fmt.Errorf("%s: %w: records section at offset %d: "+what, s.Path, ErrCorrupt, at, sp.off))
+			break
+		}
+		at = sp.end
+	}
+	if len(errs) == 0 && at != s.Footer.IndexOffset {
+		errs = append(errs, fmt.Errorf("%s: %w: records end at offset %d, the index starts at offset %d", s.Path, ErrCorrupt, at, s.Footer.IndexOffset))
+	}
+	if tombs != s.Footer.Tombstones {
 		errs = append(errs, fmt.Errorf("%s: %w: the index holds %d tombstones, the footer says %d", s.Path, ErrCorrupt, tombs, s.Footer.Tombstones))
 	}
 	return errs

@@ -16,20 +16,21 @@ import (
 // Writer writes a new snapshot under a temporary name; Finish makes it
 // durable and visible, Abort removes it.
 type Writer struct {
-	fs    vfs.FS
-	dir   string
-	id    uint32
-	tmp   string
-	f     vfs.File
-	bw    *bufio.Writer
-	off   int64
-	index []byte // the index section, built in memory (32 bytes + key per record), without OrderIndex
-	count uint64
-	tombs uint32 // tombstones among count
-	seq   uint64
-	lo    uint64 // lowest seq added, 0 before the first
-	rec   []byte
-	crc   uint32 // running CRC-32C of the records section
+	fs      vfs.FS
+	dir     string
+	id      uint32
+	version uint16 // Version, but for tests that write older files
+	tmp     string
+	f       vfs.File
+	bw      *bufio.Writer
+	off     int64
+	index   []byte // the index section, built in memory (32 bytes + key per record), without OrderIndex
+	count   uint64
+	tombs   uint32 // tombstones among count
+	seq     uint64
+	lo      uint64 // lowest seq added, 0 before the first
+	rec     []byte
+	crc     uint32 // running CRC-32C of the records section
 
 	order func(key []byte) uint64 // see OrderIndex; nil keeps the order of Add
 	keyed []orderedEntry          // with order: each entry's sort key and place in side
@@ -71,15 +72,25 @@ func (w *Writer) OrderIndex(by func(key []byte) uint64) error {
 	return nil
 }
 
-// Create starts snapshot id in dir covering every record up to seq.
+// Create starts snapshot id in dir covering every record up to seq, in
+// the format of Version.
 func Create(fs vfs.FS, dir string, id uint32, coveredSeq uint64) (*Writer, error) {
+	return createVersion(fs, dir, id, coveredSeq, Version)
+}
+
+// createVersion is Create in the format of version, VersionTombstones or
+// Version: tests write the older one to prove that it is still read.
+func createVersion(fs vfs.FS, dir string, id uint32, coveredSeq uint64, version uint16) (*Writer, error) {
+	if version != Version && version != VersionTombstones {
+		return nil, fmt.Errorf("pykv/snapshot: cannot write version %d", version)
+	}
 	tmp := Path(dir, id) + ".tmp"
 	f, err := fs.Create(tmp)
 	if err != nil {
 		return nil, fmt.Errorf("pykv/snapshot: create %s: %w", tmp, err)
 	}
-	w := &Writer{fs: fs, dir: dir, id: id, tmp: tmp, f: f, bw: bufio.NewWriterSize(f, 1<<20), seq: coveredSeq}
-	if _, err := w.bw.Write(appendHeader(nil, Header{Version: Version, ID: id, CoveredSeq: coveredSeq})); err != nil {
+	w := &Writer{fs: fs, dir: dir, id: id, version: version, tmp: tmp, f: f, bw: bufio.NewWriterSize(f, 1<<20), seq: coveredSeq}
+	if _, err := w.bw.Write(appendHeader(nil, Header{Version: version, ID: id, CoveredSeq: coveredSeq})); err != nil {
 		w.Abort()
 		return nil, err
 	}
@@ -92,9 +103,17 @@ func (w *Writer) Add(r *segment.Record) (offset int64, size uint32, err error) {
 	if r.Type != segment.TypeSet {
 		return 0, 0, fmt.Errorf("pykv/snapshot: only set records are stored, got type %d", r.Type)
 	}
-	rec := *r
-	rec.More = false
-	w.rec = segment.AppendRecord(w.rec[:0], &rec)
+	if len(r.Key) > segment.FormatLimits.MaxKey || len(r.Value) > segment.FormatLimits.MaxValue {
+		return 0, 0, fmt.Errorf("pykv/snapshot: %s: a key of %d bytes or a value of %d is over the format's limits (%d, %d)",
+			w.tmp, len(r.Key), len(r.Value), segment.FormatLimits.MaxKey, segment.FormatLimits.MaxValue)
+	}
+	if w.version >= VersionCompact {
+		w.rec = appendRecordV3(w.rec[:0], r.Seq, r.ExpireAt, r.Key, r.Value)
+	} else {
+		rec := *r
+		rec.More = false
+		w.rec = segment.AppendRecord(w.rec[:0], &rec)
+	}
 	if _, err := w.bw.Write(w.rec); err != nil {
 		return 0, 0, fmt.Errorf("pykv/snapshot: write %s: %w", w.tmp, err)
 	}

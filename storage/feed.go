@@ -333,8 +333,12 @@ func (s *Sync) Keys() uint64 {
 	return s.snap.snap.Footer.Count - uint64(s.snap.snap.Footer.Tombstones)
 }
 
-// Records passes the snapshot's records to fn in file order; their keys
-// and values alias the mapping and are valid only during the call.
+// Records passes the snapshot's records to fn in the snapshot's order
+// (file order up to version 2, index order from version 3: see
+// snapshot.Snapshot.Records), each decoded into a set record with its
+// seq and expiry, which the leader sends in the segment record encoding
+// whatever the file's version; their keys and values alias the mapping
+// and are valid only during the call.
 func (s *Sync) Records(fn func(r segment.Record) error) error {
 	if s.snap == nil {
 		return nil

@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,12 +110,25 @@ func rewriteInRecordOrder(t *testing.T, path string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.Records(segment.DefaultLimits(), func(_ int64, r segment.Record) error {
-		_, _, err := w.Add(&r)
-		return err
+	// Records walks a version 3 file in index order: put the records back
+	// in file order, by offset, before writing them again.
+	type placed struct {
+		off int64
+		r   segment.Record
+	}
+	var recs []placed
+	err = s.Records(segment.DefaultLimits(), func(off int64, r segment.Record) error {
+		recs = append(recs, placed{off, r})
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	slices.SortFunc(recs, func(a, b placed) int { return cmp.Compare(a.off, b.off) })
+	for _, p := range recs {
+		if _, _, err := w.Add(&p.r); err != nil {
+			t.Fatal(err)
+		}
 	}
 	out, err := w.Finish()
 	if err != nil {

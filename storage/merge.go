@@ -394,9 +394,7 @@ func (db *DB) firstSeqOf(id uint32) (uint64, error) {
 // deletes it when it has expired. A delete record is kept as a tombstone
 // when plan needs it (keepTombstone).
 func (db *DB) keep(w *snapshot.Writer, r *segment.Record, plan mergePlan, now int64, st *MergeStats) error {
-	if db.merges.kept++; db.merges.kept%mergeYieldEvery == 0 {
-		runtime.Gosched()
-	}
+	db.mergeYield()
 	switch r.Type {
 	case segment.TypeDel:
 		return db.keepTombstone(w, r.Key, r.Seq, plan)
@@ -408,6 +406,20 @@ func (db *DB) keep(w *snapshot.Writer, r *segment.Record, plan mergePlan, now in
 	if !ok || e.Seq != r.Seq {
 		return nil // overwritten or deleted since
 	}
+	return db.keepLive(w, r, e, now, st)
+}
+
+// mergeYield hands the P to other goroutines every mergeYieldEvery
+// records a merge looks at.
+func (db *DB) mergeYield() {
+	if db.merges.kept++; db.merges.kept%mergeYieldEvery == 0 {
+		runtime.Gosched()
+	}
+}
+
+// keepLive copies r, the version e of its key that the keydir points at,
+// into the snapshot, or deletes it when it has expired.
+func (db *DB) keepLive(w *snapshot.Writer, r *segment.Record, e index.Entry, now int64, st *MergeStats) error {
 	if expired(e, now) && !db.replica.Load() { // a replica keeps it for the leader's delete
 		db.expireKey(r.Key, e.Seq, now)
 		st.Expired++
@@ -439,9 +451,16 @@ func (db *DB) keepTombstone(w *snapshot.Writer, key []byte, seq uint64, plan mer
 	return nil
 }
 
+// mergeSnapshotFile keeps the live records and the needed tombstones of
+// the snapshot file df. A file of version 3 is read through its index
+// (mergeCompactFile); an older one record by record, in file order, then
+// through its index for the tombstones, if it has any.
 func (db *DB) mergeSnapshotFile(w *snapshot.Writer, df *dataFile, plan mergePlan, st *MergeStats) error {
 	now := db.nowMs()
 	st.BytesRead += df.size
+	if df.snap.Header.Version >= snapshot.VersionCompact {
+		return db.mergeCompactFile(w, df, plan, now, st)
+	}
 	if df.live.Load() > 0 {
 		if err := df.snap.Records(db.opts.limits(), func(_ int64, r segment.Record) error {
 			return db.keep(w, &r, plan, now, st)
@@ -457,6 +476,30 @@ func (db *DB) mergeSnapshotFile(w *snapshot.Writer, df *dataFile, plan mergePlan
 			return nil
 		}
 		return db.keepTombstone(w, e.Key, e.Seq, plan)
+	})
+}
+
+// mergeCompactFile is mergeSnapshotFile for a file of version 3, whose
+// records hold no seq: one walk of the index, in its order, finds each
+// record's key and seq there, and reads the record (checked against its
+// entry, see snapshot.RecordAt) only when the keydir still points at that
+// version. Dead records are never read.
+func (db *DB) mergeCompactFile(w *snapshot.Writer, df *dataFile, plan mergePlan, now int64, st *MergeStats) error {
+	lim := db.opts.limits()
+	return df.snap.Index(lim.MaxKey, func(e snapshot.IndexEntry) error {
+		db.mergeYield()
+		if e.Tombstone() {
+			return db.keepTombstone(w, e.Key, e.Seq, plan)
+		}
+		cur, ok := db.keydir.Get(e.Key)
+		if !ok || cur.Seq != e.Seq {
+			return nil // overwritten or deleted since
+		}
+		r, err := df.snap.RecordAt(&e, lim)
+		if err != nil {
+			return err
+		}
+		return db.keepLive(w, &r, cur, now, st)
 	})
 }
 

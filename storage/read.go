@@ -9,6 +9,7 @@ import (
 	"github.com/pykv/pykv/index"
 	"github.com/pykv/pykv/internal/glob"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/snapshot"
 )
 
 // emptyValue is returned for an empty value, which must not look like the
@@ -136,7 +137,7 @@ func (db *DB) readValue(key []byte, e index.Entry) ([]byte, error) {
 			return nil, logFailed(err)
 		}
 		if pending {
-			return db.decodeValue(key, e, raw, false)
+			return db.decodeValue(key, e, raw)
 		}
 	}
 	df, err := db.files.acquire(e.FileID)
@@ -145,20 +146,25 @@ func (db *DB) readValue(key []byte, e index.Entry) ([]byte, error) {
 	}
 	defer db.files.release(df)
 	if df.snap != nil {
-		if raw, err = df.snap.Record(e.Offset, e.Size); err != nil {
+		// The snapshot decodes its own records, whose encoding depends on
+		// its version (from version 3 the seq and expiry are the index
+		// entry's, bound into the record's checksum), and checks that the
+		// record is e's: key, seq, expiry and size. The value is copied
+		// out of the mapping.
+		r, err := df.snap.RecordAt(&snapshot.IndexEntry{Key: key, Offset: e.Offset, Size: e.Size, ExpireAt: e.ExpireAt, Seq: e.Seq}, db.opts.limits())
+		if err != nil {
 			return nil, fmt.Errorf("pykv/storage: key %q: %w", key, err)
 		}
-		return db.decodeValue(key, e, raw, true)
+		return bytes.Clone(r.Value), nil
 	}
 	if _, err := df.f.ReadAt(raw, int64(e.Offset)); err != nil {
 		return nil, fmt.Errorf("pykv/storage: read %s at offset %d (key %q): %w", df.path, e.Offset, key, err)
 	}
-	return db.decodeValue(key, e, raw, false)
+	return db.decodeValue(key, e, raw)
 }
 
-// decodeValue checks raw, the record at e, and returns its value; mapped
-// says raw aliases a snapshot's mapping, so the value is copied out.
-func (db *DB) decodeValue(key []byte, e index.Entry, raw []byte, mapped bool) ([]byte, error) {
+// decodeValue checks raw, the segment record at e, and returns its value.
+func (db *DB) decodeValue(key []byte, e index.Entry, raw []byte) ([]byte, error) {
 	r, _, err := segment.DecodeRecord(raw, db.opts.limits())
 	if err != nil {
 		return nil, fmt.Errorf("pykv/storage: file %d at offset %d (key %q): %w", e.FileID&^snapFlag, e.Offset, key, err)
@@ -166,9 +172,6 @@ func (db *DB) decodeValue(key []byte, e index.Entry, raw []byte, mapped bool) ([
 	if !bytes.Equal(r.Key, key) || r.Seq != e.Seq {
 		return nil, fmt.Errorf("pykv/storage: file %d at offset %d holds key %q seq %d, the index expected key %q seq %d",
 			e.FileID&^snapFlag, e.Offset, r.Key, r.Seq, key, e.Seq)
-	}
-	if mapped {
-		return bytes.Clone(r.Value), nil
 	}
 	return r.Value, nil
 }

@@ -375,17 +375,14 @@ func (d *liveDelta) lose(id uint32, n int64) {
 }
 
 // dropDamaged removes from the keydir every key of snapshot s whose record
-// does not decode.
+// does not decode or is not its index entry's (RecordAt: from version 3
+// the record's checksum binds the entry's seq and expiry).
 func (db *DB) dropDamaged(s *snapshot.Snapshot, fileID uint32) error {
 	return s.Index(db.opts.limits().MaxKey, func(e snapshot.IndexEntry) error {
 		if e.Tombstone() {
 			return nil
 		}
-		raw, err := s.Record(e.Offset, e.Size)
-		if err == nil {
-			_, _, err = segment.DecodeRecord(raw, db.opts.limits())
-		}
-		if err != nil {
+		if _, err := s.RecordAt(&e, db.opts.limits()); err != nil {
 			if db.keydir.DeleteIf(e.Key, e.Seq) {
 				db.track(index.Entry{FileID: fileID, Size: e.Size}, true)
 			}

@@ -90,8 +90,9 @@ func (v *View) Size() int64 {
 	return v.snap.size
 }
 
-// Records passes the view's records to fn in file order, expired ones
-// included: each is a set record with its absolute expiry (0 for none).
+// Records passes the view's records to fn, expired ones included, in the
+// snapshot's order (file order up to version 2, index order from version
+// 3: see snapshot.Snapshot.Records): each is a set record with its absolute expiry (0 for none).
 // Keys and values alias the mapping and are valid only during the call.
 // An error of fn stops the walk and is returned.
 func (v *View) Records(fn func(r segment.Record) error) error {

@@ -237,7 +237,7 @@ func runBinary(t *testing.T, dir string, args ...string) (stdout, stderr string,
 func TestVersionFlag(t *testing.T) {
 	t.Parallel()
 	stdout, stderr, code := runBinary(t, t.TempDir(), "--version")
-	want := "pykvd " + testdaemon.Version + "\nsegment format version 2 (reads 1 to 2)\nnative protocol version 1\n"
+	want := "pykvd " + testdaemon.Version + "\nsegment format version 2 (reads 1 to 2)\nsnapshot format version 3 (reads 1 to 3)\nnative protocol version 1\n"
 	if code != 0 || stdout != want || stderr != "" {
 		t.Fatalf("--version: code %d, stdout %q, stderr %q; want 0 and %q", code, stdout, stderr, want)
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/pykv/pykv/internal/gcpace"
 	"github.com/pykv/pykv/netproto"
 	"github.com/pykv/pykv/segment"
+	"github.com/pykv/pykv/snapshot"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -69,8 +70,8 @@ func run(args []string) int {
 		return 2
 	}
 	if *showVersion {
-		fmt.Printf("pykvd %s\nsegment format version %d (reads 1 to %d)\nnative protocol version %d\n",
-			version, segment.Version, segment.Version, netproto.Version)
+		fmt.Printf("pykvd %s\nsegment format version %d (reads 1 to %d)\nsnapshot format version %d (reads 1 to %d)\nnative protocol version %d\n",
+			version, segment.Version, segment.Version, snapshot.Version, snapshot.Version, netproto.Version)
 		return 0
 	}
 

@@ -15,11 +15,15 @@ import (
 
 // nutcrackerConf is twemproxy's configuration of one pool of pykvd shards,
 // as docs/operations.md ("Sharding") shows it: keys spread by a ketama
-// hash over the shards' RESP listeners.
+// hash over the shards' RESP listeners. The servers are named, so the
+// ring (and which shard holds a key) does not depend on the random ports
+// (nor, in production, on a shard's address). fnv1a_64, which nutcracker
+// truncates to 32 bits, put user:0..299 in 4 narrow arcs of the ring, so
+// a shard whose ports placed it elsewhere got none of them.
 const nutcrackerConf = `pykv:
   listen: %s
   redis: true
-  hash: fnv1a_64
+  hash: murmur
   distribution: ketama
   auto_eject_hosts: false
   timeout: 5000
@@ -42,8 +46,8 @@ func startNutcracker(t *testing.T, shards []string) string {
 	dir := t.TempDir()
 	addr, stats := freeAddr(t), freeAddr(t)
 	var servers strings.Builder
-	for _, s := range shards {
-		fmt.Fprintf(&servers, "   - %s:1\n", s)
+	for i, s := range shards {
+		fmt.Fprintf(&servers, "   - %s:1 shard%d\n", s, i)
 	}
 	conf := filepath.Join(dir, "nutcracker.yml")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nutcrackerConf, addr, servers.String())), 0o600); err != nil {

@@ -1,6 +1,7 @@
 // Package spec says what each command of pykv is, apart from what it does:
-// its name, arity, flags, key positions, group, one-line summary,
-// argument hints and documentation, as Redis's COMMAND reports them. The command table
+// its name, arity, flags, key positions and key specifications, ACL
+// categories, tips, group, one-line summary, argument hints and
+// documentation, as Redis's COMMAND reports them. The command table
 // (package command) runs what this package describes; the CLI reads it for
 // its help and hints. It imports nothing of the engine, so a client
 // program that shows help never compiles it.
@@ -37,8 +38,8 @@ const (
 // flagNames are the names COMMAND uses for each flag, in bit order.
 var flagNames = [...]string{"write", "readonly", "fast", "admin", "no_auth", "no_multi"}
 
-// Names returns the flags' names as COMMAND reports them, such as
-// ["write", "fast"].
+// Names returns the flags' names, such as ["write", "fast"];
+// COMMAND INFO reports them with Redis's others (Command.FlagNames).
 func (f Flags) Names() []string {
 	var names []string
 	for i, name := range flagNames {
@@ -64,7 +65,8 @@ type Command struct {
 	Flags Flags
 	// FirstKey, LastKey and KeyStep locate the key arguments, as in COMMAND
 	// INFO: 1, -1, 2 means every other argument from argv[1] to the end.
-	// All zero for a command without keys.
+	// All zero for a command without keys. They are what Redis derives
+	// from the key specifications (KeySpecs), a test checks.
 	FirstKey, LastKey, KeyStep int
 	// Group is the Redis documentation group: "string", "bitmap",
 	// "generic", "transactions", "connection" or "server".
@@ -82,6 +84,8 @@ type Command struct {
 	subs     map[string]*Command // upper-case subcommand name -> command
 	arityErr reply.Reply
 	doc      *Doc
+	keySpecs []KeySpec
+	tips     []string
 }
 
 // ID is the command's index among every command and subcommand, from 0 to
@@ -137,6 +141,9 @@ func index(cmds []*Command, parent string) map[string]*Command {
 		}
 		if c.doc = docsByName[c.Name]; c.doc == nil {
 			panic("spec: no docs (docTable) for " + c.Name)
+		}
+		if i, ok := keySpecsByName[c.Name]; ok {
+			c.tips, c.keySpecs = keySpecTable[i].tips, keySpecTable[i].specs
 		}
 		c.id = count
 		count++

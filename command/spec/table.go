@@ -12,9 +12,12 @@ const (
 )
 
 // table is what each command is: one entry per command. Adding a command
-// is an entry here, its handler in package command (the file of its group
-// and one line of its handlers table), its tests, one test vector per
-// codec and one line in docs/protocol.md.
+// is an entry here, its docs (docTable, argNotation), its key
+// specifications and tips (keySpecTable) and, for a command of Redis's,
+// Redis's flags and ACL categories where this entry does not give them
+// (stateFlagTable, aclCategoryTable), its handler in package command (the
+// file of its group and one line of its handlers table), its tests, one
+// test vector per codec and one line in docs/protocol.md.
 func table() []*Command {
 	return append([]*Command{
 		// connection
@@ -39,14 +42,14 @@ func table() []*Command {
 			Summary: "Inspect and name the connection.",
 			Args:    "<subcommand> [<arg> ...]",
 			Subcommands: []*Command{
-				{Name: "id", Arity: 2, Flags: FlagFast, Group: "connection",
+				{Name: "id", Arity: 2, Group: "connection",
 					Summary: "Return the connection's unique ID."},
-				{Name: "getname", Arity: 2, Flags: FlagFast, Group: "connection",
+				{Name: "getname", Arity: 2, Group: "connection",
 					Summary: "Return the connection's name, or nil."},
-				{Name: "setname", Arity: 3, Flags: FlagFast, Group: "connection",
+				{Name: "setname", Arity: 3, Group: "connection",
 					Summary: "Name the connection; an empty name removes it.",
 					Args:    "connection-name"},
-				{Name: "setinfo", Arity: 4, Flags: FlagFast, Group: "connection",
+				{Name: "setinfo", Arity: 4, Group: "connection",
 					Summary: "Record the client library's name or version.",
 					Args:    "LIB-NAME libname|LIB-VER libver"},
 				{Name: "help", Arity: 2, Group: "connection",
@@ -321,7 +324,7 @@ func table() []*Command {
 				{Name: "help", Arity: 2, Group: "server",
 					Summary: "List the COMMAND subcommands."},
 			}},
-		{Name: "config", Arity: -2, Flags: FlagAdmin, Group: "server",
+		{Name: "config", Arity: -2, Group: "server",
 			Summary: "Read and change configuration parameters.",
 			Args:    "<subcommand> [<arg> ...]",
 			Subcommands: []*Command{
