@@ -2,6 +2,7 @@ package index
 
 import (
 	"math/bits"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -275,22 +276,39 @@ func (k *Keydir) Reserve(n int64) {
 		mem = make([]group, want*len(k.shards))
 		k.advise(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(mem))), size))
 	}
-	for i := range k.shards {
-		s := &k.shards[i]
-		s.mu.Lock()
-		if want > len(s.groups) {
-			if mem == nil {
-				s.resize(want)
-			} else {
-				gs := mem[i*want : (i+1)*want : (i+1)*want]
-				for j := range gs {
-					gs[j].ctrl = emptyCtrl
-				}
-				s.rehash(gs)
+	// One goroutine per core, each on a contiguous part of the shards:
+	// at 5M keys the tables are 42 MB of fresh memory, whose first touch
+	// (the kernel zeroing it) was a tenth of start-up's time before the
+	// load could begin.
+	parts := min(runtime.GOMAXPROCS(0), len(k.shards))
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() {
+			for i := p * len(k.shards) / parts; i < (p+1)*len(k.shards)/parts; i++ {
+				k.reserveShard(i, want, mem)
 			}
-		}
-		s.mu.Unlock()
+		})
 	}
+	wg.Wait()
+}
+
+// reserveShard gives shard i a table of want groups, from mem if not nil.
+func (k *Keydir) reserveShard(i, want int, mem []group) {
+	s := &k.shards[i]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if want <= len(s.groups) {
+		return
+	}
+	if mem == nil {
+		s.resize(want)
+		return
+	}
+	gs := mem[i*want : (i+1)*want : (i+1)*want]
+	for j := range gs {
+		gs[j].ctrl = emptyCtrl
+	}
+	s.rehash(gs)
 }
 
 // ReserveArena sets aside bytes of memory, in one allocation the kernel is

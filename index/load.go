@@ -22,6 +22,17 @@ func (k *Keydir) NewLoader() *Loader { return &Loader{k: k} }
 // a caller loading several files can count what each holds live. It
 // panics if e.Offset exceeds MaxOffset.
 func (l *Loader) Put(key []byte, e Entry) (old Entry, replaced, stored bool) {
+	replaced, stored = l.PutRef(key, &e, &old)
+	return old, replaced, stored
+}
+
+// PutRef is Put with the entries passed by reference, which a loader of
+// millions of keys wants: an Entry passed or returned by value is copied
+// on the stack on the way, with wide loads of narrow stores that the CPU
+// cannot forward (a fifth of start-up's time in its per-key callback).
+// It reads e and, if it replaces an entry, writes that entry into old;
+// it keeps neither.
+func (l *Loader) PutRef(key []byte, e, old *Entry) (replaced, stored bool) {
 	checkOffset(e.Offset)
 	h := l.k.hash(key)
 	s := l.k.shardFor(h)
@@ -34,12 +45,13 @@ func (l *Loader) Put(key []byte, e Entry) (old Entry, replaced, stored bool) {
 	now := l.k.lru.Load() // loaded keys start fresh, as Redis's do from an RDB
 	if g, j, ok := s.find(key, h); ok {
 		if s.seqAt(g, j) > e.Seq {
-			return Entry{}, false, false
+			return false, false
 		}
-		return s.replace(g, j, key, e, now, true), true, true
+		*old = s.replace(g, j, key, *e, now, true)
+		return true, true
 	}
 	s.add(key, h, e, now)
-	return Entry{}, false, true
+	return false, true
 }
 
 // Close publishes the counts of the shard held and releases it. The Loader

@@ -133,18 +133,18 @@ func (s *shard) put(key []byte, h uint64, e Entry, now uint32) (Entry, bool) {
 	if g, j, ok := s.find(key, h); ok {
 		return s.replace(g, j, key, e, now, true), true
 	}
-	s.insert(key, h, e, now)
+	s.insert(key, h, &e, now)
 	return Entry{}, false
 }
 
 // insert adds key, known to be absent, with LRU clock now.
-func (s *shard) insert(key []byte, h uint64, e Entry, now uint32) {
+func (s *shard) insert(key []byte, h uint64, e *Entry, now uint32) {
 	s.add(key, h, e, now)
 	s.publish()
 }
 
 // add is insert without publishing the counters.
-func (s *shard) add(key []byte, h uint64, e Entry, now uint32) {
+func (s *shard) add(key []byte, h uint64, e *Entry, now uint32) {
 	g, j := s.freeSlot(h)
 	if g.ctrl[j] == ctrlEmpty && s.growthLeft == 0 {
 		n := len(s.groups)
@@ -183,7 +183,7 @@ func (s *shard) replace(g *group, j int, key []byte, e Entry, now uint32, touch 
 	if hadTTL {
 		s.dropTTL(f.ttlIdx())
 	}
-	g.refs[j] = s.appendRecord(key, e, now)
+	g.refs[j] = s.appendRecord(key, &e, now)
 	s.kill(recordLen(len(key), hadTTL))
 	s.publish()
 	return old

@@ -67,7 +67,7 @@ func BenchmarkIndexLoad(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			err = s.Load(workers, segment.DefaultMaxKey, nil, func(w int, _ IndexEntry) error { seen[w]++; return nil }, nil)
+			err = s.Load(workers, segment.DefaultMaxKey, nil, func(w int, _ *IndexEntry) error { seen[w]++; return nil }, nil)
 			s.Close()
 			if err != nil {
 				b.Fatal(err)

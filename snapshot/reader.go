@@ -273,6 +273,11 @@ func (s *Snapshot) readIndex(p indexPass, fn func(at int, entry []byte) error) e
 	return nil
 }
 
+// verifyChunk is how much VerifyRecords reads at a time: small enough
+// that what one pread copies is still in the core's cache when the CRC
+// reads it back.
+const verifyChunk = 256 << 10
+
 // VerifyRecords checks the records section against the footer's CRC: one
 // pass over the mapping. Open does not, so that a caller can run it
 // alongside loading the index.
@@ -284,7 +289,7 @@ func (s *Snapshot) VerifyRecords() error {
 		return fmt.Errorf("pykv/snapshot: open %s: %w", s.Path, err)
 	}
 	defer f.Close()
-	buf := make([]byte, 4<<20)
+	buf := make([]byte, verifyChunk)
 	var crc uint32
 	for off, end := int64(HeaderSize), int64(s.Footer.IndexOffset); off < end; {
 		n := min(int64(len(buf)), end-off)
@@ -374,6 +379,11 @@ func (s *Snapshot) Index(maxKey int, fn func(e IndexEntry) error) error {
 // an entry or two.
 var loadRun = 256 << 10
 
+// cutStride is how many entries apart Load's reader looks at the group
+// once a run is long enough (see Load): a variable so that tests can try
+// every stride.
+var cutStride = 32
+
 // errLoadStopped ends Load's scan once a worker has failed.
 var errLoadStopped = errors.New("pykv/snapshot: load stopped")
 
@@ -391,8 +401,11 @@ var errLoadStopped = errors.New("pykv/snapshot: load stopped")
 //
 // fn may see entries of an index that then fails its checksum: on any
 // error the caller must throw away what it built from them. Bounds are
-// checked as Index does.
-func (s *Snapshot) Load(n, maxKey int, group func(key []byte) int, fn func(worker int, e IndexEntry) error, done func(worker int)) error {
+// checked as Index does. *e, its key included, is valid only during the
+// call: fn gets a pointer to the worker's one entry, which the next
+// overwrites, because an entry passed by value costs millions of stack
+// copies at start-up.
+func (s *Snapshot) Load(n, maxKey int, group func(key []byte) int, fn func(worker int, e *IndexEntry) error, done func(worker int)) error {
 	n = max(n, 1)
 	type run struct {
 		at int // the index offset of its first entry
@@ -414,7 +427,7 @@ func (s *Snapshot) Load(n, maxKey int, group func(key []byte) int, fn func(worke
 			defer wg.Done()
 			for r := range work {
 				if !stop.Load() {
-					if err := s.decodeRun(r.at, r.b, maxKey, func(e IndexEntry) error { return fn(w, e) }); err != nil {
+					if err := s.decodeRun(r.at, r.b, maxKey, func(e *IndexEntry) error { return fn(w, e) }); err != nil {
 						errs[w] = err
 						stop.Store(true)
 					}
@@ -431,22 +444,69 @@ func (s *Snapshot) Load(n, maxKey int, group func(key []byte) int, fn func(worke
 		work <- cur
 		cur = run{b: <-free}
 	}
-	last := -1 // the group of the run's last entry, once it is long enough
+	// Once a run is long enough, the reader looks for the group's change
+	// only at every cutStride-th entry, keeping where each entry since
+	// the last look starts (marks: the first of them is of group last),
+	// and finds the change between two looks by bisection: the group
+	// (a hash, for a keydir) costs the one reader a call per cutStride
+	// entries rather than per entry. The entries after the cut go
+	// through add again, as the next run's, so that for an index in its
+	// groups' order the runs are those of a look at every entry: each
+	// ends at the first change of group after loadRun bytes.
+	last := -1 // the group of marks[0], once the run is long enough
+	var marks []int
 	v1 := s.Header.Version == VersionNoTombstones
-	s.indexMu.Lock()
-	defer s.indexMu.Unlock()
-	err := s.scanIndex(func(at int, entry []byte) error {
-		if stop.Load() {
-			return errLoadStopped
+	groupAt := func(p int) int { return group(entryKey(cur.b[p:], v1)) }
+	var add func(at int, entry []byte)
+	// cutBefore ends the run where the group changes after marks[0]
+	// and at or before marks[hi] (hi = len(marks): the entry being
+	// added, not yet in cur.b), and adds the entries after the cut to
+	// the next run.
+	cutBefore := func(hi int) {
+		lo := 0
+		for hi-lo > 1 {
+			if mid := (lo + hi) / 2; groupAt(marks[mid]) == last {
+				lo = mid
+			} else {
+				hi = mid
+			}
 		}
+		last = -1
+		if hi == len(marks) {
+			hand()
+			return
+		}
+		tail := slices.Clone(cur.b[marks[hi]:])
+		offs := slices.Clone(marks[hi:])
+		base := cur.at + offs[0]
+		cur.b = cur.b[:offs[0]]
+		hand()
+		for k, off := range offs {
+			end := len(tail)
+			if k+1 < len(offs) {
+				end = offs[k+1] - offs[0]
+			}
+			add(base+off-offs[0], tail[off-offs[0]:end])
+		}
+	}
+	add = func(at int, entry []byte) {
 		if len(cur.b) >= loadRun {
-			if group == nil {
+			switch {
+			case group == nil:
 				hand()
-			} else if g := group(entryKey(entry, v1)); last < 0 {
-				last = g
-			} else if g != last {
-				hand()
-				last = -1
+			case last < 0:
+				last = group(entryKey(entry, v1))
+				marks = append(marks[:0], len(cur.b))
+			case len(marks) < cutStride:
+				marks = append(marks, len(cur.b))
+			default:
+				if g := group(entryKey(entry, v1)); g == last {
+					marks = append(marks[:0], len(cur.b))
+					break
+				}
+				cutBefore(len(marks))
+				add(at, entry)
+				return
 			}
 		}
 		if len(cur.b) == 0 {
@@ -456,8 +516,25 @@ func (s *Snapshot) Load(n, maxKey int, group func(key []byte) int, fn func(worke
 			}
 		}
 		cur.b = append(cur.b, entry...)
+	}
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	err := s.scanIndex(func(at int, entry []byte) error {
+		if stop.Load() {
+			return errLoadStopped
+		}
+		if n := len(cur.b); n > 0 && n < loadRun { // most entries: add's first case
+			cur.b = append(cur.b, entry...)
+			return nil
+		}
+		add(at, entry)
 		return nil
 	})
+	// The index ended between two looks: cut where the group changed
+	// since the last one, as often as it did.
+	for err == nil && last >= 0 && len(marks) > 1 && groupAt(marks[len(marks)-1]) != last {
+		cutBefore(len(marks) - 1)
+	}
 	if err == nil && len(cur.b) > 0 {
 		hand()
 	}
@@ -503,16 +580,17 @@ func entryKey(entry []byte, v1 bool) []byte {
 
 // decodeRun decodes the whole entries of b, the first of which is at
 // index offset at, checks their bounds and calls fn for each.
-func (s *Snapshot) decodeRun(at int, b []byte, maxKey int, fn func(e IndexEntry) error) error {
+func (s *Snapshot) decodeRun(at int, b []byte, maxKey int, fn func(e *IndexEntry) error) error {
+	var e IndexEntry
 	for p := 0; p < len(b); {
-		e, size, err := DecodeIndexEntry(b[p:], s.Header.Version, maxKey)
+		size, err := decodeIndexEntry(b[p:], s.Header.Version, maxKey, &e)
 		if err != nil {
 			return fmt.Errorf("%s: index entry at offset %d: %w", s.Path, int(s.Footer.IndexOffset)+at+p, err)
 		}
 		if err := s.checkEntry(&e, at+p); err != nil {
 			return err
 		}
-		if err := fn(e); err != nil {
+		if err := fn(&e); err != nil {
 			return err
 		}
 		p += size

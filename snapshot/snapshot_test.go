@@ -573,11 +573,14 @@ func TestIndexFramingNamed(t *testing.T) {
 // damage found in the same pass: an entry over the key limit, and a byte changed inside a key by the index checksum, even
 // though the entries decoded.
 func TestLoad(t *testing.T) {
-	defer func(c, r int) { indexChunk, loadRun = c, r }(indexChunk, loadRun)
+	defer func(c, r, st int) { indexChunk, loadRun, cutStride = c, r, st }(indexChunk, loadRun, cutStride)
 	group := func(key []byte) int { return int(key[len(key)-1]) / 3 } // runs of keys ending in digits 0-2, 3-5, 6-8, 9
 	for _, chunk := range []int{1, 5, 47, 1 << 20} {
 		for _, run := range []int{1, 30, 1 << 20} {
-			indexChunk, loadRun = chunk, run
+			indexChunk, loadRun, cutStride = chunk, run, 1+chunk%4 // 2, 2, 4, 1
+			if run == 30 {
+				cutStride = 32
+			}
 			fs := memFS()
 			recs := testRecords(50)
 			path := write(t, fs, recs)
@@ -591,12 +594,13 @@ func TestLoad(t *testing.T) {
 					seen := map[uint64]int{}
 					var runs [][]IndexEntry // the entries of each run, as done ends it
 					cur := make([][]IndexEntry, max(n, 1))
-					err = s.Load(n, segment.DefaultMaxKey, g, func(w int, e IndexEntry) error {
+					err = s.Load(n, segment.DefaultMaxKey, g, func(w int, e *IndexEntry) error {
 						mu.Lock()
 						defer mu.Unlock()
 						seen[e.Seq]++
-						e.Key = bytes.Clone(e.Key)
-						cur[w] = append(cur[w], e)
+						c := *e
+						c.Key = bytes.Clone(e.Key)
+						cur[w] = append(cur[w], c)
 						return nil
 					}, func(w int) {
 						mu.Lock()
@@ -646,7 +650,7 @@ func TestLoad(t *testing.T) {
 			bad := bytes.Clone(good)
 			copy(bad[p:], binary.AppendUvarint(nil, 1<<20))
 			fs.WriteFile(path, bad)
-			err = s.Load(2, segment.DefaultMaxKey, nil, func(int, IndexEntry) error { return nil }, nil)
+			err = s.Load(2, segment.DefaultMaxKey, nil, func(int, *IndexEntry) error { return nil }, nil)
 			s.Close()
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
 				t.Fatalf("chunk %d, run %d, damaged entry: %v, want ErrCorrupt naming %s", chunk, run, err, path)
@@ -658,7 +662,7 @@ func TestLoad(t *testing.T) {
 			if s, err = OpenForLoad(fs, path); err != nil {
 				t.Fatal(err)
 			}
-			err = s.Load(2, segment.DefaultMaxKey, nil, func(int, IndexEntry) error { return nil }, nil)
+			err = s.Load(2, segment.DefaultMaxKey, nil, func(int, *IndexEntry) error { return nil }, nil)
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "checksum") {
 				t.Fatalf("chunk %d, run %d, changed key: %v, want ErrCorrupt naming the checksum", chunk, run, err)
 			}

@@ -86,6 +86,37 @@ func BenchmarkOpen(b *testing.B) {
 	}
 }
 
+// BenchmarkOpenDir opens the data directory PYKV_BENCH_DIR as it is (a
+// copy of a real one, say the 5M-key directory of docs/performance.md's
+// start-up figures) and closes it again, b.N times: start-up without the
+// minutes BenchmarkOpen spends writing its directory, and the way to
+// profile it (-cpuprofile). Skipped when the variable is unset. Each open
+// replays what the last one's close left in the log, which for a merged
+// directory is nothing.
+func BenchmarkOpenDir(b *testing.B) {
+	dir := os.Getenv("PYKV_BENCH_DIR")
+	if dir == "" {
+		b.Skip("PYKV_BENCH_DIR not set")
+	}
+	var wall, cpu time.Duration
+	for range b.N {
+		start, cpu0 := time.Now(), cpuTime(b)
+		db, err := Open(dir, Options{Logger: quiet(), NoHousekeeper: true, ExpiryInterval: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		wall += time.Since(start)
+		cpu += cpuTime(b) - cpu0
+		b.StopTimer()
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(wall.Milliseconds())/float64(b.N), "ms/open")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/open")
+}
+
 // BenchmarkSet: Set at each fsync policy with 1, 8 and 64 writers.
 func BenchmarkSet(b *testing.B) {
 	for _, p := range []segment.SyncPolicy{segment.SyncNo, segment.SyncEverySec, segment.SyncAlways} {
