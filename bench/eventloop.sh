@@ -13,12 +13,13 @@
 #
 #   bash bench/eventloop.sh                        # 3 rounds, off and on
 #   EL_SERVERS="off on redis" bash bench/eventloop.sh
-#   EL_ROUNDS=5 EL_N=500000 EL_TESTS="set:1 get:1" bash bench/eventloop.sh
+#   EL_ROUNDS=5 EL_N1=300000 EL_NP=1000000 EL_PIPELINES="1 16" bash bench/eventloop.sh
 #
 # Each run starts a fresh server in a temporary directory (fsync
 # EL_FSYNC, everysec by default) on a free loopback port, runs SET then
 # GET of each pipeline depth with redis-benchmark -c 50 -d 100 -r 1000000
-# -n EL_N, and stops the server by its PID.
+# -n EL_N (EL_N1 at -P 1, EL_NP pipelined), and stops the server by its
+# PID. Redis runs with appendonly yes and the same appendfsync.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib.sh
@@ -27,6 +28,9 @@ source bench/lib.sh
 BIN=${BENCH_BIN:-./bin}
 ROUNDS=${EL_ROUNDS:-3}
 N=${EL_N:-2000000}
+# The requests of a -P 1 run, and of a pipelined one (default EL_N).
+N1=${EL_N1:-$N}
+NP=${EL_NP:-$N}
 SERVERS=${EL_SERVERS:-"off on"}
 PIPELINES=${EL_PIPELINES:-"1 16"}
 FSYNC=${EL_FSYNC:-everysec}
@@ -82,14 +86,16 @@ for round in $(seq "$ROUNDS"); do
 	for srv in $SERVERS; do
 		start "$srv"
 		for p in $PIPELINES; do
+			n=$NP
+			[[ $p == 1 ]] && n=$N1
 			for t in set get; do
 				t0=$(cpu_ticks "$pid")
 				s0=$(now_ns)
-				csv=$(redis-benchmark -p "$port" -t "$t" -c 50 -d 100 -r 1000000 -n "$N" -P "$p" -q --csv | tail -1)
+				csv=$(redis-benchmark -p "$port" -t "$t" -c 50 -d 100 -r 1000000 -n "$n" -P "$p" -q --csv | tail -1)
 				s1=$(now_ns)
 				t1=$(cpu_ticks "$pid")
 				ops=$(echo "$csv" | awk -F'"' '{print $4}')
-				cpu=$(awk -v a="$t0" -v b="$t1" -v n="$N" -v h="$TCK" 'BEGIN {printf "%.2f", (b - a) * 1e6 / h / n}')
+				cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v h="$TCK" 'BEGIN {printf "%.2f", (b - a) * 1e6 / h / n}')
 				line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s' "$round" "$srv" "$t" "$p" "$ops" "$cpu" "$(cut -d' ' -f1 /proc/loadavg)")
 				echo "$line" | tee -a "$results"
 				log "round $round $srv $t -P $p: $ops req/s, $cpu µs CPU/req, $(((s1 - s0) / 1000000)) ms"

@@ -173,6 +173,18 @@ func (s *Server) serveEventLoops() (ok bool, err error) {
 	return true, nil
 }
 
+// EventLoops returns how many event loops serve the listener: 0 while
+// Serve has not started them, or when a goroutine per connection serves
+// (Config.EventLoop off, TLS, a listener without a descriptor).
+func (s *Server) EventLoops() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if el, ok := s.loops.(*eventLoops); ok {
+		return len(el.loops)
+	}
+	return 0
+}
+
 // stop makes every loop stop accepting, serve what its connections have
 // buffered, and close them; it returns once no loop accepts any more, so
 // that the listener can be closed.
@@ -180,7 +192,9 @@ func (el *eventLoops) stop() {
 	var acks sync.WaitGroup
 	for _, l := range el.loops {
 		acks.Add(1)
-		l.post(func() { l.beginStop(); acks.Done() })
+		if !l.post(func() { l.beginStop(); acks.Done() }) {
+			acks.Done() // it has ended: an earlier Shutdown stopped it
+		}
 	}
 	acks.Wait()
 }
@@ -256,27 +270,36 @@ func newEventLoop(s *Server, lfd, id int) (*eventLoop, error) {
 	return l, nil
 }
 
+// closeFDs ends the loop: posts are refused from now on, and those that
+// came after its last turn run here (a Shutdown's stop, whose ack its
+// caller waits for).
 func (l *eventLoop) closeFDs() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.dead = true
 	unix.Close(l.epfd)
 	unix.Close(l.efd)
+	tasks := l.tasks
+	l.tasks = nil
+	l.mu.Unlock()
+	for _, fn := range tasks {
+		fn()
+	}
 }
 
 // post runs fn on the loop's goroutine at its next turn; after the loop
-// has ended, never.
-func (l *eventLoop) post(fn func()) {
+// has ended, never, and it returns false.
+func (l *eventLoop) post(fn func()) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.dead {
-		return
+		return false
 	}
 	l.tasks = append(l.tasks, fn)
 	if !l.woken.Swap(true) {
 		one := [8]byte{1}
 		unix.Write(l.efd, one[:])
 	}
+	return true
 }
 
 func (l *eventLoop) runTasks() {
