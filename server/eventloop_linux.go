@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -228,6 +229,7 @@ type eventLoop struct {
 	dead   bool // the loop has ended: posts are dropped
 	woken  atomic.Bool
 	events []unix.EpollEvent
+	rbuf   []byte // what a read gets when the connection had nothing pending
 
 	// acceptAgain, when set, is when the listener, taken out of the
 	// epoll set after an accept error (out of descriptors), goes back.
@@ -240,6 +242,7 @@ type eventLoop struct {
 	sink  outputSink
 	argv  [][]byte
 	dirty []*loopConn // connections with replies to send this turn
+	spare []*loopConn // the storage of the last turn's dirty list
 
 	nextSweep time.Time
 }
@@ -255,7 +258,7 @@ func newEventLoop(s *Server, lfd, id int) (*eventLoop, error) {
 		return nil, fmt.Errorf("pykv/server: event loop: eventfd: %w", err)
 	}
 	l := &eventLoop{s: s, id: id, epfd: epfd, efd: efd, lfd: lfd, conns: map[int]*loopConn{},
-		events: make([]unix.EpollEvent, 128), argv: make([][]byte, 0, 8)}
+		events: make([]unix.EpollEvent, 128), argv: make([][]byte, 0, 8), rbuf: make([]byte, bufSize)}
 	l.br = bufio.NewReaderSize(&l.src, bufSize)
 	l.bw = bufio.NewWriterSize(&l.sink, bufSize)
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)}); err != nil {
@@ -419,7 +422,10 @@ type loopConn struct {
 	to   Timeouts
 
 	in  []byte // received, not yet parsed: the request in progress, whole or not
+	own []byte // c.in's storage when it is not the loop's read buffer
 	out []byte // replies, sent once durable
+
+	dirty    bool // in the loop's dirty list
 
 	events   uint32 // what epoll watches for
 	sniffed  bool
@@ -475,6 +481,8 @@ func (l *eventLoop) open(fd int, sa unix.Sockaddr) {
 		l.post(func() {
 			if !c.closed {
 				l.closeConn(c)
+			} else if k := c.handed.Load(); k != nil {
+				(*k)() // handed over while the kill was on its way
 			}
 		})
 	}
@@ -539,15 +547,28 @@ func (l *eventLoop) ready(c *loopConn, ev uint32) {
 	if ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) == 0 || c.eof || c.waiting || len(c.out) > 0 {
 		return
 	}
-	if cap(c.in)-len(c.in) < bufSize {
-		c.in = append(c.in, make([]byte, bufSize)...)[:len(c.in)]
+	// With nothing pending, the bytes go to the loop's buffer, and only
+	// a request that has not arrived whole is copied to the
+	// connection's own: an idle connection holds no input buffer.
+	borrowed := len(c.in) == 0
+	var buf []byte
+	if borrowed {
+		buf = l.rbuf
+	} else {
+		if cap(c.in)-len(c.in) < bufSize {
+			c.in = slices.Grow(c.in, bufSize)
+		}
+		buf = c.in[len(c.in):cap(c.in)]
 	}
-	n, err := unix.Read(c.fd, c.in[len(c.in):cap(c.in)])
+	n, err := unix.Read(c.fd, buf)
 	switch {
 	case n > 0:
-		c.in = c.in[:len(c.in)+n]
+		if borrowed {
+			c.in = l.rbuf[:n]
+		} else {
+			c.in = c.in[:len(c.in)+n]
+		}
 		c.lastRead = time.Now()
-		c.m.got(n)
 	case err == unix.EAGAIN || err == unix.EINTR:
 		return
 	case err != nil:
@@ -558,6 +579,10 @@ func (l *eventLoop) ready(c *loopConn, ev uint32) {
 		c.eof = true
 	}
 	l.serve(c)
+	if borrowed && !c.closed {
+		c.in = append(c.own[:0], c.in...) // what is left: an incomplete request
+		c.own = c.in
+	}
 	l.finish(c)
 }
 
@@ -579,12 +604,10 @@ func (l *eventLoop) finish(c *loopConn) {
 }
 
 func (l *eventLoop) markDirty(c *loopConn) {
-	for _, d := range l.dirty {
-		if d == c {
-			return
-		}
+	if !c.dirty {
+		c.dirty = true
+		l.dirty = append(l.dirty, c)
 	}
-	l.dirty = append(l.dirty, c)
 }
 
 // serve runs the whole requests c has received. It stops at an
@@ -639,6 +662,8 @@ func (l *eventLoop) serve(c *loopConn) {
 			return
 		}
 		done = l.src.pos - l.br.Buffered()
+		c.m.setQuery(int64(len(c.in) - done))
+		c.m.setBuffered(int64(len(c.out) + l.bw.Buffered()))
 		if isHandoff(argv[0]) {
 			l.bw.Flush()
 			l.handoff(c, c.in[start:])
@@ -718,31 +743,37 @@ func (l *eventLoop) exec(c *loopConn, argv [][]byte) bool {
 // Under fsync always the wait runs in a goroutine of its own, and the
 // connections it covers are sent from the turn after it ends.
 func (l *eventLoop) flushDirty() {
-	if len(l.dirty) == 0 {
-		return
-	}
 	var later []*loopConn
-	for _, c := range l.dirty {
-		if c.closed || c.waiting {
-			continue
+	// Sending serves what came behind the replies, which may make more
+	// replies: round after round until none is left.
+	for len(l.dirty) > 0 {
+		dirty := l.dirty
+		l.dirty = l.spare[:0]
+		for _, c := range dirty {
+			c.dirty = false
 		}
-		if c.d != nil && c.d.Pending() {
-			if l.s.cfg.WaitBlocks != nil && l.s.cfg.WaitBlocks() {
-				c.waiting = true
-				l.watch(c)
-				later = append(later, c)
+		for _, c := range dirty {
+			if c.closed || c.waiting {
 				continue
 			}
-			if err := c.d.Wait(); err != nil {
-				c.log.Debug("closing connection: write failed", "err", fmt.Errorf("pykv/netproto: replies withheld, their writes are not durable: %w", err))
-				l.closeConn(c)
-				continue
+			if c.d != nil && c.d.Pending() {
+				if l.s.cfg.WaitBlocks != nil && l.s.cfg.WaitBlocks() {
+					c.waiting = true
+					l.watch(c)
+					later = append(later, c)
+					continue
+				}
+				if err := c.d.Wait(); err != nil {
+					c.log.Debug("closing connection: write failed", "err", fmt.Errorf("pykv/netproto: replies withheld, their writes are not durable: %w", err))
+					l.closeConn(c)
+					continue
+				}
 			}
+			l.send(c)
 		}
-		l.send(c)
+		clear(dirty)
+		l.spare = dirty[:0]
 	}
-	clear(l.dirty)
-	l.dirty = l.dirty[:0]
 	if len(later) > 0 {
 		go l.waitDurable(later)
 	}
@@ -805,11 +836,12 @@ func (l *eventLoop) write(c *loopConn) bool {
 		return false
 	}
 	if n > 0 {
-		c.out = c.out[n:]
+		// A partial write moves the rest down, so that c.out keeps its
+		// storage for the next replies.
+		c.out = c.out[:copy(c.out, c.out[n:])]
 		c.stalled = time.Time{}
 	}
 	if len(c.out) == 0 {
-		c.out = c.out[:0:0]
 		if cap(c.out) > maxKeep {
 			c.out = nil
 		}
