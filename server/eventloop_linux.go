@@ -425,7 +425,7 @@ type loopConn struct {
 	own []byte // c.in's storage when it is not the loop's read buffer
 	out []byte // replies, sent once durable
 
-	dirty    bool // in the loop's dirty list
+	dirty bool // in the loop's dirty list
 
 	events   uint32 // what epoll watches for
 	sniffed  bool
@@ -520,6 +520,9 @@ func (l *eventLoop) open(fd int, sa unix.Sockaddr) {
 // watch sets what epoll reports of c: input while it reads, room to
 // write while replies wait for it.
 func (l *eventLoop) watch(c *loopConn) {
+	if c.closed {
+		return // its descriptor is closed, or the goroutine server's
+	}
 	var ev uint32
 	if !c.eof && !c.waiting && len(c.out) == 0 {
 		ev |= unix.EPOLLIN
@@ -681,6 +684,9 @@ func (l *eventLoop) serve(c *loopConn) {
 	rest := copy(c.in, c.in[done:])
 	c.in = c.in[:rest]
 	l.checkRequest(c, done)
+	if c.closed {
+		return // handed over: the connection and its meter are the goroutine server's
+	}
 	c.m.setQuery(int64(len(c.in)))
 	if cap(c.in) > maxKeep && len(c.in) < bufSize {
 		c.in = append([]byte(nil), c.in...)
@@ -1012,4 +1018,3 @@ func nativePrefix(b []byte) (native, undecided bool) {
 	}
 	return n == len(netproto.Magic), n < len(netproto.Magic)
 }
-
