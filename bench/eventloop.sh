@@ -7,7 +7,7 @@
 # microseconds per request (user + system from /proc/PID/stat over the
 # run, divided by the requests), one tab-separated line per run:
 #
-#   round  server  test  pipeline  req/s  cpu_us  load1
+#   round  server  test  pipeline  req/s  cpu_us  p50_ms  p99_ms  load1
 #
 # then the medians of each server and test. Progress goes to stderr.
 #
@@ -95,10 +95,12 @@ for round in $(seq "$ROUNDS"); do
 				s1=$(now_ns)
 				t1=$(cpu_ticks "$pid")
 				ops=$(echo "$csv" | awk -F'"' '{print $4}')
+				p50=$(echo "$csv" | awk -F'"' '{print $10}')
+				p99=$(echo "$csv" | awk -F'"' '{print $14}')
 				cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v h="$TCK" 'BEGIN {printf "%.2f", (b - a) * 1e6 / h / n}')
-				line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s' "$round" "$srv" "$t" "$p" "$ops" "$cpu" "$(cut -d' ' -f1 /proc/loadavg)")
+				line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$round" "$srv" "$t" "$p" "$ops" "$cpu" "$p50" "$p99" "$(cut -d' ' -f1 /proc/loadavg)")
 				echo "$line" | tee -a "$results"
-				log "round $round $srv $t -P $p: $ops req/s, $cpu µs CPU/req, $(((s1 - s0) / 1000000)) ms"
+				log "round $round $srv $t -P $p: $ops req/s, $cpu µs CPU/req, p99 $p99 ms, $(((s1 - s0) / 1000000)) ms"
 			done
 		done
 		stop
@@ -106,13 +108,14 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-printf '| server | test | req/s (median) | CPU µs/req (median) | runs |\n|---|---|---:|---:|---:|\n'
+printf '| server | test | req/s (median) | CPU µs/req (median) | p99 ms (median) | runs |\n|---|---|---:|---:|---:|---:|\n'
 for srv in $SERVERS; do
 	for p in $PIPELINES; do
 		for t in set get; do
 			mapfile -t ops < <(awk -F'\t' -v s="$srv" -v t="$t" -v p="$p" '$2 == s && $3 == t && $4 == p {print $5}' "$results")
 			mapfile -t cpu < <(awk -F'\t' -v s="$srv" -v t="$t" -v p="$p" '$2 == s && $3 == t && $4 == p {print $6}' "$results")
-			printf '| %s | %s -P %s | %s | %s | %d |\n' "$srv" "${t^^}" "$p" "$(median "${ops[@]}")" "$(median "${cpu[@]}")" "${#ops[@]}"
+			mapfile -t p99 < <(awk -F'\t' -v s="$srv" -v t="$t" -v p="$p" '$2 == s && $3 == t && $4 == p {print $8}' "$results")
+			printf '| %s | %s -P %s | %s | %s | %s | %d |\n' "$srv" "${t^^}" "$p" "$(median "${ops[@]}")" "$(median "${cpu[@]}")" "$(median "${p99[@]}")" "${#ops[@]}"
 		done
 	done
 done

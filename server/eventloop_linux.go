@@ -141,7 +141,7 @@ func (s *Server) serveEventLoops() (ok bool, err error) {
 	}
 	el := &eventLoops{s: s, lfd: lfd}
 	for i := range n {
-		l, err := newEventLoop(s, lfd, i)
+		l, err := newEventLoop(s, el, lfd, i)
 		if err != nil {
 			for _, l := range el.loops {
 				l.closeFDs()
@@ -216,7 +216,11 @@ func (el *eventLoops) closeAll() {
 // and an eventfd that other goroutines wake it with (post).
 type eventLoop struct {
 	s    *Server
+	set  *eventLoops
 	id   int
+	// load counts the loop's connections, and those posted to it, for
+	// the choice of a loop for each new one.
+	load atomic.Int64
 	epfd int
 	efd  int
 	lfd  int // the listener's, while this loop accepts
@@ -247,7 +251,7 @@ type eventLoop struct {
 	nextSweep time.Time
 }
 
-func newEventLoop(s *Server, lfd, id int) (*eventLoop, error) {
+func newEventLoop(s *Server, set *eventLoops, lfd, id int) (*eventLoop, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("pykv/server: event loop: epoll_create1: %w", err)
@@ -257,7 +261,7 @@ func newEventLoop(s *Server, lfd, id int) (*eventLoop, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("pykv/server: event loop: eventfd: %w", err)
 	}
-	l := &eventLoop{s: s, id: id, epfd: epfd, efd: efd, lfd: lfd, conns: map[int]*loopConn{},
+	l := &eventLoop{s: s, set: set, id: id, epfd: epfd, efd: efd, lfd: lfd, conns: map[int]*loopConn{},
 		events: make([]unix.EpollEvent, 128), argv: make([][]byte, 0, 8), rbuf: make([]byte, bufSize)}
 	l.br = bufio.NewReaderSize(&l.src, bufSize)
 	l.bw = bufio.NewWriterSize(&l.sink, bufSize)
@@ -406,7 +410,23 @@ func (l *eventLoop) accept() {
 			}
 			return
 		}
-		l.open(fd, sa)
+		// The loop that accepted is the one epoll woke, often the same
+		// one for a whole burst of connections: each goes to the loop
+		// with the fewest, so that the loops share the cores.
+		to := l
+		for _, o := range l.set.loops {
+			if o.load.Load() < to.load.Load() {
+				to = o
+			}
+		}
+		to.load.Add(1)
+		if to == l || !to.post(func() { to.open(fd, sa) }) {
+			if to != l {
+				to.load.Add(-1)
+				l.load.Add(1)
+			}
+			l.open(fd, sa)
+		}
 	}
 }
 
@@ -454,12 +474,18 @@ func sockaddrString(sa unix.Sockaddr) string {
 
 func (l *eventLoop) open(fd int, sa unix.Sockaddr) {
 	s := l.s
+	if l.stopping { // accepted by another loop as this one stopped
+		unix.Close(fd)
+		l.load.Add(-1)
+		return
+	}
 	n := s.cfg.Clients.Add(1)
 	if maxClients := s.maxClients.Load(); maxClients > 0 && n > maxClients {
 		// The refusal is small: it fits an empty socket buffer.
 		msg := "-ERR " + errTooManyClients.Error() + "\r\n"
 		unix.Write(fd, []byte(msg))
 		unix.Close(fd)
+		l.load.Add(-1)
 		s.cfg.Clients.Add(-1)
 		s.rejected.Add(1)
 		s.log.Warn("refused connection: max clients reached", "max_clients", maxClients)
@@ -510,6 +536,7 @@ func (l *eventLoop) open(fd int, sa unix.Sockaddr) {
 		c.log.Error("event loop: epoll_ctl", "err", err)
 		s.table.EndSession(sess)
 		unix.Close(fd)
+		l.load.Add(-1)
 		s.cfg.Clients.Add(-1)
 		return
 	}
@@ -904,6 +931,7 @@ func (l *eventLoop) closeConn(c *loopConn) {
 	}
 	c.closed = true
 	delete(l.conns, c.fd)
+	l.load.Add(-1)
 	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 	unix.Close(c.fd)
 	l.s.cfg.Clients.Add(-1)
@@ -934,6 +962,7 @@ func (l *eventLoop) handoff(c *loopConn, rest []byte) {
 	c.closed = true
 	c.in, c.out = nil, nil
 	delete(l.conns, c.fd)
+	l.load.Add(-1)
 	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 	f := os.NewFile(uintptr(c.fd), "resp")
 	nc, err := net.FileConn(f) // a dup of the descriptor, in Go's poller
