@@ -215,9 +215,9 @@ func (el *eventLoops) closeAll() {
 // eventLoop is one goroutine's epoll set: the listener, its connections
 // and an eventfd that other goroutines wake it with (post).
 type eventLoop struct {
-	s    *Server
-	set  *eventLoops
-	id   int
+	s   *Server
+	set *eventLoops
+	id  int
 	// load counts the loop's connections, and those posted to it, for
 	// the choice of a loop for each new one.
 	load atomic.Int64
