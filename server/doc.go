@@ -8,6 +8,12 @@
 // netproto/resp). Before a connection's replies leave, the server waits
 // until every write they made or saw is durable (DeferredStore).
 //
+// With Config.EventLoop, a RESP listener on Linux without TLS is served
+// instead by a few epoll event loops (eventloop_linux.go), as Redis's ae
+// serves it: the same parser, limits and shutdown, one read and one write
+// per connection and turn, and the connections whose commands block
+// handed to the goroutine server.
+//
 // The wire codecs know nothing of this package or of the engine; the
 // daemon (internal/daemon) wires a Server per listener.
 package server

@@ -103,6 +103,17 @@ type Config struct {
 	// before any bytes of their replies leave. A pipeline then shares one
 	// wait, one write and under fsync always one fsync.
 	Deferred func() DeferredStore
+	// EventLoop, for RESP on Linux without TLS, serves the connections
+	// from EventLoops epoll loops (eventloop_linux.go) instead of one
+	// goroutine each; otherwise it is ignored.
+	EventLoop bool
+	// EventLoops is how many loops serve with EventLoop; 0 means
+	// GOMAXPROCS.
+	EventLoops int
+	// WaitBlocks reports whether DeferredStore.Wait waits for an fsync
+	// (fsync always): an event loop then waits in another goroutine,
+	// not on the loop. nil means never.
+	WaitBlocks func() bool
 }
 
 // DeferredStore runs one connection's commands without waiting for
@@ -114,6 +125,9 @@ type DeferredStore interface {
 	// durable under the fsync policy; after an error, their replies must
 	// not be sent.
 	Wait() error
+	// Pending reports whether the replies so far wait for Wait: false
+	// once everything they made or saw is durable already.
+	Pending() bool
 }
 
 // durableWriter is what a connection's buffered writer writes into: before
@@ -215,6 +229,18 @@ type Server struct {
 	maxClients atomic.Int64
 	// timeouts are Config's, changed by SetTimeouts.
 	timeouts atomic.Pointer[Timeouts]
+	// loops, set under mu, are the event loops that serve with
+	// Config.EventLoop.
+	loops loopSet
+}
+
+// loopSet is what Shutdown needs of the event loops.
+type loopSet interface {
+	// stop returns once no loop accepts; the loops then serve what their
+	// connections have buffered, and close them.
+	stop()
+	// closeAll closes every connection of every loop.
+	closeAll()
 }
 
 // Timeouts are Config's IdleTimeout, AuthTimeout, RequestTimeout and
@@ -281,6 +307,12 @@ func (s *Server) Rejected() uint64 { return s.rejected.Load() }
 // It logs nothing of its start: the caller logs "listening" once Listen
 // has bound the address, so that the log's order is the order of events.
 func (s *Server) Serve() error {
+	if _, isRESP := s.proto.(RESP); isRESP && s.cfg.EventLoop && s.cfg.TLS == nil {
+		if ok, err := s.serveEventLoops(); ok {
+			return err
+		}
+		s.log.Warn("event loop unavailable on this listener; serving a goroutine per connection")
+	}
 	var delay time.Duration
 	for {
 		c, err := s.ln.Accept()
@@ -705,6 +737,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopping) })
 	s.mu.Lock()
 	s.closing.Store(true)
+	loops := s.loops
+	s.mu.Unlock()
+	if loops != nil {
+		loops.stop() // before the listener closes: no loop accepts on its descriptor then
+	}
+	s.mu.Lock()
 	if s.ln != nil {
 		s.ln.Close()
 	}
@@ -725,6 +763,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			c.Close()
 		}
 		s.mu.Unlock()
+		if loops != nil {
+			loops.closeAll()
+		}
 		<-done
 		return ctx.Err()
 	}

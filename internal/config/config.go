@@ -85,9 +85,9 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 type Config struct {
 	DataDir string `toml:"data_dir"`
 
-	Native Listener `toml:"native"`
-	RESP   Listener `toml:"resp"`
-	HTTP   Listener `toml:"http"`
+	Native Listener     `toml:"native"`
+	RESP   RESPListener `toml:"resp"`
+	HTTP   Listener     `toml:"http"`
 
 	Password string `toml:"password"`
 	// ProtectedMode refuses to start with a listener beyond loopback and
@@ -129,6 +129,17 @@ type Listener struct {
 	Addr string `toml:"addr"`
 }
 
+// RESPListener is the RESP front end's address (empty: off) and how its
+// connections are served.
+type RESPListener struct {
+	Addr string `toml:"addr"`
+	// EventLoop serves the RESP connections from a few epoll event
+	// loops instead of one goroutine per connection (server.Config's
+	// EventLoop; docs/performance.md, "An event loop for RESP"). With
+	// TLS, or off Linux, the goroutine server serves them all the same.
+	EventLoop bool `toml:"event_loop"`
+}
+
 // TLS names the certificate and key; both empty means plain TCP.
 type TLS struct {
 	CertFile string `toml:"cert_file"`
@@ -164,7 +175,7 @@ func Default() Config {
 	return Config{
 		DataDir:           "./data",
 		Native:            Listener{Addr: DefaultNativeAddr},
-		RESP:              Listener{Addr: DefaultRESPAddr},
+		RESP:              RESPListener{Addr: DefaultRESPAddr},
 		HTTP:              Listener{Addr: DefaultHTTPAddr},
 		MaxClients:        DefaultMaxClients,
 		ProtectedMode:     true,

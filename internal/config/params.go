@@ -74,6 +74,8 @@ var Params = []Param{
 		field: func(c *Config) any { return &c.Native.Addr }},
 	{Key: "resp.addr", Usage: "RESP (Redis protocol) listen address (empty: off)",
 		field: func(c *Config) any { return &c.RESP.Addr }},
+	{Key: "resp.event_loop", Usage: "serve RESP connections from epoll event loops instead of a goroutine each (Linux, no TLS; otherwise ignored)",
+		field: func(c *Config) any { return &c.RESP.EventLoop }},
 	{Key: "http.addr", Usage: "HTTP listen address: REST, /healthz, /metrics (empty: off)",
 		field: func(c *Config) any { return &c.HTTP.Addr }},
 	{Key: "tls.cert_file", Live: true, Usage: "PEM certificate: with tls-key-file, every listener speaks TLS only (empty: plain TCP)",

@@ -216,6 +216,8 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 	if cfg.RESP.Addr != "" || info.given("resp") != nil {
 		c := srvCfg
 		c.Addr = cfg.RESP.Addr
+		c.EventLoop = cfg.RESP.EventLoop
+		c.WaitBlocks = func() bool { return policy == segment.SyncAlways }
 		d.resp = server.New(c, table, server.RESP{Limits: resp.Limits{MaxBulk: cfg.MaxFrame, MaxCommand: cfg.MaxFrame}})
 		d.servers = append(d.servers, d.resp)
 	}

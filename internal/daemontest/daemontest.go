@@ -9,6 +9,7 @@ package daemontest
 import (
 	"context"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ func Start(tb testing.TB, configure func(*config.Config)) *Daemon {
 	cfg.DataDir = tb.TempDir()
 	cfg.Native.Addr, cfg.RESP.Addr, cfg.HTTP.Addr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Storage.Fsync = "no"
+	cfg.RESP.EventLoop = os.Getenv("PYKV_TEST_RESP_EVENT_LOOP") == "1" // testdaemon.EventLoopEnv
 	if configure != nil {
 		configure(&cfg)
 	}

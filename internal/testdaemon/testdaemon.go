@@ -380,8 +380,19 @@ func (d *Daemon) args() []string {
 	if d.opts.Password != "" {
 		args = append(args, "--password", d.opts.Password)
 	}
+	if RESPEventLoop() {
+		args = append(args, "--resp-event-loop")
+	}
 	return append(args, d.opts.Args...)
 }
+
+// EventLoopEnv, set to 1, makes every daemon a test starts serve RESP
+// from its event loops (resp.event_loop), so that the RESP suites run
+// against both front ends: `PYKV_TEST_RESP_EVENT_LOOP=1 go test ./cmd/pykvd/`.
+const EventLoopEnv = "PYKV_TEST_RESP_EVENT_LOOP"
+
+// RESPEventLoop reports whether EventLoopEnv asks for the event loop.
+func RESPEventLoop() bool { return os.Getenv(EventLoopEnv) == "1" }
 
 // cleanup stops whatever the test left running and shows the log of a
 // failed test.
