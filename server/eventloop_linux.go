@@ -481,13 +481,14 @@ func (l *eventLoop) open(fd int, sa unix.Sockaddr) {
 	}
 	n := s.cfg.Clients.Add(1)
 	if maxClients := s.maxClients.Load(); maxClients > 0 && n > maxClients {
-		// The refusal is small: it fits an empty socket buffer.
+		// Counted before the client can read the refusal, which is
+		// small: it fits an empty socket buffer.
+		s.cfg.Clients.Add(-1)
+		s.rejected.Add(1)
 		msg := "-ERR " + errTooManyClients.Error() + "\r\n"
 		unix.Write(fd, []byte(msg))
 		unix.Close(fd)
 		l.load.Add(-1)
-		s.cfg.Clients.Add(-1)
-		s.rejected.Add(1)
 		s.log.Warn("refused connection: max clients reached", "max_clients", maxClients)
 		return
 	}

@@ -408,12 +408,12 @@ func (s *Server) serveConn(c net.Conn) {
 	maxClients := s.maxClients.Load()
 	if maxClients > 0 && n > maxClients {
 		refuse = errTooManyClients
+		s.rejected.Add(1) // before the client can read the refusal
 	}
 	dw.by = time.Now().Add(handshakeTimeout)
 	dr.handshakeBy = dw.by
 	if err := codec.Handshake(refuse); err != nil {
 		if refuse != nil {
-			s.rejected.Add(1)
 			log.Warn("refused connection: max clients reached", "max_clients", maxClients)
 		} else {
 			log.Debug("handshake failed", "err", err)
