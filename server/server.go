@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -641,6 +642,10 @@ func (s *Server) monitor(conn net.Conn, codec Codec, sess *command.Session, log 
 	for {
 		select {
 		case <-m.Ready():
+			// Let the commands that are ready to run add their lines
+			// first: under load a batch then takes many lines, and the
+			// lines of a busy server leave in few writes and wake-ups.
+			runtime.Gosched()
 			err := m.Drain(func(r command.Reply) error { return codec.WriteReply(sess, r) })
 			if err == nil {
 				err = codec.Flush()
