@@ -121,7 +121,8 @@ func TestMonitorDisconnectsASlowMonitor(t *testing.T) {
 
 // TestMonitorBatches: lines wait in one batch, woken once, drained in the
 // order the commands ran; the lines being written still count in the
-// backlog, so that a monitor whose write takes too long is dropped too;
+// backlog, so that a monitor whose write takes too long is dropped too,
+// until drainRelease of them are written;
 // and a backlog of more than monitorBacklogBytes of commands drops a
 // monitor before its line count does.
 func TestMonitorBatches(t *testing.T) {
@@ -157,6 +158,29 @@ func TestMonitorBatches(t *testing.T) {
 	}
 	if !isGone(m) {
 		t.Error("not dropped with its written and pending lines past the backlog")
+	}
+
+	// Once drainRelease lines of a batch are written, they leave the
+	// backlog, before the batch ends.
+	tab, mons, client = monitorFixture(t, 1)
+	m = mons[0].Monitor
+	for i := range n {
+		tab.Exec(client, [][]byte{[]byte("INCR"), []byte("c" + strconv.Itoa(i))})
+	}
+	emitted := 0
+	m.Drain(func(Reply) error {
+		if emitted++; emitted == drainRelease+1 {
+			for i := range 60 {
+				tab.Exec(client, [][]byte{[]byte("INCR"), []byte("late" + strconv.Itoa(i))})
+			}
+		}
+		return nil
+	})
+	if isGone(m) {
+		t.Error("dropped although the lines written made room")
+	}
+	if lines := drainLines(t, m); len(lines) != 60 || !strings.HasSuffix(lines[59], `"late59"`) {
+		t.Errorf("then drained %d lines", len(lines))
 	}
 
 	tab, mons, client = monitorFixture(t, 1)

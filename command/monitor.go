@@ -84,6 +84,7 @@ type monitorEntry struct {
 	addr string
 	sp   *Spec
 	argc int
+	size int64 // counted against monitorBacklogBytes
 }
 
 func (b *monitorBatch) reset() {
@@ -99,7 +100,7 @@ type monitor struct {
 
 	mu       sync.Mutex
 	pending  monitorBatch
-	inflight int   // lines taken by drain and not yet written
+	inflight int   // lines taken by drain and not yet released (drainRelease)
 	inBytes  int64 // their bytes
 	dropped  bool
 	goneOnce sync.Once
@@ -211,7 +212,7 @@ func (m *monitor) offer(us int64, addr string, sp *Spec, argv [][]byte, size int
 		return false
 	}
 	wake := len(p.entries) == 0
-	p.entries = append(p.entries, monitorEntry{us: us, addr: addr, sp: sp, argc: len(argv)})
+	p.entries = append(p.entries, monitorEntry{us: us, addr: addr, sp: sp, argc: len(argv), size: size})
 	for _, a := range argv {
 		p.lens = append(p.lens, len(a))
 		p.args = append(p.args, a...)
@@ -227,9 +228,13 @@ func (m *monitor) offer(us int64, addr string, sp *Spec, argv [][]byte, size int
 	return true
 }
 
+// drainRelease is how many emitted lines drain releases from the backlog
+// at a time: one lock per that many lines.
+const drainRelease = 256
+
 // drain takes the pending batch, formats and emits its lines, and gives
 // its memory back for the next batch. The lines stay counted in the
-// backlog until they are emitted.
+// backlog until they are emitted, released drainRelease at a time.
 func (m *monitor) drain(emit func(Reply) error) error {
 	m.mu.Lock()
 	b := m.pending
@@ -238,7 +243,9 @@ func (m *monitor) drain(emit func(Reply) error) error {
 	m.mu.Unlock()
 	var err error
 	arg, off := 0, 0
-	for _, e := range b.entries {
+	var doneLines int
+	var doneBytes int64
+	for i, e := range b.entries {
 		m.argv = m.argv[:0]
 		for _, n := range b.lens[arg : arg+e.argc] {
 			m.argv = append(m.argv, b.args[off:off+n])
@@ -248,6 +255,15 @@ func (m *monitor) drain(emit func(Reply) error) error {
 		if err == nil {
 			m.line = monitorLine(m.line[:0], e.us, e.addr, e.sp, m.argv)
 			err = emit(Reply{Kind: KindStatus, Bytes: m.line})
+		}
+		doneLines++
+		doneBytes += e.size
+		if (i+1)%drainRelease == 0 {
+			m.mu.Lock()
+			m.inflight -= doneLines
+			m.inBytes -= doneBytes
+			m.mu.Unlock()
+			doneLines, doneBytes = 0, 0
 		}
 	}
 	b.reset()
