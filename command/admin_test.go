@@ -2,6 +2,7 @@ package command
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,12 +32,56 @@ func TestMonitorLineQuotesAsRedis(t *testing.T) {
 		for i, a := range tc.argv {
 			argv[i] = []byte(a)
 		}
-		if got := string(monitorLine(nil, at, "127.0.0.1:5555", tc.sp, argv)); got != tc.want {
+		if got := string(monitorLine(nil, at.UnixMicro(), "127.0.0.1:5555", tc.sp, argv)); got != tc.want {
 			t.Errorf("%q:\n got %s\nwant %s", tc.argv, got, tc.want)
 		}
 	}
-	if got := string(monitorLine(nil, time.Unix(5, 7000), "a", get, [][]byte{[]byte("PING")})); got != `5.000007 [0 a] "PING"` {
+	if got := string(monitorLine(nil, time.Unix(5, 7000).UnixMicro(), "a", get, [][]byte{[]byte("PING")})); got != `5.000007 [0 a] "PING"` {
 		t.Errorf("microseconds are not zero-padded: %s", got)
+	}
+}
+
+// drainLines drains what m holds and returns the lines, copied.
+func drainLines(t *testing.T, m *MonitorStream) []string {
+	t.Helper()
+	var lines []string
+	if err := m.Drain(func(r Reply) error {
+		if r.Kind != KindStatus {
+			t.Errorf("monitor line %v is not a status", r)
+		}
+		lines = append(lines, string(r.Bytes))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
+
+// monitorFixture is a table with n monitoring sessions and a client.
+func monitorFixture(t *testing.T, n int) (*Table, []*Session, *Session) {
+	tab := New(newMemStore(), Config{})
+	var mons []*Session
+	for range n + 1 {
+		s := tab.NewSession()
+		s.RemoteAddr = "127.0.0.1:1"
+		tab.Connect(s)
+		t.Cleanup(func() { tab.EndSession(s) })
+		mons = append(mons, s)
+	}
+	for _, s := range mons[:n] {
+		if r := tab.Exec(s, [][]byte{[]byte("MONITOR")}); r.Kind != KindOK {
+			t.Fatalf("MONITOR: %v", r)
+		}
+	}
+	return tab, mons[:n], mons[n]
+}
+
+func isGone(m *MonitorStream) bool {
+	select {
+	case <-m.Gone():
+		return true
+	default:
+		return false
 	}
 }
 
@@ -44,36 +89,25 @@ func TestMonitorLineQuotesAsRedis(t *testing.T) {
 // disconnected once its backlog is full, and the commands go on without
 // waiting for it; one that keeps up gets every line.
 func TestMonitorDisconnectsASlowMonitor(t *testing.T) {
-	tab := New(newMemStore(), Config{})
-	slow, fast, client := tab.NewSession(), tab.NewSession(), tab.NewSession()
-	for _, s := range []*Session{slow, fast, client} {
-		s.RemoteAddr = "127.0.0.1:1"
-		tab.Connect(s)
-		defer tab.EndSession(s)
-	}
-	for _, s := range []*Session{slow, fast} {
-		if r := tab.Exec(s, [][]byte{[]byte("MONITOR")}); r.Kind != KindOK {
-			t.Fatalf("MONITOR: %v", r)
-		}
-	}
+	tab, mons, client := monitorFixture(t, 2)
+	slow, fast := mons[0], mons[1]
 	for i := range monitorBacklog + 10 {
-		tab.Exec(client, [][]byte{[]byte("SET"), []byte("k"), []byte("v")})
-		select { // the monitor that keeps up reads each line as it comes
-		case r := <-fast.Monitor.Lines:
-			fast.Monitor.Sent(r)
+		tab.Exec(client, [][]byte{[]byte("SET"), []byte("k"), []byte("v" + strconv.Itoa(i))})
+		select { // the monitor that keeps up is woken and drains each line as it comes
+		case <-fast.Monitor.Ready():
 		default:
-			t.Fatalf("command %d: no line for the monitor that keeps up", i)
+			t.Fatalf("command %d: the monitor that keeps up was not woken", i)
+		}
+		lines := drainLines(t, fast.Monitor)
+		if want := `] "SET" "k" "v` + strconv.Itoa(i) + `"`; len(lines) != 1 || !strings.HasSuffix(lines[0], want) {
+			t.Fatalf("command %d: lines %q", i, lines)
 		}
 	}
-	select {
-	case <-slow.Monitor.Gone:
-	default:
+	if !isGone(slow.Monitor) {
 		t.Error("the monitor that reads nothing is still connected")
 	}
-	select {
-	case <-fast.Monitor.Gone:
+	if isGone(fast.Monitor) {
 		t.Error("the monitor that keeps up was disconnected")
-	default:
 	}
 	if list := bytesOf(tab.Exec(client, [][]byte{[]byte("CLIENT"), []byte("LIST")})); strings.Count(list, "flags=O ") != 2 {
 		t.Errorf("CLIENT LIST does not flag both monitors O:\n%s", list)
@@ -82,6 +116,88 @@ func TestMonitorDisconnectsASlowMonitor(t *testing.T) {
 	fast.Monitor.Stop()
 	if tab.monitors.list.Load() != nil {
 		t.Error("monitors remain after Stop")
+	}
+}
+
+// TestMonitorBatches: lines wait in one batch, woken once, drained in the
+// order the commands ran; the lines being written still count in the
+// backlog, so that a monitor whose write takes too long is dropped too,
+// until drainRelease of them are written;
+// and a backlog of more than monitorBacklogBytes of commands drops a
+// monitor before its line count does.
+func TestMonitorBatches(t *testing.T) {
+	tab, mons, client := monitorFixture(t, 1)
+	m := mons[0].Monitor
+	const n = monitorBacklog - 50
+	for i := range n {
+		tab.Exec(client, [][]byte{[]byte("INCR"), []byte("c" + strconv.Itoa(i))})
+	}
+	<-m.Ready()
+	select {
+	case <-m.Ready():
+		t.Error("woken twice for one batch")
+	default:
+	}
+	var lines []string
+	err := m.Drain(func(r Reply) error {
+		if len(lines) == 0 { // while the batch is written, 60 more commands run
+			for i := range 60 {
+				tab.Exec(client, [][]byte{[]byte("INCR"), []byte("late" + strconv.Itoa(i))})
+			}
+		}
+		lines = append(lines, string(r.Bytes))
+		return nil
+	})
+	if err != nil || len(lines) != n {
+		t.Fatalf("drained %d lines, %v", len(lines), err)
+	}
+	for i, l := range lines {
+		if !strings.HasSuffix(l, `] "INCR" "c`+strconv.Itoa(i)+`"`) {
+			t.Fatalf("line %d: %q", i, l)
+		}
+	}
+	if !isGone(m) {
+		t.Error("not dropped with its written and pending lines past the backlog")
+	}
+
+	// Once drainRelease lines of a batch are written, they leave the
+	// backlog, before the batch ends.
+	tab, mons, client = monitorFixture(t, 1)
+	m = mons[0].Monitor
+	for i := range n {
+		tab.Exec(client, [][]byte{[]byte("INCR"), []byte("c" + strconv.Itoa(i))})
+	}
+	emitted := 0
+	m.Drain(func(Reply) error {
+		if emitted++; emitted == drainRelease+1 {
+			for i := range 60 {
+				tab.Exec(client, [][]byte{[]byte("INCR"), []byte("late" + strconv.Itoa(i))})
+			}
+		}
+		return nil
+	})
+	if isGone(m) {
+		t.Error("dropped although the lines written made room")
+	}
+	if lines := drainLines(t, m); len(lines) != 60 || !strings.HasSuffix(lines[59], `"late59"`) {
+		t.Errorf("then drained %d lines", len(lines))
+	}
+
+	tab, mons, client = monitorFixture(t, 1)
+	m = mons[0].Monitor
+	big := make([]byte, 1<<20)
+	for range monitorBacklogBytes>>20 - 1 { // 31 MiB and a little
+		tab.Exec(client, [][]byte{[]byte("SET"), []byte("k"), big})
+	}
+	if isGone(m) {
+		t.Fatal("dropped before its backlog held 32 MiB")
+	}
+	tab.Exec(client, [][]byte{[]byte("SET"), []byte("k"), big}) // past 32 MiB
+	if !isGone(m) {
+		t.Error("not dropped with more than 32 MiB held")
+	}
+	if lines := drainLines(t, m); len(lines) != monitorBacklogBytes>>20-1 {
+		t.Errorf("%d lines held, want those that fit in 32 MiB", len(lines))
 	}
 }
 

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -142,5 +143,51 @@ func BenchmarkExecGetConnected(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		tab.Exec(s, get)
+	}
+}
+
+// BenchmarkSetMonitored is SET's cost with no monitor, and with one
+// whose lines are drained every 1024 commands as a front end drains them
+// (MonitorStream.Drain): "path" times the command's own path only (the
+// drain is not timed), "all" the drain's formatting too, which the
+// monitor's goroutine pays on the same cores (docs/performance.md, "What a
+// MONITOR costs").
+func BenchmarkSetMonitored(b *testing.B) {
+	_, set, _ := hotPathArgv()
+	set = append(set[:2:2], bytes.Repeat([]byte{'x'}, 100)) // bench/monitor.sh's 100-byte values
+	for _, mode := range []string{"none", "path", "all"} {
+		b.Run("monitor="+mode, func(b *testing.B) {
+			tab := New(&fixedStore{value: []byte("v"), now: testEpoch}, Config{})
+			s := tab.NewSession()
+			s.RemoteAddr = "127.0.0.1:50000"
+			var m *MonitorStream
+			if mode != "none" {
+				ms := tab.NewSession()
+				tab.Exec(ms, [][]byte{[]byte("MONITOR")})
+				m = ms.Monitor
+			}
+			lines := 0
+			drain := func() {
+				if mode == "path" {
+					b.StopTimer()
+					defer b.StartTimer()
+				}
+				m.Drain(func(Reply) error { lines++; return nil })
+			}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				tab.Exec(s, set)
+				if n++; m != nil && n%1024 == 0 {
+					drain()
+				}
+			}
+			if m != nil {
+				drain()
+				if lines != n {
+					b.Fatalf("%d lines for %d commands", lines, n)
+				}
+			}
+		})
 	}
 }

@@ -93,6 +93,8 @@ func handlers() []struct {
 		{"command", (*Table).command},
 		{"command|count", (*Table).commandCount},
 		{"command|docs", (*Table).commandDocs},
+		{"command|getkeys", (*Table).commandGetKeys},
+		{"command|getkeysandflags", (*Table).commandGetKeysAndFlags},
 		{"command|info", (*Table).commandInfo},
 		{"command|list", (*Table).commandList},
 		{"command|help", helpFor("command")},

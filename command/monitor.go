@@ -18,9 +18,15 @@ import (
 // and HELLO ... AUTH's arguments.
 //
 // It costs a command nothing but one atomic load while nobody monitors.
-// While someone does, each command formats its line once and offers it
-// to every monitor without waiting: a monitor whose backlog reaches
-// monitorBacklog lines or monitorBacklogBytes bytes is disconnected,
+// While someone does, the command's path only copies what the line is
+// made of (the time, the client's address, the arguments' bytes) into
+// each monitor's pending batch, under the monitor's mutex, and wakes the
+// monitor's connection when its batch was empty; the connection's
+// goroutine formats the lines, writes the whole batch and flushes once
+// (MonitorStream.Drain), so that a busy server sends few, large writes and
+// no command pays for Redis's quoting or a wake-up of its own. A monitor
+// whose backlog (lines pending and being written) reaches monitorBacklog
+// lines or monitorBacklogBytes bytes of held commands is disconnected,
 // never waited for, so that a slow monitor cannot slow the writers; what
 // it was sent up to then it got whole and in order.
 
@@ -30,30 +36,79 @@ const (
 	monitorBacklogBytes = 32 << 20
 )
 
+// monitorEntryBytes is what a pending line holds beside its arguments'
+// bytes (its entry and argument lengths), counted against
+// monitorBacklogBytes.
+const monitorEntryBytes = 64
+
 // MonitorStream is what a front end serves a monitoring connection from,
-// once MONITOR's reply is sent (Session.Monitor).
+// once MONITOR's reply is sent (Session.Monitor): wait for Ready, Drain
+// the lines into the connection and flush, until Gone or the connection
+// ends, then Stop.
 type MonitorStream struct {
-	// Lines are the monitor's lines, as status replies, in the order the
-	// commands ran.
-	Lines <-chan Reply
-	// Gone is closed when the table disconnected the monitor for not
-	// keeping up: the front end closes the connection.
-	Gone <-chan struct{}
-	// Sent is called with each line once written, to release its bytes
-	// from the backlog's bound.
-	Sent func(Reply)
-	// Stop ends the monitoring; the front end calls it once, when it stops
-	// serving the connection for any reason.
-	Stop func()
+	m    *monitor
+	stop func()
+}
+
+// Ready receives a value when lines wait to be drained.
+func (ms *MonitorStream) Ready() <-chan struct{} { return ms.m.ready }
+
+// Gone is closed when the table disconnected the monitor for not keeping
+// up: the front end closes the connection.
+func (ms *MonitorStream) Gone() <-chan struct{} { return ms.m.gone }
+
+// Drain hands emit each waiting line, as a status reply, in the order the
+// commands ran, and returns emit's first error. The reply's bytes are
+// valid only during the call to emit. Drain is called by one goroutine at
+// a time, the connection's.
+func (ms *MonitorStream) Drain(emit func(Reply) error) error { return ms.m.drain(emit) }
+
+// Stop ends the monitoring; the front end calls it once, when it stops
+// serving the connection for any reason.
+func (ms *MonitorStream) Stop() { ms.stop() }
+
+// monitorBatch is lines waiting to be formatted: per line an entry, and
+// the bytes of every argument one after another in args, their lengths in
+// lens.
+type monitorBatch struct {
+	entries []monitorEntry
+	lens    []int
+	args    []byte
+	bytes   int64 // held, for monitorBacklogBytes
+}
+
+// monitorEntry is one command to show: when it ran (Unix microseconds),
+// who ran it, and how many of the batch's arguments are its.
+type monitorEntry struct {
+	us   int64
+	addr string
+	sp   *Spec
+	argc int
+	size int64 // counted against monitorBacklogBytes
+}
+
+func (b *monitorBatch) reset() {
+	clear(b.entries) // let go of the addresses and specs
+	b.entries, b.lens, b.args, b.bytes = b.entries[:0], b.lens[:0], b.args[:0], 0
 }
 
 // monitor is one monitoring connection.
 type monitor struct {
-	id     uint64
-	lines  chan Reply
-	bytes  atomic.Int64
-	gone   chan struct{}
-	goneMu sync.Once
+	id    uint64
+	ready chan struct{} // capacity 1: a wake-up is pending
+	gone  chan struct{}
+
+	mu       sync.Mutex
+	pending  monitorBatch
+	inflight int   // lines taken by drain and not yet released (drainRelease)
+	inBytes  int64 // their bytes
+	dropped  bool
+	goneOnce sync.Once
+
+	// What only drain's goroutine touches.
+	spare monitorBatch
+	argv  [][]byte
+	line  []byte
 }
 
 // monitorSet is the monitoring connections, copied on write, so that a
@@ -104,15 +159,13 @@ func (t *Table) monitorCmd(s *Session, _ [][]byte) Reply {
 	if s.mon != nil {
 		return OK
 	}
-	m := &monitor{id: s.ID, lines: make(chan Reply, monitorBacklog), gone: make(chan struct{})}
+	m := &monitor{id: s.ID, ready: make(chan struct{}, 1), gone: make(chan struct{})}
 	s.mon = m
 	if e := s.conn; e != nil {
 		e.monitor.Store(true)
 	}
 	t.monitors.add(m)
-	s.Monitor = &MonitorStream{Lines: m.lines, Gone: m.gone,
-		Sent: func(r Reply) { m.bytes.Add(-int64(len(r.Bytes))) },
-		Stop: func() { t.stopMonitor(s) }}
+	s.Monitor = &MonitorStream{m: m, stop: func() { t.stopMonitor(s) }}
 	return OK
 }
 
@@ -128,46 +181,119 @@ func (t *Table) stopMonitor(s *Session) {
 	}
 }
 
-// feedMonitors offers the line of argv, run by s, to every monitor.
+// feedMonitors offers the line of argv, run by s, to every monitor: the
+// time it ran and copies of its arguments, formatted later by each
+// monitor's connection.
 func (t *Table) feedMonitors(list []*monitor, s *Session, sp *Spec, argv [][]byte) {
 	if sp.Flags&FlagAdmin != 0 {
 		return
 	}
-	line := Reply{Kind: KindStatus, Bytes: monitorLine(nil, time.Now(), s.RemoteAddr, sp, argv)}
+	us := time.Now().UnixMicro()
+	size := int64(monitorEntryBytes + len(s.RemoteAddr))
+	for _, a := range argv {
+		size += int64(len(a)) + 8
+	}
 	for _, m := range list {
-		if m.bytes.Add(int64(len(line.Bytes))) > monitorBacklogBytes {
-			t.dropMonitor(m)
-			continue
-		}
-		select {
-		case m.lines <- line:
-		default:
+		if !m.offer(us, s.RemoteAddr, sp, argv, size) {
 			t.dropMonitor(m)
 		}
 	}
 }
 
+// offer adds one line to m's pending batch and wakes m's connection if the
+// batch was empty. It reports false, adding nothing, when m's backlog is
+// full: m is to be dropped.
+func (m *monitor) offer(us int64, addr string, sp *Spec, argv [][]byte, size int64) bool {
+	m.mu.Lock()
+	p := &m.pending
+	if m.dropped || len(p.entries)+m.inflight >= monitorBacklog || p.bytes+m.inBytes+size > monitorBacklogBytes {
+		m.dropped = true
+		m.mu.Unlock()
+		return false
+	}
+	wake := len(p.entries) == 0
+	p.entries = append(p.entries, monitorEntry{us: us, addr: addr, sp: sp, argc: len(argv), size: size})
+	for _, a := range argv {
+		p.lens = append(p.lens, len(a))
+		p.args = append(p.args, a...)
+	}
+	p.bytes += size
+	m.mu.Unlock()
+	if wake {
+		select {
+		case m.ready <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// drainRelease is how many emitted lines drain releases from the backlog
+// at a time: one lock per that many lines.
+const drainRelease = 256
+
+// drain takes the pending batch, formats and emits its lines, and gives
+// its memory back for the next batch. The lines stay counted in the
+// backlog until they are emitted, released drainRelease at a time.
+func (m *monitor) drain(emit func(Reply) error) error {
+	m.mu.Lock()
+	b := m.pending
+	m.pending = m.spare
+	m.inflight, m.inBytes = len(b.entries), b.bytes
+	m.mu.Unlock()
+	var err error
+	arg, off := 0, 0
+	var doneLines int
+	var doneBytes int64
+	for i, e := range b.entries {
+		m.argv = m.argv[:0]
+		for _, n := range b.lens[arg : arg+e.argc] {
+			m.argv = append(m.argv, b.args[off:off+n])
+			off += n
+		}
+		arg += e.argc
+		if err == nil {
+			m.line = monitorLine(m.line[:0], e.us, e.addr, e.sp, m.argv)
+			err = emit(Reply{Kind: KindStatus, Bytes: m.line})
+		}
+		doneLines++
+		doneBytes += e.size
+		if (i+1)%drainRelease == 0 {
+			m.mu.Lock()
+			m.inflight -= doneLines
+			m.inBytes -= doneBytes
+			m.mu.Unlock()
+			doneLines, doneBytes = 0, 0
+		}
+	}
+	b.reset()
+	clear(m.argv)
+	m.mu.Lock()
+	m.spare = b
+	m.inflight, m.inBytes = 0, 0
+	m.mu.Unlock()
+	return err
+}
+
 // dropMonitor disconnects a monitor that did not keep up: it is sent
 // nothing more, and its front end closes the connection.
 func (t *Table) dropMonitor(m *monitor) {
-	m.goneMu.Do(func() {
+	m.goneOnce.Do(func() {
 		close(m.gone)
 		t.monitors.remove(m)
 	})
 }
 
 // monitorLine appends Redis's monitor line, without its "+" and line end:
-// the time with microseconds, "[0 addr]" and each argument quoted, with
-// AUTH's arguments and HELLO's AUTH username and password redacted.
-func monitorLine(b []byte, now time.Time, addr string, sp *Spec, argv [][]byte) []byte {
-	us := now.UnixMicro()
+// the time (Unix microseconds us) with six decimals, "[0 addr]" and each
+// argument quoted, with AUTH's arguments and HELLO's AUTH username and
+// password redacted.
+func monitorLine(b []byte, us int64, addr string, sp *Spec, argv [][]byte) []byte {
 	b = strconv.AppendInt(b, us/1e6, 10)
+	var frac [7]byte
+	strconv.AppendInt(frac[:0], 1e6+us%1e6, 10) // 1 and six digits, zero-padded
 	b = append(b, '.')
-	frac := strconv.AppendInt(nil, us%1e6, 10)
-	for range 6 - len(frac) {
-		b = append(b, '0')
-	}
-	b = append(b, frac...)
+	b = append(b, frac[1:]...)
 	b = append(b, " [0 "...)
 	b = append(b, addr...)
 	b = append(b, "] "...)
@@ -177,12 +303,15 @@ func monitorLine(b []byte, now time.Time, addr string, sp *Spec, argv [][]byte) 
 			b = append(b, ' ')
 		}
 		if j < len(redact) && redact[j] {
-			a = []byte("(redacted)")
+			a = redactedArg
 		}
 		b = redisfmt.AppendRepr(b, a)
 	}
 	return b
 }
+
+// redactedArg is what a monitor sees of a redacted argument.
+var redactedArg = []byte("(redacted)")
 
 // redacted marks the arguments a monitor must not see: AUTH's, and the
 // username and password of each of HELLO's AUTH options. Unlike Redis,

@@ -71,6 +71,57 @@ func (t *Table) commandDocs(_ *Session, argv [][]byte) Reply {
 	return Reply{Kind: KindMap, Array: kv}
 }
 
+// COMMAND GETKEYS command [arg ...]: the key arguments of the call, as
+// COMMAND GETKEYSANDFLAGS without the flags.
+func (t *Table) commandGetKeys(_ *Session, argv [][]byte) Reply {
+	return getKeys(argv[2:], false)
+}
+
+// COMMAND GETKEYSANDFLAGS command [arg ...]: each key argument of the
+// call with its key-spec flags, a set of statuses (an array but in RESP3).
+func (t *Table) commandGetKeysAndFlags(_ *Session, argv [][]byte) Reply {
+	return getKeys(argv[2:], true)
+}
+
+// The errors of COMMAND GETKEYS, Redis 7.0's.
+var (
+	errGetKeysUnknown = Err("Invalid command specified")
+	errGetKeysNoKeys  = Err("The command has no key arguments")
+	errGetKeysArity   = Err("Invalid number of arguments specified for command")
+	errGetKeysInvalid = Err("Invalid arguments specified for command")
+)
+
+// getKeys is Redis 7.0's getKeysSubcommandImpl: the command of call is
+// looked up as Redis's lookupCommand does (a container's subcommand when
+// the call names one), then it must have keys and the call its arity, in
+// that order, before its keys are found (spec.Command.Keys).
+func getKeys(call [][]byte, withFlags bool) Reply {
+	sp, ok := Lookup(call[0])
+	if ok && len(call) > 1 && len(sp.Subcommands) > 0 {
+		sp, ok = sp.Sub(call[1])
+	}
+	switch {
+	case !ok:
+		return errGetKeysUnknown
+	case !sp.HasKeys():
+		return errGetKeysNoKeys
+	case !sp.ArityOK(len(call)):
+		return errGetKeysArity
+	}
+	keys, ok := sp.Keys(call)
+	if !ok {
+		return errGetKeysInvalid
+	}
+	items := make([]Reply, len(keys))
+	for i, k := range keys {
+		items[i] = Bytes(clone(call[k.Pos]))
+		if withFlags {
+			items[i] = Array([]Reply{items[i], statusSet(k.Flags)})
+		}
+	}
+	return Array(items)
+}
+
 // findSpec finds a command or, as "container|sub", a subcommand.
 func findSpec(name []byte) (*Spec, bool) {
 	container, sub, isSub := bytes.Cut(name, []byte("|"))

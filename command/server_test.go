@@ -37,6 +37,16 @@ func TestCommand(t *testing.T) {
 		{cmd: "COMMAND FOO", want: "(error) ERR unknown subcommand 'FOO'. Try COMMAND HELP."},
 		{cmd: "COMMAND COUNT x", want: "(error) ERR wrong number of arguments for 'command|count' command"},
 		{cmd: "COMMAND LIST FILTERBY PATTERN x", want: errSyntaxText},
+		{cmd: "COMMAND GETKEYS SET k v", want: `["k"]`},
+		{cmd: "COMMAND GETKEYSANDFLAGS SET k v GET", want: `[["k" [RW access update]]]`},
+		{cmd: "COMMAND GETKEYSANDFLAGS BITOP OR d a b", want: `[["d" [OW update]] ["a" [RO access]] ["b" [RO access]]]`},
+		{cmd: "COMMAND GETKEYS MSET a 1 b 2", want: `["a" "b"]`},
+		{cmd: "COMMAND GETKEYS OBJECT ENCODING k", want: `["k"]`},
+		{cmd: "COMMAND GETKEYS NOSUCH k", want: "(error) ERR Invalid command specified"},
+		{cmd: "COMMAND GETKEYS OBJECT NOSUCH k", want: "(error) ERR Invalid command specified"},
+		{cmd: "COMMAND GETKEYS PING x", want: "(error) ERR The command has no key arguments"},
+		{cmd: "COMMAND GETKEYS GET k x", want: "(error) ERR Invalid number of arguments specified for command"},
+		{cmd: "COMMAND GETKEYS GET", want: "(error) ERR wrong number of arguments for 'command|getkeys' command"},
 	})
 
 	all := f.exec("COMMAND")

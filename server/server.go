@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -648,8 +649,9 @@ func (s *Server) stream(codec Codec, sess *command.Session, log *slog.Logger) bo
 }
 
 // monitor serves a connection that ran MONITOR (command.MonitorStream):
-// its reply first, then every line the table sends, flushed whenever no
-// more are waiting, until the table drops the monitor for not keeping up,
+// its reply first, then each batch of lines the table holds for it,
+// written and flushed at once (a busy server's lines leave in few, large
+// writes), until the table drops the monitor for not keeping up,
 // the client leaves or the server shuts down. What the client sends is
 // read and discarded, so that its leaving is seen; the read has no
 // deadline (Redis's timeout spares monitors), and Shutdown's wake-up
@@ -671,17 +673,20 @@ func (s *Server) monitor(conn net.Conn, codec Codec, sess *command.Session, log 
 	defer func() { conn.Close(); <-left }()
 	for {
 		select {
-		case r := <-m.Lines:
-			err := codec.WriteReply(sess, r)
-			m.Sent(r)
-			if err == nil && len(m.Lines) == 0 {
+		case <-m.Ready():
+			// Let the commands that are ready to run add their lines
+			// first: under load a batch then takes many lines, and the
+			// lines of a busy server leave in few writes and wake-ups.
+			runtime.Gosched()
+			err := m.Drain(func(r command.Reply) error { return codec.WriteReply(sess, r) })
+			if err == nil {
 				err = codec.Flush()
 			}
 			if err != nil {
 				s.writeFailed(err, log)
 				return
 			}
-		case <-m.Gone:
+		case <-m.Gone():
 			codec.Flush()
 			log.Warn("closing monitor: it did not keep up with the commands")
 			return

@@ -21,6 +21,7 @@ var groupCategory = map[string]string{
 // command's with redis-server's.
 var aclCategoryTable = map[string][]string{
 	"command": {"connection"}, "command|count": {"connection"}, "command|docs": {"connection"},
+	"command|getkeys": {"connection"}, "command|getkeysandflags": {"connection"},
 	"command|help": {"connection"}, "command|info": {"connection"}, "command|list": {"connection"},
 	"dbsize":   {"keyspace"},
 	"flushall": {"keyspace", "dangerous"},

@@ -47,6 +47,7 @@ const (
 	connections   = "O(N) where N is the number of client connections"
 	allCommands   = "O(N) where N is the total number of Redis commands"
 	lookedUp      = "O(N) where N is the number of commands to look up"
+	perArgument   = "O(N) where N is the number of arguments to the command"
 	parameters    = "O(N) when N is the number of configuration parameters provided"
 	mallocBound   = "Depends on how much memory is allocated, could be slow"
 	expireOptions = "Added options: `NX`, `XX`, `GT` and `LT`."
@@ -173,6 +174,8 @@ var docTable = []struct {
 	{"command", "2.8.13", allCommands, nil},
 	{"command|count", "2.8.13", o1, nil},
 	{"command|docs", "7.0.0", lookedUp, nil},
+	{"command|getkeys", "2.8.13", perArgument, nil},
+	{"command|getkeysandflags", "7.0.0", perArgument, nil},
 	{"command|info", "2.8.13", lookedUp, h("7.0.0", "Allowed to be called with no argument to get info on all commands.")},
 	{"command|list", "7.0.0", allCommands, nil},
 	{"command|help", "5.0.0", o1, nil},

@@ -39,7 +39,7 @@ var stateFlagTable = []struct {
 	{"denyoom", []string{"set", "setnx", "setex", "psetex", "incr", "incrby", "decr", "decrby", "mset", "msetnx",
 		"getset", "incrbyfloat", "append", "setrange", "setbit", "bitop", "copy"}},
 	{"loading stale", []string{"echo", "select", "client|help", "object|help", "info", "command", "command|count",
-		"command|docs", "command|info", "command|list", "command|help", "config|help", "time", "lastsave", "memory|help"}},
+		"command|docs", "command|getkeys", "command|getkeysandflags", "command|info", "command|list", "command|help", "config|help", "time", "lastsave", "memory|help"}},
 	{"noscript loading stale", []string{"client|id", "client|getname", "client|setname", "client|list", "client|info",
 		"client|kill", "client|reply", "client|no-evict", "config|get", "config|set", "config|resetstat", "role", "monitor",
 		// Redis 7.2's, for CLIENT SETINFO

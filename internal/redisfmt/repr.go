@@ -7,7 +7,18 @@ package redisfmt
 func AppendRepr(b, s []byte) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
-	for _, c := range s {
+	for len(s) > 0 {
+		// A run of bytes printed as they are is appended at once.
+		i := 0
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		b = append(b, s[:i]...)
+		if i == len(s) {
+			break
+		}
+		c := s[i]
+		s = s[i+1:]
 		switch c {
 		case '\\', '"':
 			b = append(b, '\\', c)
@@ -31,3 +42,12 @@ func AppendRepr(b, s []byte) []byte {
 	}
 	return append(b, '"')
 }
+
+// plain marks the bytes AppendRepr copies as they are: the printable ASCII
+// but the backslash and the double quote.
+var plain = func() (t [256]bool) {
+	for c := ' '; c <= '~'; c++ {
+		t[c] = c != '\\' && c != '"'
+	}
+	return t
+}()
