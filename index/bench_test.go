@@ -6,9 +6,10 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pykv/pykv/internal/benchcpu"
 )
 
 // benchKeyLen is the key size of the benchmarks: "user:" and 11 digits.
@@ -154,7 +155,7 @@ func filledKeydir(b *testing.B) (*Keydir, []byte) {
 // BenchmarkKeydirGet looks up random existing keys among 1M from all CPUs.
 func BenchmarkKeydirGet(b *testing.B) {
 	k, keys := filledKeydir(b)
-	defer reportCPU(b, cpuTime(b))
+	defer benchcpu.Report(b, benchcpu.Now(b))
 	b.RunParallel(func(pb *testing.PB) {
 		r := rand.New(rand.NewPCG(rand.Uint64(), 0))
 		for pb.Next() {
@@ -171,7 +172,7 @@ func BenchmarkKeydirGet(b *testing.B) {
 func BenchmarkKeydirAccess(b *testing.B) {
 	k, keys := filledKeydir(b)
 	k.SetClock(k.Clock() + 1) // every key's first access in the run stores
-	defer reportCPU(b, cpuTime(b))
+	defer benchcpu.Report(b, benchcpu.Now(b))
 	b.RunParallel(func(pb *testing.PB) {
 		r := rand.New(rand.NewPCG(rand.Uint64(), 0))
 		for pb.Next() {
@@ -213,22 +214,6 @@ func BenchmarkKeydirInsert(b *testing.B) {
 	})
 }
 
-// cpuTime returns the CPU time the process has used, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the process's CPU time per op since start, the figure
-// to trust on a machine shared with other work (ns/op counts the time the
-// benchmark waits for a core).
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
-}
-
 // BenchmarkCacheGet reads values of 100 bytes that are all cached, from all
 // CPUs.
 func BenchmarkCacheGet(b *testing.B) {
@@ -240,7 +225,7 @@ func BenchmarkCacheGet(b *testing.B) {
 		c.Put(keyAt(keys, i), uint64(i), val)
 	}
 	b.ResetTimer()
-	defer reportCPU(b, cpuTime(b))
+	defer benchcpu.Report(b, benchcpu.Now(b))
 	b.RunParallel(func(pb *testing.PB) {
 		r := rand.New(rand.NewPCG(rand.Uint64(), 0))
 		for pb.Next() {
@@ -261,12 +246,12 @@ func BenchmarkCachePut(b *testing.B) {
 	val := make([]byte, 100)
 	c := NewCache(n/2*entryCost(benchKeyLen, len(val)), 1)
 	i := 0
-	start := cpuTime(b)
+	start := benchcpu.Now(b)
 	for b.Loop() {
 		c.Put(keyAt(keys, i%n), uint64(i), val)
 		i++
 	}
-	reportCPU(b, start)
+	benchcpu.Report(b, start)
 }
 
 // BenchmarkCacheMemory reports the heap a cache of 100,000 values of 100
@@ -335,7 +320,7 @@ func BenchmarkKeydirLoad(b *testing.B) {
 				k := NewKeydir(0)
 				runtime.GC()
 				b.StartTimer()
-				start, cpu := time.Now(), cpuTime(b)
+				start, cpu := time.Now(), benchcpu.Now(b)
 				k.Reserve(int64(n))
 				if tc.arena {
 					k.ReserveArena(RecordBytes(int64(n), int64(n)*benchKeyLen, 0))
@@ -351,7 +336,7 @@ func BenchmarkKeydirLoad(b *testing.B) {
 				l.Close()
 				k.LoadDone()
 				b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n), "ns/key")
-				b.ReportMetric(float64(cpuTime(b)-cpu)/float64(n), "cpu-ns/key")
+				b.ReportMetric(float64(benchcpu.Now(b)-cpu)/float64(n), "cpu-ns/key")
 			}
 		})
 	}

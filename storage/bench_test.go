@@ -6,9 +6,10 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pykv/pykv/internal/benchcpu"
 
 	"github.com/pykv/pykv/segment"
 )
@@ -100,13 +101,13 @@ func BenchmarkOpenDir(b *testing.B) {
 	}
 	var wall, cpu time.Duration
 	for range b.N {
-		start, cpu0 := time.Now(), cpuTime(b)
+		start, cpu0 := time.Now(), benchcpu.Now(b)
 		db, err := Open(dir, Options{Logger: quiet(), NoHousekeeper: true, ExpiryInterval: -1})
 		if err != nil {
 			b.Fatal(err)
 		}
 		wall += time.Since(start)
-		cpu += cpuTime(b) - cpu0
+		cpu += benchcpu.Now(b) - cpu0
 		b.StopTimer()
 		if err := db.Close(); err != nil {
 			b.Fatal(err)
@@ -175,7 +176,7 @@ func BenchmarkGet(b *testing.B) {
 			}
 			var i atomic.Int64
 			b.ResetTimer()
-			defer reportCPU(b, cpuTime(b))
+			defer benchcpu.Report(b, benchcpu.Now(b))
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, err := db.Get(keys[i.Add(7919)%n]); err != nil {
@@ -214,22 +215,6 @@ func BenchmarkMerge(b *testing.B) {
 	}
 }
 
-// cpuTime returns the CPU time the process has used, user and system.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// reportCPU reports the process's CPU time per op since start, the figure
-// to trust on a machine shared with other work (ns/op counts the time the
-// benchmark waits for a core).
-func reportCPU(b *testing.B, start time.Duration) {
-	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
-}
-
 // BenchmarkMergeSnapshotFile: a full merge of one snapshot file of
 // benchKeys() keys (16-byte keys, 100-byte values) of which every other
 // key was overwritten since, in a segment: the merge reads the file's
@@ -249,12 +234,12 @@ func BenchmarkMergeSnapshotFile(b *testing.B) {
 			db.Set(benchKey(j), val, SetOptions{})
 		}
 		b.StartTimer()
-		cpu := cpuTime(b)
+		cpu := benchcpu.Now(b)
 		st, err := db.Merge()
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(cpuTime(b)-cpu)/1e6, "cpu-ms/merge")
+		b.ReportMetric(float64(benchcpu.Now(b)-cpu)/1e6, "cpu-ms/merge")
 		b.ReportMetric(float64(st.Duration.Milliseconds()), "ms/merge")
 		db.Close()
 	}
