@@ -133,6 +133,13 @@ type Writer struct {
 	// then replaced; only made when a reader asked for it (Durable).
 	moved    chan struct{}
 	flushing bool
+	// syncing: the everysec syncer's fsync is running outside any round
+	// (see syncBehind); rounds go on beside it, but nothing may seal,
+	// truncate or close the file until it is done.
+	syncing bool
+	// grown: a round without fsync extended the file's reservation, so the
+	// next background fsync must commit the size too (a full fsync).
+	grown bool
 	// gathering: a writer about to lead yields so that others join its
 	// round (see await); the others wait as for a round.
 	gathering bool
@@ -412,6 +419,9 @@ func (w *Writer) finishLocked(fl flush, reservedOK bool, err error) {
 	if err != nil {
 		w.fail(err)
 	} else {
+		if fl.grow > 0 && !fl.sync {
+			w.grown = true
+		}
 		w.fileDone += int64(len(fl.data))
 		w.written, w.writtenSeq = fl.target, fl.targetSeq
 		if fl.sync {
@@ -657,7 +667,7 @@ func (w *Writer) sealLocked() error {
 // leadFlush), so records appended then stay buffered; a caller that must
 // seal the file keeps appends out (rotating).
 func (w *Writer) drainLocked() error {
-	for w.flushing {
+	for w.flushing || w.syncing {
 		w.cond.Wait()
 	}
 	if w.err != nil {
@@ -726,16 +736,72 @@ func (w *Writer) syncEverySecond() {
 		case <-w.stop:
 			return
 		case <-t.C:
-			w.mu.Lock()
-			for w.flushing {
-				w.cond.Wait()
-			}
-			if w.err == nil && !w.closed && w.synced < w.appended {
-				w.leadFlush(true)
-			}
-			w.mu.Unlock()
+			w.syncBehind()
 		}
 	}
+}
+
+// syncBehind is one tick of the everysec syncer. It hands what is
+// buffered to the OS in a round of its own, without an fsync, then fsyncs
+// what the OS holds outside any round: writers go on appending and
+// committing while the fsync runs, since under SyncEverySec a commit waits
+// for the write only. When the syncer held the round for its fsync, every
+// commit waited for it, tens of milliseconds on a busy disk, and so did
+// every reply that had to wait for a write (docs/format.md, "What a reply
+// may show").
+//
+// The fsync covers what had been written when it began; what is written
+// meanwhile waits for the next tick. Sealing, truncating and closing the
+// file wait for it (drainLocked). A failed fsync fails the log as it
+// would in a round, once the round in flight, if any, has finished, so
+// that the cut in fail lands after every acknowledged byte.
+func (w *Writer) syncBehind() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.flushing || w.syncing {
+		w.cond.Wait()
+	}
+	if w.err != nil || w.closed || w.rotating || w.synced >= w.appended {
+		return // a rotation's seal fsyncs what it seals
+	}
+	if len(w.buf) > 0 {
+		w.leadFlush(false)
+		if w.err != nil || w.closed || w.rotating || w.flushing {
+			return
+		}
+	}
+	if w.synced >= w.written {
+		return
+	}
+	f, target, targetSeq, off, full := w.f, w.written, w.writtenSeq, w.fileDone, w.grown
+	w.syncing, w.grown = true, false
+	w.mu.Unlock()
+	err := w.syncOutside(f, full)
+	w.mu.Lock()
+	w.syncing = false
+	switch {
+	case err != nil:
+		for w.flushing {
+			w.cond.Wait()
+		}
+		w.fail(err)
+	case w.err == nil && target > w.synced:
+		w.synced, w.syncedSeq, w.syncedOff = target, targetSeq, off
+	}
+	w.cond.Broadcast()
+}
+
+// syncOutside is syncBehind's fsync, run without the lock; a panic in the
+// file system becomes its error, as in writeOut.
+func (w *Writer) syncOutside(f vfs.File, full bool) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pykv/segment: panic while syncing %s: %v", f.Name(), r)
+			w.opts.Logger.Error("panic in a log fsync; the log fails", "file", f.Name(), "panic", fmt.Sprint(r),
+				"stack", string(debug.Stack()))
+		}
+	}()
+	return w.fsync(f, full)
 }
 
 // Close writes and fsyncs what is buffered and closes the active file.

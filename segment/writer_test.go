@@ -613,3 +613,189 @@ func TestFlushOpensVersion2Segment(t *testing.T) {
 		}
 	}
 }
+
+// blockingSyncs wraps a memory file system so that, once armed, the next
+// fsync of a segment stops before it runs: entered is closed when it is
+// reached, and it goes on once release is closed. While it is held, a
+// truncate or close of the same file is recorded as a violation.
+type blockingSyncs struct {
+	once             sync.Once
+	armed            atomic.Bool
+	holding          atomic.Bool
+	entered, release chan struct{}
+	violations       atomic.Int64
+}
+
+func newBlockingSyncs(t *testing.T) (*blockingSyncs, vfs.FS) {
+	b := &blockingSyncs{entered: make(chan struct{}), release: make(chan struct{})}
+	fs := vfs.Inject(memFS(t), func(op vfs.Op, path string) error {
+		switch {
+		case op == vfs.OpSync && strings.HasSuffix(path, Ext) && b.armed.CompareAndSwap(true, false):
+			b.holding.Store(true)
+			close(b.entered)
+			<-b.release
+			b.holding.Store(false)
+		case (op == vfs.OpTruncate || op == vfs.OpClose) && b.holding.Load():
+			b.violations.Add(1)
+		}
+		return nil
+	})
+	t.Cleanup(b.unblock) // registered before the writer's Close, so it runs first
+	return b, fs
+}
+
+// unblock lets the held fsync go on; it may be called more than once.
+func (b *blockingSyncs) unblock() { b.once.Do(func() { close(b.release) }) }
+
+// TestEverySecCommitsBesideTheBackgroundFsync: under SyncEverySec a commit
+// waits for the write of its record, not for the syncer's fsync: while
+// that fsync is held, records are appended and committed, and their bytes
+// reach the file. Once it ends, only what was written before it began
+// counts as fsynced; the next tick covers the rest. A rotation and a
+// close wait for the fsync before they cut or close the file.
+func TestEverySecCommitsBesideTheBackgroundFsync(t *testing.T) {
+	b, fs := newBlockingSyncs(t)
+	w := newWriter(t, fs, SyncEverySec, 1<<20)
+	var pos [1]Pos
+	commit := func(seq uint64) LSN {
+		t.Helper()
+		lsn, err := w.Append(pos[:], set(seq, fmt.Sprint("k", seq), "v"))
+		if err == nil {
+			err = w.Commit(lsn)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lsn
+	}
+	first := commit(1)
+	b.armed.Store(true)
+	syncDone := make(chan struct{})
+	go func() {
+		defer close(syncDone)
+		w.syncBehind()
+	}()
+	select {
+	case <-b.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the background fsync never started")
+	}
+	committed := make(chan LSN)
+	go func() {
+		var last LSN
+		for seq := uint64(2); seq <= 20; seq++ {
+			lsn, err := w.Append(make([]Pos, 1), set(seq, fmt.Sprint("k", seq), "v"))
+			if err == nil {
+				err = w.Commit(lsn)
+			}
+			if err != nil {
+				t.Error(err)
+				break
+			}
+			last = lsn
+		}
+		committed <- last
+	}()
+	var last LSN
+	select {
+	case last = <-committed:
+	case <-time.After(10 * time.Second):
+		b.unblock()
+		t.Fatal("commits waited for the background fsync")
+	}
+	if got := w.DurableSeq(); got != 20 {
+		t.Fatalf("DurableSeq = %d while the fsync is held, want 20", got)
+	}
+	rotated := make(chan error, 1)
+	go func() { rotated <- w.Rotate(21) }()
+	b.unblock()
+	<-syncDone
+	if err := <-rotated; err != nil {
+		t.Fatal(err)
+	}
+	if n := b.violations.Load(); n != 0 {
+		t.Fatalf("the file was cut or closed %d times while its fsync ran", n)
+	}
+	w.mu.Lock()
+	synced := w.synced
+	w.mu.Unlock()
+	if synced < first || synced < last {
+		// The rotation sealed everything; before it, the fsync covered
+		// at least the first record.
+		t.Fatalf("synced LSN %d after the fsync and a rotation, want at least %d", synced, last)
+	}
+}
+
+// TestEverySecBackgroundFsyncCoversOnlyWhatWasWritten: the syncer's fsync
+// counts as durable only the bytes written before it began.
+func TestEverySecBackgroundFsyncCoversOnlyWhatWasWritten(t *testing.T) {
+	b, fs := newBlockingSyncs(t)
+	w := newWriter(t, fs, SyncEverySec, 1<<20)
+	var pos [1]Pos
+	lsn1, _ := w.Append(pos[:], set(1, "a", "1"))
+	if err := w.Commit(lsn1); err != nil {
+		t.Fatal(err)
+	}
+	b.armed.Store(true)
+	syncDone := make(chan struct{})
+	go func() {
+		defer close(syncDone)
+		w.syncBehind()
+	}()
+	<-b.entered
+	lsn2, _ := w.Append(pos[:], set(2, "b", "2"))
+	if err := w.Commit(lsn2); err != nil {
+		t.Fatal(err)
+	}
+	b.unblock()
+	<-syncDone
+	w.mu.Lock()
+	synced, syncedSeq := w.synced, w.syncedSeq
+	w.mu.Unlock()
+	if synced != lsn1 || syncedSeq != 1 {
+		t.Fatalf("after the fsync: synced LSN %d seq %d, want %d and 1", synced, syncedSeq, lsn1)
+	}
+	w.syncBehind()
+	w.mu.Lock()
+	synced, syncedSeq = w.synced, w.syncedSeq
+	w.mu.Unlock()
+	if synced != lsn2 || syncedSeq != 2 {
+		t.Fatalf("after the next tick: synced LSN %d seq %d, want %d and 2", synced, syncedSeq, lsn2)
+	}
+}
+
+// TestEverySecFailedBackgroundFsync: a failed background fsync fails the
+// log: records committed before it stay acknowledged and in the file, the
+// durable seq stops, and later appends are refused with the fsync's error.
+func TestEverySecFailedBackgroundFsync(t *testing.T) {
+	var failSync atomic.Bool
+	m := memFS(t)
+	fs := vfs.Inject(m, func(op vfs.Op, path string) error {
+		if op == vfs.OpSync && failSync.Load() {
+			return syscall.EIO
+		}
+		return nil
+	})
+	w := newWriter(t, fs, SyncEverySec, 1<<20)
+	var pos [1]Pos
+	lsn, _ := w.Append(pos[:], set(1, "a", "1"))
+	if err := w.Commit(lsn); err != nil {
+		t.Fatal(err)
+	}
+	end := pos[0].Offset + int64(pos[0].Size)
+	failSync.Store(true)
+	w.syncBehind()
+	if err := w.Err(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("writer error after a failed fsync: %v, want EIO", err)
+	}
+	if got := w.DurableSeq(); got != 1 {
+		t.Fatalf("DurableSeq = %d after the failure, want 1", got)
+	}
+	if _, err := w.Append(pos[:], set(2, "b", "2")); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("append after a failed fsync: %v, want EIO", err)
+	}
+	if size, _ := m.Stat(Path("/db", 1)); size != end {
+		t.Fatalf("segment is %d bytes after the failure, want %d (cut to the acknowledged end)", size, end)
+	}
+	failSync.Store(false)
+}
