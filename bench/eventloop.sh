@@ -7,13 +7,14 @@
 # microseconds per request (user + system from /proc/PID/stat over the
 # run, divided by the requests), one tab-separated line per run:
 #
-#   round  server  test  pipeline  req/s  cpu_us  p50_ms  p99_ms  load1
+#   round  server  test  pipeline  req/s  cpu_us  p50_ms  p99_ms  max_ms  load1
 #
 # then the medians of each server and test. Progress goes to stderr.
 #
 #   bash bench/eventloop.sh                        # 3 rounds, off and on
 #   EL_SERVERS="off on redis" bash bench/eventloop.sh
 #   EL_ROUNDS=5 EL_N1=300000 EL_NP=1000000 EL_PIPELINES="1 16" bash bench/eventloop.sh
+#   EL_SERVERS=off EL_TESTS=set BENCH_BIN=DIR bash bench/eventloop.sh  # one build, SET only
 #
 # Each run starts a fresh server in a temporary directory (fsync
 # EL_FSYNC, everysec by default) on a free loopback port, runs SET then
@@ -33,6 +34,7 @@ N1=${EL_N1:-$N}
 NP=${EL_NP:-$N}
 SERVERS=${EL_SERVERS:-"off on"}
 PIPELINES=${EL_PIPELINES:-"1 16"}
+TESTS=${EL_TESTS:-"set get"}
 FSYNC=${EL_FSYNC:-everysec}
 OUT=${EL_OUT:-}
 TCK=$(getconf CLK_TCK)
@@ -88,7 +90,7 @@ for round in $(seq "$ROUNDS"); do
 		for p in $PIPELINES; do
 			n=$NP
 			[[ $p == 1 ]] && n=$N1
-			for t in set get; do
+			for t in $TESTS; do
 				t0=$(cpu_ticks "$pid")
 				s0=$(now_ns)
 				csv=$(redis-benchmark -p "$port" -t "$t" -c 50 -d 100 -r 1000000 -n "$n" -P "$p" -q --csv | tail -1)
@@ -97,10 +99,11 @@ for round in $(seq "$ROUNDS"); do
 				ops=$(echo "$csv" | awk -F'"' '{print $4}')
 				p50=$(echo "$csv" | awk -F'"' '{print $10}')
 				p99=$(echo "$csv" | awk -F'"' '{print $14}')
+				pmax=$(echo "$csv" | awk -F'"' '{print $16}')
 				cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v h="$TCK" 'BEGIN {printf "%.2f", (b - a) * 1e6 / h / n}')
-				line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$round" "$srv" "$t" "$p" "$ops" "$cpu" "$p50" "$p99" "$(cut -d' ' -f1 /proc/loadavg)")
+				line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$round" "$srv" "$t" "$p" "$ops" "$cpu" "$p50" "$p99" "$pmax" "$(cut -d' ' -f1 /proc/loadavg)")
 				echo "$line" | tee -a "$results"
-				log "round $round $srv $t -P $p: $ops req/s, $cpu µs CPU/req, p99 $p99 ms, $(((s1 - s0) / 1000000)) ms"
+				log "round $round $srv $t -P $p: $ops req/s, $cpu µs CPU/req, p99 $p99 ms, max $pmax ms, $(((s1 - s0) / 1000000)) ms"
 			done
 		done
 		stop
@@ -108,14 +111,15 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-printf '| server | test | req/s (median) | CPU µs/req (median) | p99 ms (median) | runs |\n|---|---|---:|---:|---:|---:|\n'
+printf '| server | test | req/s (median) | CPU µs/req (median) | p99 ms (median) | max ms (median) | runs |\n|---|---|---:|---:|---:|---:|---:|\n'
 for srv in $SERVERS; do
 	for p in $PIPELINES; do
-		for t in set get; do
+		for t in $TESTS; do
 			mapfile -t ops < <(awk -F'\t' -v s="$srv" -v t="$t" -v p="$p" '$2 == s && $3 == t && $4 == p {print $5}' "$results")
 			mapfile -t cpu < <(awk -F'\t' -v s="$srv" -v t="$t" -v p="$p" '$2 == s && $3 == t && $4 == p {print $6}' "$results")
 			mapfile -t p99 < <(awk -F'\t' -v s="$srv" -v t="$t" -v p="$p" '$2 == s && $3 == t && $4 == p {print $8}' "$results")
-			printf '| %s | %s -P %s | %s | %s | %s | %d |\n' "$srv" "${t^^}" "$p" "$(median "${ops[@]}")" "$(median "${cpu[@]}")" "$(median "${p99[@]}")" "${#ops[@]}"
+			mapfile -t pmax < <(awk -F'\t' -v s="$srv" -v t="$t" -v p="$p" '$2 == s && $3 == t && $4 == p {print $9}' "$results")
+			printf '| %s | %s -P %s | %s | %s | %s | %s | %d |\n' "$srv" "${t^^}" "$p" "$(median "${ops[@]}")" "$(median "${cpu[@]}")" "$(median "${p99[@]}")" "$(median "${pmax[@]}")" "${#ops[@]}"
 		done
 	done
 done
