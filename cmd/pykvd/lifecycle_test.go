@@ -509,22 +509,31 @@ func TestSIGTERMAsSoonAsItAccepts(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
 		deadline := time.Now().Add(testdaemon.ReadyTimeout)
-		for {
+		exited := false
+		for !exited {
 			c, err := net.Dial("tcp", resp)
 			if err == nil {
 				c.Close()
 				break
 			}
-			if time.Now().After(deadline) {
+			select {
+			case <-done:
+				exited = true // it failed to start: told apart below
+				done <- nil
+			default:
+			}
+			if !exited && time.Now().After(deadline) {
 				cmd.Process.Kill()
-				cmd.Wait()
+				<-done
 				t.Fatalf("pykvd never accepted on %s:\n%s", resp, stderr.String())
 			}
 		}
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		if !exited {
+			cmd.Process.Signal(syscall.SIGTERM)
+		}
 		select {
 		case <-done:
 		case <-time.After(testdaemon.StopTimeout):
@@ -548,13 +557,32 @@ func TestSIGTERMAsSoonAsItAccepts(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago.
+// handedOut holds the addresses freeAddr has returned in this process.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// freeAddr returns a loopback address whose port was free a moment ago
+// and that it has not returned before: the kernel may hand a port it just
+// gave back out again at once, and two listeners of one daemon given the
+// same port make it fail to start ("address already in use").
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 1000 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no loopback port that freeAddr had not returned before, in 1000 tries")
+	return ""
 }
