@@ -11,6 +11,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -684,6 +685,49 @@ func TestLoad(t *testing.T) {
 			}
 			s.Close()
 			fs.WriteFile(path, good)
+		}
+	}
+}
+
+// TestLoadGolden: Load's reader frames every version's index as the walk
+// does, whatever the pread chunk and the run length: the golden file of
+// each version gives Load the entries Index gives, each once.
+func TestLoadGolden(t *testing.T) {
+	defer func(l, r int) { loadChunk, loadRun = l, r }(loadChunk, loadRun)
+	for _, name := range []string{"v1.snap", "v2.snap", "v3.snap"} {
+		path := filepath.Join("testdata", name)
+		s, err := Open(vfs.Default, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{}
+		if err := s.Index(segment.DefaultMaxKey, func(e IndexEntry) error {
+			want[fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)]++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		for _, chunk := range []int{1, 3, 1 << 20} {
+			for _, run := range []int{1, 1 << 20} {
+				loadChunk, loadRun = chunk, run
+				s, err := OpenForLoad(vfs.Default, path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var mu sync.Mutex
+				got := map[string]int{}
+				err = s.Load(2, segment.DefaultMaxKey, func(key []byte) int { return len(key) }, func(_ int, e *IndexEntry) error {
+					mu.Lock()
+					defer mu.Unlock()
+					got[fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)]++
+					return nil
+				}, nil)
+				s.Close()
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s, chunk %d, run %d: Load gave %v, %v; Index %v", name, chunk, run, got, err, want)
+				}
+			}
 		}
 	}
 }
