@@ -228,21 +228,8 @@ func uvarint(b []byte) (uint64, int, bool) {
 	if len(b) >= 8 {
 		// Up to 8 bytes at once, without a loop: an entry's offset and
 		// seq take 3 to 5, and start-up decodes millions of entries.
-		w := binary.LittleEndian.Uint64(b)
-		if stop := ^w & 0x8080808080808080; stop != 0 {
-			n := (bits.TrailingZeros64(stop) + 1) / 8 // bytes in the encoding
-			if n < 8 {
-				w &= 1<<(8*n) - 1
-			}
-			if w>>(8*n-8) == 0 {
-				return 0, 0, false // a last byte that adds nothing: not the shortest
-			}
-			// Squeeze out the continuation bits, pairs of groups first.
-			w &= 0x7f7f7f7f7f7f7f7f
-			w = w&0x007f007f007f007f | w&0x7f007f007f007f00>>1
-			w = w&0x00003fff00003fff | w&0x3fff00003fff0000>>2
-			w = w&0x000000000fffffff | w&0x0fffffff00000000>>4
-			return w, n, true
+		if v, n := uvarintWord(binary.LittleEndian.Uint64(b)); n != 0 {
+			return v, n, true
 		}
 	}
 	v, n := binary.Uvarint(b)
@@ -251,6 +238,30 @@ func uvarint(b []byte) (uint64, int, bool) {
 		return 0, 0, false
 	}
 	return v, n, true
+}
+
+// uvarintWord decodes the uvarint of two to eight bytes at the start of
+// the 8 bytes of w (little-endian) and returns it and its length, or a
+// length of 0 when the encoding does not end within w or is not the
+// shortest (then the caller's slower path decides). Its first byte must
+// have its top bit set: a one-byte uvarint is the caller's. It is small
+// enough to be inlined, which decodeIndexEntry's loop over millions of
+// entries wants.
+func uvarintWord(w uint64) (uint64, int) {
+	stop := ^w & 0x8080808080808080
+	// The lowest bit of stop is the top bit of the encoding's last byte,
+	// at 8n-1 (64 if none ends in w).
+	top := bits.TrailingZeros64(stop)
+	w &= stop ^ (stop - 1) // the encoding's bytes only
+	if stop == 0 || w>>(top-7) == 0 {
+		return 0, 0 // too long, or a last byte that adds nothing
+	}
+	// Squeeze out the continuation bits, pairs of groups first (the
+	// masks of the first step drop them).
+	w = w&0x007f007f007f007f | w&0x7f007f007f007f00>>1
+	w = w&0x00003fff00003fff | w&0x3fff00003fff0000>>2
+	w = w&0x000000000fffffff | w&0x0fffffff00000000>>4
+	return w, (top + 1) / 8
 }
 
 // entryLen returns the size of the version 2 entry at the start of b
@@ -324,6 +335,14 @@ func decodeIndexEntry(b []byte, version uint16, maxKey int, e *IndexEntry) (int,
 		if p < size && b[p] < 0x80 {
 			v[i], p = uint64(b[p]), p+1
 			continue
+		}
+		// Two to eight bytes (the offsets and seqs of most entries)
+		// inline too; the rest, and anything wrong, through uvarint.
+		if len(b)-p >= 8 {
+			if x, m := uvarintWord(binary.LittleEndian.Uint64(b[p:])); m != 0 && m <= size-p {
+				v[i], p = x, p+m
+				continue
+			}
 		}
 		x, m, ok := uvarint(b[p:])
 		if !ok || m > size-p {

@@ -101,7 +101,7 @@ func (s *Snapshot) checkIndex() error {
 	if s.indexOK {
 		return nil
 	}
-	if err := s.scanIndex(nil); err != nil {
+	if err := s.scanIndex(); err != nil {
 		return err
 	}
 	s.indexOK = true
@@ -110,20 +110,14 @@ func (s *Snapshot) checkIndex() error {
 
 // scanIndex reads the index section once: it checks its CRC, that it
 // splits into whole entries and that their number is the footer's count.
-// If sink is not nil it gets every entry, in order, with its offset in the
-// index (the bytes valid only during the call), before the checksum is
-// known: a caller must throw away what it made of
-// them if scanIndex fails. sink's first error stops the scan and is
-// returned as it is.
-func (s *Snapshot) scanIndex(sink func(at int, entry []byte) error) error {
+// (Load does the same in its own reader, runReader, which also hands the
+// entries out.)
+func (s *Snapshot) scanIndex() error {
 	f := s.Footer
 	sum := crc32.New(castagnoli)
 	var count uint64
-	err := s.readIndex(indexPass{to: int(f.IndexLen), maxKey: math.MaxUint32, sum: sum, bytes: sink != nil}, func(at int, entry []byte) error {
+	err := s.readIndex(indexPass{to: int(f.IndexLen), maxKey: math.MaxUint32, sum: sum}, func(int, []byte) error {
 		count++
-		if sink != nil {
-			return sink(at, entry)
-		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, ErrCorrupt) {
@@ -439,105 +433,33 @@ func (s *Snapshot) Load(n, maxKey int, group func(key []byte) int, fn func(worke
 			}
 		}()
 	}
-	cur := run{b: <-free}
-	hand := func() {
-		work <- cur
-		cur = run{b: <-free}
-	}
-	// Once a run is long enough, the reader looks for the group's change
-	// only at every cutStride-th entry, keeping where each entry since
-	// the last look starts (marks: the first of them is of group last),
-	// and finds the change between two looks by bisection: the group
-	// (a hash, for a keydir) costs the one reader a call per cutStride
-	// entries rather than per entry. The entries after the cut go
-	// through add again, as the next run's, so that for an index in its
-	// groups' order the runs are those of a look at every entry: each
-	// ends at the first change of group after loadRun bytes.
-	last := -1 // the group of marks[0], once the run is long enough
-	var marks []int
-	v1 := s.Header.Version == VersionNoTombstones
-	groupAt := func(p int) int { return group(entryKey(cur.b[p:], v1)) }
-	var add func(at int, entry []byte)
-	// cutBefore ends the run where the group changes after marks[0]
-	// and at or before marks[hi] (hi = len(marks): the entry being
-	// added, not yet in cur.b), and adds the entries after the cut to
-	// the next run.
-	cutBefore := func(hi int) {
-		lo := 0
-		for hi-lo > 1 {
-			if mid := (lo + hi) / 2; groupAt(marks[mid]) == last {
-				lo = mid
-			} else {
-				hi = mid
-			}
-		}
-		last = -1
-		if hi == len(marks) {
-			hand()
-			return
-		}
-		tail := slices.Clone(cur.b[marks[hi]:])
-		offs := slices.Clone(marks[hi:])
-		base := cur.at + offs[0]
-		cur.b = cur.b[:offs[0]]
-		hand()
-		for k, off := range offs {
-			end := len(tail)
-			if k+1 < len(offs) {
-				end = offs[k+1] - offs[0]
-			}
-			add(base+off-offs[0], tail[off-offs[0]:end])
-		}
-	}
-	add = func(at int, entry []byte) {
-		if len(cur.b) >= loadRun {
-			switch {
-			case group == nil:
-				hand()
-			case last < 0:
-				last = group(entryKey(entry, v1))
-				marks = append(marks[:0], len(cur.b))
-			case len(marks) < cutStride:
-				marks = append(marks, len(cur.b))
-			default:
-				if g := group(entryKey(entry, v1)); g == last {
-					marks = append(marks[:0], len(cur.b))
-					break
-				}
-				cutBefore(len(marks))
-				add(at, entry)
-				return
-			}
-		}
-		if len(cur.b) == 0 {
-			cur.at = at
-			if cur.b == nil {
-				cur.b = make([]byte, 0, max(loadRun, len(entry)))
-			}
-		}
-		cur.b = append(cur.b, entry...)
-	}
 	s.indexMu.Lock()
 	defer s.indexMu.Unlock()
-	err := s.scanIndex(func(at int, entry []byte) error {
-		if stop.Load() {
-			return errLoadStopped
-		}
-		if n := len(cur.b); n > 0 && n < loadRun { // most entries: add's first case
-			cur.b = append(cur.b, entry...)
-			return nil
-		}
-		add(at, entry)
-		return nil
-	})
-	// The index ended between two looks: cut where the group changed
-	// since the last one, as often as it did.
-	for err == nil && last >= 0 && len(marks) > 1 && groupAt(marks[len(marks)-1]) != last {
-		cutBefore(len(marks) - 1)
+	f, err := s.fs.Open(s.Path)
+	if err != nil {
+		close(work)
+		wg.Wait()
+		return fmt.Errorf("pykv/snapshot: open %s: %w", s.Path, err)
 	}
-	if err == nil && len(cur.b) > 0 {
-		hand()
+	defer f.Close()
+	r := &runReader{
+		s: s, f: f, group: group, stop: &stop,
+		v1:   s.Header.Version == VersionNoTombstones,
+		base: int(s.Footer.IndexOffset), end: int(s.Footer.IndexLen),
 	}
+	// A buffer holds a run (loadRun bytes and the entries up to the
+	// group's change) and the chunk read past it.
+	bufCap := loadRun + 2*loadChunk
+	r.hand = func(at int, b []byte) []byte {
+		if b != nil {
+			work <- run{at, b}
+		}
+		if b = <-free; b == nil {
+			b = make([]byte, 0, bufCap)
+		}
+		return b
+	}
+	err = r.run()
 	close(work)
 	wg.Wait()
 	if err != nil && !errors.Is(err, errLoadStopped) {
@@ -621,8 +543,13 @@ func (s *Snapshot) entry(b []byte, at, maxKey int, fn func(e IndexEntry) error) 
 
 // checkEntry checks that e, the entry at index offset at, is a tombstone
 // or points inside the records section.
+//
+// It runs for every entry at start-up, so it tests e.Size itself: through
+// the value method e.Tombstone the compiler copied the whole entry onto
+// the stack first (wide loads of the narrow stores decodeIndexEntry had
+// just made, which the CPU cannot forward), 6% of start-up's CPU.
 func (s *Snapshot) checkEntry(e *IndexEntry, at int) error {
-	if e.Tombstone() && e.Offset == 0 && e.ExpireAt == 0 && s.Header.Version > VersionNoTombstones {
+	if e.Size == 0 && e.Offset == 0 && e.ExpireAt == 0 && s.Header.Version > VersionNoTombstones {
 		return nil
 	}
 	least := uint32(segment.RecordHeaderSize)

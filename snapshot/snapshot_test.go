@@ -11,6 +11,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -500,10 +501,10 @@ func TestOrderedWriterAbortRemovesFiles(t *testing.T) {
 
 // TestIndexFramingNamed: an index whose checksum is right but whose entries
 // do not tile it, or whose count is not the footer's, is refused by Open
-// with an error naming the file and the offset, however the entries fall
-// across the read buffer.
+// and by Load with an error naming the file and the offset, however the
+// entries fall across the read buffer and the runs.
 func TestIndexFramingNamed(t *testing.T) {
-	defer func(c int) { indexChunk = c }(indexChunk)
+	defer func(c, l, r int) { indexChunk, loadChunk, loadRun = c, l, r }(indexChunk, loadChunk, loadRun)
 	fs := memFS()
 	path := write(t, fs, testRecords(20))
 	good, _ := fs.ReadFile(path)
@@ -553,7 +554,7 @@ func TestIndexFramingNamed(t *testing.T) {
 		}, fmt.Sprintf("index at offset %d: checksum stored", idx)},
 	} {
 		for _, chunk := range []int{1, 17, 1 << 20} {
-			indexChunk = chunk
+			indexChunk, loadChunk = chunk, chunk
 			fs.WriteFile(path, tc.damage(bytes.Clone(good)))
 			s, err := Open(fs, path)
 			if err == nil {
@@ -562,6 +563,18 @@ func TestIndexFramingNamed(t *testing.T) {
 			}
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%s, chunk %d: %v; want ErrCorrupt naming %s and %q", tc.name, chunk, err, path, tc.want)
+			}
+			// Start-up's pass (Load's own reader) finds the same.
+			for _, run := range []int{1, 1 << 20} {
+				loadRun = run
+				if s, err = OpenForLoad(fs, path); err != nil {
+					t.Fatalf("%s: OpenForLoad: %v", tc.name, err)
+				}
+				err = s.Load(2, segment.DefaultMaxKey, func(key []byte) int { return int(key[len(key)-1]) }, func(int, *IndexEntry) error { return nil }, nil)
+				s.Close()
+				if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("%s, chunk %d, run %d: Load: %v; want ErrCorrupt naming %s and %q", tc.name, chunk, run, err, path, tc.want)
+				}
 			}
 		}
 	}
@@ -573,11 +586,11 @@ func TestIndexFramingNamed(t *testing.T) {
 // damage found in the same pass: an entry over the key limit, and a byte changed inside a key by the index checksum, even
 // though the entries decoded.
 func TestLoad(t *testing.T) {
-	defer func(c, r, st int) { indexChunk, loadRun, cutStride = c, r, st }(indexChunk, loadRun, cutStride)
+	defer func(c, l, r, st int) { indexChunk, loadChunk, loadRun, cutStride = c, l, r, st }(indexChunk, loadChunk, loadRun, cutStride)
 	group := func(key []byte) int { return int(key[len(key)-1]) / 3 } // runs of keys ending in digits 0-2, 3-5, 6-8, 9
 	for _, chunk := range []int{1, 5, 47, 1 << 20} {
 		for _, run := range []int{1, 30, 1 << 20} {
-			indexChunk, loadRun, cutStride = chunk, run, 1+chunk%4 // 2, 2, 4, 1
+			indexChunk, loadChunk, loadRun, cutStride = chunk, chunk, run, 1+chunk%4 // 2, 2, 4, 1
 			if run == 30 {
 				cutStride = 32
 			}
@@ -672,6 +685,49 @@ func TestLoad(t *testing.T) {
 			}
 			s.Close()
 			fs.WriteFile(path, good)
+		}
+	}
+}
+
+// TestLoadGolden: Load's reader frames every version's index as the walk
+// does, whatever the pread chunk and the run length: the golden file of
+// each version gives Load the entries Index gives, each once.
+func TestLoadGolden(t *testing.T) {
+	defer func(l, r int) { loadChunk, loadRun = l, r }(loadChunk, loadRun)
+	for _, name := range []string{"v1.snap", "v2.snap", "v3.snap"} {
+		path := filepath.Join("testdata", name)
+		s, err := Open(vfs.Default, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{}
+		if err := s.Index(segment.DefaultMaxKey, func(e IndexEntry) error {
+			want[fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)]++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		for _, chunk := range []int{1, 3, 1 << 20} {
+			for _, run := range []int{1, 1 << 20} {
+				loadChunk, loadRun = chunk, run
+				s, err := OpenForLoad(vfs.Default, path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var mu sync.Mutex
+				got := map[string]int{}
+				err = s.Load(2, segment.DefaultMaxKey, func(key []byte) int { return len(key) }, func(_ int, e *IndexEntry) error {
+					mu.Lock()
+					defer mu.Unlock()
+					got[fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)]++
+					return nil
+				}, nil)
+				s.Close()
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s, chunk %d, run %d: Load gave %v, %v; Index %v", name, chunk, run, got, err, want)
+				}
+			}
 		}
 	}
 }
