@@ -60,6 +60,9 @@ func (p SyncPolicy) String() string {
 // DefaultSegmentSize is the size at which a segment is sealed.
 const DefaultSegmentSize = 64 << 20
 
+// syncInterval is the everysec syncer's period (a variable for tests).
+var syncInterval = time.Second
+
 // slowSync is the fsync duration above which a warning is logged.
 const slowSync = time.Second
 
@@ -148,8 +151,14 @@ type Writer struct {
 	err       error  // sticky: no append succeeds after a failed write or fsync
 	closed    bool
 
-	syncs  atomic.Uint64
-	stop   chan struct{}
+	syncs atomic.Uint64
+	stop  chan struct{}
+	// kick asks the everysec syncer for a tick now: the active segment is
+	// nearly full (see presealAt). kicked is the segment it was last sent
+	// for, kicks how many were sent.
+	kick   chan struct{}
+	kicked uint32
+	kicks  int
 	bgDone chan struct{}
 }
 
@@ -163,7 +172,7 @@ func Create(opts WriterOptions, id uint32, firstSeq uint64) (*Writer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	w := &Writer{opts: opts, stop: make(chan struct{}), bgDone: make(chan struct{})}
+	w := &Writer{opts: opts, stop: make(chan struct{}), bgDone: make(chan struct{}), kick: make(chan struct{}, 1)}
 	w.cond = sync.NewCond(&w.mu)
 	if firstSeq > 0 {
 		// Every record before firstSeq is already on disk (recovery read it).
@@ -284,8 +293,26 @@ func (w *Writer) Append(pos []Pos, recs ...Record) (LSN, error) {
 		w.appended += LSN(n)
 	}
 	w.appendedSeq = recs[len(recs)-1].Seq
+	if w.opts.Sync == SyncEverySec && w.kicked != w.id && w.size >= w.presealAt() {
+		w.kicked = w.id
+		w.kicks++
+		select {
+		case w.kick <- struct{}{}:
+		default: // a kick is pending already
+		}
+	}
 	return w.appended, nil
 }
+
+// presealAt is the size past which, under SyncEverySec, the syncer is
+// asked to fsync the active segment at once (once per segment) instead of
+// at its next tick. Sealing a segment fsyncs it while appends wait, and
+// that fsync takes as long as the data not yet synced: up to a second's
+// worth, tens of milliseconds when the writes come fast, during which every
+// commit waits. Synced beside the writes when it is seven eighths full,
+// the segment leaves its seal the last eighth, and what came while that
+// fsync ran, to sync.
+func (w *Writer) presealAt() int64 { return w.opts.SegmentSize - w.opts.SegmentSize/8 }
 
 // Commit waits until everything up to lsn is as durable as the policy
 // promises: fsynced under SyncAlways, written to the OS otherwise.
@@ -729,13 +756,15 @@ func (w *Writer) Sync() error {
 
 func (w *Writer) syncEverySecond() {
 	defer close(w.bgDone)
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(syncInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-w.stop:
 			return
 		case <-t.C:
+			w.syncBehind()
+		case <-w.kick:
 			w.syncBehind()
 		}
 	}

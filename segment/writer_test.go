@@ -799,3 +799,64 @@ func TestEverySecFailedBackgroundFsync(t *testing.T) {
 	}
 	failSync.Store(false)
 }
+
+// TestEverySecSyncsANearlyFullSegment: under SyncEverySec, a segment that
+// passes seven eighths of its size is fsynced by the syncer at once, not
+// at its next tick (here an hour away), once per segment; so its seal
+// has only the rest to sync.
+func TestEverySecSyncsANearlyFullSegment(t *testing.T) {
+	defer func(d time.Duration) { syncInterval = d }(syncInterval)
+	syncInterval = time.Hour
+	b, fs := newBlockingSyncs(t)
+	const segSize = 64 << 10
+	w := newWriter(t, fs, SyncEverySec, segSize)
+	value := strings.Repeat("v", 1000)
+	var pos [1]Pos
+	seq := uint64(0)
+	appendOne := func() {
+		t.Helper()
+		seq++
+		lsn, err := w.Append(pos[:], set(seq, fmt.Sprint("k", seq), value))
+		if err == nil {
+			err = w.Commit(lsn)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	kicks := func() int {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.kicks
+	}
+	for pos[0].Offset+int64(pos[0].Size) < segSize*7/8-1100 {
+		appendOne()
+	}
+	if n := kicks(); n != 0 {
+		t.Fatalf("%d kicks below seven eighths of the segment, want 0", n)
+	}
+	b.armed.Store(true)
+	appendOne()
+	appendOne()
+	if n := kicks(); n != 1 {
+		t.Fatalf("%d kicks past seven eighths of the segment, want 1", n)
+	}
+	select {
+	case <-b.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no fsync after the segment passed seven eighths, with the tick an hour away")
+	}
+	b.unblock()
+	for pos[0].FileID == 1 {
+		appendOne()
+	}
+	if n := kicks(); n != 1 {
+		t.Fatalf("%d kicks after the rotation, before the new segment filled, want 1", n)
+	}
+	for pos[0].FileID == 2 && pos[0].Offset+int64(pos[0].Size) < segSize*7/8+1100 {
+		appendOne()
+	}
+	if n := kicks(); n != 2 {
+		t.Fatalf("%d kicks once the second segment passed seven eighths, want 2", n)
+	}
+}
