@@ -18,25 +18,25 @@ import (
 // and HELLO ... AUTH's arguments.
 //
 // It costs a command nothing but one atomic load while nobody monitors.
-// While someone does, the command's path only copies what the line is
-// made of (the time, the client's address, the arguments' bytes) into
-// each monitor's pending batch, under one mutex for all monitors (so that
-// every monitor sees the commands in the same order), and wakes the
-// monitor's connection when its batch was empty; the connection's
-// goroutine formats the lines, writes the whole batch and flushes once
-// (MonitorStream.Drain), so that no command pays for Redis's quoting or a
-// wake-up of its own. After a batch the monitor is held for MonitorHold:
-// the lines of the commands that run meanwhile wait for the hold to end
-// (or for monitorFlushLines of them, or monitorFlushBytes), and leave
-// together, so that a busy server wakes a monitor's goroutine and writes
-// to its socket about once per MonitorHold, not once per command or two,
-// while a line after a quiet spell leaves at once. The hold delays a line
-// by at most MonitorHold (and the time to write the batch before it); it
-// never reorders or drops one. A monitor
-// whose backlog (lines pending and being written) reaches monitorBacklog
-// lines or monitorBacklogBytes bytes of held commands is disconnected,
-// never waited for, so that a slow monitor cannot slow the writers; what
-// it was sent up to then it got whole and in order.
+// While someone does, the command's path only copies what the line is made
+// of (the time, the client's address, the arguments' bytes) into each
+// monitor's pending batch, under one mutex for all monitors (so that every
+// monitor sees the commands in one order, and the times, read under it,
+// never go back), and wakes the monitor's connection when its batch was
+// empty; the connection's goroutine formats the lines, writes the whole
+// batch and flushes once (MonitorStream.Drain), so that no command pays
+// for Redis's quoting or a wake-up of its own. After a batch the monitor
+// is held for MonitorHold: the lines of the commands that run meanwhile
+// wait for the hold to end (or for monitorFlushLines of them, or
+// monitorFlushBytes), and leave together, so that a busy server wakes a
+// monitor's goroutine and writes to its socket about once per MonitorHold,
+// not every few commands, while a line after a quiet spell leaves at once.
+// The hold delays a line by at most MonitorHold (and the time to write the
+// batch before it); it never reorders or drops one. A monitor whose
+// backlog (lines pending and being written) reaches monitorBacklog lines
+// or monitorBacklogBytes bytes of held commands is disconnected, never
+// waited for, so that a slow monitor cannot slow the writers; what it was
+// sent up to then it got whole and in order.
 
 // The bounds of one monitor's backlog.
 const (
@@ -47,10 +47,11 @@ const (
 // MonitorHold is how long a monitor is held after each batch it is sent,
 // collecting the lines of the commands that run meanwhile: the longest a
 // line waits for it beyond the time to write the batch before. A
-// millisecond is too short for a person watching to notice, and at 50,000
-// commands a second it turns some 50 writes to the monitor's socket, and
-// as many wake-ups of the monitor's goroutine and of its reader, into one
-// (docs/performance.md, "What a MONITOR costs"). It is well under the
+// millisecond is too short for a person watching to notice, and at 40,000
+// commands a second a batch then carries some 40 lines where the wake-ups
+// alone gathered 15 to 25, with as many fewer writes to the monitor's
+// socket and wake-ups of its reader (docs/performance.md, "What a MONITOR
+// costs"). It is well under the
 // time a busy server takes to fill the backlog (4096 lines are 14 ms at
 // 300,000 commands a second).
 const MonitorHold = time.Millisecond
