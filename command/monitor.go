@@ -31,12 +31,12 @@ import (
 // monitorFlushBytes), and leave together, so that a busy server wakes a
 // monitor's goroutine and writes to its socket about once per MonitorHold,
 // not every few commands, while a line after a quiet spell leaves at once.
-// The hold delays a line by at most MonitorHold (and the time to write the
-// batch before it); it never reorders or drops one. A monitor whose
-// backlog (lines pending and being written) reaches monitorBacklog lines
-// or monitorBacklogBytes bytes of held commands is disconnected, never
-// waited for, so that a slow monitor cannot slow the writers; what it was
-// sent up to then it got whole and in order.
+// The hold delays a line by at most MonitorHold beyond the writing of the
+// batch before it (and the timer's lateness); it never reorders or drops
+// one. A monitor whose backlog (lines pending and being written) reaches
+// monitorBacklog lines or monitorBacklogBytes bytes of held commands is
+// disconnected, never waited for, so that a slow monitor cannot slow the
+// writers; what it was sent up to then it got whole and in order.
 
 // The bounds of one monitor's backlog.
 const (
@@ -46,14 +46,14 @@ const (
 
 // MonitorHold is how long a monitor is held after each batch it is sent,
 // collecting the lines of the commands that run meanwhile: the longest a
-// line waits for it beyond the time to write the batch before. A
+// line waits for it beyond the time to write the batch before (and what
+// lateness the timer and the scheduler add on a busy machine). A
 // millisecond is too short for a person watching to notice, and at 40,000
 // commands a second a batch then carries some 40 lines where the wake-ups
 // alone gathered 15 to 25, with as many fewer writes to the monitor's
 // socket and wake-ups of its reader (docs/performance.md, "What a MONITOR
-// costs"). It is well under the
-// time a busy server takes to fill the backlog (4096 lines are 14 ms at
-// 300,000 commands a second).
+// costs"). It is well under the time a busy server takes to fill the
+// backlog (4096 lines are 14 ms at 300,000 commands a second).
 const MonitorHold = time.Millisecond
 
 // monitorFlushLines and monitorFlushBytes end a hold early: a batch that

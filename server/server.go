@@ -650,11 +650,11 @@ func (s *Server) stream(codec Codec, sess *command.Session, log *slog.Logger) bo
 // monitor serves a connection that ran MONITOR (command.MonitorStream):
 // its reply first, then each batch of lines the table holds for it,
 // written and flushed at once (a busy server's lines leave in few, large
-// writes, one per command.MonitorHold or so), until the table drops the monitor for not keeping up,
-// the client leaves or the server shuts down. What the client sends is
-// read and discarded, so that its leaving is seen; the read has no
-// deadline (Redis's timeout spares monitors), and Shutdown's wake-up
-// ends it.
+// writes, one per command.MonitorHold or so), until the table drops the
+// monitor for not keeping up, the client leaves or the server shuts down.
+// What the client sends is read and discarded, so that its leaving is
+// seen; the read has no deadline (Redis's timeout spares monitors), and
+// Shutdown's wake-up ends it.
 func (s *Server) monitor(conn net.Conn, codec Codec, sess *command.Session, log *slog.Logger) {
 	m := sess.Monitor
 	sess.Monitor = nil
