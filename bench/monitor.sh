@@ -8,6 +8,8 @@
 #   MON=read  the monitor is bench/monread, which only reads and discards.
 #   TARGET=pykvd (default) or TARGET=redis, a redis-server 7 on loopback
 #             without persistence.
+#   PORT      the first port to try (25301): the script takes the first two
+#             free ones from there.
 # A run whose monitor was disconnected (pykvd drops one that falls 4096
 # lines behind) is reported as such and left out of the medians.
 # Needs `make build` (B=bin dir), redis-cli, go for MON=read, and
@@ -17,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 B=$(cd "${B:-./bin}" && pwd)
 MON=${MON:-cli} TARGET=${TARGET:-pykvd} ROUNDS=${ROUNDS:-3}
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-NPORT=$(next_port 25301); PPORT=$(next_port $((NPORT + 1)))
+NPORT=$(next_port "${PORT:-25301}"); PPORT=$(next_port $((NPORT + 1)))
 D=$(mktemp -d); cd "$D" || exit 1
 P="" M=""
 trap 'kill $M $P 2>/dev/null; rm -rf "$D"' EXIT

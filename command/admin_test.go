@@ -2,8 +2,11 @@ package command
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -57,9 +60,56 @@ func drainLines(t *testing.T, m *MonitorStream) []string {
 	return lines
 }
 
-// monitorFixture is a table with n monitoring sessions and a client.
+// fakeHold is a monitor's hold timer that ends only when the test fires
+// it (and never by itself): the hold's rules are then tested without
+// waiting for a clock.
+type fakeHold struct {
+	release func()
+	armed   bool
+	d       time.Duration // of the last Reset
+	resets  int
+	stopped bool
+}
+
+func (h *fakeHold) Reset(d time.Duration) bool {
+	was := h.armed
+	h.armed, h.d = true, d
+	h.resets++
+	return was
+}
+
+func (h *fakeHold) Stop() bool {
+	was := h.armed
+	h.armed, h.stopped = false, true
+	return was
+}
+
+// fire ends the hold as its timer would.
+func (h *fakeHold) fire(t *testing.T) {
+	t.Helper()
+	if !h.armed {
+		t.Fatal("the hold fired is not running")
+	}
+	h.armed = false
+	h.release()
+}
+
+func holdOf(m *MonitorStream) *fakeHold { return m.m.hold.(*fakeHold) }
+
+func isReady(m *MonitorStream) bool {
+	select {
+	case <-m.Ready():
+		return true
+	default:
+		return false
+	}
+}
+
+// monitorFixture is a table with n monitoring sessions, their holds
+// fake (holdOf), and a client.
 func monitorFixture(t *testing.T, n int) (*Table, []*Session, *Session) {
 	tab := New(newMemStore(), Config{})
+	tab.monitors.newHold = func(release func()) holdTimer { return &fakeHold{release: release} }
 	var mons []*Session
 	for range n + 1 {
 		s := tab.NewSession()
@@ -102,6 +152,7 @@ func TestMonitorDisconnectsASlowMonitor(t *testing.T) {
 		if want := `] "SET" "k" "v` + strconv.Itoa(i) + `"`; len(lines) != 1 || !strings.HasSuffix(lines[0], want) {
 			t.Fatalf("command %d: lines %q", i, lines)
 		}
+		holdOf(fast.Monitor).fire(t)
 	}
 	if !isGone(slow.Monitor) {
 		t.Error("the monitor that reads nothing is still connected")
@@ -116,6 +167,215 @@ func TestMonitorDisconnectsASlowMonitor(t *testing.T) {
 	fast.Monitor.Stop()
 	if tab.monitors.list.Load() != nil {
 		t.Error("monitors remain after Stop")
+	}
+	if !holdOf(slow.Monitor).stopped || !holdOf(fast.Monitor).stopped {
+		t.Error("a monitor's hold timer runs on after it stopped")
+	}
+}
+
+// TestMonitorHold: the first line after a quiet spell wakes the monitor
+// at once; the lines of the commands that run in the MonitorHold after a
+// batch wake nobody until the hold ends, and then leave together, in
+// order; a hold that ends with nothing pending leaves the monitor
+// unheld; and monitorFlushLines lines, or monitorFlushBytes of commands,
+// end a hold early.
+func TestMonitorHold(t *testing.T) {
+	tab, mons, client := monitorFixture(t, 1)
+	m := mons[0].Monitor
+	h := holdOf(m)
+	incr := func(key string) { tab.Exec(client, [][]byte{[]byte("INCR"), []byte(key)}) }
+
+	incr("first")
+	if !isReady(m) {
+		t.Fatal("the first line did not wake the monitor")
+	}
+	if l := drainLines(t, m); len(l) != 1 {
+		t.Fatalf("drained %q", l)
+	}
+	if !h.armed || h.d != MonitorHold {
+		t.Fatalf("after a batch the hold is armed %v for %v, want %v", h.armed, h.d, MonitorHold)
+	}
+	for i := range 10 {
+		incr("held" + strconv.Itoa(i))
+		if isReady(m) {
+			t.Fatalf("command %d woke a held monitor", i)
+		}
+	}
+	h.fire(t)
+	if !isReady(m) {
+		t.Fatal("the end of the hold did not wake the monitor with lines waiting")
+	}
+	lines := drainLines(t, m)
+	for i, l := range lines {
+		if !strings.HasSuffix(l, `"held`+strconv.Itoa(i)+`"`) {
+			t.Fatalf("line %d of the held batch: %q", i, l)
+		}
+	}
+	if len(lines) != 10 {
+		t.Fatalf("drained %d held lines, want 10", len(lines))
+	}
+
+	// Nothing ran during this hold: it ends quietly and the next line
+	// wakes the monitor at once.
+	h.fire(t)
+	if isReady(m) {
+		t.Fatal("a hold with nothing pending woke the monitor")
+	}
+	if l := drainLines(t, m); len(l) != 0 || h.armed {
+		t.Fatalf("an empty drain took %q and armed the hold %v", l, h.armed)
+	}
+	incr("quiet")
+	if !isReady(m) {
+		t.Fatal("the line after a quiet hold did not wake the monitor")
+	}
+	drainLines(t, m)
+
+	// Held, monitorFlushLines lines end the hold early.
+	for i := range monitorFlushLines - 1 {
+		incr("k" + strconv.Itoa(i))
+	}
+	if isReady(m) {
+		t.Fatalf("%d lines ended the hold", monitorFlushLines-1)
+	}
+	incr("last")
+	if !isReady(m) {
+		t.Fatalf("%d lines did not end the hold", monitorFlushLines)
+	}
+	if l := drainLines(t, m); len(l) != monitorFlushLines || !strings.HasSuffix(l[len(l)-1], `"last"`) {
+		t.Fatalf("drained %d lines, want %d", len(l), monitorFlushLines)
+	}
+
+	// Held, commands of monitorFlushBytes end it too.
+	big := make([]byte, 1<<20)
+	for i := range monitorFlushBytes>>20 - 1 {
+		tab.Exec(client, [][]byte{[]byte("SET"), []byte("k"), big})
+		if isReady(m) {
+			t.Fatalf("%d MiB ended the hold", i+1)
+		}
+	}
+	tab.Exec(client, [][]byte{[]byte("SET"), []byte("k"), big})
+	if !isReady(m) {
+		t.Fatalf("%d MiB of commands did not end the hold", monitorFlushBytes>>20)
+	}
+	if l := drainLines(t, m); len(l) != monitorFlushBytes>>20 {
+		t.Fatalf("drained %d lines", len(l))
+	}
+	if isGone(m) {
+		t.Error("a monitor that kept up was dropped")
+	}
+}
+
+// TestMonitorHoldTimer: with the real timer, a held line leaves once the
+// hold ends, and not before MonitorHold has passed since the batch was
+// taken (a timer never fires early; how late it fires is the machine's).
+func TestMonitorHoldTimer(t *testing.T) {
+	tab := New(newMemStore(), Config{})
+	mon, client := tab.NewSession(), tab.NewSession()
+	for _, s := range []*Session{mon, client} {
+		tab.Connect(s)
+		t.Cleanup(func() { tab.EndSession(s) })
+	}
+	tab.Exec(mon, [][]byte{[]byte("MONITOR")})
+	m := mon.Monitor
+	defer m.Stop()
+	tab.Exec(client, [][]byte{[]byte("PING")})
+	<-m.Ready()
+	taken := time.Now()
+	drainLines(t, m)
+	tab.Exec(client, [][]byte{[]byte("ECHO"), []byte("held")})
+	select {
+	case <-m.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held line was not released within 10 s")
+	}
+	if waited := time.Since(taken); waited < MonitorHold {
+		t.Errorf("the hold ended after %v, before MonitorHold (%v)", waited, MonitorHold)
+	}
+	if l := drainLines(t, m); len(l) != 1 || !strings.HasSuffix(l[0], `"ECHO" "held"`) {
+		t.Errorf("drained %q", l)
+	}
+}
+
+// TestMonitorsSeeOneOrder: commands of concurrent sessions reach every
+// monitor in one order, each session's in the order it ran them, none
+// lost or repeated, and the lines' times never go back.
+func TestMonitorsSeeOneOrder(t *testing.T) {
+	const clients, each = 8, 400 // fewer lines than the backlog holds
+	tab := New(newMemStore(), Config{})
+	var mons []*MonitorStream
+	for range 3 {
+		s := tab.NewSession()
+		tab.Connect(s)
+		t.Cleanup(func() { tab.EndSession(s) })
+		tab.Exec(s, [][]byte{[]byte("MONITOR")})
+		mons = append(mons, s.Monitor)
+	}
+	got := make([][]string, len(mons))
+	var drainers sync.WaitGroup
+	for i, m := range mons {
+		drainers.Add(1)
+		go func() {
+			defer drainers.Done()
+			defer m.Stop()
+			for len(got[i]) < clients*each {
+				select {
+				case <-m.Ready():
+				case <-m.Gone():
+					return
+				case <-time.After(10 * time.Second): // lines lost: fail, not hang
+					return
+				}
+				m.Drain(func(r Reply) error { got[i] = append(got[i], string(r.Bytes)); return nil })
+			}
+		}()
+	}
+	var wg sync.WaitGroup
+	for c := range clients {
+		s := tab.NewSession()
+		s.RemoteAddr = "c" + strconv.Itoa(c)
+		tab.Connect(s)
+		t.Cleanup(func() { tab.EndSession(s) })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range each {
+				tab.Exec(s, [][]byte{[]byte("SET"), []byte("k"), []byte(strconv.Itoa(j))})
+			}
+		}()
+	}
+	wg.Wait()
+	drainers.Wait()
+	for i, m := range mons {
+		if isGone(m) {
+			t.Fatalf("monitor %d was dropped", i)
+		}
+		if len(got[i]) != clients*each {
+			t.Fatalf("monitor %d got %d lines, want %d", i, len(got[i]), clients*each)
+		}
+		if !slices.Equal(got[i], got[0]) {
+			t.Fatalf("monitor %d saw another order than monitor 0", i)
+		}
+	}
+	next := map[string]int{}
+	var last float64
+	for n, l := range got[0] {
+		var at float64
+		var who, val string
+		if _, err := fmt.Sscanf(l, "%f [0 %s \"SET\" \"k\" %s", &at, &who, &val); err != nil {
+			t.Fatalf("line %d %q: %v", n, l, err)
+		}
+		who = strings.TrimSuffix(who, "]")
+		if want := `"` + strconv.Itoa(next[who]) + `"`; val != want {
+			t.Fatalf("line %d %q: client %s's value %s, want %s", n, l, who, val, want)
+		}
+		next[who]++
+		if at < last {
+			t.Fatalf("line %d %q: its time goes back from %f", n, l, last)
+		}
+		last = at
+	}
+	if len(next) != clients {
+		t.Errorf("lines of %d clients, want %d", len(next), clients)
 	}
 }
 

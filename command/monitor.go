@@ -18,22 +18,50 @@ import (
 // and HELLO ... AUTH's arguments.
 //
 // It costs a command nothing but one atomic load while nobody monitors.
-// While someone does, the command's path only copies what the line is
-// made of (the time, the client's address, the arguments' bytes) into
-// each monitor's pending batch, under the monitor's mutex, and wakes the
-// monitor's connection when its batch was empty; the connection's
-// goroutine formats the lines, writes the whole batch and flushes once
-// (MonitorStream.Drain), so that a busy server sends few, large writes and
-// no command pays for Redis's quoting or a wake-up of its own. A monitor
-// whose backlog (lines pending and being written) reaches monitorBacklog
-// lines or monitorBacklogBytes bytes of held commands is disconnected,
-// never waited for, so that a slow monitor cannot slow the writers; what
-// it was sent up to then it got whole and in order.
+// While someone does, the command's path only copies what the line is made
+// of (the time, the client's address, the arguments' bytes) into each
+// monitor's pending batch, under one mutex for all monitors (so that every
+// monitor sees the commands in one order, and the times, read under it,
+// never go back), and wakes the monitor's connection when its batch was
+// empty; the connection's goroutine formats the lines, writes the whole
+// batch and flushes once (MonitorStream.Drain), so that no command pays
+// for Redis's quoting or a wake-up of its own. After a batch the monitor
+// is held for MonitorHold: the lines of the commands that run meanwhile
+// wait for the hold to end (or for monitorFlushLines of them, or
+// monitorFlushBytes), and leave together, so that a busy server wakes a
+// monitor's goroutine and writes to its socket about once per MonitorHold,
+// not every few commands, while a line after a quiet spell leaves at once.
+// The hold delays a line by at most MonitorHold beyond the writing of the
+// batch before it (and the timer's lateness); it never reorders or drops
+// one. A monitor whose backlog (lines pending and being written) reaches
+// monitorBacklog lines or monitorBacklogBytes bytes of held commands is
+// disconnected, never waited for, so that a slow monitor cannot slow the
+// writers; what it was sent up to then it got whole and in order.
 
 // The bounds of one monitor's backlog.
 const (
 	monitorBacklog      = 4096
 	monitorBacklogBytes = 32 << 20
+)
+
+// MonitorHold is how long a monitor is held after each batch it is sent,
+// collecting the lines of the commands that run meanwhile: the longest a
+// line waits for it beyond the time to write the batch before (and what
+// lateness the timer and the scheduler add on a busy machine). A
+// millisecond is too short for a person watching to notice, and at 40,000
+// commands a second a batch then carries some 40 lines where the wake-ups
+// alone gathered 15 to 25, with as many fewer writes to the monitor's
+// socket and wake-ups of its reader (docs/performance.md, "What a MONITOR
+// costs"). It is well under the time a busy server takes to fill the
+// backlog (4096 lines are 14 ms at 300,000 commands a second).
+const MonitorHold = time.Millisecond
+
+// monitorFlushLines and monitorFlushBytes end a hold early: a batch that
+// holds that many lines, or commands of that many bytes, is sent at once,
+// so that a hold never brings a monitor near its backlog's bounds.
+const (
+	monitorFlushLines = monitorBacklog / 8
+	monitorFlushBytes = monitorBacklogBytes / 8
 )
 
 // monitorEntryBytes is what a pending line holds beside its arguments'
@@ -50,7 +78,9 @@ type MonitorStream struct {
 	stop func()
 }
 
-// Ready receives a value when lines wait to be drained.
+// Ready receives a value when lines wait to be drained: at the first
+// line after a quiet spell, when the hold after a Drain ends with lines
+// waiting (MonitorHold), or when so many wait that the hold ends early.
 func (ms *MonitorStream) Ready() <-chan struct{} { return ms.m.ready }
 
 // Gone is closed when the table disconnected the monitor for not keeping
@@ -98,11 +128,13 @@ type monitor struct {
 	ready chan struct{} // capacity 1: a wake-up is pending
 	gone  chan struct{}
 
-	mu       sync.Mutex
+	mu       *sync.Mutex // the set's feed, shared by every monitor
 	pending  monitorBatch
 	inflight int   // lines taken by drain and not yet released (drainRelease)
 	inBytes  int64 // their bytes
 	dropped  bool
+	held     bool      // a batch was taken less than MonitorHold ago: offer wakes nobody
+	hold     holdTimer // ends the hold: release
 	goneOnce sync.Once
 
 	// What only drain's goroutine touches.
@@ -111,11 +143,41 @@ type monitor struct {
 	line  []byte
 }
 
+// holdTimer is what ends a monitor's hold: a *time.Timer of
+// time.AfterFunc, or a test's.
+type holdTimer interface {
+	Reset(d time.Duration) bool
+	Stop() bool
+}
+
 // monitorSet is the monitoring connections, copied on write, so that a
 // command reads it with one atomic load and no lock.
 type monitorSet struct {
 	mu   sync.Mutex // serialises changes
 	list atomic.Pointer[[]*monitor]
+
+	// feed guards every monitor's pending batch and backlog: a command
+	// adds its line to all of them under one lock, so that two monitors
+	// never see two commands in different orders.
+	feed sync.Mutex
+
+	// newHold, when set (by tests), makes the timer that calls release
+	// instead of time.AfterFunc.
+	newHold func(release func()) holdTimer
+}
+
+// newMonitor returns a monitor for the session with ID id, its hold's
+// timer made but not running.
+func (ms *monitorSet) newMonitor(id uint64) *monitor {
+	m := &monitor{id: id, ready: make(chan struct{}, 1), gone: make(chan struct{}), mu: &ms.feed}
+	if ms.newHold != nil {
+		m.hold = ms.newHold(m.release)
+	} else {
+		t := time.AfterFunc(time.Hour, m.release)
+		t.Stop()
+		m.hold = t
+	}
+	return m
 }
 
 func (ms *monitorSet) add(m *monitor) {
@@ -159,7 +221,7 @@ func (t *Table) monitorCmd(s *Session, _ [][]byte) Reply {
 	if s.mon != nil {
 		return OK
 	}
-	m := &monitor{id: s.ID, ready: make(chan struct{}, 1), gone: make(chan struct{})}
+	m := t.monitors.newMonitor(s.ID)
 	s.mon = m
 	if e := s.conn; e != nil {
 		e.monitor.Store(true)
@@ -175,6 +237,7 @@ func (t *Table) stopMonitor(s *Session) {
 		return
 	}
 	t.monitors.remove(s.mon)
+	s.mon.hold.Stop()
 	s.mon = nil
 	if e := s.conn; e != nil {
 		e.monitor.Store(false)
@@ -188,44 +251,64 @@ func (t *Table) feedMonitors(list []*monitor, s *Session, sp *Spec, argv [][]byt
 	if sp.Flags&FlagAdmin != 0 {
 		return
 	}
-	us := time.Now().UnixMicro()
 	size := int64(monitorEntryBytes + len(s.RemoteAddr))
 	for _, a := range argv {
 		size += int64(len(a)) + 8
 	}
+	t.monitors.feed.Lock()
+	us := time.Now().UnixMicro() // under the lock: the lines' times never go back
 	for _, m := range list {
-		if !m.offer(us, s.RemoteAddr, sp, argv, size) {
+		if !m.offerLocked(us, s.RemoteAddr, sp, argv, size) {
 			t.dropMonitor(m)
 		}
 	}
+	t.monitors.feed.Unlock()
 }
 
-// offer adds one line to m's pending batch and wakes m's connection if the
-// batch was empty. It reports false, adding nothing, when m's backlog is
-// full: m is to be dropped.
-func (m *monitor) offer(us int64, addr string, sp *Spec, argv [][]byte, size int64) bool {
-	m.mu.Lock()
+// offerLocked adds one line to m's pending batch and wakes m's connection
+// if the batch was empty and m is not held, or if the batch reaches
+// monitorFlushLines lines or monitorFlushBytes. It reports false, adding
+// nothing, when m's backlog is full: m is to be dropped. The caller holds
+// m.mu.
+func (m *monitor) offerLocked(us int64, addr string, sp *Spec, argv [][]byte, size int64) bool {
 	p := &m.pending
 	if m.dropped || len(p.entries)+m.inflight >= monitorBacklog || p.bytes+m.inBytes+size > monitorBacklogBytes {
 		m.dropped = true
-		m.mu.Unlock()
 		return false
 	}
-	wake := len(p.entries) == 0
+	n := len(p.entries)
+	wake := (n == 0 && !m.held) || n+1 == monitorFlushLines ||
+		(p.bytes < monitorFlushBytes && p.bytes+size >= monitorFlushBytes)
 	p.entries = append(p.entries, monitorEntry{us: us, addr: addr, sp: sp, argc: len(argv), size: size})
 	for _, a := range argv {
 		p.lens = append(p.lens, len(a))
 		p.args = append(p.args, a...)
 	}
 	p.bytes += size
-	m.mu.Unlock()
-	if wake {
-		select {
-		case m.ready <- struct{}{}:
-		default:
-		}
+	if wake { // a send that never blocks; the lock is held for a wake-up per hold at most
+		m.wake()
 	}
 	return true
+}
+
+// wake makes Ready receive, unless it already would.
+func (m *monitor) wake() {
+	select {
+	case m.ready <- struct{}{}:
+	default:
+	}
+}
+
+// release ends m's hold, run by its timer MonitorHold after drain took a
+// batch, and wakes m's connection if lines wait.
+func (m *monitor) release() {
+	m.mu.Lock()
+	m.held = false
+	wake := len(m.pending.entries) > 0
+	m.mu.Unlock()
+	if wake {
+		m.wake()
+	}
 }
 
 // drainRelease is how many emitted lines drain releases from the backlog
@@ -234,12 +317,17 @@ const drainRelease = 256
 
 // drain takes the pending batch, formats and emits its lines, and gives
 // its memory back for the next batch. The lines stay counted in the
-// backlog until they are emitted, released drainRelease at a time.
+// backlog until they are emitted, released drainRelease at a time. Taking
+// lines starts a hold of MonitorHold.
 func (m *monitor) drain(emit func(Reply) error) error {
 	m.mu.Lock()
 	b := m.pending
 	m.pending = m.spare
 	m.inflight, m.inBytes = len(b.entries), b.bytes
+	if len(b.entries) > 0 {
+		m.held = true
+		m.hold.Reset(MonitorHold)
+	}
 	m.mu.Unlock()
 	var err error
 	arg, off := 0, 0
@@ -281,6 +369,7 @@ func (t *Table) dropMonitor(m *monitor) {
 	m.goneOnce.Do(func() {
 		close(m.gone)
 		t.monitors.remove(m)
+		m.hold.Stop()
 	})
 }
 

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -651,11 +650,11 @@ func (s *Server) stream(codec Codec, sess *command.Session, log *slog.Logger) bo
 // monitor serves a connection that ran MONITOR (command.MonitorStream):
 // its reply first, then each batch of lines the table holds for it,
 // written and flushed at once (a busy server's lines leave in few, large
-// writes), until the table drops the monitor for not keeping up,
-// the client leaves or the server shuts down. What the client sends is
-// read and discarded, so that its leaving is seen; the read has no
-// deadline (Redis's timeout spares monitors), and Shutdown's wake-up
-// ends it.
+// writes, one per command.MonitorHold or so), until the table drops the
+// monitor for not keeping up, the client leaves or the server shuts down.
+// What the client sends is read and discarded, so that its leaving is
+// seen; the read has no deadline (Redis's timeout spares monitors), and
+// Shutdown's wake-up ends it.
 func (s *Server) monitor(conn net.Conn, codec Codec, sess *command.Session, log *slog.Logger) {
 	m := sess.Monitor
 	sess.Monitor = nil
@@ -673,11 +672,7 @@ func (s *Server) monitor(conn net.Conn, codec Codec, sess *command.Session, log 
 	defer func() { conn.Close(); <-left }()
 	for {
 		select {
-		case <-m.Ready():
-			// Let the commands that are ready to run add their lines
-			// first: under load a batch then takes many lines, and the
-			// lines of a busy server leave in few writes and wake-ups.
-			runtime.Gosched()
+		case <-m.Ready(): // at most about once per command.MonitorHold under load
 			err := m.Drain(func(r command.Reply) error { return codec.WriteReply(sess, r) })
 			if err == nil {
 				err = codec.Flush()

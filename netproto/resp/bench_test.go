@@ -50,6 +50,9 @@ func BenchmarkWriteReply(b *testing.B) {
 		{"nil", reply.Nil},
 		{"error", reply.Errorf("WRONGTYPE", "Operation against a key holding the wrong kind of value")},
 		{"array-10x100B", reply.Array(ten)},
+		// A MONITOR line of bench/monitor.sh's SET, checked for CR and LF.
+		{"status-monitor-line", reply.Reply{Kind: reply.KindStatus,
+			Bytes: []byte(`1700000000.123456 [0 127.0.0.1:50000] "SET" "key:000000012345" "` + string(value) + `"`)}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			w := NewWriter(bufio.NewWriter(io.Discard))

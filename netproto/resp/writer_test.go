@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -158,6 +159,35 @@ func TestWriteCommandRoundTrip(t *testing.T) {
 		}
 		if got := toStrings(args); strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Fatalf("got %.40q, want %.40q", got, want)
+		}
+	}
+}
+
+// TestIndexLineEnd: the first CR or LF, as strings.IndexAny finds it, for
+// strings of CR, LF and others, short and longer than a vector.
+func TestIndexLineEnd(t *testing.T) {
+	cases := []string{"", "a", "\r", "\n", "\r\n", "\n\r", "ab\rc\nd", "ab\nc\rd",
+		strings.Repeat("x", 100) + "\n" + strings.Repeat("y", 50) + "\r",
+		strings.Repeat("x", 100) + "\r" + strings.Repeat("y", 50) + "\n",
+		strings.Repeat("x", 200)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		b := make([]byte, rng.IntN(80))
+		for i := range b {
+			b[i] = "ab\r\n"[rng.IntN(4)]
+			if rng.IntN(8) != 0 {
+				b[i] = 'x'
+			}
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		want := strings.IndexAny(s, "\r\n")
+		if got := indexLineEnd(s); got != want {
+			t.Errorf("indexLineEnd(%q) = %d, want %d", s, got, want)
+		}
+		if got := indexLineEndBytes([]byte(s)); got != want {
+			t.Errorf("indexLineEndBytes(%q) = %d, want %d", s, got, want)
 		}
 	}
 }
