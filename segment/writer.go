@@ -807,9 +807,11 @@ func (w *Writer) syncBehind() {
 	w.mu.Unlock()
 	err := w.syncOutside(f, full)
 	w.mu.Lock()
-	w.syncing = false
 	switch {
 	case err != nil:
+		// syncing stays set until the log has failed, so that no drain
+		// fsyncs the file again meanwhile: a second fsync can report
+		// success for data the first one lost.
 		for w.flushing {
 			w.cond.Wait()
 		}
@@ -817,6 +819,7 @@ func (w *Writer) syncBehind() {
 	case w.err == nil && target > w.synced:
 		w.synced, w.syncedSeq, w.syncedOff = target, targetSeq, off
 	}
+	w.syncing = false
 	w.cond.Broadcast()
 }
 
