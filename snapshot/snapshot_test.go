@@ -731,3 +731,64 @@ func TestLoadGolden(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoad: for arbitrary bytes as a snapshot file, Load (over small pread
+// chunks and runs, so that cuts fall anywhere) agrees with Open and Index:
+// it fails exactly when they refuse the file, and otherwise gives the
+// entries Index gives, each as often.
+func FuzzLoad(f *testing.F) {
+	for _, version := range []uint16{VersionTombstones, VersionCompact} {
+		fs := memFS()
+		w, _ := createVersion(fs, "/d", 1, 9, version)
+		for i := range 6 {
+			r := segment.Record{Type: segment.TypeSet, Seq: uint64(1 + i), ExpireAt: int64(i % 2 * 5), Key: []byte(fmt.Sprint("key", i)), Value: []byte("v")}
+			w.Add(&r)
+		}
+		w.AddTombstone([]byte("gone"), 9)
+		p, _ := w.Finish()
+		seed, _ := fs.ReadFile(p)
+		f.Add(seed, uint8(5), uint8(7))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, chunk, run uint8) {
+		defer func(c, r int) { loadChunk, loadRun = c, r }(loadChunk, loadRun)
+		loadChunk, loadRun = 1+int(chunk%32), 1+int(run%64)
+		const maxKey = 1024
+		fs := memFS()
+		fs.WriteFile("/d/x.snap", b)
+		entry := func(e *IndexEntry) string {
+			return fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)
+		}
+		want := map[string]int{}
+		wantErr := true
+		if s, err := Open(fs, "/d/x.snap"); err == nil {
+			err = s.Index(maxKey, func(e IndexEntry) error {
+				want[entry(&e)]++
+				return nil
+			})
+			s.Close()
+			wantErr = err != nil
+		}
+		s, err := OpenForLoad(fs, "/d/x.snap")
+		if err != nil {
+			if !wantErr {
+				t.Fatalf("OpenForLoad refused a file Open and Index accept: %v", err)
+			}
+			return
+		}
+		defer s.Close()
+		var mu sync.Mutex
+		got := map[string]int{}
+		err = s.Load(2, maxKey, func(key []byte) int { return len(key) % 3 }, func(_ int, e *IndexEntry) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got[entry(e)]++
+			return nil
+		}, nil)
+		if (err != nil) != wantErr {
+			t.Fatalf("Load: %v; Open and Index refused it: %v", err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("Load gave %v, Index %v", got, want)
+		}
+	})
+}
