@@ -792,3 +792,76 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoadOrdered: a snapshot written from fuzzed keys, its index in the
+// order of a grouping function as a keydir's loader writes it, loads with
+// every chunk size, run length and look stride into exactly the entries
+// Index gives: the cuts where the group changes lose or repeat no entry.
+func FuzzLoadOrdered(f *testing.F) {
+	f.Add([]byte("a,bb,ccc,dddd,e,ff,ggg"), uint8(3), uint8(5), uint8(2), uint8(3))
+	f.Add([]byte("k1,k2,k3,k4,k5,k6,k7,k8,k9,k10,k11,k12"), uint8(1), uint8(1), uint8(1), uint8(4))
+	f.Fuzz(func(t *testing.T, keys []byte, chunk, run, stride, groups uint8) {
+		defer func(c, r, s int) { loadChunk, loadRun, cutStride = c, r, s }(loadChunk, loadRun, cutStride)
+		loadChunk, loadRun, cutStride = 1+int(chunk%64), 1+int(run%128), 1+int(stride%40)
+		g := 1 + int(groups%8)
+		group := func(key []byte) int { return int(crc32.ChecksumIEEE(key) % uint32(g)) }
+		fs := memFS()
+		w, err := Create(fs, "/d", 7, 99)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.OrderIndex(func(key []byte) uint64 { return uint64(group(key)) }); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for i, k := range bytes.Split(keys, []byte(",")) {
+			if len(k) > 200 || seen[string(k)] {
+				continue
+			}
+			seen[string(k)] = true
+			if i%5 == 4 {
+				w.AddTombstone(k, uint64(i+1))
+				continue
+			}
+			r := segment.Record{Type: segment.TypeSet, Seq: uint64(i + 1), Key: k, Value: []byte{byte(i)}}
+			if _, _, err := w.Add(&r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		path, err := w.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		entry := func(e *IndexEntry) string {
+			return fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)
+		}
+		s, err := Open(fs, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{}
+		if err := s.Index(segment.DefaultMaxKey, func(e IndexEntry) error {
+			want[entry(&e)]++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		s, err = OpenForLoad(fs, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var mu sync.Mutex
+		got := map[string]int{}
+		err = s.Load(3, segment.DefaultMaxKey, group, func(_ int, e *IndexEntry) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got[entry(e)]++
+			return nil
+		}, nil)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("chunk %d, run %d, stride %d, %d groups: Load gave %v (%v), Index %v", loadChunk, loadRun, cutStride, g, got, err, want)
+		}
+	})
+}
