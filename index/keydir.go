@@ -18,7 +18,29 @@ type Entry struct {
 	Size     uint32 // size of the whole record in bytes
 	ExpireAt int64  // absolute unix ms, 0 = no expiry
 	Seq      uint64 // seq of the record that wrote this version
+	// Tag is a 2-bit value (at most MaxTag) the Keydir's owner keeps with
+	// the key's current version, in spare bits of the LRU clock word, so
+	// that it costs no memory: storage records how a value was built
+	// (OBJECT ENCODING). Put stores it; CompareAndSwap keeps the key's tag
+	// and ignores e's, as it keeps the clock; Access keeps it; Put and a
+	// Loader store e's. The Keydir never writes it anywhere else (nothing
+	// of the keydir is on disk).
+	Tag uint8
 }
+
+// MaxTag is the largest Entry.Tag: the tag has the 2 bits of the LRU
+// clock word above the clock's 24 (LRUClockMax).
+const MaxTag = 3
+
+// tagShift is where the tag sits in the LRU clock word; the 6 bits above
+// it stay 0.
+const tagShift = 24
+
+// clockWord is the LRU clock word of a record with clock clk and tag tag.
+func clockWord(clk uint32, tag uint8) uint32 { return clk&LRUClockMax | uint32(tag&MaxTag)<<tagShift }
+
+// tagOf is the tag held in clock word w.
+func tagOf(w uint32) uint8 { return uint8(w>>tagShift) & MaxTag }
 
 const (
 	// DefaultShards is the shard count NewKeydir uses when asked for 0.
@@ -142,7 +164,7 @@ func (k *Keydir) IdleTime(key []byte) (seconds int64, ok bool) {
 	var at int64
 	if ok {
 		_, f, _ := parse(s.rec(g.refs[j]))
-		at = int64(f.loadClock())
+		at = int64(f.loadClock() & LRUClockMax)
 	}
 	s.mu.RUnlock()
 	if !ok {
@@ -156,13 +178,15 @@ func (k *Keydir) IdleTime(key []byte) (seconds int64, ok bool) {
 
 // Put sets key's entry, inserting the key or replacing its entry, and
 // returns the entry it replaced; the key's LRU clock becomes the current
-// Clock, as a write in Redis makes a new object. The key is copied. It
-// panics if e.Offset exceeds MaxOffset.
+// Clock, as a write in Redis makes a new object, and its tag e.Tag. The
+// key is copied. It panics if e.Offset exceeds MaxOffset, or e.Tag
+// MaxTag.
 func (k *Keydir) Put(key []byte, e Entry) (old Entry, existed bool) {
 	checkOffset(e.Offset)
+	checkTag(e.Tag)
 	h := k.hash(key)
 	s := k.shardFor(h)
-	now := k.lru.Load()
+	now := clockWord(k.lru.Load(), e.Tag)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.put(key, h, e, now)
@@ -253,6 +277,12 @@ func (k *Keydir) Bytes() int64 {
 		s.mu.RUnlock()
 	}
 	return n
+}
+
+func checkTag(tag uint8) {
+	if tag > MaxTag {
+		panic("index: entry tag exceeds MaxTag (2 bits)")
+	}
 }
 
 func checkOffset(off uint64) {

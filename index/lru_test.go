@@ -107,7 +107,7 @@ func TestKeydirClockLayout(t *testing.T) {
 	key := func(i int) []byte { return []byte(fmt.Sprintf("%0*d", i%13, i)[:i%13]) }
 	entry := func(i int) Entry {
 		e := Entry{Seq: uint64(i) * 0x0102030405, FileID: 0xA0B0C0D0 + uint32(i), Size: 0xF1E2D3C4 - uint32(i),
-			Offset: MaxOffset - uint64(i)}
+			Offset: MaxOffset - uint64(i), Tag: uint8(i % (MaxTag + 1))}
 		if i%3 == 0 {
 			e.ExpireAt = 1_700_000_000_000 + int64(i)
 		}
@@ -119,18 +119,18 @@ func TestKeydirClockLayout(t *testing.T) {
 			continue
 		}
 		distinct[string(key(i))] = i
-		k.SetClock(uint32(i))
+		k.SetClock(LRUClockMax - uint32(i)) // every clock bit set, beside the tag's
 		k.Put(key(i), entry(i))
 	}
-	k.SetClock(n)
+	k.SetClock(LRUClockMax)
 	check := func(when string) {
 		t.Helper()
 		for ks, i := range distinct {
 			if e, ok := k.Get([]byte(ks)); !ok || e != entry(i) {
 				t.Fatalf("%s: key %q: got %+v, %v, want %+v", when, ks, e, ok, entry(i))
 			}
-			if got := idle(t, k, ks); got != int64(n-i) {
-				t.Fatalf("%s: key %q: IdleTime %d, want %d", when, ks, got, n-i)
+			if got := idle(t, k, ks); got != int64(i) {
+				t.Fatalf("%s: key %q: IdleTime %d, want %d", when, ks, got, i)
 			}
 		}
 		checkInvariants(t, k)
@@ -142,7 +142,7 @@ func TestKeydirClockLayout(t *testing.T) {
 		k.Put(g, Entry{})
 		k.Delete(g)
 	}
-	k.SetClock(n) // the garbage's Puts did not move the clock, but be plain
+	k.SetClock(LRUClockMax) // the garbage's Puts did not move the clock, but be plain
 	check("after compaction")
 }
 
@@ -182,4 +182,86 @@ func TestKeydirAccessConcurrent(t *testing.T) {
 	})
 	wg.Wait()
 	checkInvariants(t, k)
+}
+
+// TestKeydirTag walks one key's tag through what must keep it and what
+// sets it, checking after each step the tag and the LRU clock beside it
+// (each step's checks end with an Access, from which the next step's
+// idle time counts).
+func TestKeydirTag(t *testing.T) {
+	k := NewKeydir(1)
+	k.SetClock(LRUClockMax - 100) // clock bits next to the tag's are set
+	key := []byte("k")
+	k.Put(key, Entry{Seq: 1, Size: 10, Tag: 2})
+	steps := []struct {
+		name     string
+		do       func()
+		advance  uint32
+		tag      uint8
+		idleTime int64
+	}{
+		{"Put stores the tag", func() {}, 0, 2, 0},
+		{"clock moves", func() {}, 2, 2, 2},
+		{"Access keeps it", func() { k.Access(key) }, 0, 2, 0},
+		{"Access within the same second keeps it", func() { k.Access(key) }, 1, 2, 1},
+		{"CompareAndSwap keeps it, ignoring its entry's, and the clock", func() {
+			k.SetClock(k.Clock() + 4)
+			k.CompareAndSwap(key, 1, Entry{Seq: 1, FileID: 9, Size: 10, Tag: 1})
+		}, 0, 2, 4},
+		{"CompareAndSwap keeps them when the record moves", func() {
+			k.SetClock(k.Clock() + 4)
+			k.CompareAndSwap(key, 1, Entry{Seq: 1, ExpireAt: 99, Size: 10})
+		}, 0, 2, 4},
+		{"Access after the clock wrapped keeps it", func() { k.SetClock(5); k.Access(key) }, 1, 2, 1},
+		{"Put sets another", func() { k.Put(key, Entry{Seq: 2, Size: 10, Tag: MaxTag}) }, 0, MaxTag, 0},
+		{"Put that loses the expiry sets it", func() { k.Put(key, Entry{Seq: 3, Size: 10, Tag: 1}) }, 0, 1, 0},
+		{"Put of tag 0 clears it", func() { k.Put(key, Entry{Seq: 4}) }, 0, 0, 0},
+		{"a Loader stores its entry's", func() {
+			l := k.NewLoader()
+			l.Put(key, Entry{Seq: 5, Tag: 3})
+			l.Close()
+		}, 0, 3, 0},
+		{"compaction keeps it", func() {
+			for i := range 2000 {
+				g := fmt.Appendf(nil, "garbage-%05d", i)
+				k.Put(g, Entry{Tag: 1})
+				k.Delete(g)
+			}
+		}, 3, 3, 3},
+	}
+	for _, st := range steps {
+		st.do()
+		k.SetClock(k.Clock() + st.advance)
+		if got := idle(t, k, "k"); got != st.idleTime {
+			t.Fatalf("%s: IdleTime = %d, want %d", st.name, got, st.idleTime)
+		}
+		e, ok := k.Get(key)
+		if !ok || e.Tag != st.tag {
+			t.Fatalf("%s: Get = %+v, %v, want tag %d", st.name, e, ok, st.tag)
+		}
+		if e, _ := k.Access(key); e.Tag != st.tag {
+			t.Fatalf("%s: Access = %+v, want tag %d", st.name, e, st.tag)
+		}
+		k.Range(func(_ []byte, e Entry) bool {
+			if e.Tag != st.tag {
+				t.Fatalf("%s: Range = %+v, want tag %d", st.name, e, st.tag)
+			}
+			return true
+		})
+		if got := idle(t, k, "k"); got != 0 { // the Access above set the clock
+			t.Fatalf("%s: IdleTime after Access = %d", st.name, got)
+		}
+	}
+	if old, _ := k.Put(key, Entry{Seq: 6}); old.Tag != 3 {
+		t.Fatalf("Put returned the old entry %+v, want its tag 3", old)
+	}
+	if old, _ := k.Delete(key); old.Tag != 0 {
+		t.Fatalf("Delete returned %+v, want tag 0", old)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Put of a tag above MaxTag did not panic")
+		}
+	}()
+	k.Put(key, Entry{Tag: MaxTag + 1})
 }
