@@ -21,6 +21,9 @@ type Store interface {
 	// Peek is Get without the use: OBJECT ENCODING's read, which Redis
 	// makes with LOOKUP_NOTOUCH.
 	Peek(key []byte) ([]byte, error)
+	// PeekBuilt is Peek with how the value was built (OBJECT ENCODING and
+	// REFCOUNT, see storage.Build).
+	PeekBuilt(key []byte) ([]byte, storage.Build, error)
 	Set(key, value []byte, opt storage.SetOptions) (storage.SetResult, error)
 	Del(keys ...[]byte) (int, error)
 	// Exists counts the keys that exist, using none (EXISTS, TYPE).
