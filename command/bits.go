@@ -78,7 +78,9 @@ func (t *Table) setbit(s *Session, argv [][]byte) Reply {
 		old = bitAt(cur.Value, off)
 		need := int(off>>3) + 1
 		if cur.Exists && old == int(on) && need <= len(cur.Value) {
-			return madeRaw(cur), nil // the value stays
+			// The value stays and, as in Redis, no change is counted
+			// (a WATCH holds), but Redis has unshared it as raw.
+			return storage.Change{Retag: true, Build: storage.BuiltRaw}, nil
 		}
 		v := make([]byte, max(len(cur.Value), need))
 		copy(v, cur.Value)

@@ -378,8 +378,8 @@ func (t *Table) incrbyfloat(s *Session, argv [][]byte) Reply {
 
 // APPEND key value: creates the key (even with an empty value) and keeps
 // an existing key's expiry. A missing key is stored as SET would store
-// the value; an existing one Redis changes in place, as raw (even by an
-// empty value).
+// the value; an existing one Redis changes in place, as raw, and counts
+// as written (a WATCH of it fails) even when the suffix is empty.
 func (t *Table) appendCmd(s *Session, argv [][]byte) Reply {
 	suffix := argv[2]
 	store := t.storeFor(s)
@@ -388,8 +388,10 @@ func (t *Table) appendCmd(s *Session, argv [][]byte) Reply {
 	err := store.Update(argv[1], func(cur storage.Current) (storage.Change, error) {
 		n = len(cur.Value) + len(suffix)
 		switch {
-		case cur.Exists && len(suffix) == 0:
-			return madeRaw(cur), nil // the value stays
+		case n > limit && cur.Exists && len(suffix) == 0:
+			// A value written under a larger max_value_size stays as it
+			// is, unwritten: only its build changes.
+			return storage.Change{Retag: true, Build: storage.BuiltRaw}, nil
 		case n > limit:
 			return storage.Change{}, storage.ErrValueTooLarge
 		}
@@ -404,16 +406,6 @@ func (t *Table) appendCmd(s *Session, argv [][]byte) Reply {
 		return storeError(err)
 	}
 	return Int(int64(n))
-}
-
-// madeRaw is the Change of a command that leaves an existing value as it
-// is but, in Redis, unshares it as a raw string (dbUnshareStringValue):
-// a write of the same value when that changes its build, else none.
-func madeRaw(cur storage.Current) storage.Change {
-	if cur.Build == storage.BuiltRaw {
-		return storage.Change{}
-	}
-	return storage.Change{Write: true, Value: cur.Value, ExpireAt: cur.ExpireAt, Build: storage.BuiltRaw}
 }
 
 // STRLEN key

@@ -344,6 +344,9 @@ func (m *memStore) Update(key []byte, fn func(storage.Current) (storage.Change, 
 	}
 	ch, err := fn(cur)
 	switch {
+	case err == nil && !ch.Write && ch.Retag && ok:
+		e.b = ch.Build
+		m.m[k] = e
 	case err != nil || !ch.Write:
 		return err
 	case ch.ExpireAt != 0 && ch.ExpireAt <= cur.Now:

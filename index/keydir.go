@@ -192,6 +192,25 @@ func (k *Keydir) Put(key []byte, e Entry) (old Entry, existed bool) {
 	return s.put(key, h, e, now)
 }
 
+// SetTag sets the tag (see Entry.Tag) of key's current version to tag
+// only if the key exists and that version's Seq is seq, and reports
+// whether it did. The entry and the LRU clock are kept: this changes how
+// the owner sees a version, not the version.
+func (k *Keydir) SetTag(key []byte, seq uint64, tag uint8) bool {
+	checkTag(tag)
+	h := k.hash(key)
+	s := k.shardFor(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, j, ok := s.find(key, h)
+	if !ok || s.seqAt(g, j) != seq {
+		return false
+	}
+	_, f, _ := parse(s.rec(g.refs[j]))
+	f.storeClock(f.loadClock()&^(MaxTag<<tagShift) | uint32(tag)<<tagShift)
+	return true
+}
+
 // Delete removes key and returns the entry it had.
 func (k *Keydir) Delete(key []byte) (old Entry, existed bool) {
 	h := k.hash(key)

@@ -255,8 +255,21 @@ func TestKeydirTag(t *testing.T) {
 	if old, _ := k.Put(key, Entry{Seq: 6}); old.Tag != 3 {
 		t.Fatalf("Put returned the old entry %+v, want its tag 3", old)
 	}
-	if old, _ := k.Delete(key); old.Tag != 0 {
-		t.Fatalf("Delete returned %+v, want tag 0", old)
+	k.SetClock(k.Clock() + 9)
+	if k.SetTag(key, 5, 2) || k.SetTag([]byte("missing"), 0, 2) {
+		t.Fatal("SetTag of another version, or of a missing key, reported true")
+	}
+	if !k.SetTag(key, 6, 2) {
+		t.Fatal("SetTag of the current version reported false")
+	}
+	if e, _ := k.Get(key); e != (Entry{Seq: 6, Tag: 2}) {
+		t.Fatalf("after SetTag, Get = %+v, want seq 6 and tag 2 alone", e)
+	}
+	if got := idle(t, k, "k"); got != 9 {
+		t.Fatalf("SetTag moved the clock: IdleTime %d, want 9", got)
+	}
+	if old, _ := k.Delete(key); old.Tag != 2 {
+		t.Fatalf("Delete returned %+v, want tag 2", old)
 	}
 	defer func() {
 		if recover() == nil {

@@ -63,6 +63,32 @@ func TestBuildKeptByWrites(t *testing.T) {
 		{"Copy of by-value is unshared", func() error { _, err := db.Copy([]byte("d"), []byte("f"), false); return err }, "f", BuiltUnshared},
 		{"Copy of unshared stays so", func() error { _, err := db.Copy([]byte("f"), []byte("g"), false); return err }, "g", BuiltUnshared},
 		{"MSet is by value", func() error { return db.MSet([]byte("c"), []byte("9")) }, "c", BuiltByValue},
+		{"Retag sets the build and writes nothing", func() error {
+			before := db.Stats().LastSeq
+			err := db.Update([]byte("m"), func(Current) (Change, error) {
+				return Change{Write: true, Value: []byte("1")}, nil
+			})
+			if err != nil {
+				return err
+			}
+			vs, err := db.Watch([]byte("m"))
+			if err != nil {
+				return err
+			}
+			defer db.Unwatch(vs)
+			if err := db.Update([]byte("m"), retag(BuiltRaw)); err != nil {
+				return err
+			}
+			if seq := db.Stats().LastSeq; seq != before+1 {
+				t.Errorf("last seq %d after a write and a Retag from %d, want %d", seq, before, before+1)
+			}
+			ran, err := db.Atomic(vs, func(*Tx) {})
+			if !ran {
+				t.Error("a Retag failed a WATCH")
+			}
+			return err
+		}, "m", BuiltRaw},
+		{"Retag of a missing key is nothing", func() error { return db.Update([]byte("none"), retag(BuiltRaw)) }, "m", BuiltRaw},
 		{"a transaction's builds", func() error {
 			_, err := db.Atomic(nil, func(tx *Tx) {
 				if err := tx.Update([]byte("h"), withBuild(BuiltRaw)); err != nil {
@@ -70,6 +96,17 @@ func TestBuildKeptByWrites(t *testing.T) {
 				}
 				if b := peekBuild(t, tx, "h"); b != BuiltRaw {
 					t.Errorf("inside the transaction, h is %d, want BuiltRaw", b)
+				}
+				for key, b := range map[string]Build{"m": BuiltString, "h": BuiltString} { // the keydir's, its own
+					if err := tx.Update([]byte(key), retag(b)); err != nil {
+						t.Error(err)
+					}
+					if got := peekBuild(t, tx, key); got != b {
+						t.Errorf("inside the transaction, %s after Retag is %d, want %d", key, got, b)
+					}
+				}
+				if err := tx.Update([]byte("h"), retag(BuiltRaw)); err != nil {
+					t.Error(err)
 				}
 				for _, err := range []error{
 					func() error { _, err := tx.Copy([]byte("h"), []byte("i"), false); return err }(),
@@ -97,7 +134,10 @@ func TestBuildKeptByWrites(t *testing.T) {
 			t.Fatalf("%s: %q is %d, want %d", st.name, st.key, b, st.want)
 		}
 	}
-	want := map[string]Build{"b": BuiltRaw, "c": BuiltByValue, "d": BuiltByValue, "e": BuiltString,
+	if _, _, err := db.PeekBuilt([]byte("none")); err == nil {
+		t.Fatal("a Retag of a missing key made it")
+	}
+	want := map[string]Build{"m": BuiltString, "b": BuiltRaw, "c": BuiltByValue, "d": BuiltByValue, "e": BuiltString,
 		"f": BuiltUnshared, "g": BuiltUnshared, "i": BuiltRaw, "j": BuiltUnshared, "k": BuiltRaw, "l": BuiltString}
 	check := func(when string) {
 		t.Helper()
@@ -128,6 +168,11 @@ func TestBuildKeptByWrites(t *testing.T) {
 		want[key] = BuiltByValue
 	}
 	check("after a restart")
+}
+
+// retag is an Update function that only sets the value's build.
+func retag(b Build) func(Current) (Change, error) {
+	return func(Current) (Change, error) { return Change{Retag: true, Build: b}, nil }
 }
 
 // TestBuildCopied is Build.Copied's table: Redis's dupStringObject.

@@ -154,10 +154,17 @@ func (db *DB) atomic(watched []Version, fn func(*Tx)) (bool, error) {
 		fn(tx)
 		tx.done = true
 		recs, builds := tx.records()
-		if len(recs) == 0 {
-			return nil
+		if len(recs) > 0 {
+			if err := db.appendBuiltLocked(recs, builds); err != nil {
+				return err
+			}
 		}
-		return db.appendBuiltLocked(recs, builds)
+		for key, r := range tx.retags {
+			if _, written := tx.written[key]; !written {
+				db.keydir.SetTag([]byte(key), r.seq, uint8(r.build))
+			}
+		}
+		return nil
 	})
 	return ran, err
 }
@@ -181,6 +188,15 @@ type Tx struct {
 	// is then no part of what it sees, and its batch starts with a flush
 	// record.
 	flushed bool
+	// retags are the Retag changes of keys the transaction has not
+	// written, applied to the keydir when it ends (Change.Retag).
+	retags map[string]txRetag
+}
+
+// txRetag is a Retag of a key's version seq in the keydir.
+type txRetag struct {
+	seq   uint64
+	build Build
 }
 
 // inBase reports whether key is in the keydir as the transaction sees it:
@@ -202,7 +218,7 @@ func (tx *Tx) FlushAll() error {
 		return errTxDone
 	}
 	tx.flushed = true
-	tx.written, tx.order = nil, nil
+	tx.written, tx.order, tx.retags = nil, nil, nil
 	return nil
 }
 
@@ -266,8 +282,25 @@ func (tx *Tx) build(key []byte) Build {
 	if tx.flushed {
 		return BuiltByValue
 	}
+	if r, ok := tx.retags[string(key)]; ok {
+		return r.build
+	}
 	e, _ := tx.db.keydir.Get(key)
 	return Build(e.Tag)
+}
+
+// retag records a Retag of key, which exists as the transaction sees it:
+// of the transaction's own write, or of the keydir's version at its end.
+func (tx *Tx) retag(key []byte, build Build) {
+	if k, ok := tx.written[string(key)]; ok {
+		k.build = build
+		return
+	}
+	e, _ := tx.db.keydir.Get(key)
+	if tx.retags == nil {
+		tx.retags = make(map[string]txRetag)
+	}
+	tx.retags[string(key)] = txRetag{seq: e.Seq, build: build}
 }
 
 // put records key's new state, its value built as build; an expiry not
@@ -529,6 +562,9 @@ func (tx *Tx) Update(key []byte, fn func(Current) (Change, error)) error {
 	}
 	ch, err := fn(cur)
 	if err != nil || !ch.Write {
+		if err == nil && ch.Retag && exists {
+			tx.retag(key, ch.Build)
+		}
 		return err
 	}
 	if ch.ExpireAt != 0 && ch.ExpireAt <= tx.now {

@@ -135,6 +135,11 @@ type Change struct {
 	// key's, as a change of expiry alone does; the zero value is
 	// BuiltByValue.
 	Build Build
+	// Retag, with Write false and an existing key, sets the build of the
+	// key's value to Build and writes nothing: no record, no new version,
+	// so that a WATCH sees no change, as Redis unshares a value (SETBIT of
+	// a bit that stays) without counting a change.
+	Retag bool
 }
 
 // Build says how a key's value was built, as far as Redis 7.0's OBJECT

@@ -359,15 +359,20 @@ func (db *DB) update(key []byte, fn func(Current) (Change, error)) error {
 	return db.mutate(func() error {
 		now := db.nowMs()
 		cur := Current{Now: now}
+		var seq uint64
 		if e, ok := db.liveLocked(key, now); ok {
 			v, err := db.value(key, e)
 			if err != nil {
 				return err
 			}
 			cur.Value, cur.Exists, cur.ExpireAt, cur.Build = v, true, e.ExpireAt, Build(e.Tag)
+			seq = e.Seq
 		}
 		ch, err := fn(cur)
 		if err != nil || !ch.Write {
+			if err == nil && ch.Retag && cur.Exists {
+				db.keydir.SetTag(key, seq, uint8(ch.Build)) // wmu held: the version is the one fn saw
+			}
 			return err
 		}
 		if ch.ExpireAt != 0 && ch.ExpireAt <= now {
