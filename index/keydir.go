@@ -13,19 +13,18 @@ import (
 
 // Entry is where the current version of a key lives on disk.
 type Entry struct {
-	FileID   uint32 // data file holding the record
-	Offset   uint64 // byte offset of the record in that file; at most MaxOffset
-	Size     uint32 // size of the whole record in bytes
-	ExpireAt int64  // absolute unix ms, 0 = no expiry
-	Seq      uint64 // seq of the record that wrote this version
+	FileID uint32 // data file holding the record
+	Offset uint64 // byte offset of the record in that file; at most MaxOffset
+	Size   uint32 // size of the whole record in bytes
 	// Tag is a 2-bit value (at most MaxTag) the Keydir's owner keeps with
 	// the key's current version, in spare bits of the LRU clock word, so
 	// that it costs no memory: storage records how a value was built
-	// (OBJECT ENCODING). Put stores it; CompareAndSwap keeps the key's tag
-	// and ignores e's, as it keeps the clock; Access keeps it; Put and a
-	// Loader store e's. The Keydir never writes it anywhere else (nothing
-	// of the keydir is on disk).
-	Tag uint8
+	// (OBJECT ENCODING). Put and a Loader store e's; CompareAndSwap keeps
+	// the key's and ignores e's, as it keeps the clock; Access keeps it;
+	// SetTag changes it alone. Like all of the keydir it is never on disk.
+	Tag      uint8  // beside Size, in its padding: Entry stays 40 bytes
+	ExpireAt int64  // absolute unix ms, 0 = no expiry
+	Seq      uint64 // seq of the record that wrote this version
 }
 
 // MaxTag is the largest Entry.Tag: the tag has the 2 bits of the LRU
