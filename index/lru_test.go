@@ -149,13 +149,14 @@ func TestKeydirClockLayout(t *testing.T) {
 // TestKeydirAccessConcurrent has readers stamp the same keys at once, under
 // the read lock, while a writer rewrites neighbours in the same arena
 // chunks: run with -race, it checks that the clock's atomics never meet a
-// plain access of the bytes around them.
+// plain access of the bytes around them, and that no reader's store of
+// the clock loses the tag beside it (each key keeps one tag throughout).
 func TestKeydirAccessConcurrent(t *testing.T) {
 	k := NewKeydir(1)
 	const n = 64
 	key := func(i int) []byte { return fmt.Appendf(nil, "%0*d", 1+i%7, i) }
 	for i := range n {
-		k.Put(key(i), Entry{Seq: uint64(i), Size: uint32(i)})
+		k.Put(key(i), Entry{Seq: uint64(i), Size: uint32(i), Tag: uint8(i % (MaxTag + 1))})
 	}
 	var wg sync.WaitGroup
 	for r := range 4 {
@@ -163,7 +164,7 @@ func TestKeydirAccessConcurrent(t *testing.T) {
 			for round := range 2000 {
 				i := (round*7 + r) % n
 				e, ok := k.Access(key(i))
-				if !ok || e.Size != uint32(i) {
+				if !ok || e.Size != uint32(i) || e.Tag != uint8(i%(MaxTag+1)) {
 					t.Errorf("Access(%q) = %+v, %v", key(i), e, ok)
 					return
 				}
@@ -176,7 +177,7 @@ func TestKeydirAccessConcurrent(t *testing.T) {
 	wg.Go(func() {
 		for round := range 2000 {
 			i := round % n // keeps each key's size, which the readers check
-			k.Put(key(i), Entry{Seq: uint64(round), Size: uint32(i), ExpireAt: int64(round % 2)})
+			k.Put(key(i), Entry{Seq: uint64(round), Size: uint32(i), ExpireAt: int64(round % 2), Tag: uint8(i % (MaxTag + 1))})
 			k.IdleTime(key(i))
 		}
 	})
