@@ -78,7 +78,9 @@ func (t *Table) setbit(s *Session, argv [][]byte) Reply {
 		old = bitAt(cur.Value, off)
 		need := int(off>>3) + 1
 		if cur.Exists && old == int(on) && need <= len(cur.Value) {
-			return storage.Change{}, nil // nothing changes
+			// The value stays and, as in Redis, no change is counted
+			// (a WATCH holds), but Redis has unshared it as raw.
+			return storage.Change{Retag: true, Build: storage.BuiltRaw}, nil
 		}
 		v := make([]byte, max(len(cur.Value), need))
 		copy(v, cur.Value)
@@ -87,7 +89,7 @@ func (t *Table) setbit(s *Session, argv [][]byte) Reply {
 		if on == 1 {
 			v[off>>3] |= mask
 		}
-		return storage.Change{Write: true, Value: v, ExpireAt: cur.ExpireAt}, nil
+		return storage.Change{Write: true, Value: v, ExpireAt: cur.ExpireAt, Build: storage.BuiltRaw}, nil
 	})
 	if err != nil {
 		return storeError(err)
@@ -388,7 +390,7 @@ func writeBits(st Store, dest, res []byte) error {
 		_, err := st.Del(dest)
 		return err
 	}
-	_, err := st.Set(dest, res, storage.SetOptions{})
+	_, err := st.Set(dest, res, storage.SetOptions{Build: storage.BuiltRaw}) // Redis never encodes BITOP's result
 	return err
 }
 

@@ -162,7 +162,7 @@ func (t *Table) expireGeneric(s *Session, argv [][]byte, unitMs int64, relative 
 		}
 		set = true
 		// A time not after cur.Now deletes the key; 0 would mean none.
-		return storage.Change{Write: true, Value: cur.Value, ExpireAt: max(when, cur.Now)}, nil
+		return storage.Change{Write: true, Value: cur.Value, ExpireAt: max(when, cur.Now), Build: cur.Build}, nil
 	})
 	if err != nil {
 		return storeError(err)
@@ -437,9 +437,26 @@ const (
 	sharedRefcount = math.MaxInt32
 )
 
-// encodingOf is the encoding Redis gives a value that a SET stored, and
-// its integer value when that encoding is int.
-func encodingOf(v []byte) (enc string, n int64, isInt bool) {
+// encodingOf is the encoding Redis gives a value built as b (see
+// storage.Build), and whether it is one of the shared integers, whose
+// OBJECT REFCOUNT is sharedRefcount.
+func encodingOf(v []byte, b storage.Build) (enc string, shared bool) {
+	switch b {
+	case storage.BuiltRaw:
+		return "raw", false
+	case storage.BuiltString:
+		if len(v) <= embstrLimit {
+			return "embstr", false
+		}
+		return "raw", false
+	}
+	enc, n, isInt := encodingByValue(v)
+	return enc, isInt && b == storage.BuiltByValue && n >= 0 && n < sharedInts
+}
+
+// encodingByValue is the encoding Redis gives a value that a SET stored
+// (tryObjectEncoding), and its integer value when that encoding is int.
+func encodingByValue(v []byte) (enc string, n int64, isInt bool) {
 	if len(v) <= longDigits {
 		if n, ok := redisfmt.ParseInt(v); ok {
 			return "int", n, true
@@ -451,18 +468,19 @@ func encodingOf(v []byte) (enc string, n int64, isInt bool) {
 	return "raw", 0, false
 }
 
-// objectValue reads the key of OBJECT's subcommands: ok false with Nil
-// for a missing key, as Redis's objectCommandLookupOrReply answers. The
-// read is no use of the key (LOOKUP_NOTOUCH there).
-func (t *Table) objectValue(s *Session, key []byte) ([]byte, Reply, bool) {
-	v, err := t.storeFor(s).Peek(key)
+// objectValue reads the key of OBJECT's subcommands, and how its value
+// was built: ok false with Nil for a missing key, as Redis's
+// objectCommandLookupOrReply answers. The read is no use of the key
+// (LOOKUP_NOTOUCH there).
+func (t *Table) objectValue(s *Session, key []byte) ([]byte, storage.Build, Reply, bool) {
+	v, b, err := t.storeFor(s).PeekBuilt(key)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return nil, Nil, false
+		return nil, 0, Nil, false
 	case err != nil:
-		return nil, storeError(err), false
+		return nil, 0, storeError(err), false
 	}
-	return v, Reply{}, true
+	return v, b, Reply{}, true
 }
 
 // objectExists is objectValue for the subcommands that need no value.
@@ -477,23 +495,23 @@ func (t *Table) objectExists(s *Session, key []byte) (Reply, bool) {
 	return Reply{}, true
 }
 
-// OBJECT ENCODING key: by the value, as a SET would have stored it.
+// OBJECT ENCODING key: by the value and how it was built.
 func (t *Table) objectEncoding(s *Session, argv [][]byte) Reply {
-	v, rep, ok := t.objectValue(s, argv[2])
+	v, b, rep, ok := t.objectValue(s, argv[2])
 	if !ok {
 		return rep
 	}
-	enc, _, _ := encodingOf(v)
+	enc, _ := encodingOf(v, b)
 	return Bytes([]byte(enc))
 }
 
 // OBJECT REFCOUNT key: INT_MAX for a shared integer, else 1.
 func (t *Table) objectRefcount(s *Session, argv [][]byte) Reply {
-	v, rep, ok := t.objectValue(s, argv[2])
+	v, b, rep, ok := t.objectValue(s, argv[2])
 	if !ok {
 		return rep
 	}
-	if _, n, isInt := encodingOf(v); isInt && n >= 0 && n < sharedInts {
+	if _, shared := encodingOf(v, b); shared {
 		return Int(sharedRefcount)
 	}
 	return Int(1)

@@ -18,9 +18,12 @@ type Store interface {
 	// Get returns key's value; the read is a use of the key (see
 	// IdleTime), as Redis's lookupKey counts one.
 	Get(key []byte) ([]byte, error)
-	// Peek is Get without the use: OBJECT ENCODING's read, which Redis
-	// makes with LOOKUP_NOTOUCH.
+	// Peek is Get without the use, as Redis's LOOKUP_NOTOUCH reads.
 	Peek(key []byte) ([]byte, error)
+	// PeekBuilt is Peek with how the value was built (see storage.Build):
+	// the read of OBJECT ENCODING and REFCOUNT, which Redis makes with
+	// LOOKUP_NOTOUCH.
+	PeekBuilt(key []byte) ([]byte, storage.Build, error)
 	Set(key, value []byte, opt storage.SetOptions) (storage.SetResult, error)
 	Del(keys ...[]byte) (int, error)
 	// Exists counts the keys that exist, using none (EXISTS, TYPE).

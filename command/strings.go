@@ -323,9 +323,9 @@ func (t *Table) getex(s *Session, argv [][]byte) Reply {
 		rep = Bytes(cur.Value)
 		switch {
 		case flags&setExpiry != 0:
-			return storage.Change{Write: true, Value: cur.Value, ExpireAt: at}, nil
+			return storage.Change{Write: true, Value: cur.Value, ExpireAt: at, Build: cur.Build}, nil
 		case flags&getexPersist != 0 && cur.ExpireAt != 0:
-			return storage.Change{Write: true, Value: cur.Value}, nil
+			return storage.Change{Write: true, Value: cur.Value, Build: cur.Build}, nil
 		}
 		return storage.Change{}, nil
 	})
@@ -367,7 +367,8 @@ func (t *Table) incrbyfloat(s *Session, argv [][]byte) Reply {
 		}
 		text := sum.AppendHuman(nil)
 		rep = Bytes(text)
-		return storage.Change{Write: true, Value: text, ExpireAt: cur.ExpireAt}, nil
+		// Redis makes a string object of the text, never an integer.
+		return storage.Change{Write: true, Value: text, ExpireAt: cur.ExpireAt, Build: storage.BuiltString}, nil
 	})
 	if err != nil {
 		return storeError(err)
@@ -376,7 +377,9 @@ func (t *Table) incrbyfloat(s *Session, argv [][]byte) Reply {
 }
 
 // APPEND key value: creates the key (even with an empty value) and keeps
-// an existing key's expiry.
+// an existing key's expiry. A missing key is stored as SET would store
+// the value; an existing one Redis changes in place, as raw, and counts
+// as written (a WATCH of it fails) even when the suffix is empty.
 func (t *Table) appendCmd(s *Session, argv [][]byte) Reply {
 	suffix := argv[2]
 	store := t.storeFor(s)
@@ -385,13 +388,19 @@ func (t *Table) appendCmd(s *Session, argv [][]byte) Reply {
 	err := store.Update(argv[1], func(cur storage.Current) (storage.Change, error) {
 		n = len(cur.Value) + len(suffix)
 		switch {
-		case cur.Exists && len(suffix) == 0:
-			return storage.Change{}, nil // nothing changes
+		case n > limit && cur.Exists && len(suffix) == 0:
+			// A value written under a larger max_value_size stays as it
+			// is, unwritten: only its build changes.
+			return storage.Change{Retag: true, Build: storage.BuiltRaw}, nil
 		case n > limit:
 			return storage.Change{}, storage.ErrValueTooLarge
 		}
+		build := storage.BuiltByValue
+		if cur.Exists {
+			build = storage.BuiltRaw
+		}
 		v := append(append(make([]byte, 0, n), cur.Value...), suffix...)
-		return storage.Change{Write: true, Value: v, ExpireAt: cur.ExpireAt}, nil
+		return storage.Change{Write: true, Value: v, ExpireAt: cur.ExpireAt, Build: build}, nil
 	})
 	if err != nil {
 		return storeError(err)
@@ -486,7 +495,8 @@ func (t *Table) setrange(s *Session, argv [][]byte) Reply {
 		copy(v, cur.Value)
 		copy(v[offset:], part)
 		n = len(v)
-		return storage.Change{Write: true, Value: v, ExpireAt: cur.ExpireAt}, nil
+		// Raw, as Redis builds a new key's value or unshares an old one.
+		return storage.Change{Write: true, Value: v, ExpireAt: cur.ExpireAt, Build: storage.BuiltRaw}, nil
 	})
 	if err != nil {
 		return storeError(err)

@@ -28,7 +28,8 @@ type memStore struct {
 
 type memEntry struct {
 	v  []byte
-	at int64 // absolute expiry in unix ms; 0 for none
+	at int64         // absolute expiry in unix ms; 0 for none
+	b  storage.Build // how v was built (OBJECT ENCODING)
 }
 
 // testEpoch is the twin's initial clock: a fixed instant, so that expiry
@@ -89,6 +90,16 @@ func (m *memStore) Peek(key []byte) ([]byte, error) {
 	return v, err
 }
 
+func (m *memStore) PeekBuilt(key []byte) ([]byte, storage.Build, error) {
+	v, err := m.Peek(key)
+	if err != nil {
+		return nil, 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return v, m.m[string(key)].b, nil
+}
+
 func (m *memStore) IdleTime(key []byte) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -144,7 +155,7 @@ func (m *memStore) Set(key, value []byte, opt storage.SetOptions) (storage.SetRe
 	if (opt.NX && existed) || (opt.XX && !existed) {
 		return res, nil
 	}
-	e := memEntry{v: clone(value), at: opt.ExpireAt}
+	e := memEntry{v: clone(value), at: opt.ExpireAt, b: opt.Build}
 	if opt.KeepTTL {
 		e.at = old.at
 	}
@@ -216,7 +227,7 @@ func (m *memStore) IncrBy(key []byte, delta int64) (int64, error) {
 		return 0, storage.ErrOverflow
 	}
 	n += delta
-	e.v = strconv.AppendInt(nil, n, 10)
+	e.v, e.b = strconv.AppendInt(nil, n, 10), storage.BuiltByValue
 	m.set(string(key), e)
 	return n, nil
 }
@@ -329,10 +340,13 @@ func (m *memStore) Update(key []byte, fn func(storage.Current) (storage.Change, 
 	e, ok := m.live(k)
 	cur := storage.Current{Now: m.nowMs()}
 	if ok {
-		cur.Value, cur.Exists, cur.ExpireAt = e.v, true, e.at
+		cur.Value, cur.Exists, cur.ExpireAt, cur.Build = e.v, true, e.at, e.b
 	}
 	ch, err := fn(cur)
 	switch {
+	case err == nil && !ch.Write && ch.Retag && ok:
+		e.b = ch.Build
+		m.m[k] = e
 	case err != nil || !ch.Write:
 		return err
 	case ch.ExpireAt != 0 && ch.ExpireAt <= cur.Now:
@@ -340,7 +354,7 @@ func (m *memStore) Update(key []byte, fn func(storage.Current) (storage.Change, 
 	case len(ch.Value) > m.maxValue:
 		return storage.ErrValueTooLarge
 	default:
-		m.set(k, memEntry{v: clone(ch.Value), at: ch.ExpireAt})
+		m.set(k, memEntry{v: clone(ch.Value), at: ch.ExpireAt, b: ch.Build})
 	}
 	return nil
 }
@@ -436,7 +450,7 @@ func (m *memStore) Copy(src, dst []byte, replace bool) (bool, error) {
 	if _, exists := m.live(string(dst)); exists && !replace {
 		return false, nil
 	}
-	m.set(string(dst), memEntry{v: clone(e.v), at: e.at})
+	m.set(string(dst), memEntry{v: clone(e.v), at: e.at, b: e.b.Copied()})
 	return true, nil
 }
 

@@ -19,7 +19,9 @@ import (
 // where the 26 bytes of fields, starting at p, are
 //
 //	p .. c          size u32, its low c-p bytes (0 to 3)
-//	c .. c+4        LRU clock u32: c is the first multiple of 4 at or after p
+//	c .. c+4        LRU clock word u32: c is the first multiple of 4 at or
+//	                after p; the clock in its low 24 bits, Entry.Tag in
+//	                the 2 above (clockWord)
 //	c+4 .. p+8      size u32, its other bytes
 //	p+8 .. p+16     seq u64
 //	p+16 .. p+20    file u32
@@ -140,7 +142,17 @@ func (f fields) ttlIdx() uint32 { return binary.LittleEndian.Uint32(f.c[f.p+ttlI
 
 func (f fields) setTTLIdx(i uint32) { binary.LittleEndian.PutUint32(f.c[f.p+ttlIdxAt:], i) }
 
+// decode reads the entry in a record's fields, its tag from the clock
+// word (loaded atomically: readers store that word under the read lock).
 func decode(f fields, ttl bool) Entry {
+	e := decodeFields(f, ttl)
+	e.Tag = tagOf(f.loadClock())
+	return e
+}
+
+// decodeFields is decode without the tag, for a caller that has loaded
+// the clock word already.
+func decodeFields(f fields, ttl bool) Entry {
 	b := f.c[f.p+seqAt:]
 	e := Entry{
 		Seq:    binary.LittleEndian.Uint64(b),

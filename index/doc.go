@@ -46,6 +46,9 @@
 // size field is split around it, so the clock costs 4 bytes and no padding
 // (arena.go draws it). Access stores it only when it changed: within a
 // second, repeated reads of a key load the word and dirty no cache line.
+// The clock takes 24 of the word's bits; the 2 above hold Entry.Tag (how
+// storage built the value, for OBJECT ENCODING) at no cost in memory:
+// writes set it under the write lock, and Access's store keeps it.
 //
 // Records are written once and updated in place: the fixed fields have fixed
 // offsets. A record that gains or loses an expiry changes length and moves

@@ -13,12 +13,33 @@ import (
 
 // Entry is where the current version of a key lives on disk.
 type Entry struct {
-	FileID   uint32 // data file holding the record
-	Offset   uint64 // byte offset of the record in that file; at most MaxOffset
-	Size     uint32 // size of the whole record in bytes
+	FileID uint32 // data file holding the record
+	Offset uint64 // byte offset of the record in that file; at most MaxOffset
+	Size   uint32 // size of the whole record in bytes
+	// Tag is a 2-bit value (at most MaxTag) the Keydir's owner keeps with
+	// the key's current version, in spare bits of the LRU clock word, so
+	// that it costs no memory: storage records how a value was built
+	// (OBJECT ENCODING). Put and a Loader store e's; CompareAndSwap keeps
+	// the key's and ignores e's, as it keeps the clock; Access keeps it;
+	// SetTag changes it alone. Like all of the keydir it is never on disk.
+	Tag      uint8  // beside Size, in its padding: Entry stays 40 bytes
 	ExpireAt int64  // absolute unix ms, 0 = no expiry
 	Seq      uint64 // seq of the record that wrote this version
 }
+
+// MaxTag is the largest Entry.Tag: the tag has the 2 bits of the LRU
+// clock word above the clock's 24 (LRUClockMax).
+const MaxTag = 3
+
+// tagShift is where the tag sits in the LRU clock word; the 6 bits above
+// it stay 0.
+const tagShift = 24
+
+// clockWord is the LRU clock word of a record with clock clk and tag tag.
+func clockWord(clk uint32, tag uint8) uint32 { return clk&LRUClockMax | uint32(tag&MaxTag)<<tagShift }
+
+// tagOf is the tag held in clock word w.
+func tagOf(w uint32) uint8 { return uint8(w>>tagShift) & MaxTag }
 
 const (
 	// DefaultShards is the shard count NewKeydir uses when asked for 0.
@@ -142,7 +163,7 @@ func (k *Keydir) IdleTime(key []byte) (seconds int64, ok bool) {
 	var at int64
 	if ok {
 		_, f, _ := parse(s.rec(g.refs[j]))
-		at = int64(f.loadClock())
+		at = int64(f.loadClock() & LRUClockMax)
 	}
 	s.mu.RUnlock()
 	if !ok {
@@ -156,16 +177,37 @@ func (k *Keydir) IdleTime(key []byte) (seconds int64, ok bool) {
 
 // Put sets key's entry, inserting the key or replacing its entry, and
 // returns the entry it replaced; the key's LRU clock becomes the current
-// Clock, as a write in Redis makes a new object. The key is copied. It
-// panics if e.Offset exceeds MaxOffset.
+// Clock, as a write in Redis makes a new object, and its tag e.Tag. The
+// key is copied. It panics if e.Offset exceeds MaxOffset, or e.Tag
+// MaxTag.
 func (k *Keydir) Put(key []byte, e Entry) (old Entry, existed bool) {
 	checkOffset(e.Offset)
+	checkTag(e.Tag)
 	h := k.hash(key)
 	s := k.shardFor(h)
-	now := k.lru.Load()
+	now := clockWord(k.lru.Load(), e.Tag)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.put(key, h, e, now)
+}
+
+// SetTag sets the tag (see Entry.Tag) of key's current version to tag
+// only if the key exists and that version's Seq is seq, and reports
+// whether it did. The entry and the LRU clock are kept: this changes how
+// the owner sees a version, not the version.
+func (k *Keydir) SetTag(key []byte, seq uint64, tag uint8) bool {
+	checkTag(tag)
+	h := k.hash(key)
+	s := k.shardFor(h)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, j, ok := s.find(key, h)
+	if !ok || s.seqAt(g, j) != seq {
+		return false
+	}
+	_, f, _ := parse(s.rec(g.refs[j]))
+	f.storeClock(f.loadClock()&^(MaxTag<<tagShift) | uint32(tag)<<tagShift)
+	return true
 }
 
 // Delete removes key and returns the entry it had.
@@ -253,6 +295,12 @@ func (k *Keydir) Bytes() int64 {
 		s.mu.RUnlock()
 	}
 	return n
+}
+
+func checkTag(tag uint8) {
+	if tag > MaxTag {
+		panic("index: entry tag exceeds MaxTag (2 bits)")
+	}
 }
 
 func checkOffset(off uint64) {

@@ -34,6 +34,7 @@ func (l *Loader) Put(key []byte, e Entry) (old Entry, replaced, stored bool) {
 // it keeps neither.
 func (l *Loader) PutRef(key []byte, e, old *Entry) (replaced, stored bool) {
 	checkOffset(e.Offset)
+	checkTag(e.Tag)
 	h := l.k.hash(key)
 	s := l.k.shardFor(h)
 	if s != l.s {
@@ -42,7 +43,7 @@ func (l *Loader) PutRef(key []byte, e, old *Entry) (replaced, stored bool) {
 		l.s = s
 	}
 	s.ensureChunkRoom()
-	now := l.k.lru.Load() // loaded keys start fresh, as Redis's do from an RDB
+	now := clockWord(l.k.lru.Load(), e.Tag) // loaded keys start fresh, as Redis's do from an RDB
 	if g, j, ok := s.find(key, h); ok {
 		if s.seqAt(g, j) > e.Seq {
 			return false, false

@@ -114,20 +114,27 @@ func (s *shard) get(key []byte, h uint64) (Entry, bool) {
 // lock other readers may set the same clock at once, hence the atomics;
 // the store is skipped when the clock already reads now, as it does for
 // every access to a key within the clock's second after the first, so
-// that hot keys' cache lines are not dirtied on every read.
+// that hot keys' cache lines are not dirtied on every read. The store
+// keeps the word's tag bits: the tag changes only under the write lock,
+// so every reader that stores here stores the same tag it loaded.
 func (s *shard) access(key []byte, h uint64, now uint32) (Entry, bool) {
 	g, j, ok := s.find(key, h)
 	if !ok {
 		return Entry{}, false
 	}
 	_, f, ttl := parse(s.rec(g.refs[j]))
-	if w := f.clock(); atomic.LoadUint32(w) != now {
-		atomic.StoreUint32(w, now)
+	w := f.clock()
+	cw := atomic.LoadUint32(w)
+	if cw&LRUClockMax != now {
+		atomic.StoreUint32(w, cw&^LRUClockMax|now)
 	}
-	return decode(f, ttl), true
+	e := decodeFields(f, ttl)
+	e.Tag = tagOf(cw)
+	return e, true
 }
 
-// put inserts or replaces key's entry, setting its LRU clock to now.
+// put inserts or replaces key's entry, setting its LRU clock word to now
+// (clock and tag, see clockWord).
 func (s *shard) put(key []byte, h uint64, e Entry, now uint32) (Entry, bool) {
 	s.ensureChunkRoom()
 	if g, j, ok := s.find(key, h); ok {
@@ -163,7 +170,8 @@ func (s *shard) add(key []byte, h uint64, e *Entry, now uint32) {
 }
 
 // replace overwrites the entry in slot j of g and returns the old one.
-// With touch the key's LRU clock becomes now, else it is kept. The record
+// With touch the key's LRU clock word becomes now (clock and tag), else
+// it is kept, tag included. The record
 // is rewritten in place unless the key gains or loses its expiry, which
 // changes the record's length.
 func (s *shard) replace(g *group, j int, key []byte, e Entry, now uint32, touch bool) Entry {

@@ -207,6 +207,14 @@ func (d *Deferred) Peek(key []byte) ([]byte, error) {
 	return v, d.end(t, err)
 }
 
+// PeekBuilt is Peek with how the value was built (OBJECT ENCODING and
+// REFCOUNT).
+func (d *Deferred) PeekBuilt(key []byte) ([]byte, Build, error) {
+	t := d.begin()
+	v, b, err := d.db.peekBuilt(key)
+	return v, b, d.end(t, err)
+}
+
 // MGet returns one value per key, nil for a missing key. It sees a
 // multi-key write whole or not at all.
 func (d *Deferred) MGet(keys ...[]byte) ([][]byte, error) {
@@ -394,6 +402,13 @@ func (db *DB) Peek(key []byte) ([]byte, error) {
 	d := Deferred{db: db}
 	v, err := d.Peek(key)
 	return v, d.settle(err)
+}
+
+// PeekBuilt is Peek with how the value was built: see Build.
+func (db *DB) PeekBuilt(key []byte) ([]byte, Build, error) {
+	d := Deferred{db: db}
+	v, b, err := d.PeekBuilt(key)
+	return v, b, d.settle(err)
 }
 
 // IdleTime returns the seconds since key was last used, as Redis's OBJECT

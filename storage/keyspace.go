@@ -44,10 +44,10 @@ func (db *DB) rename(src, dst []byte, nx bool) (bool, error) {
 			return err
 		}
 		renamed = true
-		return db.appendLocked([]segment.Record{
+		return db.appendBuiltLocked([]segment.Record{
 			{Type: segment.TypeDel, Key: src},
 			{Type: segment.TypeSet, Key: dst, Value: v, ExpireAt: e.ExpireAt},
-		})
+		}, []Build{BuiltByValue, Build(e.Tag)}) // RENAME moves the object as it is
 	})
 	if err != nil {
 		return false, err
@@ -79,7 +79,8 @@ func (db *DB) copyKey(src, dst []byte, replace bool) (bool, error) {
 			return err
 		}
 		copied = true
-		return db.appendLocked([]segment.Record{{Type: segment.TypeSet, Key: dst, Value: v, ExpireAt: e.ExpireAt}})
+		return db.appendBuiltLocked([]segment.Record{{Type: segment.TypeSet, Key: dst, Value: v, ExpireAt: e.ExpireAt}},
+			[]Build{Build(e.Tag).Copied()})
 	})
 	if err != nil {
 		return false, err

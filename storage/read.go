@@ -93,6 +93,24 @@ func (db *DB) get(key []byte, touch bool) ([]byte, error) {
 	}
 }
 
+// peekBuilt is get without the use, with the build of the value.
+func (db *DB) peekBuilt(key []byte) ([]byte, Build, error) {
+	if db.closed.Load() {
+		return nil, 0, ErrClosed
+	}
+	for attempt := 0; ; attempt++ {
+		e, ok := db.lookup(key, false)
+		if !ok {
+			return nil, 0, ErrNotFound
+		}
+		v, err := db.value(key, e)
+		if errors.Is(err, errGone) && attempt < maxGoneRetries {
+			continue // as get
+		}
+		return v, Build(e.Tag), err
+	}
+}
+
 // maxGoneRetries bounds how often a read chases a key whose file a merge
 // retired; each retry means the key was rewritten meanwhile.
 const maxGoneRetries = 16

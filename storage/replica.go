@@ -59,7 +59,7 @@ func (db *DB) Apply(batch []segment.Record) error {
 		if batch[0].Seq <= db.seq {
 			return fmt.Errorf("%w: seq %d, the log is at seq %d", ErrSeqOrder, batch[0].Seq, db.seq)
 		}
-		return db.logLocked(batch)
+		return db.logLocked(batch, nil) // a follower's values are BuiltByValue
 	})
 }
 

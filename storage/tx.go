@@ -153,11 +153,18 @@ func (db *DB) atomic(watched []Version, fn func(*Tx)) (bool, error) {
 		ran = true
 		fn(tx)
 		tx.done = true
-		recs := tx.records()
-		if len(recs) == 0 {
-			return nil
+		recs, builds := tx.records()
+		if len(recs) > 0 {
+			if err := db.appendBuiltLocked(recs, builds); err != nil {
+				return err
+			}
 		}
-		return db.appendLocked(recs)
+		for key, r := range tx.retags {
+			if _, written := tx.written[key]; !written {
+				db.keydir.SetTag([]byte(key), r.seq, uint8(r.build))
+			}
+		}
+		return nil
 	})
 	return ran, err
 }
@@ -181,6 +188,15 @@ type Tx struct {
 	// is then no part of what it sees, and its batch starts with a flush
 	// record.
 	flushed bool
+	// retags are the Retag changes of keys the transaction has not
+	// written, applied to the keydir when it ends (Change.Retag).
+	retags map[string]txRetag
+}
+
+// txRetag is a Retag of a key's version seq in the keydir.
+type txRetag struct {
+	seq   uint64
+	build Build
 }
 
 // inBase reports whether key is in the keydir as the transaction sees it:
@@ -202,7 +218,7 @@ func (tx *Tx) FlushAll() error {
 		return errTxDone
 	}
 	tx.flushed = true
-	tx.written, tx.order = nil, nil
+	tx.written, tx.order, tx.retags = nil, nil, nil
 	return nil
 }
 
@@ -211,6 +227,7 @@ type txKey struct {
 	exists   bool
 	value    []byte
 	expireAt int64
+	build    Build
 }
 
 // errTxDone is the error of a Tx used after its Atomic returned.
@@ -256,14 +273,44 @@ func (tx *Tx) read(key []byte, touch bool) ([]byte, int64, bool, error) {
 	return v, at, ok, err
 }
 
-// put records key's new state; an expiry not after the transaction's
-// clock deletes the key.
-func (tx *Tx) put(key, value []byte, expireAt int64) {
+// build returns how key's value, which exists as the transaction sees
+// it, was built.
+func (tx *Tx) build(key []byte) Build {
+	if k, ok := tx.written[string(key)]; ok {
+		return k.build
+	}
+	if tx.flushed {
+		return BuiltByValue
+	}
+	if r, ok := tx.retags[string(key)]; ok {
+		return r.build
+	}
+	e, _ := tx.db.keydir.Get(key)
+	return Build(e.Tag)
+}
+
+// retag records a Retag of key, which exists as the transaction sees it:
+// of the transaction's own write, or of the keydir's version at its end.
+func (tx *Tx) retag(key []byte, build Build) {
+	if k, ok := tx.written[string(key)]; ok {
+		k.build = build
+		return
+	}
+	e, _ := tx.db.keydir.Get(key)
+	if tx.retags == nil {
+		tx.retags = make(map[string]txRetag)
+	}
+	tx.retags[string(key)] = txRetag{seq: e.Seq, build: build}
+}
+
+// put records key's new state, its value built as build; an expiry not
+// after the transaction's clock deletes the key.
+func (tx *Tx) put(key, value []byte, expireAt int64, build Build) {
 	if expireAt != 0 && expireAt <= tx.now {
 		tx.remove(key)
 		return
 	}
-	tx.set(key, &txKey{exists: true, value: bytes.Clone(value), expireAt: expireAt})
+	tx.set(key, &txKey{exists: true, value: bytes.Clone(value), expireAt: expireAt, build: build})
 }
 
 func (tx *Tx) remove(key []byte) { tx.set(key, &txKey{}) }
@@ -285,24 +332,28 @@ func (tx *Tx) set(key []byte, k *txKey) {
 // record per key written, its final state, in the order the keys were
 // first written. A key the transaction deleted that is not in the keydir
 // needs no record, unless someone watches it: the transaction may have
-// written it in between, which is a change to them, as in Redis.
-func (tx *Tx) records() []segment.Record {
-	recs := make([]segment.Record, 0, len(tx.order)+1)
+// written it in between, which is a change to them, as in Redis. builds
+// holds the build of each record's value, as appendBuiltLocked takes it.
+func (tx *Tx) records() (recs []segment.Record, builds []Build) {
+	recs = make([]segment.Record, 0, len(tx.order)+1)
 	if tx.flushed {
 		recs = append(recs, flushBatch()...)
 	}
+	builds = make([]Build, len(recs), cap(recs))
 	for _, key := range tx.order {
 		k := tx.written[key]
 		if k.exists {
 			recs = append(recs, segment.Record{Type: segment.TypeSet, Key: []byte(key), Value: k.value, ExpireAt: k.expireAt})
+			builds = append(builds, k.build)
 			continue
 		}
 		if !tx.inBase([]byte(key)) && tx.db.watched[key] == nil {
 			continue
 		}
 		recs = append(recs, segment.Record{Type: segment.TypeDel, Key: []byte(key)})
+		builds = append(builds, BuiltByValue)
 	}
-	return recs
+	return recs, builds
 }
 
 // Now returns the transaction's clock, which stands still while it runs.
@@ -316,6 +367,15 @@ func (tx *Tx) Get(key []byte) ([]byte, error) { return tx.get(key, true) }
 
 // Peek is Deferred.Peek inside the transaction.
 func (tx *Tx) Peek(key []byte) ([]byte, error) { return tx.get(key, false) }
+
+// PeekBuilt is Deferred.PeekBuilt inside the transaction.
+func (tx *Tx) PeekBuilt(key []byte) ([]byte, Build, error) {
+	v, err := tx.get(key, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	return v, tx.build(key), nil
+}
 
 func (tx *Tx) get(key []byte, touch bool) ([]byte, error) {
 	v, _, ok, err := tx.read(key, touch)
@@ -372,7 +432,7 @@ func (tx *Tx) Set(key, value []byte, opt SetOptions) (SetResult, error) {
 	if opt.KeepTTL && exists {
 		expireAt = at
 	}
-	tx.put(key, value, expireAt)
+	tx.put(key, value, expireAt, opt.Build)
 	return res, nil
 }
 
@@ -385,7 +445,7 @@ func (tx *Tx) MSet(pairs ...[]byte) error {
 		return errTxDone
 	}
 	for i := 0; i < len(pairs); i += 2 {
-		tx.put(pairs[i], pairs[i+1], 0)
+		tx.put(pairs[i], pairs[i+1], 0, BuiltByValue)
 	}
 	return nil
 }
@@ -406,7 +466,7 @@ func (tx *Tx) MSetNX(pairs ...[]byte) (bool, error) {
 		}
 	}
 	for i := 0; i < len(pairs); i += 2 {
-		tx.put(pairs[i], pairs[i+1], 0)
+		tx.put(pairs[i], pairs[i+1], 0, BuiltByValue)
 	}
 	return true, nil
 }
@@ -482,7 +542,7 @@ func (tx *Tx) IncrBy(key []byte, delta int64) (int64, error) {
 		return 0, ErrOverflow
 	}
 	cur += delta
-	tx.put(key, strconv.AppendInt(nil, cur, 10), at)
+	tx.put(key, strconv.AppendInt(nil, cur, 10), at, BuiltByValue)
 	return cur, nil
 }
 
@@ -498,10 +558,13 @@ func (tx *Tx) Update(key []byte, fn func(Current) (Change, error)) error {
 	}
 	cur := Current{Now: tx.now}
 	if exists {
-		cur.Value, cur.Exists, cur.ExpireAt = v, true, at
+		cur.Value, cur.Exists, cur.ExpireAt, cur.Build = v, true, at, tx.build(key)
 	}
 	ch, err := fn(cur)
 	if err != nil || !ch.Write {
+		if err == nil && ch.Retag && exists {
+			tx.retag(key, ch.Build)
+		}
 		return err
 	}
 	if ch.ExpireAt != 0 && ch.ExpireAt <= tx.now {
@@ -513,7 +576,7 @@ func (tx *Tx) Update(key []byte, fn func(Current) (Change, error)) error {
 	if err := tx.db.checkValue(ch.Value); err != nil {
 		return err
 	}
-	tx.put(key, ch.Value, ch.ExpireAt)
+	tx.put(key, ch.Value, ch.ExpireAt, ch.Build)
 	return nil
 }
 
@@ -528,7 +591,7 @@ func (tx *Tx) Expire(key []byte, atMs int64) (bool, error) {
 		tx.remove(key)
 		return true, nil
 	}
-	tx.put(key, v, atMs)
+	tx.put(key, v, atMs, tx.build(key))
 	return true, nil
 }
 
@@ -538,7 +601,7 @@ func (tx *Tx) Persist(key []byte) (bool, error) {
 	if err != nil || !exists || at == 0 {
 		return false, err
 	}
-	tx.put(key, v, 0)
+	tx.put(key, v, 0, tx.build(key))
 	return true, nil
 }
 
@@ -721,8 +784,9 @@ func (tx *Tx) Rename(src, dst []byte, nx bool) (bool, error) {
 			return false, err
 		}
 	}
+	build := tx.build(src)
 	tx.remove(src)
-	tx.put(dst, v, at)
+	tx.put(dst, v, at, build)
 	return true, nil
 }
 
@@ -743,7 +807,7 @@ func (tx *Tx) Copy(src, dst []byte, replace bool) (bool, error) {
 			return false, err
 		}
 	}
-	tx.put(dst, v, at)
+	tx.put(dst, v, at, tx.build(src).Copied())
 	return true, nil
 }
 

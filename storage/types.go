@@ -29,6 +29,9 @@ var (
 
 // SetOptions are the options of Set, as in Redis's SET command.
 type SetOptions struct {
+	// Build is how the value was built (OBJECT ENCODING): BuiltByValue
+	// for SET and its kin, BuiltRaw for BITOP's result.
+	Build Build
 	// ExpireAt is the absolute expiry time in unix milliseconds; 0 means
 	// no expiry (and, unless KeepTTL, clears an existing one).
 	ExpireAt int64
@@ -110,6 +113,9 @@ type Current struct {
 	// Now is the engine's clock in unix milliseconds, read once for the
 	// whole Update.
 	Now int64
+	// Build is how the key's value was built (BuiltByValue when it does
+	// not exist).
+	Build Build
 }
 
 // Change is what the function of an Update decides.
@@ -125,4 +131,49 @@ type Change struct {
 	// none. A time not after Current.Now deletes the key, as a past EXAT
 	// does in Redis.
 	ExpireAt int64
+	// Build is how the new value was built: Current's Build to keep the
+	// key's, as a change of expiry alone does; the zero value is
+	// BuiltByValue.
+	Build Build
+	// Retag, with Write false and an existing key, sets the build of the
+	// key's value to Build and writes nothing: no record, no new version,
+	// so that a WATCH sees no change, as Redis unshares a value (SETBIT of
+	// a bit that stays) without counting a change.
+	Retag bool
+}
+
+// Build says how a key's value was built, as far as Redis 7.0's OBJECT
+// ENCODING and OBJECT REFCOUNT tell it apart: Redis encodes by its bytes
+// a value that SET and its kin store (tryObjectEncoding), but keeps an
+// object that a command changed in place or built otherwise as it is.
+// The keydir keeps it with the key (index.Entry.Tag, in spare bits of
+// the LRU clock word), never on disk: a key loaded at start-up, and every
+// key of a follower (which applies SET records), is BuiltByValue, as
+// Redis re-encodes every value it loads from an RDB.
+type Build uint8
+
+const (
+	// BuiltByValue: encoded by the bytes, as SET, GETSET, SETEX, MSET,
+	// INCR and APPEND to a missing key store: int (the integers 0 to
+	// 9999 shared), embstr up to 44 bytes, else raw.
+	BuiltByValue Build = iota
+	// BuiltRaw: raw, whatever the bytes, as APPEND to an existing key,
+	// SETRANGE, SETBIT and BITOP leave a value.
+	BuiltRaw
+	// BuiltString: a string by length, never int: embstr up to 44 bytes,
+	// else raw, as INCRBYFLOAT's result.
+	BuiltString
+	// BuiltUnshared: by the bytes, but never a shared integer, as COPY's
+	// copy of an integer (which Redis duplicates).
+	BuiltUnshared
+)
+
+// Copied is the build of COPY's copy of a value built as b: Redis's
+// dupStringObject keeps raw raw and embstr embstr, and makes a new,
+// unshared integer of an int.
+func (b Build) Copied() Build {
+	if b == BuiltByValue {
+		return BuiltUnshared
+	}
+	return b
 }

@@ -52,8 +52,16 @@ func (db *DB) liveLockedAs(key []byte, now int64, touch bool) (index.Entry, bool
 // appendLocked logs recs as one batch, giving them the next seqs, and
 // applies them to the keydir and the cache. The caller holds wmu. Nothing
 // is durable yet: an operation's caller waits for its horizon (see
-// Deferred) before it acknowledges the write or shows any read.
+// Deferred) before it acknowledges the write or shows any read. Every
+// value it sets is BuiltByValue.
 func (db *DB) appendLocked(recs []segment.Record) error {
+	return db.appendBuiltLocked(recs, nil)
+}
+
+// appendBuiltLocked is appendLocked with the build of each record's value
+// (builds[i] for recs[i]; nil: all BuiltByValue), which the keydir keeps
+// with the key and the log never sees.
+func (db *DB) appendBuiltLocked(recs []segment.Record, builds []Build) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
@@ -65,12 +73,13 @@ func (db *DB) appendLocked(recs []segment.Record) error {
 	for i := range recs {
 		recs[i].Seq = db.seq + uint64(i) + 1
 	}
-	return db.logLocked(recs)
+	return db.logLocked(recs, builds)
 }
 
 // logLocked logs recs, whose seqs are set and follow db.seq, as one batch
-// and applies them. The caller holds wmu.
-func (db *DB) logLocked(recs []segment.Record) error {
+// and applies them, with builds as appendBuiltLocked's. The caller holds
+// wmu.
+func (db *DB) logLocked(recs []segment.Record, builds []Build) error {
 	var small [4]segment.Pos
 	var pos []segment.Pos
 	if len(recs) > len(small) {
@@ -107,8 +116,12 @@ func (db *DB) logLocked(recs []segment.Record) error {
 		case segment.TypeFlush:
 			db.applyFlushLocked(r.Seq, pos[i].FileID)
 		case segment.TypeSet:
+			var tag uint8
+			if builds != nil {
+				tag = uint8(builds[i])
+			}
 			old, existed := db.keydir.Put(r.Key, index.Entry{FileID: pos[i].FileID, Offset: uint64(pos[i].Offset),
-				Size: pos[i].Size, ExpireAt: r.ExpireAt, Seq: r.Seq})
+				Size: pos[i].Size, ExpireAt: r.ExpireAt, Seq: r.Seq, Tag: tag})
 			db.undo.add(r.Seq, r.Key, old, existed)
 			db.track(old, existed)
 			db.gain(pos[i].FileID, pos[i].Size)
@@ -189,7 +202,8 @@ func (db *DB) set(key, value []byte, opt SetOptions) (SetResult, error) {
 			}
 			return db.appendLocked([]segment.Record{{Type: segment.TypeDel, Key: key}})
 		}
-		return db.appendLocked([]segment.Record{{Type: segment.TypeSet, Key: key, Value: value, ExpireAt: expireAt}})
+		return db.appendBuiltLocked([]segment.Record{{Type: segment.TypeSet, Key: key, Value: value, ExpireAt: expireAt}},
+			[]Build{opt.Build})
 	})
 	if err != nil {
 		return SetResult{}, err
@@ -295,6 +309,7 @@ func (db *DB) rewriteExpiry(key []byte, persist bool, atMs int64) (bool, error) 
 			return nil
 		}
 		rec := segment.Record{Type: segment.TypeDel, Key: key}
+		build := Build(e.Tag) // a new expiry keeps the value's build
 		if persist || atMs > now {
 			v, err := db.value(key, e)
 			if err != nil {
@@ -306,7 +321,7 @@ func (db *DB) rewriteExpiry(key []byte, persist bool, atMs int64) (bool, error) 
 			}
 		}
 		wrote = true
-		return db.appendLocked([]segment.Record{rec})
+		return db.appendBuiltLocked([]segment.Record{rec}, []Build{build})
 	})
 	if err != nil {
 		return false, err
@@ -344,15 +359,20 @@ func (db *DB) update(key []byte, fn func(Current) (Change, error)) error {
 	return db.mutate(func() error {
 		now := db.nowMs()
 		cur := Current{Now: now}
+		var seq uint64
 		if e, ok := db.liveLocked(key, now); ok {
 			v, err := db.value(key, e)
 			if err != nil {
 				return err
 			}
-			cur.Value, cur.Exists, cur.ExpireAt = v, true, e.ExpireAt
+			cur.Value, cur.Exists, cur.ExpireAt, cur.Build = v, true, e.ExpireAt, Build(e.Tag)
+			seq = e.Seq
 		}
 		ch, err := fn(cur)
 		if err != nil || !ch.Write {
+			if err == nil && ch.Retag && cur.Exists {
+				db.keydir.SetTag(key, seq, uint8(ch.Build)) // wmu held: the version is the one fn saw
+			}
 			return err
 		}
 		if ch.ExpireAt != 0 && ch.ExpireAt <= now {
@@ -364,7 +384,8 @@ func (db *DB) update(key []byte, fn func(Current) (Change, error)) error {
 		if err := db.checkValue(ch.Value); err != nil {
 			return err
 		}
-		return db.appendLocked([]segment.Record{{Type: segment.TypeSet, Key: key, Value: ch.Value, ExpireAt: ch.ExpireAt}})
+		return db.appendBuiltLocked([]segment.Record{{Type: segment.TypeSet, Key: key, Value: ch.Value, ExpireAt: ch.ExpireAt}},
+			[]Build{ch.Build})
 	})
 }
 

@@ -316,8 +316,10 @@ func TestKeysCommandsLikeRedis(t *testing.T) {
 
 // TestKeysCommandsRandomLikeRedis (twin): a seeded random mix of the
 // keyspace commands (EXPIRE's options, RENAME, COPY, KEYS, RANDOMKEY,
-// TYPE, OBJECT ENCODING, the expiry readers) with SET, MSET, INCR, DEL
-// and BITOP over five keys ("" among them), run in lock step on pykvd and redis-server,
+// TYPE, OBJECT ENCODING and REFCOUNT, the expiry readers) with SET, MSET,
+// INCR, DEL, GETEX, BITOP and the commands that build a value otherwise
+// (APPEND, SETRANGE, SETBIT, INCRBYFLOAT) over five keys ("" among them),
+// run in lock step on pykvd and redis-server,
 // gets the same replies step by step, compared as
 // TestKeysCommandsLikeRedis does.
 // PYKV_TWIN_SEED replays a seed, PYKV_TWIN_STEPS sets the length.
@@ -349,7 +351,7 @@ func TestKeysCommandsRandomLikeRedis(t *testing.T) {
 		t.Fatalf("seed %d: at the end, KEYS *: pykvd %q, redis-server %q", seed, got, want)
 	}
 	for _, k := range g.keys {
-		for _, cmd := range [][]string{{"GET", k}, {"OBJECT", "ENCODING", k}} {
+		for _, cmd := range [][]string{{"GET", k}, {"OBJECT", "ENCODING", k}, {"OBJECT", "REFCOUNT", k}} {
 			if got, want := pykv(cmd), real(cmd); got != want {
 				t.Fatalf("seed %d: at the end, %s: pykvd %q, redis-server %q", seed, quoteArgs(cmd), got, want)
 			}
@@ -361,9 +363,10 @@ func TestKeysCommandsRandomLikeRedis(t *testing.T) {
 // reply depends on which server's clock is a millisecond ahead: absolute
 // expiries are in the past or years ahead (ties between them are exact),
 // and relative ones, far nearer, are never drawn twice (two of them
-// differ by a second at least). Values come only from commands after
-// which Redis's encoding follows from the value (SET, MSET, INCR, COPY,
-// RENAME).
+// differ by a second at least). Values come from SET, MSET, INCR and
+// from the commands after which Redis's encoding does not follow from the
+// value alone (APPEND, SETRANGE, SETBIT, BITOP, INCRBYFLOAT, COPY), which
+// OBJECT ENCODING and OBJECT REFCOUNT then ask about.
 type keysGen struct {
 	rng      *rand.Rand
 	keys     []string
@@ -420,7 +423,7 @@ func (g *keysGen) next() twinStep {
 	k, k2 := g.pick(g.keys), g.pick(g.keys)
 	exact := func(cmd ...string) twinStep { return twinStep{cmd: cmd} }
 	abs := g.absolute[g.rng.Intn(len(g.absolute))]
-	switch g.rng.Intn(25) {
+	switch g.rng.Intn(31) {
 	case 0, 1:
 		return exact("SET", k, g.pick(keysGenValues))
 	case 2:
@@ -477,10 +480,20 @@ func (g *keysGen) next() twinStep {
 		}
 		return twinStep{cmd: cmd, cmp: cmpSet}
 	case 23:
-		// Over sources with expiries (expired ones are missing), into a
-		// key of its own: OBJECT ENCODING of a BITOP's result is Redis's
-		// raw, pykv's by the value (docs/protocol.md, Differences).
-		return exact("BITOP", g.pick([]string{"AND", "OR", "XOR"}), "gen:bitop", k, k2)
+		// Over sources with expiries (expired ones are missing).
+		return exact("BITOP", g.pick([]string{"AND", "OR", "XOR"}), g.pick([]string{"gen:bitop", k2}), k, k2)
+	case 24:
+		return exact("OBJECT", "REFCOUNT", k)
+	case 25:
+		return exact("APPEND", k, g.pick([]string{"", "1", "x"}))
+	case 26:
+		return exact("SETRANGE", k, strconv.Itoa(g.rng.Intn(4)), g.pick([]string{"", "1", "x"}))
+	case 27:
+		return exact("SETBIT", k, strconv.Itoa(g.rng.Intn(20)), strconv.Itoa(g.rng.Intn(2)))
+	case 28:
+		return exact("INCRBYFLOAT", k, g.pick([]string{"1", "0.5", "-2", "1e42", "1e50"}))
+	case 29:
+		return exact("GETEX", k, g.pick([]string{"PERSIST", "EXAT", "PXAT"}), strconv.FormatInt(max(abs, 1), 10))
 	}
 	return exact("GET", k)
 }

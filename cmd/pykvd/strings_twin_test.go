@@ -317,8 +317,9 @@ func TestStringCommandsLikeRedis(t *testing.T) {
 }
 
 // TestStringCommandsRandomLikeRedis (twin): a seeded random mix of the
-// string and bit commands (BITOP and LCS among them) with SET, GET, DEL
-// and INCR over a few keys ("" among them), run in lock step on pykvd and redis-server,
+// string and bit commands (BITOP and LCS among them) with SET, GET, DEL,
+// INCR, OBJECT ENCODING and OBJECT REFCOUNT over a few keys ("" among
+// them), run in lock step on pykvd and redis-server,
 // gets the same replies step by step. PYKV_TWIN_SEED replays a seed, PYKV_TWIN_STEPS sets the length.
 func TestStringCommandsRandomLikeRedis(t *testing.T) {
 	t.Parallel()
@@ -344,6 +345,13 @@ func TestStringCommandsRandomLikeRedis(t *testing.T) {
 	final := append([]string{"MGET"}, g.keys...)
 	if got, want := p.call(final...), r.call(final...); got != want {
 		t.Fatalf("seed %d: at the end, MGET: pykvd %q, redis-server %q", seed, got, want)
+	}
+	for _, k := range g.keys {
+		for _, cmd := range [][]string{{"OBJECT", "ENCODING", k}, {"OBJECT", "REFCOUNT", k}} {
+			if got, want := p.call(cmd...), r.call(cmd...); got != want {
+				t.Fatalf("seed %d: at the end, %s: pykvd %q, redis-server %q", seed, quoteArgs(cmd), got, want)
+			}
+		}
 	}
 }
 
@@ -383,7 +391,7 @@ func (g *stringGen) offset() string {
 
 func (g *stringGen) next() []string {
 	k := g.pick(g.keys)
-	switch g.rng.Intn(23) {
+	switch g.rng.Intn(25) {
 	case 0:
 		return []string{"SET", k, g.pick(genValues)}
 	case 1:
@@ -476,6 +484,10 @@ func (g *stringGen) next() []string {
 			}
 		}
 		return cmd
+	case 23:
+		return []string{"OBJECT", "ENCODING", k}
+	case 24:
+		return []string{"OBJECT", "REFCOUNT", k}
 	}
 	return []string{"MGET", k, g.pick(g.keys)}
 }

@@ -145,6 +145,20 @@ func txScript(p string) []txStep {
 			[]string{"EXISTS", k("t")}, []string{"SETEX", k("t2"), "100", "v"}, []string{"PTTL", k("nope")},
 			[]string{"GETDEL", k("t2")}, []string{"GETSET", k("t3"), "x"}, []string{"SETNX", k("t3"), "y"},
 			[]string{"MSETNX", k("t3"), "1", k("t4"), "2"}, []string{"STRLEN", k("t3")}, []string{"EXEC"}),
+
+		// The commands that only unshare a value as raw: APPEND of nothing
+		// is a write (a WATCH fails), raw already or not; SETBIT of a bit
+		// that stays is none (it holds), though the value is raw after.
+		a([]string{"SET", k("u"), "12"}, []string{"WATCH", k("u")}),
+		b([]string{"APPEND", k("u"), ""}, []string{"OBJECT", "ENCODING", k("u")}),
+		a([]string{"MULTI"}, []string{"GET", k("u")}, []string{"EXEC"}, []string{"WATCH", k("u")}),
+		b([]string{"APPEND", k("u"), ""}),
+		a([]string{"MULTI"}, []string{"GET", k("u")}, []string{"EXEC"}),
+		a([]string{"SET", k("u"), "12"}, []string{"WATCH", k("u")}),
+		b([]string{"SETBIT", k("u"), "0", "0"}, []string{"OBJECT", "ENCODING", k("u")}),
+		a([]string{"MULTI"}, []string{"GET", k("u")}, []string{"OBJECT", "ENCODING", k("u")}, []string{"EXEC"}),
+		a([]string{"SET", k("u"), "12"}, []string{"WATCH", k("u")}, []string{"MULTI"}, []string{"SETBIT", k("u"), "0", "0"},
+			[]string{"OBJECT", "ENCODING", k("u")}, []string{"EXEC"}, []string{"OBJECT", "ENCODING", k("u")}),
 	)
 	return s
 }
