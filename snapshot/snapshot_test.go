@@ -580,6 +580,27 @@ func TestIndexFramingNamed(t *testing.T) {
 	}
 }
 
+// loadRuns runs s.Load with n workers and gathers, run by run, what keep
+// makes of each entry (keep is called under a lock, one entry at a time):
+// runs are the runs done ended, in the order it ended them, and cur what
+// each worker was given after its last done.
+func loadRuns[T any](s *Snapshot, n int, group func(key []byte) int, keep func(*IndexEntry) T) (runs, cur [][]T, err error) {
+	var mu sync.Mutex
+	cur = make([][]T, max(n, 1))
+	err = s.Load(n, segment.DefaultMaxKey, group, func(w int, e *IndexEntry) error {
+		mu.Lock()
+		defer mu.Unlock()
+		cur[w] = append(cur[w], keep(e))
+		return nil
+	}, func(w int) {
+		mu.Lock()
+		defer mu.Unlock()
+		runs = append(runs, cur[w])
+		cur[w] = nil
+	})
+	return runs, cur, err
+}
+
 // TestLoad: start-up's one pass over the index gives every entry to
 // exactly one worker, calls done after each run, cuts runs only where the
 // group changes (whatever the read buffer and run sizes), and reports
@@ -603,23 +624,12 @@ func TestLoad(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					var mu sync.Mutex
 					seen := map[uint64]int{}
-					var runs [][]IndexEntry // the entries of each run, as done ends it
-					cur := make([][]IndexEntry, max(n, 1))
-					err = s.Load(n, segment.DefaultMaxKey, g, func(w int, e *IndexEntry) error {
-						mu.Lock()
-						defer mu.Unlock()
+					runs, cur, err := loadRuns(s, n, g, func(e *IndexEntry) IndexEntry {
 						seen[e.Seq]++
 						c := *e
 						c.Key = bytes.Clone(e.Key)
-						cur[w] = append(cur[w], c)
-						return nil
-					}, func(w int) {
-						mu.Lock()
-						defer mu.Unlock()
-						runs = append(runs, cur[w])
-						cur[w] = nil
+						return c
 					})
 					s.Close()
 					if err != nil {
