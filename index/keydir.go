@@ -197,17 +197,10 @@ func (k *Keydir) Put(key []byte, e Entry) (old Entry, existed bool) {
 // the owner sees a version, not the version.
 func (k *Keydir) SetTag(key []byte, seq uint64, tag uint8) bool {
 	checkTag(tag)
-	h := k.hash(key)
-	s := k.shardFor(h)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, j, ok := s.find(key, h)
-	if !ok || s.seqAt(g, j) != seq {
-		return false
-	}
-	_, f, _ := parse(s.rec(g.refs[j]))
-	f.storeClock(f.loadClock()&^(MaxTag<<tagShift) | uint32(tag)<<tagShift)
-	return true
+	return k.ifSeq(key, seq, func(s *shard, g *group, j int) {
+		_, f, _ := parse(s.rec(g.refs[j]))
+		f.storeClock(f.loadClock()&^(MaxTag<<tagShift) | uint32(tag)<<tagShift)
+	})
 }
 
 // Delete removes key and returns the entry it had.
@@ -245,6 +238,13 @@ func (k *Keydir) CompareAndSwap(key []byte, oldSeq uint64, e Entry) bool {
 // DeleteIf removes key only if its current Seq is seq. Active expiry uses it
 // so that a key rewritten since it was sampled survives.
 func (k *Keydir) DeleteIf(key []byte, seq uint64) bool {
+	return k.ifSeq(key, seq, func(s *shard, g *group, j int) { s.remove(g, j) })
+}
+
+// ifSeq calls fn on key's current version, under its shard's write lock,
+// only if the key exists and that version's Seq is seq, and reports
+// whether it did.
+func (k *Keydir) ifSeq(key []byte, seq uint64, fn func(s *shard, g *group, j int)) bool {
 	h := k.hash(key)
 	s := k.shardFor(h)
 	s.mu.Lock()
@@ -253,7 +253,7 @@ func (k *Keydir) DeleteIf(key []byte, seq uint64) bool {
 	if !ok || s.seqAt(g, j) != seq {
 		return false
 	}
-	s.remove(g, j)
+	fn(s, g, j)
 	return true
 }
 

@@ -23,25 +23,42 @@ import (
 	"github.com/pykv/pykv/vfs"
 )
 
-// respFixture is a RESP server of its own engine (vfs.Mem, fsync always),
-// served by event loops or by a goroutine per connection.
+// respFixture is a RESP server of its own engine (vfs.Mem, fsync always
+// unless respOptions say otherwise), served by event loops or by a
+// goroutine per connection.
 type respFixture struct {
 	srv  *server.Server
 	db   *storage.DB
 	fail atomic.Bool // fail the log's fsyncs
 }
 
+// respOptions change what startRESPWith starts.
+type respOptions struct {
+	sync segment.SyncPolicy                 // the engine's fsync policy; SyncAlways when zero
+	hook func(op vfs.Op, path string) error // also called on every file-system operation, after the fail check
+	set  func(*server.Config)               // changes the server's config
+}
+
 func startRESP(t *testing.T, eventLoop bool, set func(*server.Config)) *respFixture {
+	t.Helper()
+	return startRESPWith(t, eventLoop, respOptions{set: set})
+}
+
+// startRESPWith is startRESP with the engine and server changed by o.
+func startRESPWith(t *testing.T, eventLoop bool, o respOptions) *respFixture {
 	t.Helper()
 	f := &respFixture{}
 	fs := vfs.Inject(vfs.NewMem(), func(op vfs.Op, path string) error {
 		if op == vfs.OpSync && strings.HasSuffix(path, segment.Ext) && f.fail.Load() {
 			return errors.New("injected EIO")
 		}
+		if o.hook != nil {
+			return o.hook(op, path)
+		}
 		return nil
 	})
 	quiet := slog.New(slog.DiscardHandler)
-	db, err := storage.Open("/data", storage.Options{FS: fs, Sync: segment.SyncAlways, Logger: quiet, NoHousekeeper: true})
+	db, err := storage.Open("/data", storage.Options{FS: fs, Sync: o.sync, Logger: quiet, NoHousekeeper: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +66,8 @@ func startRESP(t *testing.T, eventLoop bool, set func(*server.Config)) *respFixt
 	cfg := server.Config{Addr: "127.0.0.1:0", Logger: quiet, EventLoop: eventLoop, EventLoops: 2,
 		Deferred:   func() server.DeferredStore { return db.Deferred() },
 		WaitBlocks: func() bool { return true }}
-	if set != nil {
-		set(&cfg)
+	if o.set != nil {
+		o.set(&cfg)
 	}
 	f.srv = server.New(cfg, command.New(db, command.Config{}), server.RESP{})
 	if err := f.srv.Listen(); err != nil {
@@ -188,31 +205,15 @@ func TestEventLoopFailedFsyncWithholdsReplies(t *testing.T) {
 func TestEventLoopWaitDoesNotStallOthers(t *testing.T) {
 	release := make(chan struct{})
 	var slow atomic.Bool
-	fs := vfs.Inject(vfs.NewMem(), func(op vfs.Op, path string) error {
-		if op == vfs.OpSync && strings.HasSuffix(path, segment.Ext) && slow.Load() {
-			<-release
-		}
-		return nil
+	f := startRESPWith(t, true, respOptions{
+		hook: func(op vfs.Op, path string) error {
+			if op == vfs.OpSync && strings.HasSuffix(path, segment.Ext) && slow.Load() {
+				<-release
+			}
+			return nil
+		},
+		set: func(c *server.Config) { c.EventLoops = 1 },
 	})
-	quiet := slog.New(slog.DiscardHandler)
-	db, err := storage.Open("/data", storage.Options{FS: fs, Sync: segment.SyncAlways, Logger: quiet, NoHousekeeper: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(server.Config{Addr: "127.0.0.1:0", Logger: quiet, EventLoop: true, EventLoops: 1,
-		Deferred:   func() server.DeferredStore { return db.Deferred() },
-		WaitBlocks: func() bool { return true }}, command.New(db, command.Config{}), server.RESP{})
-	if err := srv.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		db.Close()
-	}()
-	f := &respFixture{srv: srv, db: db}
 	writer, reader := f.dial(t), f.dial(t)
 	slow.Store(true)
 	writer.Write([]byte("SET k v\r\n"))

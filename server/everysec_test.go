@@ -3,18 +3,14 @@
 package server_test
 
 import (
-	"context"
 	"io"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pykv/pykv/command"
 	"github.com/pykv/pykv/segment"
 	"github.com/pykv/pykv/server"
-	"github.com/pykv/pykv/storage"
 	"github.com/pykv/pykv/vfs"
 )
 
@@ -42,41 +38,23 @@ func TestEverySecRepliesBesideTheFsync(t *testing.T) {
 					close(release)
 				}
 			}
-			fs := vfs.Inject(vfs.NewMem(), func(op vfs.Op, path string) error {
-				if op == vfs.OpSync && strings.HasSuffix(path, segment.Ext) && armed.CompareAndSwap(true, false) {
-					holding.Store(true)
-					close(entered)
-					<-release
-					holding.Store(false)
-				}
-				return nil
+			f := startRESPWith(t, eventLoop, respOptions{
+				sync: segment.SyncEverySec,
+				hook: func(op vfs.Op, path string) error {
+					if op == vfs.OpSync && strings.HasSuffix(path, segment.Ext) && armed.CompareAndSwap(true, false) {
+						holding.Store(true)
+						close(entered)
+						<-release
+						holding.Store(false)
+					}
+					return nil
+				},
+				set: func(c *server.Config) {
+					c.EventLoops = 1
+					c.WaitBlocks = func() bool { return false }
+				},
 			})
-			quiet := slog.New(slog.DiscardHandler)
-			db, err := storage.Open("/data", storage.Options{FS: fs, Sync: segment.SyncEverySec, Logger: quiet, NoHousekeeper: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := server.New(server.Config{Addr: "127.0.0.1:0", Logger: quiet, EventLoop: eventLoop, EventLoops: 1,
-				Deferred:   func() server.DeferredStore { return db.Deferred() },
-				WaitBlocks: func() bool { return false }}, command.New(db, command.Config{}), server.RESP{})
-			if err := srv.Listen(); err != nil {
-				t.Fatal(err)
-			}
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve() }()
-			defer func() {
-				let()
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				if err := srv.Shutdown(ctx); err != nil {
-					t.Errorf("shutdown: %v", err)
-				}
-				if err := <-served; err != nil {
-					t.Errorf("serve: %v", err)
-				}
-				db.Close()
-			}()
-			f := &respFixture{srv: srv, db: db}
+			t.Cleanup(let) // registered after startRESPWith's, so it runs before the Shutdown
 			writer, reader := f.dial(t), f.dial(t)
 			roundTrip := func(c io.ReadWriter, req, want string) {
 				t.Helper()

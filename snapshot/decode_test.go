@@ -7,10 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
-
-	"github.com/pykv/pykv/segment"
 )
 
 // uvarintRef is the rule uvarint implements, in terms of the standard
@@ -139,20 +136,7 @@ func TestLoadCutsAtEachGroupChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var mu sync.Mutex
-		var runs [][]int // the groups of each run's entries
-		cur := make([][]int, 2)
-		err = s.Load(2, segment.DefaultMaxKey, group, func(w int, e *IndexEntry) error {
-			mu.Lock()
-			defer mu.Unlock()
-			cur[w] = append(cur[w], group(e.Key))
-			return nil
-		}, func(w int) {
-			mu.Lock()
-			defer mu.Unlock()
-			runs = append(runs, cur[w])
-			cur[w] = nil
-		})
+		runs, _, err := loadRuns(s, 2, group, func(e *IndexEntry) int { return group(e.Key) }) // the groups of each run's entries
 		s.Close()
 		if err != nil {
 			t.Fatalf("stride %d: %v", stride, err)

@@ -580,6 +580,27 @@ func TestIndexFramingNamed(t *testing.T) {
 	}
 }
 
+// loadRuns runs s.Load with n workers and gathers, run by run, what keep
+// makes of each entry (keep is called under a lock, one entry at a time):
+// runs are the runs done ended, in the order it ended them, and cur what
+// each worker was given after its last done.
+func loadRuns[T any](s *Snapshot, n int, group func(key []byte) int, keep func(*IndexEntry) T) (runs, cur [][]T, err error) {
+	var mu sync.Mutex
+	cur = make([][]T, max(n, 1))
+	err = s.Load(n, segment.DefaultMaxKey, group, func(w int, e *IndexEntry) error {
+		mu.Lock()
+		defer mu.Unlock()
+		cur[w] = append(cur[w], keep(e))
+		return nil
+	}, func(w int) {
+		mu.Lock()
+		defer mu.Unlock()
+		runs = append(runs, cur[w])
+		cur[w] = nil
+	})
+	return runs, cur, err
+}
+
 // TestLoad: start-up's one pass over the index gives every entry to
 // exactly one worker, calls done after each run, cuts runs only where the
 // group changes (whatever the read buffer and run sizes), and reports
@@ -603,23 +624,12 @@ func TestLoad(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					var mu sync.Mutex
 					seen := map[uint64]int{}
-					var runs [][]IndexEntry // the entries of each run, as done ends it
-					cur := make([][]IndexEntry, max(n, 1))
-					err = s.Load(n, segment.DefaultMaxKey, g, func(w int, e *IndexEntry) error {
-						mu.Lock()
-						defer mu.Unlock()
+					runs, cur, err := loadRuns(s, n, g, func(e *IndexEntry) IndexEntry {
 						seen[e.Seq]++
 						c := *e
 						c.Key = bytes.Clone(e.Key)
-						cur[w] = append(cur[w], c)
-						return nil
-					}, func(w int) {
-						mu.Lock()
-						defer mu.Unlock()
-						runs = append(runs, cur[w])
-						cur[w] = nil
+						return c
 					})
 					s.Close()
 					if err != nil {
@@ -689,6 +699,35 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// entryString is an index entry as the Load tests compare them.
+func entryString(e *IndexEntry) string {
+	return fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)
+}
+
+// indexEntries counts the entries s.Index gives, by entryString.
+func indexEntries(s *Snapshot, maxKey int) (map[string]int, error) {
+	entries := map[string]int{}
+	err := s.Index(maxKey, func(e IndexEntry) error {
+		entries[entryString(&e)]++
+		return nil
+	})
+	return entries, err
+}
+
+// loadedEntries counts the entries s.Load gives, over two workers and
+// without a done, by entryString.
+func loadedEntries(s *Snapshot, maxKey int, group func(key []byte) int) (map[string]int, error) {
+	var mu sync.Mutex
+	entries := map[string]int{}
+	err := s.Load(2, maxKey, group, func(_ int, e *IndexEntry) error {
+		mu.Lock()
+		defer mu.Unlock()
+		entries[entryString(e)]++
+		return nil
+	}, nil)
+	return entries, err
+}
+
 // TestLoadGolden: Load's reader frames every version's index as the walk
 // does, whatever the pread chunk and the run length: the golden file of
 // each version gives Load the entries Index gives, each once.
@@ -700,11 +739,8 @@ func TestLoadGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]int{}
-		if err := s.Index(segment.DefaultMaxKey, func(e IndexEntry) error {
-			want[fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)]++
-			return nil
-		}); err != nil {
+		want, err := indexEntries(s, segment.DefaultMaxKey)
+		if err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
@@ -715,14 +751,7 @@ func TestLoadGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var mu sync.Mutex
-				got := map[string]int{}
-				err = s.Load(2, segment.DefaultMaxKey, func(key []byte) int { return len(key) }, func(_ int, e *IndexEntry) error {
-					mu.Lock()
-					defer mu.Unlock()
-					got[fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)]++
-					return nil
-				}, nil)
+				got, err := loadedEntries(s, segment.DefaultMaxKey, func(key []byte) int { return len(key) })
 				s.Close()
 				if err != nil || !reflect.DeepEqual(got, want) {
 					t.Fatalf("%s, chunk %d, run %d: Load gave %v, %v; Index %v", name, chunk, run, got, err, want)
@@ -755,16 +784,10 @@ func FuzzLoad(f *testing.F) {
 		const maxKey = 1024
 		fs := memFS()
 		fs.WriteFile("/d/x.snap", b)
-		entry := func(e *IndexEntry) string {
-			return fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)
-		}
-		want := map[string]int{}
+		var want map[string]int
 		wantErr := true
 		if s, err := Open(fs, "/d/x.snap"); err == nil {
-			err = s.Index(maxKey, func(e IndexEntry) error {
-				want[entry(&e)]++
-				return nil
-			})
+			want, err = indexEntries(s, maxKey)
 			s.Close()
 			wantErr = err != nil
 		}
@@ -776,14 +799,7 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		defer s.Close()
-		var mu sync.Mutex
-		got := map[string]int{}
-		err = s.Load(2, maxKey, func(key []byte) int { return len(key) % 3 }, func(_ int, e *IndexEntry) error {
-			mu.Lock()
-			defer mu.Unlock()
-			got[entry(e)]++
-			return nil
-		}, nil)
+		got, err := loadedEntries(s, maxKey, func(key []byte) int { return len(key) % 3 })
 		if (err != nil) != wantErr {
 			t.Fatalf("Load: %v; Open and Index refused it: %v", err, wantErr)
 		}
@@ -835,18 +851,12 @@ func FuzzLoadOrdered(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		entry := func(e *IndexEntry) string {
-			return fmt.Sprintf("%q %d %d %d %d", e.Key, e.Offset, e.Size, e.ExpireAt, e.Seq)
-		}
 		s, err := Open(fs, path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]int{}
-		if err := s.Index(segment.DefaultMaxKey, func(e IndexEntry) error {
-			want[entry(&e)]++
-			return nil
-		}); err != nil {
+		want, err := indexEntries(s, segment.DefaultMaxKey)
+		if err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
@@ -855,14 +865,7 @@ func FuzzLoadOrdered(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		var mu sync.Mutex
-		got := map[string]int{}
-		err = s.Load(2, segment.DefaultMaxKey, group, func(_ int, e *IndexEntry) error {
-			mu.Lock()
-			defer mu.Unlock()
-			got[entry(e)]++
-			return nil
-		}, nil)
+		got, err := loadedEntries(s, segment.DefaultMaxKey, group)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("chunk %d, run %d, stride %d, %d groups: Load gave %v (%v), Index %v", loadChunk, loadRun, cutStride, g, got, err, want)
 		}
