@@ -15,6 +15,7 @@
 #   EL_SERVERS="off on redis" bash bench/eventloop.sh
 #   EL_ROUNDS=5 EL_N1=300000 EL_NP=1000000 EL_PIPELINES="1 16" bash bench/eventloop.sh
 #   EL_SERVERS=off EL_TESTS=set BENCH_BIN=DIR bash bench/eventloop.sh  # one build, SET only
+#   EL_SERVERS="base on" EL_BASE_BIN=DIR bash bench/eventloop.sh  # another build's loop, before/after
 #
 # Each run starts a fresh server in a temporary directory (fsync
 # EL_FSYNC, everysec by default) on a free loopback port, runs SET then
@@ -64,13 +65,17 @@ start() { # start SERVER: sets pid and port
 		redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly yes \
 			--appendfsync "$fs" --dir "$dir" --logfile "$dir/log" &
 		;;
-	off | on)
-		local el=false
-		[[ $srv == on ]] && el=true
-		"$BIN/pykvd" --data-dir "$dir" --resp-addr "127.0.0.1:$port" --native-addr "" --http-addr "" \
+	off | on | base)
+		local el=false bin=$BIN
+		[[ $srv != off ]] && el=true
+		if [[ $srv == base ]]; then
+			[[ -n ${EL_BASE_BIN:-} ]] || die "server base needs EL_BASE_BIN"
+			bin=$EL_BASE_BIN
+		fi
+		"$bin/pykvd" --data-dir "$dir" --resp-addr "127.0.0.1:$port" --native-addr "" --http-addr "" \
 			--fsync "$FSYNC" --resp-event-loop="$el" ${EL_PPROF:+--pprof-addr "$EL_PPROF"} 2>"$dir/log" &
 		;;
-	*) die "unknown server $srv (off, on, redis)" ;;
+	*) die "unknown server $srv (off, on, base, redis)" ;;
 	esac
 	pid=$!
 	for _ in $(seq 500); do

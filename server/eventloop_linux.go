@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -137,7 +136,7 @@ func (s *Server) serveEventLoops() (ok bool, err error) {
 	}
 	n := s.cfg.EventLoops
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = DefaultEventLoops()
 	}
 	el := &eventLoops{s: s, lfd: lfd}
 	for i := range n {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -132,6 +133,26 @@ func TestEventLoopServes(t *testing.T) {
 	g.exchange(t, "PING\r\n")
 	if n := g.srv.EventLoops(); n != 0 {
 		t.Fatalf("without EventLoop, EventLoops() = %d", n)
+	}
+}
+
+// TestEventLoopsLeaveAPIdle: without Config.EventLoops, the server runs
+// one loop fewer than GOMAXPROCS, and at least one, so that the scheduler
+// keeps a P idle and does not take a waiting loop's.
+func TestEventLoopsLeaveAPIdle(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, tc := range []struct{ procs, loops int }{{1, 1}, {2, 1}, {3, 2}, {8, 7}} {
+		runtime.GOMAXPROCS(tc.procs)
+		if got := server.DefaultEventLoops(); got != tc.loops {
+			t.Errorf("GOMAXPROCS %d: DefaultEventLoops() = %d, want %d", tc.procs, got, tc.loops)
+		}
+		f := startRESP(t, true, func(c *server.Config) { c.EventLoops = 0 })
+		if got := f.exchange(t, "PING\r\n"); got != "+PONG\r\n" {
+			t.Fatalf("GOMAXPROCS %d: PING: %q", tc.procs, got)
+		}
+		if got := f.srv.EventLoops(); got != tc.loops {
+			t.Errorf("GOMAXPROCS %d: EventLoops() = %d, want %d", tc.procs, got, tc.loops)
+		}
 	}
 }
 
