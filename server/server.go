@@ -128,7 +128,7 @@ type Config struct {
 // of the daemon (the log's writer and syncer, the native protocol, HTTP,
 // timers, the collector), so the loops keep theirs. Measured on 2 cores
 // (docs/performance.md, "One loop fewer than the cores"), one loop spends
-// a quarter less CPU per unpipelined request than two.
+// 29% less CPU than two per unpipelined GET, 7% less per SET.
 func DefaultEventLoops() int {
 	return max(runtime.GOMAXPROCS(0)-1, 1)
 }
