@@ -55,6 +55,10 @@ type Info struct {
 	// front end, in place of its configured address (and even when that
 	// is empty); one listener a name. Any other name is an error.
 	Listeners map[string][]net.Listener
+	// EventLoops, when above 0, is how many event loops serve RESP
+	// (resp.event_loop), in place of server.DefaultEventLoops: pykvd's
+	// main sets it when it sizes GOMAXPROCS for them.
+	EventLoops int
 }
 
 // activationNames are the socket names Info.Listeners may use.
@@ -217,6 +221,7 @@ func New(cfg config.Config, info Info, log *slog.Logger) (_ *Daemon, err error) 
 		c := srvCfg
 		c.Addr = cfg.RESP.Addr
 		c.EventLoop = cfg.RESP.EventLoop
+		c.EventLoops = info.EventLoops
 		c.WaitBlocks = func() bool { return policy == segment.SyncAlways }
 		d.resp = server.New(c, table, server.RESP{Limits: resp.Limits{MaxBulk: cfg.MaxFrame, MaxCommand: cfg.MaxFrame}})
 		d.servers = append(d.servers, d.resp)
