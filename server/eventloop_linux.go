@@ -169,6 +169,7 @@ func (s *Server) serveEventLoops() (ok bool, err error) {
 		}()
 	}
 	s.mu.Unlock()
+	s.log.Info("serving from event loops", "addr", s.Addr().String(), "loops", n)
 	done.Wait()
 	return true, nil
 }
