@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/monitor.sh: SET -P 16 and -P 1 with and without a MONITOR client
-# attached, alternating, ROUNDS rounds (3), 4 s a run, then the medians of
+# attached, alternating, ROUNDS rounds (3), 4 s a run on a fresh server, then the medians of
 # the throughput and of the server's CPU time per command (user and
 # system, from /proc), which the load of a shared machine moves less.
 #   MON=cli   the monitor is `redis-cli MONITOR > /dev/null`, which parses
@@ -24,18 +24,27 @@ D=$(mktemp -d); cd "$D" || exit 1
 P="" M=""
 trap 'kill $M $P 2>/dev/null; rm -rf "$D"' EXIT
 if [[ $MON == read ]]; then (cd "$SRC" && go build -o "$D/monread" ./bench/monread) || die "building bench/monread"; fi
-if [[ $TARGET == redis ]]; then
-  redis-server --port $PPORT --bind 127.0.0.1 --save "" --appendonly no --dir $D >/dev/null 2>&1 & P=$!
-else
-  $B/pykvd --data-dir $D/p --native-addr 127.0.0.1:$NPORT --resp-addr 127.0.0.1:$PPORT --http-addr "" --fsync everysec --log-level warn 2>/dev/null & P=$!
-fi
-$B/pykv-bench -p $PPORT --protocol resp --wait-ready 20s >/dev/null
+# start_server: a fresh server for each run, so that no run inherits the
+# log, the merges or the cache of the runs before it (with one server for
+# all runs, the later ones, the monitored ones among them, shared the cores
+# with merges of what the earlier ones wrote).
+start_server() {
+  rm -rf "$D/p" "$D/dump.rdb"
+  if [[ $TARGET == redis ]]; then
+    redis-server --port $PPORT --bind 127.0.0.1 --save "" --appendonly no --dir $D >/dev/null 2>&1 & P=$!
+  else
+    $B/pykvd --data-dir $D/p --native-addr 127.0.0.1:$NPORT --resp-addr 127.0.0.1:$PPORT --http-addr "" --fsync everysec --log-level warn 2>/dev/null & P=$!
+  fi
+  $B/pykv-bench -p $PPORT --protocol resp --wait-ready 20s >/dev/null
+}
+stop_server() { kill $P; wait $P 2>/dev/null; P=""; }
 # cpu_ticks: the server's user and system time so far, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' /proc/$P/stat; }
 HZ=$(getconf CLK_TCK)
 log "target=$TARGET monitor=$MON load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A ops cpu
 for _ in $(seq "$ROUNDS"); do for mon in no yes; do for pipe in 16 1; do
+  start_server
   if [[ $mon == yes ]]; then
     if [[ $MON == read ]]; then $D/monread -addr 127.0.0.1:$PPORT 2>/dev/null & M=$!
     else redis-cli -p $PPORT MONITOR > /dev/null 2>&1 & M=$!; fi
@@ -53,6 +62,7 @@ for _ in $(seq "$ROUNDS"); do for mon in no yes; do for pipe in 16 1; do
   fi
   echo "target=$TARGET monitor=$mon($MON) P=$pipe ops=$n cpu_us_per_cmd=$us p99=$(jfield p99_ms <<<"$out")$note"
   if [[ -z $note ]]; then ops[$mon$pipe]+=" $n"; cpu[$mon$pipe]+=" $us"; fi
+  stop_server
 done; done; done
 for pipe in 16 1; do
   # shellcheck disable=SC2086
@@ -61,4 +71,3 @@ for pipe in 16 1; do
     "cpu_us_per_cmd without=$cno with=$cyes"
 done
 log "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-kill $P; wait $P 2>/dev/null
