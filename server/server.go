@@ -129,9 +129,10 @@ type Config struct {
 // timers, the collector), so the loops keep theirs. Measured on 2 cores
 // (docs/performance.md, "One loop fewer than the cores"), one loop spends
 // 29% less CPU than two per unpipelined GET, 7% less per SET.
-func DefaultEventLoops() int {
-	return max(runtime.GOMAXPROCS(0)-1, 1)
-}
+func DefaultEventLoops() int { return EventLoopsFor(runtime.GOMAXPROCS(0)) }
+
+// EventLoopsFor is DefaultEventLoops for a GOMAXPROCS of procs.
+func EventLoopsFor(procs int) int { return max(procs-1, 1) }
 
 // DeferredStore runs one connection's commands without waiting for
 // durability; Wait makes durable every write they made or saw.

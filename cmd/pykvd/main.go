@@ -128,7 +128,7 @@ func run(args []string) int {
 		return 1
 	}
 	info := daemon.Info{Version: version, ConfigFile: path, LogLevel: level, Listeners: listeners}
-	if procs, loops := loopProcs(cfg, runtime.GOOS, runtime.GOMAXPROCS(0), os.Getenv("GOMAXPROCS") != ""); loops > 0 {
+	if procs, loops := daemon.EventLoopProcs(cfg, runtime.GOOS, runtime.GOMAXPROCS(0), os.Getenv("GOMAXPROCS") != ""); loops > 0 {
 		runtime.GOMAXPROCS(procs)
 		info.EventLoops = loops
 		log.Info("GOMAXPROCS raised by one for the RESP event loop's fsyncs", "gomaxprocs", procs, "event_loops", loops)
@@ -138,29 +138,6 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-// loopProcs returns the GOMAXPROCS to run with and how many RESP event
-// loops, for a configuration whose loops serve under fsync always, given
-// the operating system, the GOMAXPROCS the runtime chose and whether the
-// GOMAXPROCS variable set it; loops 0 means leave both as they are.
-//
-// Under fsync always a goroutine of each turn waits for the fsync, so that
-// the loop serves other connections meanwhile, and it holds a P of Go's
-// scheduler through its fdatasync. With no other P idle, the runtime's
-// monitor takes that P back after 20 µs, wakes a thread to hold it, and
-// keeps waking every 20 µs itself: one P more than the runtime chose, and
-// the loops still one fewer than that choice (server.DefaultEventLoops),
-// keeps one idle while the fsync waits. Under everysec the same P cost
-// unpipelined SETs throughput (docs/performance.md, "One loop fewer than
-// the cores"), so only always gets it. Off Linux or with TLS the loops do
-// not serve, and a GOMAXPROCS set by hand is kept.
-func loopProcs(cfg config.Config, goos string, procs int, procsSet bool) (gomaxprocs, loops int) {
-	policy, err := segment.ParseSyncPolicy(cfg.Storage.Fsync)
-	if err != nil || policy != segment.SyncAlways || !cfg.RESP.EventLoop || goos != "linux" || cfg.TLS.CertFile != "" || procsSet {
-		return procs, 0
-	}
-	return procs + 1, max(procs-1, 1)
 }
 
 // serve runs a daemon.Daemon until SIGTERM or SIGINT, reloading on SIGHUP

@@ -61,6 +61,30 @@ type Info struct {
 	EventLoops int
 }
 
+// EventLoopProcs returns the GOMAXPROCS to run with and how many RESP event
+// loops, for a configuration whose loops serve under fsync always, given
+// the operating system, the GOMAXPROCS the runtime chose and whether the
+// GOMAXPROCS variable set it; loops 0 means leave both as they are.
+// pykvd's main sets GOMAXPROCS and Info.EventLoops from it.
+//
+// Under fsync always a goroutine of each turn waits for the fsync, so that
+// the loop serves other connections meanwhile, and it holds a P of Go's
+// scheduler through its fdatasync. With no other P idle, the runtime's
+// monitor takes that P back after 20 µs, wakes a thread to hold it, and
+// keeps waking every 20 µs itself: one P more than the runtime chose, and
+// the loops still one fewer than that choice (server.DefaultEventLoops),
+// keeps one idle while the fsync waits. Under everysec the same P cost
+// unpipelined SETs throughput (docs/performance.md, "One loop fewer than
+// the cores"), so only always gets it. Off Linux or with TLS the loops do
+// not serve, and a GOMAXPROCS set by hand is kept.
+func EventLoopProcs(cfg config.Config, goos string, procs int, procsSet bool) (gomaxprocs, loops int) {
+	policy, err := segment.ParseSyncPolicy(cfg.Storage.Fsync)
+	if err != nil || policy != segment.SyncAlways || !cfg.RESP.EventLoop || goos != "linux" || cfg.TLS.CertFile != "" || procsSet {
+		return procs, 0
+	}
+	return procs + 1, server.EventLoopsFor(procs)
+}
+
 // activationNames are the socket names Info.Listeners may use.
 var activationNames = []string{"native", "resp", "http"}
 
